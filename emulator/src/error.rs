@@ -1,0 +1,90 @@
+//! Google's error envelope.
+//!
+//! Every failure the emulator returns uses the body Google's REST front end produces,
+//! `{"error":{"code":409,"message":"...","status":"ABORTED"}}` (see `google.rpc.Status` in
+//! googleapis `google/rpc/status.proto` and the canonical codes in `google/rpc/code.proto`).
+//! The official clients classify errors by `status`, so it must always be present and match
+//! the HTTP code the way Google's mapping does (`google/rpc/code.proto` documents each pairing).
+
+use serde_json::{Value, json};
+
+/// One API failure: canonical status name, its HTTP code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) http: u16,
+    pub(crate) status: &'static str,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    fn new(http: u16, status: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            http,
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(400, "INVALID_ARGUMENT", message)
+    }
+
+    pub(crate) fn failed_precondition(message: impl Into<String>) -> Self {
+        Self::new(400, "FAILED_PRECONDITION", message)
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "NOT_FOUND", message)
+    }
+
+    pub(crate) fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(409, "ALREADY_EXISTS", message)
+    }
+
+    pub(crate) fn aborted(message: impl Into<String>) -> Self {
+        Self::new(409, "ABORTED", message)
+    }
+
+    pub(crate) fn permission_denied(message: impl Into<String>) -> Self {
+        Self::new(403, "PERMISSION_DENIED", message)
+    }
+
+    pub(crate) fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(401, "UNAUTHENTICATED", message)
+    }
+
+    /// The numeric `google.rpc.Code` for a status name (googleapis `google/rpc/code.proto`),
+    /// used where a `google.rpc.Status` is embedded in a body (an Operation's `error`).
+    pub(crate) fn rpc_code(status: &str) -> i32 {
+        match status {
+            "OK" => 0,
+            "CANCELLED" => 1,
+            "UNKNOWN" => 2,
+            "INVALID_ARGUMENT" => 3,
+            "DEADLINE_EXCEEDED" => 4,
+            "NOT_FOUND" => 5,
+            "ALREADY_EXISTS" => 6,
+            "PERMISSION_DENIED" => 7,
+            "RESOURCE_EXHAUSTED" => 8,
+            "FAILED_PRECONDITION" => 9,
+            "ABORTED" => 10,
+            "OUT_OF_RANGE" => 11,
+            "UNIMPLEMENTED" => 12,
+            "INTERNAL" => 13,
+            "UNAVAILABLE" => 14,
+            "DATA_LOSS" => 15,
+            "UNAUTHENTICATED" => 16,
+            _ => 2,
+        }
+    }
+
+    /// The JSON body Google sends with this error.
+    pub(crate) fn body(&self) -> Value {
+        error_body(self.http, &self.message, self.status)
+    }
+}
+
+/// The envelope for an arbitrary code/status pair (also used by injected faults).
+pub(crate) fn error_body(code: u16, message: &str, status: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "status": status}})
+}

@@ -1,0 +1,354 @@
+//! The route table: every REST method the emulator serves, with the discovery document,
+//! method id, HTTP method and `flatPath` it implements, and the handler behind it.
+//!
+//! Routing matches the request path against `flatPath` segment by segment (a `{param}`
+//! takes one segment; `{param}:verb` a segment ending in `:verb`), which is how Google's
+//! front end routes these APIs. `tests/discovery.rs` checks every entry against the
+//! discovery documents, so a typo here fails the build's tests rather than a client.
+
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::error::ApiError;
+use crate::iam::SetRules;
+use crate::journal::Api;
+use crate::state::State;
+use crate::util::{Query, percent_decode};
+use crate::world::VersionState;
+use crate::{projects, run, secrets, service_accounts};
+
+/// One served REST method, as named in Google's discovery documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// File in `shared/gcp-discovery/`, e.g. `run.v2.json`.
+    pub discovery_file: &'static str,
+    /// Discovery method id, e.g. `run.projects.locations.services.get`.
+    pub method_id: &'static str,
+    pub http_method: &'static str,
+    /// The method's `flatPath`, e.g. `v2/projects/{projectsId}/locations/{locationsId}/services`.
+    pub flat_path: &'static str,
+}
+
+/// What a handler sees.
+pub(crate) struct Ctx<'a> {
+    pub(crate) st: &'a mut State,
+    /// Path parameters, in `flatPath` order, percent-decoded.
+    pub(crate) p: Vec<String>,
+    pub(crate) q: Query,
+    pub(crate) body: Value,
+    pub(crate) now: Instant,
+}
+
+type Handler = fn(&mut Ctx<'_>) -> Result<Value, ApiError>;
+
+pub(crate) struct Route {
+    pub(crate) spec: RouteSpec,
+    pub(crate) api: Api,
+    /// The method mutates state (getIamPolicy, testIamPermissions and access do not).
+    pub(crate) write: bool,
+    handler: Handler,
+}
+
+const RUN: &str = "run.v2.json";
+const SM: &str = "secretmanager.v1.json";
+const IAM: &str = "iam.v1.json";
+const CRM: &str = "cloudresourcemanager.v3.json";
+
+fn r(
+    file: &'static str,
+    id: &'static str,
+    method: &'static str,
+    path: &'static str,
+    write: bool,
+    handler: Handler,
+) -> Route {
+    let api = match file {
+        RUN => Api::Run,
+        SM => Api::SecretManager,
+        IAM => Api::Iam,
+        _ => Api::ResourceManager,
+    };
+    Route {
+        spec: RouteSpec {
+            discovery_file: file,
+            method_id: id,
+            http_method: method,
+            flat_path: path,
+        },
+        api,
+        write,
+        handler,
+    }
+}
+
+const SVC: &str = "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}";
+
+pub(crate) fn table() -> &'static [Route] {
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        vec![
+            // Cloud Run Admin API v2.
+            r(RUN, "run.projects.locations.services.get", "GET", SVC, false, |c| run::get(c.st, &c.p[0], &c.p[1], &c.p[2])),
+            r(RUN, "run.projects.locations.services.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services", false, |c| run::list(c.st, &c.p[0], &c.p[1])),
+            r(RUN, "run.projects.locations.services.create", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services", true, |c| {
+                let id = c.q.get("serviceId").unwrap_or_default().to_string();
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false };
+                run::write(c.st, w, c.now)
+            }),
+            r(RUN, "run.projects.locations.services.patch", "PATCH", SVC, true, |c| {
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision") };
+                run::write(c.st, w, c.now)
+            }),
+            r(RUN, "run.projects.locations.services.delete", "DELETE", SVC, true, |c| run::delete(c.st, &c.p[0], &c.p[1], &c.p[2], c.q.flag("validateOnly"))),
+            r(RUN, "run.projects.locations.services.getIamPolicy", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}:getIamPolicy", false, |c| {
+                let res = format!("projects/{}/locations/{}/services/{}", c.p[0], c.p[1], c.p[2]);
+                get_iam(c, &res)
+            }),
+            r(RUN, "run.projects.locations.services.setIamPolicy", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}:setIamPolicy", true, |c| {
+                let res = format!("projects/{}/locations/{}/services/{}", c.p[0], c.p[1], c.p[2]);
+                set_iam(c, &res, false)
+            }),
+            r(RUN, "run.projects.locations.services.testIamPermissions", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}:testIamPermissions", false, |c| {
+                let res = format!("projects/{}/locations/{}/services/{}", c.p[0], c.p[1], c.p[2]);
+                test_iam(c, &res)
+            }),
+            r(RUN, "run.projects.locations.services.revisions.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}/revisions/{revisionsId}", false, |c| run::get_revision(c.st, &c.p[0], &c.p[1], &c.p[2], &c.p[3])),
+            r(RUN, "run.projects.locations.services.revisions.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}/revisions", false, |c| run::list_revisions(c.st, &c.p[0], &c.p[1], &c.p[2])),
+            r(RUN, "run.projects.locations.operations.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, |c| run::get_operation(c.st, &op_name(c))),
+            r(RUN, "run.projects.locations.operations.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations", false, |c| run::list_operations(c.st, &c.p[0], &c.p[1])),
+            r(RUN, "run.projects.locations.operations.delete", "DELETE", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", true, |c| run::delete_operation(c.st, &op_name(c))),
+            r(RUN, "run.projects.locations.operations.wait", "POST", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}:wait", false, |c| run::wait_operation(c.st, &op_name(c))),
+            // Secret Manager v1.
+            r(SM, "secretmanager.projects.secrets.get", "GET", "v1/projects/{projectsId}/secrets/{secretsId}", false, |c| secrets::get(c.st, &c.p[0], &c.p[1])),
+            r(SM, "secretmanager.projects.secrets.list", "GET", "v1/projects/{projectsId}/secrets", false, |c| secrets::list(c.st, &c.p[0])),
+            r(SM, "secretmanager.projects.secrets.create", "POST", "v1/projects/{projectsId}/secrets", true, |c| {
+                let id = c.q.get("secretId").map(str::to_string);
+                secrets::create(c.st, &c.p[0], id.as_deref(), &c.body)
+            }),
+            r(SM, "secretmanager.projects.secrets.delete", "DELETE", "v1/projects/{projectsId}/secrets/{secretsId}", true, |c| secrets::delete(c.st, &c.p[0], &c.p[1])),
+            r(SM, "secretmanager.projects.secrets.addVersion", "POST", "v1/projects/{projectsId}/secrets/{secretsId}:addVersion", true, |c| secrets::add_version(c.st, &c.p[0], &c.p[1], &c.body)),
+            r(SM, "secretmanager.projects.secrets.getIamPolicy", "GET", "v1/projects/{projectsId}/secrets/{secretsId}:getIamPolicy", false, |c| {
+                let res = format!("projects/{}/secrets/{}", c.p[0], c.p[1]);
+                get_iam(c, &res)
+            }),
+            r(SM, "secretmanager.projects.secrets.setIamPolicy", "POST", "v1/projects/{projectsId}/secrets/{secretsId}:setIamPolicy", true, |c| {
+                let res = format!("projects/{}/secrets/{}", c.p[0], c.p[1]);
+                set_iam(c, &res, false)
+            }),
+            r(SM, "secretmanager.projects.secrets.testIamPermissions", "POST", "v1/projects/{projectsId}/secrets/{secretsId}:testIamPermissions", false, |c| {
+                let res = format!("projects/{}/secrets/{}", c.p[0], c.p[1]);
+                test_iam(c, &res)
+            }),
+            r(SM, "secretmanager.projects.secrets.versions.get", "GET", "v1/projects/{projectsId}/secrets/{secretsId}/versions/{versionsId}", false, |c| secrets::get_version(c.st, &c.p[0], &c.p[1], &c.p[2])),
+            r(SM, "secretmanager.projects.secrets.versions.list", "GET", "v1/projects/{projectsId}/secrets/{secretsId}/versions", false, |c| secrets::list_versions(c.st, &c.p[0], &c.p[1])),
+            r(SM, "secretmanager.projects.secrets.versions.access", "GET", "v1/projects/{projectsId}/secrets/{secretsId}/versions/{versionsId}:access", false, |c| secrets::access(c.st, &c.p[0], &c.p[1], &c.p[2])),
+            r(SM, "secretmanager.projects.secrets.versions.enable", "POST", "v1/projects/{projectsId}/secrets/{secretsId}/versions/{versionsId}:enable", true, |c| secrets::change_state(c.st, &c.p[0], &c.p[1], &c.p[2], VersionState::Enabled)),
+            r(SM, "secretmanager.projects.secrets.versions.disable", "POST", "v1/projects/{projectsId}/secrets/{secretsId}/versions/{versionsId}:disable", true, |c| secrets::change_state(c.st, &c.p[0], &c.p[1], &c.p[2], VersionState::Disabled)),
+            r(SM, "secretmanager.projects.secrets.versions.destroy", "POST", "v1/projects/{projectsId}/secrets/{secretsId}/versions/{versionsId}:destroy", true, |c| secrets::change_state(c.st, &c.p[0], &c.p[1], &c.p[2], VersionState::Destroyed)),
+            // IAM v1 service accounts.
+            r(IAM, "iam.projects.serviceAccounts.get", "GET", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}", false, |c| service_accounts::get(c.st, &c.p[0], &c.p[1])),
+            r(IAM, "iam.projects.serviceAccounts.list", "GET", "v1/projects/{projectsId}/serviceAccounts", false, |c| service_accounts::list(c.st, &c.p[0])),
+            r(IAM, "iam.projects.serviceAccounts.create", "POST", "v1/projects/{projectsId}/serviceAccounts", true, |c| service_accounts::create(c.st, &c.p[0], &c.body)),
+            r(IAM, "iam.projects.serviceAccounts.getIamPolicy", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:getIamPolicy", false, |c| {
+                let res = format!("projects/{}/serviceAccounts/{}", c.p[0], c.p[1]);
+                get_iam(c, &res)
+            }),
+            r(IAM, "iam.projects.serviceAccounts.setIamPolicy", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:setIamPolicy", true, |c| {
+                let res = format!("projects/{}/serviceAccounts/{}", c.p[0], c.p[1]);
+                set_iam(c, &res, false)
+            }),
+            r(IAM, "iam.projects.serviceAccounts.testIamPermissions", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:testIamPermissions", false, |c| {
+                let res = format!("projects/{}/serviceAccounts/{}", c.p[0], c.p[1]);
+                test_iam(c, &res)
+            }),
+            // Resource Manager v3 projects.
+            r(CRM, "cloudresourcemanager.projects.get", "GET", "v3/projects/{projectsId}", false, |c| projects::get(c.st, &c.p[0])),
+            r(CRM, "cloudresourcemanager.projects.getIamPolicy", "POST", "v3/projects/{projectsId}:getIamPolicy", false, |c| {
+                let res = format!("projects/{}", c.p[0]);
+                get_iam(c, &res)
+            }),
+            r(CRM, "cloudresourcemanager.projects.setIamPolicy", "POST", "v3/projects/{projectsId}:setIamPolicy", true, |c| {
+                let res = format!("projects/{}", c.p[0]);
+                set_iam(c, &res, true)
+            }),
+            r(CRM, "cloudresourcemanager.projects.testIamPermissions", "POST", "v3/projects/{projectsId}:testIamPermissions", false, |c| {
+                let res = format!("projects/{}", c.p[0]);
+                test_iam(c, &res)
+            }),
+        ]
+    })
+}
+
+/// Every route the emulator serves.
+pub fn routes() -> Vec<RouteSpec> {
+    table().iter().map(|r| r.spec).collect()
+}
+
+fn op_name(c: &Ctx<'_>) -> String {
+    // Operations are stored under the project id; accept the number too.
+    let project =
+        c.st.project(&c.p[0])
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|| c.p[0].clone());
+    format!(
+        "projects/{project}/locations/{}/operations/{}",
+        c.p[1], c.p[2]
+    )
+}
+
+fn canonical_or_not_found(c: &Ctx<'_>, resource: &str) -> Result<String, ApiError> {
+    if resource.starts_with("projects/") && resource.matches('/').count() == 1 {
+        // Resource Manager hides missing projects behind 403.
+        return c
+            .st
+            .canonical_resource(resource)
+            .map_err(|_| ApiError::permission_denied("The caller does not have permission"));
+    }
+    c.st.canonical_resource(resource)
+}
+
+/// getIamPolicy: `options.requestedPolicyVersion` comes in the query (GET and IAM's POST)
+/// or in the body (Resource Manager's POST `GetIamPolicyRequest.options`).
+fn get_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
+    let key = canonical_or_not_found(c, resource)?;
+    let requested =
+        c.q.get("options.requestedPolicyVersion")
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::invalid("Invalid requestedPolicyVersion."))
+            })
+            .transpose()?
+            .or_else(|| {
+                c.body
+                    .pointer("/options/requestedPolicyVersion")
+                    .and_then(|v| {
+                        v.as_i64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    })
+            })
+            .unwrap_or(0);
+    if !matches!(requested, 0 | 1 | 3) {
+        return Err(ApiError::invalid(format!(
+            "Invalid requested policy version {requested}: valid values are 0, 1, and 3."
+        )));
+    }
+    let policy = c.st.policies.get(&key).cloned().unwrap_or_default();
+    Ok(policy.to_json(requested as i32))
+}
+
+fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, ApiError> {
+    let key = canonical_or_not_found(c, resource)?;
+    let salt = c.st.next_salt();
+    let mut policy = c.st.policies.get(&key).cloned().unwrap_or_default();
+    {
+        let st: &State = c.st;
+        let check = |m: &str| {
+            if is_project {
+                service_accounts::check_project_member(st, m)
+            } else {
+                Ok(())
+            }
+        };
+        let rules = SetRules {
+            check_member: &check,
+            is_project,
+        };
+        policy.set(&c.body, &rules, c.now, &salt)?;
+    }
+    let requested = c
+        .body
+        .pointer("/policy/version")
+        .and_then(Value::as_i64)
+        .unwrap_or(1) as i32;
+    let out = policy.to_json(requested.max(if policy.policy.version == 3 { 3 } else { 1 }));
+    c.st.policies.insert(key, policy);
+    Ok(out)
+}
+
+/// testIamPermissions: the emulator has no caller identity, so every permission asked
+/// about is held (the caller is treated as an owner).
+fn test_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
+    canonical_or_not_found(c, resource)?;
+    let perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
+    Ok(if perms.as_array().is_some_and(|p| !p.is_empty()) {
+        json!({"permissions": perms})
+    } else {
+        json!({})
+    })
+}
+
+/// Finds the route for `method` and `path` (leading `/` optional); returns it with the
+/// decoded path parameters.
+pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<String>)> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    table().iter().find_map(|route| {
+        if route.spec.http_method != method {
+            return None;
+        }
+        let pat: Vec<&str> = route.spec.flat_path.split('/').collect();
+        if pat.len() != segs.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (p, s) in pat.iter().zip(&segs) {
+            if let Some(inner) = p.strip_prefix('{') {
+                let s = percent_decode(s, false);
+                match inner.split_once("}:") {
+                    Some((_, verb)) => {
+                        let value = s.strip_suffix(&format!(":{verb}"))?;
+                        if value.is_empty() || value.contains(':') {
+                            return None;
+                        }
+                        params.push(value.to_string());
+                    }
+                    None => {
+                        if s.is_empty() || s.contains(':') {
+                            return None;
+                        }
+                        params.push(s);
+                    }
+                }
+            } else if p != s {
+                return None;
+            }
+        }
+        Some((route, params))
+    })
+}
+
+impl Route {
+    pub(crate) fn call(&self, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
+        (self.handler)(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_route_to_their_discovery_methods() {
+        let (r, p) = find("GET", "/v1/projects/acme/secrets/db:getIamPolicy").unwrap();
+        assert_eq!(
+            r.spec.method_id,
+            "secretmanager.projects.secrets.getIamPolicy"
+        );
+        assert_eq!(p, ["acme", "db"]);
+        let (r, p) = find("GET", "/v1/projects/acme/secrets/db").unwrap();
+        assert_eq!(r.spec.method_id, "secretmanager.projects.secrets.get");
+        assert_eq!(p, ["acme", "db"]);
+        let (r, p) = find(
+            "POST",
+            "/v1/projects/-/serviceAccounts/a%40b.iam.gserviceaccount.com:getIamPolicy",
+        )
+        .unwrap();
+        assert_eq!(
+            r.spec.method_id,
+            "iam.projects.serviceAccounts.getIamPolicy"
+        );
+        assert_eq!(p[1], "a@b.iam.gserviceaccount.com");
+        assert!(find("GET", "/v1/projects/acme/nothing").is_none());
+        assert!(find("PUT", "/v1/projects/acme/secrets/db").is_none());
+    }
+}

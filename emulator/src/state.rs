@@ -1,0 +1,493 @@
+//! The emulator's in-memory Google: projects, service accounts, secrets, Cloud Run services,
+//! operations and IAM policies, behind one mutex in [`crate::Emulator`].
+//!
+//! Resources are keyed by canonical names that use the project *id* (Google accepts the id
+//! or the number in request paths; [`State::project`] resolves both). Policies are keyed the
+//! same way, e.g. `projects/acme/secrets/db`. Test hooks get `&mut State` and use the public
+//! methods here to play a concurrent writer or an operator flipping a secret version.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use crate::error::ApiError;
+use crate::iam::{Condition, Policy, StoredPolicy};
+use crate::run::RunService;
+use crate::util::{hash_hex, now_rfc3339};
+use crate::world::{VersionState, World, WorldError};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Project {
+    pub(crate) id: String,
+    pub(crate) number: u64,
+    pub(crate) display_name: String,
+    pub(crate) create_time: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceAccount {
+    pub(crate) project_id: String,
+    pub(crate) email: String,
+    pub(crate) display_name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) disabled: bool,
+    pub(crate) unique_id: String,
+}
+
+/// A secret payload. Its `Debug` never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Payload(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Payload(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SecretVersion {
+    pub(crate) number: u64,
+    pub(crate) state: VersionState,
+    pub(crate) payload: Payload,
+    pub(crate) create_time: String,
+    pub(crate) destroy_time: Option<String>,
+    pub(crate) etag: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Secret {
+    pub(crate) project_id: String,
+    pub(crate) id: String,
+    pub(crate) create_time: String,
+    /// Client-settable fields kept as sent (replication, labels, annotations, ...).
+    pub(crate) fields: serde_json::Map<String, Value>,
+    pub(crate) versions: Vec<SecretVersion>,
+    pub(crate) etag: String,
+}
+
+/// The whole emulated estate. Hooks receive `&mut State`.
+#[derive(Debug)]
+pub struct State {
+    pub(crate) caller: String,
+    pub(crate) projects: Vec<Project>,
+    pub(crate) service_accounts: BTreeMap<String, ServiceAccount>,
+    pub(crate) secrets: BTreeMap<String, Secret>,
+    pub(crate) services: BTreeMap<String, RunService>,
+    pub(crate) operations: BTreeMap<String, crate::run::Operation>,
+    pub(crate) policies: HashMap<String, StoredPolicy>,
+    pub(crate) operation_polls: u32,
+    pub(crate) iam_propagation: Duration,
+    counter: u64,
+}
+
+impl State {
+    pub(crate) fn from_world(
+        world: World,
+        operation_polls: u32,
+        iam_propagation: Duration,
+    ) -> Result<State, WorldError> {
+        world.check()?;
+        let mut st = State {
+            caller: world
+                .caller
+                .clone()
+                .unwrap_or_else(|| "deployer@example.com".to_string()),
+            projects: Vec::new(),
+            service_accounts: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            services: BTreeMap::new(),
+            operations: BTreeMap::new(),
+            policies: HashMap::new(),
+            operation_polls,
+            iam_propagation,
+            counter: 0,
+        };
+        let invalid = |e: ApiError| WorldError::Invalid(e.message);
+        for p in &world.projects {
+            st.projects.push(Project {
+                id: p.id.clone(),
+                number: p.number,
+                display_name: p.display_name.clone().unwrap_or_else(|| p.id.clone()),
+                create_time: now_rfc3339(),
+            });
+            if p.compute_default_service_account {
+                let email = format!("{}-compute@developer.gserviceaccount.com", p.number);
+                st.insert_service_account(
+                    &p.id,
+                    &email,
+                    Some("Compute Engine default service account".into()),
+                    None,
+                    false,
+                );
+            }
+        }
+        for p in &world.projects {
+            for b in &p.iam {
+                for m in &b.members {
+                    st.seed_binding(
+                        &format!("projects/{}", p.id),
+                        &b.role,
+                        m,
+                        b.condition.clone(),
+                    )
+                    .map_err(invalid)?;
+                }
+            }
+            for sa in &p.service_accounts {
+                st.insert_service_account(
+                    &p.id,
+                    &sa.email,
+                    sa.display_name.clone(),
+                    sa.description.clone(),
+                    sa.disabled,
+                );
+                for b in &sa.iam {
+                    for m in &b.members {
+                        let res = format!("projects/{}/serviceAccounts/{}", p.id, sa.email);
+                        st.seed_binding(&res, &b.role, m, b.condition.clone())
+                            .map_err(invalid)?;
+                    }
+                }
+            }
+            for s in &p.secrets {
+                let mut fields = serde_json::Map::new();
+                fields.insert("replication".into(), serde_json::json!({"automatic": {}}));
+                if let Some(l) = &s.labels {
+                    fields.insert("labels".into(), l.clone());
+                }
+                st.insert_secret(&p.id, &s.id, fields);
+                for v in &s.versions {
+                    let n = st
+                        .push_secret_version(&p.id, &s.id, &v.payload()?)
+                        .map_err(invalid)?;
+                    st.set_version_state(&p.id, &s.id, n, v.state)
+                        .map_err(invalid)?;
+                }
+                for b in &s.iam {
+                    for m in &b.members {
+                        let res = format!("projects/{}/secrets/{}", p.id, s.id);
+                        st.seed_binding(&res, &b.role, m, b.condition.clone())
+                            .map_err(invalid)?;
+                    }
+                }
+            }
+        }
+        for p in &world.projects {
+            for s in &p.services {
+                let name = crate::run::seed_service(&mut st, &p.id, &s.region, s.service.clone())
+                    .map_err(invalid)?;
+                for b in &s.iam {
+                    for m in &b.members {
+                        st.seed_binding(&name, &b.role, m, b.condition.clone())
+                            .map_err(invalid)?;
+                    }
+                }
+            }
+        }
+        for b in &world.extra_bindings {
+            st.seed_binding(&b.resource, &b.role, &b.member, b.condition.clone())
+                .map_err(invalid)?;
+        }
+        Ok(st)
+    }
+
+    /// A fresh, never-repeating salt for etags and ids.
+    pub(crate) fn next_salt(&mut self) -> String {
+        self.counter += 1;
+        format!("{}:{:?}", self.counter, Instant::now())
+    }
+
+    pub(crate) fn project(&self, id_or_number: &str) -> Option<&Project> {
+        self.projects
+            .iter()
+            .find(|p| p.id == id_or_number || p.number.to_string() == id_or_number)
+    }
+
+    pub(crate) fn project_by_number(&self, n: u64) -> Option<&Project> {
+        self.projects.iter().find(|p| p.number == n)
+    }
+
+    fn insert_service_account(
+        &mut self,
+        project_id: &str,
+        email: &str,
+        display_name: Option<String>,
+        description: Option<String>,
+        disabled: bool,
+    ) {
+        // IAM's uniqueId is a 21-digit decimal string.
+        let digits: String = hash_hex(&[email], 16)
+            .bytes()
+            .map(|b| char::from(b'0' + b % 10))
+            .take(20)
+            .collect();
+        let unique_id = format!("1{digits}");
+        self.service_accounts.insert(
+            email.to_string(),
+            ServiceAccount {
+                project_id: project_id.to_string(),
+                email: email.to_string(),
+                display_name,
+                description,
+                disabled,
+                unique_id,
+            },
+        );
+    }
+
+    pub(crate) fn create_service_account(
+        &mut self,
+        project_id: &str,
+        account_id: &str,
+        display_name: Option<String>,
+        description: Option<String>,
+    ) -> String {
+        let email = format!("{account_id}@{project_id}.iam.gserviceaccount.com");
+        self.insert_service_account(project_id, &email, display_name, description, false);
+        email
+    }
+
+    pub(crate) fn insert_secret(
+        &mut self,
+        project_id: &str,
+        secret_id: &str,
+        fields: serde_json::Map<String, Value>,
+    ) {
+        let salt = self.next_salt();
+        self.secrets.insert(
+            format!("projects/{project_id}/secrets/{secret_id}"),
+            Secret {
+                project_id: project_id.to_string(),
+                id: secret_id.to_string(),
+                create_time: now_rfc3339(),
+                fields,
+                versions: Vec::new(),
+                etag: format!("\"{}\"", hash_hex(&[&salt], 7)),
+            },
+        );
+    }
+
+    /// Turns a policy resource name (project id or number, `-` for service accounts) into
+    /// its canonical key, or NOT_FOUND when the resource does not exist.
+    pub(crate) fn canonical_resource(&self, resource: &str) -> Result<String, ApiError> {
+        let parts: Vec<&str> = resource.trim_start_matches('/').split('/').collect();
+        let not_found = || ApiError::not_found(format!("Resource '{resource}' was not found"));
+        let project = |p: &str| self.project(p).map(|p| p.id.clone());
+        match parts.as_slice() {
+            ["projects", p] => project(p)
+                .map(|id| format!("projects/{id}"))
+                .ok_or_else(not_found),
+            ["projects", p, "secrets", s] => {
+                let id = project(p).ok_or_else(not_found)?;
+                let key = format!("projects/{id}/secrets/{s}");
+                self.secrets
+                    .contains_key(&key)
+                    .then_some(key)
+                    .ok_or_else(not_found)
+            }
+            ["projects", _, "serviceAccounts", email] => {
+                let sa = self.service_account_by_ref(email).ok_or_else(not_found)?;
+                Ok(format!(
+                    "projects/{}/serviceAccounts/{}",
+                    sa.project_id, sa.email
+                ))
+            }
+            ["projects", p, "locations", l, "services", s] => {
+                let id = project(p).ok_or_else(not_found)?;
+                let key = format!("projects/{id}/locations/{l}/services/{s}");
+                self.services
+                    .contains_key(&key)
+                    .then_some(key)
+                    .ok_or_else(not_found)
+            }
+            _ => Err(not_found()),
+        }
+    }
+
+    /// A service account by email or unique id (IAM accepts both in paths).
+    pub(crate) fn service_account_by_ref(&self, r: &str) -> Option<&ServiceAccount> {
+        self.service_accounts
+            .get(r)
+            .or_else(|| self.service_accounts.values().find(|s| s.unique_id == r))
+    }
+
+    pub(crate) fn policy_mut(&mut self, key: &str) -> &mut StoredPolicy {
+        self.policies.entry(key.to_string()).or_default()
+    }
+
+    fn seed_binding(
+        &mut self,
+        resource: &str,
+        role: &str,
+        member: &str,
+        condition: Option<Condition>,
+    ) -> Result<(), ApiError> {
+        crate::iam::validate_member(member)?;
+        let key = self.canonical_resource(resource)?;
+        let salt = self.next_salt();
+        let p = self.policy_mut(&key);
+        p.add_member(role, member, condition, None);
+        p.bump_etag(&salt);
+        Ok(())
+    }
+
+    /// The stored policy of `resource` (any accepted spelling), full version-3 view.
+    pub fn policy(&self, resource: &str) -> Option<Policy> {
+        let key = self.canonical_resource(resource).ok()?;
+        Some(self.policies.get(&key).cloned().unwrap_or_default().policy)
+    }
+
+    /// Grants `role` to `member` on `resource` now, changing the etag, as another writer
+    /// would. Panics if the resource does not exist (a test set-up mistake).
+    pub fn add_binding(&mut self, resource: &str, role: &str, member: &str) {
+        self.add_binding_with(resource, role, member, None);
+    }
+
+    /// Like [`State::add_binding`] with an IAM condition.
+    pub fn add_conditional_binding(
+        &mut self,
+        resource: &str,
+        role: &str,
+        member: &str,
+        condition: Condition,
+    ) {
+        self.add_binding_with(resource, role, member, Some(condition));
+    }
+
+    fn add_binding_with(
+        &mut self,
+        resource: &str,
+        role: &str,
+        member: &str,
+        condition: Option<Condition>,
+    ) {
+        let key = self
+            .canonical_resource(resource)
+            .unwrap_or_else(|e| panic!("add_binding: {}", e.message));
+        let salt = self.next_salt();
+        let p = self.policy_mut(&key);
+        p.add_member(role, member, condition, Some(Instant::now()));
+        p.bump_etag(&salt);
+    }
+
+    /// Removes `member` from every binding of `role` on `resource`, changing the etag.
+    pub fn remove_binding(&mut self, resource: &str, role: &str, member: &str) {
+        let key = self
+            .canonical_resource(resource)
+            .unwrap_or_else(|e| panic!("remove_binding: {}", e.message));
+        let salt = self.next_salt();
+        let p = self.policy_mut(&key);
+        for b in p.policy.bindings.iter_mut().filter(|b| b.role == role) {
+            b.members.retain(|m| m != member);
+        }
+        p.policy.bindings.retain(|b| !b.members.is_empty());
+        p.granted.remove(&(role.to_string(), member.to_string()));
+        p.bump_etag(&salt);
+    }
+
+    /// Adds an ENABLED version holding `payload` (as `addVersion` would); returns its
+    /// number. Panics if the secret does not exist.
+    pub fn add_secret_version(&mut self, project_id: &str, secret_id: &str, payload: &[u8]) -> u64 {
+        self.push_secret_version(project_id, secret_id, payload)
+            .unwrap_or_else(|e| panic!("add_secret_version: {}", e.message))
+    }
+
+    pub(crate) fn push_secret_version(
+        &mut self,
+        project_id: &str,
+        secret_id: &str,
+        payload: &[u8],
+    ) -> Result<u64, ApiError> {
+        let salt = self.next_salt();
+        let secret = self.secret_mut(project_id, secret_id)?;
+        let number = secret.versions.last().map_or(1, |v| v.number + 1);
+        secret.versions.push(SecretVersion {
+            number,
+            state: VersionState::Enabled,
+            payload: Payload(payload.to_vec()),
+            create_time: now_rfc3339(),
+            destroy_time: None,
+            etag: format!("\"{}\"", hash_hex(&[&salt], 7)),
+        });
+        Ok(number)
+    }
+
+    pub(crate) fn secret_mut(
+        &mut self,
+        project: &str,
+        secret_id: &str,
+    ) -> Result<&mut Secret, ApiError> {
+        let p = self
+            .project(project)
+            .ok_or_else(|| ApiError::not_found(format!("Project {project} not found.")))?;
+        let (id, number) = (p.id.clone(), p.number);
+        self.secrets
+            .get_mut(&format!("projects/{id}/secrets/{secret_id}"))
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "Secret [projects/{number}/secrets/{secret_id}] not found."
+                ))
+            })
+    }
+
+    /// Sets a version's state (as `versions.enable/disable/destroy` would, without checks).
+    pub(crate) fn set_version_state(
+        &mut self,
+        project_id: &str,
+        secret_id: &str,
+        version: u64,
+        state: VersionState,
+    ) -> Result<(), ApiError> {
+        let salt = self.next_salt();
+        let secret = self.secret_mut(project_id, secret_id)?;
+        let v = secret
+            .versions
+            .iter_mut()
+            .find(|v| v.number == version)
+            .ok_or_else(|| ApiError::not_found(format!("Secret Version {version} not found.")))?;
+        v.state = state;
+        v.etag = format!("\"{}\"", hash_hex(&[&salt], 7));
+        if state == VersionState::Destroyed {
+            v.payload = Payload(Vec::new());
+            v.destroy_time = Some(now_rfc3339());
+        }
+        Ok(())
+    }
+
+    /// Disables a secret version, as an operator might between plan and deploy.
+    pub fn disable_secret_version(&mut self, project_id: &str, secret_id: &str, version: u64) {
+        self.set_version_state(project_id, secret_id, version, VersionState::Disabled)
+            .unwrap_or_else(|e| panic!("disable_secret_version: {}", e.message));
+    }
+
+    /// Re-enables a secret version.
+    pub fn enable_secret_version(&mut self, project_id: &str, secret_id: &str, version: u64) {
+        self.set_version_state(project_id, secret_id, version, VersionState::Enabled)
+            .unwrap_or_else(|e| panic!("enable_secret_version: {}", e.message));
+    }
+
+    /// Destroys a secret version (its payload is dropped).
+    pub fn destroy_secret_version(&mut self, project_id: &str, secret_id: &str, version: u64) {
+        self.set_version_state(project_id, secret_id, version, VersionState::Destroyed)
+            .unwrap_or_else(|e| panic!("destroy_secret_version: {}", e.message));
+    }
+
+    /// Deletes a secret and its policy.
+    pub fn delete_secret(&mut self, project_id: &str, secret_id: &str) {
+        if let Some(p) = self.project(project_id) {
+            let key = format!("projects/{}/secrets/{secret_id}", p.id);
+            self.secrets.remove(&key);
+            self.policies.remove(&key);
+        }
+    }
+
+    /// How many GETs an operation needs before it reports done.
+    pub fn set_operation_polls(&mut self, polls: u32) {
+        self.operation_polls = polls;
+    }
+
+    /// How long a fresh grant takes to count for Cloud Run's secret check.
+    pub fn set_iam_propagation(&mut self, delay: Duration) {
+        self.iam_propagation = delay;
+    }
+}

@@ -1,0 +1,254 @@
+//! Holds the emulator to Google's discovery documents (`shared/gcp-discovery/`, beside the
+//! repository; override with `GCP_DISCOVERY_DIR`): every served route must exist there with
+//! the same id, HTTP method and flatPath, and every field name the emulator emits for the
+//! resources the deploy tool reads must be declared in the response schema.
+
+use autosre_emulator::{Emulator, Options, VersionState, World, routes};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn discovery_dir() -> PathBuf {
+    std::env::var_os("GCP_DISCOVERY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/gcp-discovery")
+        })
+}
+
+fn load(file: &str) -> Value {
+    let path = discovery_dir().join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read discovery document {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn methods(resources: &Value, out: &mut Vec<Value>) {
+    for r in resources.as_object().into_iter().flat_map(|o| o.values()) {
+        for m in r
+            .get("methods")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|o| o.values())
+        {
+            out.push(m.clone());
+        }
+        if let Some(sub) = r.get("resources") {
+            methods(sub, out);
+        }
+    }
+}
+
+#[test]
+fn every_route_exists_in_its_discovery_document() {
+    let served = routes();
+    assert!(served.len() >= 30);
+    for route in served {
+        let doc = load(route.discovery_file);
+        let mut all = Vec::new();
+        methods(&doc["resources"], &mut all);
+        let m = all
+            .iter()
+            .find(|m| m["id"] == route.method_id)
+            .unwrap_or_else(|| panic!("{} is not in {}", route.method_id, route.discovery_file));
+        assert_eq!(m["httpMethod"], route.http_method, "{}", route.method_id);
+        assert_eq!(m["flatPath"], route.flat_path, "{}", route.method_id);
+    }
+}
+
+/// Checks every key of `v` against schema `name`, following `$ref`, arrays and maps.
+fn check(doc: &Value, v: &Value, schema: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        return check(doc, v, &doc["schemas"][r], at, errors);
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, child) in map {
+                    match props.get(k) {
+                        Some(s) => check(doc, child, s, &format!("{at}.{k}"), errors),
+                        None => errors.push(format!("{at}.{k} is not declared")),
+                    }
+                }
+            } else if let Some(add) = schema.get("additionalProperties") {
+                // A map, or `Any` (`{"@type": ...}` payloads are checked separately).
+                if add.get("description").is_none()
+                    || add.get("$ref").is_some()
+                    || add.get("type").is_some_and(|t| t != "any")
+                {
+                    for (k, child) in map {
+                        check(doc, child, add, &format!("{at}[{k}]"), errors);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(items_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check(doc, item, items_schema, &format!("{at}[{i}]"), errors);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn assert_declared(file: &str, schema: &str, v: &Value) {
+    let doc = load(file);
+    let s = &doc["schemas"][schema];
+    assert!(s.is_object(), "{schema} not in {file}");
+    let mut errors = Vec::new();
+    check(&doc, v, s, schema, &mut errors);
+    assert!(errors.is_empty(), "{file} {schema}: {errors:#?}\n{v:#}");
+}
+
+#[tokio::test]
+async fn emitted_fields_are_declared_in_the_schemas() {
+    let runner = "runner@acme.iam.gserviceaccount.com";
+    let world = World::builder()
+        .project("acme", 42)
+        .service_account(runner)
+        .secret("acme", "s")
+        .secret_version("acme", "s", VersionState::Enabled, b"v")
+        .project_binding("acme", "roles/viewer", "user:a@example.com")
+        .conditional_binding(
+            "projects/acme/secrets/s",
+            "roles/secretmanager.secretAccessor",
+            &format!("serviceAccount:{runner}"),
+            autosre_emulator::Condition {
+                expression: "true".into(),
+                title: "t".into(),
+                description: "d".into(),
+            },
+        )
+        .service("acme", "us-central1", json!({"name": "api", "labels": {"a": "b"},
+            "template": {"containers": [{"image": "x/y:1", "env": [{"name": "A", "value": "1"}]}]}}))
+        .build();
+    let emu = Emulator::new(world, Options::default());
+    let server = emu.serve().await.unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: String, method: &'static str, body: Option<Value>| {
+        let http = http.clone();
+        let url = format!("{}{path}", server.url());
+        async move {
+            let mut req =
+                http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let v: Value = req.send().await.unwrap().json().await.unwrap();
+            assert!(v.get("error").is_none(), "{path}: {v}");
+            v
+        }
+    };
+    let svc_path = "/v2/projects/acme/locations/us-central1/services/api";
+    let svc = get(svc_path.into(), "GET", None).await;
+    assert_declared("run.v2.json", "GoogleCloudRunV2Service", &svc);
+    let revs = get(format!("{svc_path}/revisions"), "GET", None).await;
+    assert_declared(
+        "run.v2.json",
+        "GoogleCloudRunV2ListRevisionsResponse",
+        &revs,
+    );
+    let mut patch = svc.clone();
+    patch["template"]["containers"][0]["image"] = "x/y:2".into();
+    let op = get(svc_path.into(), "PATCH", Some(patch)).await;
+    assert_declared("run.v2.json", "GoogleLongrunningOperation", &op);
+    assert_declared(
+        "run.v2.json",
+        "GoogleCloudRunV2Service",
+        &strip_type(&op["metadata"]),
+    );
+    let done = get(format!("/v2/{}", op["name"].as_str().unwrap()), "GET", None).await;
+    assert_declared("run.v2.json", "GoogleLongrunningOperation", &done);
+    assert_declared(
+        "run.v2.json",
+        "GoogleCloudRunV2Service",
+        &strip_type(&done["response"]),
+    );
+    let p = get(format!("{svc_path}:getIamPolicy"), "GET", None).await;
+    assert_declared("run.v2.json", "GoogleIamV1Policy", &p);
+
+    let secret = get("/v1/projects/acme/secrets/s".into(), "GET", None).await;
+    assert_declared("secretmanager.v1.json", "Secret", &secret);
+    let version = get(
+        "/v1/projects/acme/secrets/s/versions/latest".into(),
+        "GET",
+        None,
+    )
+    .await;
+    assert_declared("secretmanager.v1.json", "SecretVersion", &version);
+    let access = get(
+        "/v1/projects/acme/secrets/s/versions/1:access".into(),
+        "GET",
+        None,
+    )
+    .await;
+    assert_declared(
+        "secretmanager.v1.json",
+        "AccessSecretVersionResponse",
+        &access,
+    );
+    let p = get(
+        "/v1/projects/acme/secrets/s:getIamPolicy?options.requestedPolicyVersion=3".into(),
+        "GET",
+        None,
+    )
+    .await;
+    assert!(p["bindings"][0]["condition"].is_object());
+    assert_declared("secretmanager.v1.json", "Policy", &p);
+
+    let sa = get(
+        format!("/v1/projects/-/serviceAccounts/{runner}"),
+        "GET",
+        None,
+    )
+    .await;
+    assert_declared("iam.v1.json", "ServiceAccount", &sa);
+    let list = get("/v1/projects/acme/serviceAccounts".into(), "GET", None).await;
+    assert_declared("iam.v1.json", "ListServiceAccountsResponse", &list);
+    let p = get(
+        format!("/v1/projects/acme/serviceAccounts/{runner}:getIamPolicy"),
+        "POST",
+        None,
+    )
+    .await;
+    assert_declared("iam.v1.json", "Policy", &p);
+
+    let project = get("/v3/projects/acme".into(), "GET", None).await;
+    assert_declared("cloudresourcemanager.v3.json", "Project", &project);
+    let p = get(
+        "/v3/projects/acme:getIamPolicy".into(),
+        "POST",
+        Some(json!({})),
+    )
+    .await;
+    assert_declared("cloudresourcemanager.v3.json", "Policy", &p);
+    server.shutdown().await;
+}
+
+#[test]
+fn the_schema_walk_catches_undeclared_fields() {
+    let doc = load("secretmanager.v1.json");
+    let mut errors = Vec::new();
+    let v = json!({"name": "x", "labels": {"a": "b"}, "bogus": 1, "replication": {"automatic": {"nope": 1}}});
+    check(&doc, &v, &doc["schemas"]["Secret"], "Secret", &mut errors);
+    assert_eq!(
+        errors,
+        [
+            "Secret.bogus is not declared",
+            "Secret.replication.automatic.nope is not declared"
+        ]
+    );
+}
+
+fn strip_type(v: &Value) -> Value {
+    let mut v = v.clone();
+    assert!(
+        v["@type"]
+            .as_str()
+            .unwrap()
+            .starts_with("type.googleapis.com/")
+    );
+    v.as_object_mut().unwrap().remove("@type");
+    v
+}

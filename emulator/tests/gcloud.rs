@@ -1,0 +1,249 @@
+//! Drives the real `gcloud` CLI against an in-process emulator, so the emulator is checked
+//! against a second, independent client of the same REST APIs.
+//!
+//! gcloud reads `CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>` (properties `api_endpoint_overrides/
+//! <api>` in `googlecloudsdk/core/properties.py`); for APIs whose base URL path is `/`
+//! (all four here) the override is used as is and requests carry the `v1/`, `v3/` prefix
+//! themselves (`_BuildEndpointOverride` in `googlecloudsdk/api_lib/util/apis_internal.py`),
+//! so the override is `<url>/`. gcloud's IAM commands do their own read-modify-write at
+//! policy version 3 and retry a 409 from setIamPolicy.
+//!
+//! Without gcloud the tests skip, except under CI (`CI` set), where they fail.
+
+use autosre_emulator::{Emulator, Options, VersionState, World};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const GCLOUD: &str = "/usr/bin/gcloud";
+const TOKEN: &str = "gcloud-test-token";
+const DEPLOYER: &str = "deployer@acme.iam.gserviceaccount.com";
+
+fn gcloud_available() -> bool {
+    if Path::new(GCLOUD).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{GCLOUD} is missing but CI is set: the gcloud tests must run in CI"
+    );
+    eprintln!("skipping: {GCLOUD} is not installed");
+    false
+}
+
+fn world() -> World {
+    World::builder()
+        .project("acme", 555000111222)
+        .service_account(DEPLOYER)
+        .secret("acme", "db-password")
+        .secret_version("acme", "db-password", VersionState::Disabled, b"old-value")
+        .secret_version("acme", "db-password", VersionState::Enabled, b"new-value")
+        .secret_binding(
+            "acme",
+            "db-password",
+            "roles/secretmanager.secretAccessor",
+            "user:alice@example.com",
+        )
+        .build()
+}
+
+struct Gcloud {
+    config: tempfile::TempDir,
+    token_file: tempfile::NamedTempFile,
+    url: String,
+}
+
+impl Gcloud {
+    fn new(url: String) -> Gcloud {
+        let token_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(token_file.path(), TOKEN).unwrap();
+        Gcloud {
+            config: tempfile::tempdir().unwrap(),
+            token_file,
+            url,
+        }
+    }
+
+    /// Runs gcloud on a blocking thread (the emulator serves on this test's runtime) and
+    /// returns its parsed JSON output; fails the test if gcloud fails.
+    async fn run(&self, args: &[&str]) -> Value {
+        let (ok, stdout, stderr) = self.output(args).await;
+        assert!(
+            ok,
+            "gcloud {args:?} failed\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("gcloud {args:?} printed non-JSON ({e}): {stdout}"))
+    }
+
+    async fn output(&self, args: &[&str]) -> (bool, String, String) {
+        let endpoint = format!("{}/", self.url);
+        let mut cmd = Command::new(GCLOUD);
+        cmd.args(args)
+            .arg("--format=json")
+            .env("CLOUDSDK_CONFIG", self.config.path())
+            .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", self.token_file.path())
+            .env("CLOUDSDK_CORE_PROJECT", "acme")
+            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
+            .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
+        for api in ["SECRETMANAGER", "IAM", "CLOUDRESOURCEMANAGER", "RUN"] {
+            cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+async fn start() -> Option<(Emulator, autosre_emulator::Server, Gcloud)> {
+    if !gcloud_available() {
+        return None;
+    }
+    let emu = Emulator::new(
+        world(),
+        Options {
+            token: Some(TOKEN.into()),
+            ..Options::default()
+        },
+    );
+    let server = emu.serve().await.unwrap();
+    let g = Gcloud::new(server.url());
+    Some((emu, server, g))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_describes_secrets_and_versions() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let secret = g.run(&["secrets", "describe", "db-password"]).await;
+    assert_eq!(secret["name"], "projects/555000111222/secrets/db-password");
+    assert_eq!(secret["replication"]["automatic"], serde_json::json!({}));
+    let latest = g
+        .run(&[
+            "secrets",
+            "versions",
+            "describe",
+            "latest",
+            "--secret",
+            "db-password",
+        ])
+        .await;
+    assert_eq!(
+        latest["name"],
+        "projects/555000111222/secrets/db-password/versions/2"
+    );
+    assert_eq!(latest["state"], "ENABLED");
+    let rpcs: Vec<String> = emu.journal().iter().map(|e| e.rpc.clone()).collect();
+    assert_eq!(
+        rpcs,
+        [
+            "secretmanager.projects.secrets.get",
+            "secretmanager.projects.secrets.versions.get"
+        ]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_adds_a_secret_binding_with_a_versioned_read_modify_write() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let policy = g
+        .run(&[
+            "secrets",
+            "add-iam-policy-binding",
+            "db-password",
+            "--member=serviceAccount:deployer@acme.iam.gserviceaccount.com",
+            "--role=roles/secretmanager.secretAccessor",
+        ])
+        .await;
+    let members = policy["bindings"][0]["members"].as_array().unwrap();
+    assert!(members.contains(&Value::from("user:alice@example.com")));
+    assert!(members.contains(&Value::from(format!("serviceAccount:{DEPLOYER}"))));
+    let stored = emu.policy("projects/acme/secrets/db-password").unwrap();
+    assert_eq!(stored.bindings[0].members.len(), 2);
+    let journal = emu.journal();
+    let rpcs: Vec<&str> = journal.iter().map(|e| e.rpc.as_str()).collect();
+    assert_eq!(
+        rpcs,
+        [
+            "secretmanager.projects.secrets.getIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy"
+        ]
+    );
+    assert!(
+        journal[0]
+            .query
+            .contains("options.requestedPolicyVersion=3"),
+        "{}",
+        journal[0].query
+    );
+    assert!(!journal[0].write && journal[1].write);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_sends_the_etag_so_a_concurrent_change_aborts_its_write() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let args = [
+        "iam",
+        "service-accounts",
+        "add-iam-policy-binding",
+        DEPLOYER,
+        "--member=user:bob@example.com",
+        "--role=roles/iam.serviceAccountUser",
+    ];
+    // Another writer changes the policy between gcloud's read and its write. Had gcloud
+    // omitted the etag, its write would blindly overwrite; it sends it, so the emulator
+    // answers 409 ABORTED (gcloud 528 does not retry this command).
+    emu.before_request("POST", ":setIamPolicy", |st| {
+        st.add_binding(
+            &format!("projects/acme/serviceAccounts/{DEPLOYER}"),
+            "roles/iam.serviceAccountTokenCreator",
+            "user:carol@example.com",
+        );
+    });
+    let (ok, _, stderr) = g.output(&args).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("ABORTED: There were concurrent policy changes."),
+        "{stderr}"
+    );
+    let calls: Vec<(String, u16)> = emu
+        .journal()
+        .iter()
+        .map(|e| (e.rpc.clone(), e.status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("iam.projects.serviceAccounts.getIamPolicy".to_string(), 200),
+            ("iam.projects.serviceAccounts.setIamPolicy".to_string(), 409),
+        ]
+    );
+    // Run again without interference: the read-modify-write keeps the other grant.
+    let policy = g.run(&args).await;
+    let roles: Vec<&str> = policy["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"roles/iam.serviceAccountUser"), "{policy}");
+    assert!(
+        roles.contains(&"roles/iam.serviceAccountTokenCreator"),
+        "{policy}"
+    );
+    server.shutdown().await;
+}

@@ -1,0 +1,2 @@
+//! autosre-deploy: the command-line tool arrives in the next commits.
+fn main() {}
