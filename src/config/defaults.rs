@@ -1,0 +1,46 @@
+//! Every default of the file format, in one place.
+//!
+//! `resolve.rs` applies them and `schema.rs` publishes them, both from these constants, so the
+//! documented default cannot drift from the applied one. The Cloud Run values are Cloud Run's
+//! own defaults, so a file that omits a key deploys what `gcloud run deploy` would:
+//!
+//! - cpu 1: <https://cloud.google.com/run/docs/configuring/services/cpu>
+//! - memory 512Mi: <https://cloud.google.com/run/docs/configuring/services/memory-limits>
+//! - timeout 300s: <https://cloud.google.com/run/docs/configuring/request-timeout>
+//! - concurrency 80: <https://cloud.google.com/run/docs/about-concurrency>
+//! - max instances 100: <https://cloud.google.com/run/docs/configuring/max-instances-limits>
+//! - min instances 0 (scale to zero) and no public access: Cloud Run's behaviour when unset.
+
+use super::environment::SecretAccess;
+
+/// `region`: Cloud Run's most common region; override per environment.
+pub(super) const REGION: &str = "us-central1";
+/// `service.name`.
+pub(super) const SERVICE_NAME: &str = "autosre";
+/// `service.cpu`: 1 CPU.
+pub(super) const CPU: &str = "1";
+/// `service.memory`: 512 MiB.
+pub(super) const MEMORY: &str = "512Mi";
+/// `service.timeout`, as written in the file.
+pub(super) const TIMEOUT: &str = "300s";
+/// `service.timeout`, resolved.
+pub(super) const TIMEOUT_SECONDS: u32 = 300;
+/// `service.concurrency`: maximum concurrent requests per instance.
+pub(super) const CONCURRENCY: u32 = 80;
+/// `service.min_instances`: scale to zero.
+pub(super) const MIN_INSTANCES: u32 = 0;
+/// `service.max_instances`.
+pub(super) const MAX_INSTANCES: u32 = 100;
+/// `service.allow_unauthenticated`: no `allUsers` invoker binding; the agent is private.
+pub(super) const ALLOW_UNAUTHENTICATED: bool = false;
+/// `encryption_key.secret`.
+pub(super) const ENCRYPTION_KEY_SECRET: &str = "sre-agent-encryption-key";
+/// `encryption_key.env`: the variable the agent reads its key from.
+pub(super) const ENCRYPTION_KEY_ENV: &str = "SRE_AGENT_ENCRYPTION_KEY";
+/// `iam.secret_access`: least privilege, one binding per referenced secret.
+pub(super) const SECRET_ACCESS: SecretAccess = SecretAccess::PerSecret;
+
+// Defaults with no constant: `service.image` none (may come from `--image`),
+// `service.service_account` none (Cloud Run's Compute Engine default account),
+// `service.env`, `service.secrets` empty, `iam.project_roles`, `iam.service_account_users`
+// empty.

@@ -1,0 +1,119 @@
+//! The resolved environment: what the rest of the program codes against.
+//!
+//! Every default has been applied and every value validated by the time one of these exists,
+//! so nothing downstream re-checks syntax or invents a fallback. Only `{project_number}` in
+//! IAM member strings is left for the caller to resolve (it needs a Resource Manager lookup).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::secret_ref::SecretRef;
+
+/// One deploy target, loaded from `config/<name>.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Environment {
+    /// The environment name: the file stem (`staging` for `config/staging.yaml`).
+    pub name: String,
+    /// The file it came from, as given to [`super::load`] (for messages).
+    pub source: PathBuf,
+    pub project: String,
+    pub region: String,
+    pub service: ServiceSpec,
+    pub encryption_key: EncryptionKey,
+    pub iam: IamSpec,
+}
+
+/// The Cloud Run service to create or update.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// `None` when the file has no `image:`; the CLI's `--image` may supply it.
+    pub image: Option<String>,
+    /// `None` means Cloud Run's default: the Compute Engine default service account
+    /// (`PROJECT_NUMBER-compute@developer.gserviceaccount.com`), resolved later.
+    pub service_account: Option<String>,
+    /// As written and validated: `"1"`, `"4"`, `"0.5"`, `"500m"`.
+    pub cpu: String,
+    /// As written and validated, a Kubernetes quantity: `"512Mi"`, `"16Gi"`, `"1G"`.
+    pub memory: String,
+    /// Request timeout, 1..=3600.
+    pub timeout_seconds: u32,
+    /// Maximum concurrent requests per instance, 1..=1000.
+    pub concurrency: u32,
+    pub min_instances: u32,
+    /// At least 1 and at least `min_instances`.
+    pub max_instances: u32,
+    pub allow_unauthenticated: bool,
+    /// Plain environment variables (never the encryption key; see the module docs).
+    pub env: BTreeMap<String, String>,
+    /// Environment variables filled from Secret Manager.
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
+/// Where the agent's encryption key comes from: a Secret Manager secret exposed to the
+/// container as an environment variable. The deploy refuses to run unless `service.secrets`
+/// wires `env` to `secret` (see [`Environment::encryption_key_wiring`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EncryptionKey {
+    /// Secret id in the environment's project.
+    pub secret: String,
+    /// Environment variable name the agent reads the key from.
+    pub env: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IamSpec {
+    /// Roles granted to the runtime service account on the project.
+    pub project_roles: Vec<String>,
+    /// How the runtime account gets `roles/secretmanager.secretAccessor`.
+    pub secret_access: SecretAccess,
+    /// Members granted `roles/iam.serviceAccountUser` on the runtime account; may contain
+    /// the `{project_number}` placeholder.
+    pub service_account_users: Vec<String>,
+}
+
+/// Scope of the Secret Manager accessor grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretAccess {
+    /// One binding on each referenced secret: least privilege (the default).
+    PerSecret,
+    /// One binding on the project: every secret in it becomes readable.
+    Project,
+}
+
+/// Whether `service.secrets` feeds the encryption key to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum KeyWiring {
+    /// `service.secrets[encryption_key.env]` reads `encryption_key.secret`.
+    Wired,
+    /// `encryption_key.env` is not among `service.secrets`.
+    NotWired,
+    /// `encryption_key.env` reads another secret; the payload is that reference as written
+    /// by [`SecretRef::display`].
+    WiredToOtherSecret(String),
+}
+
+impl Environment {
+    /// How the encryption key is wired. Not a parse error: a well-formed file may be
+    /// mid-edit, and `validate`/`plan` should still show everything else. The deploy's
+    /// preflight reports anything but [`KeyWiring::Wired`] and stops.
+    ///
+    /// A reference in the full form `projects/P/secrets/S` counts as wired only when `P` is
+    /// this environment's project (by id; a project number cannot be compared offline and
+    /// counts as another secret, so the preflight makes the user spell it out).
+    pub fn encryption_key_wiring(&self) -> KeyWiring {
+        let Some(reference) = self.service.secrets.get(&self.encryption_key.env) else {
+            return KeyWiring::NotWired;
+        };
+        let same_project = reference
+            .project
+            .as_deref()
+            .is_none_or(|p| p == self.project);
+        if same_project && reference.secret == self.encryption_key.secret {
+            KeyWiring::Wired
+        } else {
+            KeyWiring::WiredToOtherSecret(reference.display())
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Errors from loading an environment file.
+//!
+//! Display is one line, `<file>:<line>:<col>: <key>: <message>` for problems inside a file,
+//! with no colour and no hint: the caller prints [`ConfigError::hint`] on its own `hint:`
+//! line (ENGINEERING.md point 7). Every variant is a user error: the file or the directory
+//! is wrong, not the operation.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `config/<env>.yaml` does not exist.
+    #[error("{}: environment `{env}` not found", path.display())]
+    NotFound {
+        env: String,
+        /// The file that was looked for.
+        path: PathBuf,
+        /// Environments that do exist in the directory, sorted.
+        available: Vec<String>,
+        hint: String,
+    },
+    /// Both `<env>.yaml` and `<env>.yml` exist; neither is preferred silently.
+    #[error("{}: environment `{env}` is defined by more than one file", path.display())]
+    Ambiguous {
+        env: String,
+        path: PathBuf,
+        hint: String,
+    },
+    /// The file or directory exists but cannot be read (permissions, not UTF-8, ...).
+    #[error("{}: cannot read: {reason}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+        hint: String,
+    },
+    /// Not valid YAML, or over the parser's size budgets.
+    #[error("{}:{line}:{column}: invalid YAML: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+        hint: String,
+    },
+    /// Valid YAML that is not a valid environment: unknown key, wrong type, bad value.
+    #[error("{}:{line}:{column}: {key}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        /// Dotted key path: `service.memory`, `service.env.LOG_LEVEL`, `iam.project_roles[0]`.
+        key: String,
+        message: String,
+        hint: String,
+    },
+}
+
+impl ConfigError {
+    /// What to do about it, for a separate `hint:` line.
+    pub fn hint(&self) -> Option<&str> {
+        let hint = match self {
+            ConfigError::NotFound { hint, .. }
+            | ConfigError::Ambiguous { hint, .. }
+            | ConfigError::Unreadable { hint, .. }
+            | ConfigError::Syntax { hint, .. }
+            | ConfigError::Invalid { hint, .. } => hint,
+        };
+        (!hint.is_empty()).then_some(hint.as_str())
+    }
+}

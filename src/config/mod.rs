@@ -1,0 +1,236 @@
+//! Environment files: `config/<env>.yaml` -> one resolved, validated [`Environment`].
+//!
+//! This module owns the file format and everything that can be checked without Google:
+//! syntax, unknown keys, types, value syntax (project ids, regions, CPU and memory quantities,
+//! durations, env var names, secret references, IAM roles and members) and the cross-field
+//! rules (min vs max instances, a variable in both `env` and `secrets`, the encryption key as a
+//! plain value). It never talks to Google; `plan` checks what exists.
+//!
+//! # Shape (ENGINEERING.md points 2 and 3)
+//!
+//! ```text
+//! text --yaml.rs--> RawFile (raw.rs: every field optional, with positions)
+//!      --resolve.rs (defaults from defaults.rs, checks from validate.rs)--> Environment
+//! ```
+//!
+//! The rest of the program sees only the resolved types in `environment.rs` and
+//! `secret_ref.rs`. Defaults are applied in one function (`resolve::resolve`) from constants
+//! in one file (`defaults.rs`), which the published schema (`schema.rs`, pinned as
+//! `schema.json`) reads too.
+//!
+//! # Errors
+//!
+//! Every error inside a file reads `config/prod.yaml:7:11: service.memory: invalid memory
+//! quantity `16GB`` and carries a separate hint (`ConfigError::hint`). One error is reported
+//! per file: the first in file order. [`load_all`] collects one per file across files.
+//! Values of `service.env` entries whose names look secret-like (`…KEY`, `…TOKEN`,
+//! `…SECRET`, `…PASSWORD`, see `redact.rs`) are shown as `<redacted>`, and the encryption
+//! key's value is never shown.
+//!
+//! # YAML crate
+//!
+//! serde-saphyr 2.2: pure Rust (no libyaml), maintained (serde_yaml is archived upstream),
+//! errors with line and column, `Spanned<T>` for the position of every value (so resolve-time
+//! errors point at the value, not just the file), YAML 1.2 booleans on request
+//! (`strict_booleans`), duplicate keys rejected by default, and parse budgets that refuse
+//! alias bombs and absurd nesting before they cost memory. Settings are in `yaml::options`.
+//!
+//! # Choices
+//!
+//! - `service.env` values must be YAML strings: `LEVEL: 3` or `DEBUG: true` is an error with
+//!   a hint to quote it, as in Kubernetes, so what is deployed is exactly what is written.
+//! - `service.cpu` may be written as a number (`cpu: 4`); it is kept as the text written.
+//! - `service.timeout` needs a unit (`300s`, `5m`, `1h`, `1m30s`); a bare `300` is rejected
+//!   with the fix in the hint.
+//! - A key written with an empty value (`image:`) counts as absent and takes the default.
+
+mod defaults;
+mod environment;
+mod error;
+mod raw;
+mod redact;
+mod resolve;
+mod schema;
+mod secret_ref;
+mod suggest;
+mod validate;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+#[cfg(test)]
+pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
+pub use environment::{Environment, KeyWiring, SecretAccess};
+pub use error::ConfigError;
+#[cfg(test)]
+pub use schema::json_schema;
+#[cfg(test)]
+pub use secret_ref::SecretRef;
+
+/// File extensions recognised as environment files, in order of preference for messages.
+const EXTENSIONS: &[&str] = &["yaml", "yml"];
+
+/// Parses one environment from `text`. Pure: `source` is only used in messages and
+/// [`Environment::source`], `env_name` becomes [`Environment::name`].
+pub fn parse(source: &Path, env_name: &str, text: &str) -> Result<Environment, ConfigError> {
+    let index = yaml::parse_index(text).map_err(|e| yaml::syntax_error(source, &e))?;
+    let raw = yaml::parse_raw(text).map_err(|e| yaml::from_deser_error(source, &index, &e))?;
+    resolve::resolve(source, env_name, text, raw)
+}
+
+/// Loads `<config_dir>/<env>.yaml` (or `.yml`).
+pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
+    let candidates: Vec<PathBuf> = EXTENSIONS
+        .iter()
+        .map(|ext| config_dir.join(format!("{env}.{ext}")))
+        .collect();
+    let plain_name = !env.is_empty()
+        && !env.starts_with('.')
+        && !env.contains(['/', '\\'])
+        && Path::new(env).components().count() == 1;
+    let existing: Vec<&PathBuf> = if plain_name {
+        candidates.iter().filter(|p| p.is_file()).collect()
+    } else {
+        Vec::new()
+    };
+    match existing.as_slice() {
+        [path] => {
+            let text = read(path)?;
+            parse(path, env, &text)
+        }
+        [] => Err(not_found(config_dir, env, &candidates[0], plain_name)),
+        [first, ..] => Err(ConfigError::Ambiguous {
+            env: env.to_owned(),
+            path: (*first).clone(),
+            hint: format!(
+                "both `{env}.yaml` and `{env}.yml` exist in `{}`; delete one",
+                config_dir.display()
+            ),
+        }),
+    }
+}
+
+/// Loads every `*.yaml` / `*.yml` in `config_dir`, sorted by environment name. Every file is
+/// parsed; all errors (one per file) are returned together, in the same order.
+pub fn load_all(config_dir: &Path) -> Result<Vec<Environment>, Vec<ConfigError>> {
+    let files = match environment_files(config_dir) {
+        Ok(files) => files,
+        Err(error) => return Err(vec![error]),
+    };
+    let mut environments = Vec::new();
+    let mut errors = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (name, path) in &files {
+        if previous == Some(name.as_str()) {
+            errors.push(ConfigError::Ambiguous {
+                env: name.clone(),
+                path: path.clone(),
+                hint: format!(
+                    "both `{name}.yaml` and `{name}.yml` exist in `{}`; delete one",
+                    config_dir.display()
+                ),
+            });
+            continue;
+        }
+        previous = Some(name);
+        match read(path).and_then(|text| parse(path, name, &text)) {
+            Ok(env) => environments.push(env),
+            Err(error) => errors.push(error),
+        }
+    }
+    if errors.is_empty() {
+        Ok(environments)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `(env name, path)` for every environment file in `dir`, sorted by name then extension
+/// preference. Hidden files (editor swap files, `.template.yaml`) are skipped.
+fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ConfigError::Unreadable {
+        path: dir.to_owned(),
+        reason: e.to_string(),
+        hint: format!(
+            "the environments live in `{}`; create it with one `<env>.yaml` per environment, \
+             or point at the right directory",
+            dir.display()
+        ),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let (Some(stem), Some(ext)) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        let Some(rank) = EXTENSIONS.iter().position(|e| *e == ext) else {
+            continue;
+        };
+        if stem.starts_with('.') || !path.is_file() {
+            continue;
+        }
+        files.push((stem.to_owned(), rank, path));
+    }
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|(name, _, path)| (name, path))
+        .collect())
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+        hint: if e.kind() == std::io::ErrorKind::InvalidData {
+            "save the file as UTF-8".to_owned()
+        } else {
+            "check that the file exists and is readable by this user".to_owned()
+        },
+    })
+}
+
+fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> ConfigError {
+    let available: Vec<String> = environment_files(config_dir)
+        .map(|files| files.into_iter().map(|(name, _)| name).collect())
+        .unwrap_or_default();
+    let mut available = available;
+    available.dedup();
+    let hint = if !plain_name {
+        "an environment is named by its file stem, such as `staging` for \
+         `config/staging.yaml`"
+            .to_owned()
+    } else if available.is_empty() {
+        format!(
+            "no environments in `{}`; create `{}`",
+            config_dir.display(),
+            path.display()
+        )
+    } else {
+        let names: Vec<&str> = available.iter().map(String::as_str).collect();
+        let guess = suggest::closest(env, &names)
+            .map(|g| format!("did you mean `{g}`? "))
+            .unwrap_or_default();
+        format!(
+            "{guess}environments in `{}`: {}",
+            config_dir.display(),
+            available
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    ConfigError::NotFound {
+        env: env.to_owned(),
+        path: path.to_owned(),
+        available,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! The file layer: what `config/<env>.yaml` says, before any default is applied.
+//!
+//! Every field is optional and wrapped in [`Spanned`] so that the resolve step can point at the
+//! exact line and column of a bad value. `deny_unknown_fields` everywhere: a typo such as
+//! `memroy:` must be an error, not a silently ignored key that leaves the default in place.
+//! These types never leave the `config` module; the rest of the program sees only the resolved
+//! types in `environment.rs`.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use super::environment::SecretAccess;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub project: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub service: Option<RawService>,
+    pub encryption_key: Option<RawEncryptionKey>,
+    pub iam: Option<RawIam>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub name: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    pub service_account: Option<Spanned<String>>,
+    /// Text, not a number: `cpu: 4`, `cpu: "0.5"` and `cpu: 500m` all arrive as written.
+    pub cpu: Option<Spanned<String>>,
+    pub memory: Option<Spanned<String>>,
+    /// Text: a bare `300` arrives as `"300"` and is then rejected for its missing unit.
+    pub timeout: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<u32>>,
+    pub min_instances: Option<Spanned<u32>>,
+    pub max_instances: Option<Spanned<u32>>,
+    pub allow_unauthenticated: Option<Spanned<bool>>,
+    pub env: Option<SpannedMap<EnvValue>>,
+    pub secrets: Option<SpannedMap<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEncryptionKey {
+    pub secret: Option<Spanned<String>>,
+    pub env: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIam {
+    pub project_roles: Option<Vec<Spanned<String>>>,
+    pub secret_access: Option<Spanned<SecretAccess>>,
+    pub service_account_users: Option<Vec<Spanned<String>>>,
+}
+
+/// A YAML mapping kept in file order with the location of every key and value.
+///
+/// `BTreeMap<Spanned<String>, _>` is not possible (`Spanned` is not `Ord`) and would lose the
+/// key locations we need for "bad variable name" errors. Duplicate keys never reach this type:
+/// the parser is configured with `DuplicateKeyPolicy::Error`.
+#[derive(Debug)]
+pub(super) struct SpannedMap<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = SpannedMap<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of NAME: value")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value::<Spanned<V>>()?;
+                    entries.push((key, value));
+                }
+                Ok(SpannedMap(entries))
+            }
+        }
+
+        deserializer.deserialize_map(MapVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A value under `service.env`, remembering whether YAML read it as text.
+///
+/// Env values are strings. An unquoted `80`, `true` or `1.10` is a number or boolean to YAML,
+/// and tools disagree on how to turn those back into text (`1.10` becomes `1.1`, `yes` may
+/// become `true` or `True`). Following Kubernetes, which rejects non-string env values, we
+/// reject them with a hint to quote them, so the value deployed is exactly the value written.
+#[derive(Debug)]
+pub(super) enum EnvValue {
+    Text(String),
+    /// A number or boolean (the payload names which, for the message).
+    NotText(&'static str),
+    /// `NAME:` with nothing after it.
+    Empty,
+    /// A list or mapping (the payload names which). Accepted here rather than failed on, so
+    /// that the error points at the value itself; resolve reports it.
+    Collection(&'static str),
+}
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvValueVisitor;
+
+        impl<'de> Visitor<'de> for EnvValueVisitor {
+            type Value = EnvValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnvValue, E> {
+                Ok(EnvValue::Text(v.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<EnvValue, E> {
+                Ok(EnvValue::Text(v))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a boolean"))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a number"))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a number"))
+            }
+
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a number"))
+            }
+
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a number"))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<EnvValue, E> {
+                Ok(EnvValue::NotText("a number"))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<EnvValue, E> {
+                Ok(EnvValue::Empty)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<EnvValue, E> {
+                Ok(EnvValue::Empty)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<EnvValue, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(EnvValue::Collection("a list"))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnvValue, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(EnvValue::Collection("a mapping"))
+            }
+        }
+
+        deserializer.deserialize_any(EnvValueVisitor)
+    }
+}
