@@ -1,6 +1,45 @@
-//! autosre-deploy: the command-line tool arrives in the next commit.
+//! autosre-deploy: deploy the Auto SRE agent to Cloud Run, safely.
+//!
+//! `main` only parses, runs, and maps the result to an exit code:
+//! 0 done, 1 the operation failed, 2 invalid usage or config.
 
-#[allow(dead_code, unused_imports)]
+mod apply;
+mod cli;
+mod commands;
 mod config;
+mod error;
+mod gcp;
+mod logging;
+mod plan;
+mod printer;
+mod report;
+mod sandbox;
+mod settings;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let quiet = cli.global.quiet;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.message.is_empty() {
+                printer::Printer::new(quiet).error(&e.message, e.hint.as_deref());
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

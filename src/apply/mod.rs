@@ -1,0 +1,209 @@
+//! Execute a plan: IAM writes, the service rollout, the wait for readiness.
+//!
+//! Writes only what the plan lists, in dependency order: grants first (the
+//! new revision must be able to read its secrets when it starts), then the
+//! service, then the service's own policy (which cannot exist before the
+//! service does). Every step's result is recorded in the [`Outcome`], also
+//! when a later step fails, so the report says exactly what was changed.
+
+pub(crate) mod iam;
+pub(crate) mod rollout;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::gcp::iam::{Grant, PolicyResource};
+use crate::gcp::{Google, Kind};
+use crate::plan::{Live, Plan, ServiceAction};
+use crate::printer::Printer;
+use iam::IamResult;
+pub(crate) use rollout::ServiceOutcome;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ApplyOptions {
+    /// A denied write of a non-required grant fails the run instead of warning.
+    pub(crate) strict_iam: bool,
+    /// First interval between operation polls; it grows to 5 s.
+    pub(crate) poll_interval: Duration,
+}
+
+/// What a deploy did.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Outcome {
+    pub(crate) iam: Vec<IamOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) service: Option<ServiceOutcome>,
+    pub(crate) warnings: Vec<String>,
+    /// Set when the run failed; what was done before is still listed above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) failure: Option<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct IamOutcome {
+    pub(crate) resource: PolicyResource,
+    pub(crate) added: Vec<Grant>,
+    pub(crate) removed: Vec<Grant>,
+    pub(crate) status: IamStatus,
+    /// setIamPolicy calls sent (more than one after a concurrent change).
+    pub(crate) writes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum IamStatus {
+    Applied,
+    AlreadyPresent,
+    Denied,
+    Failed,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) hint: Option<String>,
+}
+
+/// Execute `plan` against the state it was computed from.
+pub(crate) async fn apply(
+    google: &Google,
+    plan: &Plan,
+    mut live: Live,
+    options: ApplyOptions,
+    printer: &Printer,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let creating = plan
+        .service
+        .as_ref()
+        .is_some_and(|s| s.action == ServiceAction::Create);
+    let (after, before): (Vec<_>, Vec<_>) = plan
+        .iam
+        .iter()
+        .partition(|c| creating && matches!(c.resource, PolicyResource::Service { .. }));
+
+    // 1. Grants, every policy concurrently (each is its own read-modify-write).
+    if !before.is_empty() {
+        printer.step(&format!(
+            "Granting IAM roles on {} resource(s)",
+            before.len()
+        ));
+    }
+    let results = futures::future::join_all(before.iter().map(|c| {
+        let planned = live.policies.remove(&c.resource);
+        iam::apply_change(google, c, planned)
+    }))
+    .await;
+    let mut denied_required = Vec::new();
+    for (change, result) in before.iter().zip(results) {
+        record(&mut outcome, change, result, options, &mut denied_required);
+    }
+    if !denied_required.is_empty() {
+        outcome.failure = Some(Failure {
+            message: "the runtime service account could not be granted access it needs; nothing else was changed".into(),
+            hint: Some(format!(
+                "ask an administrator to add these bindings, then deploy again:\n{}",
+                denied_required.join("\n")
+            )),
+        });
+        return outcome;
+    }
+    if outcome.failure.is_some() {
+        return outcome;
+    }
+
+    // 2. The service.
+    if let Some(change) = plan
+        .service
+        .as_ref()
+        .filter(|s| s.action != ServiceAction::None)
+    {
+        let name = format!(
+            "projects/{}/locations/{}/services/{}",
+            plan.project, plan.region, change.name
+        );
+        match rollout::rollout(google, &name, change, live.service.take(), options, printer).await {
+            Ok(s) => outcome.service = Some(s),
+            Err((s, failure)) => {
+                outcome.service = s;
+                outcome.failure = Some(failure);
+                return outcome;
+            }
+        }
+    }
+
+    // 3. The service's own policy, now that the service exists.
+    for change in after {
+        let result = iam::apply_change(google, change, None).await;
+        let mut denied = Vec::new();
+        record(&mut outcome, change, result, options, &mut denied);
+    }
+    outcome
+}
+
+fn record(
+    outcome: &mut Outcome,
+    change: &crate::plan::IamChange,
+    result: IamResult,
+    options: ApplyOptions,
+    denied_required: &mut Vec<String>,
+) {
+    let (status, writes) = match result {
+        IamResult::Applied { attempts, wrote } => (
+            if wrote {
+                IamStatus::Applied
+            } else {
+                IamStatus::AlreadyPresent
+            },
+            attempts,
+        ),
+        IamResult::Failed(e) if e.is(Kind::PermissionDenied) => {
+            let commands: Vec<String> = change
+                .add
+                .iter()
+                .map(|g| change.resource.gcloud_grant(&g.role, &g.member))
+                .collect();
+            if change.required {
+                denied_required.extend(commands);
+            } else if options.strict_iam {
+                outcome.failure.get_or_insert(Failure {
+                    message: format!(
+                        "setting the IAM policy of {} was denied (--strict-iam)",
+                        change.resource.label()
+                    ),
+                    hint: Some(commands.join("\n")),
+                });
+            } else {
+                outcome.warnings.push(format!(
+                    "could not grant {} on {} (permission denied); an administrator can run:\n{}",
+                    roles(&change.add),
+                    change.resource.label(),
+                    commands.join("\n")
+                ));
+            }
+            (IamStatus::Denied, 1)
+        }
+        IamResult::Failed(e) => {
+            outcome.failure.get_or_insert(Failure {
+                message: e.to_string(),
+                hint: e.hint(),
+            });
+            (IamStatus::Failed, 1)
+        }
+    };
+    outcome.iam.push(IamOutcome {
+        resource: change.resource.clone(),
+        added: change.add.clone(),
+        removed: change.remove.clone(),
+        status,
+        writes,
+    });
+}
+
+fn roles(grants: &[Grant]) -> String {
+    let mut r: Vec<&str> = grants.iter().map(|g| g.role.as_str()).collect();
+    r.dedup();
+    r.join(", ")
+}

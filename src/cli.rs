@@ -1,0 +1,136 @@
+//! Command-line types. They never travel past `settings.rs`, which resolves
+//! them with the config file and the environment into finished settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Deploy the Auto SRE agent to Cloud Run with its secrets wired in.
+///
+/// Reads `config/<env>.yaml`, checks every secret the service references,
+/// grants the runtime service account what it needs without touching anyone
+/// else's bindings, and rolls out a Cloud Run revision, waiting until it is
+/// ready. `plan` and `--dry-run` show all of it without changing anything.
+#[derive(Debug, Parser)]
+#[command(name = "autosre-deploy", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Directory holding `<env>.yaml` files.
+    #[arg(long, global = true, default_value = "config", value_name = "DIR")]
+    pub(crate) config_dir: PathBuf,
+    /// How results are printed on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
+    pub(crate) output: Output,
+    /// Log each API call (service, method, resource, status, latency); twice for more.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Print only results and errors.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Format of log lines on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+    /// Run against a built-in, in-process emulator of Google's APIs instead of
+    /// Google, seeded from the config so that the run succeeds.
+    #[arg(long, global = true)]
+    pub(crate) sandbox: bool,
+    /// Seed the sandbox from this emulator world file instead (implies --sandbox).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) sandbox_world: Option<PathBuf>,
+    /// First interval between polls of a long-running operation.
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        default_value_t = 1000,
+        env = "AUTOSRE_DEPLOY_POLL_INTERVAL_MS"
+    )]
+    pub(crate) poll_interval_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check, grant and roll out: the whole release path.
+    Deploy(DeployArgs),
+    /// Show what `deploy` would change, validated by Cloud Run, without changing anything.
+    Plan(PlanArgs),
+    /// Grant the runtime service account its roles (the IAM part of deploy alone).
+    Grant(GrantArgs),
+    /// Read-only preflight: secrets, service account, encryption key wiring.
+    Check(EnvArg),
+    /// Validate config files offline; every environment when --env is not given.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnvArg {
+    /// The environment: `config/<ENV>.yaml`.
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub(crate) env: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Deploy this image instead of `service.image`.
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// Compute and print the plan; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Fail (instead of warning) when a grant other than secret access is denied.
+    #[arg(long)]
+    pub(crate) strict_iam: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Plan for this image instead of `service.image`.
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GrantArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Print the grants that are missing; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Fail (instead of warning) when a grant other than secret access is denied.
+    #[arg(long)]
+    pub(crate) strict_iam: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Validate only `config/<ENV>.yaml`.
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub(crate) env: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}

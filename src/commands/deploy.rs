@@ -1,0 +1,98 @@
+//! `deploy`: preflight, grants, rollout, readiness — or, with `--dry-run`,
+//! the plan alone.
+
+use super::{Context, plan::print_plan, with_context};
+use crate::apply::{self, ApplyOptions};
+use crate::cli::{DeployArgs, Output};
+use crate::error::CliError;
+use crate::plan::{self, Plan, Scope};
+use crate::printer::Printer;
+use crate::report;
+use crate::settings::{self, Globals};
+
+pub(crate) async fn run(
+    globals: &Globals,
+    printer: &Printer,
+    args: DeployArgs,
+) -> Result<(), CliError> {
+    let env = globals.load(&args.env.env)?;
+    let image = settings::image(&env, args.image)?;
+    with_context(globals, printer, &env, async |ctx: &Context| {
+        printer.step(&format!(
+            "Reading live state for `{}` (project {}, region {})",
+            env.name, env.project, env.region
+        ));
+        let (plan, live) = plan::gather(&ctx.google, &env, Some(&image), Scope::Deploy).await?;
+        if args.dry_run {
+            print_plan(ctx, &plan);
+            return preflight_result(&plan);
+        }
+        preflight_result(&plan)?;
+        if !plan.changes.any() {
+            report_outcome(ctx, &plan, &apply::Outcome::default());
+            printer.success("No changes: the service is up to date; nothing was written.");
+            return Ok(());
+        }
+        printer.info(&plan.changes.to_string());
+        let options = ApplyOptions {
+            strict_iam: args.strict_iam,
+            poll_interval: ctx.globals.poll_interval,
+        };
+        let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
+        report_outcome(ctx, &plan, &outcome);
+        for w in &outcome.warnings {
+            printer.warn(w);
+        }
+        match &outcome.failure {
+            Some(f) => {
+                printer.error(&f.message, f.hint.as_deref());
+                Err(CliError::reported())
+            }
+            None => {
+                if let Some(url) = outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
+                    printer.success(&format!("Deployed {} to {url}", env.service.name));
+                } else {
+                    printer.success("Done.");
+                }
+                Ok(())
+            }
+        }
+    })
+    .await
+}
+
+/// Exit 1 with every problem printed when the preflight failed.
+pub(crate) fn preflight_result(plan: &Plan) -> Result<(), CliError> {
+    match plan.preflight.problems.len() {
+        0 => Ok(()),
+        n => {
+            let mut message = format!("preflight failed with {n} problem(s); nothing was changed");
+            for p in &plan.preflight.problems {
+                message.push_str(&format!("\n  - {}\n    hint: {}", p.message, p.hint));
+            }
+            Err(CliError::failed(message, None))
+        }
+    }
+}
+
+fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) {
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        schema_version: u32,
+        plan: &'a Plan,
+        outcome: &'a apply::Outcome,
+    }
+    match ctx.globals.output {
+        Output::Json => ctx.printer.data(&report::json(&Report {
+            schema_version: plan::SCHEMA_VERSION,
+            plan,
+            outcome,
+        })),
+        Output::Human | Output::Markdown => {
+            let text = report::outcome_human(outcome);
+            if !text.is_empty() {
+                ctx.printer.data(&text);
+            }
+        }
+    }
+}

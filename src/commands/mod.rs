@@ -1,0 +1,106 @@
+//! One file per subcommand, wiring config, plan, apply and report together.
+
+mod check;
+mod deploy;
+mod grant;
+mod plan;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::config::Environment;
+use crate::error::CliError;
+use crate::gcp::{Endpoints, Google, credentials};
+use crate::printer::Printer;
+use crate::sandbox;
+use crate::settings::Globals;
+
+/// Everything a command that talks to Google needs.
+pub(crate) struct Context {
+    pub(crate) globals: Globals,
+    pub(crate) printer: Printer,
+    pub(crate) google: Google,
+    sandbox: Option<sandbox::Running>,
+}
+
+impl Context {
+    /// Connect to Google, or to a fresh sandbox when `--sandbox` is given.
+    pub(crate) async fn connect(
+        globals: &Globals,
+        printer: &Printer,
+        env: &Environment,
+    ) -> Result<Context, CliError> {
+        let (endpoints, creds, source, sandbox) = match &globals.sandbox {
+            Some(how) => {
+                let running = sandbox::start(env, how).await?;
+                let creds = credentials::bearer(sandbox::TOKEN)
+                    .map_err(|e| CliError::failed(e.to_string(), None))?;
+                printer.info(&format!(
+                    "sandbox: in-process emulator at {}",
+                    running.url()
+                ));
+                (
+                    Endpoints::all_at(&running.url()),
+                    creds,
+                    credentials::Source::Sandbox,
+                    Some(running),
+                )
+            }
+            None => {
+                let endpoints = Endpoints::from_lookup(|k| std::env::var(k).ok());
+                let (creds, source) = credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| {
+                    CliError::failed(
+                        e.to_string(),
+                        Some("run `gcloud auth application-default login`, or set GOOGLE_OAUTH_ACCESS_TOKEN or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE".into()),
+                    )
+                })?;
+                (endpoints, creds, source, None)
+            }
+        };
+        tracing::debug!(credentials = %source, overridden = endpoints.overridden(), "connecting");
+        let google = Google::connect(&endpoints, &creds)
+            .await
+            .map_err(|e| CliError::failed(e.to_string(), None))?;
+        Ok(Context {
+            globals: globals.clone(),
+            printer: printer.clone(),
+            google,
+            sandbox,
+        })
+    }
+
+    /// Print the sandbox's request count and stop it.
+    pub(crate) async fn finish(self) {
+        if let Some(s) = self.sandbox {
+            self.printer.info(&s.summary());
+            s.stop().await;
+        }
+    }
+}
+
+/// Run the parsed command.
+pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
+    let globals = Globals::resolve(cli.global);
+    crate::logging::init(globals.verbose, globals.quiet, globals.log_format);
+    let printer = Printer::new(globals.quiet);
+    match cli.command {
+        Command::Validate(args) => validate::run(&globals, &printer, args),
+        Command::Deploy(args) => deploy::run(&globals, &printer, args).await,
+        Command::Plan(args) => plan::run(&globals, &printer, args).await,
+        Command::Grant(args) => grant::run(&globals, &printer, args).await,
+        Command::Check(args) => check::run(&globals, &printer, args).await,
+    }
+}
+
+/// Run `f` with a connected context, always finishing the context (so the
+/// sandbox summary is printed on failures too).
+pub(crate) async fn with_context(
+    globals: &Globals,
+    printer: &Printer,
+    env: &Environment,
+    f: impl AsyncFnOnce(&Context) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let ctx = Context::connect(globals, printer, env).await?;
+    let result = f(&ctx).await;
+    ctx.finish().await;
+    result
+}

@@ -1,0 +1,40 @@
+//! `plan`: what `deploy` would change, from live state, read-only.
+
+use super::{Context, deploy::preflight_result, with_context};
+use crate::cli::{Output, PlanArgs};
+use crate::error::CliError;
+use crate::plan::{self, Plan, Scope};
+use crate::printer::Printer;
+use crate::report;
+use crate::settings::{self, Globals};
+
+pub(crate) async fn run(
+    globals: &Globals,
+    printer: &Printer,
+    args: PlanArgs,
+) -> Result<(), CliError> {
+    let env = globals.load(&args.env.env)?;
+    let image = settings::image(&env, args.image)?;
+    let mut changes = false;
+    with_context(globals, printer, &env, async |ctx: &Context| {
+        let (plan, _) = plan::gather(&ctx.google, &env, Some(&image), Scope::Deploy).await?;
+        print_plan(ctx, &plan);
+        changes = plan.changes.any();
+        preflight_result(&plan)
+    })
+    .await?;
+    if args.detailed_exitcode && changes {
+        // Terraform's convention: 2 means "succeeded, and there are changes".
+        return Err(CliError::changes_present());
+    }
+    Ok(())
+}
+
+pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
+    let text = match ctx.globals.output {
+        Output::Human => report::plan_human(plan, &ctx.printer),
+        Output::Json => report::json(plan),
+        Output::Markdown => report::plan_markdown(plan),
+    };
+    ctx.printer.data(&text);
+}

@@ -1,0 +1,120 @@
+//! Where each Google API lives.
+//!
+//! The tool honours gcloud's own override variables,
+//! `CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>`, so that one environment can point
+//! gcloud and autosre-deploy at the same place (a private endpoint, a proxy,
+//! or the local emulator). gcloud documents these as `api_endpoint_overrides`
+//! properties: a base URL, with or without the trailing slash.
+
+use std::collections::BTreeMap;
+
+/// The APIs the tool talks to, named as gcloud names their overrides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Api {
+    Run,
+    SecretManager,
+    Iam,
+    ResourceManager,
+}
+
+impl Api {
+    pub(crate) const ALL: [Api; 4] = [Api::Run, Api::SecretManager, Api::Iam, Api::ResourceManager];
+
+    /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
+    fn override_suffix(self) -> &'static str {
+        match self {
+            Api::Run => "RUN",
+            Api::SecretManager => "SECRETMANAGER",
+            Api::Iam => "IAM",
+            Api::ResourceManager => "CLOUDRESOURCEMANAGER",
+        }
+    }
+
+    /// Google's public endpoint for the API.
+    fn default_endpoint(self) -> &'static str {
+        match self {
+            Api::Run => "https://run.googleapis.com",
+            Api::SecretManager => "https://secretmanager.googleapis.com",
+            Api::Iam => "https://iam.googleapis.com",
+            Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
+        }
+    }
+
+    /// A short name for logs: `run`, `secretmanager`, `iam`, `cloudresourcemanager`.
+    pub(crate) fn short(self) -> &'static str {
+        match self {
+            Api::Run => "run",
+            Api::SecretManager => "secretmanager",
+            Api::Iam => "iam",
+            Api::ResourceManager => "cloudresourcemanager",
+        }
+    }
+}
+
+/// The endpoint of every API, resolved once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Endpoints(BTreeMap<Api, String>);
+
+impl Endpoints {
+    /// Google's endpoints, with gcloud's overrides applied from `lookup`
+    /// (the process environment in production, a map in tests).
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Endpoints {
+        let map = Api::ALL
+            .into_iter()
+            .map(|api| {
+                let var = format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{}", api.override_suffix());
+                let url = lookup(&var)
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| api.default_endpoint().to_string());
+                (api, normalize(&url))
+            })
+            .collect();
+        Endpoints(map)
+    }
+
+    /// Every API at one base URL: the in-process emulator of `--sandbox`.
+    pub(crate) fn all_at(base: &str) -> Endpoints {
+        Endpoints(Api::ALL.into_iter().map(|a| (a, normalize(base))).collect())
+    }
+
+    pub(crate) fn get(&self, api: Api) -> &str {
+        &self.0[&api]
+    }
+
+    /// True when any API is pointed away from Google.
+    pub(crate) fn overridden(&self) -> bool {
+        Api::ALL
+            .into_iter()
+            .any(|a| self.get(a) != a.default_endpoint())
+    }
+}
+
+/// gcloud's overrides may end in `/` (and often do, since gcloud appends the
+/// version path itself); the Rust clients want a bare origin.
+fn normalize(url: &str) -> String {
+    url.trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_googles_endpoints() {
+        let e = Endpoints::from_lookup(|_| None);
+        assert_eq!(e.get(Api::Run), "https://run.googleapis.com");
+        assert!(!e.overridden());
+    }
+
+    #[test]
+    fn overrides_accept_a_trailing_slash() {
+        let e = Endpoints::from_lookup(|k| {
+            (k == "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER")
+                .then(|| "http://127.0.0.1:9/".to_string())
+        });
+        assert_eq!(e.get(Api::SecretManager), "http://127.0.0.1:9");
+        assert_eq!(e.get(Api::Iam), "https://iam.googleapis.com");
+        assert!(e.overridden());
+    }
+}

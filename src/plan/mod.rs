@@ -1,0 +1,185 @@
+//! The plan: every change a deploy would make, computed ahead of time from
+//! live state with read-only calls.
+//!
+//! [`gather`] reads what it needs concurrently and returns a [`Plan`] (plain,
+//! serializable data: what `plan` prints and `--dry-run` stops at) and the
+//! [`Live`] state it was computed from (the policies and service the apply
+//! step edits, so a deploy's read-modify-write costs no second read). `deploy`
+//! executes exactly the plan it shows, so the preview cannot drift from what
+//! happens.
+
+pub(crate) mod gather;
+pub(crate) mod service;
+
+use std::collections::BTreeMap;
+
+use google_cloud_iam_v1::model::Policy;
+use google_cloud_run_v2::model::Service;
+use serde::{Deserialize, Serialize};
+
+use crate::gcp::iam::{Grant, PolicyResource};
+pub(crate) use gather::{Scope, gather};
+use service::{FieldChange, ServiceView};
+
+/// Bumped whenever the JSON shape of a plan changes incompatibly.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Plan {
+    pub(crate) schema_version: u32,
+    pub(crate) environment: String,
+    pub(crate) project: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) project_number: Option<String>,
+    pub(crate) region: String,
+    pub(crate) runtime_service_account: String,
+    pub(crate) preflight: Preflight,
+    pub(crate) iam: Vec<IamChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) service: Option<ServiceChange>,
+    pub(crate) changes: Changes,
+}
+
+/// What must hold before anything is written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Preflight {
+    pub(crate) secrets: Vec<SecretCheck>,
+    pub(crate) service_account: AccountCheck,
+    pub(crate) encryption_key: KeyCheck,
+    /// Everything that stops a deploy, in the order found.
+    pub(crate) problems: Vec<Problem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SecretCheck {
+    /// The env vars that take their value from this secret version.
+    pub(crate) env: Vec<String>,
+    pub(crate) project: String,
+    pub(crate) secret: String,
+    /// As the config asks: `latest` or a number.
+    pub(crate) version: String,
+    /// The version `latest` resolved to, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) resolved: Option<String>,
+    pub(crate) state: SecretState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum SecretState {
+    Enabled,
+    Disabled,
+    Destroyed,
+    SecretNotFound,
+    VersionNotFound,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AccountCheck {
+    pub(crate) email: String,
+    /// True when the config names none and Cloud Run's default is used.
+    pub(crate) default: bool,
+    pub(crate) exists: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct KeyCheck {
+    pub(crate) env: String,
+    pub(crate) secret: String,
+    pub(crate) wired: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) state: Option<SecretState>,
+}
+
+/// Something that stops the deploy, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Problem {
+    pub(crate) message: String,
+    pub(crate) hint: String,
+}
+
+/// The bindings to add to (and remove from) one resource's policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IamChange {
+    pub(crate) resource: PolicyResource,
+    /// The etag of the policy the change was computed from (base64); absent
+    /// when the resource does not exist yet (the service on a first deploy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
+    pub(crate) add: Vec<Grant>,
+    pub(crate) remove: Vec<Grant>,
+    /// A denied write of a required change fails the deploy (the service
+    /// cannot read its secrets without it); other denials are warnings.
+    pub(crate) required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ServiceChange {
+    pub(crate) name: String,
+    pub(crate) action: ServiceAction,
+    pub(crate) fields: Vec<FieldChange>,
+    pub(crate) new_revision: bool,
+    /// Where traffic goes after the deploy, in words.
+    pub(crate) traffic: String,
+    pub(crate) desired: ServiceView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) generation: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ServiceAction {
+    Create,
+    Update,
+    None,
+}
+
+/// Counts, as in `Plan: 3 to add, 1 to change, 0 to remove`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Changes {
+    pub(crate) add: usize,
+    pub(crate) change: usize,
+    pub(crate) remove: usize,
+}
+
+impl Changes {
+    pub(crate) fn any(&self) -> bool {
+        self.add + self.change + self.remove > 0
+    }
+
+    pub(crate) fn of(iam: &[IamChange], service: Option<&ServiceChange>) -> Changes {
+        let mut c = Changes::default();
+        for i in iam {
+            c.add += i.add.len();
+            c.remove += i.remove.len();
+        }
+        match service.map(|s| s.action) {
+            Some(ServiceAction::Create) => c.add += 1,
+            Some(ServiceAction::Update) => c.change += 1,
+            _ => {}
+        }
+        c
+    }
+}
+
+impl std::fmt::Display for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.any() {
+            return f.write_str("No changes.");
+        }
+        write!(
+            f,
+            "Plan: {} to add, {} to change, {} to remove.",
+            self.add, self.change, self.remove
+        )
+    }
+}
+
+/// The live state a plan was computed from, kept for the apply step.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    pub(crate) policies: BTreeMap<PolicyResource, Policy>,
+    pub(crate) service: Option<Service>,
+}

@@ -1,0 +1,350 @@
+//! The Cloud Run service as the tool sees it: a small, comparable view.
+//!
+//! A live `Service` has dozens of fields, most owned by Cloud Run or by other
+//! tools. [`ServiceView`] holds only what the config controls, normalized so
+//! that equal intent compares equal (a secret named `s` and
+//! `projects/<number>/secrets/s` are the same secret). The plan diffs two
+//! views; the apply step writes the desired view onto the live service,
+//! leaving every field it does not own as it was (labels, probes, VPC access,
+//! sidecars...).
+
+use std::collections::BTreeMap;
+
+use google_cloud_run_v2::model::{
+    Container, EnvVar, EnvVarSource, ResourceRequirements, RevisionScaling, RevisionTemplate,
+    SecretKeySelector, Service, env_var::Values,
+};
+use serde::{Deserialize, Serialize};
+
+/// An env var's value: plain text, or a reference to a secret version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum EnvValue {
+    Plain(String),
+    Secret { secret: String, version: String },
+}
+
+impl EnvValue {
+    /// How a plan shows it; a secret shows its reference, never a value.
+    pub(crate) fn display(&self) -> String {
+        match self {
+            EnvValue::Plain(v) => format!("{v:?}"),
+            EnvValue::Secret { secret, version } => format!("secret {secret}:{version}"),
+        }
+    }
+}
+
+/// What the config controls of a service, normalized for comparison.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServiceView {
+    pub(crate) image: String,
+    pub(crate) cpu: String,
+    pub(crate) memory: String,
+    pub(crate) timeout_seconds: i64,
+    pub(crate) concurrency: i32,
+    pub(crate) min_instances: i32,
+    pub(crate) max_instances: i32,
+    pub(crate) service_account: String,
+    pub(crate) env: BTreeMap<String, EnvValue>,
+}
+
+/// How a secret is named inside a service of `project`: its bare id when it
+/// lives in the same project, its full name otherwise.
+pub(crate) fn secret_in_service(project: &str, secret_project: &str, secret: &str) -> String {
+    if secret_project == project {
+        secret.to_string()
+    } else {
+        format!("projects/{secret_project}/secrets/{secret}")
+    }
+}
+
+/// The view of a live service. `project_ids` are the names its own project
+/// goes by (id and, when known, number), so a full secret name in the same
+/// project normalizes to the bare id.
+pub(crate) fn view_of(service: &Service, project_ids: &[&str]) -> ServiceView {
+    let template = service.template.clone().unwrap_or_default();
+    let container = template.containers.first().cloned().unwrap_or_default();
+    let limits = container.resources.clone().unwrap_or_default().limits;
+    let scaling = template.scaling.clone().unwrap_or_default();
+    let env = container
+        .env
+        .iter()
+        .map(|e| {
+            let value = match &e.values {
+                Some(Values::Value(v)) => EnvValue::Plain(v.clone()),
+                Some(Values::ValueSource(src)) => {
+                    let r = src.secret_key_ref.clone().unwrap_or_default();
+                    EnvValue::Secret {
+                        secret: normalize_secret(&r.secret, project_ids),
+                        version: if r.version.is_empty() {
+                            "latest".into()
+                        } else {
+                            r.version
+                        },
+                    }
+                }
+                None => EnvValue::Plain(String::new()),
+                Some(_) => EnvValue::Plain(String::new()),
+            };
+            (e.name.clone(), value)
+        })
+        .collect();
+    ServiceView {
+        image: container.image.clone(),
+        cpu: limits.get("cpu").cloned().unwrap_or_default(),
+        memory: limits.get("memory").cloned().unwrap_or_default(),
+        timeout_seconds: template.timeout.map(|d| d.seconds()).unwrap_or_default(),
+        concurrency: template.max_instance_request_concurrency,
+        min_instances: scaling.min_instance_count,
+        max_instances: scaling.max_instance_count,
+        service_account: template.service_account.clone(),
+        env,
+    }
+}
+
+fn normalize_secret(secret: &str, project_ids: &[&str]) -> String {
+    let parts: Vec<&str> = secret.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "secrets", s] if project_ids.contains(p) => (*s).to_string(),
+        _ => secret.to_string(),
+    }
+}
+
+/// The service to send: the live one (or a new one) with the view applied.
+/// Fields the view does not own are kept; env is replaced as a whole, so env
+/// vars not in the config are removed.
+pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView) -> Service {
+    let mut service = live.cloned().unwrap_or_default();
+    service.name = name.to_string();
+    let mut template: RevisionTemplate = service.template.take().unwrap_or_default();
+    // A fixed revision name would make every deploy collide; let Cloud Run name it.
+    template.revision.clear();
+    let mut containers = std::mem::take(&mut template.containers);
+    if containers.is_empty() {
+        containers.push(Container::default());
+    }
+    let first = &mut containers[0];
+    first.image = view.image.clone();
+    let mut resources: ResourceRequirements = first.resources.take().unwrap_or_default();
+    resources.limits.insert("cpu".into(), view.cpu.clone());
+    resources
+        .limits
+        .insert("memory".into(), view.memory.clone());
+    first.resources = Some(resources);
+    first.env = view
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let e = EnvVar::new().set_name(k);
+            match v {
+                EnvValue::Plain(text) => e.set_value(text),
+                EnvValue::Secret { secret, version } => e.set_value_source(
+                    EnvVarSource::new().set_secret_key_ref(
+                        SecretKeySelector::new()
+                            .set_secret(secret)
+                            .set_version(version),
+                    ),
+                ),
+            }
+        })
+        .collect();
+    template.containers = containers;
+    template.timeout = Some(google_cloud_wkt::Duration::clamp(view.timeout_seconds, 0));
+    template.max_instance_request_concurrency = view.concurrency;
+    let scaling: RevisionScaling = template.scaling.take().unwrap_or_default();
+    template.scaling = Some(
+        scaling
+            .set_min_instance_count(view.min_instances)
+            .set_max_instance_count(view.max_instances),
+    );
+    template.service_account = view.service_account.clone();
+    service.template = Some(template);
+    service
+}
+
+/// One line of a service diff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldChange {
+    pub(crate) field: String,
+    pub(crate) op: Op,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) after: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Op {
+    Add,
+    Change,
+    Remove,
+}
+
+/// Field-by-field difference from `live` (absent: a new service) to `desired`.
+pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let mut scalar = |field: &str, before: Option<String>, after: String| match before {
+        None => out.push(FieldChange {
+            field: field.into(),
+            op: Op::Add,
+            before: None,
+            after: Some(after),
+        }),
+        Some(b) if b != after => out.push(FieldChange {
+            field: field.into(),
+            op: Op::Change,
+            before: Some(b),
+            after: Some(after),
+        }),
+        Some(_) => {}
+    };
+    scalar(
+        "image",
+        live.map(|l| l.image.clone()),
+        desired.image.clone(),
+    );
+    scalar("cpu", live.map(|l| l.cpu.clone()), desired.cpu.clone());
+    scalar(
+        "memory",
+        live.map(|l| l.memory.clone()),
+        desired.memory.clone(),
+    );
+    scalar(
+        "timeout",
+        live.map(|l| format!("{}s", l.timeout_seconds)),
+        format!("{}s", desired.timeout_seconds),
+    );
+    scalar(
+        "concurrency",
+        live.map(|l| l.concurrency.to_string()),
+        desired.concurrency.to_string(),
+    );
+    scalar(
+        "min_instances",
+        live.map(|l| l.min_instances.to_string()),
+        desired.min_instances.to_string(),
+    );
+    scalar(
+        "max_instances",
+        live.map(|l| l.max_instances.to_string()),
+        desired.max_instances.to_string(),
+    );
+    scalar(
+        "service_account",
+        live.map(|l| l.service_account.clone()),
+        desired.service_account.clone(),
+    );
+    let empty = BTreeMap::new();
+    let live_env = live.map(|l| &l.env).unwrap_or(&empty);
+    for (k, v) in &desired.env {
+        match live_env.get(k) {
+            None => out.push(FieldChange {
+                field: format!("env.{k}"),
+                op: Op::Add,
+                before: None,
+                after: Some(v.display()),
+            }),
+            Some(old) if old != v => out.push(FieldChange {
+                field: format!("env.{k}"),
+                op: Op::Change,
+                before: Some(old.display()),
+                after: Some(v.display()),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (k, old) in live_env {
+        if !desired.env.contains_key(k) {
+            out.push(FieldChange {
+                field: format!("env.{k}"),
+                op: Op::Remove,
+                before: Some(old.display()),
+                after: None,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> ServiceView {
+        ServiceView {
+            image: "img:1".into(),
+            cpu: "4".into(),
+            memory: "16Gi".into(),
+            timeout_seconds: 300,
+            concurrency: 80,
+            min_instances: 0,
+            max_instances: 10,
+            service_account: "run@p.iam.gserviceaccount.com".into(),
+            env: BTreeMap::from([
+                ("LOG_LEVEL".into(), EnvValue::Plain("INFO".into())),
+                (
+                    "KEY".into(),
+                    EnvValue::Secret {
+                        secret: "k".into(),
+                        version: "latest".into(),
+                    },
+                ),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_view_survives_a_round_trip_through_the_service() {
+        let s = apply_view(None, "projects/p/locations/r/services/s", &view());
+        assert_eq!(view_of(&s, &["p"]), view());
+        assert!(diff(Some(&view_of(&s, &["p"])), &view()).is_empty());
+    }
+
+    #[test]
+    fn full_secret_names_in_the_same_project_compare_equal() {
+        let mut v = view();
+        v.env.insert(
+            "KEY".into(),
+            EnvValue::Secret {
+                secret: "projects/123/secrets/k".into(),
+                version: "latest".into(),
+            },
+        );
+        let s = apply_view(None, "n", &v);
+        assert_eq!(view_of(&s, &["p", "123"]), view());
+    }
+
+    #[test]
+    fn diff_reports_adds_changes_and_removals_but_never_values_of_secrets() {
+        let mut desired = view();
+        desired.image = "img:2".into();
+        desired.env.remove("LOG_LEVEL");
+        desired.env.insert(
+            "KEY".into(),
+            EnvValue::Secret {
+                secret: "k".into(),
+                version: "3".into(),
+            },
+        );
+        let d = diff(Some(&view()), &desired);
+        let fields: Vec<_> = d.iter().map(|c| (c.field.as_str(), c.op)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("image", Op::Change),
+                ("env.KEY", Op::Change),
+                ("env.LOG_LEVEL", Op::Remove)
+            ]
+        );
+        assert_eq!(d[1].after.as_deref(), Some("secret k:3"));
+    }
+
+    #[test]
+    fn apply_keeps_fields_the_config_does_not_own() {
+        let mut live = apply_view(None, "n", &view());
+        live.labels.insert("team".into(), "sre".into());
+        let out = apply_view(Some(&live), "n", &view());
+        assert_eq!(out.labels.get("team").map(String::as_str), Some("sre"));
+    }
+}

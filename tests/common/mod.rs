@@ -1,0 +1,153 @@
+//! The harness for end-to-end tests: an in-process emulator, a temporary
+//! config directory, and the built binary pointed at both.
+//!
+//! Every run asserts that no secret payload seeded into the emulator appears
+//! in the binary's stdout or stderr, so each test also pins the rule that
+//! secret values never reach output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+pub use autosre_emulator::{Emulator, JournalEntry, Options, Server, VersionState, World};
+
+pub const TOKEN: &str = "test-token";
+/// Seeded as every secret's payload; must never be printed.
+pub const PAYLOAD: &[u8] = b"gAAAAA-test-fernet-key-material-do-not-print";
+pub const PROJECT: &str = "acme-sre-staging";
+pub const NUMBER: u64 = 123_456_789_012;
+pub const SA: &str = "autosre-run@acme-sre-staging.iam.gserviceaccount.com";
+pub const SERVICE: &str = "projects/acme-sre-staging/locations/us-central1/services/autosre";
+
+/// The repo's own config file.
+pub fn repo_config(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config")
+        .join(format!("{name}.yaml"));
+    std::fs::read_to_string(path).expect("config file")
+}
+
+/// The world `config/staging.yaml` deploys into: project, runtime account,
+/// and an enabled version of each of its three secrets.
+pub fn staging_world() -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder()
+        .project(PROJECT, NUMBER)
+        .service_account(SA)
+        .project_binding(PROJECT, "roles/owner", "user:owner@example.com");
+    for s in [
+        "gemini-api-key",
+        "google-client-id",
+        "sre-agent-encryption-key",
+    ] {
+        b = b
+            .secret(PROJECT, s)
+            .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
+    }
+    b
+}
+
+pub struct Harness {
+    pub emulator: Emulator,
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn fast_options() -> Options {
+    Options {
+        token: Some(TOKEN.to_string()),
+        operation_polls: 2,
+        ..Options::default()
+    }
+}
+
+impl Harness {
+    pub async fn start(world: World) -> Harness {
+        Harness::start_with(world, fast_options()).await
+    }
+
+    pub async fn start_with(world: World, options: Options) -> Harness {
+        let emulator = Emulator::new(world, options);
+        let server = emulator.serve().await.expect("emulator serves");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("config")).unwrap();
+        Harness {
+            emulator,
+            server,
+            dir,
+        }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// Write `config/<env>.yaml`.
+    pub fn write_config(&self, env: &str, yaml: &str) {
+        std::fs::write(self.config_dir().join(format!("{env}.yaml")), yaml).unwrap();
+    }
+
+    /// Run the binary with the emulator as every endpoint.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let url = format!("{}/", self.server.url());
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_autosre-deploy"));
+        cmd.args(args)
+            .arg("--config-dir")
+            .arg(self.config_dir())
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+            .env("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "20")
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN", &url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &url)
+            .stdin(Stdio::null());
+        let out = cmd.output().await.expect("the binary runs");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let payload = String::from_utf8_lossy(PAYLOAD);
+        assert!(
+            !run.all().contains(payload.as_ref()),
+            "a secret payload was printed:\n{}",
+            run.all()
+        );
+        run
+    }
+
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.emulator.journal()
+    }
+
+    pub fn writes(&self) -> Vec<JournalEntry> {
+        self.journal().into_iter().filter(|e| e.write).collect()
+    }
+
+    /// The discovery method ids of the writes, in order.
+    pub fn write_rpcs(&self) -> Vec<String> {
+        self.writes().into_iter().map(|e| e.rpc).collect()
+    }
+}
+
+/// Replace the port the emulator happened to get, for snapshots.
+pub fn redact(text: &str, h: &Harness) -> String {
+    text.replace(&h.server.url(), "http://[EMULATOR]")
+        .replace(&h.dir.path().display().to_string(), "[TMP]")
+}

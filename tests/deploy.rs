@@ -1,0 +1,546 @@
+//! End-to-end: `deploy` against the emulator, with budgets checked through
+//! the emulator's journal.
+
+mod common;
+
+use common::*;
+
+fn staging() -> String {
+    repo_config("staging")
+}
+
+fn count(h: &Harness, rpc: &str) -> usize {
+    h.journal().iter().filter(|e| e.rpc == rpc).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // One write per policy that changes (project, three secrets, the runtime
+    // account), and one service upsert.
+    let mut writes = h.write_rpcs();
+    writes.sort();
+    assert_eq!(
+        writes,
+        [
+            "cloudresourcemanager.projects.setIamPolicy",
+            "iam.projects.serviceAccounts.setIamPolicy",
+            "run.projects.locations.services.patch",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+        ]
+    );
+
+    // The service runs the config's image, as the runtime account, with
+    // every secret wired as an env var by reference.
+    let svc = h.emulator.service(SERVICE).expect("service created");
+    let c = &svc["template"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28"
+    );
+    assert_eq!(svc["template"]["serviceAccount"], SA);
+    let key = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
+        .expect("key wired");
+    assert_eq!(
+        key["valueSource"]["secretKeyRef"]["secret"],
+        "sre-agent-encryption-key"
+    );
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "latest");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    assert!(run.stdout.contains("ready"), "{}", run.stdout);
+    assert!(run.stdout.contains("url=https://"), "{}", run.stdout);
+
+    // The runtime account can read each secret; the AI Platform agent can act as it.
+    for s in [
+        "gemini-api-key",
+        "google-client-id",
+        "sre-agent-encryption-key",
+    ] {
+        let p = h
+            .emulator
+            .policy(&format!("projects/{PROJECT}/secrets/{s}"))
+            .unwrap();
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                    && b.members.contains(&format!("serviceAccount:{SA}")))
+        );
+    }
+    let sa_policy = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))
+        .unwrap();
+    assert!(
+        sa_policy
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/iam.serviceAccountUser"
+                && b.members
+                    == [format!(
+                        "serviceAccount:service-{NUMBER}@gcp-sa-aiplatform.iam.gserviceaccount.com"
+                    )])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    assert!(run.stderr.contains("No changes"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_are_issued_concurrently() {
+    // With 100 ms per request, sequential reads of this config would take
+    // well over a second; the whole plan is one level of concurrent reads.
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    h.emulator
+        .set_latency(std::time::Duration::from_millis(100));
+    let run = h.run(&["plan", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let j = h.journal();
+    assert!(j.len() >= 8, "{} reads", j.len());
+    // The longest chain of requests each started after the previous ended.
+    assert_eq!(chain_depth(&j), 1, "{j:#?}");
+}
+
+/// The longest sequence of requests in which each began after the previous
+/// one ended: the number of sequential round trips.
+pub fn chain_depth(j: &[JournalEntry]) -> usize {
+    let mut sorted: Vec<&JournalEntry> = j.iter().collect();
+    sorted.sort_by_key(|e| e.started);
+    let mut depth = vec![1usize; sorted.len()];
+    for i in 0..sorted.len() {
+        for k in 0..i {
+            if sorted[k].ended <= sorted[i].started {
+                depth[i] = depth[i].max(depth[k] + 1);
+            }
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
+    let world = World::builder()
+        .project(PROJECT, NUMBER)
+        .service_account(SA)
+        .secret(PROJECT, "gemini-api-key")
+        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
+        .secret(PROJECT, "google-client-id")
+        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(
+        run.stderr
+            .contains("the encryption key secret `sre-agent-encryption-key` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("gcloud secrets create sre-agent-encryption-key --project=acme-sre-staging"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
+    let world = World::builder()
+        .project(PROJECT, NUMBER)
+        .service_account(SA)
+        .secret(PROJECT, "gemini-api-key")
+        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
+        .secret(PROJECT, "google-client-id")
+        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
+        .secret(PROJECT, "sre-agent-encryption-key")
+        .secret_version(
+            PROJECT,
+            "sre-agent-encryption-key",
+            VersionState::Disabled,
+            PAYLOAD,
+        )
+        .secret_version(
+            PROJECT,
+            "sre-agent-encryption-key",
+            VersionState::Disabled,
+            PAYLOAD,
+        )
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(
+        run.stderr
+            .contains("resolves to version 2, which is DISABLED"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("gcloud secrets versions enable 2 --secret=sre-agent-encryption-key"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwired_encryption_key_stops_the_deploy() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    assert!(
+        run.stderr
+            .contains("`SRE_AGENT_ENCRYPTION_KEY` is not wired"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_bindings_and_conditions_are_preserved() {
+    let world = staging_world()
+        .project_binding(PROJECT, "roles/cloudtrace.agent", "user:alice@example.com")
+        .conditional_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/logging.logWriter",
+            &format!("serviceAccount:{SA}"),
+            autosre_emulator::Condition {
+                expression: "request.time < timestamp('2030-01-01T00:00:00Z')".into(),
+                title: "until 2030".into(),
+                description: String::new(),
+            },
+        )
+        .secret_binding(
+            PROJECT,
+            "gemini-api-key",
+            "roles/secretmanager.admin",
+            "group:sec@example.com",
+        )
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    let after = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    // Every binding that was there is still there, condition and all.
+    for b in &before.bindings {
+        assert!(
+            after.bindings.iter().any(|a| a.role == b.role
+                && a.condition == b.condition
+                && b.members.iter().all(|m| a.members.contains(m))),
+            "lost {b:?} in {after:?}"
+        );
+    }
+    // The conditional grant did not count: an unconditional one was added.
+    assert!(
+        after
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/logging.logWriter"
+                && b.condition.is_none()
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+    let secret = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/secrets/gemini-api-key"))
+        .unwrap();
+    assert!(
+        secret
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.admin")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_policy_writer_loses_nothing() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // Just before our write, someone else edits the project policy: our etag
+    // is now stale and Google answers 409 ABORTED.
+    h.emulator.before_request("POST", ":setIamPolicy", |state| {
+        state.add_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/viewer",
+            "user:concurrent@example.com",
+        );
+    });
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let aborted = h.journal().into_iter().filter(|e| e.status == 409).count();
+    assert_eq!(aborted, 1, "one write hit the stale etag");
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(p.bindings.iter().any(|b| {
+        b.role == "roles/viewer"
+            && b.members
+                .contains(&"user:concurrent@example.com".to_string())
+    }));
+    for role in [
+        "roles/cloudtrace.agent",
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+    ] {
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == role && b.members.contains(&format!("serviceAccount:{SA}"))),
+            "{role} missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_sends_no_write_and_lists_the_changes() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(h.emulator.service(SERVICE).is_none());
+    assert!(
+        run.stdout.contains("+ roles/secretmanager.secretAccessor"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Cloud Run service autosre will be created"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Plan: "), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_flag_overrides_the_config() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:hotfix",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Only the service changes: no IAM write.
+    assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(
+        svc["template"]["containers"][0]["image"],
+        "us-docker.pkg.dev/acme/autosre/autosre:hotfix"
+    );
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn project_wide_secret_access_grants_once_on_the_project() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace("secret_access: per-secret", "secret_access: project"),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 0);
+    assert_eq!(count(&h, "cloudresourcemanager.projects.setIamPolicy"), 1);
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_compute_account_is_used_when_none_is_configured() {
+    let default_sa = format!("{NUMBER}-compute@developer.gserviceaccount.com");
+    let h = Harness::start(staging_world().service_account(&default_sa).build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "  service_account: autosre-run@acme-sre-staging.iam.gserviceaccount.com  # optional\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(svc["template"]["serviceAccount"], default_sa.as_str());
+    let p = h
+        .emulator
+        .policy(&format!(
+            "projects/{PROJECT}/secrets/sre-agent-encryption-key"
+        ))
+        .unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.members.contains(&format!("serviceAccount:{default_sa}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    let first = h.emulator.revisions(SERVICE)[0].name.clone();
+
+    // Between the plan and the rollout, someone disables the key's version:
+    // the new revision cannot start.
+    h.emulator
+        .before_request("PATCH", "/services/autosre", |state| {
+            state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
+        });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:next",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("is not ready and cannot serve traffic"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("traffic stays on revision {first}")),
+        "{}",
+        run.stderr
+    );
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert!(
+        svc["latestReadyRevision"]
+            .as_str()
+            .unwrap()
+            .ends_with(&first)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_runtime_account_stops_the_deploy() {
+    let world = World::builder()
+        .project(PROJECT, NUMBER)
+        .secret(PROJECT, "gemini-api-key")
+        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
+        .secret(PROJECT, "google-client-id")
+        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
+        .secret(PROJECT, "sre-agent-encryption-key")
+        .secret_version(
+            PROJECT,
+            "sre-agent-encryption-key",
+            VersionState::Enabled,
+            PAYLOAD,
+        )
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    assert!(
+        run.stderr
+            .contains("gcloud iam service-accounts create autosre-run"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn deny(h: &Harness, method: &str, path: &str) {
+    h.emulator.inject_fault(autosre_emulator::Fault {
+        method: Some(method.to_string()),
+        path_contains: path.to_string(),
+        times: 100,
+        code: 403,
+        status: "PERMISSION_DENIED".to_string(),
+        message: "The caller does not have permission".to_string(),
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        h.emulator.service(SERVICE).is_none(),
+        "no rollout after a required grant failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_project_grant_is_a_warning_unless_strict() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.emulator.service(SERVICE).is_none());
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("warning: could not grant roles/cloudtrace.agent"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.emulator.service(SERVICE).is_some());
+}
