@@ -108,38 +108,6 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn reads_are_issued_concurrently() {
-    // With 100 ms per request, sequential reads of this config would take
-    // well over a second; the whole plan is one level of concurrent reads.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
-    h.emulator
-        .set_latency(std::time::Duration::from_millis(100));
-    let run = h.run(&["plan", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
-    let j = h.journal();
-    assert!(j.len() >= 8, "{} reads", j.len());
-    // The longest chain of requests each started after the previous ended.
-    assert_eq!(chain_depth(&j), 1, "{j:#?}");
-}
-
-/// The longest sequence of requests in which each began after the previous
-/// one ended: the number of sequential round trips.
-pub fn chain_depth(j: &[JournalEntry]) -> usize {
-    let mut sorted: Vec<&JournalEntry> = j.iter().collect();
-    sorted.sort_by_key(|e| e.started);
-    let mut depth = vec![1usize; sorted.len()];
-    for i in 0..sorted.len() {
-        for k in 0..i {
-            if sorted[k].ended <= sorted[i].started {
-                depth[i] = depth[i].max(depth[k] + 1);
-            }
-        }
-    }
-    depth.into_iter().max().unwrap_or(0)
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
     let world = World::builder()
         .project(PROJECT, NUMBER)

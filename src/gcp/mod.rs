@@ -338,6 +338,42 @@ impl Google {
             .poller()
     }
 
+    /// Ask Cloud Run to validate `service` as a create-or-update without
+    /// persisting anything (`validateOnly=true`: "the request should be
+    /// validated and default values populated, without persisting the request
+    /// or updating any resources", run.v2 discovery, services.patch). `Ok(None)`
+    /// when it would be accepted, `Ok(Some(reason))` when Cloud Run rejects it.
+    pub(crate) async fn validate_service(
+        &self,
+        service: Service,
+    ) -> Result<Option<String>, GcpError> {
+        use google_cloud_longrunning::model::operation::Result as OpResult;
+        let name = service.name.clone();
+        let r = self
+            .call(
+                Api::Run,
+                "services.patch(validateOnly)",
+                &name,
+                self.run
+                    .update_service()
+                    .set_service(service)
+                    .set_allow_missing(true)
+                    .set_validate_only(true)
+                    .send(),
+            )
+            .await;
+        match r {
+            Ok(op) => Ok(match op.result {
+                Some(OpResult::Error(status)) => Some(status.message),
+                _ => None,
+            }),
+            Err(e) if e.is(Kind::InvalidArgument) || e.is(Kind::FailedPrecondition) => {
+                Ok(Some(e.message))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Log one poll of a long-running operation the same way as a call.
     pub(crate) fn log_poll(&self, resource: &str, status: &str, latency_ms: u64) {
         tracing::debug!(

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::future::{try_join, try_join_all, try_join4};
+use futures::future::{try_join, try_join_all, try_join5};
 use google_cloud_iam_v1::model::Policy;
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
@@ -108,22 +108,10 @@ pub(crate) async fn gather(
         .await?;
         Ok::<_, GcpError>((email, exists, resource, policy))
     };
-    let account = async {
+    let configured_account = async {
         match &env.service.service_account {
-            Some(email) => {
-                let (number, (email, exists, resource, policy)) =
-                    try_join(number, account_reads(email.clone())).await?;
-                Ok((number, email, false, exists, resource, policy))
-            }
-            None => {
-                let number = number.await?;
-                let n = number
-                    .clone()
-                    .expect("the number is read when no account is configured");
-                let (email, exists, resource, policy) =
-                    account_reads(format!("{n}-compute@developer.gserviceaccount.com")).await?;
-                Ok::<_, GcpError>((number, email, true, exists, resource, policy))
-            }
+            Some(email) => account_reads(email.clone()).await.map(Some),
+            None => Ok(None),
         }
     };
 
@@ -181,12 +169,58 @@ pub(crate) async fn gather(
         }
     };
 
+    // Phase 1: everything that depends on nothing, at once.
     let (
-        (number, email, default_account, sa_exists, sa_resource, sa_policy),
+        number,
+        configured_account,
         (secret_states, versions),
         project_policy,
         (live_service, service_policy),
-    ) = try_join4(account, secret_reads, project_policy, service_reads).await?;
+    ) = try_join5(
+        number,
+        configured_account,
+        secret_reads,
+        project_policy,
+        service_reads,
+    )
+    .await?;
+
+    // Phase 2, at once: the default account (its email needs the number) and
+    // Cloud Run's own validation of the service we would send.
+    let default_account = configured_account.is_none();
+    let email = match (&configured_account, &number) {
+        (Some((email, ..)), _) => email.clone(),
+        (None, Some(n)) => format!("{n}-compute@developer.gserviceaccount.com"),
+        (None, None) => unreachable!("the number is read when no account is configured"),
+    };
+    let ids: Vec<&str> = std::iter::once(project).chain(number.as_deref()).collect();
+    let service_change = match (scope, image) {
+        (Scope::Deploy, Some(image)) => Some(service_change(
+            env,
+            image,
+            &email,
+            live_service.as_ref(),
+            &ids,
+        )),
+        _ => None,
+    };
+    let validation = async {
+        match &service_change {
+            Some(c) if c.action != ServiceAction::None => {
+                let service = service::apply_view(live_service.as_ref(), &service_name, &c.desired);
+                google.validate_service(service).await
+            }
+            _ => Ok(None),
+        }
+    };
+    let account = async {
+        match configured_account {
+            Some(a) => Ok(a),
+            None => account_reads(email.clone()).await,
+        }
+    };
+    let ((email, sa_exists, sa_resource, sa_policy), rejected) =
+        try_join(account, validation).await?;
 
     // Preflight.
     let mut problems = Vec::new();
@@ -349,32 +383,12 @@ pub(crate) async fn gather(
     }
     let iam_changes = merge_by_resource(iam_changes);
 
-    // The service.
-    let service_change = match (scope, image) {
-        (Scope::Deploy, Some(image)) => {
-            let ids: Vec<&str> = std::iter::once(project).chain(number.as_deref()).collect();
-            let desired = desired_view(env, image, &email);
-            let live_view = live_service.as_ref().map(|s| service::view_of(s, &ids));
-            let fields = service::diff(live_view.as_ref(), &desired);
-            let action = match (&live_service, fields.is_empty()) {
-                (None, _) => ServiceAction::Create,
-                (Some(_), true) => ServiceAction::None,
-                (Some(_), false) => ServiceAction::Update,
-            };
-            let traffic = traffic_words(live_service.as_ref(), action);
-            Some(ServiceChange {
-                name: env.service.name.clone(),
-                action,
-                fields,
-                new_revision: action != ServiceAction::None,
-                traffic,
-                desired,
-                etag: live_service.as_ref().map(|s| s.etag.clone()),
-                generation: live_service.as_ref().map(|s| s.generation),
-            })
-        }
-        _ => None,
-    };
+    if let Some(reason) = rejected {
+        problems.push(Problem {
+            message: format!("Cloud Run rejects the service: {reason}"),
+            hint: format!("fix the `service` section of {}", env.source.display()),
+        });
+    }
     live.service = live_service;
 
     let changes = Changes::of(&iam_changes, service_change.as_ref());
@@ -435,6 +449,34 @@ fn merge_by_resource(changes: Vec<IamChange>) -> Vec<IamChange> {
         }
     }
     out
+}
+
+/// The service part of the plan: the diff from live to desired.
+fn service_change(
+    env: &Environment,
+    image: &str,
+    account: &str,
+    live: Option<&google_cloud_run_v2::model::Service>,
+    project_ids: &[&str],
+) -> ServiceChange {
+    let desired = desired_view(env, image, account);
+    let live_view = live.map(|s| service::view_of(s, project_ids));
+    let fields = service::diff(live_view.as_ref(), &desired);
+    let action = match (live, fields.is_empty()) {
+        (None, _) => ServiceAction::Create,
+        (Some(_), true) => ServiceAction::None,
+        (Some(_), false) => ServiceAction::Update,
+    };
+    ServiceChange {
+        name: env.service.name.clone(),
+        action,
+        fields,
+        new_revision: action != ServiceAction::None,
+        traffic: traffic_words(live, action),
+        desired,
+        etag: live.map(|s| s.etag.clone()),
+        generation: live.map(|s| s.generation),
+    }
 }
 
 pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> ServiceView {

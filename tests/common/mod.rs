@@ -151,3 +151,19 @@ pub fn redact(text: &str, h: &Harness) -> String {
     text.replace(&h.server.url(), "http://[EMULATOR]")
         .replace(&h.dir.path().display().to_string(), "[TMP]")
 }
+
+/// The longest sequence of requests in which each began after the previous
+/// one ended: the number of sequential round trips a run took.
+pub fn chain_depth(j: &[JournalEntry]) -> usize {
+    let mut sorted: Vec<&JournalEntry> = j.iter().collect();
+    sorted.sort_by_key(|e| e.started);
+    let mut depth = vec![1usize; sorted.len()];
+    for i in 0..sorted.len() {
+        for k in 0..i {
+            if sorted[k].ended <= sorted[i].started {
+                depth[i] = depth[i].max(depth[k] + 1);
+            }
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
