@@ -227,6 +227,52 @@ fn is_memory(s: &str) -> bool {
         )
 }
 
+/// A memory quantity in bytes (binary and decimal suffixes, as Kubernetes).
+fn memory_bytes(s: &str) -> Option<u64> {
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..digits_end].parse().ok()?;
+    let unit: u64 = match &s[digits_end..] {
+        "" => 1,
+        "k" | "K" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+/// CPUs as a number ("4", "0.5", "1000m").
+fn cpu_count(s: &str) -> Option<f64> {
+    match s.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().ok().map(|m| m / 1000.0),
+        None => s.parse().ok(),
+    }
+}
+
+/// Cloud Run's "Required minimum CPUs" for a memory limit: more than 4 GiB
+/// needs 2, more than 8 GiB 4, more than 16 GiB 6, more than 24 GiB 8; at most
+/// 32 GiB (cloud.google.com/run/docs/configuring/services/memory-limits).
+/// Returns the largest memory allowed for `cpu`, as Google's message words it.
+fn memory_ceiling(cpu: f64) -> (u64, &'static str) {
+    const GI: u64 = 1 << 30;
+    if cpu >= 8.0 {
+        (32 * GI, "32Gi")
+    } else if cpu >= 6.0 {
+        (24 * GI, "24Gi")
+    } else if cpu >= 4.0 {
+        (16 * GI, "16Gi")
+    } else if cpu >= 2.0 {
+        (8 * GI, "8Gi")
+    } else {
+        (4 * GI, "4Gi")
+    }
+}
+
 fn is_secret_ref(s: &str) -> bool {
     let id_ok = |id: &str| {
         !id.is_empty()
@@ -287,6 +333,27 @@ fn validate(spec: &Map<String, Value>) -> Result<(), ApiError> {
                         "{at}.resources.limits.{k}: invalid quantity '{v}'"
                     )));
                 }
+            }
+            // Cloud Run's default CPU limit is 1 when none is given.
+            let cpu = limits
+                .get("cpu")
+                .and_then(Value::as_str)
+                .and_then(cpu_count)
+                .unwrap_or(1.0);
+            let memory = limits
+                .get("memory")
+                .and_then(Value::as_str)
+                .and_then(memory_bytes);
+            let (ceiling, ceiling_text) = memory_ceiling(cpu);
+            if memory.is_some_and(|m| m > ceiling) {
+                // Google's wording, as gcloud prints it (e.g. in
+                // github.com/googleapis/repo-automation-bots/issues/3875):
+                // "spec.template.spec.containers[0].resources.limits.memory:
+                // Invalid value specified for memory. For 1.0 CPU, memory must
+                // be between 128Mi and 4Gi inclusive."
+                return Err(ApiError::invalid(format!(
+                    "spec.template.spec.containers[{i}].resources.limits.memory: Invalid value specified for memory. For {cpu:.1} CPU, memory must be between 128Mi and {ceiling_text} inclusive."
+                )));
             }
         }
         let mut seen: Vec<&str> = Vec::new();
@@ -1193,5 +1260,19 @@ mod tests {
         assert!(is_secret_ref("db-pass") && is_secret_ref("projects/acme/secrets/db"));
         assert!(!is_secret_ref("projects/acme/db") && !is_secret_ref(""));
         assert!(valid_service_id("api-1") && !valid_service_id("Api") && !valid_service_id("-a"));
+    }
+
+    #[test]
+    fn memory_needs_the_documented_minimum_cpus() {
+        // cloud.google.com/run/docs/configuring/services/memory-limits
+        let gi = 1u64 << 30;
+        assert_eq!(memory_bytes("16Gi"), Some(16 * gi));
+        assert_eq!(memory_bytes("512Mi"), Some(512 << 20));
+        assert_eq!(cpu_count("1000m"), Some(1.0));
+        assert_eq!(memory_ceiling(1.0).0, 4 * gi);
+        assert_eq!(memory_ceiling(2.0).0, 8 * gi);
+        assert_eq!(memory_ceiling(4.0).0, 16 * gi);
+        assert_eq!(memory_ceiling(6.0).0, 24 * gi);
+        assert_eq!(memory_ceiling(8.0).0, 32 * gi);
     }
 }
