@@ -78,14 +78,24 @@ pub(crate) struct EnvArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
-    #[command(flatten)]
-    pub(crate) env: EnvArg,
+    /// The environment: `config/<ENV>.yaml` (with --plan: taken from the plan file).
+    #[arg(
+        long,
+        short = 'e',
+        value_name = "ENV",
+        required_unless_present = "plan"
+    )]
+    pub(crate) env: Option<String>,
     /// Deploy this image instead of `service.image`.
-    #[arg(long, value_name = "IMAGE")]
+    #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
     /// Compute and print the plan; change nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plan")]
     pub(crate) dry_run: bool,
+    /// Apply exactly this saved plan (from `plan --out`), or nothing if live
+    /// state, the config or the file changed since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plan: Option<PathBuf>,
     /// Fail (instead of warning) when a grant other than secret access is denied.
     #[arg(long)]
     pub(crate) strict_iam: bool,
@@ -101,6 +111,9 @@ pub(crate) struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,
+    /// Save the plan to FILE, for `deploy --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use super::{Context, plan::print_plan, with_context};
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{DeployArgs, Output};
 use crate::error::CliError;
+use crate::plan::saved::{self, SavedPlan, SavedPlanError};
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
 use crate::report;
@@ -15,8 +16,31 @@ pub(crate) async fn run(
     printer: &Printer,
     args: DeployArgs,
 ) -> Result<(), CliError> {
-    let env = globals.load(&args.env.env)?;
-    let image = settings::image(&env, args.image)?;
+    let saved_plan = args.plan.as_deref().map(read_saved).transpose()?;
+    let env_name = match (args.env, &saved_plan) {
+        (Some(e), Some(s)) if e != s.environment => {
+            return Err(CliError::failed(
+                format!(
+                    "the saved plan is for environment `{}`, not `{e}`; nothing was written",
+                    s.environment
+                ),
+                Some(format!(
+                    "run `autosre-deploy plan --env {e} --out FILE` to plan `{e}`"
+                )),
+            ));
+        }
+        (Some(e), _) => e,
+        (None, Some(s)) => s.environment.clone(),
+        (None, None) => unreachable!("clap requires --env without --plan"),
+    };
+    let env = globals.load(&env_name)?;
+    let image = match &saved_plan {
+        Some(s) => {
+            check_config_unchanged(&env, s)?;
+            s.image.clone()
+        }
+        None => settings::image(&env, args.image)?,
+    };
     with_context(globals, printer, &env, async |ctx: &Context| {
         printer.step(&format!(
             "Reading live state for `{}` (project {}, region {})",
@@ -28,6 +52,22 @@ pub(crate) async fn run(
             return preflight_result(&plan);
         }
         preflight_result(&plan)?;
+        if let Some(s) = &saved_plan {
+            let drift = saved::drift(&s.plan, &plan);
+            if !drift.is_empty() {
+                return Err(CliError::failed(
+                    format!(
+                        "live state changed since the plan was made; nothing was written:\n  - {}",
+                        drift.join("\n  - ")
+                    ),
+                    Some(format!(
+                        "review a fresh plan: autosre-deploy plan --env {} --out FILE",
+                        env.name
+                    )),
+                ));
+            }
+            printer.info("The saved plan matches live state; applying it.");
+        }
         if !plan.changes.any() {
             report_outcome(ctx, &plan, &apply::Outcome::default());
             printer.success("No changes: the service is up to date; nothing was written.");
@@ -59,6 +99,34 @@ pub(crate) async fn run(
         }
     })
     .await
+}
+
+fn read_saved(path: &std::path::Path) -> Result<SavedPlan, CliError> {
+    SavedPlan::read(path).map_err(|e| match e {
+        SavedPlanError::Edited { .. } => CliError::failed(
+            format!("{e}; nothing was written"),
+            Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into()),
+        ),
+        _ => CliError::user(e.to_string(), None),
+    })
+}
+
+/// The config the saved plan was made from must be the one on disk now.
+fn check_config_unchanged(env: &crate::config::Environment, s: &SavedPlan) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&env.source).unwrap_or_default();
+    if saved::sha256_hex(text.as_bytes()) != s.config_sha256 {
+        return Err(CliError::failed(
+            format!(
+                "{} changed since the plan was made; nothing was written",
+                env.source.display()
+            ),
+            Some(format!(
+                "review a fresh plan: autosre-deploy plan --env {} --out FILE",
+                env.name
+            )),
+        ));
+    }
+    Ok(())
 }
 
 /// Exit 1 with every problem printed when the preflight failed.

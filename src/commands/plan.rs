@@ -3,6 +3,7 @@
 use super::{Context, deploy::preflight_result, with_context};
 use crate::cli::{Output, PlanArgs};
 use crate::error::CliError;
+use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
 use crate::report;
@@ -20,7 +21,18 @@ pub(crate) async fn run(
         let (plan, _) = plan::gather(&ctx.google, &env, Some(&image), Scope::Deploy).await?;
         print_plan(ctx, &plan);
         changes = plan.changes.any();
-        preflight_result(&plan)
+        preflight_result(&plan)?;
+        if let Some(out) = &args.out {
+            let text = std::fs::read_to_string(&env.source).unwrap_or_default();
+            SavedPlan::new(plan, &image, &text)
+                .write(out)
+                .map_err(|e| CliError::failed(e.to_string(), None))?;
+            printer.success(&format!(
+                "Saved the plan to {0}; apply exactly it with `autosre-deploy deploy --plan {0}`",
+                out.display()
+            ));
+        }
+        Ok(())
     })
     .await?;
     if args.detailed_exitcode && changes {

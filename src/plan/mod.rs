@@ -9,6 +9,7 @@
 //! happens.
 
 pub(crate) mod gather;
+pub(crate) mod saved;
 pub(crate) mod service;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,14 @@ fn state_word(c: &SecretCheck) -> String {
     }
 }
 
+fn action_words(action: ServiceAction) -> &'static str {
+    match action {
+        ServiceAction::Create => "will be created",
+        ServiceAction::Update => "will be updated",
+        ServiceAction::None => "is up to date",
+    }
+}
+
 /// The plan as text, with `+`/`-`/`~` markers.
 pub(crate) fn plan_human(plan: &Plan, p: &Printer) -> String {
     let mut s = String::new();
@@ -97,12 +105,12 @@ pub(crate) fn plan_human(plan: &Plan, p: &Printer) -> String {
         }
     }
     if let Some(svc) = &plan.service {
-        let verb = match svc.action {
-            ServiceAction::Create => "will be created",
-            ServiceAction::Update => "will be updated",
-            ServiceAction::None => "is up to date",
-        };
-        let _ = writeln!(s, "\nCloud Run service {} {verb}:", svc.name);
+        let _ = writeln!(
+            s,
+            "\nCloud Run service {} {}:",
+            svc.name,
+            action_words(svc.action)
+        );
         for f in &svc.fields {
             let line = match f.op {
                 Op::Add => format!(
@@ -198,8 +206,9 @@ pub(crate) fn plan_markdown(plan: &Plan) -> String {
     if let Some(svc) = &plan.service {
         let _ = writeln!(
             s,
-            "\n#### Cloud Run service `{}` ({:?})\n",
-            svc.name, svc.action
+            "\n#### Cloud Run service `{}` {}\n",
+            svc.name,
+            action_words(svc.action)
         );
         if !svc.fields.is_empty() {
             let _ = writeln!(s, "```diff");
@@ -265,19 +274,13 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
             IamStatus::Denied => "DENIED",
             IamStatus::Failed => "FAILED",
         };
-        let roles: Vec<String> = i
-            .added
-            .iter()
-            .map(|g| format!("+{}", g.role))
-            .chain(i.removed.iter().map(|g| format!("-{}", g.role)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "iam: {}: {} ({})",
-            i.resource.label(),
-            word,
-            roles.join(" ")
-        );
+        let _ = writeln!(s, "iam: {}: {word}", i.resource.label());
+        for g in &i.added {
+            let _ = writeln!(s, "  + {} {}", g.role, g.member);
+        }
+        for g in &i.removed {
+            let _ = writeln!(s, "  - {} {}", g.role, g.member);
+        }
     }
     if let Some(svc) = &outcome.service {
         let _ = writeln!(

@@ -1,0 +1,185 @@
+//! Saved plans: `plan --out FILE`, then `deploy --plan FILE` applies exactly
+//! that plan or nothing.
+//!
+//! The file holds the plan (which never contains a secret value), the
+//! environment, the image, a SHA-256 of the config file it came from, and a
+//! SHA-256 digest over all of that. Applying re-reads live state, recomputes
+//! the plan and requires it to equal the saved one: the plan carries every
+//! IAM policy's etag, the service's etag and generation, and what each secret
+//! version resolves to, so any change to what the plan was computed from makes
+//! the two differ. The digest catches a hand-edited file; it is an integrity
+//! check, not a signature (anyone who can write the file can recompute it).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Plan, SCHEMA_VERSION};
+
+/// Marks the file as ours, so another JSON file is refused clearly.
+const KIND: &str = "autosre-deploy-plan";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SavedPlan {
+    pub(crate) kind: String,
+    pub(crate) schema_version: u32,
+    pub(crate) environment: String,
+    pub(crate) config_sha256: String,
+    pub(crate) image: String,
+    pub(crate) plan: Plan,
+    pub(crate) digest: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SavedPlanError {
+    #[error("cannot read the plan file `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write the plan file `{path}`: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not an autosre-deploy plan: {reason}")]
+    NotAPlan { path: String, reason: String },
+    #[error("the plan file `{path}` was edited after it was made (its digest does not match)")]
+    Edited { path: String },
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+impl SavedPlan {
+    pub(crate) fn new(plan: Plan, image: &str, config_text: &str) -> SavedPlan {
+        let mut saved = SavedPlan {
+            kind: KIND.into(),
+            schema_version: SCHEMA_VERSION,
+            environment: plan.environment.clone(),
+            config_sha256: sha256_hex(config_text.as_bytes()),
+            image: image.into(),
+            plan,
+            digest: String::new(),
+        };
+        saved.digest = saved.compute_digest();
+        saved
+    }
+
+    /// SHA-256 over everything but the digest itself.
+    fn compute_digest(&self) -> String {
+        let body = serde_json::to_vec(&(
+            &self.kind,
+            self.schema_version,
+            &self.environment,
+            &self.config_sha256,
+            &self.image,
+            &self.plan,
+        ))
+        .expect("a plan serializes");
+        sha256_hex(&body)
+    }
+
+    pub(crate) fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        let text = serde_json::to_string_pretty(self).expect("a plan serializes");
+        std::fs::write(path, text + "\n").map_err(|source| SavedPlanError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    pub(crate) fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let saved: SavedPlan =
+            serde_json::from_str(&text).map_err(|e| SavedPlanError::NotAPlan {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        if saved.kind != KIND || saved.schema_version != SCHEMA_VERSION {
+            return Err(SavedPlanError::NotAPlan {
+                path: shown,
+                reason: format!(
+                    "kind `{}` schema_version {} (this autosre-deploy reads `{KIND}` schema_version {SCHEMA_VERSION})",
+                    saved.kind, saved.schema_version
+                ),
+            });
+        }
+        if saved.digest != saved.compute_digest() {
+            return Err(SavedPlanError::Edited { path: shown });
+        }
+        Ok(saved)
+    }
+}
+
+/// What differs between the saved plan and the one computed now, in words.
+/// Empty when they are the same.
+pub(crate) fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
+    if saved == now {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for s in &saved.preflight.secrets {
+        let n = now
+            .preflight
+            .secrets
+            .iter()
+            .find(|n| n.project == s.project && n.secret == s.secret && n.version == s.version);
+        match n {
+            Some(n) if n.resolved != s.resolved || n.state != s.state => out.push(format!(
+                "secret {}:{} was version {} ({:?}), is now version {} ({:?})",
+                s.secret,
+                s.version,
+                s.resolved.as_deref().unwrap_or("-"),
+                s.state,
+                n.resolved.as_deref().unwrap_or("-"),
+                n.state
+            )),
+            None => out.push(format!(
+                "secret {}:{} is no longer referenced",
+                s.secret, s.version
+            )),
+            _ => {}
+        }
+    }
+    let resources: std::collections::BTreeSet<_> = saved
+        .iam
+        .iter()
+        .chain(&now.iam)
+        .map(|c| c.resource.clone())
+        .collect();
+    for r in resources {
+        let a = saved.iam.iter().find(|c| c.resource == r);
+        let b = now.iam.iter().find(|c| c.resource == r);
+        if a != b {
+            out.push(format!(
+                "the IAM policy of {} changed (etag {} -> {})",
+                r.label(),
+                a.and_then(|c| c.etag.as_deref()).unwrap_or("-"),
+                b.and_then(|c| c.etag.as_deref()).unwrap_or("-"),
+            ));
+        }
+    }
+    match (&saved.service, &now.service) {
+        (Some(a), Some(b)) if a != b => out.push(format!(
+            "the Cloud Run service {} changed (generation {} -> {})",
+            a.name,
+            a.generation
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "none".into()),
+            b.generation
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "none".into()),
+        )),
+        _ => {}
+    }
+    if out.is_empty() {
+        out.push("the plan computed from live state now differs from the saved one".into());
+    }
+    out
+}
