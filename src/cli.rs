@@ -53,6 +53,15 @@ pub(crate) struct GlobalArgs {
         env = "AUTOSRE_DEPLOY_POLL_INTERVAL_MS"
     )]
     pub(crate) poll_interval_ms: u64,
+    /// Wait between rollout retries while new secret grants propagate.
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        default_value_t = 30_000,
+        env = "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS"
+    )]
+    pub(crate) propagation_retry_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +108,11 @@ pub(crate) struct DeployArgs {
     /// Fail (instead of warning) when a grant other than secret access is denied.
     #[arg(long)]
     pub(crate) strict_iam: bool,
+    /// How long to keep retrying a rollout whose new revision cannot read a
+    /// secret yet because this deploy's grant has not propagated (Google: up
+    /// to 7 minutes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 420)]
+    pub(crate) iam_propagation_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::apply::ApplyOptions;
 use crate::cli::{GlobalArgs, LogFormat, Output};
 use crate::config::{self, Environment};
 use crate::error::CliError;
@@ -18,6 +19,7 @@ pub(crate) struct Globals {
     pub(crate) log_format: LogFormat,
     pub(crate) sandbox: Option<Sandbox>,
     pub(crate) poll_interval: Duration,
+    pub(crate) propagation_retry: Duration,
 }
 
 /// Where the sandbox's world comes from.
@@ -44,6 +46,21 @@ impl Globals {
             log_format: g.log_format,
             sandbox,
             poll_interval: Duration::from_millis(g.poll_interval_ms.max(10)),
+            propagation_retry: Duration::from_millis(g.propagation_retry_ms.max(10)),
+        }
+    }
+
+    /// How the apply step runs, for `deploy` and `grant`.
+    pub(crate) fn apply_options(
+        &self,
+        strict_iam: bool,
+        propagation_timeout_secs: u64,
+    ) -> ApplyOptions {
+        ApplyOptions {
+            strict_iam,
+            poll_interval: self.poll_interval,
+            propagation_timeout: Duration::from_secs(propagation_timeout_secs),
+            propagation_retry: self.propagation_retry,
         }
     }
 

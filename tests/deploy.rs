@@ -512,3 +512,67 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
     );
     assert!(h.emulator.service(SERVICE).is_some());
 }
+
+/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
+/// models that as `iam_propagation`. A first deploy grants secret access and
+/// rolls out at once, so its first revision cannot read the secrets yet.
+async fn propagating(delay_ms: u64) -> Harness {
+    let options = Options {
+        iam_propagation: std::time::Duration::from_millis(delay_ms),
+        ..fast_options()
+    };
+    let h = Harness::start_with(staging_world().build(), options).await;
+    h.write_config("staging", &staging());
+    h
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
+    let h = propagating(1_500).await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "400",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("have not propagated yet"),
+        "{}",
+        run.stderr
+    );
+    let revisions = h.emulator.revisions(SERVICE);
+    assert!(revisions.len() >= 2, "{revisions:?}");
+    assert!(
+        !revisions[0].ready,
+        "the first revision could not read its secrets"
+    );
+    assert!(revisions.last().unwrap().ready);
+    // Grants were written once; only the rollout was repeated.
+    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
+    let h = propagating(60_000).await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "300",
+            "--iam-propagation-timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("Permission denied on secret"),
+        "{}",
+        run.stderr
+    );
+}

@@ -26,6 +26,11 @@ pub(crate) struct ApplyOptions {
     pub(crate) strict_iam: bool,
     /// First interval between operation polls; it grows to 5 s.
     pub(crate) poll_interval: Duration,
+    /// How long to keep retrying a rollout whose revision cannot read a
+    /// secret yet because the grant this run made has not propagated.
+    pub(crate) propagation_timeout: Duration,
+    /// The wait between such retries.
+    pub(crate) propagation_retry: Duration,
 }
 
 /// What a deploy did.
@@ -124,12 +129,66 @@ pub(crate) async fn apply(
             "projects/{}/locations/{}/services/{}",
             plan.project, plan.region, change.name
         );
-        match rollout::rollout(google, &name, change, live.service.take(), options, printer).await {
-            Ok(s) => outcome.service = Some(s),
-            Err((s, failure)) => {
-                outcome.service = s;
-                outcome.failure = Some(failure);
-                return outcome;
+        // Google applies new grants in about 2 and up to 7 minutes
+        // (cloud.google.com/iam/docs/access-change-propagation): a revision
+        // rolled out right after this run granted it secret access may not
+        // read its secrets yet. Only then is the rollout retried.
+        let granted_secret_access = outcome
+            .iam
+            .iter()
+            .zip(&before)
+            .any(|(o, c)| c.required && o.status == IamStatus::Applied);
+        let started = std::time::Instant::now();
+        let mut live_service = live.service.take();
+        let mut attempt = 1;
+        loop {
+            match rollout::rollout(
+                google,
+                &name,
+                change,
+                live_service,
+                attempt,
+                options,
+                printer,
+            )
+            .await
+            {
+                Ok(s) => {
+                    outcome.service = Some(s);
+                    break;
+                }
+                Err((_, failure))
+                    if granted_secret_access
+                        && rollout::is_secret_permission(&failure)
+                        && started.elapsed() + options.propagation_retry
+                            < options.propagation_timeout =>
+                {
+                    printer.info(&format!(
+                        "The new secret grants have not propagated yet (Google: typically 2, up to 7 minutes); \
+                         retrying the rollout in {}s ({}s of {}s used)",
+                        options.propagation_retry.as_secs_f64().round(),
+                        started.elapsed().as_secs(),
+                        options.propagation_timeout.as_secs()
+                    ));
+                    tokio::time::sleep(options.propagation_retry).await;
+                    attempt += 1;
+                    // The failed rollout changed the service (and its etag).
+                    live_service = match google.service(&name).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            outcome.failure = Some(Failure {
+                                message: e.to_string(),
+                                hint: e.hint(),
+                            });
+                            return outcome;
+                        }
+                    };
+                }
+                Err((s, failure)) => {
+                    outcome.service = s;
+                    outcome.failure = Some(failure);
+                    return outcome;
+                }
             }
         }
     }

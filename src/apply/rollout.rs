@@ -35,6 +35,9 @@ pub(crate) struct ServiceOutcome {
     pub(crate) seconds: f64,
 }
 
+/// The template annotation a rollout retry sets (see [`rollout`]).
+pub(crate) const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
+
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Transient polling errors tolerated in a row before giving up.
 const POLL_ERRORS: u32 = 5;
@@ -44,11 +47,21 @@ pub(crate) async fn rollout(
     name: &str,
     change: &ServiceChange,
     live: Option<Service>,
+    attempt: u32,
     options: ApplyOptions,
     printer: &Printer,
 ) -> Result<ServiceOutcome, (Option<ServiceOutcome>, Failure)> {
     let started = Instant::now();
-    let service = apply_view(live.as_ref(), name, &change.desired);
+    let mut service = apply_view(live.as_ref(), name, &change.desired);
+    if attempt > 1 {
+        // Cloud Run creates a revision only when the template changes, and
+        // the run-v2 client has no forceNewRevision for services: a retry
+        // marks its template so the rollout is tried again.
+        if let Some(t) = service.template.as_mut() {
+            t.annotations
+                .insert(RETRY_ANNOTATION.into(), attempt.to_string());
+        }
+    }
     let verb = match live {
         Some(_) => "Updating",
         None => "Creating",
@@ -153,6 +166,12 @@ pub(crate) async fn rollout(
             Err((outcome, failure))
         }
     }
+}
+
+/// True when a revision failed because its service account cannot read a
+/// secret yet: Cloud Run's "Permission denied on secret: ..." condition.
+pub(crate) fn is_secret_permission(failure: &Failure) -> bool {
+    failure.message.contains("Permission denied on secret")
 }
 
 fn revision_failure(message: String) -> Failure {

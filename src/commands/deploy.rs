@@ -2,7 +2,7 @@
 //! the plan alone.
 
 use super::{Context, plan::print_plan, with_context};
-use crate::apply::{self, ApplyOptions};
+use crate::apply;
 use crate::cli::{DeployArgs, Output};
 use crate::error::CliError;
 use crate::plan::saved::{self, SavedPlan, SavedPlanError};
@@ -74,10 +74,9 @@ pub(crate) async fn run(
             return Ok(());
         }
         printer.info(&plan.changes.to_string());
-        let options = ApplyOptions {
-            strict_iam: args.strict_iam,
-            poll_interval: ctx.globals.poll_interval,
-        };
+        let options = ctx
+            .globals
+            .apply_options(args.strict_iam, args.iam_propagation_timeout);
         let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
         report_outcome(ctx, &plan, &outcome);
         for w in &outcome.warnings {

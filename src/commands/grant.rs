@@ -1,7 +1,7 @@
 //! `grant`: the IAM part of a deploy alone (what grant_permissions.py did).
 
 use super::{Context, plan::print_plan, with_context};
-use crate::apply::{self, ApplyOptions};
+use crate::apply;
 use crate::cli::{GrantArgs, Output};
 use crate::error::CliError;
 use crate::plan::{self, Scope};
@@ -43,10 +43,7 @@ pub(crate) async fn run(
             printer.success("Every grant is already in place; nothing was written.");
             return Ok(());
         }
-        let options = ApplyOptions {
-            strict_iam: args.strict_iam,
-            poll_interval: ctx.globals.poll_interval,
-        };
+        let options = ctx.globals.apply_options(args.strict_iam, 0);
         let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
         match ctx.globals.output {
             Output::Json => ctx.printer.data(&report::json(&outcome)),
