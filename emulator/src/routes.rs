@@ -54,6 +54,8 @@ const RUN: &str = "run.v2.json";
 const SM: &str = "secretmanager.v1.json";
 const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
+/// Vendored in `emulator/discovery/`: gcloud's project IAM commands use v1.
+const CRM_V1: &str = "cloudresourcemanager.v1.json";
 
 fn r(
     file: &'static str,
@@ -175,6 +177,17 @@ pub(crate) fn table() -> &'static [Route] {
             r(CRM, "cloudresourcemanager.projects.testIamPermissions", "POST", "v3/projects/{projectsId}:testIamPermissions", false, |c| {
                 let res = format!("projects/{}", c.p[0]);
                 test_iam(c, &res)
+            }),
+            // Resource Manager v1 project IAM: the same policy, as gcloud's
+            // `projects add-iam-policy-binding` reads and writes it (v1's
+            // path names the project id alone: `v1/projects/{resource}`).
+            r(CRM_V1, "cloudresourcemanager.projects.getIamPolicy", "POST", "v1/projects/{resource}:getIamPolicy", false, |c| {
+                let res = format!("projects/{}", c.p[0]);
+                get_iam(c, &res)
+            }),
+            r(CRM_V1, "cloudresourcemanager.projects.setIamPolicy", "POST", "v1/projects/{resource}:setIamPolicy", true, |c| {
+                let res = format!("projects/{}", c.p[0]);
+                set_iam(c, &res, true)
             }),
         ]
     })

@@ -1,6 +1,7 @@
 //! Holds the emulator to Google's discovery documents (`shared/gcp-discovery/`, beside the
 //! repository; override with `GCP_DISCOVERY_DIR`): every served route must exist there with
-//! the same id, HTTP method and flatPath, and every field name the emulator emits for the
+//! the same id, HTTP method and flatPath (documents not in the shared set are vendored in
+//! `emulator/discovery/`), and every field name the emulator emits for the
 //! resources the deploy tool reads must be declared in the response schema.
 
 use autosre_emulator::{Emulator, Options, VersionState, World, routes};
@@ -15,8 +16,18 @@ fn discovery_dir() -> PathBuf {
         })
 }
 
+/// Documents the emulator vendors for routes beyond the shared set.
+fn vendored_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("discovery")
+}
+
 fn load(file: &str) -> Value {
-    let path = discovery_dir().join(file);
+    let shared = discovery_dir().join(file);
+    let path = if shared.exists() {
+        shared
+    } else {
+        vendored_dir().join(file)
+    };
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read discovery document {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
