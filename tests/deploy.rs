@@ -576,3 +576,96 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_unauthenticated_makes_the_service_public_and_back() {
+    let h = Harness::start(staging_world().build()).await;
+    let public = staging().replace(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    h.write_config("staging", &public);
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let invokers = |h: &Harness| {
+        h.emulator
+            .policy(SERVICE)
+            .map(|p| {
+                p.bindings.iter().any(|b| {
+                    b.role == "roles/run.invoker" && b.members.contains(&"allUsers".to_string())
+                })
+            })
+            .unwrap_or(false)
+    };
+    assert!(invokers(&h), "allUsers can invoke");
+
+    h.write_config("staging", &staging());
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!invokers(&h), "private again");
+    // Only the service's own policy changes: no rollout, no other grant.
+    assert_eq!(
+        h.write_rpcs(),
+        ["run.projects.locations.services.setIamPolicy"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_file_authenticates_as_gcloud_reads_it() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let file = h.dir.path().join("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A wrong token is refused by the emulator, and the tool says how to authenticate.
+    std::fs::write(h.dir.path().join("token"), "wrong").unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("hint: authenticate with"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("wrong"), "the token is never printed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_is_a_read_only_preflight() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("preflight passed"), "{}", run.stderr);
+
+    h.emulator
+        .with_state(|s| s.disable_secret_version(PROJECT, "google-client-id", 1));
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("FAIL secret google-client-id:latest -> version 1 DISABLED"),
+        "{}",
+        run.stdout
+    );
+    assert!(h.writes().is_empty());
+}

@@ -101,6 +101,11 @@ impl Harness {
 
     /// Run the binary with the emulator as every endpoint.
     pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[]).await
+    }
+
+    /// Like [`Harness::run`], with extra (or overriding) environment variables.
+    pub async fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let url = format!("{}/", self.server.url());
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_autosre-deploy"));
         cmd.args(args)
@@ -117,6 +122,9 @@ impl Harness {
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &url)
             .stdin(Stdio::null());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
         let out = cmd.output().await.expect("the binary runs");
         let run = Run {
             code: out.status.code().unwrap_or(-1),
