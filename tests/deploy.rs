@@ -9,6 +9,21 @@ fn staging() -> String {
     repo_config("staging")
 }
 
+/// The staging world without the encryption-key secret (and, with
+/// `account: false`, without the runtime account), for the preflight tests.
+fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder().project(PROJECT, NUMBER);
+    if account {
+        b = b.service_account(SA);
+    }
+    for s in ["gemini-api-key", "google-client-id"] {
+        b = b
+            .secret(PROJECT, s)
+            .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
+    }
+    b
+}
+
 fn count(h: &Harness, rpc: &str) -> usize {
     h.journal().iter().filter(|e| e.rpc == rpc).count()
 }
@@ -109,14 +124,7 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
-    let world = World::builder()
-        .project(PROJECT, NUMBER)
-        .service_account(SA)
-        .secret(PROJECT, "gemini-api-key")
-        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
-        .secret(PROJECT, "google-client-id")
-        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
-        .build();
+    let world = world_without_key(true).build();
     let h = Harness::start(world).await;
     h.write_config("staging", &staging());
     let run = h.run(&["deploy", "--env", "staging"]).await;
@@ -138,26 +146,11 @@ async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
-    let world = World::builder()
-        .project(PROJECT, NUMBER)
-        .service_account(SA)
-        .secret(PROJECT, "gemini-api-key")
-        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
-        .secret(PROJECT, "google-client-id")
-        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
-        .secret(PROJECT, "sre-agent-encryption-key")
-        .secret_version(
-            PROJECT,
-            "sre-agent-encryption-key",
-            VersionState::Disabled,
-            PAYLOAD,
-        )
-        .secret_version(
-            PROJECT,
-            "sre-agent-encryption-key",
-            VersionState::Disabled,
-            PAYLOAD,
-        )
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(true)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
         .build();
     let h = Harness::start(world).await;
     h.write_config("staging", &staging());
@@ -435,19 +428,10 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_runtime_account_stops_the_deploy() {
-    let world = World::builder()
-        .project(PROJECT, NUMBER)
-        .secret(PROJECT, "gemini-api-key")
-        .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
-        .secret(PROJECT, "google-client-id")
-        .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
-        .secret(PROJECT, "sre-agent-encryption-key")
-        .secret_version(
-            PROJECT,
-            "sre-agent-encryption-key",
-            VersionState::Enabled,
-            PAYLOAD,
-        )
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(false)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
         .build();
     let h = Harness::start(world).await;
     h.write_config("staging", &staging());

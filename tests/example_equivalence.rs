@@ -13,29 +13,6 @@ use std::collections::BTreeSet;
 
 use common::*;
 
-/// From `grant_permissions.py`: one `gcloud projects add-iam-policy-binding` per role, on the
-/// project, for the runtime service account.
-const SCRIPT_PROJECT_ROLES: [&str; 11] = [
-    "roles/cloudtrace.agent",
-    "roles/cloudtrace.user",
-    "roles/telemetry.writer",
-    "roles/logging.viewer",
-    "roles/logging.logWriter",
-    "roles/monitoring.viewer",
-    "roles/monitoring.metricWriter",
-    "roles/bigquery.dataViewer",
-    "roles/aiplatform.user",
-    "roles/secretmanager.secretAccessor",
-    "roles/datastore.user",
-];
-
-/// From `grant_permissions.py`: granted `roles/iam.serviceAccountUser` on the runtime service
-/// account; `{number}` is the project number.
-const SCRIPT_SERVICE_ACCOUNT_USERS: [&str; 2] = [
-    "serviceAccount:service-{number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
-    "serviceAccount:service-{number}@gcp-sa-aiplatform-re.iam.gserviceaccount.com",
-];
-
 /// From `deploy_web.py`: the command it ran, verbatim except that `P` is the project id and
 /// `R` the region (`--project-id` and `--region`).
 const SCRIPT_DEPLOY: &str = "gcloud run deploy autosre --region us-central1 --memory=16Gi \
@@ -45,7 +22,6 @@ const SCRIPT_DEPLOY: &str = "gcloud run deploy autosre --region us-central1 --me
     --no-allow-unauthenticated";
 
 /// The project `config/example.yaml` names.
-const EXAMPLE_PROJECT: &str = "autosre-example";
 const EXAMPLE_NUMBER: u64 = 987_654_321_098;
 const EXAMPLE_REGION: &str = "us-central1";
 
@@ -118,32 +94,6 @@ fn script_deploy(project: &str, region: &str) -> ScriptDeploy {
     d
 }
 
-fn default_compute_account(number: u64) -> String {
-    format!("{number}-compute@developer.gserviceaccount.com")
-}
-
-/// What the scripts ran against: the project, its default compute account (the scripts'
-/// runtime account) and an enabled version of each secret `deploy_web.py` references.
-fn example_world() -> World {
-    let mut b = World::builder()
-        .project(EXAMPLE_PROJECT, EXAMPLE_NUMBER)
-        .service_account(&default_compute_account(EXAMPLE_NUMBER))
-        .project_binding(EXAMPLE_PROJECT, "roles/owner", "user:owner@example.com");
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
-        b = b.secret(EXAMPLE_PROJECT, s).secret_version(
-            EXAMPLE_PROJECT,
-            s,
-            VersionState::Enabled,
-            PAYLOAD,
-        );
-    }
-    b.build()
-}
-
 /// Every unconditional role `member` holds in `policy`, sorted.
 fn roles_of(policy: &autosre_emulator::Policy, member: &str) -> BTreeSet<String> {
     policy
@@ -203,7 +153,7 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
     let runtime = default_compute_account(EXAMPLE_NUMBER);
     let runtime_member = format!("serviceAccount:{runtime}");
 
-    let h = Harness::start(example_world()).await;
+    let h = Harness::start(example_world(EXAMPLE_NUMBER).build()).await;
     h.write_config("example", &repo_config("example"));
     let run = h.run(&["deploy", "--env", "example"]).await;
     assert_eq!(run.code, 0, "{}", run.all());

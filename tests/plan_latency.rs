@@ -40,10 +40,8 @@ fn example_with(extra: usize) -> (String, Vec<String>) {
 
 async fn measure(extra: usize) -> (usize, usize, Duration) {
     let (yaml, secrets) = example_with(extra);
-    let mut world = World::builder()
-        .project("autosre-example", NUMBER)
-        .service_account(&format!("{NUMBER}-compute@developer.gserviceaccount.com"));
-    for s in &secrets {
+    let mut world = example_world(NUMBER);
+    for s in &secrets[3..] {
         world = world.secret("autosre-example", s).secret_version(
             "autosre-example",
             s,

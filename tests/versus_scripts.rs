@@ -19,39 +19,6 @@ use common::*;
 
 const GCLOUD: &str = "/usr/bin/gcloud";
 const LATENCY: Duration = Duration::from_millis(100);
-const PROJECT_ROLES: [&str; 11] = [
-    "roles/cloudtrace.agent",
-    "roles/cloudtrace.user",
-    "roles/telemetry.writer",
-    "roles/logging.viewer",
-    "roles/logging.logWriter",
-    "roles/monitoring.viewer",
-    "roles/monitoring.metricWriter",
-    "roles/bigquery.dataViewer",
-    "roles/aiplatform.user",
-    "roles/secretmanager.secretAccessor",
-    "roles/datastore.user",
-];
-
-fn world() -> World {
-    let mut b = World::builder()
-        .project("autosre-example", NUMBER)
-        .service_account(&format!("{NUMBER}-compute@developer.gserviceaccount.com"));
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
-        b = b.secret("autosre-example", s).secret_version(
-            "autosre-example",
-            s,
-            VersionState::Enabled,
-            PAYLOAD,
-        );
-    }
-    b.build()
-}
-
 struct Cost {
     requests: usize,
     writes: usize,
@@ -101,13 +68,13 @@ async fn one_write_per_policy_instead_of_one_per_role() {
     let sa = format!("{NUMBER}-compute@developer.gserviceaccount.com");
 
     // The script, replayed with the real gcloud.
-    let old = Harness::start(world()).await;
+    let old = Harness::start(example_world(NUMBER).build()).await;
     old.emulator.set_latency(LATENCY);
     let token = old.dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
     // gcloud blocks; the emulator keeps serving on the other worker threads.
     tokio::task::block_in_place(|| {
-        for role in PROJECT_ROLES {
+        for role in SCRIPT_PROJECT_ROLES {
             gcloud(
                 &old,
                 &token,
@@ -142,7 +109,7 @@ async fn one_write_per_policy_instead_of_one_per_role() {
     let script = cost(&old);
 
     // The tool, granting the same bindings.
-    let new = Harness::start(world()).await;
+    let new = Harness::start(example_world(NUMBER).build()).await;
     new.write_config("example", &repo_config("example"));
     new.emulator.set_latency(LATENCY);
     let run = new.run(&["grant", "--env", "example"]).await;
@@ -152,7 +119,7 @@ async fn one_write_per_policy_instead_of_one_per_role() {
     // Both end with the same bindings.
     for h in [&old, &new] {
         let p = h.emulator.policy("projects/autosre-example").unwrap();
-        for role in PROJECT_ROLES {
+        for role in SCRIPT_PROJECT_ROLES {
             assert!(
                 p.bindings
                     .iter()

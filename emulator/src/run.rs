@@ -691,18 +691,7 @@ fn secret_problems(
                 ));
                 continue;
             }
-            let resolved = match version {
-                "latest" => s.versions.last(),
-                v => match v.parse::<u64>() {
-                    Ok(n) => s.versions.iter().find(|x| x.number == n),
-                    Err(_) => s
-                        .fields
-                        .get("versionAliases")
-                        .and_then(|a| a.get(v))
-                        .and_then(|n| n.as_str().and_then(|n| n.parse().ok()).or(n.as_u64()))
-                        .and_then(|n: u64| s.versions.iter().find(|x| x.number == n)),
-                },
-            };
+            let resolved = s.version(version);
             match resolved {
                 None => problems.push(format!(
                     "{at}: Secret {path}/versions/{version} was not found"

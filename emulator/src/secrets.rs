@@ -98,15 +98,7 @@ fn resolve<'a>(number: u64, s: &'a Secret, v: &str) -> Result<&'a SecretVersion,
                 ))
             });
         }
-        _ => match v.parse::<u64>() {
-            Ok(n) => s.versions.iter().find(|x| x.number == n),
-            Err(_) => s
-                .fields
-                .get("versionAliases")
-                .and_then(|a| a.get(v))
-                .and_then(|n| n.as_str().and_then(|n| n.parse().ok()).or(n.as_u64()))
-                .and_then(|n: u64| s.versions.iter().find(|x| x.number == n)),
-        },
+        _ => s.version(v),
     };
     found.ok_or_else(|| {
         ApiError::not_found(format!(

@@ -65,6 +65,23 @@ pub(crate) struct Secret {
     pub(crate) etag: String,
 }
 
+impl Secret {
+    /// The version `v` names: `latest` (the most recently created, whatever
+    /// its state), a number, or an alias from `Secret.versionAliases`.
+    pub(crate) fn version(&self, v: &str) -> Option<&SecretVersion> {
+        let number = match v {
+            "latest" => return self.versions.last(),
+            v => v.parse::<u64>().ok().or_else(|| {
+                self.fields
+                    .get("versionAliases")
+                    .and_then(|a| a.get(v))
+                    .and_then(|n| n.as_str().and_then(|n| n.parse().ok()).or(n.as_u64()))
+            })?,
+        };
+        self.versions.iter().find(|x| x.number == number)
+    }
+}
+
 /// The whole emulated estate. Hooks receive `&mut State`.
 #[derive(Debug)]
 pub struct State {

@@ -62,6 +62,32 @@ macro_rules! build_client {
     };
 }
 
+/// The same IAM call on whichever client owns the resource: the four
+/// clients' request builders have the same setters but no common trait.
+/// Only one arm runs, so arguments may be moved in each.
+macro_rules! iam_call {
+    ($self:ident, $r:expr, $name:ident, $op:literal, $method:ident $(. $setter:ident($arg:expr))*) => {
+        match $r {
+            PolicyResource::Project { .. } => {
+                let fut = $self.projects.$method().set_resource(&$name) $(.$setter($arg))* .send();
+                $self.call(Api::ResourceManager, concat!("projects.", $op), &$name, fut).await
+            }
+            PolicyResource::Secret { .. } => {
+                let fut = $self.secrets.$method().set_resource(&$name) $(.$setter($arg))* .send();
+                $self.call(Api::SecretManager, concat!("secrets.", $op), &$name, fut).await
+            }
+            PolicyResource::ServiceAccount { .. } => {
+                let fut = $self.iam.$method().set_resource(&$name) $(.$setter($arg))* .send();
+                $self.call(Api::Iam, concat!("serviceAccounts.", $op), &$name, fut).await
+            }
+            PolicyResource::Service { .. } => {
+                let fut = $self.run.$method().set_resource(&$name) $(.$setter($arg))* .send();
+                $self.call(Api::Run, concat!("services.", $op), &$name, fut).await
+            }
+        }
+    };
+}
+
 impl Google {
     pub(crate) async fn connect(
         endpoints: &Endpoints,
@@ -219,49 +245,13 @@ impl Google {
     pub(crate) async fn get_policy(&self, r: &PolicyResource) -> Result<Option<Policy>, GcpError> {
         let name = r.name();
         let options = GetPolicyOptions::new().set_requested_policy_version(POLICY_VERSION);
-        let res = match r {
-            PolicyResource::Project { .. } => {
-                let fut = self
-                    .projects
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(options)
-                    .send();
-                self.call(Api::ResourceManager, "projects.getIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::Secret { .. } => {
-                let fut = self
-                    .secrets
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(options)
-                    .send();
-                self.call(Api::SecretManager, "secrets.getIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::ServiceAccount { .. } => {
-                let fut = self
-                    .iam
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(options)
-                    .send();
-                self.call(Api::Iam, "serviceAccounts.getIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::Service { .. } => {
-                let fut = self
-                    .run
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(options)
-                    .send();
-                self.call(Api::Run, "services.getIamPolicy", &name, fut)
-                    .await
-            }
-        };
-        found(res)
+        found(iam_call!(
+            self,
+            r,
+            name,
+            "getIamPolicy",
+            get_iam_policy.set_options(options)
+        ))
     }
 
     /// Write a policy. The caller sets the etag it read; a stale one comes
@@ -274,52 +264,13 @@ impl Google {
         let name = r.name();
         // Only bindings and etag: auditConfigs are not ours to touch.
         let mask = FieldMask::default().set_paths(["bindings", "etag"]);
-        match r {
-            PolicyResource::Project { .. } => {
-                let fut = self
-                    .projects
-                    .set_iam_policy()
-                    .set_resource(&name)
-                    .set_policy(policy)
-                    .set_update_mask(mask)
-                    .send();
-                self.call(Api::ResourceManager, "projects.setIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::Secret { .. } => {
-                let fut = self
-                    .secrets
-                    .set_iam_policy()
-                    .set_resource(&name)
-                    .set_policy(policy)
-                    .set_update_mask(mask)
-                    .send();
-                self.call(Api::SecretManager, "secrets.setIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::ServiceAccount { .. } => {
-                let fut = self
-                    .iam
-                    .set_iam_policy()
-                    .set_resource(&name)
-                    .set_policy(policy)
-                    .set_update_mask(mask)
-                    .send();
-                self.call(Api::Iam, "serviceAccounts.setIamPolicy", &name, fut)
-                    .await
-            }
-            PolicyResource::Service { .. } => {
-                let fut = self
-                    .run
-                    .set_iam_policy()
-                    .set_resource(&name)
-                    .set_policy(policy)
-                    .set_update_mask(mask)
-                    .send();
-                self.call(Api::Run, "services.setIamPolicy", &name, fut)
-                    .await
-            }
-        }
+        iam_call!(
+            self,
+            r,
+            name,
+            "setIamPolicy",
+            set_iam_policy.set_policy(policy).set_update_mask(mask)
+        )
     }
 
     /// Start a create-or-update of the service (`PATCH` with

@@ -181,89 +181,63 @@ pub(crate) enum Op {
     Remove,
 }
 
+/// One field's change, if any: absent before is an add, absent after a removal.
+fn compare(field: String, before: Option<String>, after: Option<String>) -> Option<FieldChange> {
+    let op = match (&before, &after) {
+        (None, Some(_)) => Op::Add,
+        (Some(_), None) => Op::Remove,
+        (Some(b), Some(a)) if b != a => Op::Change,
+        _ => return None,
+    };
+    Some(FieldChange {
+        field,
+        op,
+        before,
+        after,
+    })
+}
+
 /// Field-by-field difference from `live` (absent: a new service) to `desired`.
 pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    let mut scalar = |field: &str, before: Option<String>, after: String| match before {
-        None => out.push(FieldChange {
-            field: field.into(),
-            op: Op::Add,
-            before: None,
-            after: Some(after),
-        }),
-        Some(b) if b != after => out.push(FieldChange {
-            field: field.into(),
-            op: Op::Change,
-            before: Some(b),
-            after: Some(after),
-        }),
-        Some(_) => {}
+    // Scalars as people write them, in the order a plan lists them.
+    let scalars = |v: &ServiceView| {
+        [
+            ("image", v.image.clone()),
+            ("cpu", v.cpu.clone()),
+            ("memory", v.memory.clone()),
+            ("timeout", format!("{}s", v.timeout_seconds)),
+            ("concurrency", v.concurrency.to_string()),
+            ("min_instances", v.min_instances.to_string()),
+            ("max_instances", v.max_instances.to_string()),
+            ("service_account", v.service_account.clone()),
+        ]
     };
-    scalar(
-        "image",
-        live.map(|l| l.image.clone()),
-        desired.image.clone(),
-    );
-    scalar("cpu", live.map(|l| l.cpu.clone()), desired.cpu.clone());
-    scalar(
-        "memory",
-        live.map(|l| l.memory.clone()),
-        desired.memory.clone(),
-    );
-    scalar(
-        "timeout",
-        live.map(|l| format!("{}s", l.timeout_seconds)),
-        format!("{}s", desired.timeout_seconds),
-    );
-    scalar(
-        "concurrency",
-        live.map(|l| l.concurrency.to_string()),
-        desired.concurrency.to_string(),
-    );
-    scalar(
-        "min_instances",
-        live.map(|l| l.min_instances.to_string()),
-        desired.min_instances.to_string(),
-    );
-    scalar(
-        "max_instances",
-        live.map(|l| l.max_instances.to_string()),
-        desired.max_instances.to_string(),
-    );
-    scalar(
-        "service_account",
-        live.map(|l| l.service_account.clone()),
-        desired.service_account.clone(),
-    );
+    let before = live.map(scalars);
+    let mut out: Vec<FieldChange> = scalars(desired)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (field, after))| {
+            compare(
+                field.into(),
+                before.as_ref().map(|b| b[i].1.clone()),
+                Some(after),
+            )
+        })
+        .collect();
+    // Env vars: every name in either, desired ones first, then removals.
     let empty = BTreeMap::new();
     let live_env = live.map(|l| &l.env).unwrap_or(&empty);
-    for (k, v) in &desired.env {
-        match live_env.get(k) {
-            None => out.push(FieldChange {
-                field: format!("env.{k}"),
-                op: Op::Add,
-                before: None,
-                after: Some(v.display()),
-            }),
-            Some(old) if old != v => out.push(FieldChange {
-                field: format!("env.{k}"),
-                op: Op::Change,
-                before: Some(old.display()),
-                after: Some(v.display()),
-            }),
-            Some(_) => {}
-        }
-    }
-    for (k, old) in live_env {
-        if !desired.env.contains_key(k) {
-            out.push(FieldChange {
-                field: format!("env.{k}"),
-                op: Op::Remove,
-                before: Some(old.display()),
-                after: None,
-            });
-        }
-    }
+    let names = desired
+        .env
+        .keys()
+        .chain(live_env.keys().filter(|k| !desired.env.contains_key(*k)));
+    out.extend(names.filter_map(|k| {
+        compare(
+            format!("env.{k}"),
+            live_env.get(k).map(EnvValue::display),
+            desired.env.get(k).map(EnvValue::display),
+        )
+    }));
     out
 }
 

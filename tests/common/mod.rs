@@ -47,6 +47,60 @@ pub fn staging_world() -> autosre_emulator::WorldBuilder {
     b
 }
 
+/// From `grant_permissions.py`, the script `config/example.yaml` replaces: one
+/// `gcloud projects add-iam-policy-binding` per role, on the project, for the
+/// runtime service account.
+pub const SCRIPT_PROJECT_ROLES: [&str; 11] = [
+    "roles/cloudtrace.agent",
+    "roles/cloudtrace.user",
+    "roles/telemetry.writer",
+    "roles/logging.viewer",
+    "roles/logging.logWriter",
+    "roles/monitoring.viewer",
+    "roles/monitoring.metricWriter",
+    "roles/bigquery.dataViewer",
+    "roles/aiplatform.user",
+    "roles/secretmanager.secretAccessor",
+    "roles/datastore.user",
+];
+
+/// From `grant_permissions.py`: granted `roles/iam.serviceAccountUser` on the
+/// runtime service account; `{number}` is the project number.
+pub const SCRIPT_SERVICE_ACCOUNT_USERS: [&str; 2] = [
+    "serviceAccount:service-{number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
+    "serviceAccount:service-{number}@gcp-sa-aiplatform-re.iam.gserviceaccount.com",
+];
+
+/// The project of `config/example.yaml`.
+pub const EXAMPLE_PROJECT: &str = "autosre-example";
+
+/// Cloud Run's default runtime account, which the example (like the scripts) uses.
+pub fn default_compute_account(number: u64) -> String {
+    format!("{number}-compute@developer.gserviceaccount.com")
+}
+
+/// The world `config/example.yaml` deploys into: the project, its default
+/// compute account and an enabled version of each secret it references.
+pub fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder()
+        .project(EXAMPLE_PROJECT, number)
+        .service_account(&default_compute_account(number))
+        .project_binding(EXAMPLE_PROJECT, "roles/owner", "user:owner@example.com");
+    for s in [
+        "gemini-api-key",
+        "google-client-id",
+        "sre-agent-encryption-key",
+    ] {
+        b = b.secret(EXAMPLE_PROJECT, s).secret_version(
+            EXAMPLE_PROJECT,
+            s,
+            VersionState::Enabled,
+            PAYLOAD,
+        );
+    }
+    b
+}
+
 pub struct Harness {
     pub emulator: Emulator,
     pub server: Server,
