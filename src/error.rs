@@ -40,16 +40,15 @@ impl CliError {
         }
     }
 
-    /// An error already reported in full (an outcome's failure): only the
-    /// exit code remains to be set.
-    pub(crate) fn reported() -> CliError {
-        CliError::failed(String::new(), None)
-    }
-
-    /// `plan --detailed-exitcode` with changes present: exit 2, no message
-    /// (Terraform's convention: 0 no changes, 2 changes, 1 error).
-    pub(crate) fn changes_present() -> CliError {
-        CliError::user(String::new(), None)
+    /// An outcome already reported in full (a deploy's failure, every
+    /// invalid file of `validate`), or `plan --detailed-exitcode` with changes
+    /// present (exit 2, Terraform's convention): only the exit code remains.
+    pub(crate) fn silent(category: Category) -> CliError {
+        CliError {
+            category,
+            message: String::new(),
+            hint: None,
+        }
     }
 
     pub(crate) fn exit_code(&self) -> u8 {

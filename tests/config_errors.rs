@@ -601,6 +601,8 @@ async fn validate_reports_every_bad_file_and_sends_nothing() {
         "the good file was reported:\n{}",
         run.stderr
     );
+    // ...but it is listed as good, not hidden by the bad ones.
+    assert!(run.stdout.contains("ok: staging"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 use super::{Context, plan::print_plan, with_context};
 use crate::apply;
 use crate::cli::{DeployArgs, Output};
-use crate::error::CliError;
+use crate::error::{Category, CliError};
 use crate::plan::saved::{self, SavedPlan, SavedPlanError};
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
@@ -85,7 +85,7 @@ pub(crate) async fn run(
         match &outcome.failure {
             Some(f) => {
                 printer.error(&f.message, f.hint.as_deref());
-                Err(CliError::reported())
+                Err(CliError::silent(Category::Failed))
             }
             None => {
                 if let Some(url) = outcome.service.as_ref().and_then(|s| s.url.as_deref()) {

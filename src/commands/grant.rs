@@ -3,7 +3,7 @@
 use super::{Context, plan::print_plan, with_context};
 use crate::apply;
 use crate::cli::{GrantArgs, Output};
-use crate::error::CliError;
+use crate::error::{Category, CliError};
 use crate::plan::{self, Scope};
 use crate::printer::Printer;
 use crate::report;
@@ -55,7 +55,7 @@ pub(crate) async fn run(
         match outcome.failure {
             Some(f) => {
                 printer.error(&f.message, f.hint.as_deref());
-                Err(CliError::reported())
+                Err(CliError::silent(Category::Failed))
             }
             None => Ok(()),
         }

@@ -2,7 +2,7 @@
 
 use super::{Context, deploy::preflight_result, with_context};
 use crate::cli::{Output, PlanArgs};
-use crate::error::CliError;
+use crate::error::{Category, CliError};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
@@ -37,7 +37,7 @@ pub(crate) async fn run(
     .await?;
     if args.detailed_exitcode && changes {
         // Terraform's convention: 2 means "succeeded, and there are changes".
-        return Err(CliError::changes_present());
+        return Err(CliError::silent(Category::User));
     }
     Ok(())
 }

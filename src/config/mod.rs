@@ -112,10 +112,15 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
 
 /// Loads every `*.yaml` / `*.yml` in `config_dir`, sorted by environment name. Every file is
 /// parsed; all errors (one per file) are returned together, in the same order.
-pub fn load_all(config_dir: &Path) -> Result<Vec<Environment>, Vec<ConfigError>> {
+pub fn load_all(config_dir: &Path) -> Loaded {
     let files = match environment_files(config_dir) {
         Ok(files) => files,
-        Err(error) => return Err(vec![error]),
+        Err(error) => {
+            return Loaded {
+                environments: Vec::new(),
+                errors: vec![error],
+            };
+        }
     };
     let mut environments = Vec::new();
     let mut errors = Vec::new();
@@ -138,11 +143,18 @@ pub fn load_all(config_dir: &Path) -> Result<Vec<Environment>, Vec<ConfigError>>
             Err(error) => errors.push(error),
         }
     }
-    if errors.is_empty() {
-        Ok(environments)
-    } else {
-        Err(errors)
+    Loaded {
+        environments,
+        errors,
     }
+}
+
+/// Every environment of a directory that loaded, and every error, so a caller
+/// can report the good files as well as the bad ones.
+#[derive(Debug)]
+pub struct Loaded {
+    pub environments: Vec<Environment>,
+    pub errors: Vec<ConfigError>,
 }
 
 /// `(env name, path)` for every environment file in `dir`, sorted by name then extension

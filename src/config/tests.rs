@@ -792,7 +792,7 @@ fn load_refuses_two_files_for_one_environment() {
         load(dir.path(), "prod"),
         Err(ConfigError::Ambiguous { .. })
     ));
-    let errors = load_all(dir.path()).unwrap_err();
+    let errors = load_all(dir.path()).errors;
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], ConfigError::Ambiguous { .. }));
 }
@@ -805,11 +805,9 @@ fn load_all_returns_every_environment_sorted() {
     write(dir.path(), "prod.yaml", "project: acme-sre-prod\n");
     write(dir.path(), ".draft.yaml", "not: valid: yaml: at: all\n");
     write(dir.path(), "README.md", "# environments\n");
-    let names: Vec<String> = load_all(dir.path())
-        .unwrap()
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
+    let loaded = load_all(dir.path());
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let names: Vec<String> = loaded.environments.into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["dev", "prod", "staging"]);
 }
 
@@ -824,8 +822,15 @@ fn load_all_collects_every_error() {
     );
     write(dir.path(), "c-syntax.yaml", "project: [\n");
     write(dir.path(), "d-missing.yml", "region: us-east1\n");
-    let errors = load_all(dir.path()).unwrap_err();
-    let shown: Vec<String> = errors
+    let loaded = load_all(dir.path());
+    let good: Vec<&str> = loaded
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(good, ["a-good"], "the good file still loads");
+    let shown: Vec<String> = loaded
+        .errors
         .iter()
         .map(|e| {
             e.to_string()
@@ -847,7 +852,7 @@ fn load_all_collects_every_error() {
 #[test]
 fn load_all_of_a_missing_directory_is_one_error() {
     let dir = tempfile::tempdir().unwrap();
-    let errors = load_all(&dir.path().join("nope")).unwrap_err();
+    let errors = load_all(&dir.path().join("nope")).errors;
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], ConfigError::Unreadable { .. }));
     assert!(errors[0].hint().unwrap().contains("<env>.yaml"));
