@@ -158,6 +158,7 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
     let run = h.run(&["deploy", "--env", "example"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let first_writes = h.write_rpcs();
+    let first_requests = h.journal().len();
 
     // grant_permissions.py, project: exactly the 11 roles for the runtime account.
     let project = h
@@ -266,9 +267,10 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
     assert_eq!(again.code, 0, "{}", again.all());
     let second_writes = h.write_rpcs();
     eprintln!(
-        "example deploy: first run {} write(s) {:?}; second run {} write(s) {:?}",
+        "example deploy: first run {first_requests} requests, {} write(s) {:?}; second run {} requests, {} write(s) {:?}",
         first_writes.len(),
         first_writes,
+        h.journal().len(),
         second_writes.len(),
         second_writes
     );
