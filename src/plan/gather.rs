@@ -118,10 +118,7 @@ pub(crate) async fn gather(
     // Branch 2: every secret, its policy, and every referenced version.
     let secret_reads = try_join(
         try_join_all(secrets.iter().map(|(p, s)| async move {
-            let resource = PolicyResource::Secret {
-                project: p.clone(),
-                secret: s.clone(),
-            };
+            let resource = secret_resource(p, s);
             let (exists, policy) = try_join(google.secret_exists(p, s), async {
                 match per_secret {
                     true => google.get_policy(&resource).await,
@@ -129,7 +126,7 @@ pub(crate) async fn gather(
                 }
             })
             .await?;
-            Ok::<_, GcpError>((resource, exists, policy))
+            Ok::<_, GcpError>(((p.clone(), s.clone()), (exists, policy)))
         })),
         try_join_all(uses.keys().map(|k| async move {
             let v = google
@@ -224,16 +221,12 @@ pub(crate) async fn gather(
 
     // Preflight.
     let mut problems = Vec::new();
-    let exists: BTreeMap<(String, String), bool> = secret_states
-        .iter()
-        .map(|(r, e, _)| match r {
-            PolicyResource::Secret { project, secret } => ((project.clone(), secret.clone()), *e),
-            _ => unreachable!(),
-        })
-        .collect();
+    let secret_states: BTreeMap<(String, String), (bool, Option<Policy>)> =
+        secret_states.into_iter().collect();
     let mut secret_checks = Vec::new();
     for (key, version) in &versions {
-        let state = match (exists[&(key.project.clone(), key.secret.clone())], version) {
+        let exists = secret_states[&(key.project.clone(), key.secret.clone())].0;
+        let state = match (exists, version) {
             (false, _) => SecretState::SecretNotFound,
             (true, None) => SecretState::VersionNotFound,
             (true, Some(v)) => match v.state {
@@ -283,38 +276,38 @@ pub(crate) async fn gather(
     let member = format!("serviceAccount:{email}");
     let mut live = Live::default();
     let mut iam_changes = Vec::new();
-    let mut want = |resource: &PolicyResource,
-                    policy: Option<Policy>,
-                    add: Vec<Grant>,
-                    remove: Vec<Grant>,
-                    required: bool| {
-        let (add, remove, etag) = match &policy {
-            Some(p) => (
-                add.into_iter()
-                    .filter(|g| !iam::has(p, g))
-                    .collect::<Vec<_>>(),
-                remove
-                    .into_iter()
-                    .filter(|g| iam::has(p, g))
-                    .collect::<Vec<_>>(),
-                Some(iam::etag_text(p)),
-            ),
-            // No policy yet: the service on a first deploy. Nothing to remove.
-            None => (add, Vec::new(), None),
+    // A change is required when it gives the runtime account access to its
+    // secrets: without it the new revision cannot start.
+    let secret_access = Grant::new(SECRET_ACCESSOR, &member);
+    let mut want =
+        |resource: &PolicyResource, policy: Option<Policy>, add: Vec<Grant>, remove: Vec<Grant>| {
+            let (add, remove, etag) = match &policy {
+                Some(p) => (
+                    add.into_iter()
+                        .filter(|g| !iam::has(p, g))
+                        .collect::<Vec<_>>(),
+                    remove
+                        .into_iter()
+                        .filter(|g| iam::has(p, g))
+                        .collect::<Vec<_>>(),
+                    Some(iam::etag_text(p)),
+                ),
+                // No policy yet: the service on a first deploy. Nothing to remove.
+                None => (add, Vec::new(), None),
+            };
+            if let Some(p) = policy {
+                live.policies.insert(resource.clone(), p);
+            }
+            if !add.is_empty() || !remove.is_empty() {
+                iam_changes.push(IamChange {
+                    resource: resource.clone(),
+                    etag,
+                    required: add.contains(&secret_access),
+                    add,
+                    remove,
+                });
+            }
         };
-        if let Some(p) = policy {
-            live.policies.insert(resource.clone(), p);
-        }
-        if !add.is_empty() || !remove.is_empty() {
-            iam_changes.push(IamChange {
-                resource: resource.clone(),
-                etag,
-                add,
-                remove,
-                required,
-            });
-        }
-    };
 
     if project_policy_needed {
         let mut grants: Vec<Grant> = env
@@ -326,23 +319,16 @@ pub(crate) async fn gather(
         if !per_secret && !secrets.is_empty() {
             grants.push(Grant::new(SECRET_ACCESSOR, &member));
         }
-        // Only the secret accessor grant is required, and only in project mode.
-        let (required, optional): (Vec<_>, Vec<_>) =
-            grants.into_iter().partition(|g| g.role == SECRET_ACCESSOR);
-        let policy = project_policy.clone().or_else(|| Some(Policy::default()));
-        if !required.is_empty() {
-            want(&project_resource, policy.clone(), required, vec![], true);
-        }
-        want(&project_resource, policy, optional, vec![], false);
+        want(&project_resource, project_policy, grants, vec![]);
     }
-    for (resource, _, policy) in secret_states {
-        if per_secret && exists_of(&resource, &exists) {
+    for ((p, s), (exists, policy)) in secret_states {
+        // A missing secret is a preflight problem, not a grant to plan.
+        if per_secret && exists {
             want(
-                &resource,
+                &secret_resource(&p, &s),
                 policy,
-                vec![Grant::new(SECRET_ACCESSOR, &member)],
+                vec![secret_access.clone()],
                 vec![],
-                true,
             );
         }
     }
@@ -359,29 +345,18 @@ pub(crate) async fn gather(
                 Grant::new(SERVICE_ACCOUNT_USER, m)
             })
             .collect();
-        want(&sa_resource, sa_policy, grants, vec![], false);
+        want(&sa_resource, sa_policy, grants, vec![]);
     }
     let public = Grant::new(RUN_INVOKER, ALL_USERS);
     if scope == Scope::Deploy {
         match env.service.allow_unauthenticated {
-            true => want(
-                &service_resource,
-                service_policy,
-                vec![public],
-                vec![],
-                false,
-            ),
-            false if service_policy.is_some() => want(
-                &service_resource,
-                service_policy,
-                vec![],
-                vec![public],
-                false,
-            ),
+            true => want(&service_resource, service_policy, vec![public], vec![]),
+            false if service_policy.is_some() => {
+                want(&service_resource, service_policy, vec![], vec![public])
+            }
             false => {}
         }
     }
-    let iam_changes = merge_by_resource(iam_changes);
 
     if let Some(reason) = rejected {
         problems.push(Problem {
@@ -416,6 +391,13 @@ pub(crate) async fn gather(
     Ok((plan, live))
 }
 
+fn secret_resource(project: &str, secret: &str) -> PolicyResource {
+    PolicyResource::Secret {
+        project: project.to_string(),
+        secret: secret.to_string(),
+    }
+}
+
 /// The project a service account lives in: from its email when it is a
 /// user-managed account, else the deploy's own project (the default compute
 /// account and Google-managed agents).
@@ -425,30 +407,6 @@ fn account_project(email: &str, project: &str) -> String {
         .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"))
         .unwrap_or(project)
         .to_string()
-}
-
-fn exists_of(resource: &PolicyResource, exists: &BTreeMap<(String, String), bool>) -> bool {
-    match resource {
-        PolicyResource::Secret { project, secret } => exists[&(project.clone(), secret.clone())],
-        _ => true,
-    }
-}
-
-/// Required and optional grants on one resource become one change, so the
-/// policy is written once.
-fn merge_by_resource(changes: Vec<IamChange>) -> Vec<IamChange> {
-    let mut out: Vec<IamChange> = Vec::new();
-    for c in changes {
-        match out.iter_mut().find(|o| o.resource == c.resource) {
-            Some(o) => {
-                o.add.extend(c.add);
-                o.remove.extend(c.remove);
-                o.required |= c.required;
-            }
-            None => out.push(c),
-        }
-    }
-    out
 }
 
 /// The service part of the plan: the diff from live to desired.
