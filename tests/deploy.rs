@@ -653,3 +653,60 @@ async fn check_is_a_read_only_preflight() {
     );
     assert!(h.writes().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_can_be_seeded_from_a_world_file() {
+    // The harness's emulator is not used: --sandbox-world starts the tool's own.
+    let h = Harness::start(World::builder().build()).await;
+    h.write_config("staging", &staging());
+    let world = |key_state: &str| {
+        format!(
+            "projects:
+  - id: {PROJECT}
+    number: {NUMBER}
+    serviceAccounts:
+      - email: {SA}
+    secrets:
+      - id: gemini-api-key
+        versions: [{{data: a}}]
+      - id: google-client-id
+        versions: [{{data: b}}]
+      - id: sre-agent-encryption-key
+        versions: [{{data: c, state: {key_state}}}]
+"
+        )
+    };
+    let file = h.dir.path().join("world.yaml");
+    let file_s = file.to_str().unwrap();
+
+    std::fs::write(&file, world("DISABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("resolves to version 1, which is DISABLED"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("(0 writes) served by the in-process emulator"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(&file, world("ENABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("(6 writes) served by the in-process emulator"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty(), "the harness emulator saw nothing");
+}
