@@ -304,3 +304,65 @@ async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_cha
     );
     assert!(h.journal().is_empty(), "refused before any request");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let args = ["plan", "--env", "staging"];
+    // NO_COLOR set but empty counts as unset (no-color.org).
+    let tty = h.run_in_terminal(&args, &[("NO_COLOR", "")]).await;
+    assert_eq!(tty.code, 0, "{}", tty.all());
+    assert!(
+        tty.stdout.contains("\x1b[32m+\x1b[0m roles/"),
+        "{:?}",
+        tty.stdout
+    );
+
+    let no_color = h.run_in_terminal(&args, &[("NO_COLOR", "1")]).await;
+    assert!(!no_color.stdout.contains("\x1b["), "{:?}", no_color.stdout);
+    // Meaning is never carried by colour alone: the markers stay.
+    assert!(
+        no_color
+            .stdout
+            .contains("+ roles/secretmanager.secretAccessor")
+    );
+
+    let piped = h.run_with(&args, &[("NO_COLOR", "")]).await;
+    assert!(!piped.all().contains("\x1b["), "{:?}", piped.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_wait_spins_on_a_terminal_and_logs_plain_lines_elsewhere() {
+    let slow = || Options {
+        operation_polls: 4,
+        ..fast_options()
+    };
+    let h = Harness::start_with(staging_world().build(), slow()).await;
+    h.write_config("staging", &staging());
+    let poll = [("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "200")];
+    let tty = h
+        .run_in_terminal(&["deploy", "--env", "staging"], &poll)
+        .await;
+    assert_eq!(tty.code, 0, "{}", tty.all());
+    // Redrawn in place: carriage return, clear line, a spinner frame.
+    assert!(
+        tty.stdout.contains("\r\x1b[2K")
+            && tty.stdout.contains("Creating Cloud Run service autosre: "),
+        "{:?}",
+        tty.stdout
+    );
+
+    let h = Harness::start_with(staging_world().build(), slow()).await;
+    h.write_config("staging", &staging());
+    let piped = h.run_with(&["deploy", "--env", "staging"], &poll).await;
+    assert_eq!(piped.code, 0, "{}", piped.all());
+    assert!(!piped.stderr.contains('\r'), "{:?}", piped.stderr);
+    assert!(
+        piped.stderr.lines().any(|l| l
+            .starts_with("Creating Cloud Run service autosre: waiting for revision")
+            && l.ends_with("elapsed)")),
+        "{}",
+        piped.stderr
+    );
+}

@@ -160,12 +160,35 @@ impl Harness {
 
     /// Like [`Harness::run`], with extra (or overriding) environment variables.
     pub async fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_autosre-deploy"), vars);
+        cmd.args(args).arg("--config-dir").arg(self.config_dir());
+        self.finish(cmd).await
+    }
+
+    /// Run the binary on a pseudo-terminal (util-linux `script`), as a person
+    /// at a terminal would; stdout and stderr both arrive in `stdout`.
+    pub async fn run_in_terminal(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let line = std::iter::once(env!("CARGO_BIN_EXE_autosre-deploy").to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .chain([
+                "--config-dir".to_string(),
+                self.config_dir().display().to_string(),
+            ])
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = self.command("script", vars);
+        cmd.args(["-q", "-e", "-c", &line, "/dev/null"]);
+        self.finish(cmd).await
+    }
+
+    /// A command with the emulator as every endpoint, a token, fast polling,
+    /// `NO_COLOR` unless `vars` says otherwise, and nothing else from the
+    /// environment.
+    fn command(&self, program: &str, vars: &[(&str, &str)]) -> tokio::process::Command {
         let url = format!("{}/", self.server.url());
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_autosre-deploy"));
-        cmd.args(args)
-            .arg("--config-dir")
-            .arg(self.config_dir())
-            .current_dir(self.dir.path())
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
@@ -179,7 +202,12 @@ impl Harness {
         for (k, v) in vars {
             cmd.env(k, v);
         }
-        let out = cmd.output().await.expect("the binary runs");
+        cmd
+    }
+
+    /// Wait for `cmd`, and check that no secret payload was printed.
+    async fn finish(&self, mut cmd: tokio::process::Command) -> Run {
+        let out = cmd.output().await.expect("the command runs");
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
