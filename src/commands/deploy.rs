@@ -70,7 +70,12 @@ pub(crate) async fn run(
         }
         if !plan.changes.any() {
             report_outcome(ctx, &plan, &apply::Outcome::default());
-            printer.success("No changes: the service is up to date; nothing was written.");
+            let at = plan.service.as_ref().and_then(|s| s.url.as_deref());
+            printer.success(&format!(
+                "No changes: {} is up to date{}; nothing was written.",
+                env.service.name,
+                at.map(|u| format!(" at {u}")).unwrap_or_default()
+            ));
             return Ok(());
         }
         printer.info(&plan.changes.to_string());

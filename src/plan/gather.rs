@@ -434,6 +434,7 @@ fn service_change(
         desired,
         etag: live.map(|s| s.etag.clone()),
         generation: live.map(|s| s.generation),
+        url: live.map(|s| s.uri.clone()).filter(|u| !u.is_empty()),
     }
 }
 
