@@ -650,3 +650,26 @@ async fn a_missing_environment_lists_the_ones_that_exist() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_reports_as_json_too() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    h.write_config(
+        "dev",
+        &replace_once(&staging(), "memory: 16Gi", "memory: 16GB"),
+    );
+    let run = h.run(&["validate", "--output", "json"]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stdout);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["environments"][0]["name"], "staging");
+    assert_eq!(v["environments"][0]["encryption_key_wired"], true);
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("dev.yaml:") && message.contains("service.memory"),
+        "{message}"
+    );
+    assert!(v["errors"][0]["hint"].is_string());
+    assert!(h.journal().is_empty());
+}

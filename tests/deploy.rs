@@ -120,7 +120,8 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
     assert!(
-        run.stderr.contains("No changes: autosre is up to date at https://"),
+        run.stderr
+            .contains("No changes: autosre is up to date at https://"),
         "{}",
         run.stderr
     );
