@@ -3,12 +3,11 @@
 
 use super::{Context, plan::print_plan, with_context};
 use crate::apply;
-use crate::cli::{DeployArgs, Output};
+use crate::cli::DeployArgs;
 use crate::error::{Category, CliError};
 use crate::plan::saved::{self, SavedPlan, SavedPlanError};
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
-use crate::report;
 use crate::settings::{self, Globals};
 
 pub(crate) async fn run(
@@ -69,7 +68,7 @@ pub(crate) async fn run(
             printer.info("The saved plan matches live state; applying it.");
         }
         if !plan.changes.any() {
-            report_outcome(ctx, &plan, &apply::Outcome::default());
+            super::report_outcome(ctx, &plan, &apply::Outcome::default());
             let at = plan.service.as_ref().and_then(|s| s.url.as_deref());
             printer.success(&format!(
                 "No changes: {} is up to date{}; nothing was written.",
@@ -83,7 +82,7 @@ pub(crate) async fn run(
             .globals
             .apply_options(args.strict_iam, args.iam_propagation_timeout);
         let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
-        report_outcome(ctx, &plan, &outcome);
+        super::report_outcome(ctx, &plan, &outcome);
         for w in &outcome.warnings {
             printer.warn(w);
         }
@@ -143,28 +142,6 @@ pub(crate) fn preflight_result(plan: &Plan) -> Result<(), CliError> {
                 message.push_str(&format!("\n  - {}\n    hint: {}", p.message, p.hint));
             }
             Err(CliError::failed(message, None))
-        }
-    }
-}
-
-fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) {
-    #[derive(serde::Serialize)]
-    struct Report<'a> {
-        schema_version: u32,
-        plan: &'a Plan,
-        outcome: &'a apply::Outcome,
-    }
-    match ctx.globals.output {
-        Output::Json => ctx.printer.data(&report::json(&Report {
-            schema_version: plan::SCHEMA_VERSION,
-            plan,
-            outcome,
-        })),
-        Output::Human | Output::Markdown => {
-            let text = report::outcome_human(outcome);
-            if !text.is_empty() {
-                ctx.printer.data(&text);
-            }
         }
     }
 }

@@ -2,11 +2,10 @@
 
 use super::{Context, plan::print_plan, with_context};
 use crate::apply;
-use crate::cli::{GrantArgs, Output};
+use crate::cli::GrantArgs;
 use crate::error::{Category, CliError};
 use crate::plan::{self, Scope};
 use crate::printer::Printer;
-use crate::report;
 use crate::settings::Globals;
 
 pub(crate) async fn run(
@@ -45,10 +44,7 @@ pub(crate) async fn run(
         }
         let options = ctx.globals.apply_options(args.strict_iam, 0);
         let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
-        match ctx.globals.output {
-            Output::Json => ctx.printer.data(&report::json(&outcome)),
-            _ => ctx.printer.data(&report::outcome_human(&outcome)),
-        }
+        super::report_outcome(ctx, &plan, &outcome);
         for w in &outcome.warnings {
             printer.warn(w);
         }

@@ -6,11 +6,15 @@ mod grant;
 mod plan;
 mod validate;
 
+use crate::apply;
+use crate::cli::Output;
 use crate::cli::{Cli, Command};
 use crate::config::Environment;
 use crate::error::CliError;
 use crate::gcp::{Endpoints, Google, credentials};
+use crate::plan::{Plan, SCHEMA_VERSION};
 use crate::printer::Printer;
+use crate::report;
 use crate::sandbox;
 use crate::settings::Globals;
 
@@ -103,4 +107,28 @@ pub(crate) async fn with_context(
     let result = f(&ctx).await;
     ctx.finish().await;
     result
+}
+
+/// What `deploy` and `grant` did: text for people, or the plan and the
+/// outcome together as versioned JSON.
+pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) {
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        schema_version: u32,
+        plan: &'a Plan,
+        outcome: &'a apply::Outcome,
+    }
+    match ctx.globals.output {
+        Output::Json => ctx.printer.data(&report::json(&Report {
+            schema_version: SCHEMA_VERSION,
+            plan,
+            outcome,
+        })),
+        Output::Human | Output::Markdown => {
+            let text = report::outcome_human(outcome);
+            if !text.is_empty() {
+                ctx.printer.data(&text);
+            }
+        }
+    }
 }
