@@ -107,7 +107,7 @@ pub(crate) async fn apply(
     }
     if !denied_required.is_empty() {
         outcome.failure = Some(Failure {
-            message: "the runtime service account could not be granted access it needs; nothing else was changed".into(),
+            message: "the runtime service account could not be granted access to its secrets; the service was not rolled out".into(),
             hint: Some(format!(
                 "ask an administrator to add these bindings, then deploy again:\n{}",
                 denied_required.join("\n")
