@@ -715,3 +715,34 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
     );
     assert!(h.journal().is_empty(), "the harness emulator saw nothing");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_is_one_clear_error_before_any_request() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // No token, no ADC file, and a metadata server that does not answer.
+    let home = h.dir.path().to_str().unwrap();
+    let run = h
+        .run_with(
+            &["deploy", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("HOME", home),
+                ("GCE_METADATA_HOST", "127.0.0.1:9"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("cannot get Google credentials from Application Default Credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("gcloud auth application-default login"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty(), "nothing was sent");
+}

@@ -61,6 +61,18 @@ impl Context {
             }
         };
         tracing::debug!(credentials = %source, overridden = endpoints.overridden(), "connecting");
+        // One token up front: missing or broken credentials are one clear
+        // error before any API call, not one per concurrent read.
+        // google-cloud-auth caches the token for the clients afterwards.
+        if let Err(e) = creds.headers(http::Extensions::new()).await {
+            return Err(CliError::failed(
+                format!("cannot get Google credentials from {source}: {e}"),
+                Some(
+                    "run `gcloud auth application-default login`, or set GOOGLE_OAUTH_ACCESS_TOKEN or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"
+                        .into(),
+                ),
+            ));
+        }
         let google = Google::connect(&endpoints, &creds)
             .await
             .map_err(|e| CliError::failed(e.to_string(), None))?;
