@@ -366,3 +366,40 @@ async fn a_long_wait_spins_on_a_terminal_and_logs_plain_lines_elsewhere() {
         piped.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_refused_after_someone_else_deploys() {
+    let h = deployed().await;
+    let file = h.dir.path().join("p.json");
+    let file_s = file.to_str().unwrap();
+    let next = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.12.01";
+    let run = h
+        .run(&["plan", "--env", "staging", "--image", next, "--out", file_s])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A colleague deploys a hotfix in between.
+    let hotfix = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:hotfix";
+    assert_eq!(
+        h.run(&["deploy", "--env", "staging", "--image", hotfix])
+            .await
+            .code,
+        0
+    );
+    h.emulator.clear_journal();
+
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("the Cloud Run service autosre changed (generation 1 -> 2)"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(
+        svc["template"]["containers"][0]["image"], hotfix,
+        "the hotfix stays"
+    );
+}
