@@ -40,6 +40,15 @@ impl Printer {
         }
     }
 
+    /// The same printer, painting "stdout" text for stderr instead: for data
+    /// rendered for people on stderr (the plan a deploy is about to apply).
+    pub(crate) fn painting_for_stderr(&self) -> Printer {
+        Printer {
+            color_out: self.color,
+            ..self.clone()
+        }
+    }
+
     /// Paint `text` for stdout when colour is on there.
     pub(crate) fn paint_out(&self, style: Style, text: &str) -> String {
         paint(self.color_out, style, text)

@@ -74,6 +74,13 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
     assert!(run.stdout.contains("ready"), "{}", run.stdout);
     assert!(run.stdout.contains("url=https://"), "{}", run.stdout);
+    // The log shows what was about to change before it changed.
+    assert!(
+        run.stderr
+            .contains("Cloud Run service autosre will be created:"),
+        "{}",
+        run.stderr
+    );
 
     // The runtime account can read each secret; the AI Platform agent can act as it.
     for s in [

@@ -8,6 +8,7 @@ use crate::error::{Category, CliError};
 use crate::plan::saved::{self, SavedPlan, SavedPlanError};
 use crate::plan::{self, Plan, Scope};
 use crate::printer::Printer;
+use crate::report;
 use crate::settings::{self, Globals};
 
 pub(crate) async fn run(
@@ -77,7 +78,9 @@ pub(crate) async fn run(
             ));
             return Ok(());
         }
-        printer.info(&plan.changes.to_string());
+        // What is about to change, for the people and logs watching; stdout
+        // stays the outcome.
+        printer.info(report::plan_human(&plan, &printer.painting_for_stderr()).trim_end());
         let options = ctx
             .globals
             .apply_options(args.strict_iam, args.iam_propagation_timeout);
