@@ -403,3 +403,41 @@ async fn a_saved_plan_is_refused_after_someone_else_deploys() {
         "the hotfix stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quantities_spelled_differently_are_not_changes() {
+    // Deployed by someone else, with the same limits in other spellings.
+    let live = serde_json::json!({
+        "name": "autosre",
+        "template": {
+            "serviceAccount": SA,
+            "containers": [{
+                "image": "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.27",
+                "resources": {"limits": {"cpu": "4000m", "memory": "16384Mi"}}
+            }]
+        }
+    });
+    let h = Harness::start(
+        staging_world()
+            .service(PROJECT, "us-central1", live)
+            .build(),
+    )
+    .await;
+    h.write_config("staging", &staging());
+    let run = h
+        .run(&["plan", "--env", "staging", "--output", "json"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let fields: Vec<&str> = plan["service"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"image"), "{fields:?}");
+    assert!(
+        !fields.contains(&"cpu") && !fields.contains(&"memory"),
+        "{fields:?}"
+    );
+}

@@ -66,6 +66,8 @@ pub use error::ConfigError;
 pub use schema::json_schema;
 #[cfg(test)]
 pub use secret_ref::SecretRef;
+/// Quantity parsers, shared with the plan's comparison of live and desired.
+pub(crate) use validate::{parse_memory, parse_millicpu};
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];

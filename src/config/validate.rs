@@ -186,7 +186,7 @@ pub(super) fn cpu(s: &str) -> Check {
 }
 
 /// `"2"` -> 2000, `"0.5"` -> 500, `"500m"` -> 500; at most 3 decimals.
-fn parse_millicpu(s: &str) -> Option<u64> {
+pub(crate) fn parse_millicpu(s: &str) -> Option<u64> {
     if let Some(m) = s.strip_suffix('m') {
         return digits(m)?.parse().ok();
     }
@@ -246,7 +246,8 @@ const MEMORY_SUFFIXES: &[(&str, u128)] = &[
     ("T", 1_000_000_000_000),
 ];
 
-fn parse_memory(s: &str) -> Option<u128> {
+/// Memory in bytes; `"1Gi"` -> 1073741824, `"1.5G"` -> 1500000000.
+pub(crate) fn parse_memory(s: &str) -> Option<u128> {
     let split = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(s.len());

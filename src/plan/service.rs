@@ -16,6 +16,8 @@ use google_cloud_run_v2::model::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::config::{parse_memory, parse_millicpu};
+
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,12 +183,23 @@ pub(crate) enum Op {
     Remove,
 }
 
+/// Whether two values of `field` mean the same. Cloud Run reports quantities
+/// in its own spelling (the default CPU comes back as `1000m`), so cpu and
+/// memory compare by value; everything else by text.
+fn same(field: &str, a: &str, b: &str) -> bool {
+    match field {
+        "cpu" => a == b || parse_millicpu(a).is_some_and(|x| parse_millicpu(b) == Some(x)),
+        "memory" => a == b || parse_memory(a).is_some_and(|x| parse_memory(b) == Some(x)),
+        _ => a == b,
+    }
+}
+
 /// One field's change, if any: absent before is an add, absent after a removal.
 fn compare(field: String, before: Option<String>, after: Option<String>) -> Option<FieldChange> {
     let op = match (&before, &after) {
         (None, Some(_)) => Op::Add,
         (Some(_), None) => Op::Remove,
-        (Some(b), Some(a)) if b != a => Op::Change,
+        (Some(b), Some(a)) if !same(&field, b, a) => Op::Change,
         _ => return None,
     };
     Some(FieldChange {
@@ -312,6 +325,17 @@ mod tests {
             ]
         );
         assert_eq!(d[1].after.as_deref(), Some("secret k:3"));
+    }
+
+    #[test]
+    fn quantities_compare_by_value_not_by_spelling() {
+        let mut live = view();
+        live.cpu = "4000m".into();
+        live.memory = "16384Mi".into();
+        assert!(diff(Some(&live), &view()).is_empty());
+        live.cpu = "2".into();
+        let d = diff(Some(&live), &view());
+        assert_eq!((d[0].field.as_str(), d[0].op), ("cpu", Op::Change));
     }
 
     #[test]
