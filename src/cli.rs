@@ -39,29 +39,21 @@ pub(crate) struct GlobalArgs {
     pub(crate) log_format: LogFormat,
     /// Run against a built-in, in-process emulator of Google's APIs instead of
     /// Google, seeded from the config so that the run succeeds.
+    #[cfg(feature = "sandbox")]
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
     /// Seed the sandbox from this emulator world file instead (implies --sandbox).
+    #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) sandbox_world: Option<PathBuf>,
-    /// First interval between polls of a long-running operation.
-    #[arg(
-        long,
-        global = true,
-        hide = true,
-        default_value_t = 1000,
-        env = "AUTOSRE_DEPLOY_POLL_INTERVAL_MS"
-    )]
-    pub(crate) poll_interval_ms: u64,
-    /// Wait between rollout retries while new secret grants propagate.
-    #[arg(
-        long,
-        global = true,
-        hide = true,
-        default_value_t = 30_000,
-        env = "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS"
-    )]
-    pub(crate) propagation_retry_ms: u64,
+    /// First interval between polls of a long-running operation, in ms
+    /// (default 1000; also AUTOSRE_DEPLOY_POLL_INTERVAL_MS).
+    #[arg(long, global = true, hide = true)]
+    pub(crate) poll_interval_ms: Option<u64>,
+    /// Wait between rollout retries while new secret grants propagate, in ms
+    /// (default 30000; also AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS).
+    #[arg(long, global = true, hide = true)]
+    pub(crate) propagation_retry_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

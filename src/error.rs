@@ -1,74 +1,167 @@
-//! The top of the error stack: one place decides the exit code.
+//! The top of the error stack: one enum, one place that decides the exit code.
 //!
-//! `2` is the user's to fix before anything is sent (usage, config); `1` is an
-//! operation that failed (preflight, an API error, a revision that is not
-//! ready). Each error carries a separate `hint` with the fix, printed on its
-//! own line.
+//! Module errors ([`ConfigError`], [`GcpError`], [`SavedPlanError`], ...) come
+//! in through `#[from]` with their cause chain intact; [`Error::category`]
+//! says whose it is to fix (the user's, before anything was sent, or the
+//! operation's), and [`Error::hint`] what to do about it. `lib.rs` prints the
+//! message, every `source()` below it, then the hint on its own line.
+
+use std::path::PathBuf;
 
 use crate::config::ConfigError;
-use crate::gcp::GcpError;
+use crate::gcp::credentials::{CredentialsError, Source};
+use crate::gcp::{ConnectError, GcpError};
+use crate::plan::Problem;
+use crate::plan::saved::SavedPlanError;
+
+/// What to run when there are no usable credentials; said once, here.
+pub(crate) const AUTH_HINT: &str = "run `gcloud auth application-default login`, or set GOOGLE_OAUTH_ACCESS_TOKEN or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Category {
-    /// Exit 2: invalid usage or config; nothing was sent.
+    /// Invalid usage or config; nothing was sent.
     User,
-    /// Exit 1: the operation failed.
+    /// The operation failed.
     Failed,
 }
 
-#[derive(Debug)]
-pub(crate) struct CliError {
-    pub(crate) category: Category,
-    pub(crate) message: String,
-    pub(crate) hint: Option<String>,
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Gcp(#[from] GcpError),
+
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+
+    #[error("cannot get Google credentials")]
+    Credentials(#[from] CredentialsError),
+
+    #[error("cannot get Google credentials from {source}")]
+    Token {
+        source: Source,
+        #[source]
+        cause: google_cloud_auth::errors::CredentialsError,
+    },
+
+    #[error(transparent)]
+    SavedPlan(#[from] SavedPlanError),
+
+    #[error("no environments in `{}`", dir.display())]
+    NoEnvironments { dir: PathBuf },
+
+    #[error("no image to deploy for environment `{env}`")]
+    NoImage { env: String, file: PathBuf },
+
+    #[error("preflight failed with {} problem(s); nothing was changed{}", problems.len(), list(problems))]
+    Preflight { problems: Vec<Problem> },
+
+    #[error("the saved plan is for environment `{planned}`, not `{given}`; nothing was written")]
+    PlanForOtherEnvironment { planned: String, given: String },
+
+    #[error("{} changed since the plan was made; nothing was written", file.display())]
+    ConfigChangedSincePlan { env: String, file: PathBuf },
+
+    #[error("live state changed since the plan was made; nothing was written:\n  - {}", drift.join("\n  - "))]
+    Drift { env: String, drift: Vec<String> },
+
+    #[cfg(feature = "sandbox")]
+    #[error("cannot read the sandbox world `{}`", path.display())]
+    SandboxWorldRead {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+
+    #[cfg(feature = "sandbox")]
+    #[error("invalid sandbox world `{}`", path.display())]
+    SandboxWorld {
+        path: PathBuf,
+        #[source]
+        cause: autosre_emulator::WorldError,
+    },
+
+    #[cfg(feature = "sandbox")]
+    #[error("cannot start the sandbox emulator")]
+    SandboxStart(#[source] std::io::Error),
+
+    /// Already reported in full (a deploy's outcome, every invalid file of
+    /// `validate`): only the exit code remains.
+    #[error("")]
+    Reported(Category),
 }
 
-impl CliError {
-    pub(crate) fn user(message: impl Into<String>, hint: Option<String>) -> CliError {
-        CliError {
-            category: Category::User,
-            message: message.into(),
-            hint,
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("\n  - {}\n    hint: {}", p.message, p.hint))
+        .collect()
+}
+
+impl Error {
+    pub(crate) fn category(&self) -> Category {
+        match self {
+            Error::Config(_) | Error::NoEnvironments { .. } | Error::NoImage { .. } => {
+                Category::User
+            }
+            Error::SavedPlan(e) => match e {
+                SavedPlanError::Edited { .. } => Category::Failed,
+                _ => Category::User,
+            },
+            #[cfg(feature = "sandbox")]
+            Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
+            Error::Reported(c) => *c,
+            _ => Category::Failed,
         }
     }
 
-    pub(crate) fn failed(message: impl Into<String>, hint: Option<String>) -> CliError {
-        CliError {
-            category: Category::Failed,
-            message: message.into(),
-            hint,
+    /// The fix, when there is one to say.
+    pub(crate) fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint().map(str::to_string),
+            Error::Gcp(e) => e.hint(),
+            Error::Credentials(_) | Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::SavedPlan(SavedPlanError::Edited { .. }) => {
+                Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
+            }
+            Error::NoImage { file, .. } => Some(format!(
+                "set `service.image` in {} or pass `--image IMAGE`",
+                file.display()
+            )),
+            Error::NoEnvironments { .. } => {
+                Some("add a `<env>.yaml` file, or point --config-dir at the right directory".into())
+            }
+            Error::PlanForOtherEnvironment { given, .. } => Some(format!(
+                "run `autosre-deploy plan --env {given} --out FILE` to plan `{given}`"
+            )),
+            Error::ConfigChangedSincePlan { env, .. } | Error::Drift { env, .. } => Some(format!(
+                "review a fresh plan: autosre-deploy plan --env {env} --out FILE"
+            )),
+            _ => None,
         }
     }
 
-    /// An outcome already reported in full (a deploy's failure, every
-    /// invalid file of `validate`), or `plan --detailed-exitcode` with changes
-    /// present (exit 2, Terraform's convention): only the exit code remains.
-    pub(crate) fn silent(category: Category) -> CliError {
-        CliError {
-            category,
-            message: String::new(),
-            hint: None,
-        }
-    }
-
-    pub(crate) fn exit_code(&self) -> u8 {
-        match self.category {
-            Category::User => 2,
-            Category::Failed => 1,
-        }
+    /// Nothing left to print: the outcome said it all.
+    pub(crate) fn is_reported(&self) -> bool {
+        matches!(self, Error::Reported(_))
     }
 }
 
-impl From<ConfigError> for CliError {
-    fn from(e: ConfigError) -> CliError {
-        let hint = e.hint().map(str::to_string);
-        CliError::user(e.to_string(), hint)
+/// The message and every cause below it, each once: `a: b: c` style chains
+/// where a cause repeats its parent's text are collapsed.
+pub(crate) fn chain(e: &Error) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut next = std::error::Error::source(e);
+    // `#[error(transparent)]` forwards source() to the inner error's source,
+    // so the chain starts below what Display already showed.
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.iter().any(|o| o.contains(&text)) {
+            out.push(text);
+        }
+        next = cause.source();
     }
-}
-
-impl From<GcpError> for CliError {
-    fn from(e: GcpError) -> CliError {
-        let hint = e.hint();
-        CliError::failed(e.to_string(), hint)
-    }
+    out
 }

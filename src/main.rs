@@ -1,28 +1,12 @@
 //! autosre-deploy: deploy the Auto SRE agent to Cloud Run, safely.
 //!
-//! `main` only parses, runs, and maps the result to an exit code:
-//! 0 done, 1 the operation failed, 2 invalid usage or config.
-
-mod apply;
-mod cli;
-mod commands;
-mod config;
-mod error;
-mod gcp;
-mod logging;
-mod plan;
-mod printer;
-mod report;
-mod sandbox;
-mod settings;
+//! Thin on purpose: build the runtime, call [`autosre_deploy::run`], exit
+//! with its status (0 done, 1 failed, 2 invalid usage or config; see the
+//! README's "Exit codes").
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let quiet = cli.global.quiet;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,13 +17,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if !e.message.is_empty() {
-                printer::Printer::new(quiet).error(&e.message, e.hint.as_deref());
-            }
-            ExitCode::from(e.exit_code())
-        }
-    }
+    let args = std::env::args_os().collect();
+    let status = runtime.block_on(autosre_deploy::run(
+        args,
+        autosre_deploy::Env::from_process(),
+    ));
+    ExitCode::from(status.code())
 }

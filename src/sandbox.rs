@@ -9,7 +9,7 @@
 use autosre_emulator::{Emulator, Options, Server, VersionState, World};
 
 use crate::config::Environment;
-use crate::error::CliError;
+use crate::error::Error;
 use crate::settings::Sandbox;
 
 /// The bearer token the sandbox expects, so that auth is exercised too.
@@ -43,33 +43,35 @@ impl Running {
     }
 }
 
-pub(crate) async fn start(env: &Environment, how: &Sandbox) -> Result<Running, CliError> {
-    let world = match how {
-        Sandbox::FromConfig => world_for(env),
+pub(crate) async fn start(env: &Environment, how: &Sandbox) -> Result<Running, Error> {
+    let world_error = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |cause| Error::SandboxWorld { path, cause }
+    };
+    let (world, path) = match how {
+        Sandbox::FromConfig => (world_for(env), None),
         Sandbox::World(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::user(
-                    format!("cannot read the sandbox world `{}`: {e}", path.display()),
-                    None,
-                )
+            let text = std::fs::read_to_string(path).map_err(|cause| Error::SandboxWorldRead {
+                path: path.clone(),
+                cause,
             })?;
-            World::from_yaml(&text).map_err(|e| {
-                CliError::user(
-                    format!("invalid sandbox world `{}`: {e}", path.display()),
-                    None,
-                )
-            })?
+            (
+                World::from_yaml(&text).map_err(world_error(path))?,
+                Some(path),
+            )
         }
     };
     let options = Options {
         token: Some(TOKEN.to_string()),
         ..Options::default()
     };
-    let emulator = Emulator::new(world, options);
-    let server = emulator
-        .serve()
-        .await
-        .map_err(|e| CliError::failed(format!("cannot start the sandbox emulator: {e}"), None))?;
+    // A world the emulator cannot build is the user's file to fix (exit 2),
+    // never a crash.
+    let emulator = Emulator::try_new(world, options).map_err(|cause| match path {
+        Some(p) => world_error(p)(cause),
+        None => unreachable!("a world built from a valid config is consistent: {cause}"),
+    })?;
+    let server = emulator.serve().await.map_err(Error::SandboxStart)?;
     Ok(Running { emulator, server })
 }
 

@@ -1,13 +1,15 @@
 //! Flags + config file + environment -> one finished settings struct per
-//! command. Everything below the command layer sees only these.
+//! command (uv's `XSettings::resolve`). Everything below the command layer
+//! sees only these; clap types stop here.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::Env;
 use crate::apply::ApplyOptions;
-use crate::cli::{GlobalArgs, LogFormat, Output};
+use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, LogFormat, Output, PlanArgs};
 use crate::config::{self, Environment};
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Settings every command shares.
 #[derive(Clone, Debug)]
@@ -17,12 +19,14 @@ pub(crate) struct Globals {
     pub(crate) verbose: u8,
     pub(crate) quiet: bool,
     pub(crate) log_format: LogFormat,
+    #[cfg(feature = "sandbox")]
     pub(crate) sandbox: Option<Sandbox>,
     pub(crate) poll_interval: Duration,
     pub(crate) propagation_retry: Duration,
 }
 
 /// Where the sandbox's world comes from.
+#[cfg(feature = "sandbox")]
 #[derive(Clone, Debug)]
 pub(crate) enum Sandbox {
     /// Seeded from the config so that a deploy succeeds.
@@ -31,54 +35,136 @@ pub(crate) enum Sandbox {
     World(PathBuf),
 }
 
+/// A duration in ms from a flag, else an environment variable, else a
+/// default; at least 10 ms.
+fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
+    let ms = flag
+        .or_else(|| env.get(var).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(default);
+    Duration::from_millis(ms.max(10))
+}
+
 impl Globals {
-    pub(crate) fn resolve(g: GlobalArgs) -> Globals {
-        let sandbox = match (g.sandbox_world, g.sandbox) {
-            (Some(w), _) => Some(Sandbox::World(w)),
-            (None, true) => Some(Sandbox::FromConfig),
-            (None, false) => None,
-        };
+    pub(crate) fn resolve(g: GlobalArgs, env: &Env) -> Globals {
         Globals {
             config_dir: g.config_dir,
             output: g.output,
             verbose: g.verbose,
             quiet: g.quiet,
             log_format: g.log_format,
-            sandbox,
-            poll_interval: Duration::from_millis(g.poll_interval_ms.max(10)),
-            propagation_retry: Duration::from_millis(g.propagation_retry_ms.max(10)),
+            #[cfg(feature = "sandbox")]
+            sandbox: match (g.sandbox_world, g.sandbox) {
+                (Some(w), _) => Some(Sandbox::World(w)),
+                (None, true) => Some(Sandbox::FromConfig),
+                (None, false) => None,
+            },
+            poll_interval: millis(
+                g.poll_interval_ms,
+                env,
+                "AUTOSRE_DEPLOY_POLL_INTERVAL_MS",
+                1000,
+            ),
+            propagation_retry: millis(
+                g.propagation_retry_ms,
+                env,
+                "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS",
+                30_000,
+            ),
         }
     }
 
-    /// How the apply step runs, for `deploy` and `grant`.
-    pub(crate) fn apply_options(
-        &self,
-        strict_iam: bool,
-        propagation_timeout_secs: u64,
-    ) -> ApplyOptions {
+    pub(crate) fn load(&self, env: &str) -> Result<Environment, Error> {
+        Ok(config::load(&self.config_dir, env)?)
+    }
+
+    fn apply_options(&self, strict_iam: bool, propagation_timeout: Duration) -> ApplyOptions {
         ApplyOptions {
             strict_iam,
             poll_interval: self.poll_interval,
-            propagation_timeout: Duration::from_secs(propagation_timeout_secs),
+            propagation_timeout,
             propagation_retry: self.propagation_retry,
         }
-    }
-
-    pub(crate) fn load(&self, env: &str) -> Result<Environment, CliError> {
-        Ok(config::load(&self.config_dir, env)?)
     }
 }
 
 /// The image to deploy: `--image`, else `service.image`.
-pub(crate) fn image(env: &Environment, flag: Option<String>) -> Result<String, CliError> {
+fn image(env: &Environment, flag: Option<String>) -> Result<String, Error> {
     match flag.or_else(|| env.service.image.clone()) {
         Some(i) if !i.trim().is_empty() => Ok(i),
-        _ => Err(CliError::user(
-            format!("no image to deploy for environment `{}`", env.name),
-            Some(format!(
-                "set `service.image` in {} or pass `--image IMAGE`",
-                env.source.display()
-            )),
-        )),
+        _ => Err(Error::NoImage {
+            env: env.name.clone(),
+            file: env.source.clone(),
+        }),
+    }
+}
+
+/// `deploy`: where the plan comes from, and how to apply it.
+pub(crate) struct DeploySettings {
+    /// `--env`, when given.
+    pub(crate) env: Option<String>,
+    pub(crate) image: Option<String>,
+    pub(crate) dry_run: bool,
+    pub(crate) saved_plan: Option<PathBuf>,
+    pub(crate) apply: ApplyOptions,
+}
+
+impl DeploySettings {
+    pub(crate) fn resolve(args: DeployArgs, globals: &Globals) -> DeploySettings {
+        DeploySettings {
+            env: args.env,
+            image: args.image,
+            dry_run: args.dry_run,
+            saved_plan: args.plan,
+            apply: globals.apply_options(
+                args.strict_iam,
+                Duration::from_secs(args.iam_propagation_timeout),
+            ),
+        }
+    }
+
+    /// The image: the saved plan's, else `--image`, else the config's.
+    pub(crate) fn image(&self, env: &Environment) -> Result<String, Error> {
+        image(env, self.image.clone())
+    }
+}
+
+/// `plan`.
+pub(crate) struct PlanSettings {
+    pub(crate) env: String,
+    pub(crate) image: Option<String>,
+    pub(crate) detailed_exitcode: bool,
+    pub(crate) out: Option<PathBuf>,
+}
+
+impl PlanSettings {
+    pub(crate) fn resolve(args: PlanArgs) -> PlanSettings {
+        PlanSettings {
+            env: args.env.env,
+            image: args.image,
+            detailed_exitcode: args.detailed_exitcode,
+            out: args.out,
+        }
+    }
+
+    pub(crate) fn image(&self, env: &Environment) -> Result<String, Error> {
+        image(env, self.image.clone())
+    }
+}
+
+/// `grant`.
+pub(crate) struct GrantSettings {
+    pub(crate) env: String,
+    pub(crate) dry_run: bool,
+    pub(crate) apply: ApplyOptions,
+}
+
+impl GrantSettings {
+    pub(crate) fn resolve(args: GrantArgs, globals: &Globals) -> GrantSettings {
+        GrantSettings {
+            env: args.env.env,
+            dry_run: args.dry_run,
+            // `grant` rolls nothing out, so there is nothing to retry.
+            apply: globals.apply_options(args.strict_iam, Duration::ZERO),
+        }
     }
 }

@@ -664,7 +664,6 @@ async fn validate_reports_as_json_too() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stdout);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["environments"][0]["name"], "staging");
-    assert_eq!(v["environments"][0]["encryption_key_wired"], true);
     let message = v["errors"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("dev.yaml:") && message.contains("service.memory"),

@@ -620,7 +620,7 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
         .run_with(
             &["check", "--env", "staging"],
             &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
                 ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
             ],
         )
@@ -633,7 +633,7 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
         .run_with(
             &["check", "--env", "staging"],
             &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
                 ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
             ],
         )
@@ -735,7 +735,7 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
         .run_with(
             &["deploy", "--env", "staging"],
             &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", ""),
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
                 ("HOME", home),
                 ("GCE_METADATA_HOST", "127.0.0.1:9"),
             ],

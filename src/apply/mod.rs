@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use crate::gcp::iam::{Grant, PolicyResource};
 use crate::gcp::{Google, Kind};
-use crate::plan::{Live, Plan, ServiceAction};
+use crate::plan::service::ServiceView;
+use crate::plan::{LiveState, Plan, ServiceAction};
 use crate::printer::Printer;
 use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
@@ -71,11 +72,14 @@ pub(crate) struct Failure {
     pub(crate) hint: Option<String>,
 }
 
-/// Execute `plan` against the state it was computed from.
+/// Execute `plan` against the state it was computed from. `desired` is the
+/// unredacted service the plan's (redacted) `service.desired` stands for;
+/// required when the plan changes the service.
 pub(crate) async fn apply(
     google: &Google,
     plan: &Plan,
-    mut live: Live,
+    mut live: LiveState,
+    desired: Option<ServiceView>,
     options: ApplyOptions,
     printer: &Printer,
 ) -> Outcome {
@@ -97,7 +101,7 @@ pub(crate) async fn apply(
         ));
     }
     let results = futures::future::join_all(before.iter().map(|c| {
-        let planned = live.policies.remove(&c.resource);
+        let planned = live.policy(&c.resource).cloned();
         iam::apply_change(google, c, planned)
     }))
     .await;
@@ -125,6 +129,12 @@ pub(crate) async fn apply(
         .as_ref()
         .filter(|s| s.action != ServiceAction::None)
     {
+        let desired = desired.expect("a plan that changes the service comes with its desired view");
+        debug_assert_eq!(
+            desired.redacted(),
+            change.desired,
+            "the plan shows what is sent"
+        );
         let name = format!(
             "projects/{}/locations/{}/services/{}",
             plan.project, plan.region, change.name
@@ -146,6 +156,7 @@ pub(crate) async fn apply(
                 google,
                 &name,
                 change,
+                &desired,
                 live_service,
                 attempt,
                 options,

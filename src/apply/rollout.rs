@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{ApplyOptions, Failure};
 use crate::gcp::Google;
 use crate::plan::ServiceChange;
-use crate::plan::service::apply_view;
+use crate::plan::service::{ServiceView, apply_view};
 use crate::printer::Printer;
 
 /// The service after the rollout.
@@ -46,13 +46,14 @@ pub(crate) async fn rollout(
     google: &Google,
     name: &str,
     change: &ServiceChange,
+    desired: &ServiceView,
     live: Option<Service>,
     attempt: u32,
     options: ApplyOptions,
     printer: &Printer,
 ) -> Result<ServiceOutcome, (Option<ServiceOutcome>, Failure)> {
     let started = Instant::now();
-    let mut service = apply_view(live.as_ref(), name, &change.desired);
+    let mut service = apply_view(live.as_ref(), name, desired);
     if attempt > 1 {
         // Cloud Run creates a revision only when the template changes, and
         // the run-v2 client has no forceNewRevision for services: a retry

@@ -1,59 +1,58 @@
 //! `grant`: the IAM part of a deploy alone (what grant_permissions.py did).
 
-use super::{Context, plan::print_plan, with_context};
+use super::shared::{print_plan, report_outcome, with_context};
+use crate::ExitStatus;
 use crate::apply;
-use crate::cli::GrantArgs;
-use crate::error::{Category, CliError};
-use crate::plan::{self, Scope};
+use crate::error::{Category, Error};
+use crate::plan::{self, ProblemKind, Target};
 use crate::printer::Printer;
-use crate::settings::Globals;
+use crate::settings::{Globals, GrantSettings};
 
 pub(crate) async fn run(
     globals: &Globals,
     printer: &Printer,
-    args: GrantArgs,
-) -> Result<(), CliError> {
-    let env = globals.load(&args.env.env)?;
-    with_context(globals, printer, &env, async |ctx: &Context| {
-        let (plan, live) = plan::gather(&ctx.google, &env, None, Scope::Grant).await?;
-        if args.dry_run {
+    vars: &crate::Env,
+    settings: GrantSettings,
+) -> Result<ExitStatus, Error> {
+    let env = globals.load(&settings.env)?;
+    with_context(globals, printer, vars, &env, async |ctx| {
+        let (plan, live) = plan::plan(&ctx.google, &env, &Target::Grant).await?;
+        if settings.dry_run {
             print_plan(ctx, &plan);
-            return Ok(());
+            return Ok(ExitStatus::Success);
         }
-        if !plan.preflight.service_account.exists {
+        // Only a missing runtime account stops a grant: there is no one to
+        // grant to. Secret problems and the key wiring are the deploy's to
+        // refuse; a grant reports them and goes on.
+        let (blocking, other): (Vec<_>, Vec<_>) = plan
+            .preflight
+            .problems
+            .iter()
+            .cloned()
+            .partition(|p| p.kind == ProblemKind::ServiceAccountMissing);
+        if !blocking.is_empty() {
             print_plan(ctx, &plan);
-            return Err(CliError::failed(
-                format!(
-                    "the runtime service account `{}` does not exist",
-                    plan.runtime_service_account
-                ),
-                plan.preflight
-                    .problems
-                    .iter()
-                    .find(|p| p.message.contains("service account"))
-                    .map(|p| p.hint.clone()),
-            ));
+            return Err(Error::Preflight { problems: blocking });
         }
-        // Missing secrets do not stop a grant; they are reported.
-        for p in &plan.preflight.problems {
+        for p in &other {
             printer.warn(&p.message);
         }
         if !plan.changes.any() {
+            report_outcome(ctx, &plan, &apply::Outcome::default());
             printer.success("Every grant is already in place; nothing was written.");
-            return Ok(());
+            return Ok(ExitStatus::Success);
         }
-        let options = ctx.globals.apply_options(args.strict_iam, 0);
-        let outcome = apply::apply(&ctx.google, &plan, live, options, printer).await;
-        super::report_outcome(ctx, &plan, &outcome);
+        let outcome = apply::apply(&ctx.google, &plan, live, None, settings.apply, printer).await;
+        report_outcome(ctx, &plan, &outcome);
         for w in &outcome.warnings {
             printer.warn(w);
         }
         match outcome.failure {
             Some(f) => {
                 printer.error(&f.message, f.hint.as_deref());
-                Err(CliError::silent(Category::Failed))
+                Err(Error::Reported(Category::Failed))
             }
-            None => Ok(()),
+            None => Ok(ExitStatus::Success),
         }
     })
     .await

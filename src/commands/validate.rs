@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
-use crate::cli::{Output, ValidateArgs};
+use crate::ExitStatus;
+use crate::cli::Output;
 use crate::config::{self, KeyWiring};
-use crate::error::{Category, CliError};
+use crate::error::{Category, Error};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::Globals;
@@ -21,9 +22,6 @@ struct Report {
 struct Valid {
     name: String,
     source: String,
-    /// False when `deploy` would refuse to run: the encryption key is not
-    /// wired to its env var.
-    encryption_key_wired: bool,
 }
 
 #[derive(Serialize)]
@@ -36,9 +34,9 @@ struct Invalid {
 pub(crate) fn run(
     globals: &Globals,
     printer: &Printer,
-    args: ValidateArgs,
-) -> Result<(), CliError> {
-    let loaded = match args.env {
+    env: Option<String>,
+) -> Result<ExitStatus, Error> {
+    let loaded = match env {
         Some(e) => match config::load(&globals.config_dir, &e) {
             Ok(env) => config::Loaded {
                 environments: vec![env],
@@ -52,22 +50,44 @@ pub(crate) fn run(
         None => config::load_all(&globals.config_dir),
     };
     if loaded.environments.is_empty() && loaded.errors.is_empty() {
-        return Err(CliError::user(
-            format!("no environments in `{}`", globals.config_dir.display()),
-            Some("add a `<env>.yaml` file, or point --config-dir at the right directory".into()),
-        ));
+        return Err(Error::NoEnvironments {
+            dir: globals.config_dir.clone(),
+        });
     }
-    // Every good file is reported, also when another file is bad.
+    // Every good file is reported, also when another file is bad. A file
+    // `deploy` would refuse (the encryption key not wired) is not good:
+    // validate holds it to the same rule, offline.
     let mut valid = Vec::new();
+    let mut errors: Vec<Invalid> = loaded
+        .errors
+        .iter()
+        .map(|e| Invalid {
+            message: e.to_string(),
+            hint: e.hint().map(str::to_string),
+        })
+        .collect();
     for env in &loaded.environments {
-        let wired = matches!(env.encryption_key_wiring(), KeyWiring::Wired);
-        if !wired {
-            printer.warn(&format!(
-                "{}: `{}` is not wired to secret `{}`; `deploy` will refuse to run",
-                env.source.display(),
-                env.encryption_key.env,
-                env.encryption_key.secret
-            ));
+        let key = &env.encryption_key;
+        let unwired = match env.encryption_key_wiring() {
+            KeyWiring::Wired => None,
+            KeyWiring::WiredToOtherSecret(other) => Some(format!(
+                "`{}` reads secret `{other}`, not the encryption key secret `{}`",
+                key.env, key.secret
+            )),
+            _ => Some(format!(
+                "`{}` is not wired to the encryption key secret `{}`; without it the agent makes a throw-away key at start-up",
+                key.env, key.secret
+            )),
+        };
+        if let Some(why) = unwired {
+            errors.push(Invalid {
+                message: format!("{}: service.secrets: {why}", env.source.display()),
+                hint: Some(format!(
+                    "add `{}: {}:latest` under `service.secrets`",
+                    key.env, key.secret
+                )),
+            });
+            continue;
         }
         if globals.output != Output::Json {
             printer.data(&format!("ok: {} ({})", env.name, env.source.display()));
@@ -75,28 +95,21 @@ pub(crate) fn run(
         valid.push(Valid {
             name: env.name.clone(),
             source: env.source.display().to_string(),
-            encryption_key_wired: wired,
         });
     }
-    for e in &loaded.errors {
-        printer.error(&e.to_string(), e.hint());
+    for e in &errors {
+        printer.error(&e.message, e.hint.as_deref());
     }
+    let failed = !errors.is_empty();
     if globals.output == Output::Json {
         printer.data(&report::json(&Report {
             schema_version: crate::plan::SCHEMA_VERSION,
             environments: valid,
-            errors: loaded
-                .errors
-                .iter()
-                .map(|e| Invalid {
-                    message: e.to_string(),
-                    hint: e.hint().map(str::to_string),
-                })
-                .collect(),
+            errors,
         }));
     }
-    match loaded.errors.len() {
-        0 => Ok(()),
-        _ => Err(CliError::silent(Category::User)),
+    match failed {
+        false => Ok(ExitStatus::Success),
+        true => Err(Error::Reported(Category::User)),
     }
 }

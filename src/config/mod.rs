@@ -62,6 +62,9 @@ use std::path::{Path, PathBuf};
 pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
 pub use environment::{Environment, KeyWiring, SecretAccess};
 pub use error::ConfigError;
+/// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
+/// values of such env vars are never shown, in config errors or in plans.
+pub(crate) use redact::looks_secret as is_sensitive_name;
 #[cfg(test)]
 pub use schema::json_schema;
 #[cfg(test)]

@@ -22,7 +22,7 @@ const SECRET_MARKERS: &[&str] = &[
 ];
 
 /// True when values of the variable `name` must not appear in messages.
-pub(super) fn looks_secret(name: &str) -> bool {
+pub(crate) fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     SECRET_MARKERS.iter().any(|m| upper.contains(m))
 }

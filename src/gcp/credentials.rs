@@ -40,6 +40,8 @@ pub(crate) enum CredentialsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("GOOGLE_OAUTH_ACCESS_TOKEN is set but empty")]
+    EmptyEnvToken,
     #[error("the access token file `{}` is empty", path.display())]
     EmptyTokenFile { path: PathBuf },
     #[error("the access token is not a valid HTTP header value")]
@@ -52,7 +54,12 @@ pub(crate) enum CredentialsError {
 pub(crate) fn from_env(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<(Credentials, Source), CredentialsError> {
-    if let Some(token) = lookup("GOOGLE_OAUTH_ACCESS_TOKEN").filter(|t| !t.trim().is_empty()) {
+    // Set means meant: an empty token (a CI secret that did not expand, say)
+    // is an error, never a silent fall-back to another identity.
+    if let Some(token) = lookup("GOOGLE_OAUTH_ACCESS_TOKEN") {
+        if token.trim().is_empty() {
+            return Err(CredentialsError::EmptyEnvToken);
+        }
         return Ok((bearer(token.trim())?, Source::EnvToken));
     }
     if let Some(path) = lookup("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE").filter(|p| !p.is_empty()) {
@@ -124,6 +131,15 @@ mod tests {
         })
         .unwrap();
         assert_eq!(source, Source::EnvToken);
+    }
+
+    #[test]
+    fn an_empty_env_token_is_an_error_not_a_fall_back() {
+        for empty in ["", "  ", "\n"] {
+            let err =
+                from_env(|k| (k == "GOOGLE_OAUTH_ACCESS_TOKEN").then(|| empty.into())).unwrap_err();
+            assert!(matches!(err, CredentialsError::EmptyEnvToken), "{err}");
+        }
     }
 
     #[test]

@@ -1,26 +1,63 @@
 //! The plan: every change a deploy would make, computed ahead of time from
 //! live state with read-only calls.
 //!
-//! [`gather`] reads what it needs concurrently and returns a [`Plan`] (plain,
-//! serializable data: what `plan` prints and `--dry-run` stops at) and the
-//! [`Live`] state it was computed from (the policies and service the apply
-//! step edits, so a deploy's read-modify-write costs no second read). `deploy`
-//! executes exactly the plan it shows, so the preview cannot drift from what
-//! happens.
+//! Two steps, as cargo-dist's `gather_work` does it:
+//!
+//! ```text
+//! live::read(google, env, target)       -> LiveState   (every read, concurrently; no decisions)
+//! compute::compute(env, target, &live)  -> Plan        (pure: no I/O, unit-tested on fixtures)
+//! ```
+//!
+//! The [`Plan`] is plain, serializable data: what `plan` prints, what
+//! `--dry-run` stops at, what a saved plan holds. `deploy` executes exactly the
+//! plan it shows, against the [`LiveState`] it was computed from (so a
+//! read-modify-write costs no second read), so the preview cannot drift from
+//! what happens.
 
-pub(crate) mod gather;
+pub(crate) mod compute;
+pub(crate) mod live;
+pub(crate) mod preflight;
+pub(crate) mod problem;
 pub(crate) mod saved;
 pub(crate) mod service;
 
-use std::collections::BTreeMap;
-
-use google_cloud_iam_v1::model::Policy;
-use google_cloud_run_v2::model::Service;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Environment;
 use crate::gcp::iam::{Grant, PolicyResource};
-pub(crate) use gather::{Scope, gather};
+use crate::gcp::{GcpError, Google};
+pub(crate) use live::LiveState;
+pub(crate) use problem::{Problem, ProblemKind, Warning, WarningKind};
 use service::{FieldChange, ServiceView};
+
+/// How much of the release path a command covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// IAM grants only (`grant`, and `check` without an image).
+    Grant,
+    /// Grants and the service, with this image (`deploy`, `plan`, `check`).
+    Deploy { image: String },
+}
+
+impl Target {
+    pub(crate) fn image(&self) -> Option<&str> {
+        match self {
+            Target::Grant => None,
+            Target::Deploy { image } => Some(image),
+        }
+    }
+}
+
+/// Read live state and compute the plan for `env`: the one entry point every
+/// command uses.
+pub(crate) async fn plan(
+    google: &Google,
+    env: &Environment,
+    target: &Target,
+) -> Result<(Plan, LiveState), GcpError> {
+    let live = live::read(google, env, target).await?;
+    Ok((compute::compute(env, target, &live), live))
+}
 
 /// Bumped whenever the JSON shape of a plan changes incompatibly.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -38,6 +75,9 @@ pub(crate) struct Plan {
     pub(crate) iam: Vec<IamChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceChange>,
+    /// What a reviewer should know; nothing here stops the deploy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<Warning>,
     pub(crate) changes: Changes,
 }
 
@@ -90,13 +130,6 @@ pub(crate) struct KeyCheck {
     pub(crate) wired: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) state: Option<SecretState>,
-}
-
-/// Something that stops the deploy, and how to fix it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Problem {
-    pub(crate) message: String,
-    pub(crate) hint: String,
 }
 
 /// The bindings to add to (and remove from) one resource's policy.
@@ -179,11 +212,4 @@ impl std::fmt::Display for Changes {
             self.add, self.change, self.remove
         )
     }
-}
-
-/// The live state a plan was computed from, kept for the apply step.
-#[derive(Debug, Default)]
-pub(crate) struct Live {
-    pub(crate) policies: BTreeMap<PolicyResource, Policy>,
-    pub(crate) service: Option<Service>,
 }

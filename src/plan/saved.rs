@@ -45,7 +45,9 @@ pub(crate) enum SavedPlanError {
     },
     #[error("`{path}` is not an autosre-deploy plan: {reason}")]
     NotAPlan { path: String, reason: String },
-    #[error("the plan file `{path}` was edited after it was made (its digest does not match)")]
+    #[error(
+        "the plan file `{path}` was edited after it was made (its digest does not match); nothing was written"
+    )]
     Edited { path: String },
 }
 

@@ -16,23 +16,68 @@ use google_cloud_run_v2::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_memory, parse_millicpu};
+use sha2::{Digest, Sha256};
+
+use crate::config::{is_sensitive_name, parse_memory, parse_millicpu};
 
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum EnvValue {
     Plain(String),
-    Secret { secret: String, version: String },
+    Secret {
+        secret: String,
+        version: String,
+    },
+    /// A plain value that must not be shown (see [`Sensitive`]): only in
+    /// plans, never sent.
+    Sensitive(Sensitive),
+}
+
+/// What a plan shows of a value it must not print: enough to see that it
+/// changed, never the value. The hash prefix is 16 bits on purpose: it tells
+/// two values apart with 99.998% odds, but is far too short for anyone to
+/// confirm a guess of a weak password against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Sensitive {
+    pub(crate) bytes: usize,
+    pub(crate) sha256_prefix: String,
+}
+
+impl Sensitive {
+    pub(crate) fn of(value: &str) -> Sensitive {
+        let hex = format!("{:x}", Sha256::digest(value.as_bytes()));
+        Sensitive {
+            bytes: value.len(),
+            sha256_prefix: hex[..4].to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "(sensitive, {} bytes, sha256 {})",
+            self.bytes, self.sha256_prefix
+        )
+    }
 }
 
 impl EnvValue {
-    /// How a plan shows it; a secret shows its reference, never a value.
-    pub(crate) fn display(&self) -> String {
+    /// How a plan shows it: a secret by its reference, a sensitive value by
+    /// its size and hash prefix, never by the value.
+    pub(crate) fn display(&self, sensitive: bool) -> String {
         match self {
+            EnvValue::Plain(v) if sensitive => Sensitive::of(v).to_string(),
             EnvValue::Plain(v) => format!("{v:?}"),
             EnvValue::Secret { secret, version } => format!("secret {secret}:{version}"),
+            EnvValue::Sensitive(s) => s.to_string(),
         }
+    }
+
+    fn is_secret(&self) -> bool {
+        matches!(self, EnvValue::Secret { .. })
     }
 }
 
@@ -48,6 +93,22 @@ pub(crate) struct ServiceView {
     pub(crate) max_instances: i32,
     pub(crate) service_account: String,
     pub(crate) env: BTreeMap<String, EnvValue>,
+}
+
+impl ServiceView {
+    /// The view as a plan may hold it: plain values of env vars whose name
+    /// says credential are replaced by [`Sensitive`].
+    pub(crate) fn redacted(&self) -> ServiceView {
+        let mut out = self.clone();
+        for (name, value) in out.env.iter_mut() {
+            if let EnvValue::Plain(v) = value
+                && is_sensitive_name(name)
+            {
+                *value = EnvValue::Sensitive(Sensitive::of(v));
+            }
+        }
+        out
+    }
 }
 
 /// How a secret is named inside a service of `project`: its bare id when it
@@ -140,6 +201,9 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
             let e = EnvVar::new().set_name(k);
             match v {
                 EnvValue::Plain(text) => e.set_value(text),
+                // A redacted view is never applied: apply sends the view
+                // computed from the config (`compute::desired_view`).
+                EnvValue::Sensitive(_) => unreachable!("a redacted view is never sent"),
                 EnvValue::Secret { secret, version } => e.set_value_source(
                     EnvVarSource::new().set_secret_key_ref(
                         SecretKeySelector::new()
@@ -245,11 +309,25 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
         .keys()
         .chain(live_env.keys().filter(|k| !desired.env.contains_key(*k)));
     out.extend(names.filter_map(|k| {
-        compare(
-            format!("env.{k}"),
-            live_env.get(k).map(EnvValue::display),
-            desired.env.get(k).map(EnvValue::display),
-        )
+        let (before, after) = (live_env.get(k), desired.env.get(k));
+        // Values of an env var that is, or becomes, a secret reference are
+        // credentials whatever the name; so are those of credential names.
+        let sensitive = is_sensitive_name(k)
+            || before.is_some_and(EnvValue::is_secret)
+            || after.is_some_and(EnvValue::is_secret);
+        // Decide on the values themselves; show only what may be shown.
+        let op = match (before, after) {
+            (None, Some(_)) => Op::Add,
+            (Some(_), None) => Op::Remove,
+            (Some(b), Some(a)) if b != a => Op::Change,
+            _ => return None,
+        };
+        Some(FieldChange {
+            field: format!("env.{k}"),
+            op,
+            before: before.map(|v| v.display(sensitive)),
+            after: after.map(|v| v.display(sensitive)),
+        })
     }));
     out
 }

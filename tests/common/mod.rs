@@ -13,6 +13,8 @@ use std::process::Stdio;
 pub use autosre_emulator::{Emulator, JournalEntry, Options, Server, VersionState, World};
 
 pub const TOKEN: &str = "test-token";
+/// As a value in `run_with`'s variables: remove the variable instead.
+pub const UNSET: &str = "\u{0}unset";
 /// Seeded as every secret's payload; must never be printed.
 pub const PAYLOAD: &[u8] = b"gAAAAA-test-fernet-key-material-do-not-print";
 pub const PROJECT: &str = "acme-sre-staging";
@@ -200,7 +202,10 @@ impl Harness {
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &url)
             .stdin(Stdio::null());
         for (k, v) in vars {
-            cmd.env(k, v);
+            match *v {
+                UNSET => cmd.env_remove(k),
+                _ => cmd.env(k, v),
+            };
         }
         cmd
     }

@@ -1,0 +1,150 @@
+//! What the commands share: the connection to Google (or the sandbox), and
+//! the ways a plan and an outcome are printed and judged.
+
+use crate::Env;
+use crate::apply;
+use crate::cli::Output;
+use crate::config::Environment;
+use crate::error::Error;
+use crate::gcp::{Endpoints, Google, credentials};
+use crate::plan::{Plan, SCHEMA_VERSION};
+use crate::printer::Printer;
+use crate::report;
+use crate::settings::Globals;
+
+/// Everything a command that talks to Google needs.
+pub(crate) struct Context {
+    pub(crate) globals: Globals,
+    pub(crate) printer: Printer,
+    pub(crate) google: Google,
+    #[cfg(feature = "sandbox")]
+    sandbox: Option<crate::sandbox::Running>,
+}
+
+impl Context {
+    /// Connect to Google, or to a fresh sandbox when `--sandbox` is given.
+    async fn connect(
+        globals: &Globals,
+        printer: &Printer,
+        vars: &Env,
+        env: &Environment,
+    ) -> Result<Context, Error> {
+        #[cfg(feature = "sandbox")]
+        let sandbox = match &globals.sandbox {
+            Some(how) => {
+                let running = crate::sandbox::start(env, how).await?;
+                printer.info(&format!(
+                    "sandbox: in-process emulator at {}",
+                    running.url()
+                ));
+                Some(running)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "sandbox"))]
+        let _ = env;
+        let (endpoints, creds, source) = {
+            #[cfg(feature = "sandbox")]
+            let sandboxed = sandbox.as_ref().map(|s| {
+                (
+                    Endpoints::all_at(&s.url()),
+                    credentials::bearer(crate::sandbox::TOKEN),
+                    credentials::Source::Sandbox,
+                )
+            });
+            #[cfg(not(feature = "sandbox"))]
+            let sandboxed = None;
+            match sandboxed {
+                Some((endpoints, creds, source)) => (endpoints, creds?, source),
+                None => {
+                    let endpoints = Endpoints::from_lookup(|k| vars.get(k));
+                    let (creds, source) = credentials::from_env(|k| vars.get(k))?;
+                    (endpoints, creds, source)
+                }
+            }
+        };
+        tracing::debug!(credentials = %source, overridden = endpoints.overridden(), "connecting");
+        // One token up front: missing or broken credentials are one clear
+        // error before any API call, not one per concurrent read.
+        // google-cloud-auth caches the token for the clients afterwards.
+        if let Err(cause) = creds.headers(http::Extensions::new()).await {
+            return Err(Error::Token { source, cause });
+        }
+        let google = Google::connect(&endpoints, &creds).await?;
+        Ok(Context {
+            globals: globals.clone(),
+            printer: printer.clone(),
+            google,
+            #[cfg(feature = "sandbox")]
+            sandbox,
+        })
+    }
+
+    /// Print the sandbox's request count and stop it.
+    async fn finish(self) {
+        #[cfg(feature = "sandbox")]
+        if let Some(s) = self.sandbox {
+            self.printer.info(&s.summary());
+            s.stop().await;
+        }
+    }
+}
+
+/// Run `f` with a connected context, always finishing the context (so the
+/// sandbox summary is printed on failures too).
+pub(crate) async fn with_context<T>(
+    globals: &Globals,
+    printer: &Printer,
+    vars: &Env,
+    env: &Environment,
+    f: impl AsyncFnOnce(&Context) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let ctx = Context::connect(globals, printer, vars, env).await?;
+    let result = f(&ctx).await;
+    ctx.finish().await;
+    result
+}
+
+/// The plan on stdout, in the chosen format.
+pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
+    let text = match ctx.globals.output {
+        Output::Human => report::plan_human(plan, &ctx.printer),
+        Output::Json => report::json(plan),
+        Output::Markdown => report::plan_markdown(plan),
+    };
+    ctx.printer.data(&text);
+}
+
+/// An error listing every problem when the preflight failed.
+pub(crate) fn preflight_result(plan: &Plan) -> Result<(), Error> {
+    match plan.preflight.problems.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Preflight {
+            problems: plan.preflight.problems.clone(),
+        }),
+    }
+}
+
+/// What `deploy` and `grant` did: text for people, or the plan and the
+/// outcome together as versioned JSON.
+pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) {
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        schema_version: u32,
+        plan: &'a Plan,
+        outcome: &'a apply::Outcome,
+    }
+    match ctx.globals.output {
+        Output::Json => ctx.printer.data(&report::json(&Report {
+            schema_version: SCHEMA_VERSION,
+            plan,
+            outcome,
+        })),
+        Output::Human | Output::Markdown => {
+            let text = report::outcome_human(outcome);
+            if !text.is_empty() {
+                ctx.printer.data(&text);
+            }
+        }
+    }
+}

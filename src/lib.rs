@@ -1,0 +1,133 @@
+//! autosre-deploy as a library: [`run`] is the whole program, callable
+//! in-process (the tests do), with its arguments and environment injected.
+//!
+//! `main.rs` only builds the runtime, calls [`run`] and exits with its
+//! [`ExitStatus`]. Data flows one way through the modules:
+//!
+//! ```text
+//! cli (clap types) -> settings (resolved) -> config (YAML -> Environment)
+//!   -> plan (live::read -> compute::compute -> Plan) -> apply (writes) -> report
+//! ```
+//!
+//! `gcp` is the only module that talks to Google; `commands` has one file per
+//! subcommand and wires the others together.
+
+mod apply;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod gcp;
+mod logging;
+mod plan;
+mod printer;
+mod report;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+mod settings;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use error::Category;
+
+/// How a run ended, as the process exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done (for `plan --detailed-exitcode`: done, and no changes).
+    Success,
+    /// 2 with `plan --detailed-exitcode`: done, and there are changes.
+    Changes,
+    /// 1: the operation failed (and, with `--detailed-exitcode`, any error).
+    Failure,
+    /// 2: invalid usage or config; nothing was sent.
+    UsageError,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes | ExitStatus::UsageError => 2,
+        }
+    }
+}
+
+/// The process environment, injected so that tests control every variable
+/// the program reads (credentials, endpoints, colour, tuning).
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// This process's environment (variables that are not UTF-8 are skipped).
+    pub fn from_process() -> Env {
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.vars.insert(name.into(), value.into());
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Env {
+        Env {
+            vars: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
+/// Run the program: parse `args` (the first is the program name), run the
+/// command, print what it says, and return the exit status.
+pub async fn run(args: Vec<OsString>, env: Env) -> ExitStatus {
+    // Terraform's convention, which `--detailed-exitcode` promises: 0 no
+    // changes, 2 changes, 1 any error, usage errors included.
+    let detailed = args.iter().any(|a| a == "--detailed-exitcode");
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match (e.use_stderr(), detailed) {
+                (false, _) => ExitStatus::Success,
+                (true, true) => ExitStatus::Failure,
+                (true, false) => ExitStatus::UsageError,
+            };
+        }
+    };
+    let quiet = cli.global.quiet;
+    match commands::run(cli, &env).await {
+        Ok(status) => status,
+        Err(e) => {
+            if !e.is_reported() {
+                let mut lines = error::chain(&e).into_iter();
+                let first = lines.next().unwrap_or_default();
+                let rest: Vec<String> = lines.collect();
+                let message = match rest.is_empty() {
+                    true => first,
+                    false => format!("{first}\n  caused by: {}", rest.join("\n  caused by: ")),
+                };
+                printer::Printer::new(quiet).error(&message, e.hint().as_deref());
+            }
+            match (e.category(), detailed) {
+                (_, true) | (Category::Failed, _) => ExitStatus::Failure,
+                (Category::User, false) => ExitStatus::UsageError,
+            }
+        }
+    }
+}

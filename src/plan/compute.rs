@@ -1,0 +1,327 @@
+//! Compute the plan from the config and live state: pure, no I/O.
+//!
+//! Everything a deploy decides is decided here, from a [`LiveState`] value,
+//! so each rule is a unit test over a fixture (see `compute_tests.rs`) rather
+//! than a process against an emulator.
+
+use std::collections::BTreeMap;
+
+use google_cloud_iam_v1::model::Policy;
+use google_cloud_run_v2::model::Service;
+
+use super::live::{LiveState, Needs, Validation};
+use super::preflight;
+use super::service::{self, EnvValue, ServiceView};
+use super::{
+    AccountCheck, Changes, IamChange, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
+    ServiceAction, ServiceChange, Target,
+};
+use crate::config::Environment;
+use crate::gcp::iam::{self, Grant, PolicyResource};
+
+pub(crate) const SECRET_ACCESSOR: &str = "roles/secretmanager.secretAccessor";
+pub(crate) const SERVICE_ACCOUNT_USER: &str = "roles/iam.serviceAccountUser";
+pub(crate) const RUN_INVOKER: &str = "roles/run.invoker";
+pub(crate) const ALL_USERS: &str = "allUsers";
+
+/// `projects/P/locations/R/services/S`.
+pub(crate) fn service_name(env: &Environment) -> String {
+    format!(
+        "projects/{}/locations/{}/services/{}",
+        env.project, env.region, env.service.name
+    )
+}
+
+pub(crate) fn service_resource(env: &Environment) -> PolicyResource {
+    PolicyResource::Service {
+        project: env.project.clone(),
+        region: env.region.clone(),
+        service: env.service.name.clone(),
+    }
+}
+
+/// The plan for `env` against `live`.
+pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> Plan {
+    let needs = Needs::of(env, target);
+    let account = &live.account;
+    let email = account.email.clone();
+
+    let secrets = preflight::secret_checks(&needs, live);
+    let mut problems: Vec<Problem> = secrets
+        .iter()
+        .filter_map(|c| preflight::secret_problem(c, env))
+        .collect();
+    let encryption_key = preflight::key_check(env, &secrets);
+    if !encryption_key.wired {
+        problems.insert(0, preflight::wiring_problem(env));
+    }
+    if !account.exists {
+        problems.push(preflight::account_problem(env, account));
+    }
+    if let Validation::Rejected(reason) = &live.validation {
+        problems.push(Problem {
+            kind: ProblemKind::ServiceRejected,
+            message: format!("Cloud Run rejects the service: {reason}"),
+            hint: format!("fix the `service` section of {}", env.source.display()),
+        });
+    }
+
+    let iam = iam_changes(env, target, &needs, live);
+    let service = target
+        .image()
+        .map(|image| service_change(env, image, &email, live));
+    let warnings = service
+        .as_ref()
+        .map(|_| preflight::plain_credentials_in_live_service(env, live))
+        .unwrap_or_default();
+    let changes = Changes::of(&iam, service.as_ref());
+    Plan {
+        schema_version: SCHEMA_VERSION,
+        environment: env.name.clone(),
+        project: env.project.clone(),
+        project_number: live.project_number.clone(),
+        region: env.region.clone(),
+        runtime_service_account: email.clone(),
+        preflight: Preflight {
+            secrets,
+            service_account: AccountCheck {
+                email,
+                default: account.default,
+                exists: account.exists,
+            },
+            encryption_key,
+            problems,
+        },
+        iam,
+        service,
+        warnings,
+        changes,
+    }
+}
+
+/// What each policy lacks (and, for the service, has too much of).
+fn iam_changes(
+    env: &Environment,
+    target: &Target,
+    needs: &Needs,
+    live: &LiveState,
+) -> Vec<IamChange> {
+    let member = format!("serviceAccount:{}", live.account.email);
+    // A change is required when it gives the runtime account access to its
+    // secrets: without it the new revision cannot start.
+    let secret_access = Grant::new(SECRET_ACCESSOR, &member);
+    let mut out = Vec::new();
+    let mut want = |resource: PolicyResource, add: Vec<Grant>, remove: Vec<Grant>| {
+        if let Some(c) = delta(resource, live, add, remove, &secret_access) {
+            out.push(c);
+        }
+    };
+
+    if needs.project_policy {
+        let mut grants: Vec<Grant> = env
+            .iam
+            .project_roles
+            .iter()
+            .map(|r| Grant::new(r, &member))
+            .collect();
+        if !needs.per_secret && !needs.uses.is_empty() {
+            grants.push(secret_access.clone());
+        }
+        want(
+            PolicyResource::Project {
+                project: env.project.clone(),
+            },
+            grants,
+            vec![],
+        );
+    }
+    if needs.per_secret {
+        for (id, secret) in &live.secrets {
+            // A missing secret is a preflight problem, not a grant to plan.
+            if secret.exists {
+                want(id.resource(), vec![secret_access.clone()], vec![]);
+            }
+        }
+    }
+    if needs.account_policy && live.account.exists {
+        let grants = env
+            .iam
+            .service_account_users
+            .iter()
+            .map(|m| {
+                let m = match &live.project_number {
+                    Some(n) => m.replace("{project_number}", n),
+                    None => m.clone(),
+                };
+                Grant::new(SERVICE_ACCOUNT_USER, m)
+            })
+            .collect();
+        let email = live.account.email.clone();
+        want(
+            PolicyResource::ServiceAccount {
+                project: super::live::account_project(&email, &env.project),
+                email,
+            },
+            grants,
+            vec![],
+        );
+    }
+    if matches!(target, Target::Deploy { .. }) {
+        let public = Grant::new(RUN_INVOKER, ALL_USERS);
+        match env.service.allow_unauthenticated {
+            true => want(service_resource(env), vec![public], vec![]),
+            false if live.service_policy.is_some() => {
+                want(service_resource(env), vec![], vec![public])
+            }
+            false => {}
+        }
+    }
+    out
+}
+
+/// The change one policy needs, or `None` when it has what the config wants.
+fn delta(
+    resource: PolicyResource,
+    live: &LiveState,
+    add: Vec<Grant>,
+    remove: Vec<Grant>,
+    secret_access: &Grant,
+) -> Option<IamChange> {
+    let policy: Option<&Policy> = live.policy(&resource);
+    let (add, remove, etag) = match policy {
+        Some(p) => (
+            add.into_iter()
+                .filter(|g| !iam::has(p, g))
+                .collect::<Vec<_>>(),
+            remove.into_iter().filter(|g| iam::has(p, g)).collect(),
+            Some(iam::etag_text(p)),
+        ),
+        // No policy yet: the service on a first deploy. Nothing to remove.
+        None => (add, Vec::new(), None),
+    };
+    (!add.is_empty() || !remove.is_empty()).then(|| IamChange {
+        resource,
+        etag,
+        required: add.contains(secret_access),
+        add,
+        remove,
+    })
+}
+
+/// The service part of the plan: the diff from live to desired. The desired
+/// view in the plan is redacted (see [`ServiceView::redacted`]).
+fn service_change(
+    env: &Environment,
+    image: &str,
+    account: &str,
+    live: &LiveState,
+) -> ServiceChange {
+    let desired = desired_view(env, image, account);
+    let live_service = live.service.as_ref();
+    let live_view = live_service.map(|s| service::view_of(s, &project_ids(env, live)));
+    let fields = service::diff(live_view.as_ref(), &desired);
+    let action = match (live_service, fields.is_empty()) {
+        (None, _) => ServiceAction::Create,
+        (Some(_), true) => ServiceAction::None,
+        (Some(_), false) => ServiceAction::Update,
+    };
+    ServiceChange {
+        name: env.service.name.clone(),
+        action,
+        fields,
+        new_revision: action != ServiceAction::None,
+        traffic: traffic_words(live_service, action),
+        desired: desired.redacted(),
+        etag: live_service.map(|s| s.etag.clone()),
+        generation: live_service.map(|s| s.generation),
+        url: live_service
+            .map(|s| s.uri.clone())
+            .filter(|u| !u.is_empty()),
+    }
+}
+
+/// The names the deploy's project goes by: its id and, when known, number.
+fn project_ids<'a>(env: &'a Environment, live: &'a LiveState) -> Vec<&'a str> {
+    std::iter::once(env.project.as_str())
+        .chain(live.project_number.as_deref())
+        .collect()
+}
+
+/// The exact service a deploy would send, when it would send one: the input
+/// of Cloud Run's validation in the second read phase.
+pub(crate) fn service_to_send(
+    env: &Environment,
+    target: &Target,
+    live: &LiveState,
+    account: &str,
+) -> Option<Service> {
+    let image = target.image()?;
+    let desired = desired_view(env, image, account);
+    let live_view = live
+        .service
+        .as_ref()
+        .map(|s| service::view_of(s, &project_ids(env, live)));
+    if live_view.is_some() && service::diff(live_view.as_ref(), &desired).is_empty() {
+        return None;
+    }
+    Some(service::apply_view(
+        live.service.as_ref(),
+        &service_name(env),
+        &desired,
+    ))
+}
+
+/// What the config asks of the service, unredacted: what a deploy sends.
+pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> ServiceView {
+    let s = &env.service;
+    let mut vars: BTreeMap<String, EnvValue> = s
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), EnvValue::Plain(v.clone())))
+        .collect();
+    for (k, r) in &s.secrets {
+        let secret_project = r.project.as_deref().unwrap_or(&env.project);
+        vars.insert(
+            k.clone(),
+            EnvValue::Secret {
+                secret: service::secret_in_service(&env.project, secret_project, &r.secret),
+                version: r.version.clone(),
+            },
+        );
+    }
+    ServiceView {
+        image: image.to_string(),
+        cpu: s.cpu.clone(),
+        memory: s.memory.clone(),
+        timeout_seconds: i64::from(s.timeout_seconds),
+        concurrency: s.concurrency as i32,
+        min_instances: s.min_instances as i32,
+        max_instances: s.max_instances as i32,
+        service_account: account.to_string(),
+        env: vars,
+    }
+}
+
+fn traffic_words(live: Option<&Service>, action: ServiceAction) -> String {
+    use google_cloud_run_v2::model::TrafficTargetAllocationType as T;
+    let Some(live) = live else {
+        return "100% to the new revision".into();
+    };
+    let to_latest = live.traffic.is_empty()
+        || live
+            .traffic
+            .iter()
+            .any(|t| t.r#type == T::Latest && t.percent == 100);
+    match (action, to_latest) {
+        (ServiceAction::None, _) => match live.latest_ready_revision.rsplit('/').next() {
+            Some(r) if !r.is_empty() => format!("unchanged: 100% to {r}"),
+            _ => "unchanged".into(),
+        },
+        (_, true) => "100% to the new revision".into(),
+        (_, false) => "unchanged: traffic is pinned to named revisions; the new revision gets none until you move it".into(),
+    }
+}
+
+#[cfg(test)]
+#[path = "compute_tests.rs"]
+mod tests;

@@ -1,0 +1,3 @@
+//! Unit tests of `compute` over fixture live states: no process, no emulator.
+
+use super::*;

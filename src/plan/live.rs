@@ -1,0 +1,323 @@
+//! Read live state: every read a plan needs, concurrently, and nothing else.
+//!
+//! The reads run in two phases, so a plan costs two sequential round trips
+//! however many secrets and roles the config names:
+//!
+//! 1. everything that depends on nothing: the project number (when needed),
+//!    a configured runtime account and its policy, every secret, its policy
+//!    and every referenced version, the project policy, the live service and
+//!    its policy;
+//! 2. what needs phase 1: Cloud Run's default account (its email is derived
+//!    from the project number) and Cloud Run's own validation of the exact
+//!    service the plan would send (which needs the live service).
+//!
+//! No decision is taken here: the result is a plain [`LiveState`] that
+//! [`super::compute::compute`] turns into a plan without any I/O. Which reads
+//! are needed is itself decided by a pure function, [`Needs::of`].
+
+use std::collections::BTreeMap;
+
+use futures::future::{try_join, try_join_all, try_join5};
+use google_cloud_iam_v1::model::Policy;
+use google_cloud_run_v2::model::Service;
+use google_cloud_secretmanager_v1::model::SecretVersion;
+
+use super::Target;
+use super::compute;
+use crate::config::{Environment, SecretAccess};
+use crate::gcp::iam::PolicyResource;
+use crate::gcp::{GcpError, Google};
+
+/// A secret, by project and id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct SecretId {
+    pub(crate) project: String,
+    pub(crate) secret: String,
+}
+
+impl SecretId {
+    pub(crate) fn resource(&self) -> PolicyResource {
+        PolicyResource::Secret {
+            project: self.project.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+}
+
+/// One secret version the config references (`latest`, a number).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct VersionRef {
+    pub(crate) id: SecretId,
+    pub(crate) version: String,
+}
+
+/// Everything the plan is computed from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct LiveState {
+    /// Read only when the default account or a `{project_number}`
+    /// placeholder needs it.
+    pub(crate) project_number: Option<String>,
+    pub(crate) account: AccountState,
+    /// Every referenced secret.
+    pub(crate) secrets: BTreeMap<SecretId, SecretLive>,
+    /// Every referenced version; `None` when it does not exist (or its
+    /// secret does not).
+    pub(crate) versions: BTreeMap<VersionRef, Option<SecretVersion>>,
+    /// Read only when a project-level grant is configured.
+    pub(crate) project_policy: Option<Policy>,
+    /// The live Cloud Run service (deploys only), `None` before the first.
+    pub(crate) service: Option<Service>,
+    pub(crate) service_policy: Option<Policy>,
+    /// Cloud Run's answer to validating the service the plan would send.
+    pub(crate) validation: Validation,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct AccountState {
+    pub(crate) email: String,
+    /// Cloud Run's default account (the config names none).
+    pub(crate) default: bool,
+    pub(crate) exists: bool,
+    /// Read only when `service_account_users` is configured.
+    pub(crate) policy: Option<Policy>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct SecretLive {
+    pub(crate) exists: bool,
+    /// Read only with per-secret access (the default).
+    pub(crate) policy: Option<Policy>,
+}
+
+/// What Cloud Run said about the service the plan would send.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Validation {
+    /// Not asked: nothing to send (grant only, or the service is up to date).
+    #[default]
+    NotAsked,
+    Accepted,
+    /// Refused, in Cloud Run's words.
+    Rejected(String),
+}
+
+impl LiveState {
+    /// The policy read for `resource`, when it was read and exists.
+    pub(crate) fn policy(&self, resource: &PolicyResource) -> Option<&Policy> {
+        match resource {
+            PolicyResource::Project { .. } => self.project_policy.as_ref(),
+            PolicyResource::Secret { project, secret } => self
+                .secrets
+                .get(&SecretId {
+                    project: project.clone(),
+                    secret: secret.clone(),
+                })
+                .and_then(|s| s.policy.as_ref()),
+            PolicyResource::ServiceAccount { .. } => self.account.policy.as_ref(),
+            PolicyResource::Service { .. } => self.service_policy.as_ref(),
+        }
+    }
+}
+
+/// Which reads a plan needs: decided from the config alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Every referenced version and the env vars reading each.
+    pub(crate) uses: BTreeMap<VersionRef, Vec<String>>,
+    pub(crate) per_secret: bool,
+    pub(crate) number: bool,
+    pub(crate) account_policy: bool,
+    pub(crate) project_policy: bool,
+    pub(crate) service: bool,
+}
+
+impl Needs {
+    pub(crate) fn of(env: &Environment, target: &Target) -> Needs {
+        let mut uses: BTreeMap<VersionRef, Vec<String>> = BTreeMap::new();
+        for (var, r) in &env.service.secrets {
+            let key = VersionRef {
+                id: SecretId {
+                    project: r.project.clone().unwrap_or_else(|| env.project.clone()),
+                    secret: r.secret.clone(),
+                },
+                version: r.version.clone(),
+            };
+            uses.entry(key).or_default().push(var.clone());
+        }
+        let per_secret = env.iam.secret_access == SecretAccess::PerSecret;
+        Needs {
+            per_secret,
+            number: env.service.service_account.is_none()
+                || env
+                    .iam
+                    .service_account_users
+                    .iter()
+                    .any(|m| m.contains("{project_number}")),
+            account_policy: !env.iam.service_account_users.is_empty(),
+            project_policy: !env.iam.project_roles.is_empty() || (!per_secret && !uses.is_empty()),
+            service: matches!(target, Target::Deploy { .. }),
+            uses,
+        }
+    }
+
+    /// Every referenced secret, once.
+    pub(crate) fn secrets(&self) -> Vec<SecretId> {
+        let mut ids: Vec<SecretId> = self.uses.keys().map(|k| k.id.clone()).collect();
+        ids.dedup();
+        ids
+    }
+}
+
+/// The project a service account lives in: from its email when it is a
+/// user-managed account, else the deploy's own project (the default compute
+/// account and Google-managed agents).
+pub(crate) fn account_project(email: &str, project: &str) -> String {
+    email
+        .split_once('@')
+        .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"))
+        .unwrap_or(project)
+        .to_string()
+}
+
+/// Cloud Run's default runtime account for a project number.
+pub(crate) fn default_account(number: &str) -> String {
+    format!("{number}-compute@developer.gserviceaccount.com")
+}
+
+/// Every read the plan for `env` needs, in two concurrent phases.
+pub(crate) async fn read(
+    google: &Google,
+    env: &Environment,
+    target: &Target,
+) -> Result<LiveState, GcpError> {
+    let needs = Needs::of(env, target);
+    let project = env.project.as_str();
+    let service_name = compute::service_name(env);
+
+    let number = async {
+        match needs.number {
+            true => google.project_number(project).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let account = |email: String, default: bool| {
+        let needs = &needs;
+        async move {
+            let resource = PolicyResource::ServiceAccount {
+                project: account_project(&email, project),
+                email: email.clone(),
+            };
+            let (exists, policy) = try_join(
+                google.service_account_exists(&account_project(&email, project), &email),
+                async {
+                    match needs.account_policy {
+                        true => google.get_policy(&resource).await,
+                        false => Ok(None),
+                    }
+                },
+            )
+            .await?;
+            Ok::<_, GcpError>(AccountState {
+                email,
+                default,
+                exists,
+                policy,
+            })
+        }
+    };
+    let configured_account = async {
+        match &env.service.service_account {
+            Some(email) => account(email.clone(), false).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let secret_ids = needs.secrets();
+    let secrets = try_join(
+        try_join_all(secret_ids.iter().map(|id| async {
+            let (exists, policy) = try_join(google.secret_exists(&id.project, &id.secret), async {
+                match needs.per_secret {
+                    true => google.get_policy(&id.resource()).await,
+                    false => Ok(None),
+                }
+            })
+            .await?;
+            Ok::<_, GcpError>((id.clone(), SecretLive { exists, policy }))
+        })),
+        try_join_all(needs.uses.keys().map(|k| async {
+            let v = google
+                .secret_version(&k.id.project, &k.id.secret, &k.version)
+                .await?;
+            Ok::<_, GcpError>((k.clone(), v))
+        })),
+    );
+    let project_policy = async {
+        match needs.project_policy {
+            true => {
+                google
+                    .get_policy(&PolicyResource::Project {
+                        project: project.to_string(),
+                    })
+                    .await
+            }
+            false => Ok(None),
+        }
+    };
+    let service = async {
+        match needs.service {
+            true => {
+                try_join(
+                    google.service(&service_name),
+                    google.get_policy(&compute::service_resource(env)),
+                )
+                .await
+            }
+            false => Ok((None, None)),
+        }
+    };
+
+    // Phase 1: everything that depends on nothing, at once.
+    let (
+        project_number,
+        configured_account,
+        (secrets, versions),
+        project_policy,
+        (service, service_policy),
+    ) = try_join5(number, configured_account, secrets, project_policy, service).await?;
+
+    let mut live = LiveState {
+        project_number,
+        secrets: secrets.into_iter().collect(),
+        versions: versions.into_iter().collect(),
+        project_policy,
+        service,
+        service_policy,
+        ..LiveState::default()
+    };
+
+    // Phase 2, at once: the default account (its email needs the number) and
+    // Cloud Run's validation of the exact service the plan would send.
+    let email = match (&configured_account, &live.project_number) {
+        (Some(a), _) => a.email.clone(),
+        (None, Some(n)) => default_account(n),
+        (None, None) => unreachable!("the number is read when no account is configured"),
+    };
+    let to_send = compute::service_to_send(env, target, &live, &email);
+    let validation = async {
+        match to_send {
+            Some(service) => Ok(match google.validate_service(service).await? {
+                None => Validation::Accepted,
+                Some(reason) => Validation::Rejected(reason),
+            }),
+            None => Ok(Validation::NotAsked),
+        }
+    };
+    let account = async {
+        match configured_account {
+            Some(a) => Ok(a),
+            None => account(email.clone(), true).await,
+        }
+    };
+    let (account, validation) = try_join(account, validation).await?;
+    live.account = account;
+    live.validation = validation;
+    Ok(live)
+}

@@ -1,0 +1,49 @@
+//! What stops a deploy ([`Problem`]) and what a reviewer should know
+//! ([`Warning`]), each with a typed kind.
+//!
+//! Callers branch on the kind, never on the words: `grant` tolerates missing
+//! secrets but not a missing runtime account, hints are chosen per kind, and
+//! the JSON output carries the kind for machines.
+
+use serde::{Deserialize, Serialize};
+
+/// Something that stops the deploy, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Problem {
+    pub(crate) kind: ProblemKind,
+    pub(crate) message: String,
+    pub(crate) hint: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ProblemKind {
+    /// The encryption key's env var is not wired to its secret at all.
+    KeyNotWired,
+    /// The encryption key's env var reads another secret.
+    KeyWiredToOtherSecret,
+    /// A referenced secret does not exist.
+    SecretNotFound,
+    /// A referenced secret version does not exist.
+    VersionNotFound,
+    /// A referenced version (or what `latest` resolves to) is not ENABLED.
+    VersionNotEnabled,
+    /// The runtime service account does not exist.
+    ServiceAccountMissing,
+    /// Cloud Run's own validation (validateOnly) refused the service.
+    ServiceRejected,
+}
+
+/// Something a reviewer should know that does not stop the deploy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Warning {
+    pub(crate) kind: WarningKind,
+    pub(crate) message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WarningKind {
+    /// The live service holds a credential as a plain env var value.
+    PlainCredentialInLiveService,
+}
