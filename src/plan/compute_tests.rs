@@ -1,3 +1,340 @@
 //! Unit tests of `compute` over fixture live states: no process, no emulator.
+//! Each builds the `LiveState` a scenario reads and checks the plan's
+//! decisions, the way cargo-dist tests its `gather_work`.
+
+use std::path::Path;
+
+use google_cloud_iam_v1::model::Binding;
+use google_cloud_run_v2::model::{Container, EnvVar, RevisionTemplate};
+use google_cloud_secretmanager_v1::model::SecretVersion;
+use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
+use google_cloud_type::model::Expr;
 
 use super::*;
+use crate::plan::live::{AccountState, SecretId, SecretLive, VersionRef};
+use crate::plan::{SecretState, WarningKind};
+
+const PROJECT: &str = "acme-prod";
+const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
+const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
+
+fn env_from(yaml: &str) -> Environment {
+    crate::config::parse(Path::new("config/test.yaml"), "test", yaml).expect("valid fixture")
+}
+
+fn env() -> Environment {
+    env_from(&format!(
+        "project: {PROJECT}
+service:
+  service_account: {SA}
+  env:
+    LOG_LEVEL: INFO
+  secrets:
+    GOOGLE_API_KEY: gemini-api-key
+    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
+"
+    ))
+}
+
+fn deploy() -> Target {
+    Target::Deploy {
+        image: IMAGE.into(),
+    }
+}
+
+fn policy(etag: &'static [u8], bindings: Vec<Binding>) -> Policy {
+    Policy::new()
+        .set_version(3)
+        .set_etag(bytes::Bytes::from_static(etag))
+        .set_bindings(bindings)
+}
+
+fn version(secret: &str, n: u32, state: VersionState) -> SecretVersion {
+    SecretVersion::new()
+        .set_name(format!("projects/1/secrets/{secret}/versions/{n}"))
+        .set_state(state)
+}
+
+/// The state every secret of [`env`] exists in, enabled, with empty policies;
+/// the account exists; no service yet.
+fn live() -> LiveState {
+    let mut live = LiveState {
+        account: AccountState {
+            email: SA.into(),
+            default: false,
+            exists: true,
+            policy: None,
+        },
+        validation: Validation::Accepted,
+        ..LiveState::default()
+    };
+    for s in ["gemini-api-key", "sre-agent-encryption-key"] {
+        let id = SecretId {
+            project: PROJECT.into(),
+            secret: s.into(),
+        };
+        live.secrets.insert(
+            id.clone(),
+            SecretLive {
+                exists: true,
+                policy: Some(policy(b"e1", vec![])),
+            },
+        );
+        live.versions.insert(
+            VersionRef {
+                id,
+                version: "latest".into(),
+            },
+            Some(version(s, 1, VersionState::Enabled)),
+        );
+    }
+    live
+}
+
+fn key_ref() -> VersionRef {
+    VersionRef {
+        id: SecretId {
+            project: PROJECT.into(),
+            secret: "sre-agent-encryption-key".into(),
+        },
+        version: "latest".into(),
+    }
+}
+
+/// The live service as a previous deploy of `env` left it.
+fn deployed(env: &Environment) -> Service {
+    let view = desired_view(env, IMAGE, SA);
+    let mut s = service::apply_view(None, &service_name(env), &view);
+    s.etag = "\"s1\"".into();
+    s.generation = 1;
+    s
+}
+
+#[test]
+fn a_first_deploy_creates_the_service_and_requires_secret_access() {
+    let plan = compute(&env(), &deploy(), &live());
+    assert!(plan.preflight.problems.is_empty(), "{:?}", plan.preflight.problems);
+    let service = plan.service.as_ref().unwrap();
+    assert_eq!(service.action, ServiceAction::Create);
+    // One accessor grant per secret, each required.
+    assert_eq!(plan.iam.len(), 2);
+    assert!(plan.iam.iter().all(|c| c.required
+        && c.add == [Grant::new(SECRET_ACCESSOR, format!("serviceAccount:{SA}"))]));
+    assert_eq!(plan.changes.add, 3);
+}
+
+#[test]
+fn a_redeploy_of_the_same_thing_changes_nothing() {
+    let env = env();
+    let mut live = live();
+    let member = format!("serviceAccount:{SA}");
+    for s in live.secrets.values_mut() {
+        s.policy = Some(policy(
+            b"e2",
+            vec![Binding::new().set_role(SECRET_ACCESSOR).set_members([&member])],
+        ));
+    }
+    live.service = Some(deployed(&env));
+    live.validation = Validation::NotAsked;
+    let plan = compute(&env, &deploy(), &live);
+    assert_eq!(plan.service.as_ref().unwrap().action, ServiceAction::None);
+    assert!(plan.iam.is_empty());
+    assert!(!plan.changes.any());
+    // And nothing would be sent to Cloud Run for validation.
+    assert!(service_to_send(&env, &deploy(), &live, SA).is_none());
+}
+
+#[test]
+fn a_conditional_accessor_binding_does_not_count_as_granted() {
+    let mut live = live();
+    let member = format!("serviceAccount:{SA}");
+    for s in live.secrets.values_mut() {
+        s.policy = Some(policy(
+            b"e3",
+            vec![
+                Binding::new()
+                    .set_role(SECRET_ACCESSOR)
+                    .set_members([&member])
+                    .set_condition(Expr::new().set_expression("request.time < timestamp('2000-01-01T00:00:00Z')")),
+            ],
+        ));
+    }
+    let plan = compute(&env(), &deploy(), &live);
+    assert_eq!(plan.iam.len(), 2);
+}
+
+#[test]
+fn a_missing_key_secret_is_a_problem_of_its_kind() {
+    let mut live = live();
+    live.secrets.get_mut(&key_ref().id).unwrap().exists = false;
+    live.versions.insert(key_ref(), None);
+    let plan = compute(&env(), &deploy(), &live);
+    let kinds: Vec<_> = plan.preflight.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [ProblemKind::SecretNotFound]);
+    assert!(plan.preflight.problems[0].message.contains("encryption key"));
+    // No grant is planned on a secret that does not exist.
+    assert_eq!(plan.iam.len(), 1);
+}
+
+#[test]
+fn a_disabled_latest_version_is_not_enabled() {
+    let mut live = live();
+    live.versions.insert(
+        key_ref(),
+        Some(version("sre-agent-encryption-key", 4, VersionState::Disabled)),
+    );
+    let plan = compute(&env(), &deploy(), &live);
+    assert_eq!(plan.preflight.encryption_key.state, Some(SecretState::Disabled));
+    let p = &plan.preflight.problems[0];
+    assert_eq!(p.kind, ProblemKind::VersionNotEnabled);
+    assert!(p.message.contains("resolves to version 4"), "{}", p.message);
+}
+
+#[test]
+fn an_unwired_key_is_the_first_problem() {
+    let env = env_from(&format!(
+        "project: {PROJECT}
+service:
+  service_account: {SA}
+  secrets:
+    GOOGLE_API_KEY: gemini-api-key
+"
+    ));
+    let plan = compute(&env, &deploy(), &live());
+    assert_eq!(plan.preflight.problems[0].kind, ProblemKind::KeyNotWired);
+    assert!(!plan.preflight.encryption_key.wired);
+}
+
+#[test]
+fn a_missing_account_is_a_problem_and_gets_no_grants_on_itself() {
+    let env = env_from(&format!(
+        "project: {PROJECT}
+service:
+  service_account: {SA}
+  secrets:
+    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
+iam:
+  service_account_users: [user:alice@example.com]
+"
+    ));
+    let mut live = live();
+    live.account.exists = false;
+    let plan = compute(&env, &deploy(), &live);
+    let p = plan.preflight.problems.last().unwrap();
+    assert_eq!(p.kind, ProblemKind::ServiceAccountMissing);
+    assert!(p.hint.contains("gcloud iam service-accounts create run"), "{}", p.hint);
+    assert!(
+        plan.iam
+            .iter()
+            .all(|c| !matches!(c.resource, PolicyResource::ServiceAccount { .. }))
+    );
+}
+
+#[test]
+fn cloud_runs_refusal_is_a_problem() {
+    let mut live = live();
+    live.validation = Validation::Rejected("memory too small".into());
+    let plan = compute(&env(), &deploy(), &live);
+    assert_eq!(
+        plan.preflight.problems.last().map(|p| p.kind),
+        Some(ProblemKind::ServiceRejected)
+    );
+}
+
+#[test]
+fn a_public_binding_is_removed_when_the_service_is_private() {
+    let env = env();
+    let mut live = live();
+    live.service = Some(deployed(&env));
+    live.service_policy = Some(policy(
+        b"e4",
+        vec![
+            Binding::new()
+                .set_role(RUN_INVOKER)
+                .set_members([ALL_USERS, "user:bob@example.com"]),
+        ],
+    ));
+    let plan = compute(&env, &deploy(), &live);
+    let change = plan
+        .iam
+        .iter()
+        .find(|c| matches!(c.resource, PolicyResource::Service { .. }))
+        .unwrap();
+    assert_eq!(change.remove, [Grant::new(RUN_INVOKER, ALL_USERS)]);
+    assert!(change.add.is_empty() && !change.required);
+    assert_eq!(change.etag.as_deref(), Some("ZTQ="));
+}
+
+#[test]
+fn the_default_account_is_derived_from_the_project_number() {
+    let env = env_from(&format!(
+        "project: {PROJECT}
+service:
+  secrets:
+    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
+"
+    ));
+    let needs = Needs::of(&env, &deploy());
+    assert!(needs.number && !needs.account_policy && !needs.project_policy);
+}
+
+/// The usual migration: an older deploy set the key as a plain env var, the
+/// config now takes it from Secret Manager. The plan must show that it
+/// changes, never the value, and warn that it sat in plain text.
+#[test]
+fn a_plain_credential_in_the_live_service_is_never_shown() {
+    const VALUE: &str = "the-live-plain-key-value";
+    let env = env();
+    let mut s = deployed(&env);
+    let template: &mut RevisionTemplate = s.template.as_mut().unwrap();
+    let c: &mut Container = &mut template.containers[0];
+    c.env.retain(|e| e.name != "SRE_AGENT_ENCRYPTION_KEY");
+    c.env.push(
+        EnvVar::new()
+            .set_name("SRE_AGENT_ENCRYPTION_KEY")
+            .set_value(VALUE),
+    );
+    let mut live = live();
+    live.service = Some(s);
+    let plan = compute(&env, &deploy(), &live);
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(!json.contains(VALUE), "{json}");
+    let f = &plan.service.as_ref().unwrap().fields[0];
+    assert_eq!(f.field, "env.SRE_AGENT_ENCRYPTION_KEY");
+    assert_eq!(
+        f.before.as_deref(),
+        Some(service::Sensitive::of(VALUE).to_string().as_str())
+    );
+    assert!(f.before.as_deref().unwrap().starts_with("(sensitive, 24 bytes, sha256 "));
+    assert_eq!(
+        plan.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(),
+        [WarningKind::PlainCredentialInLiveService]
+    );
+}
+
+/// A credential-named plain value in the config itself (`DB_PASSWORD:
+/// hunter2`) is in the plan only redacted, in the diff and in `desired`.
+#[test]
+fn a_credential_named_config_value_is_redacted_in_the_plan() {
+    let env = env_from(&format!(
+        "project: {PROJECT}
+service:
+  service_account: {SA}
+  env:
+    DB_PASSWORD: hunter2
+  secrets:
+    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
+"
+    ))
+    .clone();
+    let plan = compute(&env, &deploy(), &live());
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(!json.contains("hunter2"), "{json}");
+    // What is sent is the real value.
+    let sent = desired_view(&env, IMAGE, SA);
+    assert_eq!(
+        sent.env["DB_PASSWORD"],
+        EnvValue::Plain("hunter2".into())
+    );
+    assert_eq!(sent.redacted(), plan.service.unwrap().desired);
+}
