@@ -46,6 +46,14 @@ pub(crate) struct GlobalArgs {
     #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) sandbox_world: Option<PathBuf>,
+    /// Bound each API request (connecting included); a request that gets no
+    /// answer in time counts as a transient failure and is retried.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub(crate) request_timeout: std::time::Duration,
+    /// First wait before retrying a transient failure, in ms (default 1000,
+    /// doubling to 30 s; also AUTOSRE_DEPLOY_RETRY_INITIAL_MS).
+    #[arg(long, global = true, hide = true)]
+    pub(crate) retry_initial_ms: Option<u64>,
     /// First interval between polls of a long-running operation, in ms
     /// (default 1000; also AUTOSRE_DEPLOY_POLL_INTERVAL_MS).
     #[arg(long, global = true, hide = true)]
@@ -105,6 +113,41 @@ pub(crate) struct DeployArgs {
     /// to 7 minutes).
     #[arg(long, value_name = "SECONDS", default_value_t = 420)]
     pub(crate) iam_propagation_timeout: u64,
+    /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`; a rollout still in
+    /// progress then is reported with how to watch it (exit 1).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// `90s`, `15m`, `1h30m`: whole numbers with a unit (s, m, h).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            's' | 'm' | 'h' if !digits.is_empty() => {
+                let n: u64 = digits.parse().map_err(|e| format!("{e}"))?;
+                total += n * match c {
+                    's' => 1,
+                    'm' => 60,
+                    _ => 3600,
+                };
+                digits.clear();
+            }
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a duration such as `90s`, `15m` or `1h30m`"
+                ));
+            }
+        }
+    }
+    match (digits.is_empty(), total) {
+        (true, t) if t > 0 => Ok(std::time::Duration::from_secs(t)),
+        _ => Err(format!(
+            "`{text}` is not a duration such as `90s`, `15m` or `1h30m`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,13 +3,14 @@
 //! sees only these; clap types stop here.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Env;
 use crate::apply::ApplyOptions;
 use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, LogFormat, Output, PlanArgs};
 use crate::config::{self, Environment};
 use crate::error::Error;
+use crate::gcp::Retry;
 
 /// Settings every command shares.
 #[derive(Clone, Debug)]
@@ -23,6 +24,7 @@ pub(crate) struct Globals {
     pub(crate) sandbox: Option<Sandbox>,
     pub(crate) poll_interval: Duration,
     pub(crate) propagation_retry: Duration,
+    pub(crate) retry: Retry,
 }
 
 /// Where the sandbox's world comes from.
@@ -34,6 +36,9 @@ pub(crate) enum Sandbox {
     /// Seeded from an emulator world file.
     World(PathBuf),
 }
+
+/// How long a run may take unless `--timeout` says otherwise.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// A duration in ms from a flag, else an environment variable, else a
 /// default; at least 10 ms.
@@ -70,6 +75,16 @@ impl Globals {
                 "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS",
                 30_000,
             ),
+            retry: Retry {
+                initial: millis(
+                    g.retry_initial_ms,
+                    env,
+                    "AUTOSRE_DEPLOY_RETRY_INITIAL_MS",
+                    1000,
+                ),
+                attempt_timeout: g.request_timeout,
+                ..Retry::default()
+            },
         }
     }
 
@@ -77,12 +92,18 @@ impl Globals {
         Ok(config::load(&self.config_dir, env)?)
     }
 
-    fn apply_options(&self, strict_iam: bool, propagation_timeout: Duration) -> ApplyOptions {
+    fn apply_options(
+        &self,
+        strict_iam: bool,
+        propagation_timeout: Duration,
+        timeout: Duration,
+    ) -> ApplyOptions {
         ApplyOptions {
             strict_iam,
             poll_interval: self.poll_interval,
             propagation_timeout,
             propagation_retry: self.propagation_retry,
+            deadline: Instant::now() + timeout,
         }
     }
 }
@@ -118,6 +139,7 @@ impl DeploySettings {
             apply: globals.apply_options(
                 args.strict_iam,
                 Duration::from_secs(args.iam_propagation_timeout),
+                args.timeout,
             ),
         }
     }
@@ -164,7 +186,7 @@ impl GrantSettings {
             env: args.env.env,
             dry_run: args.dry_run,
             // `grant` rolls nothing out, so there is nothing to retry.
-            apply: globals.apply_options(args.strict_iam, Duration::ZERO),
+            apply: globals.apply_options(args.strict_iam, Duration::ZERO, DEFAULT_TIMEOUT),
         }
     }
 }

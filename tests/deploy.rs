@@ -640,7 +640,8 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr.contains("hint: authenticate with"),
+        run.stderr
+            .contains("hint: run `gcloud auth application-default login`"),
         "{}",
         run.stderr
     );

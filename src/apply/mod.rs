@@ -9,7 +9,7 @@
 pub(crate) mod iam;
 pub(crate) mod rollout;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -21,7 +21,7 @@ use crate::printer::Printer;
 use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ApplyOptions {
     /// A denied write of a non-required grant fails the run instead of warning.
     pub(crate) strict_iam: bool,
@@ -32,6 +32,9 @@ pub(crate) struct ApplyOptions {
     pub(crate) propagation_timeout: Duration,
     /// The wait between such retries.
     pub(crate) propagation_retry: Duration,
+    /// When the run must end (`--timeout`): a rollout still in progress then
+    /// is reported as such, with how to watch it.
+    pub(crate) deadline: Instant,
 }
 
 /// What a deploy did.
@@ -107,7 +110,7 @@ pub(crate) async fn apply(
     .await;
     let mut denied_required = Vec::new();
     for (change, result) in before.iter().zip(results) {
-        record(&mut outcome, change, result, options, &mut denied_required);
+        record(&mut outcome, change, result, &options, &mut denied_required);
     }
     if !denied_required.is_empty() {
         outcome.failure = Some(Failure {
@@ -148,9 +151,10 @@ pub(crate) async fn apply(
             .iter()
             .zip(&before)
             .any(|(o, c)| c.required && o.status == IamStatus::Applied);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let mut live_service = live.service.take();
-        let mut attempt = 1;
+        let run_id = format!("{:08x}", rand::random::<u32>());
+        let mut attempt = rollout::Attempt { run_id, number: 1 };
         loop {
             match rollout::rollout(
                 google,
@@ -158,8 +162,8 @@ pub(crate) async fn apply(
                 change,
                 &desired,
                 live_service,
-                attempt,
-                options,
+                &attempt,
+                &options,
                 printer,
             )
             .await
@@ -168,11 +172,12 @@ pub(crate) async fn apply(
                     outcome.service = Some(s);
                     break;
                 }
-                Err((_, failure))
+                Err(f)
                     if granted_secret_access
-                        && rollout::is_secret_permission(&failure)
+                        && f.reason == rollout::FailureReason::SecretAccess
                         && started.elapsed() + options.propagation_retry
-                            < options.propagation_timeout =>
+                            < options.propagation_timeout
+                        && Instant::now() + options.propagation_retry < options.deadline =>
                 {
                     printer.info(&format!(
                         "The new secret grants have not propagated yet (Google: typically 2, up to 7 minutes); \
@@ -182,7 +187,7 @@ pub(crate) async fn apply(
                         options.propagation_timeout.as_secs()
                     ));
                     tokio::time::sleep(options.propagation_retry).await;
-                    attempt += 1;
+                    attempt.number += 1;
                     // The failed rollout changed the service (and its etag).
                     live_service = match google.service(&name).await {
                         Ok(s) => s,
@@ -195,9 +200,9 @@ pub(crate) async fn apply(
                         }
                     };
                 }
-                Err((s, failure)) => {
-                    outcome.service = s;
-                    outcome.failure = Some(failure);
+                Err(f) => {
+                    outcome.service = f.outcome;
+                    outcome.failure = Some(f.failure);
                     return outcome;
                 }
             }
@@ -208,7 +213,7 @@ pub(crate) async fn apply(
     for change in after {
         let result = iam::apply_change(google, change, None).await;
         let mut denied = Vec::new();
-        record(&mut outcome, change, result, options, &mut denied);
+        record(&mut outcome, change, result, &options, &mut denied);
     }
     outcome
 }
@@ -217,7 +222,7 @@ fn record(
     outcome: &mut Outcome,
     change: &crate::plan::IamChange,
     result: IamResult,
-    options: ApplyOptions,
+    options: &ApplyOptions,
     denied_required: &mut Vec<String>,
 ) {
     let (status, writes) = match result {

@@ -1,20 +1,28 @@
 //! Roll out a new revision and wait until it is ready.
 //!
-//! The upsert is a `PATCH` with `allowMissing=true` (create or update in one
-//! call) carrying the live service's etag, so a concurrent edit of the service
-//! is refused rather than overwritten. The long-running operation is polled by
-//! hand, not with `until_done`, so every poll can report progress: a spinner
-//! on a terminal, a plain line per change (and every 15 s) in CI logs.
+//! What the plan says decides the call: `services.create` when it found no
+//! service (refused with ALREADY_EXISTS if someone created one since), and
+//! `services.patch` with the live etag when it found one (refused if someone
+//! changed it since). Either way nothing is overwritten blindly.
+//!
+//! The operation is then watched with Cloud Run's `operations.wait` (a long
+//! poll that answers when the operation is done, so readiness is seen when it
+//! happens), falling back to `operations.get` with backoff where `wait` is not
+//! served. Every answer updates the progress line (a spinner on a terminal, a
+//! plain line per change and every 15 s in CI logs). The wait is bounded by
+//! the run's deadline. A poll that fails is not taken for a failed rollout:
+//! the service is re-read and its real state reported.
 
 use std::time::{Duration, Instant};
 
-use google_cloud_lro::{Poller, PollingResult};
+use google_cloud_longrunning::model::Operation;
+use google_cloud_longrunning::model::operation::Result as OpResult;
 use google_cloud_run_v2::model::Service;
-use google_cloud_run_v2::model::condition::State as ConditionState;
+use google_cloud_run_v2::model::condition::{CommonReason, Reasons, State as ConditionState};
 use serde::Serialize;
 
 use super::{ApplyOptions, Failure};
-use crate::gcp::Google;
+use crate::gcp::{GcpError, Google, Kind};
 use crate::plan::ServiceChange;
 use crate::plan::service::{ServiceView, apply_view};
 use crate::printer::Printer;
@@ -35,151 +43,368 @@ pub(crate) struct ServiceOutcome {
     pub(crate) seconds: f64,
 }
 
-/// The template annotation a rollout retry sets (see [`rollout`]).
+/// The template annotation a rollout retry sets (see [`Attempt`]).
 pub(crate) const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
+/// Who deployed it, as the Cloud Run console shows (`client`,
+/// `clientVersion`: free caller strings, run.v2 discovery).
+const CLIENT: &str = "autosre-deploy";
 
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
-/// Transient polling errors tolerated in a row before giving up.
-const POLL_ERRORS: u32 = 5;
+/// How long one `operations.wait` may hold the answer.
+const WAIT_SLICE: Duration = Duration::from_secs(10);
 
+/// Which try of the rollout this is. A retry marks the template with a value
+/// unique to this run and attempt: Cloud Run makes a revision only when the
+/// template changes, the run-v2 client has no `forceNewRevision` for
+/// services, and a value reused from an earlier deploy's retry would be no
+/// change at all.
+#[derive(Clone, Debug)]
+pub(crate) struct Attempt {
+    pub(crate) run_id: String,
+    pub(crate) number: u32,
+}
+
+/// Why a revision failed, from Cloud Run's structured condition reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailureReason {
+    /// `SECRETS_ACCESS_CHECK_FAILED`: the runtime account cannot read a
+    /// secret (yet: new grants take minutes to apply).
+    SecretAccess,
+    /// Any other reason Cloud Run gave.
+    Other,
+    /// Cloud Run gave no structured reason.
+    Unknown,
+}
+
+pub(crate) struct RolloutFailure {
+    pub(crate) outcome: Option<ServiceOutcome>,
+    pub(crate) failure: Failure,
+    pub(crate) reason: FailureReason,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn rollout(
     google: &Google,
     name: &str,
     change: &ServiceChange,
     desired: &ServiceView,
     live: Option<Service>,
-    attempt: u32,
-    options: ApplyOptions,
+    attempt: &Attempt,
+    options: &ApplyOptions,
     printer: &Printer,
-) -> Result<ServiceOutcome, (Option<ServiceOutcome>, Failure)> {
+) -> Result<ServiceOutcome, RolloutFailure> {
     let started = Instant::now();
     let mut service = apply_view(live.as_ref(), name, desired);
-    if attempt > 1 {
-        // Cloud Run creates a revision only when the template changes, and
-        // the run-v2 client has no forceNewRevision for services: a retry
-        // marks its template so the rollout is tried again.
-        if let Some(t) = service.template.as_mut() {
-            t.annotations
-                .insert(RETRY_ANNOTATION.into(), attempt.to_string());
-        }
+    service.client = CLIENT.into();
+    service.client_version = env!("CARGO_PKG_VERSION").into();
+    if attempt.number > 1
+        && let Some(t) = service.template.as_mut()
+    {
+        t.annotations.insert(
+            RETRY_ANNOTATION.into(),
+            format!("{}-{}", attempt.run_id, attempt.number),
+        );
     }
-    let verb = match live {
-        Some(_) => "Updating",
-        None => "Creating",
+    let creating = live.is_none();
+    let mut progress = printer.progress(&format!(
+        "{} Cloud Run service {}",
+        if creating { "Creating" } else { "Updating" },
+        change.name
+    ));
+    let sent = match creating {
+        true => {
+            let (parent, id) = name.rsplit_once("/services/").unwrap_or((name, ""));
+            google.create_service(parent, id, service).await
+        }
+        false => google.update_service(service).await,
     };
-    let mut progress = printer.progress(&format!("{verb} Cloud Run service {}", change.name));
-    let mut poller = google.upsert_service(service, false);
-    let mut interval = options.poll_interval;
-    let mut errors = 0;
-    let mut polls = 0u32;
-    let result = loop {
-        let t = Instant::now();
-        let Some(r) = poller.poll().await else {
-            break Err("the operation ended without a result".to_string());
-        };
-        polls += 1;
-        if polls > 1 {
-            google.log_poll(name, "OK", t.elapsed().as_millis() as u64);
-        }
-        match r {
-            PollingResult::InProgress(meta) => {
-                errors = 0;
-                let revision = meta
-                    .map(|s| short(&s.latest_created_revision))
-                    .filter(|r| !r.is_empty());
-                progress.update(&match revision {
-                    Some(r) => format!("waiting for revision {r} to become ready"),
-                    None => "waiting for the operation".into(),
-                });
-            }
-            PollingResult::Completed(Ok(s)) => break Ok(s),
-            PollingResult::Completed(Err(e)) => {
-                break Err(e
-                    .status()
-                    .map(|s| s.message.clone())
-                    .unwrap_or_else(|| e.to_string()));
-            }
-            PollingResult::PollingError(e) => {
-                errors += 1;
-                if errors >= POLL_ERRORS {
-                    break Err(format!("polling the operation failed: {e}"));
-                }
-                progress.update(&format!("polling failed ({e}); retrying"));
-            }
-        }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 3 / 2).min(MAX_POLL_INTERVAL);
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    match result {
-        Ok(s) => {
-            let ready = s
-                .terminal_condition
-                .as_ref()
-                .is_some_and(|c| c.state == ConditionState::ConditionSucceeded);
-            let outcome = ServiceOutcome {
-                name: change.name.clone(),
-                ready,
-                revision: Some(short(&s.latest_created_revision)).filter(|r| !r.is_empty()),
-                serving: Some(short(&s.latest_ready_revision)).filter(|r| !r.is_empty()),
-                url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
-                seconds,
-            };
-            if ready {
-                progress.finish(&format!(
-                    "Revision {} is ready ({seconds:.1}s)",
-                    outcome.revision.as_deref().unwrap_or("?")
-                ));
-                Ok(outcome)
-            } else {
-                let message = s
-                    .terminal_condition
-                    .map(|c| c.message)
-                    .unwrap_or_else(|| "the service is not ready".into());
-                progress.fail("the new revision is not ready");
-                Err((Some(outcome), revision_failure(message)))
-            }
-        }
-        Err(message) => {
-            progress.fail("the rollout failed");
-            // Report where traffic is now: Cloud Run keeps it on the last
-            // ready revision when a new one fails.
-            let now = google.service(name).await.ok().flatten();
-            let outcome = now.map(|s| ServiceOutcome {
-                name: change.name.clone(),
-                ready: false,
-                revision: Some(short(&s.latest_created_revision)).filter(|r| !r.is_empty()),
-                serving: Some(short(&s.latest_ready_revision)).filter(|r| !r.is_empty()),
-                url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
-                seconds,
+    let op = match sent {
+        Ok(op) => op,
+        Err(e) => {
+            progress.fail("the service was not changed");
+            return Err(RolloutFailure {
+                outcome: None,
+                failure: send_failure(e, creating),
+                reason: FailureReason::Other,
             });
-            let mut failure = revision_failure(message);
-            if let Some(serving) = outcome.as_ref().and_then(|o| o.serving.clone()) {
-                failure.hint = Some(
-                    format!(
-                        "{}\ntraffic stays on revision {serving}",
-                        failure.hint.unwrap_or_default()
-                    )
-                    .trim_start()
-                    .to_string(),
-                );
+        }
+    };
+    let done = watch(google, op, options, &mut progress).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let state = |s: &Service| ServiceOutcome {
+        name: change.name.clone(),
+        ready: is_ready(s),
+        revision: Some(short(&s.latest_created_revision)).filter(|r| !r.is_empty()),
+        serving: Some(short(&s.latest_ready_revision)).filter(|r| !r.is_empty()),
+        url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
+        seconds,
+    };
+    match done {
+        Watched::Done(Ok(s)) if is_ready(&s) => {
+            let outcome = state(&s);
+            progress.finish(&format!(
+                "Revision {} is ready ({seconds:.1}s)",
+                outcome.revision.as_deref().unwrap_or("?")
+            ));
+            Ok(outcome)
+        }
+        Watched::Done(result) => {
+            // The operation failed, or finished with a service that is not
+            // ready: either way the revision did not become ready. Re-read the
+            // service for where traffic is and for Cloud Run's reason.
+            let message = match &result {
+                Ok(s) => condition_message(s),
+                Err(status) => status.message.clone(),
+            };
+            let now = match result {
+                Ok(s) => Some(s),
+                Err(_) => google.service(name).await.ok().flatten(),
+            };
+            progress.fail("the new revision is not ready");
+            let reason = match now.as_ref().map(failure_reason) {
+                Some(FailureReason::Unknown) | None => reason_from_text(&message),
+                Some(known) => known,
+            };
+            let outcome = now.as_ref().map(state);
+            Err(RolloutFailure {
+                failure: revision_failure(message, reason, outcome.as_ref()),
+                outcome,
+                reason,
+            })
+        }
+        Watched::PollFailed(e) => {
+            // One failed poll says nothing about the rollout: ask the service.
+            match google.service(name).await.ok().flatten() {
+                Some(s) if s.reconciling => {
+                    progress.fail("the rollout is still in progress");
+                    Err(still_running(name, e.to_string(), state(&s)))
+                }
+                Some(s) if is_ready(&s) && s.latest_ready_revision == s.latest_created_revision => {
+                    let outcome = state(&s);
+                    progress.finish(&format!(
+                        "Revision {} is ready ({seconds:.1}s; seen by re-reading the service after polling failed)",
+                        outcome.revision.as_deref().unwrap_or("?")
+                    ));
+                    Ok(outcome)
+                }
+                now => {
+                    progress.fail("polling the rollout failed");
+                    let outcome = now.as_ref().map(state);
+                    Err(RolloutFailure {
+                        failure: Failure {
+                            message: format!("watching the rollout failed: {e}"),
+                            hint: Some(watch_hint(name)),
+                        },
+                        outcome,
+                        reason: FailureReason::Unknown,
+                    })
+                }
             }
-            Err((outcome, failure))
+        }
+        Watched::TimedOut(op) => {
+            progress.fail("the rollout did not finish in time");
+            let now = google.service(name).await.ok().flatten();
+            Err(still_running(
+                name,
+                format!(
+                    "the rollout did not finish within the deadline (--timeout); operation `{op}` is still in progress"
+                ),
+                now.as_ref().map(state).unwrap_or(ServiceOutcome {
+                    name: change.name.clone(),
+                    ready: false,
+                    revision: None,
+                    serving: None,
+                    url: None,
+                    seconds,
+                }),
+            ))
         }
     }
 }
 
-/// True when a revision failed because its service account cannot read a
-/// secret yet: Cloud Run's "Permission denied on secret: ..." condition.
-pub(crate) fn is_secret_permission(failure: &Failure) -> bool {
-    failure.message.contains("Permission denied on secret")
+fn still_running(name: &str, message: String, outcome: ServiceOutcome) -> RolloutFailure {
+    RolloutFailure {
+        failure: Failure {
+            message,
+            hint: Some(watch_hint(name)),
+        },
+        outcome: Some(outcome),
+        reason: FailureReason::Unknown,
+    }
 }
 
-fn revision_failure(message: String) -> Failure {
-    let hint = (message.contains("ecret") && message.to_lowercase().contains("permission")).then(|| {
-        "the revision's service account cannot read a secret; run `autosre-deploy check` to see the missing grants (new grants can take a few minutes to apply)".to_string()
+/// The gcloud command that shows the service's state.
+pub(crate) fn watch_hint(name: &str) -> String {
+    let parts: Vec<&str> = name.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "locations", r, "services", s] => {
+            format!("watch it with `gcloud run services describe {s} --project={p} --region={r}`")
+        }
+        _ => format!("watch `{name}` in the Cloud Run console"),
+    }
+}
+
+/// How watching an operation ended.
+enum Watched {
+    Done(Result<Service, google_cloud_rpc::model::Status>),
+    /// Reading the operation failed (after retries of what is transient).
+    PollFailed(GcpError),
+    /// The run's deadline passed first; the operation's name.
+    TimedOut(String),
+}
+
+async fn watch(
+    google: &Google,
+    mut op: Operation,
+    options: &ApplyOptions,
+    progress: &mut crate::printer::Progress,
+) -> Watched {
+    let mut interval = options.poll_interval;
+    // Cloud Run's long poll, until it is shown not to be served.
+    let mut long_poll = true;
+    loop {
+        report(&op, progress);
+        if op.done {
+            return Watched::Done(match op.result {
+                Some(OpResult::Error(status)) => Err(*status),
+                Some(OpResult::Response(any)) => any.to_msg::<Service>().map_err(|e| {
+                    google_cloud_rpc::model::Status::default()
+                        .set_message(format!("cannot read the operation's result: {e}"))
+                }),
+                _ => Err(google_cloud_rpc::model::Status::default()
+                    .set_message("the operation ended without a result")),
+            });
+        }
+        let left = options.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Watched::TimedOut(op.name);
+        }
+        let next = match long_poll {
+            true => google.operation(&op.name, Some(WAIT_SLICE.min(left))).await,
+            false => {
+                tokio::time::sleep(interval.min(left)).await;
+                interval = (interval * 3 / 2).min(MAX_POLL_INTERVAL);
+                google.operation(&op.name, None).await
+            }
+        };
+        match next {
+            Ok(next) => {
+                // `wait` may return early (run.v2 discovery); an answer that
+                // is not done yet is fine, but one that returns at once must
+                // not become a busy loop.
+                if long_poll && !next.done {
+                    tokio::time::sleep(options.poll_interval.min(left)).await;
+                }
+                op = next;
+            }
+            // The route is not served here: poll with `get` instead.
+            Err(e) if long_poll && (e.is(Kind::NotFound) || e.http_status == Some(501)) => {
+                long_poll = false;
+            }
+            Err(e) => return Watched::PollFailed(e),
+        }
+    }
+}
+
+fn report(op: &Operation, progress: &mut crate::printer::Progress) {
+    let revision = op
+        .metadata
+        .as_ref()
+        .and_then(|m| m.to_msg::<Service>().ok())
+        .map(|s| short(&s.latest_created_revision))
+        .filter(|r| !r.is_empty());
+    progress.update(&match revision {
+        Some(r) => format!("waiting for revision {r} to become ready"),
+        None => "waiting for the operation".into(),
     });
-    Failure { message, hint }
+}
+
+fn is_ready(s: &Service) -> bool {
+    s.terminal_condition
+        .as_ref()
+        .is_some_and(|c| c.state == ConditionState::ConditionSucceeded)
+}
+
+fn condition_message(s: &Service) -> String {
+    s.terminal_condition
+        .as_ref()
+        .map(|c| c.message.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "the service is not ready".into())
+}
+
+/// Cloud Run's structured reason for a failed rollout, from the service's
+/// terminal condition (run.v2 `Condition.reason`, `CommonReason`).
+pub(crate) fn failure_reason(s: &Service) -> FailureReason {
+    match s
+        .terminal_condition
+        .as_ref()
+        .and_then(|c| c.reasons.as_ref())
+    {
+        Some(Reasons::Reason(r)) if *r == CommonReason::SecretsAccessCheckFailed => {
+            FailureReason::SecretAccess
+        }
+        Some(_) => FailureReason::Other,
+        None => FailureReason::Unknown,
+    }
+}
+
+/// The fallback for an answer without a structured reason (Google does not
+/// document which condition carries it, so the tool must work either way):
+/// Cloud Run's documented message for a secret the revision cannot read,
+/// "... Permission denied on secret: projects/P/secrets/S/versions/V for
+/// Revision service account SA." (seen with and without the "Revision '...'
+/// is not ready" prefix). The one place the tool reads Cloud Run's words.
+fn reason_from_text(message: &str) -> FailureReason {
+    match message.contains("Permission denied on secret") {
+        true => FailureReason::SecretAccess,
+        false => FailureReason::Unknown,
+    }
+}
+
+/// A create or update Cloud Run refused before any revision was made.
+fn send_failure(e: GcpError, creating: bool) -> Failure {
+    match (e.kind, creating) {
+        (Kind::AlreadyExists, true) => Failure {
+            message: format!(
+                "the service was created by someone else since the plan; nothing was rolled out ({e})"
+            ),
+            hint: Some("run the deploy again: it plans against the service as it is now".into()),
+        },
+        (Kind::Aborted | Kind::FailedPrecondition, false) => Failure {
+            message: format!(
+                "the service was changed by someone else since the plan; nothing was rolled out ({e})"
+            ),
+            hint: Some("run the deploy again: it plans against the service as it is now".into()),
+        },
+        _ => Failure {
+            hint: e.hint(),
+            message: e.to_string(),
+        },
+    }
+}
+
+fn revision_failure(
+    message: String,
+    reason: FailureReason,
+    outcome: Option<&ServiceOutcome>,
+) -> Failure {
+    let mut hints = Vec::new();
+    if reason == FailureReason::SecretAccess {
+        hints.push("the revision's service account cannot read a secret; run `autosre-deploy check` to see the missing grants (new grants can take a few minutes to apply)".to_string());
+    }
+    // Cloud Run keeps traffic on the last ready revision when a new one
+    // fails; say which, unless it is the failed one itself.
+    if let Some(o) = outcome
+        && let Some(serving) = &o.serving
+        && o.revision.as_ref() != Some(serving)
+    {
+        hints.push(format!("traffic stays on revision {serving}"));
+    }
+    Failure {
+        message,
+        hint: (!hints.is_empty()).then(|| hints.join("\n")),
+    }
 }
 
 /// `projects/p/locations/r/services/s/revisions/x` -> `x`.

@@ -70,7 +70,7 @@ impl Context {
         if let Err(cause) = creds.headers(http::Extensions::new()).await {
             return Err(Error::Token { source, cause });
         }
-        let google = Google::connect(&endpoints, &creds).await?;
+        let google = Google::connect(&endpoints, &creds, globals.retry).await?;
         Ok(Context {
             globals: globals.clone(),
             printer: printer.clone(),

@@ -19,21 +19,54 @@ pub(crate) enum Kind {
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
-    /// Anything else: transport, timeouts, 5xx after the client's retries.
+    /// A policy came back without an etag: writing it would be a blind
+    /// overwrite, so it is never written.
+    NoEtag,
+    /// Anything else: transport, timeouts, 5xx after our retries.
     Other,
 }
 
 /// One failed call: what we asked, about what, and what Google answered.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation} `{resource}` failed: {message}")]
+#[error("{operation} `{resource}` failed{}: {message}", self.how())]
 pub(crate) struct GcpError {
     pub(crate) kind: Kind,
     pub(crate) operation: &'static str,
     pub(crate) resource: String,
     pub(crate) message: String,
+    /// The HTTP status, when there was an answer.
+    pub(crate) http_status: Option<u16>,
+    /// Attempts made (more than one after transient errors).
+    pub(crate) attempts: u32,
+    /// The last failure was transient (retries ran out).
+    pub(crate) transient: bool,
 }
 
 impl GcpError {
+    fn how(&self) -> String {
+        let status = self
+            .http_status
+            .map(|h| format!("HTTP {h} {}", self.status_word()))
+            .unwrap_or_else(|| self.status_word().to_string());
+        match (self.transient, self.attempts) {
+            (true, n) if n > 1 => format!(" ({status}, transient; gave up after {n} attempts)"),
+            (true, _) => format!(" ({status}, transient)"),
+            _ => format!(" ({status})"),
+        }
+    }
+
+    pub(crate) fn no_etag(operation: &'static str, resource: &str) -> GcpError {
+        GcpError {
+            kind: Kind::NoEtag,
+            operation,
+            resource: resource.to_string(),
+            message: "the policy read has no etag; writing it would overwrite concurrent changes blindly, so nothing was written".into(),
+            http_status: None,
+            attempts: 0,
+            transient: false,
+        }
+    }
+
     pub(crate) fn from_gax(operation: &'static str, resource: &str, err: &GaxError) -> GcpError {
         let kind = match err.status().map(|s| s.code) {
             Some(Code::NotFound) => Kind::NotFound,
@@ -52,16 +85,31 @@ impl GcpError {
                 _ => Kind::Other,
             },
         };
-        let message = err
-            .status()
-            .map(|s| s.message.clone())
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| err.to_string());
+        let message = match (err.status(), err.http_status_code(), err.http_payload()) {
+            (Some(s), _, _) if !s.message.is_empty() => s.message.clone(),
+            // Not a Google error body (a proxy's HTML page, say): summarised,
+            // never dumped.
+            (_, Some(code), payload) => {
+                let kind = err
+                    .http_headers()
+                    .and_then(|h| h.get(http::header::CONTENT_TYPE))
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("no content type");
+                format!(
+                    "HTTP {code} with a body that is not a Google error ({kind}, {} bytes)",
+                    payload.map(|p| p.len()).unwrap_or_default()
+                )
+            }
+            _ => err.to_string(),
+        };
         GcpError {
             kind,
             operation,
             resource: resource.to_string(),
             message,
+            http_status: err.http_status_code(),
+            attempts: 1,
+            transient: false,
         }
     }
 
@@ -79,6 +127,7 @@ impl GcpError {
             Kind::AlreadyExists => "ALREADY_EXISTS",
             Kind::FailedPrecondition => "FAILED_PRECONDITION",
             Kind::InvalidArgument => "INVALID_ARGUMENT",
+            Kind::NoEtag => "NO_ETAG",
             Kind::Other => "ERROR",
         }
     }
@@ -86,11 +135,7 @@ impl GcpError {
     /// What to do about it, when there is something general to say.
     pub(crate) fn hint(&self) -> Option<String> {
         match self.kind {
-            Kind::Unauthenticated => Some(
-                "authenticate with `gcloud auth application-default login`, or set \
-                 GOOGLE_OAUTH_ACCESS_TOKEN / CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"
-                    .to_string(),
-            ),
+            Kind::Unauthenticated => Some(crate::error::AUTH_HINT.to_string()),
             Kind::PermissionDenied => Some(format!(
                 "the identity running autosre-deploy lacks permission for {} on `{}`",
                 self.operation, self.resource

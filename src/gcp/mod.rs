@@ -2,24 +2,27 @@
 //!
 //! [`Google`] owns one client per API, built against injectable endpoints
 //! ([`endpoints`]) and credentials ([`credentials`]). Every call goes through
-//! [`Google::call`], which logs it at debug level (`-v`: API, method,
-//! resource, status, latency) and turns the client's error into a
-//! [`GcpError`] whose [`Kind`] callers branch on. Reads of something that may
-//! legitimately be absent return `Option`, so "not found" is data, not an
-//! error, everywhere above this module.
+//! [`Google::call`], which bounds each attempt in time, retries what is
+//! transient and safe to repeat ([`retry`]), logs each attempt at debug level
+//! (`-v`: API, method, resource, status, latency) and turns the client's
+//! error into a [`GcpError`] whose [`Kind`] callers branch on. Reads of
+//! something that may legitimately be absent return `Option`, so "not found"
+//! is data, not an error, everywhere above this module.
 
 pub(crate) mod credentials;
 pub(crate) mod endpoints;
 pub(crate) mod error;
 pub(crate) mod iam;
+pub(crate) mod retry;
 
 use std::future::Future;
 use std::time::Instant;
 
 use google_cloud_auth::credentials::Credentials;
 use google_cloud_gax::error::Error as GaxError;
-use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_iam_v1::model::{GetPolicyOptions, Policy};
+use google_cloud_longrunning::model::Operation;
 use google_cloud_run_v2::model::Service;
 use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_wkt::FieldMask;
@@ -27,6 +30,8 @@ use google_cloud_wkt::FieldMask;
 pub(crate) use endpoints::{Api, Endpoints};
 pub(crate) use error::{GcpError, Kind};
 use iam::{POLICY_VERSION, PolicyResource};
+pub(crate) use retry::Retry;
+use retry::Safety;
 
 /// Connected clients for the four APIs.
 pub(crate) struct Google {
@@ -34,6 +39,7 @@ pub(crate) struct Google {
     secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
     iam: google_cloud_iam_admin_v1::client::Iam,
     projects: google_cloud_resourcemanager_v3::client::Projects,
+    retry: Retry,
 }
 
 /// A client could not be built (bad endpoint URL, TLS setup).
@@ -49,10 +55,8 @@ macro_rules! build_client {
         <$client>::builder()
             .with_endpoint($endpoints.get($api))
             .with_credentials($creds.clone())
-            // Reads and idempotent calls are retried on UNAVAILABLE and the
-            // like (AIP-194); setIamPolicy is not idempotent and is retried by
-            // our own read-modify-write loop instead.
-            .with_retry_policy(Aip194Strict.with_attempt_limit(4))
+            // Retries are ours (see `retry`): the clients try once.
+            .with_retry_policy(NeverRetry)
             .build()
             .await
             .map_err(|e| ConnectError {
@@ -66,23 +70,23 @@ macro_rules! build_client {
 /// clients' request builders have the same setters but no common trait.
 /// Only one arm runs, so arguments may be moved in each.
 macro_rules! iam_call {
-    ($self:ident, $r:expr, $name:ident, $op:literal, $method:ident $(. $setter:ident($arg:expr))*) => {
+    ($self:ident, $r:expr, $name:ident, $safety:expr, $op:literal, $method:ident $(. $setter:ident($arg:expr))*) => {
         match $r {
             PolicyResource::Project { .. } => {
-                let fut = $self.projects.$method().set_resource(&$name) $(.$setter($arg))* .send();
-                $self.call(Api::ResourceManager, concat!("projects.", $op), &$name, fut).await
+                $self.call(Api::ResourceManager, concat!("projects.", $op), &$name, $safety,
+                    || $self.projects.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
             }
             PolicyResource::Secret { .. } => {
-                let fut = $self.secrets.$method().set_resource(&$name) $(.$setter($arg))* .send();
-                $self.call(Api::SecretManager, concat!("secrets.", $op), &$name, fut).await
+                $self.call(Api::SecretManager, concat!("secrets.", $op), &$name, $safety,
+                    || $self.secrets.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
             }
             PolicyResource::ServiceAccount { .. } => {
-                let fut = $self.iam.$method().set_resource(&$name) $(.$setter($arg))* .send();
-                $self.call(Api::Iam, concat!("serviceAccounts.", $op), &$name, fut).await
+                $self.call(Api::Iam, concat!("serviceAccounts.", $op), &$name, $safety,
+                    || $self.iam.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
             }
             PolicyResource::Service { .. } => {
-                let fut = $self.run.$method().set_resource(&$name) $(.$setter($arg))* .send();
-                $self.call(Api::Run, concat!("services.", $op), &$name, fut).await
+                $self.call(Api::Run, concat!("services.", $op), &$name, $safety,
+                    || $self.run.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
             }
         }
     };
@@ -92,8 +96,10 @@ impl Google {
     pub(crate) async fn connect(
         endpoints: &Endpoints,
         creds: &Credentials,
+        retry: Retry,
     ) -> Result<Google, ConnectError> {
         Ok(Google {
+            retry,
             run: build_client!(
                 google_cloud_run_v2::client::Services,
                 Api::Run,
@@ -121,41 +127,72 @@ impl Google {
         })
     }
 
-    /// Run one API call, log it, and classify its error.
-    async fn call<T>(
+    /// Run one API call: each attempt bounded by the attempt timeout, logged,
+    /// and retried while transient and safe to repeat (see [`retry`]). The
+    /// final error says how many attempts were made.
+    async fn call<T, F>(
         &self,
         api: Api,
         operation: &'static str,
         resource: &str,
-        fut: impl Future<Output = Result<T, GaxError>>,
-    ) -> Result<T, GcpError> {
-        let started = Instant::now();
-        let result = fut.await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        match result {
-            Ok(v) => {
-                tracing::debug!(
-                    api = api.short(),
-                    method = operation,
-                    resource,
-                    status = "OK",
-                    latency_ms,
-                    "api call"
-                );
-                Ok(v)
+        safety: Safety,
+        send: impl Fn() -> F,
+    ) -> Result<T, GcpError>
+    where
+        F: Future<Output = Result<T, GaxError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let result = match tokio::time::timeout(self.retry.attempt_timeout, send()).await {
+                Ok(r) => r,
+                Err(_) => Err(GaxError::timeout(format!(
+                    "no answer within {:?}",
+                    self.retry.attempt_timeout
+                ))),
+            };
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let e = match result {
+                Ok(v) => {
+                    tracing::debug!(
+                        api = api.short(),
+                        method = operation,
+                        resource,
+                        status = "OK",
+                        latency_ms,
+                        attempt = attempt + 1,
+                        "api call"
+                    );
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            let transience = retry::transience(&e);
+            let mut err = GcpError::from_gax(operation, resource, &e);
+            tracing::debug!(
+                api = api.short(),
+                method = operation,
+                resource,
+                status = err.status_word(),
+                latency_ms,
+                attempt = attempt + 1,
+                "api call"
+            );
+            attempt += 1;
+            if attempt >= self.retry.attempts || !Retry::should_retry(safety, transience) {
+                err.attempts = attempt;
+                err.transient = transience != retry::Transience::Permanent;
+                return Err(err);
             }
-            Err(e) => {
-                let err = GcpError::from_gax(operation, resource, &e);
-                tracing::debug!(
-                    api = api.short(),
-                    method = operation,
-                    resource,
-                    status = err.status_word(),
-                    latency_ms,
-                    "api call"
-                );
-                Err(err)
-            }
+            let delay = self.retry.delay(attempt - 1, retry::retry_after(&e));
+            tracing::info!(
+                method = operation,
+                resource,
+                status = err.status_word(),
+                retry_in_ms = delay.as_millis() as u64,
+                "transient error; retrying"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -167,7 +204,8 @@ impl Google {
                 Api::ResourceManager,
                 "projects.get",
                 &name,
-                self.projects.get_project().set_name(&name).send(),
+                Safety::Read,
+                || self.projects.get_project().set_name(&name).send(),
             )
             .await?;
         Ok(p.name.trim_start_matches("projects/").to_string())
@@ -181,12 +219,9 @@ impl Google {
     ) -> Result<bool, GcpError> {
         let name = format!("projects/{project}/serviceAccounts/{email}");
         let r = self
-            .call(
-                Api::Iam,
-                "serviceAccounts.get",
-                &name,
-                self.iam.get_service_account().set_name(&name).send(),
-            )
+            .call(Api::Iam, "serviceAccounts.get", &name, Safety::Read, || {
+                self.iam.get_service_account().set_name(&name).send()
+            })
             .await;
         found(r).map(|sa| sa.is_some())
     }
@@ -203,7 +238,8 @@ impl Google {
                 Api::SecretManager,
                 "secrets.get",
                 &name,
-                self.secrets.get_secret().set_name(&name).send(),
+                Safety::Read,
+                || self.secrets.get_secret().set_name(&name).send(),
             )
             .await;
         found(r).map(|s| s.is_some())
@@ -222,7 +258,8 @@ impl Google {
                 Api::SecretManager,
                 "secrets.versions.get",
                 &name,
-                self.secrets.get_secret_version().set_name(&name).send(),
+                Safety::Read,
+                || self.secrets.get_secret_version().set_name(&name).send(),
             )
             .await;
         found(r)
@@ -231,12 +268,9 @@ impl Google {
     /// The Cloud Run service, `None` when it does not exist yet.
     pub(crate) async fn service(&self, name: &str) -> Result<Option<Service>, GcpError> {
         let r = self
-            .call(
-                Api::Run,
-                "services.get",
-                name,
-                self.run.get_service().set_name(name).send(),
-            )
+            .call(Api::Run, "services.get", name, Safety::Read, || {
+                self.run.get_service().set_name(name).send()
+            })
             .await;
         found(r)
     }
@@ -249,44 +283,113 @@ impl Google {
             self,
             r,
             name,
+            Safety::Read,
             "getIamPolicy",
-            get_iam_policy.set_options(options)
+            get_iam_policy.set_options(options.clone())
         ))
     }
 
-    /// Write a policy. The caller sets the etag it read; a stale one comes
-    /// back as [`Kind::Aborted`].
+    /// Write a policy with the etag it was read with; a stale one comes back
+    /// as [`Kind::Aborted`]. A policy without an etag is never written: Google
+    /// would apply it unconditionally, over any concurrent change.
     pub(crate) async fn set_policy(
         &self,
         r: &PolicyResource,
         policy: Policy,
     ) -> Result<Policy, GcpError> {
         let name = r.name();
+        if policy.etag.is_empty() {
+            return Err(GcpError::no_etag("setIamPolicy", &name));
+        }
         // Only bindings and etag: auditConfigs are not ours to touch.
         let mask = FieldMask::default().set_paths(["bindings", "etag"]);
+        // The etag makes a repeat safe: if the first attempt landed, the
+        // repeat is refused with ABORTED and the caller re-reads.
         iam_call!(
             self,
             r,
             name,
+            Safety::Guarded,
             "setIamPolicy",
-            set_iam_policy.set_policy(policy).set_update_mask(mask)
+            set_iam_policy
+                .set_policy(policy.clone())
+                .set_update_mask(mask.clone())
         )
     }
 
-    /// Start a create-or-update of the service (`PATCH` with
-    /// `allowMissing=true`), or only validate it when `validate_only`.
-    /// Returns a poller over the long-running operation.
-    pub(crate) fn upsert_service(
+    /// Create the service (`services.create`): refused with ALREADY_EXISTS
+    /// when someone else created it since the plan. Returns the operation.
+    pub(crate) async fn create_service(
         &self,
+        parent: &str,
+        id: &str,
         service: Service,
-        validate_only: bool,
-    ) -> impl google_cloud_lro::Poller<Service, Service> + use<> {
-        self.run
-            .update_service()
-            .set_service(service)
-            .set_allow_missing(true)
-            .set_validate_only(validate_only)
-            .poller()
+    ) -> Result<Operation, GcpError> {
+        let name = format!("{parent}/services/{id}");
+        // A create that may have landed is not repeated (a repeat would be
+        // refused as ALREADY_EXISTS and misreported).
+        self.call(
+            Api::Run,
+            "services.create",
+            &name,
+            Safety::Unguarded,
+            || {
+                self.run
+                    .create_service()
+                    .set_parent(parent)
+                    .set_service_id(id)
+                    .set_service(service.clone())
+                    .send()
+            },
+        )
+        .await
+    }
+
+    /// Update the service (`services.patch`) with the etag it was read with,
+    /// so a concurrent change is refused, never overwritten. Returns the
+    /// operation.
+    pub(crate) async fn update_service(&self, service: Service) -> Result<Operation, GcpError> {
+        let name = service.name.clone();
+        self.call(Api::Run, "services.patch", &name, Safety::Guarded, || {
+            self.run
+                .update_service()
+                .set_service(service.clone())
+                .send()
+        })
+        .await
+    }
+
+    /// One read of a long-running operation. With `wait`, Cloud Run's
+    /// `operations.wait` holds the answer until the operation is done or
+    /// `wait` passes (it "may return early"; run.v2 discovery), so readiness
+    /// is seen when it happens; without, a plain `operations.get`.
+    pub(crate) async fn operation(
+        &self,
+        name: &str,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Operation, GcpError> {
+        match wait {
+            Some(timeout) => {
+                let timeout = google_cloud_wkt::Duration::clamp(
+                    timeout.as_secs() as i64,
+                    timeout.subsec_nanos() as i32,
+                );
+                self.call(Api::Run, "operations.wait", name, Safety::Read, || {
+                    self.run
+                        .wait_operation()
+                        .set_name(name)
+                        .set_timeout(timeout.clone())
+                        .send()
+                })
+                .await
+            }
+            None => {
+                self.call(Api::Run, "operations.get", name, Safety::Read, || {
+                    self.run.get_operation().set_name(name).send()
+                })
+                .await
+            }
+        }
     }
 
     /// Ask Cloud Run to validate `service` as a create-or-update without
@@ -305,12 +408,15 @@ impl Google {
                 Api::Run,
                 "services.patch(validateOnly)",
                 &name,
-                self.run
-                    .update_service()
-                    .set_service(service)
-                    .set_allow_missing(true)
-                    .set_validate_only(true)
-                    .send(),
+                Safety::Read,
+                || {
+                    self.run
+                        .update_service()
+                        .set_service(service.clone())
+                        .set_allow_missing(true)
+                        .set_validate_only(true)
+                        .send()
+                },
             )
             .await;
         match r {
@@ -323,18 +429,6 @@ impl Google {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Log one poll of a long-running operation the same way as a call.
-    pub(crate) fn log_poll(&self, resource: &str, status: &str, latency_ms: u64) {
-        tracing::debug!(
-            api = Api::Run.short(),
-            method = "operations.get",
-            resource,
-            status,
-            latency_ms,
-            "api call"
-        );
     }
 }
 

@@ -113,13 +113,19 @@ fn deployed(env: &Environment) -> Service {
 #[test]
 fn a_first_deploy_creates_the_service_and_requires_secret_access() {
     let plan = compute(&env(), &deploy(), &live());
-    assert!(plan.preflight.problems.is_empty(), "{:?}", plan.preflight.problems);
+    assert!(
+        plan.preflight.problems.is_empty(),
+        "{:?}",
+        plan.preflight.problems
+    );
     let service = plan.service.as_ref().unwrap();
     assert_eq!(service.action, ServiceAction::Create);
     // One accessor grant per secret, each required.
     assert_eq!(plan.iam.len(), 2);
-    assert!(plan.iam.iter().all(|c| c.required
-        && c.add == [Grant::new(SECRET_ACCESSOR, format!("serviceAccount:{SA}"))]));
+    assert!(
+        plan.iam.iter().all(|c| c.required
+            && c.add == [Grant::new(SECRET_ACCESSOR, format!("serviceAccount:{SA}"))])
+    );
     assert_eq!(plan.changes.add, 3);
 }
 
@@ -131,7 +137,11 @@ fn a_redeploy_of_the_same_thing_changes_nothing() {
     for s in live.secrets.values_mut() {
         s.policy = Some(policy(
             b"e2",
-            vec![Binding::new().set_role(SECRET_ACCESSOR).set_members([&member])],
+            vec![
+                Binding::new()
+                    .set_role(SECRET_ACCESSOR)
+                    .set_members([&member]),
+            ],
         ));
     }
     live.service = Some(deployed(&env));
@@ -155,7 +165,10 @@ fn a_conditional_accessor_binding_does_not_count_as_granted() {
                 Binding::new()
                     .set_role(SECRET_ACCESSOR)
                     .set_members([&member])
-                    .set_condition(Expr::new().set_expression("request.time < timestamp('2000-01-01T00:00:00Z')")),
+                    .set_condition(
+                        Expr::new()
+                            .set_expression("request.time < timestamp('2000-01-01T00:00:00Z')"),
+                    ),
             ],
         ));
     }
@@ -171,7 +184,11 @@ fn a_missing_key_secret_is_a_problem_of_its_kind() {
     let plan = compute(&env(), &deploy(), &live);
     let kinds: Vec<_> = plan.preflight.problems.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, [ProblemKind::SecretNotFound]);
-    assert!(plan.preflight.problems[0].message.contains("encryption key"));
+    assert!(
+        plan.preflight.problems[0]
+            .message
+            .contains("encryption key")
+    );
     // No grant is planned on a secret that does not exist.
     assert_eq!(plan.iam.len(), 1);
 }
@@ -181,10 +198,17 @@ fn a_disabled_latest_version_is_not_enabled() {
     let mut live = live();
     live.versions.insert(
         key_ref(),
-        Some(version("sre-agent-encryption-key", 4, VersionState::Disabled)),
+        Some(version(
+            "sre-agent-encryption-key",
+            4,
+            VersionState::Disabled,
+        )),
     );
     let plan = compute(&env(), &deploy(), &live);
-    assert_eq!(plan.preflight.encryption_key.state, Some(SecretState::Disabled));
+    assert_eq!(
+        plan.preflight.encryption_key.state,
+        Some(SecretState::Disabled)
+    );
     let p = &plan.preflight.problems[0];
     assert_eq!(p.kind, ProblemKind::VersionNotEnabled);
     assert!(p.message.contains("resolves to version 4"), "{}", p.message);
@@ -222,7 +246,11 @@ iam:
     let plan = compute(&env, &deploy(), &live);
     let p = plan.preflight.problems.last().unwrap();
     assert_eq!(p.kind, ProblemKind::ServiceAccountMissing);
-    assert!(p.hint.contains("gcloud iam service-accounts create run"), "{}", p.hint);
+    assert!(
+        p.hint.contains("gcloud iam service-accounts create run"),
+        "{}",
+        p.hint
+    );
     assert!(
         plan.iam
             .iter()
@@ -305,7 +333,12 @@ fn a_plain_credential_in_the_live_service_is_never_shown() {
         f.before.as_deref(),
         Some(service::Sensitive::of(VALUE).to_string().as_str())
     );
-    assert!(f.before.as_deref().unwrap().starts_with("(sensitive, 24 bytes, sha256 "));
+    assert!(
+        f.before
+            .as_deref()
+            .unwrap()
+            .starts_with("(sensitive, 24 bytes, sha256 ")
+    );
     assert_eq!(
         plan.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(),
         [WarningKind::PlainCredentialInLiveService]
@@ -332,9 +365,6 @@ service:
     assert!(!json.contains("hunter2"), "{json}");
     // What is sent is the real value.
     let sent = desired_view(&env, IMAGE, SA);
-    assert_eq!(
-        sent.env["DB_PASSWORD"],
-        EnvValue::Plain("hunter2".into())
-    );
+    assert_eq!(sent.env["DB_PASSWORD"], EnvValue::Plain("hunter2".into()));
     assert_eq!(sent.redacted(), plan.service.unwrap().desired);
 }

@@ -196,6 +196,7 @@ impl Harness {
             .env("NO_COLOR", "1")
             .env("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
             .env("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "20")
+            .env("AUTOSRE_DEPLOY_RETRY_INITIAL_MS", "5")
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN", &url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &url)
