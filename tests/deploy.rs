@@ -36,7 +36,7 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
     assert_eq!(run.code, 0, "{}", run.all());
 
     // One write per policy that changes (project, three secrets, the runtime
-    // account), and one service upsert.
+    // account), and one services.create: the plan found no service.
     let mut writes = h.write_rpcs();
     writes.sort();
     assert_eq!(
@@ -44,7 +44,7 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
         [
             "cloudresourcemanager.projects.setIamPolicy",
             "iam.projects.serviceAccounts.setIamPolicy",
-            "run.projects.locations.services.patch",
+            "run.projects.locations.services.create",
             "secretmanager.projects.secrets.setIamPolicy",
             "secretmanager.projects.secrets.setIamPolicy",
             "secretmanager.projects.secrets.setIamPolicy",
