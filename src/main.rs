@@ -23,6 +23,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let quiet = cli.global.quiet;
+    let log_format = cli.global.log_format;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,7 +38,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !e.message.is_empty() {
-                printer::Printer::new(quiet).error(&e.message, e.hint.as_deref());
+                let config =
+                    printer::PrinterConfig::new(quiet, log_format, &|k| std::env::var(k).ok());
+                printer::Printer::new(config, printer::Streams::std())
+                    .error(&e.message, e.hint.as_deref());
             }
             ExitCode::from(e.exit_code())
         }

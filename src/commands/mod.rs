@@ -13,7 +13,7 @@ use crate::config::Environment;
 use crate::error::CliError;
 use crate::gcp::{Endpoints, Google, credentials};
 use crate::plan::{Plan, SCHEMA_VERSION};
-use crate::printer::Printer;
+use crate::printer::{Printer, PrinterConfig, Streams};
 use crate::report;
 use crate::sandbox;
 use crate::settings::Globals;
@@ -96,8 +96,18 @@ impl Context {
 /// Run the parsed command.
 pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
     let globals = Globals::resolve(cli.global);
-    crate::logging::init(globals.verbose, globals.quiet, globals.log_format);
-    let printer = Printer::new(globals.quiet);
+    let printer = Printer::new(
+        PrinterConfig::new(globals.quiet, globals.log_format, &|k| {
+            std::env::var(k).ok()
+        }),
+        Streams::std(),
+    );
+    crate::logging::init(
+        globals.verbose,
+        globals.quiet,
+        globals.log_format,
+        printer.log_writer(),
+    );
     match cli.command {
         Command::Validate(args) => validate::run(&globals, &printer, args),
         Command::Deploy(args) => deploy::run(&globals, &printer, args).await,
