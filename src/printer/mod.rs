@@ -159,11 +159,13 @@ impl Printer {
 
     /// Data for stdout, ending in a newline.
     pub(crate) fn data(&self, text: &str) {
-        let mut out = lock(&self.shared.out);
-        out.text(text);
-        if !text.ends_with('\n') {
-            out.text("\n");
-        }
+        self.spinner_aside(|| {
+            let mut out = lock(&self.shared.out);
+            out.text(text);
+            if !text.ends_with('\n') {
+                out.text("\n");
+            }
+        });
     }
 
     /// A step of the run, for people.
@@ -236,6 +238,12 @@ impl Printer {
     }
 
     fn write_err(&self, text: &str) {
+        self.spinner_aside(|| lock(&self.shared.err).text(text));
+    }
+
+    /// Run `write` with the spinner (if one is on screen) cleared, and
+    /// redraw it after: stdout and stderr often share the terminal.
+    fn spinner_aside(&self, write: impl FnOnce()) {
         let bar = self
             .shared
             .active
@@ -243,8 +251,8 @@ impl Printer {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match bar {
-            Some(bar) if !bar.is_finished() => bar.suspend(|| lock(&self.shared.err).text(text)),
-            _ => lock(&self.shared.err).text(text),
+            Some(bar) if !bar.is_finished() => bar.suspend(write),
+            _ => write(),
         }
     }
 }
