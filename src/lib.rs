@@ -28,10 +28,13 @@ mod settings;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::Write;
 
 use clap::Parser;
+use tracing::instrument::WithSubscriber;
 
 use error::Category;
+use printer::{Printer, PrinterConfig, Streams};
 
 /// How a run ended, as the process exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,16 +96,38 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     }
 }
 
-/// Run the program: parse `args` (the first is the program name), run the
-/// command, print what it says, and return the exit status.
-pub async fn run(args: Vec<OsString>, env: Env) -> ExitStatus {
+/// Run the program in-process: parse `args` (the first is the program
+/// name), run the command, write what it says to `stdout` and `stderr`
+/// (neither a terminal), and return the exit status. Tests call this.
+pub async fn run(
+    args: Vec<OsString>,
+    env: Env,
+    stdout: Box<dyn Write + Send>,
+    stderr: Box<dyn Write + Send>,
+) -> ExitStatus {
+    run_with(args, env, Streams::new(stdout, stderr)).await
+}
+
+/// [`run`] on this process's stdout and stderr, as the binary does.
+pub async fn run_process(args: Vec<OsString>, env: Env) -> ExitStatus {
+    run_with(args, env, Streams::std()).await
+}
+
+async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitStatus {
     // Terraform's convention, which `--detailed-exitcode` promises: 0 no
     // changes, 2 changes, 1 any error, usage errors included.
     let detailed = args.iter().any(|a| a == "--detailed-exitcode");
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // `--help` and `--version` are data, on stdout; the rest errors.
+            let text = e.render().to_string();
+            let sink = match e.use_stderr() {
+                true => &mut streams.err,
+                false => &mut streams.out,
+            };
+            let _ = sink.write_all(text.as_bytes());
+            let _ = sink.flush();
             return match (e.use_stderr(), detailed) {
                 (false, _) => ExitStatus::Success,
                 (true, true) => ExitStatus::Failure,
@@ -110,8 +135,22 @@ pub async fn run(args: Vec<OsString>, env: Env) -> ExitStatus {
             };
         }
     };
-    let quiet = cli.global.quiet;
-    match commands::run(cli, &env).await {
+    let g = &cli.global;
+    let printer = Printer::new(
+        PrinterConfig::new(g.quiet, g.log_format, &|k| env.get(k)),
+        streams,
+    );
+    let logs = logging::subscriber(
+        g.verbose,
+        g.quiet,
+        env.get("RUST_LOG"),
+        g.log_format,
+        printer.log_writer(),
+    );
+    let result = commands::run(cli, &env, &printer)
+        .with_subscriber(logs)
+        .await;
+    match result {
         Ok(status) => status,
         Err(e) => {
             if !e.is_reported() {
@@ -122,7 +161,7 @@ pub async fn run(args: Vec<OsString>, env: Env) -> ExitStatus {
                     true => first,
                     false => format!("{first}\n  caused by: {}", rest.join("\n  caused by: ")),
                 };
-                printer::Printer::new(quiet).error(&message, e.hint().as_deref());
+                printer.error(&message, e.hint().as_deref());
             }
             match (e.category(), detailed) {
                 (_, true) | (Category::Failed, _) => ExitStatus::Failure,

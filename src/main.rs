@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         }
     };
     let args = std::env::args_os().collect();
-    let status = runtime.block_on(autosre_deploy::run(
+    let status = runtime.block_on(autosre_deploy::run_process(
         args,
         autosre_deploy::Env::from_process(),
     ));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::Env;
 use crate::apply::ApplyOptions;
-use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, LogFormat, Output, PlanArgs};
+use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, Output, PlanArgs};
 use crate::config::{self, Environment};
 use crate::error::Error;
 use crate::gcp::Retry;
@@ -17,9 +17,6 @@ use crate::gcp::Retry;
 pub(crate) struct Globals {
     pub(crate) config_dir: PathBuf,
     pub(crate) output: Output,
-    pub(crate) verbose: u8,
-    pub(crate) quiet: bool,
-    pub(crate) log_format: LogFormat,
     #[cfg(feature = "sandbox")]
     pub(crate) sandbox: Option<Sandbox>,
     pub(crate) poll_interval: Duration,
@@ -54,9 +51,6 @@ impl Globals {
         Globals {
             config_dir: g.config_dir,
             output: g.output,
-            verbose: g.verbose,
-            quiet: g.quiet,
-            log_format: g.log_format,
             #[cfg(feature = "sandbox")]
             sandbox: match (g.sandbox_world, g.sandbox) {
                 (Some(w), _) => Some(Sandbox::World(w)),

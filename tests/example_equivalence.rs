@@ -274,7 +274,7 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
         second_writes.len(),
         second_writes
     );
-    // One read-modify-write per policy whatever the number of roles, one service upsert.
+    // One read-modify-write per policy whatever the number of roles, one services.create.
     let mut sorted = first_writes.clone();
     sorted.sort();
     assert_eq!(
@@ -282,7 +282,7 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
         [
             "cloudresourcemanager.projects.setIamPolicy",
             "iam.projects.serviceAccounts.setIamPolicy",
-            "run.projects.locations.services.patch",
+            "run.projects.locations.services.create",
         ]
     );
     assert!(

@@ -17,10 +17,9 @@ use crate::printer::Printer;
 use crate::settings::{DeploySettings, Globals, GrantSettings, PlanSettings};
 
 /// Run the parsed command.
-pub(crate) async fn run(cli: Cli, env: &Env) -> Result<ExitStatus, Error> {
+pub(crate) async fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<ExitStatus, Error> {
     let globals = Globals::resolve(cli.global, env);
-    crate::logging::init(globals.verbose, globals.quiet, globals.log_format);
-    let printer = Printer::new(globals.quiet);
+    let printer = printer.clone();
     match cli.command {
         Command::Validate(args) => validate::run(&globals, &printer, args.env),
         Command::Deploy(args) => {

@@ -9,8 +9,10 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::apply::{IamStatus, Outcome};
-use crate::plan::service::Op;
-use crate::plan::{Plan, SecretCheck, SecretState, ServiceAction};
+use crate::plan::service::{FieldChange, Op};
+use crate::plan::{
+    Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange,
+};
 use crate::printer::{Printer, Style};
 
 fn state_word(c: &SecretCheck) -> String {
@@ -32,236 +34,260 @@ fn action_words(action: ServiceAction) -> &'static str {
     }
 }
 
-/// The plan as text, with `+`/`-`/`~` markers.
-pub(crate) fn plan_human(plan: &Plan, p: &Printer) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Plan for environment `{}` (project {}, region {})",
-        plan.environment, plan.project, plan.region
-    );
-    let pf = &plan.preflight;
-    let _ = writeln!(s, "\nPreflight:");
-    let mark = |ok: bool| match ok {
-        true => p.paint_out(Style::Green, "ok  "),
-        false => p.paint_out(Style::Red, "FAIL"),
-    };
-    let sa = &pf.service_account;
-    let _ = writeln!(
-        s,
-        "  {} runtime service account {}{}{}",
-        mark(sa.exists),
-        sa.email,
-        if sa.default {
-            " (Cloud Run default)"
-        } else {
-            ""
-        },
-        if sa.exists { "" } else { ": does not exist" }
-    );
-    let k = &pf.encryption_key;
-    let key_ok = k.wired && k.state == Some(SecretState::Enabled);
-    let _ = writeln!(
-        s,
-        "  {} encryption key {} <- secret {}{}",
-        mark(key_ok),
-        k.env,
-        k.secret,
-        if k.wired { "" } else { ": NOT WIRED" }
-    );
-    for c in &pf.secrets {
-        let _ = writeln!(
-            s,
-            "  {} secret {}:{} -> {} ({})",
-            mark(c.state == SecretState::Enabled),
-            c.secret,
-            c.version,
-            state_word(c),
-            c.env.join(", ")
-        );
-    }
-    if !plan.iam.is_empty() {
-        let _ = writeln!(s, "\nIAM:");
-        for c in &plan.iam {
-            let _ = writeln!(s, "  {}", c.resource.label());
-            for g in &c.add {
-                let _ = writeln!(
-                    s,
-                    "    {} {} {}",
-                    p.paint_out(Style::Green, "+"),
-                    g.role,
-                    g.member
-                );
-            }
-            for g in &c.remove {
-                let _ = writeln!(
-                    s,
-                    "    {} {} {}",
-                    p.paint_out(Style::Red, "-"),
-                    g.role,
-                    g.member
-                );
-            }
-        }
-    }
-    if let Some(svc) = &plan.service {
-        let _ = writeln!(
-            s,
-            "\nCloud Run service {} {}:",
-            svc.name,
-            action_words(svc.action)
-        );
-        for f in &svc.fields {
-            let line = match f.op {
-                Op::Add => format!(
-                    "{} {}: {}",
-                    p.paint_out(Style::Green, "+"),
-                    f.field,
-                    f.after.as_deref().unwrap_or_default()
-                ),
-                Op::Change => format!(
-                    "{} {}: {} -> {}",
-                    p.paint_out(Style::Yellow, "~"),
-                    f.field,
-                    f.before.as_deref().unwrap_or_default(),
-                    f.after.as_deref().unwrap_or_default()
-                ),
-                Op::Remove => format!(
-                    "{} {}: {}",
-                    p.paint_out(Style::Red, "-"),
-                    f.field,
-                    f.before.as_deref().unwrap_or_default()
-                ),
-            };
-            let _ = writeln!(s, "    {line}");
-        }
-        let _ = writeln!(
-            s,
-            "  new revision: {}; traffic: {}",
-            if svc.new_revision { "yes" } else { "no" },
-            svc.traffic
-        );
-    }
-    if !pf.problems.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nProblems (the deploy would stop before changing anything):"
-        );
-        for pr in &pf.problems {
-            let _ = writeln!(s, "  - {}\n    hint: {}", pr.message, pr.hint);
-        }
-    }
-    let _ = writeln!(s, "\n{}", plan.changes);
-    s
+/// How a plan is written for people.
+#[derive(Clone, Copy)]
+pub(crate) enum Format<'a> {
+    /// Text for a terminal or a log, the markers painted by the printer.
+    Text(&'a Printer),
+    /// Markdown, for pull-request comments and CI step summaries.
+    Markdown,
 }
 
-/// The plan as Markdown, for pull-request comments and CI step summaries.
+/// The plan as text, with `+`/`-`/`~` markers.
+pub(crate) fn plan_human(plan: &Plan, p: &Printer) -> String {
+    plan_text(plan, Format::Text(p))
+}
+
+/// The plan as Markdown, the diffs in `diff` blocks.
 pub(crate) fn plan_markdown(plan: &Plan) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "### autosre-deploy plan: `{}` ({} / {})\n",
-        plan.environment, plan.project, plan.region
-    );
-    let _ = writeln!(s, "**{}**\n", plan.changes);
-    let _ = writeln!(s, "| check | result |\n|---|---|");
-    let pf = &plan.preflight;
-    let sa = &pf.service_account;
-    let _ = writeln!(
-        s,
-        "| runtime service account `{}` | {} |",
-        sa.email,
-        if sa.exists { "ok" } else { "**missing**" }
-    );
-    let k = &pf.encryption_key;
-    let _ = writeln!(
-        s,
-        "| encryption key `{}` <- `{}` | {} |",
-        k.env,
-        k.secret,
-        if k.wired { "wired" } else { "**not wired**" }
-    );
-    for c in &pf.secrets {
-        let _ = writeln!(
-            s,
-            "| secret `{}:{}` | {} |",
-            c.secret,
-            c.version,
-            state_word(c)
-        );
-    }
+    plan_text(plan, Format::Markdown)
+}
+
+/// The plan for people. Both formats walk the plan in the same order with
+/// the same words; only the layout differs (a list or a table, a heading
+/// line or a `####`, markers painted or in a `diff` block).
+pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
+    let mut r = Renderer {
+        s: String::new(),
+        format,
+    };
+    r.header(plan);
+    r.preflight(&plan.preflight);
     if !plan.iam.is_empty() {
-        let _ = writeln!(s, "\n#### IAM\n\n```diff");
+        r.heading("IAM");
+        r.open_diff();
         for c in &plan.iam {
-            let _ = writeln!(s, "# {}", c.resource.label());
+            r.group(&c.resource.label());
             for g in &c.add {
-                let _ = writeln!(s, "+ {} {}", g.role, g.member);
+                r.diff(Op::Add, &format!("{} {}", g.role, g.member));
             }
             for g in &c.remove {
-                let _ = writeln!(s, "- {} {}", g.role, g.member);
+                r.diff(Op::Remove, &format!("{} {}", g.role, g.member));
             }
         }
-        let _ = writeln!(s, "```");
+        r.close_diff();
     }
     if let Some(svc) = &plan.service {
-        let _ = writeln!(
-            s,
-            "\n#### Cloud Run service `{}` {}\n",
-            svc.name,
+        r.service(svc);
+    }
+    r.problems(&plan.preflight.problems);
+    if let Format::Text(_) = format {
+        r.line(format_args!("\n{}", plan.changes));
+    }
+    r.s
+}
+
+struct Renderer<'a> {
+    s: String,
+    format: Format<'a>,
+}
+
+impl Renderer<'_> {
+    fn line(&mut self, args: std::fmt::Arguments<'_>) {
+        let _ = self.s.write_fmt(args);
+        self.s.push('\n');
+    }
+
+    fn markdown(&self) -> bool {
+        matches!(self.format, Format::Markdown)
+    }
+
+    /// A literal: in backticks in Markdown, as is in text.
+    fn code(&self, text: &str) -> String {
+        match self.format {
+            Format::Markdown => format!("`{text}`"),
+            Format::Text(_) => text.to_string(),
+        }
+    }
+
+    fn header(&mut self, plan: &Plan) {
+        match self.format {
+            Format::Text(_) => {
+                self.line(format_args!(
+                    "Plan for environment `{}` (project {}, region {})",
+                    plan.environment, plan.project, plan.region
+                ));
+                self.line(format_args!("\nPreflight:"));
+            }
+            Format::Markdown => {
+                self.line(format_args!(
+                    "### autosre-deploy plan: `{}` ({} / {})\n",
+                    plan.environment, plan.project, plan.region
+                ));
+                self.line(format_args!("**{}**\n", plan.changes));
+                self.line(format_args!("| check | result |\n|---|---|"));
+            }
+        }
+    }
+
+    fn heading(&mut self, title: &str) {
+        match self.format {
+            Format::Text(_) => self.line(format_args!("\n{title}:")),
+            Format::Markdown => self.line(format_args!("\n#### {title}\n")),
+        }
+    }
+
+    /// One preflight check: `detail` follows the subject in text, `result`
+    /// is the second column in Markdown.
+    fn check(&mut self, ok: bool, subject: &str, detail: &str, result: &str) {
+        match self.format {
+            Format::Text(p) => {
+                let mark = match ok {
+                    true => p.paint_out(Style::Green, "ok  "),
+                    false => p.paint_out(Style::Red, "FAIL"),
+                };
+                self.line(format_args!("  {mark} {subject}{detail}"));
+            }
+            Format::Markdown => self.line(format_args!("| {subject} | {result} |")),
+        }
+    }
+
+    fn preflight(&mut self, pf: &Preflight) {
+        let sa = &pf.service_account;
+        let subject = format!("runtime service account {}", self.code(&sa.email));
+        let detail = format!(
+            "{}{}",
+            if sa.default {
+                " (Cloud Run default)"
+            } else {
+                ""
+            },
+            if sa.exists { "" } else { ": does not exist" }
+        );
+        let result = if sa.exists { "ok" } else { "**missing**" };
+        self.check(sa.exists, &subject, &detail, result);
+
+        let k = &pf.encryption_key;
+        let subject = format!(
+            "encryption key {} <- {}{}",
+            self.code(&k.env),
+            if self.markdown() { "" } else { "secret " },
+            self.code(&k.secret)
+        );
+        let ok = k.wired && k.state == Some(SecretState::Enabled);
+        let detail = if k.wired { "" } else { ": NOT WIRED" };
+        let result = if k.wired { "wired" } else { "**not wired**" };
+        self.check(ok, &subject, detail, result);
+
+        for c in &pf.secrets {
+            let subject = format!(
+                "secret {}",
+                self.code(&format!("{}:{}", c.secret, c.version))
+            );
+            let state = state_word(c);
+            let detail = format!(" -> {state} ({})", c.env.join(", "));
+            self.check(c.state == SecretState::Enabled, &subject, &detail, &state);
+        }
+    }
+
+    fn open_diff(&mut self) {
+        if self.markdown() {
+            self.line(format_args!("```diff"));
+        }
+    }
+
+    fn close_diff(&mut self) {
+        if self.markdown() {
+            self.line(format_args!("```"));
+        }
+    }
+
+    /// The resource a group of diff lines is about.
+    fn group(&mut self, label: &str) {
+        match self.format {
+            Format::Text(_) => self.line(format_args!("  {label}")),
+            Format::Markdown => self.line(format_args!("# {label}")),
+        }
+    }
+
+    /// One diff line with its marker. Markdown's `diff` has no "changed"
+    /// marker: a change is its old line removed and its new line added.
+    fn diff(&mut self, op: Op, text: &str) {
+        let (marker, style) = match op {
+            Op::Add => ("+", Style::Green),
+            Op::Remove => ("-", Style::Red),
+            Op::Change => ("~", Style::Yellow),
+        };
+        match self.format {
+            Format::Text(p) => self.line(format_args!("    {} {text}", p.paint_out(style, marker))),
+            Format::Markdown => self.line(format_args!("{marker} {text}")),
+        }
+    }
+
+    fn field(&mut self, f: &FieldChange) {
+        let before = f.before.as_deref().unwrap_or_default();
+        let after = f.after.as_deref().unwrap_or_default();
+        match (f.op, self.format) {
+            (Op::Add, _) => self.diff(Op::Add, &format!("{}: {after}", f.field)),
+            (Op::Remove, _) => self.diff(Op::Remove, &format!("{}: {before}", f.field)),
+            (Op::Change, Format::Text(_)) => {
+                self.diff(Op::Change, &format!("{}: {before} -> {after}", f.field))
+            }
+            (Op::Change, Format::Markdown) => {
+                self.diff(Op::Remove, &format!("{}: {before}", f.field));
+                self.diff(Op::Add, &format!("{}: {after}", f.field));
+            }
+        }
+    }
+
+    fn service(&mut self, svc: &ServiceChange) {
+        let title = format!(
+            "Cloud Run service {} {}",
+            self.code(&svc.name),
             action_words(svc.action)
         );
+        self.heading(&title);
         if !svc.fields.is_empty() {
-            let _ = writeln!(s, "```diff");
+            self.open_diff();
             for f in &svc.fields {
-                match f.op {
-                    Op::Add => {
-                        let _ = writeln!(
-                            s,
-                            "+ {}: {}",
-                            f.field,
-                            f.after.as_deref().unwrap_or_default()
-                        );
-                    }
-                    Op::Remove => {
-                        let _ = writeln!(
-                            s,
-                            "- {}: {}",
-                            f.field,
-                            f.before.as_deref().unwrap_or_default()
-                        );
-                    }
-                    Op::Change => {
-                        let _ = writeln!(
-                            s,
-                            "- {}: {}",
-                            f.field,
-                            f.before.as_deref().unwrap_or_default()
-                        );
-                        let _ = writeln!(
-                            s,
-                            "+ {}: {}",
-                            f.field,
-                            f.after.as_deref().unwrap_or_default()
-                        );
-                    }
+                self.field(f);
+            }
+            self.close_diff();
+        }
+        let new_revision = if svc.new_revision { "yes" } else { "no" };
+        match self.format {
+            Format::Text(_) => self.line(format_args!(
+                "  new revision: {new_revision}; traffic: {}",
+                svc.traffic
+            )),
+            Format::Markdown => self.line(format_args!(
+                "\nNew revision: {new_revision}. Traffic: {}.",
+                svc.traffic
+            )),
+        }
+    }
+
+    fn problems(&mut self, problems: &[Problem]) {
+        if problems.is_empty() {
+            return;
+        }
+        match self.format {
+            Format::Text(_) => {
+                self.heading("Problems (the deploy would stop before changing anything)")
+            }
+            Format::Markdown => self.heading("Problems"),
+        }
+        for pr in problems {
+            match self.format {
+                Format::Text(_) => {
+                    self.line(format_args!("  - {}\n    hint: {}", pr.message, pr.hint))
+                }
+                Format::Markdown => {
+                    self.line(format_args!("- {}  \n  hint: `{}`", pr.message, pr.hint))
                 }
             }
-            let _ = writeln!(s, "```");
-        }
-        let _ = writeln!(
-            s,
-            "\nNew revision: {}. Traffic: {}.",
-            if svc.new_revision { "yes" } else { "no" },
-            svc.traffic
-        );
-    }
-    if !pf.problems.is_empty() {
-        let _ = writeln!(s, "\n#### Problems\n");
-        for pr in &pf.problems {
-            let _ = writeln!(s, "- {}  \n  hint: `{}`", pr.message, pr.hint);
         }
     }
-    s
 }
 
 /// What a deploy did, as text for stdout.
@@ -300,3 +326,6 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
 pub(crate) fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("plan and outcome types serialize")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,54 @@
+//! Both plan renderers over one fixture that reaches every branch: a missing
+//! default account, an unwired key, each secret state, IAM adds and removes,
+//! each kind of field change, and problems.
+
+use super::*;
+use crate::cli::LogFormat;
+use crate::printer::{Capture, PrinterConfig, Streams};
+
+fn fixture() -> Plan {
+    let mut plan: Plan =
+        serde_json::from_str(include_str!("testdata/plan.json")).expect("the fixture parses");
+    plan.preflight.problems.push(Problem {
+        kind: crate::plan::ProblemKind::VersionNotEnabled,
+        message: "secret `old-key` version 2 is DESTROYED".into(),
+        hint: "gcloud secrets versions add old-key --data-file=-".into(),
+    });
+    plan
+}
+
+/// A printer whose stdout is a terminal, with colour or without.
+fn printer(color: bool) -> Printer {
+    let no_color = (!color).then(|| "1".to_string());
+    let config = PrinterConfig::new(false, LogFormat::Text, &|k| match k {
+        "NO_COLOR" => no_color.clone(),
+        _ => None,
+    });
+    let streams = Streams::new(Capture::new(), Capture::new()).terminals(true, true);
+    Printer::new(config, streams)
+}
+
+#[test]
+fn text() {
+    insta::assert_snapshot!(plan_human(&fixture(), &printer(false)));
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(plan_markdown(&fixture()));
+}
+
+/// Colour only adds styling around the markers: stripped, it is the
+/// colourless text.
+#[test]
+fn colour_only_wraps_markers() {
+    let plan = fixture();
+    let colored = plan_human(&plan, &printer(true));
+    assert!(colored.contains("\x1b[32m+\x1b[0m roles/logging.logWriter"));
+    assert!(colored.contains("\x1b[33m~\x1b[0m image: img:1 -> img:2"));
+    assert!(colored.contains("\x1b[31mFAIL\x1b[0m runtime service account"));
+    assert_eq!(
+        anstream::adapter::strip_str(&colored).to_string(),
+        plan_human(&plan, &printer(false))
+    );
+}
