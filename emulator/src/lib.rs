@@ -4,7 +4,7 @@
 //! google-cloud-rust clients and the `gcloud` CLI work against it unmodified.
 //!
 //! Routes, methods, query parameters and field names come from Google's discovery documents
-//! (`shared/gcp-discovery/`); behaviour is modelled from Google's documentation and protos,
+//! (vendored in `emulator/discovery/`); behaviour is modelled from Google's documentation and protos,
 //! cited where it is implemented. Tests drive it in process ([`Emulator::serve`]) and shape
 //! it with a [`World`], latency, injected [`Fault`]s and [`Emulator::before_request`] hooks;
 //! the [`JournalEntry`] list records every request for performance and reliability checks.

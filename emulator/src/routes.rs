@@ -21,7 +21,7 @@ use crate::{projects, run, secrets, service_accounts};
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
-    /// File in `shared/gcp-discovery/`, e.g. `run.v2.json`.
+    /// File in `emulator/discovery/`, e.g. `run.v2.json`.
     pub discovery_file: &'static str,
     /// Discovery method id, e.g. `run.projects.locations.services.get`.
     pub method_id: &'static str,
@@ -54,7 +54,7 @@ const RUN: &str = "run.v2.json";
 const SM: &str = "secretmanager.v1.json";
 const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
-/// Vendored in `emulator/discovery/`: gcloud's project IAM commands use v1.
+/// gcloud's project commands use Resource Manager v1.
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
 
 fn r(
