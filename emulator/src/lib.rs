@@ -10,7 +10,7 @@
 //! the [`JournalEntry`] list records every request for performance and reliability checks.
 //!
 //! Module map: `routes` (what is served), `http` (auth, faults, latency, journal),
-//! `iam` (allow policies), `run`, `secrets`, `service_accounts`, `projects` (one per API),
+//! `iam` (allow policies), `run` (split by concern, see its docs), `secrets`, `service_accounts`, `projects` (one per API),
 //! `state`/`world` (the estate), `enums`/`error`/`util` (wire details).
 
 mod enums;
@@ -112,15 +112,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Emulator {
-    /// Builds the emulator from a world.
+    /// Builds the emulator from a world, for tests whose worlds are written in code.
     ///
     /// # Panics
     ///
-    /// When the world is inconsistent (see [`Emulator::try_new`] for the fallible form).
+    /// When the world is inconsistent, i.e. when [`World::check`] refuses it. Programs that
+    /// load a world from a file use [`Emulator::try_new`].
     pub fn new(world: World, options: Options) -> Emulator {
         Self::try_new(world, options).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Builds the emulator from a world; fails exactly when [`World::check`] does.
     pub fn try_new(world: World, options: Options) -> Result<Emulator, WorldError> {
         let state = State::from_world(world, options.operation_polls, options.iam_propagation)?;
         Ok(Emulator {

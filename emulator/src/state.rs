@@ -98,12 +98,24 @@ pub struct State {
 }
 
 impl State {
+    /// Checks `world` and builds the state from it. [`World::check`] runs the same build, so
+    /// a world it accepts never fails here.
     pub(crate) fn from_world(
         world: World,
         operation_polls: u32,
         iam_propagation: Duration,
     ) -> Result<State, WorldError> {
-        world.check()?;
+        world.check_shape()?;
+        State::build(&world, operation_polls, iam_propagation)
+    }
+
+    /// Seeds the state from a world whose shape has been checked; every failure names the
+    /// world entry it comes from.
+    pub(crate) fn build(
+        world: &World,
+        operation_polls: u32,
+        iam_propagation: Duration,
+    ) -> Result<State, WorldError> {
         let mut st = State {
             caller: world
                 .caller
@@ -119,7 +131,10 @@ impl State {
             iam_propagation,
             counter: 0,
         };
-        let invalid = |e: ApiError| WorldError::Invalid(e.message);
+        let invalid = |at: &str| {
+            let at = at.to_string();
+            move |e: ApiError| WorldError::Invalid(format!("{at}: {}", e.message))
+        };
         for p in &world.projects {
             st.projects.push(Project {
                 id: p.id.clone(),
@@ -139,17 +154,9 @@ impl State {
             }
         }
         for p in &world.projects {
-            for b in &p.iam {
-                for m in &b.members {
-                    st.seed_binding(
-                        &format!("projects/{}", p.id),
-                        &b.role,
-                        m,
-                        b.condition.clone(),
-                    )
-                    .map_err(invalid)?;
-                }
-            }
+            let at = format!("project `{}`", p.id);
+            st.seed_bindings(&format!("projects/{}", p.id), &p.iam)
+                .map_err(invalid(&format!("{at}, iam")))?;
             for sa in &p.service_accounts {
                 st.insert_service_account(
                     &p.id,
@@ -158,15 +165,12 @@ impl State {
                     sa.description.clone(),
                     sa.disabled,
                 );
-                for b in &sa.iam {
-                    for m in &b.members {
-                        let res = format!("projects/{}/serviceAccounts/{}", p.id, sa.email);
-                        st.seed_binding(&res, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
+                let res = format!("projects/{}/serviceAccounts/{}", p.id, sa.email);
+                st.seed_bindings(&res, &sa.iam)
+                    .map_err(invalid(&format!("{at}, service account `{}`", sa.email)))?;
             }
             for s in &p.secrets {
+                let at = format!("{at}, secret `{}`", s.id);
                 let mut fields = serde_json::Map::new();
                 fields.insert("replication".into(), serde_json::json!({"automatic": {}}));
                 if let Some(l) = &s.labels {
@@ -176,36 +180,43 @@ impl State {
                 for v in &s.versions {
                     let n = st
                         .push_secret_version(&p.id, &s.id, &v.payload()?)
-                        .map_err(invalid)?;
+                        .map_err(invalid(&at))?;
                     st.set_version_state(&p.id, &s.id, n, v.state)
-                        .map_err(invalid)?;
+                        .map_err(invalid(&at))?;
                 }
-                for b in &s.iam {
-                    for m in &b.members {
-                        let res = format!("projects/{}/secrets/{}", p.id, s.id);
-                        st.seed_binding(&res, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
+                let res = format!("projects/{}/secrets/{}", p.id, s.id);
+                st.seed_bindings(&res, &s.iam).map_err(invalid(&at))?;
             }
         }
         for p in &world.projects {
-            for s in &p.services {
+            for (i, s) in p.services.iter().enumerate() {
+                let at = format!("project `{}`, service {}", p.id, i + 1);
                 let name = crate::run::seed_service(&mut st, &p.id, &s.region, s.service.clone())
-                    .map_err(invalid)?;
-                for b in &s.iam {
-                    for m in &b.members {
-                        st.seed_binding(&name, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
+                    .map_err(invalid(&at))?;
+                st.seed_bindings(&name, &s.iam).map_err(invalid(&at))?;
             }
         }
         for b in &world.extra_bindings {
             st.seed_binding(&b.resource, &b.role, &b.member, b.condition.clone())
-                .map_err(invalid)?;
+                .map_err(invalid(&format!("binding on `{}`", b.resource)))?;
         }
         Ok(st)
+    }
+
+    fn seed_bindings(
+        &mut self,
+        resource: &str,
+        bindings: &[crate::world::BindingSpec],
+    ) -> Result<(), ApiError> {
+        for b in bindings {
+            if b.role.is_empty() {
+                return Err(ApiError::invalid("a binding has an empty role"));
+            }
+            for m in &b.members {
+                self.seed_binding(resource, &b.role, m, b.condition.clone())?;
+            }
+        }
+        Ok(())
     }
 
     /// A fresh, never-repeating salt for etags and ids.

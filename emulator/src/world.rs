@@ -194,7 +194,16 @@ impl World {
         }
     }
 
-    pub(crate) fn check(&self) -> Result<(), WorldError> {
+    /// Checks that the emulator can start from this world: everything
+    /// [`crate::Emulator::try_new`] would refuse is refused here, as a [`WorldError`]
+    /// (it runs the same seeding on a scratch state).
+    pub fn check(&self) -> Result<(), WorldError> {
+        self.check_shape()?;
+        crate::state::State::build(self, 0, std::time::Duration::ZERO).map(|_| ())
+    }
+
+    /// The checks that need no state: unique projects, payloads, services as mappings.
+    pub(crate) fn check_shape(&self) -> Result<(), WorldError> {
         for (i, p) in self.projects.iter().enumerate() {
             for q in &self.projects[..i] {
                 if q.id == p.id || q.number == p.number {

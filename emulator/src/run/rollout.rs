@@ -1,0 +1,193 @@
+//! Rollout: a new revision's secret checks and how a finished operation changes the service.
+
+use serde_json::Value;
+use std::time::Instant;
+
+use super::operations::Outcome;
+use super::{SERVICE_TYPE, condition};
+use crate::state::State;
+use crate::util::now_rfc3339;
+use crate::world::VersionState;
+
+/// Roles that carry `secretmanager.versions.access` (IAM predefined roles reference).
+const SECRET_READERS: &[&str] = &[
+    "roles/secretmanager.secretAccessor",
+    "roles/secretmanager.admin",
+    "roles/owner",
+];
+
+/// Resolves a secret version reference the way Cloud Run does for `secretKeyRef`.
+/// "latest" is the most recently created version whatever its state: Secret Manager docs,
+/// "Access a secret version": "the latest alias ... refers to the most recently created
+/// version" (cloud.google.com/secret-manager/docs/access-secret-version); a disabled latest
+/// version is not skipped.
+pub(super) fn secret_problems(
+    st: &State,
+    project_id: &str,
+    template: &Value,
+    now: Instant,
+) -> (Vec<String>, bool) {
+    let mut problems = Vec::new();
+    let mut denied = false;
+    let sa = template
+        .get("serviceAccount")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let member = format!("serviceAccount:{sa}");
+    for (i, c) in template
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for (j, e) in c
+            .get("env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let Some(r) = e.pointer("/valueSource/secretKeyRef") else {
+                continue;
+            };
+            let at = format!(
+                "spec.template.spec.containers[{i}].env[{j}].value_from.secret_key_ref.name"
+            );
+            let secret = r.get("secret").and_then(Value::as_str).unwrap_or_default();
+            let version = r.get("version").and_then(Value::as_str).unwrap_or("latest");
+            let (proj_ref, secret_id) = match secret.split('/').collect::<Vec<_>>().as_slice() {
+                ["projects", p, "secrets", s] => (p.to_string(), s.to_string()),
+                _ => (project_id.to_string(), secret.to_string()),
+            };
+            let Some(project) = st.project(&proj_ref) else {
+                problems.push(format!(
+                    "{at}: Secret projects/{proj_ref}/secrets/{secret_id}/versions/{version} was not found"
+                ));
+                continue;
+            };
+            let path = format!("projects/{}/secrets/{secret_id}", project.number);
+            let key = format!("projects/{}/secrets/{secret_id}", project.id);
+            let Some(s) = st.secrets.get(&key) else {
+                problems.push(format!(
+                    "{at}: Secret {path}/versions/{version} was not found"
+                ));
+                continue;
+            };
+            let readable = [key.as_str(), &format!("projects/{}", project.id)]
+                .iter()
+                .any(|res| {
+                    st.policies
+                        .get(*res)
+                        .is_some_and(|p| p.grants(&member, SECRET_READERS, now, st.iam_propagation))
+                });
+            if !readable {
+                denied = true;
+                problems.push(format!(
+                    "{at}: Permission denied on secret: {path}/versions/{version} for Revision \
+                     service account {sa}. The service account used must be granted the \
+                     'Secret Manager Secret Accessor' role (roles/secretmanager.secretAccessor) \
+                     at the secret, project or higher level."
+                ));
+                continue;
+            }
+            let resolved = s.version(version);
+            match resolved {
+                None => problems.push(format!(
+                    "{at}: Secret {path}/versions/{version} was not found"
+                )),
+                Some(v) if v.state != VersionState::Enabled => problems.push(format!(
+                    "{at}: Secret Version [{path}/versions/{}] is in {} state.",
+                    v.number,
+                    v.state.name()
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    (problems, denied)
+}
+
+/// Applies a finished rollout to the service.
+pub(super) fn finalize(st: &mut State, op_name: &str) {
+    let Some(op) = st.operations.get(op_name).cloned() else {
+        return;
+    };
+    if op.done {
+        return;
+    }
+    let number = st
+        .services
+        .get(&op.service_key)
+        .and_then(|s| st.project(&s.project_id))
+        .map(|p| p.number);
+    let at = now_rfc3339();
+    let mut response = None;
+    if let (Some(svc), Some(number)) = (st.services.get_mut(&op.service_key), number) {
+        if svc.pending_op.as_deref() == Some(op_name) {
+            svc.pending_op = None;
+        }
+        svc.reconciling = false;
+        svc.observed_generation = svc.generation;
+        let rev = svc.latest_created.clone();
+        match &op.outcome {
+            Outcome::NoRevision => {}
+            Outcome::Ready => {
+                if let Some(r) = svc
+                    .revisions
+                    .iter_mut()
+                    .find(|r| Some(&r.rev.name) == rev.as_ref())
+                {
+                    r.pending = false;
+                    r.rev.ready = true;
+                }
+                svc.latest_ready = rev;
+                svc.terminal = condition("Ready", "CONDITION_SUCCEEDED", None, &at);
+                svc.conditions = vec![
+                    condition("RoutesReady", "CONDITION_SUCCEEDED", None, &at),
+                    condition("ConfigurationsReady", "CONDITION_SUCCEEDED", None, &at),
+                ];
+            }
+            Outcome::Failed { message, .. } => {
+                if let Some(r) = svc
+                    .revisions
+                    .iter_mut()
+                    .find(|r| Some(&r.rev.name) == rev.as_ref())
+                {
+                    r.pending = false;
+                    r.rev.ready = false;
+                    r.rev.message = message.clone();
+                }
+                svc.terminal = condition("Ready", "CONDITION_FAILED", Some(message), &at);
+                let routes = if svc.latest_ready.is_some() {
+                    condition("RoutesReady", "CONDITION_SUCCEEDED", None, &at)
+                } else {
+                    condition("RoutesReady", "CONDITION_FAILED", Some(message), &at)
+                };
+                svc.conditions = vec![
+                    routes,
+                    condition(
+                        "ConfigurationsReady",
+                        "CONDITION_FAILED",
+                        Some(message),
+                        &at,
+                    ),
+                ];
+            }
+        }
+        if !matches!(op.outcome, Outcome::Failed { .. }) {
+            let mut v = svc.render(number);
+            if let Some(o) = v.as_object_mut() {
+                o.shift_insert(0, "@type".into(), SERVICE_TYPE.into());
+            }
+            response = Some(v);
+        }
+    }
+    if let Some(o) = st.operations.get_mut(op_name) {
+        o.done = true;
+        if o.response.is_none() {
+            o.response = response;
+        }
+    }
+}
