@@ -10,7 +10,6 @@ use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use std::time::Instant;
 
 use crate::Emulator;
 use crate::enums::{to_ints, to_names, wants_int};
@@ -129,7 +128,6 @@ fn process(
             p: params,
             q: query.clone(),
             body: json,
-            now: Instant::now(),
         };
         route.call(&mut ctx)
     });

@@ -23,7 +23,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::ApiError;
 use crate::util::{b64, b64_decode_any, hash_hex};
@@ -64,9 +64,9 @@ const EMPTY_ETAG: [u8; 3] = [0x00, 0x20, 0x01];
 pub(crate) struct StoredPolicy {
     pub(crate) policy: Policy,
     pub(crate) audit_configs: Option<Value>,
-    /// When each unconditional (role, member) pair was granted through setIamPolicy;
-    /// pairs from the world file are absent, i.e. granted long ago.
-    pub(crate) granted: HashMap<(String, String), Instant>,
+    /// When (on the emulator clock) each unconditional (role, member) pair was granted
+    /// through setIamPolicy; pairs from the world file are absent, i.e. granted long ago.
+    pub(crate) granted: HashMap<(String, String), Duration>,
 }
 
 impl Default for StoredPolicy {
@@ -111,7 +111,7 @@ impl StoredPolicy {
         role: &str,
         member: &str,
         condition: Option<Condition>,
-        at: Option<Instant>,
+        at: Option<Duration>,
     ) {
         match self
             .policy
@@ -178,7 +178,7 @@ impl StoredPolicy {
         &mut self,
         request: &Value,
         rules: &SetRules<'_>,
-        now: Instant,
+        now: Duration,
         salt: &str,
     ) -> Result<(), ApiError> {
         let policy = request
@@ -284,7 +284,7 @@ impl StoredPolicy {
         &self,
         member: &str,
         roles: &[&str],
-        now: Instant,
+        now: Duration,
         propagation: Duration,
     ) -> bool {
         self.policy.bindings.iter().any(|b| {
@@ -294,7 +294,7 @@ impl StoredPolicy {
                 && self
                     .granted
                     .get(&(b.role.clone(), member.to_string()))
-                    .is_none_or(|at| now.saturating_duration_since(*at) >= propagation)
+                    .is_none_or(|at| now.saturating_sub(*at) >= propagation)
         })
     }
 }
@@ -486,7 +486,7 @@ mod tests {
     #[test]
     fn stale_etag_is_aborted_and_blind_write_wins() {
         let mut p = StoredPolicy::default();
-        let now = Instant::now();
+        let now = Duration::ZERO;
         let req = json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@x.com"]}]}});
         p.set(&req, &rules(), now, "1").unwrap();
         let stale = json!({"policy": {"etag": "ACAB", "bindings": []}});
@@ -502,7 +502,7 @@ mod tests {
     #[test]
     fn conditional_bindings_need_version_3_and_show_withcond_at_version_1() {
         let mut p = StoredPolicy::default();
-        let now = Instant::now();
+        let now = Duration::ZERO;
         let cond =
             json!({"expression": "request.time < timestamp('2030-01-01T00:00:00Z')", "title": "t"});
         let v1 = json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@x.com"], "condition": cond}]}});
@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn propagation_delay_hides_fresh_grants() {
         let mut p = StoredPolicy::default();
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(5);
         let req =
             json!({"policy": {"bindings": [{"role": "roles/owner", "members": ["user:a@x.com"]}]}});
         p.set(&req, &rules(), t0, "1").unwrap();

@@ -13,6 +13,7 @@
 //! `iam` (allow policies), `run` (split by concern, see its docs), `secrets`, `service_accounts`, `projects` (one per API),
 //! `state`/`world` (the estate), `enums`/`error`/`util` (wire details).
 
+mod clock;
 mod enums;
 mod error;
 mod http;
@@ -27,6 +28,7 @@ mod state;
 mod util;
 mod world;
 
+pub use clock::Clock;
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, JournalEntry};
 pub use routes::{RouteSpec, routes};
@@ -48,8 +50,11 @@ pub struct Options {
     /// GETs an operation needs before it reports done (1: the first GET sees it done;
     /// 0: operations are done when created).
     pub operation_polls: u32,
-    /// How long a new IAM grant takes before Cloud Run's secret check sees it.
+    /// How long a new IAM grant takes before Cloud Run's secret check sees it, on `clock`.
     pub iam_propagation: Duration,
+    /// The time the emulator's behaviour follows: [`Clock::Real`] (the default, for the
+    /// binary) or [`Clock::Manual`] (tests move it with [`Emulator::advance`]).
+    pub clock: Clock,
 }
 
 impl Default for Options {
@@ -59,6 +64,7 @@ impl Default for Options {
             latency: Duration::ZERO,
             operation_polls: 1,
             iam_propagation: Duration::ZERO,
+            clock: Clock::Real,
         }
     }
 }
@@ -91,7 +97,9 @@ struct Inner {
     state: Mutex<State>,
     control: Mutex<Control>,
     token: Option<String>,
+    /// Real time, for the journal.
     created: Instant,
+    clock: clock::SharedClock,
 }
 
 /// The emulator: cheap to clone, all clones share one state.
@@ -124,7 +132,13 @@ impl Emulator {
 
     /// Builds the emulator from a world; fails exactly when [`World::check`] does.
     pub fn try_new(world: World, options: Options) -> Result<Emulator, WorldError> {
-        let state = State::from_world(world, options.operation_polls, options.iam_propagation)?;
+        let clock = clock::SharedClock::new(options.clock);
+        let state = State::from_world(
+            world,
+            options.operation_polls,
+            options.iam_propagation,
+            clock.clone(),
+        )?;
         Ok(Emulator {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
@@ -136,6 +150,7 @@ impl Emulator {
                 }),
                 token: options.token,
                 created: Instant::now(),
+                clock,
             }),
         })
     }
@@ -214,6 +229,17 @@ impl Emulator {
         for h in hooks {
             self.with_state(h);
         }
+    }
+
+    /// Moves the emulator clock forward by `by` (with [`Clock::Manual`], the only way it
+    /// moves): a grant made before is seen by IAM once `iam_propagation` has passed.
+    pub fn advance(&self, by: Duration) {
+        self.inner.clock.advance(by);
+    }
+
+    /// Now on the emulator clock, as time since the emulator was created.
+    pub fn now(&self) -> Duration {
+        self.inner.clock.now()
     }
 
     /// Every request answered so far, in arrival order.

@@ -8,7 +8,6 @@
 
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use crate::error::ApiError;
 use crate::iam::SetRules;
@@ -37,7 +36,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) p: Vec<String>,
     pub(crate) q: Query,
     pub(crate) body: Value,
-    pub(crate) now: Instant,
 }
 
 type Handler = fn(&mut Ctx<'_>) -> Result<Value, ApiError>;
@@ -96,11 +94,11 @@ pub(crate) fn table() -> &'static [Route] {
             r(RUN, "run.projects.locations.services.create", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services", true, |c| {
                 let id = c.q.get("serviceId").unwrap_or_default().to_string();
                 let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false };
-                run::write(c.st, w, c.now)
+                run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.patch", "PATCH", SVC, true, |c| {
                 let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision") };
-                run::write(c.st, w, c.now)
+                run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.delete", "DELETE", SVC, true, |c| run::delete(c.st, &c.p[0], &c.p[1], &c.p[2], c.q.flag("validateOnly"))),
             r(RUN, "run.projects.locations.services.getIamPolicy", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}:getIamPolicy", false, |c| {
@@ -267,7 +265,7 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
             check_member: &check,
             is_project,
         };
-        policy.set(&c.body, &rules, c.now, &salt)?;
+        policy.set(&c.body, &rules, st.now(), &salt)?;
     }
     let requested = c
         .body

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::clock::SharedClock;
 use crate::error::ApiError;
 use crate::iam::{Condition, Policy, StoredPolicy};
 use crate::run::RunService;
@@ -94,6 +95,7 @@ pub struct State {
     pub(crate) policies: HashMap<String, StoredPolicy>,
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
+    pub(crate) clock: SharedClock,
     counter: u64,
 }
 
@@ -104,9 +106,10 @@ impl State {
         world: World,
         operation_polls: u32,
         iam_propagation: Duration,
+        clock: SharedClock,
     ) -> Result<State, WorldError> {
         world.check_shape()?;
-        State::build(&world, operation_polls, iam_propagation)
+        State::build(&world, operation_polls, iam_propagation, clock)
     }
 
     /// Seeds the state from a world whose shape has been checked; every failure names the
@@ -115,8 +118,10 @@ impl State {
         world: &World,
         operation_polls: u32,
         iam_propagation: Duration,
+        clock: SharedClock,
     ) -> Result<State, WorldError> {
         let mut st = State {
+            clock,
             caller: world
                 .caller
                 .clone()
@@ -217,6 +222,11 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Now on the emulator clock (see [`crate::Clock`]).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
     }
 
     /// A fresh, never-repeating salt for etags and ids.
@@ -393,8 +403,9 @@ impl State {
             .canonical_resource(resource)
             .unwrap_or_else(|e| panic!("add_binding: {}", e.message));
         let salt = self.next_salt();
+        let now = self.now();
         let p = self.policy_mut(&key);
-        p.add_member(role, member, condition, Some(Instant::now()));
+        p.add_member(role, member, condition, Some(now));
         p.bump_etag(&salt);
     }
 

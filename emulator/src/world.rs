@@ -199,7 +199,8 @@ impl World {
     /// (it runs the same seeding on a scratch state).
     pub fn check(&self) -> Result<(), WorldError> {
         self.check_shape()?;
-        crate::state::State::build(self, 0, std::time::Duration::ZERO).map(|_| ())
+        let clock = crate::clock::SharedClock::new(crate::Clock::Manual);
+        crate::state::State::build(self, 0, std::time::Duration::ZERO, clock).map(|_| ())
     }
 
     /// The checks that need no state: unique projects, payloads, services as mappings.

@@ -1,7 +1,6 @@
 //! The service and revision methods: get, list, create/patch, delete.
 
 use serde_json::{Map, Value, json};
-use std::time::Instant;
 
 use super::admission::{apply_defaults, clean_input, valid_service_id, validate};
 use super::operations::{Operation, Outcome, operation_json};
@@ -28,7 +27,7 @@ pub(crate) struct Write<'a> {
 }
 
 /// services.create and services.patch.
-pub(crate) fn write(st: &mut State, w: Write<'_>, now: Instant) -> Result<Value, ApiError> {
+pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     let project = project_or_denied(st, w.project)?.clone();
     let key = service_key(&project.id, w.region, w.id);
     if w.create && !valid_service_id(w.id) {
@@ -145,7 +144,7 @@ pub(crate) fn write(st: &mut State, w: Write<'_>, now: Instant) -> Result<Value,
                 "Revision named '{name}' with different configuration already exists."
             )));
         }
-        let (problems, denied) = secret_problems(st, &project.id, &template, now);
+        let (problems, denied) = secret_problems(st, &project.id, &template);
         svc.revisions.push(RevisionRec {
             rev: Revision {
                 name: name.clone(),
@@ -242,7 +241,7 @@ pub(crate) fn seed_service(
         allow_missing: false,
         force_new_revision: false,
     };
-    let op = write(st, w, Instant::now())?;
+    let op = write(st, w)?;
     let op_name = op["name"].as_str().unwrap_or_default().to_string();
     if let Some(o) = st.operations.get_mut(&op_name) {
         o.outcome = Outcome::Ready;

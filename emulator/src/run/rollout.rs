@@ -1,7 +1,6 @@
 //! Rollout: a new revision's secret checks and how a finished operation changes the service.
 
 use serde_json::Value;
-use std::time::Instant;
 
 use super::operations::Outcome;
 use super::{SERVICE_TYPE, condition};
@@ -25,7 +24,6 @@ pub(super) fn secret_problems(
     st: &State,
     project_id: &str,
     template: &Value,
-    now: Instant,
 ) -> (Vec<String>, bool) {
     let mut problems = Vec::new();
     let mut denied = false;
@@ -78,9 +76,9 @@ pub(super) fn secret_problems(
             let readable = [key.as_str(), &format!("projects/{}", project.id)]
                 .iter()
                 .any(|res| {
-                    st.policies
-                        .get(*res)
-                        .is_some_and(|p| p.grants(&member, SECRET_READERS, now, st.iam_propagation))
+                    st.policies.get(*res).is_some_and(|p| {
+                        p.grants(&member, SECRET_READERS, st.now(), st.iam_propagation)
+                    })
                 });
             if !readable {
                 denied = true;
