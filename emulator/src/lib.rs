@@ -16,6 +16,7 @@
 mod clock;
 mod enums;
 mod error;
+mod fault;
 mod http;
 mod iam;
 mod journal;
@@ -29,6 +30,7 @@ mod util;
 mod world;
 
 pub use clock::Clock;
+pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, JournalEntry};
 pub use routes::{RouteSpec, routes};
@@ -36,6 +38,7 @@ pub use run::Revision;
 pub use state::State;
 pub use world::{VersionState, World, WorldBuilder, WorldError};
 
+use axum::extract::State as AxState;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -67,21 +70,6 @@ impl Default for Options {
             clock: Clock::Real,
         }
     }
-}
-
-/// An error to answer instead of the real one, for the next `times` matching requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    /// HTTP method to match (any when `None`).
-    pub method: Option<String>,
-    /// Substring of the request path to match.
-    pub path_contains: String,
-    pub times: u32,
-    /// HTTP status code, e.g. 503.
-    pub code: u16,
-    /// Canonical status name, e.g. `UNAVAILABLE`.
-    pub status: String,
-    pub message: String,
 }
 
 type Hook = Box<dyn FnOnce(&mut State) + Send>;
@@ -164,18 +152,25 @@ impl Emulator {
     pub async fn serve_on(&self, port: u16) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        // Stops the server, and releases requests held by `FaultKind::Hang`.
+        let (tx, rx) = tokio::sync::watch::channel(false);
         let app = axum::Router::new()
             .route(
                 "/_emulator/journal",
                 axum::routing::get(http::journal_endpoint),
             )
-            .fallback(http::handle)
+            .fallback({
+                let stop = rx.clone();
+                move |AxState(emu): AxState<Emulator>, req: axum::extract::Request| {
+                    http::handle(emu, stop.clone(), req)
+                }
+            })
             .with_state(self.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let mut rx = rx;
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
                 })
                 .await;
         });
@@ -206,13 +201,7 @@ impl Emulator {
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut c = lock(&self.inner.control);
-        let f = c.faults.iter_mut().find(|f| {
-            f.times > 0
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && path.contains(&f.path_contains)
-        })?;
+        let f = c.faults.iter_mut().find(|f| f.matches(method, path))?;
         f.times -= 1;
         Some(f.clone())
     }
@@ -255,9 +244,16 @@ impl Emulator {
         lock(&self.inner.control).latency = latency;
     }
 
-    /// Answers the next `fault.times` matching requests with `fault`'s error.
+    /// Answers the next `fault.times` matching requests as `fault.kind` says; faults are
+    /// tried in the order injected.
     pub fn inject_fault(&self, fault: Fault) {
         lock(&self.inner.control).faults.push(fault);
+    }
+
+    /// How many GETs a new operation needs before it reports done; `u32::MAX` means it
+    /// never finishes (neither by polling nor by `operations.wait`).
+    pub fn set_operation_polls(&self, polls: u32) {
+        self.with_state(|st| st.set_operation_polls(polls));
     }
 
     /// Runs `hook` once, just before the first request whose method is `method` and whose
@@ -302,7 +298,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -314,7 +310,7 @@ impl Server {
 
     /// Stops accepting connections and waits for the server task.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 

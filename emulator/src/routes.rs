@@ -118,7 +118,10 @@ pub(crate) fn table() -> &'static [Route] {
             r(RUN, "run.projects.locations.operations.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, |c| run::get_operation(c.st, &op_name(c))),
             r(RUN, "run.projects.locations.operations.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations", false, |c| run::list_operations(c.st, &c.p[0], &c.p[1])),
             r(RUN, "run.projects.locations.operations.delete", "DELETE", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", true, |c| run::delete_operation(c.st, &op_name(c))),
-            r(RUN, "run.projects.locations.operations.wait", "POST", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}:wait", false, |c| run::wait_operation(c.st, &op_name(c))),
+            r(RUN, "run.projects.locations.operations.wait", "POST", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}:wait", false, |c| {
+                let name = op_name(c);
+                run::wait_operation(c.st, &name, &c.body)
+            }),
             // Secret Manager v1.
             r(SM, "secretmanager.projects.secrets.get", "GET", "v1/projects/{projectsId}/secrets/{secretsId}", false, |c| secrets::get(c.st, &c.p[0], &c.p[1])),
             r(SM, "secretmanager.projects.secrets.list", "GET", "v1/projects/{projectsId}/secrets", false, |c| secrets::list(c.st, &c.p[0])),

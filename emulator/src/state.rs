@@ -120,6 +120,10 @@ impl State {
         iam_propagation: Duration,
         clock: SharedClock,
     ) -> Result<State, WorldError> {
+        let operation_polls = match &world.operation_polls {
+            Some(p) => p.count()?,
+            None => operation_polls,
+        };
         let mut st = State {
             clock,
             caller: world
@@ -520,7 +524,7 @@ impl State {
         }
     }
 
-    /// How many GETs an operation needs before it reports done.
+    /// How many GETs a new operation needs before it reports done (`u32::MAX`: never).
     pub fn set_operation_polls(&mut self, polls: u32) {
         self.operation_polls = polls;
     }

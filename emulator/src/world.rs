@@ -19,6 +19,10 @@ pub struct World {
     pub(crate) caller: Option<String>,
     #[serde(default)]
     pub(crate) projects: Vec<ProjectSpec>,
+    /// GETs an operation needs before it reports done, or `never`; overrides
+    /// `Options::operation_polls`.
+    #[serde(default)]
+    pub(crate) operation_polls: Option<Polls>,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -50,6 +54,26 @@ impl VersionState {
             VersionState::Enabled => "ENABLED",
             VersionState::Disabled => "DISABLED",
             VersionState::Destroyed => "DESTROYED",
+        }
+    }
+}
+
+/// A number of polls, or the word `never`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Polls {
+    Count(u32),
+    Word(String),
+}
+
+impl Polls {
+    pub(crate) fn count(&self) -> Result<u32, WorldError> {
+        match self {
+            Polls::Count(n) => Ok(*n),
+            Polls::Word(w) if w == "never" => Ok(u32::MAX),
+            Polls::Word(w) => Err(WorldError::Invalid(format!(
+                "operationPolls is a number or `never`, not `{w}`"
+            ))),
         }
     }
 }
@@ -205,6 +229,9 @@ impl World {
 
     /// The checks that need no state: unique projects, payloads, services as mappings.
     pub(crate) fn check_shape(&self) -> Result<(), WorldError> {
+        if let Some(p) = &self.operation_polls {
+            p.count()?;
+        }
         for (i, p) in self.projects.iter().enumerate() {
             for q in &self.projects[..i] {
                 if q.id == p.id || q.number == p.number {
@@ -251,6 +278,12 @@ impl WorldBuilder {
             .iter_mut()
             .find(|p| p.id == id)
             .unwrap_or_else(|| panic!("world builder: add project `{id}` before using it"))
+    }
+
+    /// GETs an operation needs before it reports done (`u32::MAX`: never).
+    pub fn operation_polls(mut self, polls: u32) -> Self {
+        self.world.operation_polls = Some(Polls::Count(polls));
+        self
     }
 
     /// Email recorded as `creator`/`lastModifier` on Cloud Run writes.

@@ -629,6 +629,7 @@ async fn faults_answer_the_configured_error_then_stop() {
         code: 503,
         status: "UNAVAILABLE".into(),
         message: "The service is currently unavailable.".into(),
+        ..Fault::default()
     });
     let (status, body) = env
         .call("GET", "/v1/projects/acme/secrets/db-password", None)

@@ -53,31 +53,45 @@ pub(super) fn operation_json(op: &Operation) -> Value {
     Value::Object(out)
 }
 
+/// `operation_polls` value for operations that never finish.
+pub(crate) const NEVER: u32 = u32::MAX;
+
+fn missing(name: &str) -> ApiError {
+    ApiError::not_found(format!("Operation '{name}' not found."))
+}
+
 pub(crate) fn get_operation(st: &mut State, name: &str) -> Result<Value, ApiError> {
-    let op = st
-        .operations
-        .get_mut(name)
-        .ok_or_else(|| ApiError::not_found(format!("Operation '{name}' not found.")))?;
-    op.polls += 1;
-    if !op.done && op.polls >= op.needed {
+    let op = st.operations.get_mut(name).ok_or_else(|| missing(name))?;
+    op.polls = op.polls.saturating_add(1);
+    if !op.done && op.needed != NEVER && op.polls >= op.needed {
         finalize(st, name);
-        if let Some(o) = st.operations.get_mut(name) {
-            o.done = true;
-        }
     }
     Ok(operation_json(&st.operations[name]))
 }
 
-/// operations.wait: settles the operation at once.
-pub(crate) fn wait_operation(st: &mut State, name: &str) -> Result<Value, ApiError> {
-    if !st.operations.contains_key(name) {
-        return Err(ApiError::not_found(format!(
-            "Operation '{name}' not found."
-        )));
+/// operations.wait: "Waits until the specified long-running operation is done or reaches at
+/// most a specified timeout, returning the latest state. ... this method is on a best-effort
+/// basis. It may return the latest state before the specified timeout (including
+/// immediately)" (run.v2 discovery, `operations.wait`). The emulator answers at once, with
+/// no wait on any clock: a rollout that can finish is finished (as if it completed during
+/// the wait); one that never finishes (`operation_polls = u32::MAX`) comes back not done, as
+/// after a timeout.
+pub(crate) fn wait_operation(st: &mut State, name: &str, body: &Value) -> Result<Value, ApiError> {
+    if let Some(t) = body.get("timeout").filter(|t| !t.is_null()) {
+        // google.protobuf.Duration in JSON: decimal seconds with an `s` suffix.
+        let ok = t
+            .as_str()
+            .and_then(|t| t.strip_suffix('s'))
+            .is_some_and(|n| n.parse::<f64>().is_ok_and(|v| v >= 0.0));
+        if !ok {
+            return Err(ApiError::invalid(format!(
+                "Invalid value at 'timeout' (type.googleapis.com/google.protobuf.Duration), {t}"
+            )));
+        }
     }
-    finalize(st, name);
-    if let Some(o) = st.operations.get_mut(name) {
-        o.done = true;
+    let op = st.operations.get(name).ok_or_else(|| missing(name))?;
+    if !op.done && op.needed != NEVER {
+        finalize(st, name);
     }
     Ok(operation_json(&st.operations[name]))
 }
