@@ -276,26 +276,31 @@ impl StoredPolicy {
             .collect()
     }
 
-    /// Whether `member` holds one of `roles` through an unconditional binding that was
-    /// granted at least `propagation` before `now`. IAM changes are eventually consistent:
+    /// The roles bound unconditionally to a member `matches` accepts, counting a fresh grant
+    /// only once `propagation` has passed since it. IAM changes are eventually consistent:
     /// "Typically 2 minutes, potentially 7 minutes or longer"
     /// (cloud.google.com/iam/docs/access-change-propagation).
-    pub(crate) fn grants(
+    pub(crate) fn effective_roles(
         &self,
-        member: &str,
-        roles: &[&str],
+        matches: impl Fn(&str) -> bool,
         now: Duration,
         propagation: Duration,
-    ) -> bool {
-        self.policy.bindings.iter().any(|b| {
-            b.condition.is_none()
-                && roles.contains(&b.role.as_str())
-                && b.members.iter().any(|m| m == member)
-                && self
-                    .granted
-                    .get(&(b.role.clone(), member.to_string()))
-                    .is_none_or(|at| now.saturating_sub(*at) >= propagation)
-        })
+    ) -> Vec<&str> {
+        self.policy
+            .bindings
+            .iter()
+            .filter(|b| b.condition.is_none())
+            .filter(|b| {
+                b.members.iter().any(|m| {
+                    matches(m)
+                        && self
+                            .granted
+                            .get(&(b.role.clone(), m.clone()))
+                            .is_none_or(|at| now.saturating_sub(*at) >= propagation)
+                })
+            })
+            .map(|b| b.role.as_str())
+            .collect()
     }
 }
 
@@ -535,8 +540,9 @@ mod tests {
             json!({"policy": {"bindings": [{"role": "roles/owner", "members": ["user:a@x.com"]}]}});
         p.set(&req, &rules(), t0, "1").unwrap();
         let delay = Duration::from_secs(120);
-        assert!(!p.grants("user:a@x.com", &["roles/owner"], t0, delay));
-        assert!(p.grants("user:a@x.com", &["roles/owner"], t0 + delay, delay));
-        assert!(p.grants("user:a@x.com", &["roles/owner"], t0, Duration::ZERO));
+        let a = |m: &str| m == "user:a@x.com";
+        assert!(p.effective_roles(a, t0, delay).is_empty());
+        assert_eq!(p.effective_roles(a, t0 + delay, delay), ["roles/owner"]);
+        assert_eq!(p.effective_roles(a, t0, Duration::ZERO), ["roles/owner"]);
     }
 }

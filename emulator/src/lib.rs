@@ -13,6 +13,8 @@
 //! `iam` (allow policies), `run` (split by concern, see its docs), `secrets`, `service_accounts`, `projects` (one per API),
 //! `state`/`world` (the estate), `enums`/`error`/`util` (wire details).
 
+mod authz;
+mod behaviour;
 mod clock;
 mod enums;
 mod error;
@@ -29,6 +31,7 @@ mod state;
 mod util;
 mod world;
 
+pub use behaviour::MissingServiceValidation;
 pub use clock::Clock;
 pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};

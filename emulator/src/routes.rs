@@ -93,11 +93,11 @@ pub(crate) fn table() -> &'static [Route] {
             r(RUN, "run.projects.locations.services.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services", false, |c| run::list(c.st, &c.p[0], &c.p[1])),
             r(RUN, "run.projects.locations.services.create", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services", true, |c| {
                 let id = c.q.get("serviceId").unwrap_or_default().to_string();
-                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false };
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false, seed: false };
                 run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.patch", "PATCH", SVC, true, |c| {
-                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision") };
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision"), seed: false };
                 run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.delete", "DELETE", SVC, true, |c| run::delete(c.st, &c.p[0], &c.p[1], &c.p[2], c.q.flag("validateOnly"))),
@@ -179,6 +179,8 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 test_iam(c, &res)
             }),
+            // Resource Manager v1: `gcloud projects describe` reads the project here.
+            r(CRM_V1, "cloudresourcemanager.projects.get", "GET", "v1/projects/{projectId}", false, |c| projects::get_v1(c.st, &c.p[0])),
             // Resource Manager v1 project IAM: the same policy, as gcloud's
             // `projects add-iam-policy-binding` reads and writes it (v1's
             // path names the project id alone: `v1/projects/{resource}`).
@@ -254,7 +256,8 @@ fn get_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
 fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, ApiError> {
     let key = canonical_or_not_found(c, resource)?;
     let salt = c.st.next_salt();
-    let mut policy = c.st.policies.get(&key).cloned().unwrap_or_default();
+    let before = c.st.policies.get(&key).cloned().unwrap_or_default();
+    let mut policy = before.clone();
     {
         let st: &State = c.st;
         let check = |m: &str| {
@@ -269,6 +272,7 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
             is_project,
         };
         policy.set(&c.body, &rules, st.now(), &salt)?;
+        crate::behaviour::check_domain_restriction(st, &key, &before.policy, &policy.policy)?;
     }
     let requested = c
         .body
@@ -280,11 +284,18 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
     Ok(out)
 }
 
-/// testIamPermissions: the emulator has no caller identity, so every permission asked
-/// about is held (the caller is treated as an owner).
+/// testIamPermissions: "Returns permissions that a caller has on the specified resource"
+/// (the held subset; D-run/D-sm). Without `enforceCallerPermissions` the caller is treated as
+/// an owner and holds everything asked.
 fn test_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
     canonical_or_not_found(c, resource)?;
-    let perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
+    let mut perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
+    if let (Some(who), Some(list)) = (&c.st.caller_member, perms.as_array_mut()) {
+        list.retain(|p| {
+            p.as_str()
+                .is_some_and(|p| crate::authz::holds(c.st, who, p, resource))
+        });
+    }
     Ok(if perms.as_array().is_some_and(|p| !p.is_empty()) {
         json!({"permissions": perms})
     } else {
@@ -333,6 +344,7 @@ pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<Stri
 
 impl Route {
     pub(crate) fn call(&self, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
+        crate::authz::authorize(self.spec.method_id, ctx)?;
         (self.handler)(ctx)
     }
 }

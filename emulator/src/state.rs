@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::behaviour::Behaviour;
 use crate::clock::SharedClock;
 use crate::error::ApiError;
 use crate::iam::{Condition, Policy, StoredPolicy};
@@ -86,7 +87,11 @@ impl Secret {
 /// The whole emulated estate. Hooks receive `&mut State`.
 #[derive(Debug)]
 pub struct State {
+    /// Email recorded as `creator`/`lastModifier`.
     pub(crate) caller: String,
+    /// The principal requests are authorised as, when the world enforces permissions.
+    pub(crate) caller_member: Option<String>,
+    pub(crate) behaviour: Behaviour,
     pub(crate) projects: Vec<Project>,
     pub(crate) service_accounts: BTreeMap<String, ServiceAccount>,
     pub(crate) secrets: BTreeMap<String, Secret>,
@@ -124,12 +129,39 @@ impl State {
             Some(p) => p.count()?,
             None => operation_polls,
         };
+        let caller = world
+            .caller
+            .clone()
+            .unwrap_or_else(|| "deployer@example.com".to_string());
+        let mut behaviour = Behaviour {
+            validate_only: world.validate_only.clone(),
+            revision_failure: world.revision_failure.clone(),
+            fail_revisions: world.fail_revisions.clone(),
+            ..Behaviour::default()
+        };
+        for p in &world.projects {
+            if p.org_policy.domain_restricted_sharing {
+                behaviour.restricted_projects.insert(p.id.clone());
+            }
+            for r in &p.custom_roles {
+                behaviour.custom_roles.insert(
+                    format!("projects/{}/roles/{}", p.id, r.id),
+                    r.permissions.clone(),
+                );
+            }
+        }
         let mut st = State {
+            caller_member: if world.enforce_caller_permissions {
+                crate::authz::caller_member(&caller)
+            } else {
+                None
+            },
+            behaviour,
             clock,
-            caller: world
-                .caller
-                .clone()
-                .unwrap_or_else(|| "deployer@example.com".to_string()),
+            caller: caller
+                .split_once(':')
+                .map_or(caller.as_str(), |(_, e)| e)
+                .to_string(),
             projects: Vec::new(),
             service_accounts: BTreeMap::new(),
             secrets: BTreeMap::new(),

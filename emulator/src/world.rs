@@ -8,6 +8,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::behaviour::{
+    CustomRole, FailRevisions, MissingServiceValidation, OrgPolicy, RevisionFailure, ValidateOnly,
+};
 use crate::iam::Condition;
 
 /// The starting estate: projects with their IAM, service accounts, secrets and services.
@@ -23,6 +26,15 @@ pub struct World {
     /// `Options::operation_polls`.
     #[serde(default)]
     pub(crate) operation_polls: Option<Polls>,
+    /// Authorise every request as `caller`, from the allow policies.
+    #[serde(default)]
+    pub(crate) enforce_caller_permissions: bool,
+    #[serde(default)]
+    pub(crate) validate_only: ValidateOnly,
+    #[serde(default)]
+    pub(crate) revision_failure: RevisionFailure,
+    #[serde(default)]
+    pub(crate) fail_revisions: Option<FailRevisions>,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -97,6 +109,11 @@ pub(crate) struct ProjectSpec {
     pub(crate) secrets: Vec<SecretSpec>,
     #[serde(default)]
     pub(crate) services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub(crate) org_policy: OrgPolicy,
+    /// Custom roles `projects/ID/roles/ROLE`.
+    #[serde(default)]
+    pub(crate) custom_roles: Vec<CustomRole>,
 }
 
 fn yes() -> bool {
@@ -232,6 +249,33 @@ impl World {
         if let Some(p) = &self.operation_polls {
             p.count()?;
         }
+        if let Some(f) = &self.fail_revisions
+            && !crate::enums::is_common_reason(&f.reason)
+        {
+            return Err(WorldError::Invalid(format!(
+                "failRevisions.reason `{}` is not a run.v2 Condition reason",
+                f.reason
+            )));
+        }
+        if let Some(c) = self.revision_failure.code
+            && !(1..=16).contains(&c)
+        {
+            return Err(WorldError::Invalid(format!(
+                "revisionFailure.code {c} is not a google.rpc.Code"
+            )));
+        }
+        if self.enforce_caller_permissions
+            && self
+                .caller
+                .as_deref()
+                .is_none_or(|c| crate::authz::caller_member(c).is_none())
+        {
+            return Err(WorldError::Invalid(
+                "enforceCallerPermissions needs a `caller` (an email, `user:EMAIL` or \
+                 `serviceAccount:EMAIL`)"
+                    .into(),
+            ));
+        }
         for (i, p) in self.projects.iter().enumerate() {
             for q in &self.projects[..i] {
                 if q.id == p.id || q.number == p.number {
@@ -286,6 +330,62 @@ impl WorldBuilder {
         self
     }
 
+    /// Authorise every request as the caller (see [`WorldBuilder::caller`]), from the
+    /// allow policies and the role table.
+    pub fn enforce_caller_permissions(mut self) -> Self {
+        self.world.enforce_caller_permissions = true;
+        self
+    }
+
+    /// A custom role `projects/PROJECT/roles/ID` holding `permissions`.
+    pub fn custom_role(mut self, project_id: &str, id: &str, permissions: &[&str]) -> Self {
+        self.project_mut(project_id).custom_roles.push(CustomRole {
+            id: id.to_string(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Domain-restricted sharing (`constraints/iam.allowedPolicyMemberDomains`) on a project.
+    pub fn domain_restricted_sharing(mut self, project_id: &str) -> Self {
+        self.project_mut(project_id)
+            .org_policy
+            .domain_restricted_sharing = true;
+        self
+    }
+
+    /// What validateOnly answers for a missing service, and whether it checks secrets.
+    pub fn validate_only(
+        mut self,
+        missing_service: MissingServiceValidation,
+        check_secrets: bool,
+    ) -> Self {
+        self.world.validate_only = ValidateOnly {
+            missing_service,
+            check_secrets,
+        };
+        self
+    }
+
+    /// The operation error of a failed rollout: `code` (9 or 13; `None` for the default
+    /// rule) and whether the message starts with "Revision '...' is not ready ...".
+    pub fn revision_failure(mut self, code: Option<i32>, revision_prefix: bool) -> Self {
+        self.world.revision_failure = RevisionFailure {
+            code,
+            revision_prefix,
+        };
+        self
+    }
+
+    /// Every new revision fails with this run.v2 `CommonReason` name and message.
+    pub fn fail_revisions(mut self, reason: &str, message: &str) -> Self {
+        self.world.fail_revisions = Some(FailRevisions {
+            reason: reason.to_string(),
+            message: message.to_string(),
+        });
+        self
+    }
+
     /// Email recorded as `creator`/`lastModifier` on Cloud Run writes.
     pub fn caller(mut self, email: &str) -> Self {
         self.world.caller = Some(email.to_string());
@@ -302,6 +402,8 @@ impl WorldBuilder {
             service_accounts: Vec::new(),
             secrets: Vec::new(),
             services: Vec::new(),
+            org_policy: OrgPolicy::default(),
+            custom_roles: Vec::new(),
         });
         self
     }

@@ -253,6 +253,71 @@ pub(super) fn clean_input(body: &Value) -> Result<Map<String, Value>, ApiError> 
     Ok(spec)
 }
 
+/// Annotation and label namespaces Cloud Run v2 keeps for itself: "Cloud Run API v2 does not
+/// support annotations with `run.googleapis.com`, `cloud.googleapis.com`,
+/// `serving.knative.dev`, or `autoscaling.knative.dev` namespaces, and they will be rejected"
+/// (run.v2 discovery, `Service.annotations`; the same for labels and the template's).
+const SYSTEM_NAMESPACES: &[&str] = &[
+    "run.googleapis.com",
+    "cloud.googleapis.com",
+    "serving.knative.dev",
+    "autoscaling.knative.dev",
+];
+
+fn is_system_key(key: &str) -> bool {
+    key.split_once('/')
+        .is_some_and(|(ns, _)| SYSTEM_NAMESPACES.contains(&ns))
+}
+
+/// Refuses system annotations and labels in what a client sends (`input`, restricted to the
+/// top-level fields of the update mask when there is one). Google's wording: "Violation in
+/// CreateServiceRequest.service.template.annotations[autoscaling.knative.dev/maxScale]: system
+/// annotations are not supported in Cloud Run API v2." (GoogleCloudPlatform/avocano#238),
+/// with a `google.rpc.BadRequest` field violation naming the same path.
+pub(super) fn check_reserved_keys(
+    input: &Map<String, Value>,
+    mask: Option<&[&str]>,
+    request: &str,
+) -> Result<(), ApiError> {
+    let sent = |field: &str| mask.is_none_or(|m| m.contains(&field));
+    let mut places: Vec<(String, &Value)> = Vec::new();
+    for kind in ["annotations", "labels"] {
+        if sent(kind)
+            && let Some(v) = input.get(kind)
+        {
+            places.push((format!("service.{kind}"), v));
+        }
+        if sent("template")
+            && let Some(v) = input.get("template").and_then(|t| t.get(kind))
+        {
+            places.push((format!("service.template.{kind}"), v));
+        }
+    }
+    for (at, map) in places {
+        let Some(key) = map
+            .as_object()
+            .and_then(|m| m.keys().find(|k| is_system_key(k)))
+        else {
+            continue;
+        };
+        let what = if at.ends_with("labels") {
+            "labels"
+        } else {
+            "annotations"
+        };
+        let field = format!("{at}[{key}]");
+        let description = format!("system {what} are not supported in Cloud Run API v2.");
+        return Err(
+            ApiError::invalid(format!("Violation in {request}.{field}: {description}"))
+                .with_detail(json!({
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": field, "description": description}],
+                })),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +327,23 @@ mod tests {
         assert!(is_secret_ref("db-pass") && is_secret_ref("projects/acme/secrets/db"));
         assert!(!is_secret_ref("projects/acme/db") && !is_secret_ref(""));
         assert!(valid_service_id("api-1") && !valid_service_id("Api") && !valid_service_id("-a"));
+    }
+
+    #[test]
+    fn system_annotations_are_refused_where_sent() {
+        let input = json!({"template": {"annotations": {"run.googleapis.com/startup-cpu-boost": "true"}},
+            "labels": {"team": "sre"}});
+        let input = input.as_object().unwrap();
+        let e = check_reserved_keys(input, None, "UpdateServiceRequest").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Violation in UpdateServiceRequest.service.template.annotations[run.googleapis.com/startup-cpu-boost]: system annotations are not supported in Cloud Run API v2."
+        );
+        assert_eq!(
+            e.details[0]["fieldViolations"][0]["field"],
+            "service.template.annotations[run.googleapis.com/startup-cpu-boost]"
+        );
+        // An update mask that leaves the template out does not send it.
+        assert!(check_reserved_keys(input, Some(&["labels"]), "UpdateServiceRequest").is_ok());
     }
 }

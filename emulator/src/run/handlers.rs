@@ -2,16 +2,17 @@
 
 use serde_json::{Map, Value, json};
 
-use super::admission::{apply_defaults, clean_input, valid_service_id, validate};
+use super::admission::{
+    apply_defaults, check_reserved_keys, clean_input, valid_service_id, validate,
+};
 use super::operations::{Operation, Outcome, operation_json};
 use super::render::with_type;
-use super::rollout::{finalize, secret_problems};
-use super::{
-    Revision, RevisionRec, RunService, condition, not_found, project_or_denied, service_key,
-};
+use super::rollout::{finalize, new_revision};
+use super::{RunService, condition, not_found, project_or_denied, service_key};
+use crate::behaviour::MissingServiceValidation;
 use crate::error::ApiError;
 use crate::state::State;
-use crate::util::{letters_from, now_rfc3339, uuid_from};
+use crate::util::{now_rfc3339, uuid_from};
 
 /// What a write asks for.
 pub(crate) struct Write<'a> {
@@ -24,6 +25,8 @@ pub(crate) struct Write<'a> {
     pub(crate) create: bool,
     pub(crate) allow_missing: bool,
     pub(crate) force_new_revision: bool,
+    /// A world-file service: may carry what a client may not send (system annotations).
+    pub(crate) seed: bool,
 }
 
 /// services.create and services.patch.
@@ -55,6 +58,24 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         (None, false) if !w.allow_missing => return Err(not_found(w.id)),
         _ => {}
     }
+    // validateOnly on a service that does not exist yet: undocumented, so the world chooses.
+    let mut pending_when_missing = false;
+    if w.validate_only && existing.is_none() && !w.create {
+        match st.behaviour.validate_only.missing_service {
+            MissingServiceValidation::DoneOperation => {}
+            MissingServiceValidation::PendingOperation => pending_when_missing = true,
+            MissingServiceValidation::NotFound => return Err(not_found(w.id)),
+            MissingServiceValidation::PermissionDenied => {
+                return Err(crate::authz::denied(
+                    "run.services.create",
+                    &format!(
+                        "projects/{}/locations/{}/services/{}",
+                        w.project, w.region, w.id
+                    ),
+                ));
+            }
+        }
+    }
     // AIP-154: a stale etag on an update is rejected with ABORTED.
     if let (Some(svc), Some(etag)) = (&existing, w.body.get("etag").and_then(Value::as_str))
         && !etag.is_empty()
@@ -66,6 +87,22 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         )));
     }
     let input = clean_input(w.body)?;
+    if !w.seed {
+        let request = if w.create {
+            "CreateServiceRequest"
+        } else {
+            "UpdateServiceRequest"
+        };
+        let masked: Option<Vec<&str>> = w
+            .update_mask
+            .filter(|m| !m.trim().is_empty() && m.trim() != "*")
+            .map(|m| {
+                m.split(',')
+                    .map(|p| p.trim().split('.').next().unwrap_or(""))
+                    .collect()
+            });
+        check_reserved_keys(&input, masked.as_deref(), request)?;
+    }
     let mut spec = match (&existing, w.update_mask) {
         (Some(svc), Some(mask)) if !mask.trim().is_empty() && mask.trim() != "*" => {
             let mut spec = svc.spec.clone();
@@ -124,59 +161,10 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
             crate::util::b64(&crate::util::hash_bytes(&[&salt])[..12])
         );
     }
-    let outcome = if template_changed {
-        svc.revision_counter += 1;
-        let name = template
-            .get("revision")
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                format!(
-                    "{}-{:05}-{}",
-                    svc.id,
-                    svc.revision_counter,
-                    letters_from(&format!("{key}:{salt}"), 3)
-                )
-            });
-        if svc.revisions.iter().any(|r| r.rev.name == name) {
-            return Err(ApiError::already_exists(format!(
-                "Revision named '{name}' with different configuration already exists."
-            )));
-        }
-        let (problems, denied) = secret_problems(st, &project.id, &template);
-        svc.revisions.push(RevisionRec {
-            rev: Revision {
-                name: name.clone(),
-                ready: false,
-                message: String::new(),
-            },
-            template: template.clone(),
-            create_time: at.clone(),
-            uid: uuid_from(&format!("{key}:{name}:{salt}")),
-            pending: true,
-        });
-        svc.latest_created = Some(name.clone());
-        if problems.is_empty() {
-            Outcome::Ready
-        } else {
-            // Observed operation errors: code 9 (FAILED_PRECONDITION) for a permission
-            // failure, code 13 (INTERNAL) for a missing secret (Terraform output quoting the
-            // v2 operation's `error`).
-            Outcome::Failed {
-                status: if denied {
-                    "FAILED_PRECONDITION"
-                } else {
-                    "INTERNAL"
-                },
-                message: format!(
-                    "Revision '{name}' is not ready and cannot serve traffic. {}",
-                    problems.join("\n")
-                ),
-            }
-        }
+    let (outcome, problems) = if template_changed {
+        new_revision(st, &mut svc, &key, &salt, &template, &at)?
     } else {
-        Outcome::NoRevision
+        (Outcome::NoRevision, Vec::new())
     };
     if spec_changed || template_changed {
         svc.reconciling = true;
@@ -189,8 +177,30 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         uuid_from(&format!("op:{key}:{salt}"))
     );
     if w.validate_only {
-        // Nothing persists; answer the would-be Service as a finished operation.
+        // Nothing persists; answer the would-be Service as an operation.
         let v = with_type(svc.render(project.number));
+        if st.behaviour.validate_only.check_secrets && !problems.is_empty() {
+            // Whether validateOnly checks secret access is undocumented; when the world says
+            // it does, the refusal comes back as the operation's error, worded as at rollout.
+            let error = json!({"code": 9, "message": problems.join("\n")});
+            return Ok(json!({"name": op_name, "metadata": v, "done": true, "error": error}));
+        }
+        if existing.is_none() && !w.create && pending_when_missing {
+            st.operations.insert(
+                op_name.clone(),
+                Operation {
+                    name: op_name.clone(),
+                    service_key: key,
+                    polls: 0,
+                    needed: st.operation_polls.max(1),
+                    done: false,
+                    outcome: Outcome::NoRevision,
+                    metadata: v.clone(),
+                    response: Some(v),
+                },
+            );
+            return Ok(operation_json(&st.operations[&op_name]));
+        }
         return Ok(json!({"name": op_name, "metadata": v, "done": true, "response": v}));
     }
     svc.pending_op = Some(op_name.clone());
@@ -240,6 +250,7 @@ pub(crate) fn seed_service(
         create: true,
         allow_missing: false,
         force_new_revision: false,
+        seed: true,
     };
     let op = write(st, w)?;
     let op_name = op["name"].as_str().unwrap_or_default().to_string();

@@ -72,6 +72,9 @@ pub struct Revision {
     pub ready: bool,
     /// The failure message, empty when ready or pending.
     pub message: String,
+    /// The failure's run.v2 `Condition.reason` (e.g. `SECRETS_ACCESS_CHECK_FAILED`), empty
+    /// when ready or pending.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +122,17 @@ fn condition(kind: &str, state: &str, message: Option<&str>, at: &str) -> Value 
         c.insert("severity".into(), "ERROR".into());
     }
     Value::Object(c)
+}
+
+/// A failed condition carrying a structured run.v2 `CommonReason`.
+fn failed(kind: &str, message: &str, reason: &str, at: &str) -> Value {
+    let mut c = condition(kind, "CONDITION_FAILED", Some(message), at);
+    if !reason.is_empty()
+        && let Some(o) = c.as_object_mut()
+    {
+        o.insert("reason".into(), reason.into());
+    }
+    c
 }
 
 fn project_or_denied<'a>(st: &'a State, p: &str) -> Result<&'a crate::state::Project, ApiError> {

@@ -13,7 +13,10 @@ pub(super) enum Outcome {
     NoRevision,
     Ready,
     Failed {
-        status: &'static str,
+        /// `google.rpc.Code` of the operation's error.
+        code: i32,
+        /// run.v2 `CommonReason` name on the failed conditions.
+        reason: String,
         message: String,
     },
 }
@@ -37,11 +40,8 @@ pub(super) fn operation_json(op: &Operation) -> Value {
     out.insert("done".into(), op.done.into());
     if op.done {
         match &op.outcome {
-            Outcome::Failed { status, message } => {
-                out.insert(
-                    "error".into(),
-                    json!({"code": ApiError::rpc_code(status), "message": message}),
-                );
+            Outcome::Failed { code, message, .. } => {
+                out.insert("error".into(), json!({"code": code, "message": message}));
             }
             _ => {
                 if let Some(r) = &op.response {

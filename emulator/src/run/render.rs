@@ -146,7 +146,7 @@ impl RunService {
         } else if r.rev.ready {
             condition("Ready", "CONDITION_SUCCEEDED", None, at)
         } else {
-            condition("Ready", "CONDITION_FAILED", Some(&r.rev.message), at)
+            super::failed("Ready", &r.rev.message, &r.rev.reason, at)
         };
         out.insert("conditions".into(), json!([cond]));
         out.insert("observedGeneration".into(), "1".into());

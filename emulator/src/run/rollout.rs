@@ -3,17 +3,93 @@
 use serde_json::Value;
 
 use super::operations::Outcome;
-use super::{SERVICE_TYPE, condition};
+use super::{Revision, RevisionRec, RunService, SERVICE_TYPE, condition, failed};
+use crate::error::ApiError;
 use crate::state::State;
-use crate::util::now_rfc3339;
+use crate::util::{letters_from, now_rfc3339, uuid_from};
 use crate::world::VersionState;
 
-/// Roles that carry `secretmanager.versions.access` (IAM predefined roles reference).
-const SECRET_READERS: &[&str] = &[
-    "roles/secretmanager.secretAccessor",
-    "roles/secretmanager.admin",
-    "roles/owner",
-];
+/// Creates the revision a template change asks for and decides how its rollout will end;
+/// returns that outcome and the secret problems found (for validateOnly).
+///
+/// Observed operation errors for a failed revision: code 9 (FAILED_PRECONDITION) for a
+/// permission failure, 13 (INTERNAL) otherwise (Terraform output quoting the v2 operation's
+/// `error`); the world's `revisionFailure` can choose the code and drop the
+/// "Revision '...' is not ready and cannot serve traffic. " prefix. A secret failure carries
+/// the structured reason SECRETS_ACCESS_CHECK_FAILED ("At least one Access check on secrets
+/// failed.", run.v2 `GoogleCloudRunV2Condition.reason`); `failRevisions` fails every new
+/// revision with another reason.
+pub(super) fn new_revision(
+    st: &State,
+    svc: &mut RunService,
+    key: &str,
+    salt: &str,
+    template: &Value,
+    at: &str,
+) -> Result<(Outcome, Vec<String>), ApiError> {
+    svc.revision_counter += 1;
+    let name = template
+        .get("revision")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "{}-{:05}-{}",
+                svc.id,
+                svc.revision_counter,
+                letters_from(&format!("{key}:{salt}"), 3)
+            )
+        });
+    if svc.revisions.iter().any(|r| r.rev.name == name) {
+        return Err(ApiError::already_exists(format!(
+            "Revision named '{name}' with different configuration already exists."
+        )));
+    }
+    let (problems, denied) = secret_problems(st, &svc.project_id, template);
+    svc.revisions.push(RevisionRec {
+        rev: Revision {
+            name: name.clone(),
+            ready: false,
+            message: String::new(),
+            reason: String::new(),
+        },
+        template: template.clone(),
+        create_time: at.to_string(),
+        uid: uuid_from(&format!("{key}:{name}:{salt}")),
+        pending: true,
+    });
+    svc.latest_created = Some(name.clone());
+    let failure = if !problems.is_empty() {
+        let code = if denied { 9 } else { 13 };
+        Some((
+            code,
+            "SECRETS_ACCESS_CHECK_FAILED".to_string(),
+            problems.join("\n"),
+        ))
+    } else {
+        st.behaviour
+            .fail_revisions
+            .as_ref()
+            .map(|f| (13, f.reason.clone(), f.message.clone()))
+    };
+    let outcome = match failure {
+        None => Outcome::Ready,
+        Some((code, reason, detail)) => {
+            let shape = &st.behaviour.revision_failure;
+            Outcome::Failed {
+                code: shape.code.unwrap_or(code),
+                reason,
+                message: if shape.revision_prefix {
+                    format!("Revision '{name}' is not ready and cannot serve traffic. {detail}")
+                } else {
+                    detail
+                },
+            }
+        }
+    };
+    Ok((outcome, problems))
+}
 
 /// Resolves a secret version reference the way Cloud Run does for `secretKeyRef`.
 /// "latest" is the most recently created version whatever its state: Secret Manager docs,
@@ -73,13 +149,9 @@ pub(super) fn secret_problems(
                 ));
                 continue;
             };
-            let readable = [key.as_str(), &format!("projects/{}", project.id)]
-                .iter()
-                .any(|res| {
-                    st.policies.get(*res).is_some_and(|p| {
-                        p.grants(&member, SECRET_READERS, st.now(), st.iam_propagation)
-                    })
-                });
+            // The runtime account needs secretmanager.versions.access on the secret or its
+            // project, from any role that carries it (the role table of `crate::authz`).
+            let readable = crate::authz::holds(st, &member, "secretmanager.versions.access", &key);
             if !readable {
                 denied = true;
                 problems.push(format!(
@@ -147,7 +219,9 @@ pub(super) fn finalize(st: &mut State, op_name: &str) {
                     condition("ConfigurationsReady", "CONDITION_SUCCEEDED", None, &at),
                 ];
             }
-            Outcome::Failed { message, .. } => {
+            Outcome::Failed {
+                message, reason, ..
+            } => {
                 if let Some(r) = svc
                     .revisions
                     .iter_mut()
@@ -156,8 +230,9 @@ pub(super) fn finalize(st: &mut State, op_name: &str) {
                     r.pending = false;
                     r.rev.ready = false;
                     r.rev.message = message.clone();
+                    r.rev.reason = reason.clone();
                 }
-                svc.terminal = condition("Ready", "CONDITION_FAILED", Some(message), &at);
+                svc.terminal = failed("Ready", message, reason, &at);
                 let routes = if svc.latest_ready.is_some() {
                     condition("RoutesReady", "CONDITION_SUCCEEDED", None, &at)
                 } else {
