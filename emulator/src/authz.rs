@@ -299,6 +299,7 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
         "secretmanager.projects.secrets" => match method {
             "create" | "list" => one(&format!("secretmanager.secrets.{method}"), project()),
             "addVersion" => one("secretmanager.versions.add", secret()),
+            "patch" => one("secretmanager.secrets.update", secret()),
             "testIamPermissions" => Vec::new(),
             m => one(&format!("secretmanager.secrets.{m}"), secret()),
         },

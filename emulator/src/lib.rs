@@ -37,7 +37,7 @@ pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, JournalEntry};
 pub use routes::{RouteSpec, routes};
-pub use run::Revision;
+pub use run::{ResolvedSecret, Revision};
 pub use state::State;
 pub use world::{VersionState, World, WorldBuilder, WorldError};
 

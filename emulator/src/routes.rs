@@ -129,6 +129,7 @@ pub(crate) fn table() -> &'static [Route] {
                 let id = c.q.get("secretId").map(str::to_string);
                 secrets::create(c.st, &c.p[0], id.as_deref(), &c.body)
             }),
+            r(SM, "secretmanager.projects.secrets.patch", "PATCH", "v1/projects/{projectsId}/secrets/{secretsId}", true, |c| secrets::patch(c.st, &c.p[0], &c.p[1], c.q.get("updateMask"), &c.body)),
             r(SM, "secretmanager.projects.secrets.delete", "DELETE", "v1/projects/{projectsId}/secrets/{secretsId}", true, |c| secrets::delete(c.st, &c.p[0], &c.p[1])),
             r(SM, "secretmanager.projects.secrets.addVersion", "POST", "v1/projects/{projectsId}/secrets/{secretsId}:addVersion", true, |c| secrets::add_version(c.st, &c.p[0], &c.p[1], &c.body)),
             r(SM, "secretmanager.projects.secrets.getIamPolicy", "GET", "v1/projects/{projectsId}/secrets/{secretsId}:getIamPolicy", false, |c| {

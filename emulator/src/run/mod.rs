@@ -75,6 +75,20 @@ pub struct Revision {
     /// The failure's run.v2 `Condition.reason` (e.g. `SECRETS_ACCESS_CHECK_FAILED`), empty
     /// when ready or pending.
     pub reason: String,
+    /// The secret version each env var took at the revision's start, in template order
+    /// (empty when the revision failed).
+    pub secret_versions: Vec<ResolvedSecret>,
+}
+
+/// An env var's secret reference as a revision resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedSecret {
+    /// The env var's name.
+    pub env: String,
+    /// `projects/PROJECT_ID/secrets/SECRET`.
+    pub secret: String,
+    /// The version number `latest`, a number or an alias resolved to.
+    pub version: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::operations::Outcome;
-use super::{Revision, RevisionRec, RunService, SERVICE_TYPE, condition, failed};
+use super::{ResolvedSecret, Revision, RevisionRec, RunService, SERVICE_TYPE, condition, failed};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::util::{letters_from, now_rfc3339, uuid_from};
@@ -46,13 +46,21 @@ pub(super) fn new_revision(
             "Revision named '{name}' with different configuration already exists."
         )));
     }
-    let (problems, denied) = secret_problems(st, &svc.project_id, template);
+    // Env-var secrets are resolved when an instance starts (Cloud Run docs, "Configure
+    // secrets": "the secret is resolved at instance startup"); the emulator resolves them once,
+    // at the revision's rollout, and records the versions on the revision.
+    let (problems, denied, resolved) = secret_problems(st, &svc.project_id, template);
     svc.revisions.push(RevisionRec {
         rev: Revision {
             name: name.clone(),
             ready: false,
             message: String::new(),
             reason: String::new(),
+            secret_versions: if problems.is_empty() {
+                resolved
+            } else {
+                Vec::new()
+            },
         },
         template: template.clone(),
         create_time: at.to_string(),
@@ -100,7 +108,8 @@ pub(super) fn secret_problems(
     st: &State,
     project_id: &str,
     template: &Value,
-) -> (Vec<String>, bool) {
+) -> (Vec<String>, bool, Vec<ResolvedSecret>) {
+    let mut resolved_all = Vec::new();
     let mut problems = Vec::new();
     let mut denied = false;
     let sa = template
@@ -172,11 +181,19 @@ pub(super) fn secret_problems(
                     v.number,
                     v.state.name()
                 )),
-                Some(_) => {}
+                Some(v) => resolved_all.push(ResolvedSecret {
+                    env: e
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    secret: key.clone(),
+                    version: v.number,
+                }),
             }
         }
     }
-    (problems, denied)
+    (problems, denied, resolved_all)
 }
 
 /// Applies a finished rollout to the service.
