@@ -10,8 +10,11 @@
 //! the [`JournalEntry`] list records every request for performance and reliability checks.
 //!
 //! Module map: `routes` (what is served), `http` (auth, faults, latency, journal),
-//! `iam` (allow policies), `run` (split by concern, see its docs), `secrets`, `service_accounts`, `projects` (one per API),
-//! `state`/`world` (the estate), `enums`/`error`/`util` (wire details).
+//! `fault` (injected faults), `clock` (the emulator's time), `iam` (allow policies),
+//! `authz` (the caller's permissions), `behaviour` (world options for undocumented or
+//! project-specific behaviour), `run` (split by concern, see its docs), `secrets`,
+//! `service_accounts`, `projects` (one per API), `state`/`world` (the estate),
+//! `enums`/`error`/`util` (wire details).
 
 mod authz;
 mod behaviour;
