@@ -239,6 +239,15 @@ async fn emitted_fields_are_declared_in_the_schemas() {
     .await;
     assert_declared("iam.v1.json", "Policy", &p);
 
+    let patched = get(
+        "/v1/projects/acme/secrets/s?updateMask=versionAliases".into(),
+        "PATCH",
+        Some(json!({"versionAliases": {"current": "1"}})),
+    )
+    .await;
+    assert_declared("secretmanager.v1.json", "Secret", &patched);
+    let v1 = get("/v1/projects/acme".into(), "GET", None).await;
+    assert_declared("cloudresourcemanager.v1.json", "Project", &v1);
     let project = get("/v3/projects/acme".into(), "GET", None).await;
     assert_declared("cloudresourcemanager.v3.json", "Project", &project);
     let p = get(
