@@ -466,6 +466,7 @@ fn deny(h: &Harness, method: &str, path: &str) {
         code: 403,
         status: "PERMISSION_DENIED".to_string(),
         message: "The caller does not have permission".to_string(),
+        ..Default::default()
     });
 }
 

@@ -107,6 +107,11 @@ const LOG_TYPE: Table = &[
     ("DATA_READ", 3),
 ];
 
+/// Whether `name` is a run.v2 `Condition.reason` (`CommonReason`) name.
+pub(crate) fn is_common_reason(name: &str) -> bool {
+    COMMON_REASON.iter().any(|(n, _)| *n == name)
+}
+
 /// The enum carried by `field` in `api`'s resources, if any.
 fn table(api: Api, field: &str) -> Option<Table> {
     match (api, field) {

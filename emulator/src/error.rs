@@ -14,6 +14,8 @@ pub(crate) struct ApiError {
     pub(crate) http: u16,
     pub(crate) status: &'static str,
     pub(crate) message: String,
+    /// `google.rpc.Status.details`: typed payloads such as `google.rpc.ErrorInfo`.
+    pub(crate) details: Vec<Value>,
 }
 
 impl ApiError {
@@ -22,7 +24,14 @@ impl ApiError {
             http,
             status,
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    /// The same error with a detail (`{"@type": "type.googleapis.com/google.rpc.X", ...}`).
+    pub(crate) fn with_detail(mut self, detail: Value) -> Self {
+        self.details.push(detail);
+        self
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -53,34 +62,13 @@ impl ApiError {
         Self::new(401, "UNAUTHENTICATED", message)
     }
 
-    /// The numeric `google.rpc.Code` for a status name (googleapis `google/rpc/code.proto`),
-    /// used where a `google.rpc.Status` is embedded in a body (an Operation's `error`).
-    pub(crate) fn rpc_code(status: &str) -> i32 {
-        match status {
-            "OK" => 0,
-            "CANCELLED" => 1,
-            "UNKNOWN" => 2,
-            "INVALID_ARGUMENT" => 3,
-            "DEADLINE_EXCEEDED" => 4,
-            "NOT_FOUND" => 5,
-            "ALREADY_EXISTS" => 6,
-            "PERMISSION_DENIED" => 7,
-            "RESOURCE_EXHAUSTED" => 8,
-            "FAILED_PRECONDITION" => 9,
-            "ABORTED" => 10,
-            "OUT_OF_RANGE" => 11,
-            "UNIMPLEMENTED" => 12,
-            "INTERNAL" => 13,
-            "UNAVAILABLE" => 14,
-            "DATA_LOSS" => 15,
-            "UNAUTHENTICATED" => 16,
-            _ => 2,
-        }
-    }
-
     /// The JSON body Google sends with this error.
     pub(crate) fn body(&self) -> Value {
-        error_body(self.http, &self.message, self.status)
+        let mut body = error_body(self.http, &self.message, self.status);
+        if !self.details.is_empty() {
+            body["error"]["details"] = Value::Array(self.details.clone());
+        }
+        body
     }
 }
 

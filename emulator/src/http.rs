@@ -3,18 +3,19 @@
 //!
 //! The order per request mirrors what a client would observe from Google: latency first
 //! (the network), then authentication (401 before anything else), then the emulator's
-//! test controls (hooks, faults), then the API itself.
+//! test controls (hooks, faults), then the API itself. Every request is journalled with the
+//! status sent, faulted ones marked; a hung one on arrival, with status 0.
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-use std::time::Instant;
+use axum::response::Response;
+use serde_json::{Value, json};
 
 use crate::Emulator;
 use crate::enums::{to_ints, to_names, wants_int};
 use crate::error::{ApiError, error_body};
+use crate::fault::FaultKind;
 use crate::journal::{Api, JournalEntry};
 use crate::routes::{Ctx, find};
 use crate::util::{Query, percent_decode};
@@ -34,7 +35,47 @@ pub(crate) async fn journal_endpoint(AxState(emu): AxState<Emulator>) -> Respons
     json_response(200, &serde_json::to_value(entries).unwrap_or(Value::Null))
 }
 
-pub(crate) async fn handle(AxState(emu): AxState<Emulator>, req: Request) -> Response {
+/// One answer on the wire.
+struct Answer {
+    status: u16,
+    body: Body,
+    content_type: &'static str,
+    retry_after: Option<u32>,
+}
+
+impl Answer {
+    fn json(status: u16, v: &Value) -> Answer {
+        Answer {
+            status,
+            body: Body::from(v.to_string()),
+            content_type: JSON,
+            retry_after: None,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let mut resp = Response::new(self.body);
+        *resp.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+const JSON: &str = "application/json; charset=UTF-8";
+
+pub(crate) async fn handle(
+    emu: Emulator,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    req: Request,
+) -> Response {
     let started = emu.elapsed();
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();
@@ -54,7 +95,6 @@ pub(crate) async fn handle(AxState(emu): AxState<Emulator>, req: Request) -> Res
     let query = Query::parse(&raw_query);
     let route = find(&method, &raw_path);
     let validate_only = query.flag("validateOnly");
-    let (status, out) = process(&emu, &method, &raw_path, auth.as_deref(), &query, &body);
     let (api, rpc, write) = match route {
         Some((r, _)) => (
             r.api,
@@ -63,20 +103,42 @@ pub(crate) async fn handle(AxState(emu): AxState<Emulator>, req: Request) -> Res
         ),
         None => (Api::Unknown, String::new(), false),
     };
-    emu.record(JournalEntry {
+    let entry = |status: u16, faulted: bool, ended| JournalEntry {
         seq: 0,
         api,
-        method,
+        method: method.clone(),
         path: percent_decode(&raw_path, false),
-        query: raw_query,
-        rpc,
+        query: raw_query.clone(),
+        rpc: rpc.clone(),
         write,
         validate_only,
         status,
+        faulted,
         started,
-        ended: emu.elapsed(),
-    });
-    json_response(status, &out).into_response()
+        ended,
+    };
+    let (answer, faulted) = match process(&emu, &method, &raw_path, auth.as_deref(), &query, &body)
+    {
+        Step::Answer(a, faulted) => (a, faulted),
+        Step::Hang => {
+            // Journalled on arrival with status 0: no answer was sent.
+            emu.record(entry(0, true, emu.elapsed()));
+            let _ = stop.wait_for(|s| *s).await;
+            return Answer::json(
+                503,
+                &error_body(503, "The server is shutting down.", "UNAVAILABLE"),
+            )
+            .into_response();
+        }
+    };
+    emu.record(entry(answer.status, faulted, emu.elapsed()));
+    answer.into_response()
+}
+
+enum Step {
+    /// The answer, and whether a fault shaped it.
+    Answer(Answer, bool),
+    Hang,
 }
 
 fn process(
@@ -86,7 +148,8 @@ fn process(
     auth: Option<&str>,
     query: &Query,
     body: &Bytes,
-) -> (u16, Value) {
+) -> Step {
+    let plain = |(status, v): (u16, Value)| Step::Answer(Answer::json(status, &v), false);
     if let Some(token) = emu.token() {
         let given = auth.and_then(|a| {
             a.strip_prefix("Bearer ")
@@ -99,18 +162,68 @@ fn process(
                  token, login cookie or other valid authentication credential. See \
                  https://developers.google.com/identity/sign-in/web/devconsole-project.",
             );
-            return (e.http, e.body());
+            return plain((e.http, e.body()));
         }
     }
     let Some((route, params)) = find(method, path) else {
         // Google's front end answers unknown REST methods this way.
         let e = ApiError::not_found("Method not found.");
-        return (e.http, e.body());
+        return plain((e.http, e.body()));
     };
     emu.run_hooks(method, path);
-    if let Some(f) = emu.take_fault(method, path) {
-        return (f.code, error_body(f.code, &f.message, &f.status));
+    let fault = emu.take_fault(method, path);
+    let strip = match fault.map(|f| (f.kind.clone(), f)) {
+        None => None,
+        Some((FaultKind::StripField(field), _)) => Some(field),
+        Some((FaultKind::Hang, _)) => return Step::Hang,
+        Some((FaultKind::Status, f)) => {
+            let mut v = error_body(f.code, &f.message, &f.status);
+            if let Some(s) = f.retry_after {
+                // google.rpc.RetryInfo (google/rpc/error_details.proto), a Duration in JSON.
+                v["error"]["details"] = json!([{
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": format!("{s}s"),
+                }]);
+            }
+            let mut a = Answer::json(f.code, &v);
+            a.retry_after = f.retry_after;
+            return Step::Answer(a, true);
+        }
+        Some((FaultKind::Html, f)) => {
+            let a = Answer {
+                status: f.code,
+                body: Body::from(crate::fault::html_page(f.code)),
+                content_type: "text/html; charset=UTF-8",
+                retry_after: f.retry_after,
+            };
+            return Step::Answer(a, true);
+        }
+        Some((FaultKind::Body(raw), f)) => {
+            let a = Answer {
+                status: f.code,
+                body: Body::from(raw),
+                content_type: JSON,
+                retry_after: None,
+            };
+            return Step::Answer(a, true);
+        }
+    };
+    let (status, mut out) = serve(emu, route, params, query, body);
+    if let Some(field) = &strip
+        && let Some(o) = out.as_object_mut()
+    {
+        o.remove(field);
     }
+    Step::Answer(Answer::json(status, &out), strip.is_some())
+}
+
+fn serve(
+    emu: &Emulator,
+    route: &'static crate::routes::Route,
+    params: Vec<String>,
+    query: &Query,
+    body: &Bytes,
+) -> (u16, Value) {
     let mut json: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -129,7 +242,6 @@ fn process(
             p: params,
             q: query.clone(),
             body: json,
-            now: Instant::now(),
         };
         route.call(&mut ctx)
     });

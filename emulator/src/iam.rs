@@ -23,7 +23,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::ApiError;
 use crate::util::{b64, b64_decode_any, hash_hex};
@@ -64,9 +64,9 @@ const EMPTY_ETAG: [u8; 3] = [0x00, 0x20, 0x01];
 pub(crate) struct StoredPolicy {
     pub(crate) policy: Policy,
     pub(crate) audit_configs: Option<Value>,
-    /// When each unconditional (role, member) pair was granted through setIamPolicy;
-    /// pairs from the world file are absent, i.e. granted long ago.
-    pub(crate) granted: HashMap<(String, String), Instant>,
+    /// When (on the emulator clock) each unconditional (role, member) pair was granted
+    /// through setIamPolicy; pairs from the world file are absent, i.e. granted long ago.
+    pub(crate) granted: HashMap<(String, String), Duration>,
 }
 
 impl Default for StoredPolicy {
@@ -111,7 +111,7 @@ impl StoredPolicy {
         role: &str,
         member: &str,
         condition: Option<Condition>,
-        at: Option<Instant>,
+        at: Option<Duration>,
     ) {
         match self
             .policy
@@ -178,7 +178,7 @@ impl StoredPolicy {
         &mut self,
         request: &Value,
         rules: &SetRules<'_>,
-        now: Instant,
+        now: Duration,
         salt: &str,
     ) -> Result<(), ApiError> {
         let policy = request
@@ -276,26 +276,31 @@ impl StoredPolicy {
             .collect()
     }
 
-    /// Whether `member` holds one of `roles` through an unconditional binding that was
-    /// granted at least `propagation` before `now`. IAM changes are eventually consistent:
+    /// The roles bound unconditionally to a member `matches` accepts, counting a fresh grant
+    /// only once `propagation` has passed since it. IAM changes are eventually consistent:
     /// "Typically 2 minutes, potentially 7 minutes or longer"
     /// (cloud.google.com/iam/docs/access-change-propagation).
-    pub(crate) fn grants(
+    pub(crate) fn effective_roles(
         &self,
-        member: &str,
-        roles: &[&str],
-        now: Instant,
+        matches: impl Fn(&str) -> bool,
+        now: Duration,
         propagation: Duration,
-    ) -> bool {
-        self.policy.bindings.iter().any(|b| {
-            b.condition.is_none()
-                && roles.contains(&b.role.as_str())
-                && b.members.iter().any(|m| m == member)
-                && self
-                    .granted
-                    .get(&(b.role.clone(), member.to_string()))
-                    .is_none_or(|at| now.saturating_duration_since(*at) >= propagation)
-        })
+    ) -> Vec<&str> {
+        self.policy
+            .bindings
+            .iter()
+            .filter(|b| b.condition.is_none())
+            .filter(|b| {
+                b.members.iter().any(|m| {
+                    matches(m)
+                        && self
+                            .granted
+                            .get(&(b.role.clone(), m.clone()))
+                            .is_none_or(|at| now.saturating_sub(*at) >= propagation)
+                })
+            })
+            .map(|b| b.role.as_str())
+            .collect()
     }
 }
 
@@ -486,7 +491,7 @@ mod tests {
     #[test]
     fn stale_etag_is_aborted_and_blind_write_wins() {
         let mut p = StoredPolicy::default();
-        let now = Instant::now();
+        let now = Duration::ZERO;
         let req = json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@x.com"]}]}});
         p.set(&req, &rules(), now, "1").unwrap();
         let stale = json!({"policy": {"etag": "ACAB", "bindings": []}});
@@ -502,7 +507,7 @@ mod tests {
     #[test]
     fn conditional_bindings_need_version_3_and_show_withcond_at_version_1() {
         let mut p = StoredPolicy::default();
-        let now = Instant::now();
+        let now = Duration::ZERO;
         let cond =
             json!({"expression": "request.time < timestamp('2030-01-01T00:00:00Z')", "title": "t"});
         let v1 = json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@x.com"], "condition": cond}]}});
@@ -530,13 +535,14 @@ mod tests {
     #[test]
     fn propagation_delay_hides_fresh_grants() {
         let mut p = StoredPolicy::default();
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(5);
         let req =
             json!({"policy": {"bindings": [{"role": "roles/owner", "members": ["user:a@x.com"]}]}});
         p.set(&req, &rules(), t0, "1").unwrap();
         let delay = Duration::from_secs(120);
-        assert!(!p.grants("user:a@x.com", &["roles/owner"], t0, delay));
-        assert!(p.grants("user:a@x.com", &["roles/owner"], t0 + delay, delay));
-        assert!(p.grants("user:a@x.com", &["roles/owner"], t0, Duration::ZERO));
+        let a = |m: &str| m == "user:a@x.com";
+        assert!(p.effective_roles(a, t0, delay).is_empty());
+        assert_eq!(p.effective_roles(a, t0 + delay, delay), ["roles/owner"]);
+        assert_eq!(p.effective_roles(a, t0, Duration::ZERO), ["roles/owner"]);
     }
 }

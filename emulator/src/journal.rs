@@ -36,8 +36,10 @@ pub struct JournalEntry {
     /// The route mutates state and the request was not `validateOnly`.
     pub write: bool,
     pub validate_only: bool,
-    /// HTTP status of the answer.
+    /// HTTP status of the answer; 0 for a request held by a `Hang` fault (never answered).
     pub status: u16,
+    /// An injected [`crate::Fault`] shaped the answer.
+    pub faulted: bool,
     /// When the request arrived, since the emulator was created.
     pub started: Duration,
     /// When the answer was ready, since the emulator was created.

@@ -4,17 +4,24 @@
 //! google-cloud-rust clients and the `gcloud` CLI work against it unmodified.
 //!
 //! Routes, methods, query parameters and field names come from Google's discovery documents
-//! (`shared/gcp-discovery/`); behaviour is modelled from Google's documentation and protos,
+//! (vendored in `emulator/discovery/`); behaviour is modelled from Google's documentation and protos,
 //! cited where it is implemented. Tests drive it in process ([`Emulator::serve`]) and shape
 //! it with a [`World`], latency, injected [`Fault`]s and [`Emulator::before_request`] hooks;
 //! the [`JournalEntry`] list records every request for performance and reliability checks.
 //!
 //! Module map: `routes` (what is served), `http` (auth, faults, latency, journal),
-//! `iam` (allow policies), `run`, `secrets`, `service_accounts`, `projects` (one per API),
-//! `state`/`world` (the estate), `enums`/`error`/`util` (wire details).
+//! `fault` (injected faults), `clock` (the emulator's time), `iam` (allow policies),
+//! `authz` (the caller's permissions), `behaviour` (world options for undocumented or
+//! project-specific behaviour), `run` (split by concern, see its docs), `secrets`,
+//! `service_accounts`, `projects` (one per API), `state`/`world` (the estate),
+//! `enums`/`error`/`util` (wire details).
 
+mod authz;
+mod behaviour;
+mod clock;
 mod enums;
 mod error;
+mod fault;
 mod http;
 mod iam;
 mod journal;
@@ -27,13 +34,17 @@ mod state;
 mod util;
 mod world;
 
+pub use behaviour::MissingServiceValidation;
+pub use clock::Clock;
+pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, JournalEntry};
 pub use routes::{RouteSpec, routes};
-pub use run::Revision;
+pub use run::{ResolvedSecret, Revision};
 pub use state::State;
 pub use world::{VersionState, World, WorldBuilder, WorldError};
 
+use axum::extract::State as AxState;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -48,8 +59,11 @@ pub struct Options {
     /// GETs an operation needs before it reports done (1: the first GET sees it done;
     /// 0: operations are done when created).
     pub operation_polls: u32,
-    /// How long a new IAM grant takes before Cloud Run's secret check sees it.
+    /// How long a new IAM grant takes before Cloud Run's secret check sees it, on `clock`.
     pub iam_propagation: Duration,
+    /// The time the emulator's behaviour follows: [`Clock::Real`] (the default, for the
+    /// binary) or [`Clock::Manual`] (tests move it with [`Emulator::advance`]).
+    pub clock: Clock,
 }
 
 impl Default for Options {
@@ -59,23 +73,9 @@ impl Default for Options {
             latency: Duration::ZERO,
             operation_polls: 1,
             iam_propagation: Duration::ZERO,
+            clock: Clock::Real,
         }
     }
-}
-
-/// An error to answer instead of the real one, for the next `times` matching requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    /// HTTP method to match (any when `None`).
-    pub method: Option<String>,
-    /// Substring of the request path to match.
-    pub path_contains: String,
-    pub times: u32,
-    /// HTTP status code, e.g. 503.
-    pub code: u16,
-    /// Canonical status name, e.g. `UNAVAILABLE`.
-    pub status: String,
-    pub message: String,
 }
 
 type Hook = Box<dyn FnOnce(&mut State) + Send>;
@@ -91,7 +91,9 @@ struct Inner {
     state: Mutex<State>,
     control: Mutex<Control>,
     token: Option<String>,
+    /// Real time, for the journal.
     created: Instant,
+    clock: clock::SharedClock,
 }
 
 /// The emulator: cheap to clone, all clones share one state.
@@ -112,17 +114,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Emulator {
-    /// Builds the emulator from a world.
+    /// Builds the emulator from a world, for tests whose worlds are written in code.
     ///
     /// # Panics
     ///
-    /// When the world is inconsistent (see [`Emulator::try_new`] for the fallible form).
+    /// When the world is inconsistent, i.e. when [`World::check`] refuses it. Programs that
+    /// load a world from a file use [`Emulator::try_new`].
     pub fn new(world: World, options: Options) -> Emulator {
         Self::try_new(world, options).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Builds the emulator from a world; fails exactly when [`World::check`] does.
     pub fn try_new(world: World, options: Options) -> Result<Emulator, WorldError> {
-        let state = State::from_world(world, options.operation_polls, options.iam_propagation)?;
+        let clock = clock::SharedClock::new(options.clock);
+        let state = State::from_world(
+            world,
+            options.operation_polls,
+            options.iam_propagation,
+            clock.clone(),
+        )?;
         Ok(Emulator {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
@@ -134,6 +144,7 @@ impl Emulator {
                 }),
                 token: options.token,
                 created: Instant::now(),
+                clock,
             }),
         })
     }
@@ -147,18 +158,25 @@ impl Emulator {
     pub async fn serve_on(&self, port: u16) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        // Stops the server, and releases requests held by `FaultKind::Hang`.
+        let (tx, rx) = tokio::sync::watch::channel(false);
         let app = axum::Router::new()
             .route(
                 "/_emulator/journal",
                 axum::routing::get(http::journal_endpoint),
             )
-            .fallback(http::handle)
+            .fallback({
+                let stop = rx.clone();
+                move |AxState(emu): AxState<Emulator>, req: axum::extract::Request| {
+                    http::handle(emu, stop.clone(), req)
+                }
+            })
             .with_state(self.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let mut rx = rx;
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
                 })
                 .await;
         });
@@ -189,13 +207,7 @@ impl Emulator {
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut c = lock(&self.inner.control);
-        let f = c.faults.iter_mut().find(|f| {
-            f.times > 0
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && path.contains(&f.path_contains)
-        })?;
+        let f = c.faults.iter_mut().find(|f| f.matches(method, path))?;
         f.times -= 1;
         Some(f.clone())
     }
@@ -214,6 +226,17 @@ impl Emulator {
         }
     }
 
+    /// Moves the emulator clock forward by `by` (with [`Clock::Manual`], the only way it
+    /// moves): a grant made before is seen by IAM once `iam_propagation` has passed.
+    pub fn advance(&self, by: Duration) {
+        self.inner.clock.advance(by);
+    }
+
+    /// Now on the emulator clock, as time since the emulator was created.
+    pub fn now(&self) -> Duration {
+        self.inner.clock.now()
+    }
+
     /// Every request answered so far, in arrival order.
     pub fn journal(&self) -> Vec<JournalEntry> {
         lock(&self.inner.control).journal.clone()
@@ -227,9 +250,16 @@ impl Emulator {
         lock(&self.inner.control).latency = latency;
     }
 
-    /// Answers the next `fault.times` matching requests with `fault`'s error.
+    /// Answers the next `fault.times` matching requests as `fault.kind` says; faults are
+    /// tried in the order injected.
     pub fn inject_fault(&self, fault: Fault) {
         lock(&self.inner.control).faults.push(fault);
+    }
+
+    /// How many GETs a new operation needs before it reports done; `u32::MAX` means it
+    /// never finishes (neither by polling nor by `operations.wait`).
+    pub fn set_operation_polls(&self, polls: u32) {
+        self.with_state(|st| st.set_operation_polls(polls));
     }
 
     /// Runs `hook` once, just before the first request whose method is `method` and whose
@@ -274,7 +304,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -286,7 +316,7 @@ impl Server {
 
     /// Stops accepting connections and waits for the server task.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 

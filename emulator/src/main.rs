@@ -8,18 +8,21 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage: autosre-emulator --world FILE [--port N] [--token T] \
-                     [--latency-ms N] [--operation-polls N] [--iam-propagation-ms N]";
+                     [--latency-ms N] [--operation-polls N|never] [--iam-propagation-ms N]";
 
 struct Args {
     world: String,
     port: u16,
     options: Options,
+    /// `--operation-polls` given: it overrides the world file's `operationPolls`.
+    operation_polls: Option<u32>,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut world = None;
     let mut port = 0;
     let mut options = Options::default();
+    let mut operation_polls = None;
     while let Some(flag) = argv.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.to_string());
@@ -36,7 +39,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--port" => port = number(&value)? as u16,
             "--token" => options.token = Some(value),
             "--latency-ms" => options.latency = Duration::from_millis(number(&value)?),
-            "--operation-polls" => options.operation_polls = number(&value)? as u32,
+            "--operation-polls" if value == "never" => operation_polls = Some(u32::MAX),
+            "--operation-polls" => operation_polls = Some(number(&value)? as u32),
             "--iam-propagation-ms" => {
                 options.iam_propagation = Duration::from_millis(number(&value)?)
             }
@@ -48,6 +52,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         world,
         port,
         options,
+        operation_polls,
     })
 }
 
@@ -81,6 +86,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(polls) = args.operation_polls {
+        emulator.set_operation_polls(polls);
+    }
     let server = match emulator.serve_on(args.port).await {
         Ok(s) => s,
         Err(e) => {

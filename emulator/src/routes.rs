@@ -8,7 +8,6 @@
 
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use crate::error::ApiError;
 use crate::iam::SetRules;
@@ -21,7 +20,7 @@ use crate::{projects, run, secrets, service_accounts};
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
-    /// File in `shared/gcp-discovery/`, e.g. `run.v2.json`.
+    /// File in `emulator/discovery/`, e.g. `run.v2.json`.
     pub discovery_file: &'static str,
     /// Discovery method id, e.g. `run.projects.locations.services.get`.
     pub method_id: &'static str,
@@ -37,7 +36,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) p: Vec<String>,
     pub(crate) q: Query,
     pub(crate) body: Value,
-    pub(crate) now: Instant,
 }
 
 type Handler = fn(&mut Ctx<'_>) -> Result<Value, ApiError>;
@@ -54,7 +52,7 @@ const RUN: &str = "run.v2.json";
 const SM: &str = "secretmanager.v1.json";
 const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
-/// Vendored in `emulator/discovery/`: gcloud's project IAM commands use v1.
+/// gcloud's project commands use Resource Manager v1.
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
 
 fn r(
@@ -95,12 +93,12 @@ pub(crate) fn table() -> &'static [Route] {
             r(RUN, "run.projects.locations.services.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services", false, |c| run::list(c.st, &c.p[0], &c.p[1])),
             r(RUN, "run.projects.locations.services.create", "POST", "v2/projects/{projectsId}/locations/{locationsId}/services", true, |c| {
                 let id = c.q.get("serviceId").unwrap_or_default().to_string();
-                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false };
-                run::write(c.st, w, c.now)
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &id, body: &c.body, update_mask: None, validate_only: c.q.flag("validateOnly"), create: true, allow_missing: false, force_new_revision: false, seed: false };
+                run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.patch", "PATCH", SVC, true, |c| {
-                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision") };
-                run::write(c.st, w, c.now)
+                let w = run::Write { project: &c.p[0], region: &c.p[1], id: &c.p[2], body: &c.body, update_mask: c.q.get("updateMask"), validate_only: c.q.flag("validateOnly"), create: false, allow_missing: c.q.flag("allowMissing"), force_new_revision: c.q.flag("forceNewRevision"), seed: false };
+                run::write(c.st, w)
             }),
             r(RUN, "run.projects.locations.services.delete", "DELETE", SVC, true, |c| run::delete(c.st, &c.p[0], &c.p[1], &c.p[2], c.q.flag("validateOnly"))),
             r(RUN, "run.projects.locations.services.getIamPolicy", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}:getIamPolicy", false, |c| {
@@ -120,7 +118,10 @@ pub(crate) fn table() -> &'static [Route] {
             r(RUN, "run.projects.locations.operations.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, |c| run::get_operation(c.st, &op_name(c))),
             r(RUN, "run.projects.locations.operations.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations", false, |c| run::list_operations(c.st, &c.p[0], &c.p[1])),
             r(RUN, "run.projects.locations.operations.delete", "DELETE", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", true, |c| run::delete_operation(c.st, &op_name(c))),
-            r(RUN, "run.projects.locations.operations.wait", "POST", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}:wait", false, |c| run::wait_operation(c.st, &op_name(c))),
+            r(RUN, "run.projects.locations.operations.wait", "POST", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}:wait", false, |c| {
+                let name = op_name(c);
+                run::wait_operation(c.st, &name, &c.body)
+            }),
             // Secret Manager v1.
             r(SM, "secretmanager.projects.secrets.get", "GET", "v1/projects/{projectsId}/secrets/{secretsId}", false, |c| secrets::get(c.st, &c.p[0], &c.p[1])),
             r(SM, "secretmanager.projects.secrets.list", "GET", "v1/projects/{projectsId}/secrets", false, |c| secrets::list(c.st, &c.p[0])),
@@ -128,6 +129,7 @@ pub(crate) fn table() -> &'static [Route] {
                 let id = c.q.get("secretId").map(str::to_string);
                 secrets::create(c.st, &c.p[0], id.as_deref(), &c.body)
             }),
+            r(SM, "secretmanager.projects.secrets.patch", "PATCH", "v1/projects/{projectsId}/secrets/{secretsId}", true, |c| secrets::patch(c.st, &c.p[0], &c.p[1], c.q.get("updateMask"), &c.body)),
             r(SM, "secretmanager.projects.secrets.delete", "DELETE", "v1/projects/{projectsId}/secrets/{secretsId}", true, |c| secrets::delete(c.st, &c.p[0], &c.p[1])),
             r(SM, "secretmanager.projects.secrets.addVersion", "POST", "v1/projects/{projectsId}/secrets/{secretsId}:addVersion", true, |c| secrets::add_version(c.st, &c.p[0], &c.p[1], &c.body)),
             r(SM, "secretmanager.projects.secrets.getIamPolicy", "GET", "v1/projects/{projectsId}/secrets/{secretsId}:getIamPolicy", false, |c| {
@@ -178,6 +180,8 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 test_iam(c, &res)
             }),
+            // Resource Manager v1: `gcloud projects describe` reads the project here.
+            r(CRM_V1, "cloudresourcemanager.projects.get", "GET", "v1/projects/{projectId}", false, |c| projects::get_v1(c.st, &c.p[0])),
             // Resource Manager v1 project IAM: the same policy, as gcloud's
             // `projects add-iam-policy-binding` reads and writes it (v1's
             // path names the project id alone: `v1/projects/{resource}`).
@@ -253,7 +257,8 @@ fn get_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
 fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, ApiError> {
     let key = canonical_or_not_found(c, resource)?;
     let salt = c.st.next_salt();
-    let mut policy = c.st.policies.get(&key).cloned().unwrap_or_default();
+    let before = c.st.policies.get(&key).cloned().unwrap_or_default();
+    let mut policy = before.clone();
     {
         let st: &State = c.st;
         let check = |m: &str| {
@@ -267,7 +272,8 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
             check_member: &check,
             is_project,
         };
-        policy.set(&c.body, &rules, c.now, &salt)?;
+        policy.set(&c.body, &rules, st.now(), &salt)?;
+        crate::behaviour::check_domain_restriction(st, &key, &before.policy, &policy.policy)?;
     }
     let requested = c
         .body
@@ -279,11 +285,18 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
     Ok(out)
 }
 
-/// testIamPermissions: the emulator has no caller identity, so every permission asked
-/// about is held (the caller is treated as an owner).
+/// testIamPermissions: "Returns permissions that a caller has on the specified resource"
+/// (the held subset; D-run/D-sm). Without `enforceCallerPermissions` the caller is treated as
+/// an owner and holds everything asked.
 fn test_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
     canonical_or_not_found(c, resource)?;
-    let perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
+    let mut perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
+    if let (Some(who), Some(list)) = (&c.st.caller_member, perms.as_array_mut()) {
+        list.retain(|p| {
+            p.as_str()
+                .is_some_and(|p| crate::authz::holds(c.st, who, p, resource))
+        });
+    }
     Ok(if perms.as_array().is_some_and(|p| !p.is_empty()) {
         json!({"permissions": perms})
     } else {
@@ -332,6 +345,7 @@ pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<Stri
 
 impl Route {
     pub(crate) fn call(&self, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
+        crate::authz::authorize(self.spec.method_id, ctx)?;
         (self.handler)(ctx)
     }
 }

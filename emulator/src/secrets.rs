@@ -174,6 +174,118 @@ pub(crate) fn create(
     Ok(secret_json(project.number, &st.secrets[&key]))
 }
 
+/// Fields secrets.patch may change ("updateMask: Required. Specifies the fields to be
+/// updated", secretmanager.v1 discovery); `replication` is immutable (Secret.replication:
+/// "Immutable").
+const PATCHABLE: &[&str] = &[
+    "labels",
+    "annotations",
+    "versionAliases",
+    "topics",
+    "rotation",
+    "expireTime",
+    "ttl",
+    "versionDestroyTtl",
+];
+
+/// secrets.patch, e.g. `updateMask=versionAliases` to point aliases at versions. Aliases:
+/// "a string with a maximum length of 63 characters ... letters, numerals, and the hyphen
+/// (`-`) and underscore ('_') characters. An alias string must start with a letter and cannot
+/// be the string 'latest' or 'NEW'. No more than 50 aliases" (Secret.versionAliases); each
+/// must name an existing version.
+pub(crate) fn patch(
+    st: &mut State,
+    p: &str,
+    id: &str,
+    update_mask: Option<&str>,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let (number, s) = load(st, p, id, "secretmanager.secrets.update")?;
+    let mask: Vec<&str> = update_mask
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    if mask.is_empty() {
+        return Err(ApiError::invalid("update_mask is required."));
+    }
+    if let Some(bad) = mask.iter().find(|m| !PATCHABLE.contains(m)) {
+        return Err(ApiError::invalid(format!(
+            "Invalid update_mask path: \"{bad}\"; the field is immutable or unknown."
+        )));
+    }
+    if let Some(e) = body.get("etag").and_then(Value::as_str)
+        && !e.is_empty()
+        && e != s.etag
+    {
+        return Err(ApiError::aborted(format!(
+            "The etag provided for secret [{}] does not match the current etag.",
+            secret_name(number, id)
+        )));
+    }
+    if mask.contains(&"versionAliases")
+        && let Some(aliases) = body.get("versionAliases").and_then(Value::as_object)
+    {
+        if aliases.len() > 50 {
+            return Err(ApiError::invalid(
+                "No more than 50 aliases can be assigned to a secret.",
+            ));
+        }
+        for (alias, v) in aliases {
+            let ok = alias.len() <= 63
+                && alias.starts_with(|c: char| c.is_ascii_alphabetic())
+                && alias
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && alias != "latest"
+                && alias != "NEW";
+            if !ok {
+                return Err(ApiError::invalid(format!(
+                    "Invalid version alias '{alias}'."
+                )));
+            }
+            let n = v
+                .as_str()
+                .and_then(|v| v.parse::<u64>().ok())
+                .or(v.as_u64());
+            if n.is_none_or(|n| !s.versions.iter().any(|x| x.number == n)) {
+                return Err(ApiError::invalid(format!(
+                    "Version alias '{alias}' names a version that does not exist: {v}."
+                )));
+            }
+        }
+    }
+    let salt = st.next_salt();
+    let secret = st.secret_mut(p, id)?;
+    for field in mask {
+        match body.get(field).filter(|v| !v.is_null()) {
+            // int64 values are JSON strings in Google's answers.
+            Some(Value::Object(m)) if field == "versionAliases" => {
+                let m: serde_json::Map<String, Value> = m
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            Value::String(v.to_string().trim_matches('"').to_string()),
+                        )
+                    })
+                    .collect();
+                secret.fields.insert(field.to_string(), Value::Object(m));
+            }
+            Some(v) => {
+                secret.fields.insert(field.to_string(), v.clone());
+            }
+            None => {
+                secret.fields.remove(field);
+            }
+        }
+    }
+    secret.etag = format!("\"{}\"", crate::util::hash_hex(&[&salt], 7));
+    let (number, s) = load(st, p, id, "secretmanager.secrets.update")?;
+    Ok(secret_json(number, s))
+}
+
 pub(crate) fn delete(st: &mut State, p: &str, id: &str) -> Result<Value, ApiError> {
     load(st, p, id, "secretmanager.secrets.delete")?;
     st.delete_secret(p, id);
@@ -277,6 +389,14 @@ pub(crate) fn change_state(
     to: VersionState,
 ) -> Result<Value, ApiError> {
     let (number, s) = load(st, p, id, "secretmanager.versions.get")?;
+    // "Access by alias is only supported on GetSecretVersion and AccessSecretVersion"
+    // (secretmanager.v1 discovery, Secret.versionAliases).
+    if v != "latest" && v.parse::<u64>().is_err() {
+        return Err(ApiError::invalid(format!(
+            "Secret Version [{}/versions/{v}] is not a version number.",
+            secret_name(number, id)
+        )));
+    }
     let version = resolve(number, s, v)?;
     let n = version.number;
     if version.state == VersionState::Destroyed {

@@ -1,36 +1,50 @@
-//! Holds the emulator to Google's discovery documents (`shared/gcp-discovery/`, beside the
-//! repository; override with `GCP_DISCOVERY_DIR`): every served route must exist there with
-//! the same id, HTTP method and flatPath (documents not in the shared set are vendored in
-//! `emulator/discovery/`), and every field name the emulator emits for the
-//! resources the deploy tool reads must be declared in the response schema.
+//! Holds the emulator to Google's discovery documents, vendored in `emulator/discovery/`
+//! (see its README): every served route must exist there with the same id, HTTP method and
+//! flatPath, and every field name the emulator emits for the resources the deploy tool reads
+//! must be declared in the response schema.
 
 use autosre_emulator::{Emulator, Options, VersionState, World, routes};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-fn discovery_dir() -> PathBuf {
-    std::env::var_os("GCP_DISCOVERY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/gcp-discovery")
-        })
-}
-
-/// Documents the emulator vendors for routes beyond the shared set.
 fn vendored_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("discovery")
 }
 
 fn load(file: &str) -> Value {
-    let shared = discovery_dir().join(file);
-    let path = if shared.exists() {
-        shared
-    } else {
-        vendored_dir().join(file)
-    };
+    let path = vendored_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read discovery document {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
+}
+
+/// With `GCP_DISCOVERY_DIR` naming another copy of the same documents (for instance a fresh
+/// download), every vendored file must be byte-identical to its namesake there. Without the
+/// variable there is nothing to compare with and the test passes.
+#[test]
+fn vendored_documents_match_an_outside_copy_when_given() {
+    let Some(dir) = std::env::var_os("GCP_DISCOVERY_DIR").map(PathBuf::from) else {
+        return;
+    };
+    if !dir.is_dir() {
+        return;
+    }
+    for entry in std::fs::read_dir(vendored_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let other = dir.join(path.file_name().unwrap());
+        if !other.exists() {
+            continue;
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&other).unwrap(),
+            "{} differs from {}",
+            path.display(),
+            other.display()
+        );
+    }
 }
 
 fn methods(resources: &Value, out: &mut Vec<Value>) {
@@ -225,6 +239,15 @@ async fn emitted_fields_are_declared_in_the_schemas() {
     .await;
     assert_declared("iam.v1.json", "Policy", &p);
 
+    let patched = get(
+        "/v1/projects/acme/secrets/s?updateMask=versionAliases".into(),
+        "PATCH",
+        Some(json!({"versionAliases": {"current": "1"}})),
+    )
+    .await;
+    assert_declared("secretmanager.v1.json", "Secret", &patched);
+    let v1 = get("/v1/projects/acme".into(), "GET", None).await;
+    assert_declared("cloudresourcemanager.v1.json", "Project", &v1);
     let project = get("/v3/projects/acme".into(), "GET", None).await;
     assert_declared("cloudresourcemanager.v3.json", "Project", &project);
     let p = get(

@@ -247,3 +247,20 @@ async fn gcloud_sends_the_etag_so_a_concurrent_change_aborts_its_write() {
     );
     server.shutdown().await;
 }
+
+/// `gcloud projects describe`, the old grant script's first command, reads the project
+/// through Resource Manager v1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_describes_the_project() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let project = g.run(&["projects", "describe", "acme"]).await;
+    assert_eq!(project["projectId"], "acme");
+    assert_eq!(project["projectNumber"], "555000111222");
+    assert_eq!(project["lifecycleState"], "ACTIVE");
+    let rpcs: Vec<String> = emu.journal().iter().map(|e| e.rpc.clone()).collect();
+    assert_eq!(rpcs, ["cloudresourcemanager.projects.get"]);
+    assert!(emu.journal()[0].path.starts_with("/v1/"));
+    server.shutdown().await;
+}

@@ -2,7 +2,7 @@
 //! on (IAM etags and versions, Cloud Run rollouts and secret checks, Secret Manager naming,
 //! and the emulator's own controls: journal, latency, faults, auth, enum encoding).
 
-use autosre_emulator::{Emulator, Fault, Options, VersionState, World};
+use autosre_emulator::{Clock, Emulator, Fault, Options, VersionState, World};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -439,6 +439,7 @@ async fn a_secret_the_service_account_cannot_read_fails_the_revision() {
 async fn fresh_grants_do_not_count_until_iam_has_propagated() {
     let env = Env::new(Options {
         iam_propagation: Duration::from_secs(300),
+        clock: Clock::Manual,
         ..Options::default()
     })
     .await;
@@ -454,8 +455,15 @@ async fn fresh_grants_do_not_count_until_iam_has_propagated() {
     assert_eq!(status, 200);
     let m = failed_rollout(&env, "unread", "1").await;
     assert!(m.contains("Permission denied on secret"), "{m}");
-    env.emu
-        .with_state(|st| st.set_iam_propagation(Duration::ZERO));
+    // The emulator clock, not the real one, decides: one second short is still denied.
+    env.emu.advance(Duration::from_secs(299));
+    let (_, op) = env
+        .patch_env(secret_env("unread", "1"), "forceNewRevision=true")
+        .await;
+    let op = env.settle(&op).await;
+    let m = op["error"]["message"].as_str().unwrap();
+    assert!(m.contains("Permission denied on secret"), "{m}");
+    env.emu.advance(Duration::from_secs(1));
     let (_, op) = env
         .patch_env(secret_env("unread", "1"), "forceNewRevision=true")
         .await;
@@ -621,6 +629,7 @@ async fn faults_answer_the_configured_error_then_stop() {
         code: 503,
         status: "UNAVAILABLE".into(),
         message: "The service is currently unavailable.".into(),
+        ..Fault::default()
     });
     let (status, body) = env
         .call("GET", "/v1/projects/acme/secrets/db-password", None)

@@ -8,7 +8,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::behaviour::{CustomRole, FailRevisions, OrgPolicy, RevisionFailure, ValidateOnly};
 use crate::iam::Condition;
+
+mod builder;
+pub use builder::WorldBuilder;
 
 /// The starting estate: projects with their IAM, service accounts, secrets and services.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -19,6 +23,19 @@ pub struct World {
     pub(crate) caller: Option<String>,
     #[serde(default)]
     pub(crate) projects: Vec<ProjectSpec>,
+    /// GETs an operation needs before it reports done, or `never`; overrides
+    /// `Options::operation_polls`.
+    #[serde(default)]
+    pub(crate) operation_polls: Option<Polls>,
+    /// Authorise every request as `caller`, from the allow policies.
+    #[serde(default)]
+    pub(crate) enforce_caller_permissions: bool,
+    #[serde(default)]
+    pub(crate) validate_only: ValidateOnly,
+    #[serde(default)]
+    pub(crate) revision_failure: RevisionFailure,
+    #[serde(default)]
+    pub(crate) fail_revisions: Option<FailRevisions>,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -54,6 +71,26 @@ impl VersionState {
     }
 }
 
+/// A number of polls, or the word `never`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Polls {
+    Count(u32),
+    Word(String),
+}
+
+impl Polls {
+    pub(crate) fn count(&self) -> Result<u32, WorldError> {
+        match self {
+            Polls::Count(n) => Ok(*n),
+            Polls::Word(w) if w == "never" => Ok(u32::MAX),
+            Polls::Word(w) => Err(WorldError::Invalid(format!(
+                "operationPolls is a number or `never`, not `{w}`"
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ProjectSpec {
@@ -73,6 +110,11 @@ pub(crate) struct ProjectSpec {
     pub(crate) secrets: Vec<SecretSpec>,
     #[serde(default)]
     pub(crate) services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub(crate) org_policy: OrgPolicy,
+    /// Custom roles `projects/ID/roles/ROLE`.
+    #[serde(default)]
+    pub(crate) custom_roles: Vec<CustomRole>,
 }
 
 fn yes() -> bool {
@@ -194,7 +236,47 @@ impl World {
         }
     }
 
-    pub(crate) fn check(&self) -> Result<(), WorldError> {
+    /// Checks that the emulator can start from this world: everything
+    /// [`crate::Emulator::try_new`] would refuse is refused here, as a [`WorldError`]
+    /// (it runs the same seeding on a scratch state).
+    pub fn check(&self) -> Result<(), WorldError> {
+        self.check_shape()?;
+        let clock = crate::clock::SharedClock::new(crate::Clock::Manual);
+        crate::state::State::build(self, 0, std::time::Duration::ZERO, clock).map(|_| ())
+    }
+
+    /// The checks that need no state: unique projects, payloads, services as mappings.
+    pub(crate) fn check_shape(&self) -> Result<(), WorldError> {
+        if let Some(p) = &self.operation_polls {
+            p.count()?;
+        }
+        if let Some(f) = &self.fail_revisions
+            && !crate::enums::is_common_reason(&f.reason)
+        {
+            return Err(WorldError::Invalid(format!(
+                "failRevisions.reason `{}` is not a run.v2 Condition reason",
+                f.reason
+            )));
+        }
+        if let Some(c) = self.revision_failure.code
+            && !(1..=16).contains(&c)
+        {
+            return Err(WorldError::Invalid(format!(
+                "revisionFailure.code {c} is not a google.rpc.Code"
+            )));
+        }
+        if self.enforce_caller_permissions
+            && self
+                .caller
+                .as_deref()
+                .is_none_or(|c| crate::authz::caller_member(c).is_none())
+        {
+            return Err(WorldError::Invalid(
+                "enforceCallerPermissions needs a `caller` (an email, `user:EMAIL` or \
+                 `serviceAccount:EMAIL`)"
+                    .into(),
+            ));
+        }
         for (i, p) in self.projects.iter().enumerate() {
             for q in &self.projects[..i] {
                 if q.id == p.id || q.number == p.number {
@@ -219,177 +301,5 @@ impl World {
             }
         }
         Ok(())
-    }
-}
-
-/// Builds a [`World`] in code. Methods that name a project expect it to have been added
-/// with [`WorldBuilder::project`] first.
-///
-/// # Panics
-///
-/// Naming a project, secret or service account that was not added first panics: the builder
-/// is for test set-up, where a loud mistake is the useful one.
-#[derive(Debug, Clone)]
-pub struct WorldBuilder {
-    world: World,
-}
-
-impl WorldBuilder {
-    fn project_mut(&mut self, id: &str) -> &mut ProjectSpec {
-        self.world
-            .projects
-            .iter_mut()
-            .find(|p| p.id == id)
-            .unwrap_or_else(|| panic!("world builder: add project `{id}` before using it"))
-    }
-
-    /// Email recorded as `creator`/`lastModifier` on Cloud Run writes.
-    pub fn caller(mut self, email: &str) -> Self {
-        self.world.caller = Some(email.to_string());
-        self
-    }
-
-    pub fn project(mut self, id: &str, number: u64) -> Self {
-        self.world.projects.push(ProjectSpec {
-            id: id.to_string(),
-            number,
-            display_name: None,
-            compute_default_service_account: true,
-            iam: Vec::new(),
-            service_accounts: Vec::new(),
-            secrets: Vec::new(),
-            services: Vec::new(),
-        });
-        self
-    }
-
-    /// A user-managed service account `NAME@PROJECT.iam.gserviceaccount.com`; it is placed
-    /// in PROJECT (or in the first project when the email has another shape).
-    pub fn service_account(mut self, email: &str) -> Self {
-        let project = email
-            .split_once('@')
-            .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
-            .map(str::to_string)
-            .or_else(|| self.world.projects.first().map(|p| p.id.clone()))
-            .expect("world builder: add a project before a service account");
-        self.project_mut(&project)
-            .service_accounts
-            .push(ServiceAccountSpec {
-                email: email.to_string(),
-                display_name: None,
-                description: None,
-                disabled: false,
-                iam: Vec::new(),
-            });
-        self
-    }
-
-    pub fn secret(mut self, project_id: &str, secret_id: &str) -> Self {
-        self.project_mut(project_id).secrets.push(SecretSpec {
-            id: secret_id.to_string(),
-            labels: None,
-            versions: Vec::new(),
-            iam: Vec::new(),
-        });
-        self
-    }
-
-    /// Appends a version (numbered 1, 2, ... in call order) to an added secret.
-    pub fn secret_version(
-        mut self,
-        project_id: &str,
-        secret_id: &str,
-        state: VersionState,
-        payload: &[u8],
-    ) -> Self {
-        let secret = self
-            .project_mut(project_id)
-            .secrets
-            .iter_mut()
-            .find(|s| s.id == secret_id)
-            .unwrap_or_else(|| panic!("world builder: add secret `{secret_id}` first"));
-        secret.versions.push(VersionSpec {
-            state,
-            data: None,
-            data_base64: None,
-            bytes: Some(payload.to_vec()),
-        });
-        self
-    }
-
-    fn binding(mut self, resource: String, role: &str, member: &str, c: Option<Condition>) -> Self {
-        self.world.extra_bindings.push(ExtraBinding {
-            resource,
-            role: role.to_string(),
-            member: member.to_string(),
-            condition: c,
-        });
-        self
-    }
-
-    pub fn project_binding(self, project_id: &str, role: &str, member: &str) -> Self {
-        self.binding(format!("projects/{project_id}"), role, member, None)
-    }
-
-    pub fn secret_binding(
-        self,
-        project_id: &str,
-        secret_id: &str,
-        role: &str,
-        member: &str,
-    ) -> Self {
-        self.binding(
-            format!("projects/{project_id}/secrets/{secret_id}"),
-            role,
-            member,
-            None,
-        )
-    }
-
-    pub fn service_account_binding(
-        self,
-        project_id: &str,
-        email: &str,
-        role: &str,
-        member: &str,
-    ) -> Self {
-        self.binding(
-            format!("projects/{project_id}/serviceAccounts/{email}"),
-            role,
-            member,
-            None,
-        )
-    }
-
-    /// A conditional binding on any resource the emulator knows, named as in
-    /// [`crate::Emulator::policy`] (e.g. `projects/acme/secrets/db`).
-    pub fn conditional_binding(
-        self,
-        resource: &str,
-        role: &str,
-        member: &str,
-        condition: Condition,
-    ) -> Self {
-        self.binding(resource.to_string(), role, member, Some(condition))
-    }
-
-    /// An unconditional binding on any resource, named as in [`crate::Emulator::policy`].
-    pub fn binding_on(self, resource: &str, role: &str, member: &str) -> Self {
-        self.binding(resource.to_string(), role, member, None)
-    }
-
-    /// An existing deployed Cloud Run service (a v2 `Service`; `name` is its id), ready
-    /// with a first revision.
-    pub fn service(mut self, project_id: &str, region: &str, service_json: Value) -> Self {
-        self.project_mut(project_id).services.push(ServiceSpec {
-            region: region.to_string(),
-            service: service_json,
-            iam: Vec::new(),
-        });
-        self
-    }
-
-    pub fn build(self) -> World {
-        self.world
     }
 }

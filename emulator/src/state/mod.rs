@@ -10,11 +10,15 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::behaviour::Behaviour;
+use crate::clock::SharedClock;
 use crate::error::ApiError;
 use crate::iam::{Condition, Policy, StoredPolicy};
 use crate::run::RunService;
 use crate::util::{hash_hex, now_rfc3339};
-use crate::world::{VersionState, World, WorldError};
+use crate::world::VersionState;
+
+mod seed;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Project {
@@ -85,7 +89,11 @@ impl Secret {
 /// The whole emulated estate. Hooks receive `&mut State`.
 #[derive(Debug)]
 pub struct State {
+    /// Email recorded as `creator`/`lastModifier`.
     pub(crate) caller: String,
+    /// The principal requests are authorised as, when the world enforces permissions.
+    pub(crate) caller_member: Option<String>,
+    pub(crate) behaviour: Behaviour,
     pub(crate) projects: Vec<Project>,
     pub(crate) service_accounts: BTreeMap<String, ServiceAccount>,
     pub(crate) secrets: BTreeMap<String, Secret>,
@@ -94,118 +102,14 @@ pub struct State {
     pub(crate) policies: HashMap<String, StoredPolicy>,
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
+    pub(crate) clock: SharedClock,
     counter: u64,
 }
 
 impl State {
-    pub(crate) fn from_world(
-        world: World,
-        operation_polls: u32,
-        iam_propagation: Duration,
-    ) -> Result<State, WorldError> {
-        world.check()?;
-        let mut st = State {
-            caller: world
-                .caller
-                .clone()
-                .unwrap_or_else(|| "deployer@example.com".to_string()),
-            projects: Vec::new(),
-            service_accounts: BTreeMap::new(),
-            secrets: BTreeMap::new(),
-            services: BTreeMap::new(),
-            operations: BTreeMap::new(),
-            policies: HashMap::new(),
-            operation_polls,
-            iam_propagation,
-            counter: 0,
-        };
-        let invalid = |e: ApiError| WorldError::Invalid(e.message);
-        for p in &world.projects {
-            st.projects.push(Project {
-                id: p.id.clone(),
-                number: p.number,
-                display_name: p.display_name.clone().unwrap_or_else(|| p.id.clone()),
-                create_time: now_rfc3339(),
-            });
-            if p.compute_default_service_account {
-                let email = format!("{}-compute@developer.gserviceaccount.com", p.number);
-                st.insert_service_account(
-                    &p.id,
-                    &email,
-                    Some("Compute Engine default service account".into()),
-                    None,
-                    false,
-                );
-            }
-        }
-        for p in &world.projects {
-            for b in &p.iam {
-                for m in &b.members {
-                    st.seed_binding(
-                        &format!("projects/{}", p.id),
-                        &b.role,
-                        m,
-                        b.condition.clone(),
-                    )
-                    .map_err(invalid)?;
-                }
-            }
-            for sa in &p.service_accounts {
-                st.insert_service_account(
-                    &p.id,
-                    &sa.email,
-                    sa.display_name.clone(),
-                    sa.description.clone(),
-                    sa.disabled,
-                );
-                for b in &sa.iam {
-                    for m in &b.members {
-                        let res = format!("projects/{}/serviceAccounts/{}", p.id, sa.email);
-                        st.seed_binding(&res, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
-            }
-            for s in &p.secrets {
-                let mut fields = serde_json::Map::new();
-                fields.insert("replication".into(), serde_json::json!({"automatic": {}}));
-                if let Some(l) = &s.labels {
-                    fields.insert("labels".into(), l.clone());
-                }
-                st.insert_secret(&p.id, &s.id, fields);
-                for v in &s.versions {
-                    let n = st
-                        .push_secret_version(&p.id, &s.id, &v.payload()?)
-                        .map_err(invalid)?;
-                    st.set_version_state(&p.id, &s.id, n, v.state)
-                        .map_err(invalid)?;
-                }
-                for b in &s.iam {
-                    for m in &b.members {
-                        let res = format!("projects/{}/secrets/{}", p.id, s.id);
-                        st.seed_binding(&res, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
-            }
-        }
-        for p in &world.projects {
-            for s in &p.services {
-                let name = crate::run::seed_service(&mut st, &p.id, &s.region, s.service.clone())
-                    .map_err(invalid)?;
-                for b in &s.iam {
-                    for m in &b.members {
-                        st.seed_binding(&name, &b.role, m, b.condition.clone())
-                            .map_err(invalid)?;
-                    }
-                }
-            }
-        }
-        for b in &world.extra_bindings {
-            st.seed_binding(&b.resource, &b.role, &b.member, b.condition.clone())
-                .map_err(invalid)?;
-        }
-        Ok(st)
+    /// Now on the emulator clock (see [`crate::Clock`]).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
     }
 
     /// A fresh, never-repeating salt for etags and ids.
@@ -382,8 +286,9 @@ impl State {
             .canonical_resource(resource)
             .unwrap_or_else(|e| panic!("add_binding: {}", e.message));
         let salt = self.next_salt();
+        let now = self.now();
         let p = self.policy_mut(&key);
-        p.add_member(role, member, condition, Some(Instant::now()));
+        p.add_member(role, member, condition, Some(now));
         p.bump_etag(&salt);
     }
 
@@ -498,7 +403,7 @@ impl State {
         }
     }
 
-    /// How many GETs an operation needs before it reports done.
+    /// How many GETs a new operation needs before it reports done (`u32::MAX`: never).
     pub fn set_operation_polls(&mut self, polls: u32) {
         self.operation_polls = polls;
     }

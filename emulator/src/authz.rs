@@ -1,0 +1,390 @@
+//! The caller's permissions, when the world sets `enforceCallerPermissions`: every request
+//! is authorised as Google does, from allow policies and role definitions.
+//!
+//! - A principal holds a permission on a resource when a role bound to it on that
+//!   resource's policy, or on its project's policy, contains the permission (IAM docs,
+//!   "Policy inheritance", cloud.google.com/iam/docs/resource-hierarchy-access-control).
+//!   Conditional bindings are not evaluated and grant nothing here.
+//! - Fresh grants count after `iam_propagation` on the emulator clock, as for Cloud Run's
+//!   secret check ("Typically 2 minutes, potentially 7 minutes or longer",
+//!   cloud.google.com/iam/docs/access-change-propagation).
+//! - The predefined roles' permissions, limited to the services the emulator serves, are
+//!   copied from the role definitions (iann0036/iam-dataset `gcp/roles/*.json`, a dump of
+//!   `gcloud iam roles describe`); roles/owner holds everything, roles/editor everything but
+//!   `*.setIamPolicy`, roles/viewer the `get`, `list` and `getIamPolicy` permissions.
+//! - Each route requires the permission its API reference names (e.g. services.patch:
+//!   `run.services.update`, or `run.services.create` when it creates; a template's service
+//!   account also needs `iam.serviceAccounts.actAs` on that account,
+//!   cloud.google.com/run/docs/configuring/services/service-identity). testIamPermissions
+//!   needs none.
+//! - A refusal is 403 PERMISSION_DENIED "Permission 'P' denied on resource 'R' (or it may
+//!   not exist)." (gcloud output quoted in google-github-actions/deploy-cloudrun#182) with a
+//!   `google.rpc.ErrorInfo` detail, reason `IAM_PERMISSION_DENIED`, domain the API's service
+//!   name, metadata `permission` and `resource` (the shape Terraform prints for such a
+//!   refusal, e.g. from Artifact Registry, with `domain: artifactregistry.googleapis.com`).
+
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::routes::Ctx;
+use crate::state::State;
+
+/// `user:EMAIL` or `serviceAccount:EMAIL` for a world's `caller` (a bare email is a user,
+/// or a service account when it ends in `.gserviceaccount.com`).
+pub(crate) fn caller_member(caller: &str) -> Option<String> {
+    let (kind, email) = match caller.split_once(':') {
+        Some((k @ ("user" | "serviceAccount"), e)) => (k, e),
+        Some(_) => return None,
+        None if caller.ends_with(".gserviceaccount.com") => ("serviceAccount", caller),
+        None => ("user", caller),
+    };
+    email
+        .split_once('@')
+        .is_some_and(|(a, d)| !a.is_empty() && d.contains('.'))
+        .then(|| format!("{kind}:{email}"))
+}
+
+const RUN_DEVELOPER: &[&str] = &[
+    "resourcemanager.projects.get",
+    "run.operations.delete",
+    "run.operations.get",
+    "run.operations.list",
+    "run.revisions.delete",
+    "run.revisions.get",
+    "run.revisions.list",
+    "run.services.create",
+    "run.services.delete",
+    "run.services.get",
+    "run.services.getIamPolicy",
+    "run.services.list",
+    "run.services.update",
+];
+const RUN_VIEWER: &[&str] = &[
+    "resourcemanager.projects.get",
+    "run.operations.get",
+    "run.operations.list",
+    "run.revisions.get",
+    "run.revisions.list",
+    "run.services.get",
+    "run.services.getIamPolicy",
+    "run.services.list",
+];
+const SECRET_ADMIN: &[&str] = &[
+    "resourcemanager.projects.get",
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.delete",
+    "secretmanager.secrets.get",
+    "secretmanager.secrets.getIamPolicy",
+    "secretmanager.secrets.list",
+    "secretmanager.secrets.setIamPolicy",
+    "secretmanager.secrets.update",
+    "secretmanager.versions.access",
+    "secretmanager.versions.add",
+    "secretmanager.versions.destroy",
+    "secretmanager.versions.disable",
+    "secretmanager.versions.enable",
+    "secretmanager.versions.get",
+    "secretmanager.versions.list",
+];
+
+/// Whether predefined `role` contains `perm`; `None` for a role not in the table.
+fn predefined(role: &str, perm: &str) -> Option<bool> {
+    let list: &[&str] = match role {
+        "roles/owner" => return Some(true),
+        "roles/editor" => return Some(!perm.ends_with(".setIamPolicy")),
+        "roles/viewer" => {
+            return Some(
+                [".get", ".list", ".getIamPolicy"]
+                    .iter()
+                    .any(|s| perm.ends_with(s)),
+            );
+        }
+        "roles/run.admin" => {
+            return Some(RUN_DEVELOPER.contains(&perm) || perm == "run.services.setIamPolicy");
+        }
+        "roles/run.developer" => RUN_DEVELOPER,
+        "roles/run.viewer" => RUN_VIEWER,
+        "roles/run.invoker" => &["run.routes.invoke"],
+        "roles/iam.serviceAccountUser" => &[
+            "iam.serviceAccounts.actAs",
+            "iam.serviceAccounts.get",
+            "iam.serviceAccounts.list",
+            "resourcemanager.projects.get",
+        ],
+        "roles/iam.serviceAccountAdmin" => &[
+            "iam.serviceAccounts.create",
+            "iam.serviceAccounts.delete",
+            "iam.serviceAccounts.disable",
+            "iam.serviceAccounts.enable",
+            "iam.serviceAccounts.get",
+            "iam.serviceAccounts.getIamPolicy",
+            "iam.serviceAccounts.list",
+            "iam.serviceAccounts.setIamPolicy",
+            "iam.serviceAccounts.update",
+            "resourcemanager.projects.get",
+        ],
+        "roles/secretmanager.admin" => SECRET_ADMIN,
+        "roles/secretmanager.secretAccessor" => &["secretmanager.versions.access"],
+        "roles/secretmanager.viewer" => &[
+            "resourcemanager.projects.get",
+            "secretmanager.secrets.get",
+            "secretmanager.secrets.getIamPolicy",
+            "secretmanager.secrets.list",
+            "secretmanager.versions.get",
+            "secretmanager.versions.list",
+        ],
+        "roles/secretmanager.secretVersionManager" => &[
+            "resourcemanager.projects.get",
+            "secretmanager.versions.add",
+            "secretmanager.versions.destroy",
+            "secretmanager.versions.disable",
+            "secretmanager.versions.enable",
+            "secretmanager.versions.get",
+            "secretmanager.versions.list",
+        ],
+        "roles/resourcemanager.projectIamAdmin" => &[
+            "resourcemanager.projects.get",
+            "resourcemanager.projects.getIamPolicy",
+            "resourcemanager.projects.setIamPolicy",
+        ],
+        "roles/iap.admin" => &[
+            "iap.web.getIamPolicy",
+            "iap.web.setIamPolicy",
+            "iap.webServices.getIamPolicy",
+            "iap.webServices.setIamPolicy",
+            "iap.webTypes.getIamPolicy",
+            "iap.webTypes.setIamPolicy",
+        ],
+        _ => return None,
+    };
+    Some(list.contains(&perm))
+}
+
+fn role_has(st: &State, role: &str, perm: &str) -> bool {
+    predefined(role, perm).unwrap_or_else(|| {
+        st.behaviour
+            .custom_roles
+            .get(role)
+            .is_some_and(|ps| ps.iter().any(|p| p == perm))
+    })
+}
+
+/// Whether a binding's `member` names the principal `who` (`user:EMAIL`, ...).
+fn names(member: &str, who: &str) -> bool {
+    member == who
+        || member == "allUsers"
+        || member == "allAuthenticatedUsers"
+        || member.strip_prefix("domain:").is_some_and(|d| {
+            who.split_once('@')
+                .is_some_and(|(_, wd)| wd.eq_ignore_ascii_case(d))
+        })
+}
+
+/// The policies that apply to `resource`: its own (when it has one) and its project's.
+fn policy_chain(st: &State, resource: &str) -> Vec<String> {
+    let parts: Vec<&str> = resource.split('/').collect();
+    let mut chain = Vec::new();
+    let own = match parts.as_slice() {
+        ["projects", _, "secrets", _, ..] => Some(parts[..4].join("/")),
+        ["projects", _, "locations", _, "services", _, ..] => Some(parts[..6].join("/")),
+        ["projects", _, "serviceAccounts", _] => Some(resource.to_string()),
+        _ => None,
+    };
+    if let Some(key) = own.and_then(|r| st.canonical_resource(&r).ok()) {
+        let project = match st
+            .service_accounts
+            .get(key.rsplit('/').next().unwrap_or_default())
+        {
+            Some(sa) if key.contains("/serviceAccounts/") => sa.project_id.clone(),
+            _ => key.split('/').nth(1).unwrap_or_default().to_string(),
+        };
+        chain.push(key);
+        chain.push(format!("projects/{project}"));
+    } else if let ["projects", p, ..] = parts.as_slice()
+        && let Some(project) = st.project(p)
+    {
+        chain.push(format!("projects/{}", project.id));
+    }
+    chain
+}
+
+/// Whether principal `who` holds `perm` on `resource` now (on the emulator clock).
+pub(crate) fn holds(st: &State, who: &str, perm: &str, resource: &str) -> bool {
+    let now = st.now();
+    policy_chain(st, resource).iter().any(|key| {
+        st.policies.get(key).is_some_and(|p| {
+            p.effective_roles(|m| names(m, who), now, st.iam_propagation)
+                .iter()
+                .any(|role| role_has(st, role, perm))
+        })
+    })
+}
+
+fn domain(perm: &str) -> &'static str {
+    match perm.split('.').next() {
+        Some("run") => "run.googleapis.com",
+        Some("secretmanager") => "secretmanager.googleapis.com",
+        Some("iam") => "iam.googleapis.com",
+        Some("iap") => "iap.googleapis.com",
+        _ => "cloudresourcemanager.googleapis.com",
+    }
+}
+
+pub(crate) fn denied(perm: &str, resource: &str) -> ApiError {
+    ApiError::permission_denied(format!(
+        "Permission '{perm}' denied on resource '{resource}' (or it may not exist)."
+    ))
+    .with_detail(json!({
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "IAM_PERMISSION_DENIED",
+        "domain": domain(perm),
+        "metadata": {"permission": perm, "resource": resource},
+    }))
+}
+
+/// The (permission, resource) pairs a request needs, per the API reference of each method.
+fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
+    let p = &c.p;
+    let service = || format!("projects/{}/locations/{}/services/{}", p[0], p[1], p[2]);
+    let location = || format!("projects/{}/locations/{}", p[0], p[1]);
+    let secret = || format!("projects/{}/secrets/{}", p[0], p[1]);
+    let project = || format!("projects/{}", p[0]);
+    let account = || format!("projects/{}/serviceAccounts/{}", p[0], p[1]);
+    let one = |perm: &str, res: String| vec![(perm.to_string(), res)];
+    let method = method_id.rsplit('.').next().unwrap_or_default();
+    match method_id
+        .rsplit_once('.')
+        .map(|(kind, _)| kind)
+        .unwrap_or_default()
+    {
+        "run.projects.locations.services" => {
+            let mut need = match method {
+                "create" => one("run.services.create", location()),
+                "list" => one("run.services.list", location()),
+                "patch" => {
+                    let exists = c.st.canonical_resource(&service()).is_ok();
+                    let perm = if exists || !c.q.flag("allowMissing") {
+                        "run.services.update"
+                    } else {
+                        "run.services.create"
+                    };
+                    one(perm, service())
+                }
+                "testIamPermissions" => Vec::new(),
+                m => one(&format!("run.services.{m}"), service()),
+            };
+            if matches!(method, "create" | "patch")
+                && let Some(t) = c.body.get("template")
+            {
+                let number = c.st.project(&p[0]).map(|x| x.number).unwrap_or_default();
+                let sa = t
+                    .get("serviceAccount")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{number}-compute@developer.gserviceaccount.com"));
+                need.push((
+                    "iam.serviceAccounts.actAs".into(),
+                    format!("projects/-/serviceAccounts/{sa}"),
+                ));
+            }
+            need
+        }
+        "run.projects.locations.services.revisions" => {
+            one(&format!("run.revisions.{method}"), service())
+        }
+        "run.projects.locations.operations" => {
+            let perm = if method == "wait" { "get" } else { method };
+            one(&format!("run.operations.{perm}"), location())
+        }
+        "secretmanager.projects.secrets" => match method {
+            "create" | "list" => one(&format!("secretmanager.secrets.{method}"), project()),
+            "addVersion" => one("secretmanager.versions.add", secret()),
+            "patch" => one("secretmanager.secrets.update", secret()),
+            "testIamPermissions" => Vec::new(),
+            m => one(&format!("secretmanager.secrets.{m}"), secret()),
+        },
+        "secretmanager.projects.secrets.versions" => one(
+            &format!("secretmanager.versions.{method}"),
+            format!(
+                "{}/versions/{}",
+                secret(),
+                p.get(2).cloned().unwrap_or_default()
+            ),
+        ),
+        "iam.projects.serviceAccounts" => match method {
+            "create" | "list" => one(&format!("iam.serviceAccounts.{method}"), project()),
+            "testIamPermissions" => Vec::new(),
+            m => one(&format!("iam.serviceAccounts.{m}"), account()),
+        },
+        "cloudresourcemanager.projects" => match method {
+            "testIamPermissions" => Vec::new(),
+            m => one(&format!("resourcemanager.projects.{m}"), project()),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Refuses the request unless the caller holds every permission it needs.
+pub(crate) fn authorize(method_id: &str, c: &Ctx<'_>) -> Result<(), ApiError> {
+    let Some(who) = c.st.caller_member.clone() else {
+        return Ok(());
+    };
+    for (perm, resource) in required(method_id, c) {
+        if !holds(c.st, &who, &perm, &resource) {
+            return Err(denied(&perm, &resource));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_become_members() {
+        assert_eq!(
+            caller_member("a@example.com").as_deref(),
+            Some("user:a@example.com")
+        );
+        assert_eq!(
+            caller_member("d@p.iam.gserviceaccount.com").as_deref(),
+            Some("serviceAccount:d@p.iam.gserviceaccount.com")
+        );
+        assert_eq!(
+            caller_member("user:a@example.com").as_deref(),
+            Some("user:a@example.com")
+        );
+        assert!(caller_member("group:g@example.com").is_none());
+        assert!(caller_member("alice").is_none());
+    }
+
+    #[test]
+    fn predefined_roles_hold_what_google_lists() {
+        assert_eq!(
+            predefined("roles/run.developer", "run.services.update"),
+            Some(true)
+        );
+        assert_eq!(
+            predefined("roles/run.developer", "run.services.setIamPolicy"),
+            Some(false)
+        );
+        assert_eq!(
+            predefined("roles/run.admin", "run.services.setIamPolicy"),
+            Some(true)
+        );
+        assert_eq!(
+            predefined("roles/editor", "resourcemanager.projects.setIamPolicy"),
+            Some(false)
+        );
+        assert_eq!(
+            predefined("roles/viewer", "secretmanager.versions.access"),
+            Some(false)
+        );
+        assert_eq!(
+            predefined("roles/iam.serviceAccountAdmin", "iam.serviceAccounts.actAs"),
+            Some(false)
+        );
+        assert_eq!(predefined("roles/made.up", "x.y.z"), None);
+    }
+}

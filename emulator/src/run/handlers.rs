@@ -1,0 +1,374 @@
+//! The service and revision methods: get, list, create/patch, delete.
+
+use serde_json::{Map, Value, json};
+
+use super::admission::{
+    apply_defaults, check_reserved_keys, clean_input, valid_service_id, validate,
+};
+use super::operations::{Operation, Outcome, operation_json};
+use super::render::with_type;
+use super::rollout::{finalize, new_revision};
+use super::{RunService, condition, not_found, project_or_denied, service_key};
+use crate::behaviour::MissingServiceValidation;
+use crate::error::ApiError;
+use crate::state::State;
+use crate::util::{now_rfc3339, uuid_from};
+
+/// What a write asks for.
+pub(crate) struct Write<'a> {
+    pub(crate) project: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) body: &'a Value,
+    pub(crate) update_mask: Option<&'a str>,
+    pub(crate) validate_only: bool,
+    pub(crate) create: bool,
+    pub(crate) allow_missing: bool,
+    pub(crate) force_new_revision: bool,
+    /// A world-file service: may carry what a client may not send (system annotations).
+    pub(crate) seed: bool,
+}
+
+/// services.create and services.patch.
+pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
+    let project = project_or_denied(st, w.project)?.clone();
+    let key = service_key(&project.id, w.region, w.id);
+    if w.create && !valid_service_id(w.id) {
+        return Err(ApiError::invalid(format!(
+            "Invalid service id '{}': must use only lowercase alphanumeric characters and \
+             dashes, begin with a letter, not end with a dash, and be at most 49 characters.",
+            w.id
+        )));
+    }
+    if !w.validate_only
+        && let Some(pending) = st.services.get(&key).and_then(|s| s.pending_op.clone())
+    {
+        // A new write supersedes the rollout in flight; settle that one first.
+        finalize(st, &pending);
+    }
+    let existing = st.services.get(&key).cloned();
+    match (&existing, w.create) {
+        (Some(_), true) => {
+            // Terraform shows Google's text: "Error 409: Resource 'x' already exists."
+            return Err(ApiError::already_exists(format!(
+                "Resource '{}' already exists.",
+                w.id
+            )));
+        }
+        (None, false) if !w.allow_missing => return Err(not_found(w.id)),
+        _ => {}
+    }
+    // validateOnly on a service that does not exist yet: undocumented, so the world chooses.
+    let mut pending_when_missing = false;
+    if w.validate_only && existing.is_none() && !w.create {
+        match st.behaviour.validate_only.missing_service {
+            MissingServiceValidation::DoneOperation => {}
+            MissingServiceValidation::PendingOperation => pending_when_missing = true,
+            MissingServiceValidation::NotFound => return Err(not_found(w.id)),
+            MissingServiceValidation::PermissionDenied => {
+                return Err(crate::authz::denied(
+                    "run.services.create",
+                    &format!(
+                        "projects/{}/locations/{}/services/{}",
+                        w.project, w.region, w.id
+                    ),
+                ));
+            }
+        }
+    }
+    // AIP-154: a stale etag on an update is rejected with ABORTED.
+    if let (Some(svc), Some(etag)) = (&existing, w.body.get("etag").and_then(Value::as_str))
+        && !etag.is_empty()
+        && etag != svc.etag
+    {
+        return Err(ApiError::aborted(format!(
+            "The etag '{etag}' does not match the current etag of service '{}'.",
+            w.id
+        )));
+    }
+    let input = clean_input(w.body)?;
+    if !w.seed {
+        let request = if w.create {
+            "CreateServiceRequest"
+        } else {
+            "UpdateServiceRequest"
+        };
+        let masked: Option<Vec<&str>> = w
+            .update_mask
+            .filter(|m| !m.trim().is_empty() && m.trim() != "*")
+            .map(|m| {
+                m.split(',')
+                    .map(|p| p.trim().split('.').next().unwrap_or(""))
+                    .collect()
+            });
+        check_reserved_keys(&input, masked.as_deref(), request)?;
+    }
+    let mut spec = match (&existing, w.update_mask) {
+        (Some(svc), Some(mask)) if !mask.trim().is_empty() && mask.trim() != "*" => {
+            let mut spec = svc.spec.clone();
+            for path in mask.split(',').map(str::trim) {
+                let top = path.split('.').next().unwrap_or(path);
+                match input.get(top) {
+                    Some(v) => {
+                        spec.insert(top.to_string(), v.clone());
+                    }
+                    None => {
+                        spec.remove(top);
+                    }
+                }
+            }
+            spec
+        }
+        _ => input,
+    };
+    apply_defaults(&mut spec, project.number);
+    validate(&spec)?;
+    let salt = st.next_salt();
+    let at = now_rfc3339();
+    let template = spec.get("template").cloned().unwrap_or(Value::Null);
+    let mut svc = existing.clone().unwrap_or_else(|| RunService {
+        project_id: project.id.clone(),
+        region: w.region.to_string(),
+        id: w.id.to_string(),
+        uid: uuid_from(&format!("{key}:{salt}")),
+        spec: Map::new(),
+        generation: 0,
+        observed_generation: 0,
+        create_time: at.clone(),
+        update_time: at.clone(),
+        creator: st.caller.clone(),
+        last_modifier: st.caller.clone(),
+        etag: String::new(),
+        revisions: Vec::new(),
+        revision_counter: 0,
+        latest_created: None,
+        latest_ready: None,
+        terminal: Value::Null,
+        conditions: Vec::new(),
+        reconciling: false,
+        pending_op: None,
+    });
+    let spec_changed = existing.is_none() || svc.spec != spec;
+    let template_changed =
+        existing.is_none() || w.force_new_revision || svc.spec.get("template") != Some(&template);
+    svc.spec = spec;
+    if spec_changed {
+        svc.generation += 1;
+        svc.update_time = at.clone();
+        svc.last_modifier = st.caller.clone();
+        svc.etag = format!(
+            "\"{}\"",
+            crate::util::b64(&crate::util::hash_bytes(&[&salt])[..12])
+        );
+    }
+    let (outcome, problems) = if template_changed {
+        new_revision(st, &mut svc, &key, &salt, &template, &at)?
+    } else {
+        (Outcome::NoRevision, Vec::new())
+    };
+    if spec_changed || template_changed {
+        svc.reconciling = true;
+        svc.terminal = condition("Ready", "CONDITION_RECONCILING", None, &at);
+    }
+    let op_name = format!(
+        "projects/{}/locations/{}/operations/{}",
+        project.id,
+        w.region,
+        uuid_from(&format!("op:{key}:{salt}"))
+    );
+    if w.validate_only {
+        // Nothing persists; answer the would-be Service as an operation.
+        let v = with_type(svc.render(project.number));
+        if st.behaviour.validate_only.check_secrets && !problems.is_empty() {
+            // Whether validateOnly checks secret access is undocumented; when the world says
+            // it does, the refusal comes back as the operation's error, worded as at rollout.
+            let error = json!({"code": 9, "message": problems.join("\n")});
+            return Ok(json!({"name": op_name, "metadata": v, "done": true, "error": error}));
+        }
+        if existing.is_none() && !w.create && pending_when_missing {
+            st.operations.insert(
+                op_name.clone(),
+                Operation {
+                    name: op_name.clone(),
+                    service_key: key,
+                    polls: 0,
+                    needed: st.operation_polls.max(1),
+                    done: false,
+                    outcome: Outcome::NoRevision,
+                    metadata: v.clone(),
+                    response: Some(v),
+                },
+            );
+            return Ok(operation_json(&st.operations[&op_name]));
+        }
+        return Ok(json!({"name": op_name, "metadata": v, "done": true, "response": v}));
+    }
+    svc.pending_op = Some(op_name.clone());
+    let metadata = with_type(svc.render(project.number));
+    st.services.insert(key.clone(), svc);
+    st.operations.insert(
+        op_name.clone(),
+        Operation {
+            name: op_name.clone(),
+            service_key: key,
+            polls: 0,
+            needed: st.operation_polls,
+            done: false,
+            outcome,
+            metadata,
+            response: None,
+        },
+    );
+    if st.operation_polls == 0 {
+        finalize(st, &op_name);
+    }
+    Ok(operation_json(&st.operations[&op_name]))
+}
+
+/// A world-file service: deployed and ready, whatever its secrets say.
+pub(crate) fn seed_service(
+    st: &mut State,
+    project_id: &str,
+    region: &str,
+    mut service: Value,
+) -> Result<String, ApiError> {
+    let id = service
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
+        .ok_or_else(|| ApiError::invalid("a world service needs a `name`"))?;
+    if let Some(o) = service.as_object_mut() {
+        o.remove("name");
+    }
+    let w = Write {
+        project: project_id,
+        region,
+        id: &id,
+        body: &service,
+        update_mask: None,
+        validate_only: false,
+        create: true,
+        allow_missing: false,
+        force_new_revision: false,
+        seed: true,
+    };
+    let op = write(st, w)?;
+    let op_name = op["name"].as_str().unwrap_or_default().to_string();
+    if let Some(o) = st.operations.get_mut(&op_name) {
+        o.outcome = Outcome::Ready;
+    }
+    finalize(st, &op_name);
+    st.operations.remove(&op_name);
+    Ok(service_key(project_id, region, &id))
+}
+
+pub(crate) fn get(st: &State, project: &str, region: &str, id: &str) -> Result<Value, ApiError> {
+    let p = project_or_denied(st, project)?;
+    st.services
+        .get(&service_key(&p.id, region, id))
+        .map(|s| s.render(p.number))
+        .ok_or_else(|| not_found(id))
+}
+
+pub(crate) fn list(st: &State, project: &str, region: &str) -> Result<Value, ApiError> {
+    let p = project_or_denied(st, project)?;
+    let services: Vec<Value> = st
+        .services
+        .values()
+        .filter(|s| s.project_id == p.id && (region == "-" || s.region == region))
+        .map(|s| s.render(p.number))
+        .collect();
+    Ok(if services.is_empty() {
+        json!({})
+    } else {
+        json!({"services": services})
+    })
+}
+
+pub(crate) fn delete(
+    st: &mut State,
+    project: &str,
+    region: &str,
+    id: &str,
+    validate_only: bool,
+) -> Result<Value, ApiError> {
+    let p = project_or_denied(st, project)?.clone();
+    let key = service_key(&p.id, region, id);
+    let svc = st
+        .services
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| not_found(id))?;
+    let rendered = with_type(svc.render(p.number));
+    let salt = st.next_salt();
+    let op_name = format!(
+        "projects/{}/locations/{region}/operations/{}",
+        p.id,
+        uuid_from(&format!("op:{key}:{salt}"))
+    );
+    if validate_only {
+        return Ok(
+            json!({"name": op_name, "metadata": rendered, "done": true, "response": rendered}),
+        );
+    }
+    st.services.remove(&key);
+    st.policies.remove(&key);
+    st.operations.insert(
+        op_name.clone(),
+        Operation {
+            name: op_name.clone(),
+            service_key: key,
+            polls: 0,
+            needed: st.operation_polls,
+            done: st.operation_polls == 0,
+            outcome: Outcome::NoRevision,
+            metadata: rendered.clone(),
+            response: Some(rendered),
+        },
+    );
+    Ok(operation_json(&st.operations[&op_name]))
+}
+
+pub(crate) fn get_revision(
+    st: &State,
+    project: &str,
+    region: &str,
+    id: &str,
+    rev: &str,
+) -> Result<Value, ApiError> {
+    let p = project_or_denied(st, project)?;
+    let svc = st
+        .services
+        .get(&service_key(&p.id, region, id))
+        .ok_or_else(|| not_found(id))?;
+    svc.revisions
+        .iter()
+        .find(|r| r.rev.name == rev)
+        .map(|r| svc.render_revision(r))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Resource '{rev}' of kind 'REVISION' does not exist."
+            ))
+        })
+}
+
+pub(crate) fn list_revisions(
+    st: &State,
+    project: &str,
+    region: &str,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let p = project_or_denied(st, project)?;
+    let svc = st
+        .services
+        .get(&service_key(&p.id, region, id))
+        .ok_or_else(|| not_found(id))?;
+    // Newest first, as Cloud Run lists revisions.
+    let revs: Vec<Value> = svc
+        .revisions
+        .iter()
+        .rev()
+        .map(|r| svc.render_revision(r))
+        .collect();
+    Ok(json!({"revisions": revs}))
+}
