@@ -71,7 +71,7 @@ impl Globals {
 
 /// The image to deploy: `--image`, else `service.image`.
 pub(crate) fn image(env: &Environment, flag: Option<String>) -> Result<String, CliError> {
-    match flag.or_else(|| env.service.image.clone()) {
+    match flag.or_else(|| env.service.image.as_ref().map(ToString::to_string)) {
         Some(i) if !i.trim().is_empty() => Ok(i),
         _ => Err(CliError::user(
             format!("no image to deploy for environment `{}`", env.name),

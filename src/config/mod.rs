@@ -47,6 +47,8 @@
 mod defaults;
 mod environment;
 mod error;
+mod guardrails;
+mod problems;
 mod raw;
 mod redact;
 mod resolve;
@@ -54,20 +56,29 @@ mod schema;
 mod secret_ref;
 mod suggest;
 mod validate;
+mod values;
 mod yaml;
 
 use std::path::{Path, PathBuf};
 
-#[cfg(test)]
-pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
-pub use environment::{Environment, KeyWiring, SecretAccess};
+// The config API. Some of it is for the plan and the CLI as they are rewritten (typed
+// comparisons, `--image` checking, redaction), hence the allowance.
+#[allow(unused_imports)]
+pub use autosre_types::{Cpu, Memory, Timeout};
+#[allow(unused_imports)]
+pub use environment::{EncryptionKey, Environment, IamSpec, KeyWiring, SecretAccess, ServiceSpec};
 pub use error::ConfigError;
+#[allow(unused_imports)]
+pub use redact::is_sensitive_name;
 #[cfg(test)]
+#[allow(unused_imports)]
 pub use schema::json_schema;
-#[cfg(test)]
+#[allow(unused_imports)]
 pub use secret_ref::SecretRef;
-/// Quantity parsers, shared with the plan's comparison of live and desired.
-pub(crate) use validate::{parse_memory, parse_millicpu};
+#[allow(unused_imports)]
+pub use validate::InvalidValue;
+#[allow(unused_imports)]
+pub use values::{ImageRef, Member, ProjectId, Region, Role, ServiceName, parse_image};
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];
@@ -75,8 +86,7 @@ const EXTENSIONS: &[&str] = &["yaml", "yml"];
 /// Parses one environment from `text`. Pure: `source` is only used in messages and
 /// [`Environment::source`], `env_name` becomes [`Environment::name`].
 pub fn parse(source: &Path, env_name: &str, text: &str) -> Result<Environment, ConfigError> {
-    let index = yaml::parse_index(text).map_err(|e| yaml::syntax_error(source, &e))?;
-    let raw = yaml::parse_raw(text).map_err(|e| yaml::from_deser_error(source, &index, &e))?;
+    let raw = yaml::parse_raw(source, text)?;
     resolve::resolve(source, env_name, text, raw)
 }
 
@@ -90,13 +100,16 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
         && !env.starts_with('.')
         && !env.contains(['/', '\\'])
         && Path::new(env).components().count() == 1;
+    // Anything at the path counts as existing (`metadata` follows symlinks), so a directory or
+    // a FIFO named `prod.yaml` is reported as what it is, not as a missing environment.
     let existing: Vec<&PathBuf> = if plain_name {
-        candidates.iter().filter(|p| p.is_file()).collect()
+        candidates.iter().filter(|p| p.metadata().is_ok()).collect()
     } else {
         Vec::new()
     };
     match existing.as_slice() {
         [path] => {
+            not_a_file(path)?;
             let text = read(path)?;
             parse(path, env, &text)
         }
@@ -140,7 +153,10 @@ pub fn load_all(config_dir: &Path) -> Loaded {
             continue;
         }
         previous = Some(name);
-        match read(path).and_then(|text| parse(path, name, &text)) {
+        match not_a_file(path)
+            .and_then(|()| read(path))
+            .and_then(|text| parse(path, name, &text))
+        {
             Ok(env) => environments.push(env),
             Err(error) => errors.push(error),
         }
@@ -183,7 +199,7 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         let Some(rank) = EXTENSIONS.iter().position(|e| *e == ext) else {
             continue;
         };
-        if stem.starts_with('.') || !path.is_file() {
+        if stem.starts_with('.') || path.metadata().is_err() {
             continue;
         }
         files.push((stem.to_owned(), rank, path));
@@ -193,6 +209,45 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         .into_iter()
         .map(|(name, _, path)| (name, path))
         .collect())
+}
+
+/// An error unless `path` is a regular file (after following symlinks). Checked before
+/// reading: opening a FIFO would block until someone writes to it.
+fn not_a_file(path: &Path) -> Result<(), ConfigError> {
+    let Ok(meta) = path.metadata() else {
+        return Ok(()); // vanished: `read` reports it
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = if meta.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "a device"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a regular file"
+        }
+    };
+    Err(ConfigError::NotAFile {
+        path: path.to_owned(),
+        kind: kind.to_owned(),
+        hint: format!(
+            "an environment is a YAML file; move `{}` aside and create the file",
+            path.display()
+        ),
+    })
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -248,3 +303,5 @@ fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> Con
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_guardrails;

@@ -150,8 +150,8 @@ pub(crate) async fn gather(
     // Branch 4: the service and its policy.
     let service_resource = PolicyResource::Service {
         project: project.to_string(),
-        region: env.region.clone(),
-        service: env.service.name.clone(),
+        region: env.region.to_string(),
+        service: env.service.name.to_string(),
     };
     let service_reads = async {
         match scope {
@@ -314,7 +314,7 @@ pub(crate) async fn gather(
             .iam
             .project_roles
             .iter()
-            .map(|r| Grant::new(r, &member))
+            .map(|r| Grant::new(r.as_str(), &member))
             .collect();
         if !per_secret && !secrets.is_empty() {
             grants.push(Grant::new(SECRET_ACCESSOR, &member));
@@ -340,7 +340,7 @@ pub(crate) async fn gather(
             .map(|m| {
                 let m = match &number {
                     Some(n) => m.replace("{project_number}", n),
-                    None => m.clone(),
+                    None => m.to_string(),
                 };
                 Grant::new(SERVICE_ACCOUNT_USER, m)
             })
@@ -372,7 +372,7 @@ pub(crate) async fn gather(
         environment: env.name.clone(),
         project: project.to_string(),
         project_number: number,
-        region: env.region.clone(),
+        region: env.region.to_string(),
         runtime_service_account: email.clone(),
         preflight: Preflight {
             secrets: secret_checks,
@@ -426,7 +426,7 @@ fn service_change(
         (Some(_), false) => ServiceAction::Update,
     };
     ServiceChange {
-        name: env.service.name.clone(),
+        name: env.service.name.to_string(),
         action,
         fields,
         new_revision: action != ServiceAction::None,
@@ -457,9 +457,9 @@ pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> Ser
     }
     ServiceView {
         image: image.to_string(),
-        cpu: s.cpu.clone(),
-        memory: s.memory.clone(),
-        timeout_seconds: i64::from(s.timeout_seconds),
+        cpu: s.cpu.to_string(),
+        memory: s.memory.to_string(),
+        timeout_seconds: i64::from(s.timeout.seconds()),
         concurrency: s.concurrency as i32,
         min_instances: s.min_instances as i32,
         max_instances: s.max_instances as i32,

@@ -16,7 +16,7 @@ use google_cloud_run_v2::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_memory, parse_millicpu};
+use crate::config::{Cpu, Memory};
 
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,8 +188,12 @@ pub(crate) enum Op {
 /// memory compare by value; everything else by text.
 fn same(field: &str, a: &str, b: &str) -> bool {
     match field {
-        "cpu" => a == b || parse_millicpu(a).is_some_and(|x| parse_millicpu(b) == Some(x)),
-        "memory" => a == b || parse_memory(a).is_some_and(|x| parse_memory(b) == Some(x)),
+        "cpu" => a == b || a.parse::<Cpu>().is_ok_and(|x| b.parse::<Cpu>() == Ok(x)),
+        "memory" => {
+            a == b
+                || a.parse::<Memory>()
+                    .is_ok_and(|x| b.parse::<Memory>() == Ok(x))
+        }
         _ => a == b,
     }
 }
