@@ -9,12 +9,14 @@
 //! # Shape (ENGINEERING.md points 2 and 3)
 //!
 //! ```text
-//! text --yaml.rs--> RawFile (raw.rs: every field optional, with positions)
-//!      --resolve.rs (defaults from defaults.rs, checks from validate.rs)--> Environment
+//! text --yaml.rs (syntax check, then one serde_path_to_error pass)--> RawFile (raw.rs: every
+//!      field optional, with positions)
+//!      --resolve.rs (defaults from defaults.rs, values.rs types checked by validate.rs,
+//!        guardrails.rs)--> Environment
 //! ```
 //!
-//! The rest of the program sees only the resolved types in `environment.rs` and
-//! `secret_ref.rs`. Defaults are applied in one function (`resolve::resolve`) from constants
+//! The rest of the program sees only the resolved types in `environment.rs`, `values.rs` and
+//! `secret_ref.rs`, and the Cloud Run quantities of the `autosre-types` crate. Defaults are applied in one function (`resolve::resolve`) from constants
 //! in one file (`defaults.rs`), which the published schema (`schema.rs`, pinned as
 //! `schema.json`) reads too.
 //!
@@ -23,9 +25,9 @@
 //! Every error inside a file reads `config/prod.yaml:7:11: service.memory: invalid memory
 //! quantity `16GB`` and carries a separate hint (`ConfigError::hint`). One error is reported
 //! per file: the first in file order. [`load_all`] collects one per file across files.
-//! Values of `service.env` entries whose names look secret-like (`…KEY`, `…TOKEN`,
-//! `…SECRET`, `…PASSWORD`, see `redact.rs`) are shown as `<redacted>`, and the encryption
-//! key's value is never shown.
+//! Values of `service.env` entries whose names look like credentials (`…_KEY`, `…_TOKEN`,
+//! `…_SECRET`, `…PASSWORD…`, `…CREDENTIALS…`, see `redact.rs`) are shown as `<redacted>`, and
+//! the encryption key's value is never shown.
 //!
 //! # YAML crate
 //!
@@ -39,7 +41,10 @@
 //!
 //! - `service.env` values must be YAML strings: `LEVEL: 3` or `DEBUG: true` is an error with
 //!   a hint to quote it, as in Kubernetes, so what is deployed is exactly what is written.
-//! - `service.cpu` may be written as a number (`cpu: 4`); it is kept as the text written.
+//! - `service.cpu` may be written as a number (`cpu: 4`); cpu and memory are held as values
+//!   (`Cpu`, `Memory`) and print canonically (`0.5` prints `500m`, `2048Mi` prints `2Gi`).
+//! - A number or boolean where text is expected (`secret: 12`), or text where a boolean is
+//!   expected (`allow_unauthenticated: "false"`), is a type error.
 //! - `service.timeout` needs a unit (`300s`, `5m`, `1h`, `1m30s`); a bare `300` is rejected
 //!   with the fix in the hint.
 //! - A key written with an empty value (`image:`) counts as absent and takes the default.

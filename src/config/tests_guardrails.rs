@@ -136,3 +136,39 @@ fn the_shipped_examples_load() {
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     assert_eq!(loaded.environments.len(), 2);
 }
+
+/// Every section's schema properties are exactly the keys the parser accepts, so the
+/// published schema cannot drift from the types.
+#[test]
+fn schema_lists_exactly_the_keys_the_parser_accepts() {
+    let schema = json_schema();
+    let sections = [
+        ("", "zz_unknown: 1\n"),
+        ("service", "service:\n  zz_unknown: 1\n"),
+        ("encryption_key", "encryption_key:\n  zz_unknown: 1\n"),
+        ("iam", "iam:\n  zz_unknown: 1\n"),
+    ];
+    for (section, text) in sections {
+        let accepted: Vec<String> = match yaml::parse_raw(Path::new("x.yaml"), text) {
+            Err(ConfigError::Invalid { hint, .. }) => hint
+                .strip_prefix("valid keys here: ")
+                .unwrap_or_else(|| panic!("{section}: {hint}"))
+                .split(", ")
+                .map(|k| k.trim_matches('`').to_owned())
+                .collect(),
+            other => panic!("{section}: expected an unknown-key error, got {other:?}"),
+        };
+        let node = if section.is_empty() {
+            &schema
+        } else {
+            &schema["properties"][section]
+        };
+        let listed: Vec<String> = node["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(listed, accepted, "section `{section}`");
+    }
+}
