@@ -55,6 +55,12 @@ pub(crate) enum Error {
     #[error("no image to deploy for environment `{env}`")]
     NoImage { env: String, file: PathBuf },
 
+    #[error("--image: {cause}")]
+    InvalidImage {
+        value: String,
+        cause: crate::config::InvalidValue,
+    },
+
     #[error("preflight failed with {} problem(s); nothing was changed{}", problems.len(), list(problems))]
     Preflight { problems: Vec<Problem> },
 
@@ -133,6 +139,7 @@ impl Error {
             Error::NoEnvironments { .. } => {
                 Some("add a `<env>.yaml` file, or point --config-dir at the right directory".into())
             }
+            Error::InvalidImage { cause, .. } => Some(cause.hint().to_string()),
             Error::PlanForOtherEnvironment { given, .. } => Some(format!(
                 "run `autosre-deploy plan --env {given} --out FILE` to plan `{given}`"
             )),

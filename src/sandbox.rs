@@ -91,12 +91,12 @@ fn world_for(env: &Environment) -> World {
         .values()
         .map(|r| {
             (
-                r.project.clone().unwrap_or_else(|| env.project.clone()),
+                r.project.clone().unwrap_or_else(|| env.project.to_string()),
                 r.secret.clone(),
             )
         })
         .collect();
-    let mut projects = std::collections::BTreeSet::from([env.project.clone()]);
+    let mut projects = std::collections::BTreeSet::from([env.project.to_string()]);
     for (project, secret) in &secrets {
         if projects.insert(project.clone()) {
             b = b.project(project, PROJECT_NUMBER + projects.len() as u64);

@@ -104,7 +104,14 @@ impl Globals {
 
 /// The image to deploy: `--image`, else `service.image`.
 fn image(env: &Environment, flag: Option<String>) -> Result<String, Error> {
-    match flag.or_else(|| env.service.image.clone()) {
+    if let Some(flag) = flag {
+        // The same rule as `service.image`: `--image ""` or a value that is
+        // no image reference is refused before anything is sent.
+        return config::parse_image(&flag)
+            .map(|i| i.to_string())
+            .map_err(|cause| Error::InvalidImage { value: flag, cause });
+    }
+    match env.service.image.as_ref().map(ToString::to_string) {
         Some(i) if !i.trim().is_empty() => Ok(i),
         _ => Err(Error::NoImage {
             env: env.name.clone(),

@@ -129,8 +129,9 @@ async fn missing_role() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn cloud_run_rejections_are_plan_problems() {
-    // 32 GiB with 1 CPU: the config's syntax is fine, Cloud Run refuses it.
+async fn cpu_memory_outside_cloud_runs_table_is_a_config_error() {
+    // 32 GiB with 1 CPU: Cloud Run refuses it, and the config checks the same table offline
+    // (issue 7 §14), so nothing is sent.
     let h = Harness::start(staging_world().build()).await;
     h.write_config(
         "staging",
@@ -139,13 +140,14 @@ async fn cloud_run_rejections_are_plan_problems() {
             .replace("memory: 16Gi", "memory: 32Gi"),
     );
     let run = h.run(&["plan", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.code, 2, "{}", run.all());
     assert!(
-        run.stdout.contains("Cloud Run rejects the service"),
+        run.stderr
+            .contains("service.memory: Invalid value specified for memory. For 1.0 CPU"),
         "{}",
-        run.stdout
+        run.stderr
     );
-    assert!(h.writes().is_empty());
+    assert!(h.journal().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

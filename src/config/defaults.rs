@@ -23,8 +23,6 @@ pub(super) const CPU: &str = "1";
 pub(super) const MEMORY: &str = "512Mi";
 /// `service.timeout`, as written in the file.
 pub(super) const TIMEOUT: &str = "300s";
-/// `service.timeout`, resolved.
-pub(super) const TIMEOUT_SECONDS: u32 = 300;
 /// `service.concurrency`: maximum concurrent requests per instance.
 pub(super) const CONCURRENCY: u32 = 80;
 /// `service.min_instances`: scale to zero.
@@ -33,6 +31,10 @@ pub(super) const MIN_INSTANCES: u32 = 0;
 pub(super) const MAX_INSTANCES: u32 = 100;
 /// `service.allow_unauthenticated`: no `allUsers` invoker binding; the agent is private.
 pub(super) const ALLOW_UNAUTHENTICATED: bool = false;
+/// `service.pin_secret_versions`: pin `latest` to the version number it resolves to.
+pub(super) const PIN_SECRET_VERSIONS: bool = true;
+/// `production`: the stricter production guardrails are off unless asked for.
+pub(super) const PRODUCTION: bool = false;
 /// `encryption_key.secret`.
 pub(super) const ENCRYPTION_KEY_SECRET: &str = "sre-agent-encryption-key";
 /// `encryption_key.env`: the variable the agent reads its key from.
@@ -41,6 +43,7 @@ pub(super) const ENCRYPTION_KEY_ENV: &str = "SRE_AGENT_ENCRYPTION_KEY";
 pub(super) const SECRET_ACCESS: SecretAccess = SecretAccess::PerSecret;
 
 // Defaults with no constant: `service.image` none (may come from `--image`),
+// `service.public_ack` none, `service.plain_env_allow` empty,
 // `service.service_account` none (Cloud Run's Compute Engine default account),
 // `service.env`, `service.secrets` empty, `iam.project_roles`, `iam.service_account_users`
 // empty.

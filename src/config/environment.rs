@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use autosre_types::{Cpu, Memory, Timeout};
+
 use super::secret_ref::SecretRef;
+use super::values::{ImageRef, Member, ProjectId, Region, Role, ServiceName};
 
 /// One deploy target, loaded from `config/<name>.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -16,8 +19,11 @@ pub struct Environment {
     pub name: String,
     /// The file it came from, as given to [`super::load`] (for messages).
     pub source: PathBuf,
-    pub project: String,
-    pub region: String,
+    pub project: ProjectId,
+    pub region: Region,
+    /// `production: true`: the stricter rules apply (`STRICT_EUC_ENFORCEMENT` must be
+    /// `"true"`; a public service needs `service.public_ack`).
+    pub production: bool,
     pub service: ServiceSpec,
     pub encryption_key: EncryptionKey,
     pub iam: IamSpec,
@@ -26,28 +32,36 @@ pub struct Environment {
 /// The Cloud Run service to create or update.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ServiceSpec {
-    pub name: String,
+    pub name: ServiceName,
     /// `None` when the file has no `image:`; the CLI's `--image` may supply it.
-    pub image: Option<String>,
+    pub image: Option<ImageRef>,
     /// `None` means Cloud Run's default: the Compute Engine default service account
     /// (`PROJECT_NUMBER-compute@developer.gserviceaccount.com`), resolved later.
     pub service_account: Option<String>,
-    /// As written and validated: `"1"`, `"4"`, `"0.5"`, `"500m"`.
-    pub cpu: String,
-    /// As written and validated, a Kubernetes quantity: `"512Mi"`, `"16Gi"`, `"1G"`.
-    pub memory: String,
-    /// Request timeout, 1..=3600.
-    pub timeout_seconds: u32,
+    /// CPU limit; within Cloud Run's CPU/memory table together with `memory`.
+    pub cpu: Cpu,
+    /// Memory limit.
+    pub memory: Memory,
+    /// Request timeout, 1..=3600 seconds.
+    pub timeout: Timeout,
     /// Maximum concurrent requests per instance, 1..=1000.
     pub concurrency: u32,
     pub min_instances: u32,
     /// At least 1 and at least `min_instances`.
     pub max_instances: u32,
     pub allow_unauthenticated: bool,
+    /// Why a production service is public (`service.public_ack`), as written.
+    pub public_ack: Option<String>,
     /// Plain environment variables (never the encryption key; see the module docs).
     pub env: BTreeMap<String, String>,
+    /// Names in `env` that look like credentials but are deliberately plain
+    /// (`service.plain_env_allow`).
+    pub plain_env_allow: Vec<String>,
     /// Environment variables filled from Secret Manager.
     pub secrets: BTreeMap<String, SecretRef>,
+    /// Whether the deploy pins each secret read at `latest` to the version number it resolves
+    /// to (`service.pin_secret_versions`, default true).
+    pub pin_secret_versions: bool,
 }
 
 /// Where the agent's encryption key comes from: a Secret Manager secret exposed to the
@@ -64,12 +78,12 @@ pub struct EncryptionKey {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IamSpec {
     /// Roles granted to the runtime service account on the project.
-    pub project_roles: Vec<String>,
+    pub project_roles: Vec<Role>,
     /// How the runtime account gets `roles/secretmanager.secretAccessor`.
     pub secret_access: SecretAccess,
     /// Members granted `roles/iam.serviceAccountUser` on the runtime account; may contain
-    /// the `{project_number}` placeholder.
-    pub service_account_users: Vec<String>,
+    /// the `{project_number}` placeholder. Never a broad member (`allUsers`, `domain:`).
+    pub service_account_users: Vec<Member>,
 }
 
 /// Scope of the Secret Manager accessor grant.
@@ -109,7 +123,7 @@ impl Environment {
         let same_project = reference
             .project
             .as_deref()
-            .is_none_or(|p| p == self.project);
+            .is_none_or(|p| self.project == p);
         if same_project && reference.secret == self.encryption_key.secret {
             KeyWiring::Wired
         } else {

@@ -26,6 +26,14 @@ pub enum ConfigError {
         path: PathBuf,
         hint: String,
     },
+    /// `config/<env>.yaml` exists but is a directory, FIFO, socket or device.
+    #[error("{}: not a file ({kind})", path.display())]
+    NotAFile {
+        path: PathBuf,
+        /// What it is instead: `a directory`, `a FIFO`, ...
+        kind: String,
+        hint: String,
+    },
     /// The file or directory exists but cannot be read (permissions, not UTF-8, ...).
     #[error("{}: cannot read: {reason}", path.display())]
     Unreadable {
@@ -61,6 +69,7 @@ impl ConfigError {
         let hint = match self {
             ConfigError::NotFound { hint, .. }
             | ConfigError::Ambiguous { hint, .. }
+            | ConfigError::NotAFile { hint, .. }
             | ConfigError::Unreadable { hint, .. }
             | ConfigError::Syntax { hint, .. }
             | ConfigError::Invalid { hint, .. } => hint,

@@ -9,12 +9,14 @@
 //! # Shape (ENGINEERING.md points 2 and 3)
 //!
 //! ```text
-//! text --yaml.rs--> RawFile (raw.rs: every field optional, with positions)
-//!      --resolve.rs (defaults from defaults.rs, checks from validate.rs)--> Environment
+//! text --yaml.rs (syntax check, then one serde_path_to_error pass)--> RawFile (raw.rs: every
+//!      field optional, with positions)
+//!      --resolve.rs (defaults from defaults.rs, values.rs types checked by validate.rs,
+//!        guardrails.rs)--> Environment
 //! ```
 //!
-//! The rest of the program sees only the resolved types in `environment.rs` and
-//! `secret_ref.rs`. Defaults are applied in one function (`resolve::resolve`) from constants
+//! The rest of the program sees only the resolved types in `environment.rs`, `values.rs` and
+//! `secret_ref.rs`, and the Cloud Run quantities of the `autosre-types` crate. Defaults are applied in one function (`resolve::resolve`) from constants
 //! in one file (`defaults.rs`), which the published schema (`schema.rs`, pinned as
 //! `schema.json`) reads too.
 //!
@@ -23,9 +25,9 @@
 //! Every error inside a file reads `config/prod.yaml:7:11: service.memory: invalid memory
 //! quantity `16GB`` and carries a separate hint (`ConfigError::hint`). One error is reported
 //! per file: the first in file order. [`load_all`] collects one per file across files.
-//! Values of `service.env` entries whose names look secret-like (`…KEY`, `…TOKEN`,
-//! `…SECRET`, `…PASSWORD`, see `redact.rs`) are shown as `<redacted>`, and the encryption
-//! key's value is never shown.
+//! Values of `service.env` entries whose names look like credentials (`…_KEY`, `…_TOKEN`,
+//! `…_SECRET`, `…PASSWORD…`, `…CREDENTIALS…`, see `redact.rs`) are shown as `<redacted>`, and
+//! the encryption key's value is never shown.
 //!
 //! # YAML crate
 //!
@@ -39,7 +41,10 @@
 //!
 //! - `service.env` values must be YAML strings: `LEVEL: 3` or `DEBUG: true` is an error with
 //!   a hint to quote it, as in Kubernetes, so what is deployed is exactly what is written.
-//! - `service.cpu` may be written as a number (`cpu: 4`); it is kept as the text written.
+//! - `service.cpu` may be written as a number (`cpu: 4`); cpu and memory are held as values
+//!   (`Cpu`, `Memory`) and print canonically (`0.5` prints `500m`, `2048Mi` prints `2Gi`).
+//! - A number or boolean where text is expected (`secret: 12`), or text where a boolean is
+//!   expected (`allow_unauthenticated: "false"`), is a type error.
 //! - `service.timeout` needs a unit (`300s`, `5m`, `1h`, `1m30s`); a bare `300` is rejected
 //!   with the fix in the hint.
 //! - A key written with an empty value (`image:`) counts as absent and takes the default.
@@ -47,6 +52,8 @@
 mod defaults;
 mod environment;
 mod error;
+mod guardrails;
+mod problems;
 mod raw;
 mod redact;
 mod resolve;
@@ -54,23 +61,30 @@ mod schema;
 mod secret_ref;
 mod suggest;
 mod validate;
+mod values;
 mod yaml;
 
 use std::path::{Path, PathBuf};
 
-#[cfg(test)]
-pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
-pub use environment::{Environment, KeyWiring, SecretAccess};
+// The config API. Some of it is for the plan and the CLI as they are rewritten (typed
+// comparisons, `--image` checking, redaction), hence the allowance.
+#[allow(unused_imports)]
+pub use autosre_types::{Cpu, Memory, Timeout};
+#[allow(unused_imports)]
+pub use environment::{EncryptionKey, Environment, IamSpec, KeyWiring, SecretAccess, ServiceSpec};
 pub use error::ConfigError;
 /// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
 /// values of such env vars are never shown, in config errors or in plans.
-pub(crate) use redact::looks_secret as is_sensitive_name;
+pub use redact::is_sensitive_name;
 #[cfg(test)]
+#[allow(unused_imports)]
 pub use schema::json_schema;
-#[cfg(test)]
+#[allow(unused_imports)]
 pub use secret_ref::SecretRef;
-/// Quantity parsers, shared with the plan's comparison of live and desired.
-pub(crate) use validate::{parse_memory, parse_millicpu};
+#[allow(unused_imports)]
+pub use validate::InvalidValue;
+#[allow(unused_imports)]
+pub use values::{ImageRef, Member, ProjectId, Region, Role, ServiceName, parse_image};
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];
@@ -78,8 +92,7 @@ const EXTENSIONS: &[&str] = &["yaml", "yml"];
 /// Parses one environment from `text`. Pure: `source` is only used in messages and
 /// [`Environment::source`], `env_name` becomes [`Environment::name`].
 pub fn parse(source: &Path, env_name: &str, text: &str) -> Result<Environment, ConfigError> {
-    let index = yaml::parse_index(text).map_err(|e| yaml::syntax_error(source, &e))?;
-    let raw = yaml::parse_raw(text).map_err(|e| yaml::from_deser_error(source, &index, &e))?;
+    let raw = yaml::parse_raw(source, text)?;
     resolve::resolve(source, env_name, text, raw)
 }
 
@@ -93,13 +106,16 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
         && !env.starts_with('.')
         && !env.contains(['/', '\\'])
         && Path::new(env).components().count() == 1;
+    // Anything at the path counts as existing (`metadata` follows symlinks), so a directory or
+    // a FIFO named `prod.yaml` is reported as what it is, not as a missing environment.
     let existing: Vec<&PathBuf> = if plain_name {
-        candidates.iter().filter(|p| p.is_file()).collect()
+        candidates.iter().filter(|p| p.metadata().is_ok()).collect()
     } else {
         Vec::new()
     };
     match existing.as_slice() {
         [path] => {
+            not_a_file(path)?;
             let text = read(path)?;
             parse(path, env, &text)
         }
@@ -143,7 +159,10 @@ pub fn load_all(config_dir: &Path) -> Loaded {
             continue;
         }
         previous = Some(name);
-        match read(path).and_then(|text| parse(path, name, &text)) {
+        match not_a_file(path)
+            .and_then(|()| read(path))
+            .and_then(|text| parse(path, name, &text))
+        {
             Ok(env) => environments.push(env),
             Err(error) => errors.push(error),
         }
@@ -186,7 +205,7 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         let Some(rank) = EXTENSIONS.iter().position(|e| *e == ext) else {
             continue;
         };
-        if stem.starts_with('.') || !path.is_file() {
+        if stem.starts_with('.') || path.metadata().is_err() {
             continue;
         }
         files.push((stem.to_owned(), rank, path));
@@ -196,6 +215,45 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         .into_iter()
         .map(|(name, _, path)| (name, path))
         .collect())
+}
+
+/// An error unless `path` is a regular file (after following symlinks). Checked before
+/// reading: opening a FIFO would block until someone writes to it.
+fn not_a_file(path: &Path) -> Result<(), ConfigError> {
+    let Ok(meta) = path.metadata() else {
+        return Ok(()); // vanished: `read` reports it
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = if meta.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "a device"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a regular file"
+        }
+    };
+    Err(ConfigError::NotAFile {
+        path: path.to_owned(),
+        kind: kind.to_owned(),
+        hint: format!(
+            "an environment is a YAML file; move `{}` aside and create the file",
+            path.display()
+        ),
+    })
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -251,3 +309,5 @@ fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> Con
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_guardrails;

@@ -17,8 +17,9 @@ use super::environment::SecretAccess;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
-    pub project: Option<Spanned<String>>,
-    pub region: Option<Spanned<String>>,
+    pub project: Option<Spanned<Text>>,
+    pub region: Option<Spanned<Text>>,
+    pub production: Option<Spanned<Flag>>,
     pub service: Option<RawService>,
     pub encryption_key: Option<RawEncryptionKey>,
     pub iam: Option<RawIam>,
@@ -27,35 +28,125 @@ pub(super) struct RawFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
-    pub name: Option<Spanned<String>>,
-    pub image: Option<Spanned<String>>,
-    pub service_account: Option<Spanned<String>>,
+    pub name: Option<Spanned<Text>>,
+    pub image: Option<Spanned<Text>>,
+    pub service_account: Option<Spanned<Text>>,
     /// Text, not a number: `cpu: 4`, `cpu: "0.5"` and `cpu: 500m` all arrive as written.
     pub cpu: Option<Spanned<String>>,
-    pub memory: Option<Spanned<String>>,
+    pub memory: Option<Spanned<Text>>,
     /// Text: a bare `300` arrives as `"300"` and is then rejected for its missing unit.
     pub timeout: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<u32>>,
     pub min_instances: Option<Spanned<u32>>,
     pub max_instances: Option<Spanned<u32>>,
-    pub allow_unauthenticated: Option<Spanned<bool>>,
+    pub allow_unauthenticated: Option<Spanned<Flag>>,
+    pub public_ack: Option<Spanned<Text>>,
     pub env: Option<SpannedMap<EnvValue>>,
-    pub secrets: Option<SpannedMap<String>>,
+    pub plain_env_allow: Option<Vec<Spanned<Text>>>,
+    pub secrets: Option<SpannedMap<Text>>,
+    pub pin_secret_versions: Option<Spanned<Flag>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEncryptionKey {
-    pub secret: Option<Spanned<String>>,
-    pub env: Option<Spanned<String>>,
+    pub secret: Option<Spanned<Text>>,
+    pub env: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawIam {
-    pub project_roles: Option<Vec<Spanned<String>>>,
+    pub project_roles: Option<Vec<Spanned<Text>>>,
     pub secret_access: Option<Spanned<SecretAccess>>,
-    pub service_account_users: Option<Vec<Spanned<String>>>,
+    pub service_account_users: Option<Vec<Spanned<Text>>>,
+}
+
+/// A YAML string, and only a string: `secret: 12` or `project: true` is a type error like any
+/// other mistyped value, instead of being read as the text `12` (a number in YAML, so likely
+/// not what was meant, and `1.10` would silently become `1.1`). Anything else is accepted here
+/// as `Err(what it is)` and reported by the resolve step at the value's own position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Text(pub Result<String, &'static str>);
+
+impl Text {
+    /// The text, or `""` for a value that is not text (reported separately).
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+}
+
+/// A YAML boolean, and only a boolean: the text `"false"` is a type error (in a
+/// truthiness-minded reader it would mean *true*), as are YAML 1.1's `yes` and `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Flag(pub Result<bool, &'static str>);
+
+/// Records what kind of YAML value arrived, for [`Text`] and [`Flag`].
+struct KindVisitor<T>(
+    fn(&str) -> Result<T, &'static str>,
+    fn(bool) -> Result<T, &'static str>,
+);
+
+impl<'de, T> Visitor<'de> for KindVisitor<T> {
+    type Value = Result<T, &'static str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok((self.1)(v))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("the number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("the number"))
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
+        Ok(Err("the number"))
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
+        Ok(Err("the number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("the number"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Err("an empty value"))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Err("an empty value"))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Err("a list"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Err("a mapping"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(KindVisitor(|s| Ok(s.to_owned()), |_| Err("the boolean")))
+            .map(Text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(KindVisitor(|_| Err("the text"), Ok))
+            .map(Flag)
+    }
 }
 
 /// A YAML mapping kept in file order with the location of every key and value.

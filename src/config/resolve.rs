@@ -1,80 +1,45 @@
 //! Partial file layer -> resolved [`Environment`]: the one place defaults are applied, and
-//! where values are validated, including the checks that span several keys.
-//!
-//! All problems in a file are collected and the first in file order is returned, so fixing
-//! errors top to bottom never reveals an earlier one.
+//! where values are parsed into their types, including the checks that span several keys
+//! (the guardrails are in `guardrails.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::str::FromStr;
 
+use autosre_types::{Cpu, Memory, Timeout};
 use serde_saphyr::Spanned;
 
 use super::defaults;
 use super::environment::{EncryptionKey, Environment, IamSpec, ServiceSpec};
 use super::error::ConfigError;
-use super::raw::{EnvValue, RawFile, SpannedMap};
+use super::guardrails;
+use super::problems::Problems;
+use super::raw::{EnvValue, RawFile, SpannedMap, Text};
 use super::redact;
 use super::secret_ref::SecretRef;
 use super::validate::{self, InvalidValue};
+use super::values::{ImageRef, Member, ProjectId, Region, Role, ServiceName};
 use super::yaml::{Pos, join_path};
 
-struct Problems<'a> {
-    source: &'a Path,
-    text: &'a str,
-    found: Vec<(Pos, String, InvalidValue)>,
-}
-
-impl Problems<'_> {
-    fn report(&mut self, pos: Pos, key: impl Into<String>, problem: InvalidValue) {
-        self.found.push((pos, key.into(), problem));
-    }
-
-    /// Validates a spanned value with `check`, recording the failure at the value.
-    fn check<T, U>(
-        &mut self,
-        value: &Spanned<T>,
-        key: &str,
-        check: impl FnOnce(&T) -> Result<U, InvalidValue>,
-    ) -> Option<U> {
-        match check(&value.value) {
-            Ok(v) => Some(v),
-            Err(problem) => {
-                self.report(Pos::of(value), key, problem);
-                None
-            }
-        }
-    }
-
-    /// The value exactly as written in the file (byte span of the scalar).
-    fn written<T>(&self, value: &Spanned<T>) -> &str {
-        let span = value.referenced.span();
-        span.byte_offset()
-            .zip(span.byte_len())
-            .and_then(|(start, len)| {
-                let start = usize::try_from(start).ok()?;
-                self.text.get(start..start + usize::try_from(len).ok()?)
-            })
-            .unwrap_or("?")
-    }
-
-    fn into_result(mut self, env: Environment) -> Result<Environment, ConfigError> {
-        self.found.sort_by_key(|(pos, _, _)| *pos);
-        match self.found.into_iter().next() {
-            None => Ok(env),
-            Some((pos, key, problem)) => Err(ConfigError::Invalid {
-                path: self.source.to_owned(),
-                line: pos.line,
-                column: pos.column,
-                key,
-                message: problem.message().to_owned(),
-                hint: problem.hint().to_owned(),
-            }),
-        }
+/// Parses a written value into its type, or takes the default when the key is absent.
+fn typed<T: FromStr<Err = InvalidValue>>(
+    p: &mut Problems<'_>,
+    value: Option<&Spanned<Text>>,
+    key: &str,
+    default: &str,
+) -> Option<T> {
+    match value {
+        Some(v) => p.check_text(v, key, |s| s.parse()),
+        None => Some(
+            default
+                .parse()
+                .unwrap_or_else(|_| panic!("default `{default}` parses")),
+        ),
     }
 }
 
-fn string(value: Option<&Spanned<String>>, default: &str) -> String {
-    value.map_or_else(|| default.to_owned(), |v| v.value.clone())
+fn text(value: Option<&Spanned<Text>>, default: &str) -> String {
+    value.map_or_else(|| default.to_owned(), |v| v.value.as_str().to_owned())
 }
 
 pub(super) fn resolve(
@@ -83,17 +48,10 @@ pub(super) fn resolve(
     text: &str,
     raw: RawFile,
 ) -> Result<Environment, ConfigError> {
-    let mut p = Problems {
-        source,
-        text,
-        found: Vec::new(),
-    };
+    let mut p = Problems::new(source, text);
 
-    let project = match &raw.project {
-        Some(project) => {
-            p.check(project, "project", |s| validate::project_id(s));
-            project.value.clone()
-        }
+    let project: Option<ProjectId> = match &raw.project {
+        Some(project) => p.check_text(project, "project", |s| s.parse()),
         None => {
             p.report(
                 Pos::START,
@@ -104,105 +62,144 @@ pub(super) fn resolve(
                      `project: acme-sre-staging`",
                 ),
             );
-            String::new()
+            None
         }
     };
-    if let Some(region) = &raw.region {
-        p.check(region, "region", |s| validate::region(s));
-    }
-    let region = string(raw.region.as_ref(), defaults::REGION);
+    let region: Option<Region> = typed(&mut p, raw.region.as_ref(), "region", defaults::REGION);
 
     let raw_key = raw.encryption_key.unwrap_or_default();
     if let Some(secret) = &raw_key.secret {
-        p.check(secret, "encryption_key.secret", |s| validate::secret_id(s));
+        p.check_text(secret, "encryption_key.secret", validate::secret_id);
     }
     if let Some(env) = &raw_key.env {
-        p.check(env, "encryption_key.env", |s| validate::env_name(s));
+        p.check_text(env, "encryption_key.env", validate::env_name);
     }
     let encryption_key = EncryptionKey {
-        secret: string(raw_key.secret.as_ref(), defaults::ENCRYPTION_KEY_SECRET),
-        env: string(raw_key.env.as_ref(), defaults::ENCRYPTION_KEY_ENV),
+        secret: self::text(raw_key.secret.as_ref(), defaults::ENCRYPTION_KEY_SECRET),
+        env: self::text(raw_key.env.as_ref(), defaults::ENCRYPTION_KEY_ENV),
     };
 
-    let service = resolve_service(
-        &mut p,
-        &project,
-        &encryption_key,
-        raw.service.unwrap_or_default(),
-    );
+    let production = p.flag(raw.production.as_ref(), "production", defaults::PRODUCTION);
+    let raw_service = raw.service.unwrap_or_default();
+    let project_text = project.as_ref().map_or("PROJECT", |p| p.as_str());
+    let service = resolve_service(&mut p, project_text, &encryption_key, &raw_service);
+    if let Some(service) = &service {
+        guardrails::check(
+            &mut p,
+            raw.production.as_ref(),
+            &raw_service,
+            service,
+            &encryption_key.env,
+        );
+    }
 
     let raw_iam = raw.iam.unwrap_or_default();
     let project_roles = checked_list(&mut p, raw_iam.project_roles, "iam.project_roles", |s| {
-        validate::role(s)
+        s.parse::<Role>()
     });
     let service_account_users = checked_list(
         &mut p,
         raw_iam.service_account_users,
         "iam.service_account_users",
-        validate::member,
+        |s| validate::account_user(s).and_then(|()| s.parse::<Member>()),
     );
-    let iam = IamSpec {
-        project_roles,
-        secret_access: raw_iam
-            .secret_access
-            .map_or(defaults::SECRET_ACCESS, |s| s.value),
-        service_account_users,
-    };
+    let secret_access = raw_iam
+        .secret_access
+        .map_or(defaults::SECRET_ACCESS, |s| s.value);
 
-    let env = Environment {
+    p.finish()?;
+    let (Some(project), Some(region), Some(service), Some(project_roles), Some(users)) = (
+        project,
+        region,
+        service,
+        project_roles,
+        service_account_users,
+    ) else {
+        unreachable!("every missing value was reported as a problem")
+    };
+    Ok(Environment {
         name: env_name.to_owned(),
         source: source.to_owned(),
         project,
         region,
+        production,
         service,
         encryption_key,
-        iam,
-    };
-    p.into_result(env)
+        iam: IamSpec {
+            project_roles,
+            secret_access,
+            service_account_users: users,
+        },
+    })
 }
 
-fn checked_list(
+/// Every item parsed, or `None` when any failed (each failure is reported).
+fn checked_list<T>(
     p: &mut Problems<'_>,
-    items: Option<Vec<Spanned<String>>>,
+    items: Option<Vec<Spanned<Text>>>,
     key: &str,
-    check: impl Fn(&str) -> Result<(), InvalidValue>,
-) -> Vec<String> {
+    check: impl Fn(&str) -> Result<T, InvalidValue>,
+) -> Option<Vec<T>> {
     let items = items.unwrap_or_default();
-    for (i, item) in items.iter().enumerate() {
-        p.check(item, &format!("{key}[{i}]"), |s| check(s));
+    let parsed: Vec<Option<T>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| p.check_text(item, &format!("{key}[{i}]"), &check))
+        .collect();
+    parsed.into_iter().collect()
+}
+
+/// `cpu`, `memory` and `timeout`, each parsed, and the CPU/memory pair checked against
+/// Cloud Run's table.
+fn quantities(
+    p: &mut Problems<'_>,
+    raw: &super::raw::RawService,
+) -> (Option<Cpu>, Option<Memory>, Option<Timeout>) {
+    let cpu = match &raw.cpu {
+        Some(cpu) => p.check(cpu, "service.cpu", |s| validate::cpu(s)),
+        None => Some(Cpu::DEFAULT),
+    };
+    let memory = match &raw.memory {
+        Some(memory) => p.check_text(memory, "service.memory", validate::memory),
+        None => Some(Memory::DEFAULT),
+    };
+    let timeout = match &raw.timeout {
+        Some(t) => p.check(t, "service.timeout", |s| validate::timeout(s)),
+        None => Some(Timeout::DEFAULT),
+    };
+    if let (Some(c), Some(m)) = (cpu, memory)
+        && let Err(problem) = validate::cpu_memory(c, m)
+    {
+        let (pos, key) = match (&raw.memory, &raw.cpu) {
+            (Some(memory), _) => (Pos::of(memory), "service.memory"),
+            (None, Some(cpu)) => (Pos::of(cpu), "service.cpu"),
+            (None, None) => (Pos::START, "service.memory"),
+        };
+        p.report(pos, key, problem);
     }
-    items.into_iter().map(|s| s.value).collect()
+    (cpu, memory, timeout)
 }
 
 fn resolve_service(
     p: &mut Problems<'_>,
     project: &str,
     encryption_key: &EncryptionKey,
-    raw: super::raw::RawService,
-) -> ServiceSpec {
-    if let Some(name) = &raw.name {
-        p.check(name, "service.name", |s| validate::service_name(s));
-    }
-    if let Some(image) = &raw.image {
-        p.check(image, "service.image", |s| validate::image(s));
-    }
+    raw: &super::raw::RawService,
+) -> Option<ServiceSpec> {
+    let name: Option<ServiceName> =
+        typed(p, raw.name.as_ref(), "service.name", defaults::SERVICE_NAME);
+    let image: Option<Option<ImageRef>> = match &raw.image {
+        Some(image) => p
+            .check_text(image, "service.image", |s| s.parse())
+            .map(Some),
+        None => Some(None),
+    };
     if let Some(account) = &raw.service_account {
-        p.check(account, "service.service_account", |s| {
+        p.check_text(account, "service.service_account", |s| {
             validate::service_account(s, project)
         });
     }
-    if let Some(cpu) = &raw.cpu {
-        p.check(cpu, "service.cpu", |s| validate::cpu(s));
-    }
-    if let Some(memory) = &raw.memory {
-        p.check(memory, "service.memory", |s| validate::memory(s));
-    }
-    let timeout_seconds = match &raw.timeout {
-        Some(t) => p
-            .check(t, "service.timeout", |s| validate::timeout(s))
-            .unwrap_or(defaults::TIMEOUT_SECONDS),
-        None => defaults::TIMEOUT_SECONDS,
-    };
+    let (cpu, memory, timeout) = quantities(p, raw);
     if let Some(c) = &raw.concurrency {
         p.check(c, "service.concurrency", |n| {
             if (1..=1000).contains(n) {
@@ -262,41 +259,67 @@ fn resolve_service(
         );
     }
 
-    let env = resolve_env(p, encryption_key, raw.env);
-    let secrets = resolve_secrets(p, &env, raw.secrets);
+    let allow_unauthenticated = p.flag(
+        raw.allow_unauthenticated.as_ref(),
+        "service.allow_unauthenticated",
+        defaults::ALLOW_UNAUTHENTICATED,
+    );
+    let pin_secret_versions = p.flag(
+        raw.pin_secret_versions.as_ref(),
+        "service.pin_secret_versions",
+        defaults::PIN_SECRET_VERSIONS,
+    );
+    let public_ack = match &raw.public_ack {
+        Some(ack) => p.text(ack, "service.public_ack").map(str::to_owned),
+        None => None,
+    };
+    let env = resolve_env(p, encryption_key, raw.env.as_ref());
+    let secrets = resolve_secrets(p, &env, raw.secrets.as_ref());
 
-    ServiceSpec {
-        name: string(raw.name.as_ref(), defaults::SERVICE_NAME),
-        image: raw.image.map(|v| v.value),
-        service_account: raw.service_account.map(|v| v.value),
-        cpu: string(raw.cpu.as_ref(), defaults::CPU),
-        memory: string(raw.memory.as_ref(), defaults::MEMORY),
-        timeout_seconds,
-        concurrency: raw.concurrency.map_or(defaults::CONCURRENCY, |v| v.value),
+    Some(ServiceSpec {
+        name: name?,
+        image: image?,
+        service_account: raw
+            .service_account
+            .as_ref()
+            .map(|v| v.value.as_str().to_owned()),
+        cpu: cpu?,
+        memory: memory?,
+        timeout: timeout?,
+        concurrency: raw
+            .concurrency
+            .as_ref()
+            .map_or(defaults::CONCURRENCY, |v| v.value),
         min_instances,
         max_instances,
-        allow_unauthenticated: raw
-            .allow_unauthenticated
-            .map_or(defaults::ALLOW_UNAUTHENTICATED, |v| v.value),
+        allow_unauthenticated,
+        public_ack,
         env: env.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+        plain_env_allow: raw
+            .plain_env_allow
+            .iter()
+            .flatten()
+            .map(|v| v.value.as_str().to_owned())
+            .collect(),
         secrets,
-    }
+        pin_secret_versions,
+    })
 }
 
 /// Plain env vars, keeping the line of each name for the env-vs-secrets check.
 fn resolve_env(
     p: &mut Problems<'_>,
     encryption_key: &EncryptionKey,
-    raw: Option<SpannedMap<EnvValue>>,
+    raw: Option<&SpannedMap<EnvValue>>,
 ) -> BTreeMap<String, (Pos, String)> {
     let mut env = BTreeMap::new();
-    for (name, value) in raw.map(|m| m.0).unwrap_or_default() {
+    for (name, value) in raw.map(|m| m.0.as_slice()).unwrap_or_default() {
         let key = join_path("service.env", &name.value);
-        p.check(&name, &key, |s| validate::env_name(s));
+        p.check(name, &key, |s| validate::env_name(s));
         if name.value == encryption_key.env {
             // Never echo the value: it may be the real key.
             p.report(
-                Pos::of(&name),
+                Pos::of(name),
                 key.clone(),
                 InvalidValue::new(
                     format!(
@@ -329,11 +352,11 @@ fn resolve_env(
                 format!("write one quoted value: `{}: \"...\"`", name.value),
             )),
             EnvValue::NotText(kind) => {
-                let secret_like = redact::looks_secret(&name.value);
+                let secret_like = redact::is_sensitive_name(&name.value);
                 let shown = if secret_like {
                     redact::REDACTED
                 } else {
-                    p.written(&value)
+                    p.written(value)
                 };
                 let secret_note = if secret_like {
                     "; a secret belongs in `service.secrets`, not `env`"
@@ -350,17 +373,17 @@ fn resolve_env(
                 ))
             }
         };
-        let value_pos = Pos::of(&value);
-        let text = match (problem, value.value) {
-            (None, EnvValue::Text(text)) => text,
+        let value_pos = Pos::of(value);
+        let text = match (problem, &value.value) {
+            (None, EnvValue::Text(text)) => text.clone(),
             (Some(problem), _) => {
                 p.report(value_pos, key.clone(), problem);
                 String::new()
             }
             (None, _) => String::new(),
         };
-        let pos = Pos::of(&name);
-        env.insert(name.value, (pos, text));
+        let pos = Pos::of(name);
+        env.insert(name.value.clone(), (pos, text));
     }
     env
 }
@@ -368,15 +391,15 @@ fn resolve_env(
 fn resolve_secrets(
     p: &mut Problems<'_>,
     env: &BTreeMap<String, (Pos, String)>,
-    raw: Option<SpannedMap<String>>,
+    raw: Option<&SpannedMap<Text>>,
 ) -> BTreeMap<String, SecretRef> {
     let mut secrets = BTreeMap::new();
-    for (name, value) in raw.map(|m| m.0).unwrap_or_default() {
+    for (name, value) in raw.map(|m| m.0.as_slice()).unwrap_or_default() {
         let key = join_path("service.secrets", &name.value);
-        p.check(&name, &key, |s| validate::env_name(s));
+        p.check(name, &key, |s| validate::env_name(s));
         if let Some((env_pos, _)) = env.get(&name.value) {
             p.report(
-                Pos::of(&name),
+                Pos::of(name),
                 key.clone(),
                 InvalidValue::new(
                     format!(
@@ -387,8 +410,8 @@ fn resolve_secrets(
                 ),
             );
         }
-        if let Some(reference) = p.check(&value, &key, |s| SecretRef::parse(s)) {
-            secrets.insert(name.value, reference);
+        if let Some(reference) = p.check_text(value, &key, SecretRef::parse) {
+            secrets.insert(name.value.clone(), reference);
         }
     }
     secrets

@@ -42,6 +42,11 @@ pub fn json_schema() -> Value {
                 "default": defaults::REGION,
                 "examples": ["us-central1", "europe-west1"]
             },
+            "production": {
+                "description": "A production environment: service.env must set STRICT_EUC_ENFORCEMENT to \"true\", and allow_unauthenticated: true needs service.public_ack.",
+                "type": "boolean",
+                "default": defaults::PRODUCTION
+            },
             "service": {
                 "description": "The Cloud Run service.",
                 "type": "object",
@@ -69,7 +74,7 @@ pub fn json_schema() -> Value {
                         "default": defaults::CPU
                     },
                     "memory": {
-                        "description": "Memory limit as a Kubernetes quantity, 128Mi to 32Gi (\"512Mi\", \"16Gi\", \"1G\").",
+                        "description": "Memory limit as a Kubernetes quantity, 128Mi to 32Gi (\"512Mi\", \"16Gi\", \"1G\", \"0.5Gi\"); within Cloud Run's CPU/memory table (more than 4Gi needs 2 CPU, more than 8Gi 4, more than 16Gi 6, more than 24Gi 8).",
                         "type": "string",
                         "pattern": "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",
                         "default": defaults::MEMORY
@@ -104,14 +109,29 @@ pub fn json_schema() -> Value {
                         "type": "boolean",
                         "default": defaults::ALLOW_UNAUTHENTICATED
                     },
+                    "public_ack": {
+                        "description": "Why this production service is public; required with production: true and allow_unauthenticated: true.",
+                        "type": "string"
+                    },
                     "env": string_map(
                         "Plain environment variables. Values must be strings: quote numbers and booleans. Never the encryption key.",
                         "The value, as text."
                     ),
+                    "plain_env_allow": {
+                        "description": "Names in env that look like credentials (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*, *CREDENTIALS*) but are deliberately plain values.",
+                        "type": "array",
+                        "items": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
+                        "default": []
+                    },
                     "secrets": string_map(
                         "Environment variables filled from Secret Manager: ENV_NAME: secret[:version] or projects/P/secrets/S[:version]; version defaults to latest.",
                         "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2."
-                    )
+                    ),
+                    "pin_secret_versions": {
+                        "description": "Pin each secret read at latest to the version number it resolves to at deploy time.",
+                        "type": "boolean",
+                        "default": defaults::PIN_SECRET_VERSIONS
+                    }
                 }
             },
             "encryption_key": {

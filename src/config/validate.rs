@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use autosre_types::{Cpu, Memory, Timeout};
+
 /// A rejected value: the message names the value in backticks, the hint says what to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidValue {
@@ -146,205 +148,99 @@ pub(super) fn service_name(s: &str) -> Check {
     ))
 }
 
-/// Container image references: only the obvious mistakes are caught here; the registry is
-/// the authority on whether the image exists.
+/// Container image references, `[REGISTRY[:PORT]/]PATH[:TAG][@DIGEST]` (the grammar of
+/// `distribution/reference`, which Docker and Artifact Registry use): path components in
+/// lowercase letters and digits joined by `.`, `_`, `__` or `-`; a tag of up to 128 letters,
+/// digits, `_`, `.` and `-` not starting with `.` or `-`; a digest `ALGORITHM:HEX`. The
+/// registry is the authority on whether the image exists.
 pub(super) fn image(s: &str) -> Check {
-    if s.is_empty() || s.chars().any(char::is_whitespace) {
-        return Err(InvalidValue::new(
-            format!("invalid container image `{s}`"),
-            "write a full image reference such as \
-             `us-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG`, or omit `image` and pass `--image`",
-        ));
-    }
-    Ok(())
-}
-
-/// CPU limit as Kubernetes CPU units. Cloud Run accepts 1, 2, 4, 6 or 8 whole CPUs, or a
-/// fraction from 0.08 to 1 in steps of 0.001
-/// (<https://cloud.google.com/run/docs/configuring/services/cpu>, "CPU and memory table").
-/// Accepted spellings: `"2"`, `"0.5"`, `"500m"` (millicpu).
-pub(super) fn cpu(s: &str) -> Check {
-    let hint = "write the number of CPUs as `\"1\"`, `\"2\"`, `\"4\"`, `\"6\"` or `\"8\"`, or a \
-                fraction between 0.08 and 1 such as `\"0.5\"` or `\"500m\"`";
-    let Some(millis) = parse_millicpu(s) else {
-        return Err(InvalidValue::new(format!("invalid CPU limit `{s}`"), hint));
-    };
-    if (80..=1000).contains(&millis) || [2000, 4000, 6000, 8000].contains(&millis) {
+    if is_image(s) {
         return Ok(());
     }
-    let why = if millis < 80 {
-        "below Cloud Run's minimum of 0.08"
-    } else if millis > 8000 {
-        "above Cloud Run's maximum of 8"
+    let hint = if s.chars().any(|c| c.is_ascii_uppercase()) && is_image(&s.to_ascii_lowercase()) {
+        format!("image paths are lowercase: `{}`", s.to_ascii_lowercase())
     } else {
-        "above 1 CPU Cloud Run takes only 2, 4, 6 or 8"
+        "write a full image reference such as `us-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG`, or \
+         omit `image` and pass `--image`"
+            .to_owned()
     };
     Err(InvalidValue::new(
-        format!("unsupported CPU limit `{s}`: {why}"),
+        format!("invalid container image `{s}`"),
         hint,
     ))
 }
 
-/// `"2"` -> 2000, `"0.5"` -> 500, `"500m"` -> 500; at most 3 decimals.
-pub(crate) fn parse_millicpu(s: &str) -> Option<u64> {
-    if let Some(m) = s.strip_suffix('m') {
-        return digits(m)?.parse().ok();
-    }
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if (whole.is_empty() && frac.is_empty()) || frac.len() > 3 {
-        return None;
-    }
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        digits(whole)?.parse().ok()?
+fn is_image(s: &str) -> bool {
+    let (rest, digest) = match s.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (s, None),
     };
-    let frac_millis: u64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{:0<3}", digits(frac)?).parse().ok()?
-    };
-    whole.checked_mul(1000)?.checked_add(frac_millis)
-}
-
-fn digits(s: &str) -> Option<&str> {
-    (!s.is_empty() && s.len() <= 12 && s.chars().all(|c| c.is_ascii_digit())).then_some(s)
-}
-
-/// Memory limit as a Kubernetes quantity: a number with an optional suffix `k`, `M`, `G`, `T`
-/// (powers of 1000) or `Ki`, `Mi`, `Gi`, `Ti` (powers of 1024). Cloud Run allows 128 MiB
-/// (first-generation minimum) up to 32 GiB
-/// (<https://cloud.google.com/run/docs/configuring/services/memory-limits>).
-pub(super) fn memory(s: &str) -> Check {
-    let bytes = parse_memory(s).ok_or_else(|| {
-        InvalidValue::new(format!("invalid memory quantity `{s}`"), memory_hint(s))
-    })?;
-    const MIB: u128 = 1024 * 1024;
-    if bytes < 128 * MIB {
-        return Err(InvalidValue::new(
-            format!("memory `{s}` is below Cloud Run's minimum of 128Mi"),
-            "write at least `512Mi` (the second-generation minimum and Cloud Run's default)",
-        ));
-    }
-    if bytes > 32 * 1024 * MIB {
-        return Err(InvalidValue::new(
-            format!("memory `{s}` is above Cloud Run's maximum of 32Gi"),
-            "write at most `32Gi`",
-        ));
-    }
-    Ok(())
-}
-
-const MEMORY_SUFFIXES: &[(&str, u128)] = &[
-    ("Ki", 1 << 10),
-    ("Mi", 1 << 20),
-    ("Gi", 1 << 30),
-    ("Ti", 1 << 40),
-    ("k", 1_000),
-    ("M", 1_000_000),
-    ("G", 1_000_000_000),
-    ("T", 1_000_000_000_000),
-];
-
-/// Memory in bytes; `"1Gi"` -> 1073741824, `"1.5G"` -> 1500000000.
-pub(crate) fn parse_memory(s: &str) -> Option<u128> {
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let unit = if suffix.is_empty() {
-        1
-    } else {
-        MEMORY_SUFFIXES
-            .iter()
-            .find(|(name, _)| *name == suffix)
-            .map(|(_, unit)| *unit)?
-    };
-    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u128 = digits(whole)?.parse().ok()?;
-    let mut bytes = whole.checked_mul(unit)?;
-    if !frac.is_empty() {
-        let frac_digits = digits(frac)?;
-        let scale = 10u128.checked_pow(u32::try_from(frac_digits.len()).ok()?)?;
-        bytes = bytes.checked_add(frac_digits.parse::<u128>().ok()?.checked_mul(unit)? / scale)?;
-    }
-    Some(bytes)
-}
-
-fn memory_hint(s: &str) -> String {
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let fixed = match suffix {
-        "GB" | "gb" | "Gb" | "gi" | "GiB" | "g" => Some("Gi"),
-        "MB" | "mb" | "Mb" | "mi" | "MiB" | "m" => Some("Mi"),
-        _ => None,
-    };
-    match fixed {
-        Some(unit) if !number.is_empty() => format!(
-            "Kubernetes quantities have no `B` and are case-sensitive: write `{number}{unit}` \
-             (or `{number}{}` for powers of 1000)",
-            &unit[..1]
-        ),
-        _ => "write a Kubernetes quantity such as `512Mi`, `2Gi` or `16Gi`".to_owned(),
-    }
-}
-
-/// Request timeout as a duration with units: `300s`, `5m`, `1h`, `1m30s` (gcloud's duration
-/// syntax). A bare number is rejected: gcloud would read `300` as seconds, but a reader of the
-/// file cannot tell, so we ask for the unit (the hint gives the exact fix). Cloud Run allows up to
-/// 60 minutes (<https://cloud.google.com/run/docs/configuring/request-timeout>).
-pub(super) fn timeout(s: &str) -> Check<u32> {
-    if digits(s).is_some() {
-        return Err(InvalidValue::new(
-            format!("timeout `{s}` has no unit"),
-            format!("write `{s}s` for seconds (or use `m` for minutes, e.g. `5m`)"),
-        ));
-    }
-    let bad = || {
-        InvalidValue::new(
-            format!("invalid timeout `{s}`"),
-            "write a duration such as `300s`, `5m`, `1h` or `1m30s`",
-        )
-    };
-    let mut total: u64 = 0;
-    let mut rest = s;
-    let mut last_rank = 0;
-    while !rest.is_empty() {
-        let split = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (number, tail) = rest.split_at(split);
-        let n: u64 = digits(number).ok_or_else(bad)?.parse().map_err(|_| bad())?;
-        let (rank, unit) = match tail.chars().next() {
-            Some('h') => (1, 3600),
-            Some('m') => (2, 60),
-            Some('s') => (3, 1),
-            _ => return Err(bad()),
-        };
-        if rank <= last_rank {
-            return Err(bad());
+    let digest_ok = digest.is_none_or(|d| match d.split_once(':') {
+        Some((algo, hex)) => {
+            !algo.is_empty()
+                && algo.starts_with(|c: char| c.is_ascii_alphabetic())
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
         }
-        last_rank = rank;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| v.checked_add(total))
-            .ok_or_else(bad)?;
-        rest = &tail[1..];
+        None => false,
+    });
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    let tag_ok = tag.is_none_or(|t| {
+        (1..=128).contains(&t.len())
+            && !t.starts_with(['.', '-'])
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let is_registry = |p: &str| p.contains(['.', ':']) || p == "localhost";
+    if parts.len() > 1 && is_registry(parts[0]) {
+        let registry = parts.remove(0);
+        let (host, port) = registry.split_once(':').unwrap_or((registry, "1"));
+        let registry_ok = is_domain(host) || host == "localhost";
+        if !registry_ok || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
     }
-    if last_rank == 0 {
-        return Err(bad());
-    }
-    match u32::try_from(total) {
-        Ok(0) => Err(InvalidValue::new(
-            format!("timeout `{s}` is zero"),
-            "write at least `1s`; Cloud Run's default is `300s`",
-        )),
-        Ok(secs @ 1..=3600) => Ok(secs),
-        _ => Err(InvalidValue::new(
-            format!("timeout `{s}` is above Cloud Run's maximum of 60 minutes"),
-            "write at most `3600s` (`60m`)",
-        )),
-    }
+    let component_ok = |p: &str| {
+        !p.is_empty()
+            && p.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && p.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && !p.contains("..")
+    };
+    digest_ok && tag_ok && parts.iter().all(|p| component_ok(p))
+}
+
+/// `service.cpu`: see [`Cpu`] for the accepted spellings and Cloud Run's values.
+pub(super) fn cpu(s: &str) -> Check<Cpu> {
+    s.parse::<Cpu>()
+        .map_err(|e| InvalidValue::new(e.to_string(), e.hint()))
+}
+
+/// `service.memory`: see [`Memory`] for the accepted spellings and Cloud Run's range.
+pub(super) fn memory(s: &str) -> Check<Memory> {
+    s.parse::<Memory>()
+        .map_err(|e| InvalidValue::new(e.to_string(), e.hint()))
+}
+
+/// `service.timeout`: see [`Timeout`].
+pub(super) fn timeout(s: &str) -> Check<Timeout> {
+    s.parse::<Timeout>()
+        .map_err(|e| InvalidValue::new(e.to_string(), e.hint()))
+}
+
+/// The CPU/memory pair against Cloud Run's table (the rule the emulator applies too).
+pub(super) fn cpu_memory(cpu: Cpu, memory: Memory) -> Check {
+    autosre_types::check_cpu_memory(cpu, memory)
+        .map_err(|e| InvalidValue::new(e.to_string(), e.hint()))
 }
 
 /// Reserved by the Cloud Run container runtime contract, which sets them itself
@@ -459,7 +355,8 @@ pub(super) fn role(s: &str) -> Check {
 /// The one placeholder members may contain; the caller substitutes the project number.
 pub(super) const PROJECT_NUMBER_PLACEHOLDER: &str = "{project_number}";
 
-/// IAM members that may be granted `roles/iam.serviceAccountUser`.
+/// IAM member syntax. The crowd members (`allUsers`, `allAuthenticatedUsers`, `domain:`) are
+/// valid here; keys that give power over the agent refuse them in [`account_user`].
 pub(super) fn member(s: &str) -> Check {
     let unknown_placeholder = s
         .replace(PROJECT_NUMBER_PLACEHOLDER, "")
@@ -472,13 +369,8 @@ pub(super) fn member(s: &str) -> Check {
     }
     // Check the syntax with a stand-in number where the placeholder is.
     let concrete = s.replace(PROJECT_NUMBER_PLACEHOLDER, "123456789012");
-    if matches!(s, "allUsers" | "allAuthenticatedUsers") {
-        return Err(InvalidValue::new(
-            format!("`{s}` would let anyone act as the agent's service account"),
-            "name the people, groups or service accounts that deploy the agent",
-        ));
-    }
     let ok = match concrete.split_once(':') {
+        None => matches!(s, "allUsers" | "allAuthenticatedUsers"),
         Some(("user" | "serviceAccount" | "group", email)) => is_email(email),
         Some(("domain", domain)) => is_domain(domain),
         Some(("principal" | "principalSet", rest)) => {
@@ -502,6 +394,30 @@ pub(super) fn member(s: &str) -> Check {
             .to_owned()
     };
     Err(InvalidValue::new(format!("invalid IAM member `{s}`"), hint))
+}
+
+/// `allUsers`, `allAuthenticatedUsers` and `domain:D`: everyone, every Google account, or
+/// every account of a Workspace domain. A whole domain is treated as broadly as `allUsers`:
+/// it names nobody in particular, and in a large organisation it is most of the world.
+pub(super) fn is_broad_member(s: &str) -> bool {
+    matches!(s, "allUsers" | "allAuthenticatedUsers") || s.starts_with("domain:")
+}
+
+/// A member of `iam.service_account_users`: any valid member except a crowd, since each one
+/// can then act as the agent's service account.
+pub(super) fn account_user(s: &str) -> Check {
+    member(s)?;
+    if is_broad_member(s) {
+        let who = match s.strip_prefix("domain:") {
+            Some(domain) => format!("everyone in `{domain}`"),
+            None => "anyone".to_owned(),
+        };
+        return Err(InvalidValue::new(
+            format!("`{s}` would let {who} act as the agent's service account"),
+            "name the people, groups or service accounts that deploy the agent",
+        ));
+    }
+    Ok(())
 }
 
 fn is_domain(s: &str) -> bool {
@@ -549,214 +465,5 @@ pub(super) fn service_account(s: &str, project: &str) -> Check {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn project_ids() {
-        for ok in [
-            "acme-sre-staging",
-            "abcdef",
-            "a23456789012345678901234567890",
-        ] {
-            assert!(project_id(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "short",
-            "Acme-sre-prod",
-            "1acme-prod",
-            "acme-prod-",
-            "acme_prod",
-            "",
-        ] {
-            assert!(project_id(bad).is_err(), "{bad}");
-        }
-        assert!(
-            project_id("123456789012")
-                .unwrap_err()
-                .hint()
-                .contains("project number")
-        );
-    }
-
-    #[test]
-    fn regions() {
-        for ok in [
-            "us-central1",
-            "europe-west4",
-            "northamerica-northeast1",
-            "me-central2",
-        ] {
-            assert!(region(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "us-central",
-            "central1",
-            "US-CENTRAL1",
-            "us-central1-a",
-            "global",
-        ] {
-            assert!(region(bad).is_err(), "{bad}");
-        }
-        assert!(
-            region("us-central1-a")
-                .unwrap_err()
-                .hint()
-                .contains("`us-central1`")
-        );
-    }
-
-    #[test]
-    fn service_names() {
-        assert!(service_name("autosre").is_ok());
-        assert!(service_name(&format!("a{}", "b".repeat(48))).is_ok());
-        assert!(service_name(&format!("a{}", "b".repeat(49))).is_err());
-        for bad in ["Autosre", "1sre", "sre-", "auto_sre", ""] {
-            assert!(service_name(bad).is_err(), "{bad}");
-        }
-        assert!(
-            service_name("Auto_SRE")
-                .unwrap_err()
-                .hint()
-                .contains("`auto-sre`")
-        );
-    }
-
-    #[test]
-    fn cpu_limits() {
-        for ok in [
-            "1", "2", "4", "6", "8", "0.5", "0.08", ".25", "1000m", "500m", "1.0", "2000m",
-        ] {
-            assert!(cpu(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "four", "3", "1.5", "16", "0.05", "0.0001", "", "1,5", "2 cpu", "-1",
-        ] {
-            assert!(cpu(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn memory_quantities() {
-        for ok in [
-            "512Mi",
-            "16Gi",
-            "1G",
-            "128Mi",
-            "32Gi",
-            "0.5Gi",
-            "536870912",
-            "2048Mi",
-        ] {
-            assert!(memory(ok).is_ok(), "{ok}");
-        }
-        for bad in ["16GB", "16gi", "lots", "", "Gi", "64Mi", "33Gi", "1.2.3Gi"] {
-            assert!(memory(bad).is_err(), "{bad}");
-        }
-        assert!(memory("16GB").unwrap_err().hint().contains("`16Gi`"));
-    }
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(timeout("300s"), Ok(300));
-        assert_eq!(timeout("5m"), Ok(300));
-        assert_eq!(timeout("1h"), Ok(3600));
-        assert_eq!(timeout("1m30s"), Ok(90));
-        assert!(timeout("300").unwrap_err().hint().contains("`300s`"));
-        assert!(timeout("90m").unwrap_err().message().contains("maximum"));
-        for bad in ["0s", "s", "5x", "30s1m", "5 m", "", "1h1h", "-5s"] {
-            assert!(timeout(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn env_names() {
-        for ok in ["LOG_LEVEL", "_X", "a1"] {
-            assert!(env_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "A=B",
-            "X_GOOGLE_FOO",
-            "PORT",
-            "K_SERVICE",
-            "K_REVISION",
-            "K_CONFIGURATION",
-            "1A",
-            "MY-VAR",
-            "MY VAR",
-        ] {
-            assert!(env_name(bad).is_err(), "{bad}");
-        }
-        assert!(env_name("MY-VAR").unwrap_err().hint().contains("`MY_VAR`"));
-    }
-
-    #[test]
-    fn roles() {
-        for ok in [
-            "roles/cloudtrace.agent",
-            "roles/logging.logWriter",
-            "roles/viewer",
-            "projects/acme-sre-prod/roles/autosreDeployer",
-            "organizations/123456/roles/custom.role_1",
-        ] {
-            assert!(role(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "cloudtrace.agent",
-            "roles/",
-            "roles/a..b",
-            "projects/P/roles/x",
-            "organizations/abc/roles/name",
-            "roles/a/b",
-        ] {
-            assert!(role(bad).is_err(), "{bad}");
-        }
-        assert!(
-            role("cloudtrace.agent")
-                .unwrap_err()
-                .hint()
-                .contains("`roles/cloudtrace.agent`")
-        );
-    }
-
-    #[test]
-    fn members() {
-        for ok in [
-            "user:alice@example.com",
-            "group:sre@example.com",
-            "domain:example.com",
-            "serviceAccount:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
-            "principal://iam.googleapis.com/projects/1/locations/global/workforcePools/p/subject/s",
-            "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*",
-        ] {
-            assert!(member(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "alice@example.com",
-            "user:alice",
-            "allUsers",
-            "serviceAccount:{project}@x.com",
-            "robot:x@y.com",
-            "principal://",
-        ] {
-            assert!(member(bad).is_err(), "{bad}");
-        }
-        assert!(
-            member("alice@example.com")
-                .unwrap_err()
-                .hint()
-                .contains("`user:alice@example.com`")
-        );
-    }
-
-    #[test]
-    fn service_accounts() {
-        assert!(service_account("run@p-123456.iam.gserviceaccount.com", "p-123456").is_ok());
-        let e = service_account("autosre-run", "acme-sre-prod").unwrap_err();
-        assert!(
-            e.hint()
-                .contains("`autosre-run@acme-sre-prod.iam.gserviceaccount.com`")
-        );
-    }
-}
+#[path = "validate_tests.rs"]
+mod tests;

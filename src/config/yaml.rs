@@ -1,23 +1,18 @@
 //! Reading YAML with serde-saphyr, and turning its errors into ours.
 //!
-//! A file is parsed twice, both cheap for a config-sized file:
-//!
-//! 1. into a generic [`Node`] tree, which reports YAML syntax errors and gives us a
-//!    [`PathIndex`]: for every key and value in the file, its position and its key path
-//!    (`service.memory`, `iam.project_roles[1]`);
-//! 2. into the typed partial layer ([`RawFile`]), whose serde errors (unknown key, wrong type)
-//!    carry only a position. The index turns that position back into the key path and a
-//!    description of the offending value, so every message reads
-//!    `file:line:col: key.path: message`.
+//! A file is parsed once, into the typed partial layer ([`RawFile`]), through
+//! [`serde_path_to_error`]: serde-saphyr gives every error its line and column, and
+//! `serde_path_to_error` gives the key path it happened at (`service.memory`,
+//! `iam.project_roles[1]`), so every message reads `file:line:col: key.path: message`.
+//! What the offending value was ("found the number `-1`") is read from the source text at the
+//! error's position.
 //!
 //! serde-saphyr's own error text is developer-oriented ("invalid u32"); [`from_deser_error`]
 //! rewrites the common cases into messages that say what was expected and what was found.
 
-use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_path_to_error::{Path as KeyPath, Segment};
 use serde_saphyr::{Budget, DuplicateKeyPolicy, NonFiniteFloatPolicy, Options, Spanned};
 
 use super::error::ConfigError;
@@ -61,7 +56,7 @@ impl Pos {
 ///   a mistake or an alias bomb ("billion laughs"), and is refused before it costs memory;
 /// - no snippet wrapping: we render our own one-line message, and a snippet could echo a
 ///   secret-looking env value from a neighbouring line.
-fn options(duplicate_keys: DuplicateKeyPolicy) -> Options {
+fn options() -> Options {
     let mut budget = Budget::default();
     budget.max_depth = 16;
     budget.max_nodes = 20_000;
@@ -74,181 +69,80 @@ fn options(duplicate_keys: DuplicateKeyPolicy) -> Options {
     let mut options = Options::default();
     options.budget = Some(budget);
     options.alias_limits.max_total_replayed_events = 100_000;
-    options.duplicate_keys = duplicate_keys;
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
     options.non_finite_float_policy = NonFiniteFloatPolicy::AsString;
     options.with_snippet = false;
     options
 }
 
-/// Pass 1: the generic tree. Duplicate keys are let through here (last wins) so that pass 2
-/// reports them with a key path instead of as a bare syntax error.
-pub(super) fn parse_index(text: &str) -> Result<PathIndex, serde_saphyr::Error> {
-    let tree: Spanned<Node> =
-        serde_saphyr::from_str_with_options(text, options(DuplicateKeyPolicy::LastWins))?;
-    let mut index = PathIndex {
-        entries: Vec::new(),
-    };
-    index.walk(text, &tree, "", false);
-    Ok(index)
-}
-
-/// Pass 2: the typed partial layer.
-pub(super) fn parse_raw(text: &str) -> Result<RawFile, serde_saphyr::Error> {
-    // An empty file (or one holding only comments) is a null document: treat it as an empty
-    // mapping so the user hears "missing `project`" rather than a type error.
-    let raw: Option<RawFile> =
-        serde_saphyr::from_str_with_options(text, options(DuplicateKeyPolicy::Error))?;
-    Ok(raw.unwrap_or_default())
-}
-
-/// Any YAML value, with positions; only used to build the [`PathIndex`].
-#[derive(Debug)]
-enum Node {
-    Scalar(Scalar),
-    Seq(Vec<Spanned<Node>>),
-    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
-}
-
-#[derive(Debug)]
-enum Scalar {
-    Str(String),
-    Bool,
-    Number,
-    Null,
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NodeVisitor;
-
-        impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any YAML value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Str(v.to_owned())))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Bool))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Number))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Number))
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Number))
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Number))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Number))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Null))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-                Ok(Node::Scalar(Scalar::Null))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::Seq(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key()? {
-                    let value = map.next_value()?;
-                    entries.push((key, value));
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Key,
-    Value,
-}
-
-#[derive(Debug)]
-struct Entry {
-    pos: Pos,
-    role: Role,
-    path: String,
-    /// What the value is, for "found ..." in messages; already redacted where needed.
-    found: String,
-}
-
-/// Position -> key path, for every key and value in a file.
-#[derive(Debug)]
-pub(super) struct PathIndex {
-    entries: Vec<Entry>,
-}
-
-impl PathIndex {
-    fn walk(&mut self, text: &str, node: &Spanned<Node>, path: &str, redact_scalars: bool) {
-        let pos = Pos::of(node);
-        let found = describe(text, node, redact_scalars);
-        self.entries.push(Entry {
-            pos,
-            role: Role::Value,
-            path: path.to_owned(),
-            found,
-        });
-        match &node.value {
-            Node::Scalar(_) => {}
-            Node::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.walk(text, item, &format!("{path}[{i}]"), redact_scalars);
-                }
-            }
-            Node::Map(entries) => {
-                for (key, value) in entries {
-                    let name = key_text(text, key);
-                    let child = join_path(path, &name);
-                    self.entries.push(Entry {
-                        pos: Pos::of(key),
-                        role: Role::Key,
-                        path: child.clone(),
-                        found: format!("`{name}`"),
-                    });
-                    // Values under `service.env` whose names look secret are never echoed.
-                    let redact_child =
-                        redact_scalars || (path == "service.env" && redact::looks_secret(&name));
-                    self.walk(text, value, &child, redact_child);
-                }
-            }
-        }
-    }
-
-    /// The entry at `pos`, preferring keys or values (a nested mapping starts at the position
-    /// of its first key, so both can match); else the closest entry before `pos`.
-    fn lookup(&self, pos: Pos, prefer: Role) -> Option<&Entry> {
-        let exact = |role| self.entries.iter().find(|e| e.pos == pos && e.role == role);
-        let other = if prefer == Role::Key {
-            Role::Value
-        } else {
-            Role::Key
-        };
-        exact(prefer).or_else(|| exact(other)).or_else(|| {
-            self.entries
-                .iter()
-                .filter(|e| e.pos <= pos)
-                .max_by_key(|e| e.pos)
+/// Parses `text` into the partial layer; any error is located and worded for the user.
+///
+/// Syntax is checked first, on its own (into [`serde::de::IgnoredAny`]: no tree is built), so
+/// that a broken file is reported as broken YAML even when a content error comes earlier in
+/// it. Duplicate keys are let through there so that the typed pass reports them with a path.
+pub(super) fn parse_raw(source: &Path, text: &str) -> Result<RawFile, ConfigError> {
+    let mut syntax_options = options();
+    syntax_options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, syntax_options)
+        .map_err(|e| syntax_error(source, &e))?;
+    let mut key_path = None;
+    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        // An empty file (or one holding only comments) is a null document: treat it as an
+        // empty mapping so the user hears "missing `project`" rather than a type error.
+        serde_path_to_error::deserialize::<_, Option<RawFile>>(de).map_err(|e| {
+            key_path = Some(e.path().clone());
+            e.into_inner()
         })
+    });
+    match parsed {
+        Ok(raw) => Ok(raw.unwrap_or_default()),
+        Err(e) => Err(match key_path {
+            Some(path) if is_deser_error(&e) => from_deser_error(source, text, &path, &e),
+            _ => syntax_error(source, &e),
+        }),
     }
+}
+
+/// Whether `err` is about the content (wrong key, type or value) rather than the YAML syntax.
+fn is_deser_error(err: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::Error as E;
+    match err.without_snippet() {
+        E::AliasError { error, .. } => is_deser_error(error),
+        E::SerdeUnknownField { .. }
+        | E::SerdeUnknownVariant { .. }
+        | E::DuplicateMappingKey { .. }
+        | E::InvalidBooleanStrict { .. }
+        | E::InvalidScalar { .. }
+        | E::NullIntoString { .. }
+        | E::Unexpected { .. }
+        | E::SerdeInvalidType { .. }
+        | E::SerdeInvalidValue { .. }
+        | E::SerdeMissingField { .. }
+        | E::Message { .. } => true,
+        _ => false,
+    }
+}
+
+/// The dotted key path of a `serde_path_to_error` path: `service.env."MY VAR"`,
+/// `iam.project_roles[1]`. A [`Spanned`] leaf is a struct to serde, whose `value` field adds
+/// one trailing segment; it is dropped.
+fn key_path(path: &KeyPath) -> String {
+    let segments: Vec<&Segment> = path.iter().collect();
+    let segments = match segments.split_last() {
+        Some((Segment::Map { key }, rest)) if key == "value" => rest,
+        _ => &segments[..],
+    };
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => out = join_path(&out, key),
+            Segment::Enum { variant } => out = join_path(&out, variant),
+            Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// `a` + `b` -> `a.b`; keys that are not plain identifiers are quoted: `service.env."MY VAR"`.
@@ -269,36 +163,50 @@ pub(super) fn join_path(parent: &str, key: &str) -> String {
     }
 }
 
-fn source_text<'t, T>(text: &'t str, node: &Spanned<T>) -> Option<&'t str> {
-    let span = node.referenced.span();
-    let start = usize::try_from(span.byte_offset()?).ok()?;
-    let len = usize::try_from(span.byte_len()?).ok()?;
-    text.get(start..start.checked_add(len)?)
-}
-
-fn key_text(text: &str, key: &Spanned<Node>) -> String {
-    match &key.value {
-        Node::Scalar(Scalar::Str(s)) => s.clone(),
-        Node::Scalar(_) => source_text(text, key).unwrap_or("?").to_owned(),
-        Node::Seq(_) | Node::Map(_) => "?".to_owned(),
+/// What the value at `pos` is, for "found ..." in messages, read from the source: `a list`,
+/// `a mapping`, `an empty value`, or the scalar as written with its YAML type.
+fn describe_at(text: &str, pos: Pos, redact_scalars: bool) -> String {
+    let line = text
+        .lines()
+        .nth(
+            usize::try_from(pos.line)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(1),
+        )
+        .unwrap_or("");
+    let rest: String = line
+        .chars()
+        .skip(usize::try_from(pos.column).unwrap_or(1).saturating_sub(1))
+        .collect();
+    let rest = rest.trim_end();
+    if rest.starts_with('[') || rest == "-" || rest.starts_with("- ") {
+        return "a list".to_owned();
     }
-}
-
-fn describe(text: &str, node: &Spanned<Node>, redact_scalars: bool) -> String {
-    let shown = |fallback: &str| {
+    if rest.starts_with('{') {
+        return "a mapping".to_owned();
+    }
+    let shown = |token: &str| {
         if redact_scalars {
             redact::REDACTED.to_owned()
         } else {
-            source_text(text, node).unwrap_or(fallback).to_owned()
+            token.to_owned()
         }
     };
-    match &node.value {
-        Node::Scalar(Scalar::Str(s)) => format!("the text `{}`", shown(s)),
-        Node::Scalar(Scalar::Number) => format!("the number `{}`", shown("?")),
-        Node::Scalar(Scalar::Bool) => format!("the boolean `{}`", shown("?")),
-        Node::Scalar(Scalar::Null) => "an empty value".to_owned(),
-        Node::Seq(_) => "a list".to_owned(),
-        Node::Map(_) => "a mapping".to_owned(),
+    if let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let end = rest[1..].find(quote).map_or(rest.len(), |i| i + 2);
+        return format!("the text `{}`", shown(&rest[..end]));
+    }
+    let token = rest.split(" #").next().unwrap_or("").trim_end();
+    if token.ends_with(':') || token.contains(": ") {
+        return "a mapping".to_owned();
+    }
+    match token {
+        "" | "~" | "null" | "Null" | "NULL" => "an empty value".to_owned(),
+        "true" | "false" => format!("the boolean `{}`", shown(token)),
+        t if t.parse::<f64>().is_ok() || t.parse::<i128>().is_ok() => {
+            format!("the number `{}`", shown(t))
+        }
+        t => format!("the text `{}`", shown(t)),
     }
 }
 
@@ -311,7 +219,7 @@ fn strip_location(message: &str) -> &str {
 }
 
 /// A YAML syntax error (pass 1 failed).
-pub(super) fn syntax_error(source: &Path, err: &serde_saphyr::Error) -> ConfigError {
+fn syntax_error(source: &Path, err: &serde_saphyr::Error) -> ConfigError {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach;
 
@@ -355,10 +263,11 @@ pub(super) fn syntax_error(source: &Path, err: &serde_saphyr::Error) -> ConfigEr
 }
 
 /// A serde error from pass 2 (unknown key, wrong type, duplicate key), with the key path
-/// recovered from the index.
-pub(super) fn from_deser_error(
+/// from `serde_path_to_error`.
+fn from_deser_error(
     source: &Path,
-    index: &PathIndex,
+    text: &str,
+    path: &KeyPath,
     err: &serde_saphyr::Error,
 ) -> ConfigError {
     use serde_saphyr::Error as E;
@@ -372,19 +281,18 @@ pub(super) fn from_deser_error(
         .location()
         .map(|l| Pos::from_location(&l))
         .unwrap_or(Pos::START);
-    let at = |role| index.lookup(pos, role);
-    let key_at = |role| at(role).map(|e| e.path.clone()).unwrap_or_default();
-    let found = || {
-        at(Role::Value)
-            .map(|e| e.found.clone())
-            .unwrap_or_else(|| "something else".to_owned())
-    };
+    let path = key_path(path);
+    // Values under `service.env` whose names look secret are never echoed.
+    let redact_value = path
+        .strip_prefix("service.env.")
+        .is_some_and(redact::is_sensitive_name);
+    let found = || describe_at(text, pos, redact_value);
 
     let (key, message, hint) = match err {
         E::SerdeUnknownField {
             field, expected, ..
         } => {
-            let key = key_at(Role::Key);
+            let key = path.clone();
             let parent = key.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
             (
                 key.clone(),
@@ -395,20 +303,20 @@ pub(super) fn from_deser_error(
         E::SerdeUnknownVariant {
             variant, expected, ..
         } => (
-            key_at(Role::Value),
+            path.clone(),
             format!("unknown value `{variant}`"),
             suggest::unknown_value_hint(variant, expected),
         ),
         E::DuplicateMappingKey { key, .. } => {
             let name = key.clone().unwrap_or_else(|| "?".to_owned());
             (
-                key_at(Role::Key),
+                join_path(&path, &name),
                 format!("key `{name}` appears more than once in this mapping"),
                 "keep one of them; YAML does not merge repeated keys".to_owned(),
             )
         }
         E::InvalidBooleanStrict { .. } => (
-            key_at(Role::Value),
+            path.clone(),
             format!("expected `true` or `false`, found {}", found()),
             "write `true` or `false` (YAML 1.1 spellings such as `yes`, `on` are not accepted)"
                 .to_owned(),
@@ -416,34 +324,51 @@ pub(super) fn from_deser_error(
         E::InvalidScalar { ty, .. } => {
             let (what, hint) = expected_scalar(ty);
             (
-                key_at(Role::Value),
+                path.clone(),
                 format!("expected {what}, found {}", found()),
                 hint.to_owned(),
             )
         }
         E::NullIntoString { .. } => (
-            key_at(Role::Value),
+            path.clone(),
             "expected text, found an empty value".to_owned(),
             "write a value, or delete the line".to_owned(),
         ),
         E::Unexpected { expected, .. } => {
             let (what, hint) = expected_shape(expected);
             (
-                key_at(Role::Value),
+                path.clone(),
                 format!("expected {what}, found {}", found()),
                 hint.to_owned(),
+            )
+        }
+        E::SerdeInvalidType { expected, .. } if expected == "`true` or `false`" => (
+            path.clone(),
+            format!("expected `true` or `false`, found {}", found()),
+            "write `true` or `false` without quotes (a quoted `\"false\"` is text, not a \
+             boolean)"
+                .to_owned(),
+        ),
+        E::SerdeInvalidType { expected, .. }
+            if expected == "text" && found().starts_with("the ") =>
+        {
+            (
+                path.clone(),
+                format!("expected text, found {}", found()),
+                "quote the value to make it text, e.g. `\"12\"`, or write the intended name"
+                    .to_owned(),
             )
         }
         E::SerdeInvalidType { expected, .. } | E::SerdeInvalidValue { expected, .. } => {
             let (what, hint) = expected_shape(expected);
             (
-                key_at(Role::Value),
+                path.clone(),
                 format!("expected {what}, found {}", found()),
                 hint.to_owned(),
             )
         }
         other => (
-            key_at(Role::Value),
+            path.clone(),
             strip_location(&other.to_string()).to_owned(),
             "see the file format in src/config/schema.json".to_owned(),
         ),

@@ -34,9 +34,9 @@ pub(crate) fn service_name(env: &Environment) -> String {
 
 pub(crate) fn service_resource(env: &Environment) -> PolicyResource {
     PolicyResource::Service {
-        project: env.project.clone(),
-        region: env.region.clone(),
-        service: env.service.name.clone(),
+        project: env.project.to_string(),
+        region: env.region.to_string(),
+        service: env.service.name.to_string(),
     }
 }
 
@@ -78,9 +78,9 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     Plan {
         schema_version: SCHEMA_VERSION,
         environment: env.name.clone(),
-        project: env.project.clone(),
+        project: env.project.to_string(),
         project_number: live.project_number.clone(),
-        region: env.region.clone(),
+        region: env.region.to_string(),
         runtime_service_account: email.clone(),
         preflight: Preflight {
             secrets,
@@ -122,14 +122,14 @@ fn iam_changes(
             .iam
             .project_roles
             .iter()
-            .map(|r| Grant::new(r, &member))
+            .map(|r| Grant::new(r.as_str(), &member))
             .collect();
         if !needs.per_secret && !needs.uses.is_empty() {
             grants.push(secret_access.clone());
         }
         want(
             PolicyResource::Project {
-                project: env.project.clone(),
+                project: env.project.to_string(),
             },
             grants,
             vec![],
@@ -151,7 +151,7 @@ fn iam_changes(
             .map(|m| {
                 let m = match &live.project_number {
                     Some(n) => m.replace("{project_number}", n),
-                    None => m.clone(),
+                    None => m.to_string(),
                 };
                 Grant::new(SERVICE_ACCOUNT_USER, m)
             })
@@ -226,7 +226,7 @@ fn service_change(
         (Some(_), false) => ServiceAction::Update,
     };
     ServiceChange {
-        name: env.service.name.clone(),
+        name: env.service.name.to_string(),
         action,
         fields,
         new_revision: action != ServiceAction::None,
@@ -291,9 +291,9 @@ pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> Ser
     }
     ServiceView {
         image: image.to_string(),
-        cpu: s.cpu.clone(),
-        memory: s.memory.clone(),
-        timeout_seconds: i64::from(s.timeout_seconds),
+        cpu: s.cpu.to_string(),
+        memory: s.memory.to_string(),
+        timeout_seconds: i64::from(s.timeout.seconds()),
         concurrency: s.concurrency as i32,
         min_instances: s.min_instances as i32,
         max_instances: s.max_instances as i32,

@@ -353,6 +353,7 @@ fn a_credential_named_config_value_is_redacted_in_the_plan() {
         "project: {PROJECT}
 service:
   service_account: {SA}
+  plain_env_allow: [DB_PASSWORD]
   env:
     DB_PASSWORD: hunter2
   secrets:

@@ -136,7 +136,7 @@ impl Needs {
         for (var, r) in &env.service.secrets {
             let key = VersionRef {
                 id: SecretId {
-                    project: r.project.clone().unwrap_or_else(|| env.project.clone()),
+                    project: r.project.clone().unwrap_or_else(|| env.project.to_string()),
                     secret: r.secret.clone(),
                 },
                 version: r.version.clone(),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{is_sensitive_name, parse_memory, parse_millicpu};
+use crate::config::{Cpu, Memory, is_sensitive_name};
 
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,8 +252,12 @@ pub(crate) enum Op {
 /// memory compare by value; everything else by text.
 fn same(field: &str, a: &str, b: &str) -> bool {
     match field {
-        "cpu" => a == b || parse_millicpu(a).is_some_and(|x| parse_millicpu(b) == Some(x)),
-        "memory" => a == b || parse_memory(a).is_some_and(|x| parse_memory(b) == Some(x)),
+        "cpu" => a == b || a.parse::<Cpu>().is_ok_and(|x| b.parse::<Cpu>() == Ok(x)),
+        "memory" => {
+            a == b
+                || a.parse::<Memory>()
+                    .is_ok_and(|x| b.parse::<Memory>() == Ok(x))
+        }
         _ => a == b,
     }
 }
