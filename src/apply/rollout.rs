@@ -157,7 +157,7 @@ pub(crate) async fn rollout(
                 Err(status) => status.message.clone(),
             };
             let now = match result {
-                Ok(s) => Some(s),
+                Ok(s) => Some(*s),
                 Err(_) => google.service(name).await.ok().flatten(),
             };
             progress.fail("the new revision is not ready");
@@ -246,7 +246,7 @@ pub(crate) fn watch_hint(name: &str) -> String {
 
 /// How watching an operation ended.
 enum Watched {
-    Done(Result<Service, google_cloud_rpc::model::Status>),
+    Done(Result<Box<Service>, google_cloud_rpc::model::Status>),
     /// Reading the operation failed (after retries of what is transient).
     PollFailed(GcpError),
     /// The run's deadline passed first; the operation's name.
@@ -267,10 +267,12 @@ async fn watch(
         if op.done {
             return Watched::Done(match op.result {
                 Some(OpResult::Error(status)) => Err(*status),
-                Some(OpResult::Response(any)) => any.to_msg::<Service>().map_err(|e| {
-                    google_cloud_rpc::model::Status::default()
-                        .set_message(format!("cannot read the operation's result: {e}"))
-                }),
+                Some(OpResult::Response(any)) => {
+                    any.to_msg::<Service>().map(Box::new).map_err(|e| {
+                        google_cloud_rpc::model::Status::default()
+                            .set_message(format!("cannot read the operation's result: {e}"))
+                    })
+                }
                 _ => Err(google_cloud_rpc::model::Status::default()
                     .set_message("the operation ended without a result")),
             });

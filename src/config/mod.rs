@@ -66,25 +66,20 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-// The config API. Some of it is for the plan and the CLI as they are rewritten (typed
-// comparisons, `--image` checking, redaction), hence the allowance.
-#[allow(unused_imports)]
-pub use autosre_types::{Cpu, Memory, Timeout};
-#[allow(unused_imports)]
-pub use environment::{EncryptionKey, Environment, IamSpec, KeyWiring, SecretAccess, ServiceSpec};
+pub use autosre_types::{Cpu, Memory};
+#[cfg(test)]
+pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
+pub use environment::{Environment, KeyWiring, SecretAccess};
 pub use error::ConfigError;
 /// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
 /// values of such env vars are never shown, in config errors or in plans.
 pub use redact::is_sensitive_name;
 #[cfg(test)]
-#[allow(unused_imports)]
 pub use schema::json_schema;
-#[allow(unused_imports)]
+#[cfg(test)]
 pub use secret_ref::SecretRef;
-#[allow(unused_imports)]
 pub use validate::InvalidValue;
-#[allow(unused_imports)]
-pub use values::{ImageRef, Member, ProjectId, Region, Role, ServiceName, parse_image};
+pub use values::parse_image;
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];

@@ -81,7 +81,7 @@ pub(super) fn resolve(
 
     let production = p.flag(raw.production.as_ref(), "production", defaults::PRODUCTION);
     let raw_service = raw.service.unwrap_or_default();
-    let project_text = project.as_ref().map_or("PROJECT", |p| p.as_str());
+    let project_text = project.as_ref().map_or("PROJECT", |p| &**p);
     let service = resolve_service(&mut p, project_text, &encryption_key, &raw_service);
     if let Some(service) = &service {
         guardrails::check(

@@ -378,7 +378,7 @@ impl Google {
                     self.run
                         .wait_operation()
                         .set_name(name)
-                        .set_timeout(timeout.clone())
+                        .set_timeout(timeout)
                         .send()
                 })
                 .await

@@ -122,7 +122,7 @@ fn iam_changes(
             .iam
             .project_roles
             .iter()
-            .map(|r| Grant::new(r.as_str(), &member))
+            .map(|r| Grant::new(r.to_string(), &member))
             .collect();
         if !needs.per_secret && !needs.uses.is_empty() {
             grants.push(secret_access.clone());
@@ -242,7 +242,7 @@ fn service_change(
 
 /// The names the deploy's project goes by: its id and, when known, number.
 fn project_ids<'a>(env: &'a Environment, live: &'a LiveState) -> Vec<&'a str> {
-    std::iter::once(env.project.as_str())
+    std::iter::once(&*env.project)
         .chain(live.project_number.as_deref())
         .collect()
 }

@@ -190,7 +190,7 @@ pub(crate) async fn read(
     target: &Target,
 ) -> Result<LiveState, GcpError> {
     let needs = Needs::of(env, target);
-    let project = env.project.as_str();
+    let project: &str = &env.project;
     let service_name = compute::service_name(env);
 
     let number = async {
