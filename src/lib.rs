@@ -136,6 +136,7 @@ async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitSt
         }
     };
     let g = &cli.global;
+    let json_output = g.output == cli::Output::Json;
     let printer = Printer::new(
         PrinterConfig::new(g.quiet, g.log_format, &|k| env.get(k)),
         streams,
@@ -162,6 +163,14 @@ async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitSt
                     false => format!("{first}\n  caused by: {}", rest.join("\n  caused by: ")),
                 };
                 printer.error(&message, e.hint().as_deref());
+                // `--output json` promises exactly one JSON document on
+                // stdout, failures included.
+                if json_output && !printer.wrote_data() {
+                    printer.data(&report::json(&report::FailureReport::new(
+                        &message,
+                        e.hint().as_deref(),
+                    )));
+                }
             }
             match (e.category(), detailed) {
                 (_, true) | (Category::Failed, _) => ExitStatus::Failure,

@@ -22,12 +22,10 @@ const ATTEMPTS: u32 = 6;
 #[derive(Debug)]
 pub(crate) enum IamResult {
     /// Written (or found already in place on a re-read). `attempts` counts
-    /// writes sent, for the report.
-    Applied {
-        attempts: u32,
-        wrote: bool,
-    },
-    Failed(GcpError),
+    /// the read-modify-write rounds that sent a write.
+    Applied { attempts: u32, wrote: bool },
+    /// Not written. `attempts` counts the rounds that sent a write.
+    Failed { error: GcpError, attempts: u32 },
 }
 
 pub(crate) async fn apply_change(
@@ -35,13 +33,29 @@ pub(crate) async fn apply_change(
     change: &IamChange,
     planned: Option<Policy>,
 ) -> IamResult {
-    let mut current = planned;
+    // A policy read without an etag is never written (that would be a blind
+    // overwrite): it is read again, and the run fails if it stays so.
+    let mut current = planned.filter(|p| !p.etag.is_empty());
+    let mut writes = 0;
     for attempt in 0..ATTEMPTS {
         let policy = match current.take() {
             Some(p) => p,
             None => match read(google, &change.resource).await {
+                Ok(p) if p.etag.is_empty() && attempt + 1 < ATTEMPTS => {
+                    tracing::info!(
+                        resource = %change.resource.name(),
+                        "the policy came back without an etag; reading it again"
+                    );
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
                 Ok(p) => p,
-                Err(e) => return IamResult::Failed(e),
+                Err(error) => {
+                    return IamResult::Failed {
+                        error,
+                        attempts: writes,
+                    };
+                }
             },
         };
         let Some(edited) = iam::edit(&policy, &change.add, &change.remove) else {
@@ -51,16 +65,22 @@ pub(crate) async fn apply_change(
                 wrote: false,
             };
         };
-        // Every earlier attempt was a write that hit a stale etag.
-        let writes = attempt + 1;
         match google.set_policy(&change.resource, edited).await {
             Ok(_) => {
                 return IamResult::Applied {
-                    attempts: writes,
+                    attempts: writes + 1,
                     wrote: true,
                 };
             }
+            // Refused before sending: the policy has no etag.
+            Err(error) if error.is(Kind::NoEtag) => {
+                return IamResult::Failed {
+                    error,
+                    attempts: writes,
+                };
+            }
             Err(e) if e.is(Kind::Aborted) && attempt + 1 < ATTEMPTS => {
+                writes += 1;
                 let delay = backoff(attempt);
                 tracing::info!(
                     resource = %change.resource.name(),
@@ -69,10 +89,18 @@ pub(crate) async fn apply_change(
                 );
                 tokio::time::sleep(delay).await;
             }
-            Err(e) => return IamResult::Failed(e),
+            Err(error) => {
+                return IamResult::Failed {
+                    error,
+                    attempts: writes + 1,
+                };
+            }
         }
     }
-    unreachable!("the last attempt returns")
+    IamResult::Failed {
+        error: GcpError::no_etag("setIamPolicy", &change.resource.name()),
+        attempts: writes,
+    }
 }
 
 async fn read(google: &Google, resource: &PolicyResource) -> Result<Policy, GcpError> {

@@ -49,13 +49,23 @@ pub(crate) struct Outcome {
     pub(crate) failure: Option<Failure>,
 }
 
+/// What happened to one policy: only what did happen.
 #[derive(Debug, Serialize)]
 pub(crate) struct IamOutcome {
     pub(crate) resource: PolicyResource,
+    /// Bindings this run added (empty unless `status` is `applied`).
     pub(crate) added: Vec<Grant>,
     pub(crate) removed: Vec<Grant>,
+    /// Planned bindings that were not written (a denied or failed write).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) not_added: Vec<Grant>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) not_removed: Vec<Grant>,
     pub(crate) status: IamStatus,
-    /// setIamPolicy calls sent (more than one after a concurrent change).
+    /// Read-modify-write rounds that sent a setIamPolicy (more than one
+    /// after a concurrent change).
+    pub(crate) attempts: u32,
+    /// Policy writes that took effect: 1 when applied, else 0.
     pub(crate) writes: u32,
 }
 
@@ -66,6 +76,16 @@ pub(crate) enum IamStatus {
     AlreadyPresent,
     Denied,
     Failed,
+}
+
+impl Outcome {
+    /// Nothing was done: the run stopped before any write.
+    pub(crate) fn failed(message: String, hint: Option<String>) -> Outcome {
+        Outcome {
+            failure: Some(Failure { message, hint }),
+            ..Outcome::default()
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -225,16 +245,15 @@ fn record(
     options: &ApplyOptions,
     denied_required: &mut Vec<String>,
 ) {
-    let (status, writes) = match result {
+    let (status, attempts) = match result {
         IamResult::Applied { attempts, wrote } => (
-            if wrote {
-                IamStatus::Applied
-            } else {
-                IamStatus::AlreadyPresent
+            match wrote {
+                true => IamStatus::Applied,
+                false => IamStatus::AlreadyPresent,
             },
             attempts,
         ),
-        IamResult::Failed(e) if e.is(Kind::PermissionDenied) => {
+        IamResult::Failed { error, attempts } if error.is(Kind::PermissionDenied) => {
             let commands: Vec<String> = change
                 .add
                 .iter()
@@ -258,22 +277,33 @@ fn record(
                     commands.join("\n")
                 ));
             }
-            (IamStatus::Denied, 1)
+            (IamStatus::Denied, attempts)
         }
-        IamResult::Failed(e) => {
+        IamResult::Failed { error, attempts } => {
             outcome.failure.get_or_insert(Failure {
-                message: e.to_string(),
-                hint: e.hint(),
+                message: error.to_string(),
+                hint: error.hint(),
             });
-            (IamStatus::Failed, 1)
+            (IamStatus::Failed, attempts)
         }
     };
+    let applied = status == IamStatus::Applied;
+    let split = |grants: &Vec<Grant>| match status {
+        IamStatus::Applied => (grants.clone(), Vec::new()),
+        IamStatus::AlreadyPresent => (Vec::new(), Vec::new()),
+        IamStatus::Denied | IamStatus::Failed => (Vec::new(), grants.clone()),
+    };
+    let (added, not_added) = split(&change.add);
+    let (removed, not_removed) = split(&change.remove);
     outcome.iam.push(IamOutcome {
         resource: change.resource.clone(),
-        added: change.add.clone(),
-        removed: change.remove.clone(),
+        added,
+        removed,
+        not_added,
+        not_removed,
         status,
-        writes,
+        attempts,
+        writes: u32::from(applied),
     });
 }
 

@@ -56,7 +56,14 @@ pub(crate) async fn run(
             preflight_result(&plan)?;
             return Ok(ExitStatus::Success);
         }
-        preflight_result(&plan)?;
+        if let Err(e) = preflight_result(&plan) {
+            // With `--output json`, the plan and the refusal as one document.
+            if ctx.globals.output == crate::cli::Output::Json {
+                let outcome = apply::Outcome::failed(e.to_string(), e.hint());
+                report_outcome(ctx, &plan, &outcome);
+            }
+            return Err(e);
+        }
         if let Some(s) = &saved_plan {
             let drift = saved::drift(&s.plan, &plan);
             if !drift.is_empty() {

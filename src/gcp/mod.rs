@@ -395,15 +395,17 @@ impl Google {
     /// Ask Cloud Run to validate `service` as a create-or-update without
     /// persisting anything (`validateOnly=true`: "the request should be
     /// validated and default values populated, without persisting the request
-    /// or updating any resources", run.v2 discovery, services.patch). `Ok(None)`
-    /// when it would be accepted, `Ok(Some(reason))` when Cloud Run rejects it.
-    pub(crate) async fn validate_service(
-        &self,
-        service: Service,
-    ) -> Result<Option<String>, GcpError> {
+    /// or updating any resources", run.v2 discovery, services.patch).
+    ///
+    /// Google documents neither what this answers for a service that does
+    /// not exist yet nor whether it checks secret access, so every answer is
+    /// data ([`Validated`]), and only a failure to ask at all is an error.
+    pub(crate) async fn validate_service(&self, service: Service) -> Result<Validated, GcpError> {
         use google_cloud_longrunning::model::operation::Result as OpResult;
+        /// Reads of an operation that is not done yet, each a long poll.
+        const POLLS: u32 = 3;
         let name = service.name.clone();
-        let r = self
+        let sent = self
             .call(
                 Api::Run,
                 "services.patch(validateOnly)",
@@ -419,17 +421,60 @@ impl Google {
                 },
             )
             .await;
-        match r {
-            Ok(op) => Ok(match op.result {
-                Some(OpResult::Error(status)) => Some(status.message),
-                _ => None,
-            }),
+        let mut op = match sent {
+            Ok(op) => op,
+            // The request itself refused: the service as sent is invalid.
             Err(e) if e.is(Kind::InvalidArgument) || e.is(Kind::FailedPrecondition) => {
-                Ok(Some(e.message))
+                return Ok(Validated::Refused(e.message));
             }
-            Err(e) => Err(e),
+            Err(e) if e.is(Kind::NotFound) || e.is(Kind::PermissionDenied) => {
+                return Ok(Validated::NotValidated(e.to_string()));
+            }
+            Err(e) => return Err(e),
+        };
+        for _ in 0..POLLS {
+            if op.done {
+                break;
+            }
+            op = match self
+                .operation(&op.name, Some(std::time::Duration::from_secs(5)))
+                .await
+            {
+                Ok(next) => next,
+                Err(e) => return Ok(Validated::NotValidated(e.to_string())),
+            };
         }
+        Ok(match (op.done, op.result) {
+            (false, _) => Validated::NotValidated(format!(
+                "the validation operation `{}` did not finish",
+                op.name
+            )),
+            // The checks Cloud Run makes when it rolls out, run ahead of time.
+            (true, Some(OpResult::Error(status))) => Validated::RolloutCheckFailed {
+                code: status.code,
+                message: status.message,
+            },
+            (true, _) => Validated::Accepted,
+        })
     }
+}
+
+/// What Cloud Run said to `validateOnly`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Validated {
+    Accepted,
+    /// The request was refused (INVALID_ARGUMENT, FAILED_PRECONDITION): the
+    /// service as sent is not valid.
+    Refused(String),
+    /// Accepted as a request, but the operation failed: a check Cloud Run
+    /// makes at rollout (such as secret access), with its `google.rpc.Code`.
+    RolloutCheckFailed {
+        code: i32,
+        message: String,
+    },
+    /// Cloud Run could not validate it (404, 403, an operation that did not
+    /// finish): not a verdict on the service.
+    NotValidated(String),
 }
 
 /// NotFound becomes `None`; every other error stays an error.

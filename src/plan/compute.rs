@@ -14,9 +14,10 @@ use super::preflight;
 use super::service::{self, EnvValue, ServiceView};
 use super::{
     AccountCheck, Changes, IamChange, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
-    ServiceAction, ServiceChange, Target,
+    ServiceAction, ServiceChange, Target, Warning, WarningKind,
 };
 use crate::config::Environment;
+use crate::gcp::Validated;
 use crate::gcp::iam::{self, Grant, PolicyResource};
 
 pub(crate) const SECRET_ACCESSOR: &str = "roles/secretmanager.secretAccessor";
@@ -58,22 +59,24 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     if !account.exists {
         problems.push(preflight::account_problem(env, account));
     }
-    if let Validation::Rejected(reason) = &live.validation {
-        problems.push(Problem {
-            kind: ProblemKind::ServiceRejected,
-            message: format!("Cloud Run rejects the service: {reason}"),
-            hint: format!("fix the `service` section of {}", env.source.display()),
-        });
-    }
-
     let iam = iam_changes(env, target, &needs, live);
+    let mut warnings = Vec::new();
+    // The account's absence is the problem; anything Cloud Run says about a
+    // service running as a missing account follows from it.
+    if account.exists {
+        let grants_secret_access = iam.iter().any(|c| c.required);
+        match validation_verdict(env, &live.validation, grants_secret_access) {
+            Some(Verdict::Problem(p)) => problems.push(p),
+            Some(Verdict::Warning(w)) => warnings.push(w),
+            None => {}
+        }
+    }
     let service = target
         .image()
         .map(|image| service_change(env, image, &email, live));
-    let warnings = service
-        .as_ref()
-        .map(|_| preflight::plain_credentials_in_live_service(env, live))
-        .unwrap_or_default();
+    if service.is_some() {
+        warnings.extend(preflight::plain_credentials_in_live_service(env, live));
+    }
     let changes = Changes::of(&iam, service.as_ref());
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -96,6 +99,54 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         service,
         warnings,
         changes,
+    }
+}
+
+enum Verdict {
+    Problem(Problem),
+    Warning(Warning),
+}
+
+/// What Cloud Run's answer to validateOnly means for the plan. Its behaviour
+/// is not documented for every case, so each answer is judged on its shape:
+/// a refused request is a problem; a rollout-time check that fails (the
+/// operation's error) is no problem when it is about what this plan grants
+/// before it rolls out (secret access, FAILED_PRECONDITION); an answer that
+/// is no verdict (404, 403, an operation that did not finish) is a warning
+/// that Cloud Run did not validate the service.
+fn validation_verdict(
+    env: &Environment,
+    validation: &Validation,
+    grants_secret_access: bool,
+) -> Option<Verdict> {
+    /// `google.rpc.Code.FAILED_PRECONDITION`.
+    const FAILED_PRECONDITION: i32 = 9;
+    let Validation::Answered(answer) = validation else {
+        return None;
+    };
+    let rejected = |reason: &str| {
+        Verdict::Problem(Problem {
+            kind: ProblemKind::ServiceRejected,
+            message: format!("Cloud Run rejects the service: {reason}"),
+            hint: format!("fix the `service` section of {}", env.source.display()),
+        })
+    };
+    match answer {
+        Validated::Accepted => None,
+        Validated::Refused(reason) => Some(rejected(reason)),
+        Validated::RolloutCheckFailed { code, message: _ }
+            if *code == FAILED_PRECONDITION && grants_secret_access =>
+        {
+            Some(Verdict::Warning(Warning {
+                kind: WarningKind::ValidationAwaitsGrants,
+                message: "Cloud Run's validation reports a failed precondition, as expected before the secret grants this plan makes; the rollout comes after them".into(),
+            }))
+        }
+        Validated::RolloutCheckFailed { message, .. } => Some(rejected(message)),
+        Validated::NotValidated(why) => Some(Verdict::Warning(Warning {
+            kind: WarningKind::NotValidatedByCloudRun,
+            message: format!("Cloud Run did not validate the service ({why}); the rollout will tell"),
+        })),
     }
 }
 

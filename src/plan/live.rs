@@ -26,7 +26,7 @@ use super::Target;
 use super::compute;
 use crate::config::{Environment, SecretAccess};
 use crate::gcp::iam::PolicyResource;
-use crate::gcp::{GcpError, Google};
+use crate::gcp::{GcpError, Google, Validated};
 
 /// A secret, by project and id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,12 +92,11 @@ pub(crate) struct SecretLive {
 /// What Cloud Run said about the service the plan would send.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Validation {
-    /// Not asked: nothing to send (grant only, or the service is up to date).
+    /// Not asked: nothing to send (grant only, the service is up to date, or
+    /// the runtime account does not exist, which is the problem to report).
     #[default]
     NotAsked,
-    Accepted,
-    /// Refused, in Cloud Run's words.
-    Rejected(String),
+    Answered(Validated),
 }
 
 impl LiveState {
@@ -300,13 +299,18 @@ pub(crate) async fn read(
         (None, Some(n)) => default_account(n),
         (None, None) => unreachable!("the number is read when no account is configured"),
     };
-    let to_send = compute::service_to_send(env, target, &live, &email);
+    // A configured account that does not exist is the problem to report;
+    // Cloud Run's validation would only refuse for that reason.
+    let account_missing = configured_account.as_ref().is_some_and(|a| !a.exists);
+    let to_send = match account_missing {
+        true => None,
+        false => compute::service_to_send(env, target, &live, &email),
+    };
     let validation = async {
         match to_send {
-            Some(service) => Ok(match google.validate_service(service).await? {
-                None => Validation::Accepted,
-                Some(reason) => Validation::Rejected(reason),
-            }),
+            Some(service) => Ok(Validation::Answered(
+                google.validate_service(service).await?,
+            )),
             None => Ok(Validation::NotAsked),
         }
     };

@@ -46,4 +46,8 @@ pub(crate) struct Warning {
 pub(crate) enum WarningKind {
     /// The live service holds a credential as a plain env var value.
     PlainCredentialInLiveService,
+    /// Cloud Run's validation fails on what this plan grants first.
+    ValidationAwaitsGrants,
+    /// Cloud Run could not validate the service (404, 403, no answer).
+    NotValidatedByCloudRun,
 }

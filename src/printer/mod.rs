@@ -80,6 +80,9 @@ struct Shared {
     err: Arc<Mutex<Sink>>,
     /// The spinner on screen, put aside while another line is written.
     active: Mutex<Option<ProgressBar>>,
+    /// Whether anything went to stdout: with `--output json` a failed run
+    /// that printed nothing still prints one JSON document.
+    wrote_data: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -131,6 +134,7 @@ impl Printer {
                 out: Sink::new(streams.out, color_out),
                 err: Sink::new(streams.err, color_err),
                 active: Mutex::new(None),
+                wrote_data: std::sync::atomic::AtomicBool::new(false),
             }),
             paint_stderr: false,
         }
@@ -160,6 +164,9 @@ impl Printer {
 
     /// Data for stdout, ending in a newline.
     pub(crate) fn data(&self, text: &str) {
+        self.shared
+            .wrote_data
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.spinner_aside(|| {
             let mut out = lock(&self.shared.out);
             out.text(text);
@@ -167,6 +174,13 @@ impl Printer {
                 out.text("\n");
             }
         });
+    }
+
+    /// Whether [`Printer::data`] has written anything.
+    pub(crate) fn wrote_data(&self) -> bool {
+        self.shared
+            .wrote_data
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A step of the run, for people.

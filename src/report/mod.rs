@@ -81,6 +81,7 @@ pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
         r.service(svc);
     }
     r.problems(&plan.preflight.problems);
+    r.warnings(&plan.warnings);
     if let Format::Text(_) = format {
         r.line(format_args!("\n{}", plan.changes));
     }
@@ -290,6 +291,21 @@ impl Renderer<'_> {
     }
 }
 
+impl Renderer<'_> {
+    fn warnings(&mut self, warnings: &[crate::plan::Warning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        self.heading("Warnings");
+        for w in warnings {
+            match self.format {
+                Format::Text(_) => self.line(format_args!("  - {}", w.message)),
+                Format::Markdown => self.line(format_args!("- {}", w.message)),
+            }
+        }
+    }
+}
+
 /// What a deploy did, as text for stdout.
 pub(crate) fn outcome_human(outcome: &Outcome) -> String {
     let mut s = String::new();
@@ -307,6 +323,12 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
         for g in &i.removed {
             let _ = writeln!(s, "  - {} {}", g.role, g.member);
         }
+        for g in &i.not_added {
+            let _ = writeln!(s, "  ! {} {} (not granted)", g.role, g.member);
+        }
+        for g in &i.not_removed {
+            let _ = writeln!(s, "  ! {} {} (not removed)", g.role, g.member);
+        }
     }
     if let Some(svc) = &outcome.service {
         let _ = writeln!(
@@ -320,6 +342,30 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
         );
     }
     s
+}
+
+/// `--output json` of a run that failed before it had anything else to
+/// print: `{"schema_version": 1, "failure": {"message", "hint"}}`.
+#[derive(Serialize)]
+pub(crate) struct FailureReport<'a> {
+    schema_version: u32,
+    failure: FailureText<'a>,
+}
+
+#[derive(Serialize)]
+struct FailureText<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
+}
+
+impl<'a> FailureReport<'a> {
+    pub(crate) fn new(message: &'a str, hint: Option<&'a str>) -> FailureReport<'a> {
+        FailureReport {
+            schema_version: crate::plan::SCHEMA_VERSION,
+            failure: FailureText { message, hint },
+        }
+    }
 }
 
 /// JSON with a `schema_version`, keys in declaration order.
