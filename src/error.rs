@@ -23,6 +23,8 @@ pub(crate) enum Category {
     User,
     /// The operation failed.
     Failed,
+    /// Stopped by a signal.
+    Interrupted(crate::Signal),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,9 @@ pub(crate) enum Error {
     #[error("cannot start the sandbox emulator")]
     SandboxStart(#[source] std::io::Error),
 
+    #[error("interrupted by {}; nothing was written", signal.name())]
+    Interrupted { signal: crate::Signal },
+
     /// Already reported in full (a deploy's outcome, every invalid file of
     /// `validate`): only the exit code remains.
     #[error("")]
@@ -119,6 +124,7 @@ impl Error {
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
             Error::Reported(c) => *c,
+            Error::Interrupted { signal } => Category::Interrupted(*signal),
             _ => Category::Failed,
         }
     }

@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod error;
 mod gcp;
+mod interrupt;
 mod logging;
 mod plan;
 mod printer;
@@ -34,6 +35,8 @@ use clap::Parser;
 use tracing::instrument::WithSubscriber;
 
 use error::Category;
+use interrupt::Interrupt;
+pub use interrupt::Signal;
 use printer::{Printer, PrinterConfig, Streams};
 
 /// How a run ended, as the process exit code.
@@ -47,6 +50,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: invalid usage or config; nothing was sent.
     UsageError,
+    /// 130 (SIGINT) or 143 (SIGTERM): stopped by a signal.
+    Interrupted(Signal),
 }
 
 impl ExitStatus {
@@ -55,6 +60,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Changes | ExitStatus::UsageError => 2,
+            ExitStatus::Interrupted(s) => s.exit_code(),
         }
     }
 }
@@ -105,15 +111,20 @@ pub async fn run(
     stdout: Box<dyn Write + Send>,
     stderr: Box<dyn Write + Send>,
 ) -> ExitStatus {
-    run_with(args, env, Streams::new(stdout, stderr)).await
+    run_with(args, env, Streams::new(stdout, stderr), Interrupt::never()).await
 }
 
 /// [`run`] on this process's stdout and stderr, as the binary does.
 pub async fn run_process(args: Vec<OsString>, env: Env) -> ExitStatus {
-    run_with(args, env, Streams::std()).await
+    run_with(args, env, Streams::std(), Interrupt::listen()).await
 }
 
-async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitStatus {
+async fn run_with(
+    args: Vec<OsString>,
+    env: Env,
+    mut streams: Streams,
+    interrupt: Interrupt,
+) -> ExitStatus {
     // Terraform's convention, which `--detailed-exitcode` promises: 0 no
     // changes, 2 changes, 1 any error, usage errors included.
     let detailed = args.iter().any(|a| a == "--detailed-exitcode");
@@ -148,9 +159,12 @@ async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitSt
         g.log_format,
         printer.log_writer(),
     );
-    let result = commands::run(cli, &env, &printer)
-        .with_subscriber(logs)
-        .await;
+    // A signal before any write ends the run here; once writes begin, the
+    // apply step handles it and reports what it wrote.
+    let result = tokio::select! {
+        r = commands::run(cli, &env, &printer, &interrupt).with_subscriber(logs) => r,
+        signal = interrupt.before_writes() => Err(error::Error::Interrupted { signal }),
+    };
     match result {
         Ok(status) => status,
         Err(e) => {
@@ -173,6 +187,7 @@ async fn run_with(args: Vec<OsString>, env: Env, mut streams: Streams) -> ExitSt
                 }
             }
             match (e.category(), detailed) {
+                (Category::Interrupted(s), _) => ExitStatus::Interrupted(s),
                 (_, true) | (Category::Failed, _) => ExitStatus::Failure,
                 (Category::User, false) => ExitStatus::UsageError,
             }

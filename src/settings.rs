@@ -11,6 +11,7 @@ use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, Output, PlanArgs};
 use crate::config::{self, Environment};
 use crate::error::Error;
 use crate::gcp::Retry;
+use crate::interrupt::Interrupt;
 
 /// Settings every command shares.
 #[derive(Clone, Debug)]
@@ -22,6 +23,7 @@ pub(crate) struct Globals {
     pub(crate) poll_interval: Duration,
     pub(crate) propagation_retry: Duration,
     pub(crate) retry: Retry,
+    pub(crate) interrupt: Interrupt,
 }
 
 /// Where the sandbox's world comes from.
@@ -47,8 +49,9 @@ fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
 }
 
 impl Globals {
-    pub(crate) fn resolve(g: GlobalArgs, env: &Env) -> Globals {
+    pub(crate) fn resolve(g: GlobalArgs, env: &Env, interrupt: Interrupt) -> Globals {
         Globals {
+            interrupt,
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -98,6 +101,7 @@ impl Globals {
             propagation_timeout,
             propagation_retry: self.propagation_retry,
             deadline: Instant::now() + timeout,
+            interrupt: self.interrupt.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::gcp::iam::{Grant, PolicyResource};
 use crate::gcp::{Google, Kind};
+use crate::interrupt::{Interrupt, Signal};
 use crate::plan::service::ServiceView;
 use crate::plan::{LiveState, Plan, ServiceAction};
 use crate::printer::Printer;
@@ -35,6 +36,8 @@ pub(crate) struct ApplyOptions {
     /// When the run must end (`--timeout`): a rollout still in progress then
     /// is reported as such, with how to watch it.
     pub(crate) deadline: Instant,
+    /// A signal stops the run from starting new writes.
+    pub(crate) interrupt: Interrupt,
 }
 
 /// What a deploy did.
@@ -47,6 +50,9 @@ pub(crate) struct Outcome {
     /// Set when the run failed; what was done before is still listed above.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) failure: Option<Failure>,
+    /// Set when a signal stopped the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) interrupted: Option<Signal>,
 }
 
 /// What happened to one policy: only what did happen.
@@ -78,6 +84,20 @@ pub(crate) enum IamStatus {
     Failed,
 }
 
+/// When a signal has arrived: record it and what state it leaves, and say
+/// to stop.
+fn stopped(outcome: &mut Outcome, options: &ApplyOptions, state: &str) -> bool {
+    let Some(signal) = options.interrupt.requested() else {
+        return false;
+    };
+    outcome.interrupted = Some(signal);
+    outcome.failure = Some(Failure {
+        message: format!("interrupted by {}; {state}", signal.name()),
+        hint: None,
+    });
+    true
+}
+
 impl Outcome {
     /// Nothing was done: the run stopped before any write.
     pub(crate) fn failed(message: String, hint: Option<String>) -> Outcome {
@@ -107,6 +127,10 @@ pub(crate) async fn apply(
     printer: &Printer,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    options.interrupt.start_writing();
+    if stopped(&mut outcome, &options, "nothing was written") {
+        return outcome;
+    }
     let creating = plan
         .service
         .as_ref()
@@ -142,7 +166,13 @@ pub(crate) async fn apply(
         });
         return outcome;
     }
-    if outcome.failure.is_some() {
+    if outcome.failure.is_some()
+        || stopped(
+            &mut outcome,
+            &options,
+            "the grants above were written; the service was not changed",
+        )
+    {
         return outcome;
     }
 
@@ -206,7 +236,17 @@ pub(crate) async fn apply(
                         started.elapsed().as_secs(),
                         options.propagation_timeout.as_secs()
                     ));
-                    tokio::time::sleep(options.propagation_retry).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(options.propagation_retry) => {}
+                        _ = options.interrupt.wait() => {}
+                    }
+                    if stopped(
+                        &mut outcome,
+                        &options,
+                        "the grants above were written; the last rollout attempt failed and was not retried",
+                    ) {
+                        return outcome;
+                    }
                     attempt.number += 1;
                     // The failed rollout changed the service (and its etag).
                     live_service = match google.service(&name).await {
@@ -223,6 +263,9 @@ pub(crate) async fn apply(
                 Err(f) => {
                     outcome.service = f.outcome;
                     outcome.failure = Some(f.failure);
+                    if f.reason == rollout::FailureReason::Interrupted {
+                        outcome.interrupted = options.interrupt.requested();
+                    }
                     return outcome;
                 }
             }

@@ -74,6 +74,8 @@ pub(crate) enum FailureReason {
     Other,
     /// Cloud Run gave no structured reason.
     Unknown,
+    /// A signal stopped the wait; the rollout goes on without us.
+    Interrupted,
 }
 
 pub(crate) struct RolloutFailure {
@@ -201,6 +203,31 @@ pub(crate) async fn rollout(
                 }
             }
         }
+        Watched::Interrupted(op) => {
+            progress.fail("interrupted");
+            let signal = options
+                .interrupt
+                .requested()
+                .map(|s| s.name())
+                .unwrap_or("a signal");
+            let now = google.service(name).await.ok().flatten();
+            let mut f = still_running(
+                name,
+                format!(
+                    "interrupted by {signal}; the grants above were written, and operation `{op}` is still in progress: Cloud Run goes on with the rollout"
+                ),
+                now.as_ref().map(state).unwrap_or(ServiceOutcome {
+                    name: change.name.clone(),
+                    ready: false,
+                    revision: None,
+                    serving: None,
+                    url: None,
+                    seconds,
+                }),
+            );
+            f.reason = FailureReason::Interrupted;
+            Err(f)
+        }
         Watched::TimedOut(op) => {
             progress.fail("the rollout did not finish in time");
             let now = google.service(name).await.ok().flatten();
@@ -251,6 +278,8 @@ enum Watched {
     PollFailed(GcpError),
     /// The run's deadline passed first; the operation's name.
     TimedOut(String),
+    /// A signal arrived first; the operation's name.
+    Interrupted(String),
 }
 
 async fn watch(
@@ -281,14 +310,22 @@ async fn watch(
         if left.is_zero() {
             return Watched::TimedOut(op.name);
         }
-        let next = match long_poll {
-            true => google.operation(&op.name, Some(WAIT_SLICE.min(left))).await,
-            false => {
-                tokio::time::sleep(interval.min(left)).await;
-                interval = (interval * 3 / 2).min(MAX_POLL_INTERVAL);
-                google.operation(&op.name, None).await
+        let read = async {
+            match long_poll {
+                true => google.operation(&op.name, Some(WAIT_SLICE.min(left))).await,
+                false => {
+                    tokio::time::sleep(interval.min(left)).await;
+                    google.operation(&op.name, None).await
+                }
             }
         };
+        let next = tokio::select! {
+            next = read => next,
+            _ = options.interrupt.wait() => return Watched::Interrupted(op.name),
+        };
+        if !long_poll {
+            interval = (interval * 3 / 2).min(MAX_POLL_INTERVAL);
+        }
         match next {
             Ok(next) => {
                 // `wait` may return early (run.v2 discovery); an answer that

@@ -108,7 +108,10 @@ pub(crate) async fn run(
         match &outcome.failure {
             Some(f) => {
                 printer.error(&f.message, f.hint.as_deref());
-                Err(Error::Reported(Category::Failed))
+                Err(Error::Reported(match outcome.interrupted {
+                    Some(signal) => Category::Interrupted(signal),
+                    None => Category::Failed,
+                }))
             }
             None => {
                 match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {

@@ -50,7 +50,10 @@ pub(crate) async fn run(
         match outcome.failure {
             Some(f) => {
                 printer.error(&f.message, f.hint.as_deref());
-                Err(Error::Reported(Category::Failed))
+                Err(Error::Reported(match outcome.interrupted {
+                    Some(signal) => Category::Interrupted(signal),
+                    None => Category::Failed,
+                }))
             }
             None => Ok(ExitStatus::Success),
         }

@@ -13,12 +13,18 @@ use crate::Env;
 use crate::ExitStatus;
 use crate::cli::{Cli, Command};
 use crate::error::Error;
+use crate::interrupt::Interrupt;
 use crate::printer::Printer;
 use crate::settings::{DeploySettings, Globals, GrantSettings, PlanSettings};
 
 /// Run the parsed command.
-pub(crate) async fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<ExitStatus, Error> {
-    let globals = Globals::resolve(cli.global, env);
+pub(crate) async fn run(
+    cli: Cli,
+    env: &Env,
+    printer: &Printer,
+    interrupt: &Interrupt,
+) -> Result<ExitStatus, Error> {
+    let globals = Globals::resolve(cli.global, env, interrupt.clone());
     let printer = printer.clone();
     match cli.command {
         Command::Validate(args) => validate::run(&globals, &printer, args.env),

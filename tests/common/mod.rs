@@ -187,7 +187,7 @@ impl Harness {
     /// A command with the emulator as every endpoint, a token, fast polling,
     /// `NO_COLOR` unless `vars` says otherwise, and nothing else from the
     /// environment.
-    fn command(&self, program: &str, vars: &[(&str, &str)]) -> tokio::process::Command {
+    pub fn command(&self, program: &str, vars: &[(&str, &str)]) -> tokio::process::Command {
         let url = format!("{}/", self.server.url());
         let mut cmd = tokio::process::Command::new(program);
         cmd.current_dir(self.dir.path())
