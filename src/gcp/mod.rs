@@ -428,7 +428,7 @@ impl Google {
                 return Ok(Validated::Refused(e.message));
             }
             Err(e) if e.is(Kind::NotFound) || e.is(Kind::PermissionDenied) => {
-                return Ok(Validated::NotValidated(e.to_string()));
+                return Ok(Validated::NoVerdict(e.to_string()));
             }
             Err(e) => return Err(e),
         };
@@ -441,11 +441,11 @@ impl Google {
                 .await
             {
                 Ok(next) => next,
-                Err(e) => return Ok(Validated::NotValidated(e.to_string())),
+                Err(e) => return Ok(Validated::NoVerdict(e.to_string())),
             };
         }
         Ok(match (op.done, op.result) {
-            (false, _) => Validated::NotValidated(format!(
+            (false, _) => Validated::NoVerdict(format!(
                 "the validation operation `{}` did not finish",
                 op.name
             )),
@@ -474,7 +474,7 @@ pub(crate) enum Validated {
     },
     /// Cloud Run could not validate it (404, 403, an operation that did not
     /// finish): not a verdict on the service.
-    NotValidated(String),
+    NoVerdict(String),
 }
 
 /// NotFound becomes `None`; every other error stays an error.

@@ -143,7 +143,7 @@ fn validation_verdict(
             }))
         }
         Validated::RolloutCheckFailed { message, .. } => Some(rejected(message)),
-        Validated::NotValidated(why) => Some(Verdict::Warning(Warning {
+        Validated::NoVerdict(why) => Some(Verdict::Warning(Warning {
             kind: WarningKind::NotValidatedByCloudRun,
             message: format!("Cloud Run did not validate the service ({why}); the rollout will tell"),
         })),

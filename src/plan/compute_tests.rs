@@ -416,7 +416,7 @@ fn a_validation_refusal_of_what_the_plan_grants_first_is_only_a_note() {
 #[test]
 fn no_verdict_from_cloud_run_is_a_warning_not_a_problem() {
     let mut live = live();
-    live.validation = Validation::Answered(Validated::NotValidated("404".into()));
+    live.validation = Validation::Answered(Validated::NoVerdict("404".into()));
     let plan = compute(&env(), &deploy(), &live);
     assert!(plan.preflight.problems.is_empty());
     assert_eq!(plan.warnings[0].kind, WarningKind::NotValidatedByCloudRun);
