@@ -576,9 +576,12 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
     );
 }
 
+/// Public access is Cloud Run's invokerIamDisabled, not an allUsers binding:
+/// it works where an organisation policy (domain-restricted sharing) refuses
+/// allUsers, as this world's project does.
 #[tokio::test(flavor = "multi_thread")]
 async fn allow_unauthenticated_makes_the_service_public_and_back() {
-    let h = Harness::start(staging_world().build()).await;
+    let h = Harness::start(staging_world().domain_restricted_sharing(PROJECT).build()).await;
     let public = staging().replace(
         "allow_unauthenticated: false",
         "allow_unauthenticated: true",
@@ -586,7 +589,9 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
     h.write_config("staging", &public);
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    let invokers = |h: &Harness| {
+    let invoker_iam_disabled =
+        |h: &Harness| h.emulator.service(SERVICE).unwrap()["invokerIamDisabled"] == true;
+    let all_users = |h: &Harness| {
         h.emulator
             .policy(SERVICE)
             .map(|p| {
@@ -596,17 +601,45 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
             })
             .unwrap_or(false)
     };
-    assert!(invokers(&h), "allUsers can invoke");
+    assert!(invoker_iam_disabled(&h), "public without IAM");
+    assert!(!all_users(&h), "no allUsers binding");
+    assert!(
+        !h.write_rpcs()
+            .iter()
+            .any(|r| r.ends_with("services.setIamPolicy")),
+        "the service's policy is not touched"
+    );
 
     h.write_config("staging", &staging());
     h.emulator.clear_journal();
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(!invokers(&h), "private again");
-    // Only the service's own policy changes: no rollout, no other grant.
+    assert!(!invoker_iam_disabled(&h), "private again");
+    assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
+}
+
+/// A service the old script made public with an allUsers binding loses it
+/// when the config says private.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    h.emulator
+        .with_state(|st| st.add_binding(SERVICE, "roles/run.invoker", "allUsers"));
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(
         h.write_rpcs(),
         ["run.projects.locations.services.setIamPolicy"]
+    );
+    let p = h.emulator.policy(SERVICE).unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .all(|b| !b.members.contains(&"allUsers".to_string()))
     );
 }
 

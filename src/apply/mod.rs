@@ -322,6 +322,19 @@ fn record(
             }
             (IamStatus::Denied, attempts)
         }
+        IamResult::Failed { error, attempts } if error.is_domain_restriction() => {
+            outcome.failure.get_or_insert(Failure {
+                message: format!(
+                    "an organisation policy (domain-restricted sharing, constraints/iam.allowedPolicyMemberDomains) forbids granting {} on {}",
+                    roles(&change.add),
+                    change.resource.label()
+                ),
+                hint: Some(
+                    "for public access set `service.allow_unauthenticated: true`, which uses Cloud Run's invokerIamDisabled (allowed under that policy); otherwise grant only members of your organisation".into(),
+                ),
+            });
+            (IamStatus::Denied, attempts)
+        }
         IamResult::Failed { error, attempts } => {
             outcome.failure.get_or_insert(Failure {
                 message: error.to_string(),

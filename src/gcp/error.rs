@@ -7,7 +7,7 @@
 //! is usually the most precise description of what went wrong.
 
 use google_cloud_gax::error::Error as GaxError;
-use google_cloud_gax::error::rpc::Code;
+use google_cloud_gax::error::rpc::{Code, StatusDetails};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -40,6 +40,9 @@ pub(crate) struct GcpError {
     pub(crate) attempts: u32,
     /// The last failure was transient (retries ran out).
     pub(crate) transient: bool,
+    /// The `type` of each `google.rpc.PreconditionFailure` violation in the
+    /// error's details, e.g. `constraints/iam.allowedPolicyMemberDomains`.
+    pub(crate) violations: Vec<String>,
 }
 
 impl GcpError {
@@ -64,7 +67,20 @@ impl GcpError {
             http_status: None,
             attempts: 0,
             transient: false,
+            violations: Vec::new(),
         }
+    }
+
+    /// Refused by the organisation policy that restricts IAM members to the
+    /// organisation's own domains ("domain-restricted sharing"): 400
+    /// FAILED_PRECONDITION with a PreconditionFailure of this type
+    /// (terraform-google-modules/terraform-example-foundation#1454).
+    pub(crate) fn is_domain_restriction(&self) -> bool {
+        self.kind == Kind::FailedPrecondition
+            && self
+                .violations
+                .iter()
+                .any(|v| v == "constraints/iam.allowedPolicyMemberDomains")
     }
 
     pub(crate) fn from_gax(operation: &'static str, resource: &str, err: &GaxError) -> GcpError {
@@ -110,6 +126,19 @@ impl GcpError {
             http_status: err.http_status_code(),
             attempts: 1,
             transient: false,
+            violations: err
+                .status()
+                .map(|s| {
+                    s.details
+                        .iter()
+                        .filter_map(|d| match d {
+                            StatusDetails::PreconditionFailure(p) => Some(p),
+                            _ => None,
+                        })
+                        .flat_map(|p| p.violations.iter().map(|v| v.r#type.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -74,8 +74,22 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     let service = target
         .image()
         .map(|image| service_change(env, image, &email, live));
-    if service.is_some() {
+    if let Some(change) = &service {
         warnings.extend(preflight::plain_credentials_in_live_service(env, live));
+        if change.action == ServiceAction::Update
+            && let Some(live_service) = &live.service
+        {
+            let dropped = service::system_keys(live_service);
+            if !dropped.is_empty() {
+                warnings.push(Warning {
+                    kind: WarningKind::SystemKeysDropped,
+                    message: format!(
+                        "the update drops system annotations and labels Cloud Run API v2 refuses in a request (set by an earlier gcloud deploy): {}",
+                        dropped.join(", ")
+                    ),
+                });
+            }
+        }
     }
     let changes = Changes::of(&iam, service.as_ref());
     Plan {
@@ -217,15 +231,20 @@ fn iam_changes(
             vec![],
         );
     }
-    if matches!(target, Target::Deploy { .. }) {
-        let public = Grant::new(RUN_INVOKER, ALL_USERS);
-        match env.service.allow_unauthenticated {
-            true => want(service_resource(env), vec![public], vec![]),
-            false if live.service_policy.is_some() => {
-                want(service_resource(env), vec![], vec![public])
-            }
-            false => {}
-        }
+    // Public access is the service's `invokerIamDisabled` (see
+    // `ServiceView`), not an `allUsers` binding, which domain-restricted
+    // sharing refuses. A private service loses an `allUsers` binding left
+    // by an older deploy (the old script's --allow-unauthenticated); a
+    // public one keeps it (it changes nothing).
+    if matches!(target, Target::Deploy { .. })
+        && !env.service.allow_unauthenticated
+        && live.service_policy.is_some()
+    {
+        want(
+            service_resource(env),
+            vec![],
+            vec![Grant::new(RUN_INVOKER, ALL_USERS)],
+        );
     }
     out
 }
@@ -276,12 +295,19 @@ fn service_change(
         (Some(_), true) => ServiceAction::None,
         (Some(_), false) => ServiceAction::Update,
     };
+    // Cloud Run makes a revision only when the template changes; public
+    // access is a field of the service, outside it.
+    let new_revision = match action {
+        ServiceAction::Create => true,
+        ServiceAction::None => false,
+        ServiceAction::Update => fields.iter().any(|f| f.field != "invoker_iam_disabled"),
+    };
     ServiceChange {
         name: env.service.name.to_string(),
         action,
+        traffic: traffic_words(live_service, new_revision),
         fields,
-        new_revision: action != ServiceAction::None,
-        traffic: traffic_words(live_service, action),
+        new_revision,
         desired: desired.redacted(),
         etag: live_service.map(|s| s.etag.clone()),
         generation: live_service.map(|s| s.generation),
@@ -349,11 +375,12 @@ pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> Ser
         min_instances: s.min_instances as i32,
         max_instances: s.max_instances as i32,
         service_account: account.to_string(),
+        invoker_iam_disabled: s.allow_unauthenticated,
         env: vars,
     }
 }
 
-fn traffic_words(live: Option<&Service>, action: ServiceAction) -> String {
+fn traffic_words(live: Option<&Service>, new_revision: bool) -> String {
     use google_cloud_run_v2::model::TrafficTargetAllocationType as T;
     let Some(live) = live else {
         return "100% to the new revision".into();
@@ -363,13 +390,13 @@ fn traffic_words(live: Option<&Service>, action: ServiceAction) -> String {
             .traffic
             .iter()
             .any(|t| t.r#type == T::Latest && t.percent == 100);
-    match (action, to_latest) {
-        (ServiceAction::None, _) => match live.latest_ready_revision.rsplit('/').next() {
+    match (new_revision, to_latest) {
+        (false, _) => match live.latest_ready_revision.rsplit('/').next() {
             Some(r) if !r.is_empty() => format!("unchanged: 100% to {r}"),
             _ => "unchanged".into(),
         },
-        (_, true) => "100% to the new revision".into(),
-        (_, false) => "unchanged: traffic is pinned to named revisions; the new revision gets none until you move it".into(),
+        (true, true) => "100% to the new revision".into(),
+        (true, false) => "unchanged: traffic is pinned to named revisions; the new revision gets none until you move it".into(),
     }
 }
 

@@ -50,4 +50,6 @@ pub(crate) enum WarningKind {
     ValidationAwaitsGrants,
     /// Cloud Run could not validate the service (404, 403, no answer).
     NotValidatedByCloudRun,
+    /// The update drops system annotations or labels the live service has.
+    SystemKeysDropped,
 }

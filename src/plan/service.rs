@@ -92,6 +92,13 @@ pub(crate) struct ServiceView {
     pub(crate) min_instances: i32,
     pub(crate) max_instances: i32,
     pub(crate) service_account: String,
+    /// Public access without IAM: Cloud Run's `invokerIamDisabled` (skips
+    /// the `run.routes.invoke` check; Google's recommended way to make a
+    /// service public, and it works under domain-restricted sharing, where
+    /// an `allUsers` binding is refused:
+    /// https://cloud.google.com/run/docs/authenticating/public).
+    #[serde(default)]
+    pub(crate) invoker_iam_disabled: bool,
     pub(crate) env: BTreeMap<String, EnvValue>,
 }
 
@@ -161,6 +168,7 @@ pub(crate) fn view_of(service: &Service, project_ids: &[&str]) -> ServiceView {
         min_instances: scaling.min_instance_count,
         max_instances: scaling.max_instance_count,
         service_account: template.service_account.clone(),
+        invoker_iam_disabled: service.invoker_iam_disabled,
         env,
     }
 }
@@ -225,7 +233,54 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
     );
     template.service_account = view.service_account.clone();
     service.template = Some(template);
+    service.invoker_iam_disabled = view.invoker_iam_disabled;
+    drop_system_keys(&mut service);
     service
+}
+
+/// The annotation and label namespaces Cloud Run v2 refuses in a request
+/// ("system annotations are not supported in Cloud Run API v2", run.v2
+/// discovery, `Service.annotations`; GoogleCloudPlatform/avocano#238). A
+/// service first deployed with gcloud may carry some; sent back, they would
+/// fail every deploy.
+const SYSTEM_PREFIXES: [&str; 4] = [
+    "run.googleapis.com/",
+    "cloud.googleapis.com/",
+    "serving.knative.dev/",
+    "autoscaling.knative.dev/",
+];
+
+fn is_system_key(key: &str) -> bool {
+    SYSTEM_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// The system keys the live service carries, which an update drops
+/// (`annotations.KEY`, `labels.KEY`, `template.annotations.KEY`, ...).
+pub(crate) fn system_keys(service: &Service) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = |what: &str, keys: &mut dyn Iterator<Item = &String>| {
+        out.extend(
+            keys.filter(|k| is_system_key(k))
+                .map(|k| format!("{what}.{k}")),
+        )
+    };
+    from("annotations", &mut service.annotations.keys());
+    from("labels", &mut service.labels.keys());
+    if let Some(t) = &service.template {
+        from("template.annotations", &mut t.annotations.keys());
+        from("template.labels", &mut t.labels.keys());
+    }
+    out.sort();
+    out
+}
+
+fn drop_system_keys(service: &mut Service) {
+    service.annotations.retain(|k, _| !is_system_key(k));
+    service.labels.retain(|k, _| !is_system_key(k));
+    if let Some(t) = service.template.as_mut() {
+        t.annotations.retain(|k, _| !is_system_key(k));
+        t.labels.retain(|k, _| !is_system_key(k));
+    }
 }
 
 /// One line of a service diff.
@@ -305,6 +360,21 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
             )
         })
         .collect();
+    // Public access: shown when either side has it.
+    let public = |v: &ServiceView| v.invoker_iam_disabled.then(|| "true".to_string());
+    let before_public = live.and_then(public);
+    let after_public = public(desired);
+    if before_public != after_public {
+        out.push(FieldChange {
+            field: "invoker_iam_disabled".into(),
+            op: match after_public {
+                Some(_) => Op::Add,
+                None => Op::Remove,
+            },
+            before: before_public,
+            after: after_public,
+        });
+    }
     // Env vars: every name in either, desired ones first, then removals.
     let empty = BTreeMap::new();
     let live_env = live.map(|l| &l.env).unwrap_or(&empty);
@@ -350,6 +420,7 @@ mod tests {
             min_instances: 0,
             max_instances: 10,
             service_account: "run@p.iam.gserviceaccount.com".into(),
+            invoker_iam_disabled: false,
             env: BTreeMap::from([
                 ("LOG_LEVEL".into(), EnvValue::Plain("INFO".into())),
                 (

@@ -219,7 +219,22 @@ pub(super) fn finalize(st: &mut State, op_name: &str) {
         svc.observed_generation = svc.generation;
         let rev = svc.latest_created.clone();
         match &op.outcome {
-            Outcome::NoRevision => {}
+            // A change outside the template (e.g. `invokerIamDisabled`)
+            // reconciles without a revision: Ready again as the latest
+            // revision is (Cloud Run makes revisions only for template
+            // changes: https://cloud.google.com/run/docs/managing/revisions).
+            Outcome::NoRevision => {
+                let latest = svc
+                    .revisions
+                    .iter()
+                    .find(|r| Some(&r.rev.name) == rev.as_ref());
+                svc.terminal = match latest {
+                    Some(r) if !r.rev.ready && !r.pending => {
+                        failed("Ready", &r.rev.message, &r.rev.reason, &at)
+                    }
+                    _ => condition("Ready", "CONDITION_SUCCEEDED", None, &at),
+                };
+            }
             Outcome::Ready => {
                 if let Some(r) = svc
                     .revisions
