@@ -10,12 +10,12 @@ use google_cloud_iam_v1::model::Policy;
 use google_cloud_run_v2::model::Service;
 
 use super::live::{LiveState, Needs, Validation};
-use super::preflight;
 use super::service::{self, EnvValue, ServiceView};
 use super::{
     AccountCheck, Changes, IamChange, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
     ServiceAction, ServiceChange, Target,
 };
+use super::{permissions, preflight};
 use crate::config::Environment;
 use crate::gcp::iam::{self, Grant, PolicyResource};
 
@@ -66,14 +66,25 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         });
     }
 
-    let iam = iam_changes(env, target, &needs, live);
+    let mut iam = iam_changes(env, target, &needs, live);
     let service = target
         .image()
         .map(|image| service_change(env, image, &email, live));
-    let warnings = service
+    let mut warnings = service
         .as_ref()
         .map(|_| preflight::plain_credentials_in_live_service(env, live))
         .unwrap_or_default();
+    // The deploying identity's own permissions, and the reads it was refused.
+    let permissions = permissions::assess(
+        env,
+        target,
+        &needs,
+        live,
+        &mut iam,
+        service.as_ref().map(|s| s.action),
+    );
+    problems.extend(permissions.problems);
+    warnings.extend(permissions.warnings);
     let changes = Changes::of(&iam, service.as_ref());
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -90,6 +101,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
                 exists: account.exists,
             },
             encryption_key,
+            permissions: permissions.checks,
             problems,
         },
         iam,
