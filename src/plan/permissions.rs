@@ -122,6 +122,7 @@ fn why(permission: &str) -> &'static str {
         "run.services.update" => "update the Cloud Run service",
         "run.services.getIamPolicy" => "read the service's IAM policy",
         "run.services.setIamPolicy" => "change who may invoke the service",
+        "run.operations.get" => "follow the rollout's operation until the revision is ready",
         ACT_AS => "run the service as the runtime service account",
         "iam.serviceAccounts.get" => "check that the runtime service account exists",
         "iam.serviceAccounts.getIamPolicy" => "read the runtime account's IAM policy",
@@ -180,7 +181,7 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
     if needs.service {
         // Asked of the project too: a service that does not exist yet has no
         // policy of its own, and a grant on the project covers its services.
-        project.push("run.services.create");
+        project.extend(["run.services.create", "run.operations.get"]);
         project.extend(RUN_ON_SERVICE);
         out.push((
             super::compute::service_resource(env),
@@ -283,6 +284,11 @@ pub(crate) fn assess(
             Some(ServiceAction::Update) => rows.push((on.clone(), "run.services.update", true)),
             _ => {}
         }
+        if matches!(service, Some(ServiceAction::Create | ServiceAction::Update)) {
+            // The rollout follows its operation (operations.get and .wait),
+            // a permission of the location, asked of the project.
+            rows.push((project.clone(), "run.operations.get", true));
+        }
         if live.service.is_some() {
             rows.push((on.clone(), "run.services.getIamPolicy", false));
         }
@@ -371,7 +377,7 @@ pub(crate) fn assess(
             .iter()
             .map(|role| resource.gcloud_grant(role, DEPLOYER))
             .collect::<Vec<_>>()
-            .join("\n  ");
+            .join("\n");
         match required {
             true => a.problems.push(Problem {
                 kind: ProblemKind::MissingPermission,
@@ -379,9 +385,7 @@ pub(crate) fn assess(
                     "the deploying identity lacks permissions on {}: {list}",
                     resource.label()
                 ),
-                hint: format!(
-                    "an administrator can grant them ({DEPLOYER} is the identity running autosre-deploy, e.g. user:you@example.com):\n  {commands}"
-                ),
+                hint: format!("{commands}   ({DEPLOYER}: the identity running autosre-deploy, e.g. user:you@example.com)"),
             }),
             false => {
                 let grants = change_on(resource)
@@ -429,8 +433,7 @@ pub(crate) fn assess(
                 kind: ProblemKind::ReadRefused,
                 message,
                 hint: format!(
-                    "an administrator can grant {} ({DEPLOYER} is the identity running autosre-deploy):\n  {}",
-                    role_for(permission),
+                    "{}   ({DEPLOYER}: the identity running autosre-deploy)",
                     r.resource.gcloud_grant(role_for(permission), DEPLOYER)
                 ),
             }),

@@ -357,7 +357,7 @@ pub(crate) fn permissions_table(checks: &[PermissionCheck], format: Format<'_>) 
     }
     match format {
         Format::Text(p) => {
-            let _ = writeln!(s, "Permissions of the deploying identity:");
+            let _ = writeln!(s, "\nPermissions of the deploying identity:");
             let width = checks.iter().map(|c| c.permission.len()).max().unwrap_or(0);
             for c in checks {
                 let word = status_word(c.status);
@@ -380,7 +380,7 @@ pub(crate) fn permissions_table(checks: &[PermissionCheck], format: Format<'_>) 
         Format::Markdown => {
             let _ = writeln!(
                 s,
-                "| permission | resource | status | required | granted by |\n|---|---|---|---|---|"
+                "\n#### Permissions of the deploying identity\n\n| permission | resource | status | required | granted by |\n|---|---|---|---|---|"
             );
             for c in checks {
                 let _ = writeln!(
