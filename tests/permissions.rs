@@ -159,12 +159,21 @@ async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
         h.emulator.service(SERVICE).is_some(),
         "the service rolled out"
     );
+    // The project grant was tried, denied, and the project policy unchanged.
+    let project_writes: Vec<u16> = h
+        .writes()
+        .iter()
+        .filter(|e| e.rpc == "cloudresourcemanager.projects.setIamPolicy")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(project_writes, [403]);
+    let policy = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
     assert!(
-        !h.write_rpcs()
+        !policy
+            .bindings
             .iter()
-            .any(|r| r == "cloudresourcemanager.projects.setIamPolicy"
-                && h.writes().iter().any(|e| e.status == 200 && e.rpc == *r)),
-        "the project policy was not changed"
+            .any(|b| b.role == "roles/cloudtrace.agent"),
+        "{policy:?}"
     );
 }
 
@@ -207,8 +216,8 @@ async fn an_unserved_permission_question_is_a_warning() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
-    // Everything but reading and writing secret policies (roles/secretmanager.viewer
-    // reads secrets and versions but not... it does read policies: use a custom role).
+    // Everything but reading and writing secret policies: a custom role reads the
+    // secrets and their versions, nothing grants secrets.getIamPolicy.
     let mut b = staging_world()
         .caller(DEPLOYER)
         .enforce_caller_permissions()

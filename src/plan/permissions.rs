@@ -389,7 +389,7 @@ pub(crate) fn assess(
             }),
             false => {
                 let grants = change_on(resource)
-                    .map(|c| admin_commands(c))
+                    .map(admin_commands)
                     .filter(|c| !c.is_empty())
                     .map(|c| format!("; the planned grants will be denied; an administrator can make them:\n  {c}"))
                     .unwrap_or_default();
