@@ -253,3 +253,28 @@ async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
     );
     assert!(h.writes().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
+    // Reads every secret policy (roles/secretmanager.viewer) but may not
+    // change one: the runtime account's secret access cannot be granted.
+    let roles: Vec<&str> = EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/secretmanager.admin")
+        .chain(["roles/secretmanager.viewer"])
+        .collect();
+    let h = staging(&roles).await;
+    let grant = h.run(&["grant", "--env", "staging"]).await;
+    assert_eq!(grant.code, 1, "{}", grant.all());
+    assert!(
+        grant.all().contains("secretmanager.secrets.setIamPolicy"),
+        "{}",
+        grant.all()
+    );
+    assert!(
+        grant.all().contains("roles/secretmanager.admin"),
+        "{}",
+        grant.all()
+    );
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}
