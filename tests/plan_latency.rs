@@ -6,7 +6,7 @@
 //! project policy, the service and its policy), then what needs the project
 //! number or the live service (Cloud Run's default account, whose email is
 //! `<number>-compute@...`, and Cloud Run's validateOnly check of the service
-//! we would send). With 100 ms injected per request, the longest chain of
+//! we would send). With 300 ms injected per request (more than it takes a debug build on a busy machine to send the ~100 requests of phase 1), the longest chain of
 //! requests that each started after the previous one ended must be exactly 2,
 //! for 3 secrets and for 30. Wall time is printed, not asserted.
 
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const LATENCY: Duration = Duration::from_millis(100);
+const LATENCY: Duration = Duration::from_millis(300);
 const DEPTH: usize = 2;
 
 /// config/example.yaml, with `extra` more secrets wired as env vars.

@@ -2,9 +2,11 @@
 
 use super::shared::{preflight_result, print_plan, with_context};
 use crate::ExitStatus;
+use crate::cli::Output;
 use crate::error::Error;
 use crate::plan::{self, Target};
 use crate::printer::Printer;
+use crate::report;
 use crate::settings::Globals;
 
 pub(crate) async fn run(
@@ -25,6 +27,18 @@ pub(crate) async fn run(
     with_context(globals, printer, vars, &env, async |ctx| {
         let (plan, _) = plan::plan(&ctx.google, &env, &target).await?;
         print_plan(ctx, &plan);
+        // The full permission table (JSON has it in `preflight.permissions`).
+        let format = match ctx.globals.output {
+            Output::Human => Some(report::Format::Text(printer)),
+            Output::Markdown => Some(report::Format::Markdown),
+            Output::Json => None,
+        };
+        if let Some(format) = format {
+            let table = report::permissions_table(&plan.preflight.permissions, format);
+            if !table.is_empty() {
+                printer.data(&table);
+            }
+        }
         preflight_result(&plan)?;
         printer.success("preflight passed");
         Ok(ExitStatus::Success)

@@ -50,7 +50,10 @@ pub(crate) async fn run(
             "Reading live state for `{}` (project {}, region {})",
             env.name, env.project, env.region
         ));
-        let (plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+        if settings.apply.strict_iam {
+            plan::permissions::strict(&mut plan);
+        }
         if settings.dry_run {
             print_plan(ctx, &plan);
             preflight_result(&plan)?;

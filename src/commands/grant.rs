@@ -16,20 +16,27 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let env = globals.load(&settings.env)?;
     with_context(globals, printer, vars, &env, async |ctx| {
-        let (plan, live) = plan::plan(&ctx.google, &env, &Target::Grant).await?;
+        let (mut plan, live) = plan::plan(&ctx.google, &env, &Target::Grant).await?;
+        if settings.apply.strict_iam {
+            plan::permissions::strict(&mut plan);
+        }
         if settings.dry_run {
             print_plan(ctx, &plan);
             return Ok(ExitStatus::Success);
         }
-        // Only a missing runtime account stops a grant: there is no one to
-        // grant to. Secret problems and the key wiring are the deploy's to
-        // refuse; a grant reports them and goes on.
-        let (blocking, other): (Vec<_>, Vec<_>) = plan
-            .preflight
-            .problems
-            .iter()
-            .cloned()
-            .partition(|p| p.kind == ProblemKind::ServiceAccountMissing);
+        // A missing runtime account stops a grant (there is no one to grant
+        // to), and so does a permission the grants need that the deploying
+        // identity lacks (they would be denied). Secret problems and the key
+        // wiring are the deploy's to refuse; a grant reports them and goes on.
+        let (blocking, other): (Vec<_>, Vec<_>) =
+            plan.preflight.problems.iter().cloned().partition(|p| {
+                matches!(
+                    p.kind,
+                    ProblemKind::ServiceAccountMissing
+                        | ProblemKind::MissingPermission
+                        | ProblemKind::ReadRefused
+                )
+            });
         if !blocking.is_empty() {
             print_plan(ctx, &plan);
             return Err(Error::Preflight { problems: blocking });

@@ -92,6 +92,8 @@ macro_rules! iam_call {
     };
 }
 
+mod permissions;
+
 impl Google {
     pub(crate) async fn connect(
         endpoints: &Endpoints,

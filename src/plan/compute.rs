@@ -10,12 +10,12 @@ use google_cloud_iam_v1::model::Policy;
 use google_cloud_run_v2::model::Service;
 
 use super::live::{LiveState, Needs, Validation};
-use super::preflight;
 use super::service::{self, EnvValue, ServiceView};
 use super::{
     AccountCheck, Changes, IamChange, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
     ServiceAction, ServiceChange, Target, Warning, WarningKind,
 };
+use super::{permissions, preflight};
 use crate::config::Environment;
 use crate::gcp::Validated;
 use crate::gcp::iam::{self, Grant, PolicyResource};
@@ -59,7 +59,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     if !account.exists {
         problems.push(preflight::account_problem(env, account));
     }
-    let iam = iam_changes(env, target, &needs, live);
+    let mut iam = iam_changes(env, target, &needs, live);
     let mut warnings = Vec::new();
     // The account's absence is the problem; anything Cloud Run says about a
     // service running as a missing account follows from it.
@@ -91,6 +91,17 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
             }
         }
     }
+    // The deploying identity's own permissions, and the reads it was refused.
+    let permissions = permissions::assess(
+        env,
+        target,
+        &needs,
+        live,
+        &mut iam,
+        service.as_ref().map(|s| s.action),
+    );
+    problems.extend(permissions.problems);
+    warnings.extend(permissions.warnings);
     let changes = Changes::of(&iam, service.as_ref());
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -107,6 +118,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
                 exists: account.exists,
             },
             encryption_key,
+            permissions: permissions.checks,
             problems,
         },
         iam,

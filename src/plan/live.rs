@@ -17,16 +17,19 @@
 
 use std::collections::BTreeMap;
 
-use futures::future::{try_join, try_join_all, try_join5};
+use std::sync::Mutex;
+
+use futures::future::{join, join_all, try_join, try_join_all, try_join5};
 use google_cloud_iam_v1::model::Policy;
 use google_cloud_run_v2::model::Service;
 use google_cloud_secretmanager_v1::model::SecretVersion;
 
 use super::Target;
 use super::compute;
+use super::permissions::{self, Answer, RefusedRead};
 use crate::config::{Environment, SecretAccess};
 use crate::gcp::iam::PolicyResource;
-use crate::gcp::{GcpError, Google, Validated};
+use crate::gcp::{GcpError, Google, Kind, Validated};
 
 /// A secret, by project and id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +73,12 @@ pub(crate) struct LiveState {
     pub(crate) service_policy: Option<Policy>,
     /// Cloud Run's answer to validating the service the plan would send.
     pub(crate) validation: Validation,
+    /// testIamPermissions' answer per resource asked (see
+    /// [`super::permissions`]).
+    pub(crate) permissions: BTreeMap<PolicyResource, Answer>,
+    /// Reads Google refused with 403: what they would have told is absent
+    /// above (a policy `None`, an account assumed to exist).
+    pub(crate) refused: Vec<RefusedRead>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -191,6 +200,9 @@ pub(crate) async fn read(
     let needs = Needs::of(env, target);
     let project: &str = &env.project;
     let service_name = compute::service_name(env);
+    // Reads refused with 403, collected as data (see `refusable`).
+    let refused = Mutex::new(Vec::new());
+    let refused = &refused;
 
     let number = async {
         match needs.number {
@@ -206,10 +218,18 @@ pub(crate) async fn read(
                 email: email.clone(),
             };
             let (exists, policy) = try_join(
-                google.service_account_exists(&account_project(&email, project), &email),
+                async {
+                    let r = google
+                        .service_account_exists(&account_project(&email, project), &email)
+                        .await;
+                    // Refused: assumed to exist; the refusal is reported.
+                    refusable(r, &resource, true, refused)
+                },
                 async {
                     match needs.account_policy {
-                        true => google.get_policy(&resource).await,
+                        true => {
+                            refusable(google.get_policy(&resource).await, &resource, None, refused)
+                        }
                         false => Ok(None),
                     }
                 },
@@ -232,30 +252,39 @@ pub(crate) async fn read(
     let secret_ids = needs.secrets();
     let secrets = try_join(
         try_join_all(secret_ids.iter().map(|id| async {
-            let (exists, policy) = try_join(google.secret_exists(&id.project, &id.secret), async {
-                match needs.per_secret {
-                    true => google.get_policy(&id.resource()).await,
-                    false => Ok(None),
-                }
-            })
+            let resource = id.resource();
+            let (exists, policy) = try_join(
+                async {
+                    let r = google.secret_exists(&id.project, &id.secret).await;
+                    refusable(r, &resource, true, refused)
+                },
+                async {
+                    match needs.per_secret {
+                        true => {
+                            refusable(google.get_policy(&resource).await, &resource, None, refused)
+                        }
+                        false => Ok(None),
+                    }
+                },
+            )
             .await?;
             Ok::<_, GcpError>((id.clone(), SecretLive { exists, policy }))
         })),
         try_join_all(needs.uses.keys().map(|k| async {
-            let v = google
+            let r = google
                 .secret_version(&k.id.project, &k.id.secret, &k.version)
-                .await?;
+                .await;
+            let v = refusable(r, &k.id.resource(), None, refused)?;
             Ok::<_, GcpError>((k.clone(), v))
         })),
     );
     let project_policy = async {
         match needs.project_policy {
             true => {
-                google
-                    .get_policy(&PolicyResource::Project {
-                        project: project.to_string(),
-                    })
-                    .await
+                let resource = PolicyResource::Project {
+                    project: project.to_string(),
+                };
+                refusable(google.get_policy(&resource).await, &resource, None, refused)
             }
             false => Ok(None),
         }
@@ -263,26 +292,48 @@ pub(crate) async fn read(
     let service = async {
         match needs.service {
             true => {
+                let resource = compute::service_resource(env);
                 try_join(
-                    google.service(&service_name),
-                    google.get_policy(&compute::service_resource(env)),
+                    async {
+                        refusable(
+                            google.service(&service_name).await,
+                            &resource,
+                            None,
+                            refused,
+                        )
+                    },
+                    async {
+                        refusable(google.get_policy(&resource).await, &resource, None, refused)
+                    },
                 )
                 .await
             }
             false => Ok((None, None)),
         }
     };
+    // The caller's own permissions, asked of each resource at once.
+    let tests = join_all(
+        permissions::to_ask(env, &needs)
+            .into_iter()
+            .map(|(r, perms)| test(google, r, perms)),
+    );
 
     // Phase 1: everything that depends on nothing, at once.
+    let (phase1, answers) = join(
+        try_join5(number, configured_account, secrets, project_policy, service),
+        tests,
+    )
+    .await;
     let (
         project_number,
         configured_account,
         (secrets, versions),
         project_policy,
         (service, service_policy),
-    ) = try_join5(number, configured_account, secrets, project_policy, service).await?;
+    ) = phase1?;
 
     let mut live = LiveState {
+        permissions: answers.into_iter().collect(),
         project_number,
         secrets: secrets.into_iter().collect(),
         versions: versions.into_iter().collect(),
@@ -316,12 +367,59 @@ pub(crate) async fn read(
     };
     let account = async {
         match configured_account {
-            Some(a) => Ok(a),
-            None => account(email.clone(), true).await,
+            Some(a) => Ok((a, None)),
+            // Cloud Run's default account: its permissions are asked now
+            // that its email is known, with its other reads.
+            None => {
+                let resource = PolicyResource::ServiceAccount {
+                    project: account_project(&email, project),
+                    email: email.clone(),
+                };
+                let (a, answer) = join(
+                    account(email.clone(), true),
+                    test(google, resource, permissions::account_permissions(&needs)),
+                )
+                .await;
+                Ok((a?, Some(answer)))
+            }
         }
     };
-    let (account, validation) = try_join(account, validation).await?;
+    let ((account, answer), validation) = try_join(account, validation).await?;
     live.account = account;
     live.validation = validation;
+    live.permissions.extend(answer);
+    live.refused = refused.lock().expect("not poisoned").drain(..).collect();
     Ok(live)
+}
+
+/// A read refused with 403 PERMISSION_DENIED is data: `fallback` stands in
+/// for its answer and the refusal is recorded, so the plan can say what it
+/// could not check (and stop only when a required step depends on it).
+fn refusable<T>(
+    r: Result<T, GcpError>,
+    resource: &PolicyResource,
+    fallback: T,
+    refused: &Mutex<Vec<RefusedRead>>,
+) -> Result<T, GcpError> {
+    match r {
+        Err(e) if e.is(Kind::PermissionDenied) => {
+            refused.lock().expect("not poisoned").push(RefusedRead {
+                operation: e.operation,
+                resource: resource.clone(),
+                message: e.message,
+            });
+            Ok(fallback)
+        }
+        r => r,
+    }
+}
+
+/// Ask `r` which of `perms` the caller holds. Never fails: a refused or
+/// unserved question is an answer too (the plan then says it could not check).
+async fn test(google: &Google, r: PolicyResource, perms: Vec<String>) -> (PolicyResource, Answer) {
+    let answer = match google.test_permissions(&r, &perms).await {
+        Ok(held) => Answer::Held(held),
+        Err(e) => Answer::NotChecked(format!("{} {}", e.operation, e.status_word())),
+    };
+    (r, answer)
 }

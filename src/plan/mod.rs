@@ -16,6 +16,7 @@
 
 pub(crate) mod compute;
 pub(crate) mod live;
+pub(crate) mod permissions;
 pub(crate) mod preflight;
 pub(crate) mod problem;
 pub(crate) mod saved;
@@ -87,6 +88,10 @@ pub(crate) struct Preflight {
     pub(crate) secrets: Vec<SecretCheck>,
     pub(crate) service_account: AccountCheck,
     pub(crate) encryption_key: KeyCheck,
+    /// The deploying identity's permissions the plan needs, as
+    /// testIamPermissions answered (see [`permissions`]).
+    #[serde(default)]
+    pub(crate) permissions: Vec<permissions::PermissionCheck>,
     /// Everything that stops a deploy, in the order found.
     pub(crate) problems: Vec<Problem>,
 }
@@ -113,6 +118,8 @@ pub(crate) enum SecretState {
     Destroyed,
     SecretNotFound,
     VersionNotFound,
+    /// Reading the secret or the version was refused (403).
+    Unreadable,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

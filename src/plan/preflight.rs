@@ -18,7 +18,12 @@ pub(crate) fn secret_checks(needs: &Needs, live: &LiveState) -> Vec<SecretCheck>
         .map(|(key, env)| {
             let exists = live.secrets.get(&key.id).is_some_and(|s| s.exists);
             let version = live.versions.get(key).and_then(Option::as_ref);
+            let refused = live
+                .refused
+                .iter()
+                .any(|r| r.resource == key.id.resource() && !r.operation.ends_with("getIamPolicy"));
             let state = match (exists, version) {
+                _ if refused => SecretState::Unreadable,
                 (false, _) => SecretState::SecretNotFound,
                 (true, None) => SecretState::VersionNotFound,
                 (true, Some(v)) => match v.state {
@@ -118,7 +123,8 @@ pub(crate) fn secret_problem(c: &SecretCheck, env: &Environment) -> Option<Probl
         false => "printf %s \"$VALUE\"",
     };
     let (kind, message, hint) = match c.state {
-        SecretState::Enabled => return None,
+        // The refused read is the problem (see `permissions::assess`).
+        SecretState::Enabled | SecretState::Unreadable => return None,
         SecretState::SecretNotFound => (
             ProblemKind::SecretNotFound,
             format!("{what} does not exist in project `{p}`"),

@@ -32,6 +32,11 @@ pub(crate) enum ProblemKind {
     ServiceAccountMissing,
     /// Cloud Run's own validation (validateOnly) refused the service.
     ServiceRejected,
+    /// The deploying identity lacks a permission a required step needs
+    /// (or, with `--strict-iam`, one any planned grant needs).
+    MissingPermission,
+    /// A read a required step depends on was refused (403).
+    ReadRefused,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -52,4 +57,11 @@ pub(crate) enum WarningKind {
     NotValidatedByCloudRun,
     /// The update drops system annotations or labels the live service has.
     SystemKeysDropped,
+    /// The deploying identity lacks a permission only a non-required grant
+    /// needs: that grant will be denied.
+    MissingPermission,
+    /// A read was refused (403); the plan says what it could not check.
+    ReadRefused,
+    /// testIamPermissions was refused or not served for a resource.
+    PermissionsNotChecked,
 }

@@ -122,7 +122,14 @@ impl SavedPlan {
 /// What differs between the saved plan and the one computed now, in words.
 /// Empty when they are the same.
 pub(crate) fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
-    if saved == now {
+    // The deploying identity's permissions are not live state the plan's
+    // changes were computed from: a permission granted since is no drift.
+    let without_permissions = |p: &Plan| {
+        let mut p = p.clone();
+        p.preflight.permissions.clear();
+        p
+    };
+    if without_permissions(saved) == without_permissions(now) {
         return Vec::new();
     }
     let mut out = Vec::new();

@@ -9,9 +9,10 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::apply::{IamStatus, Outcome};
+use crate::plan::permissions::{PermissionCheck, PermissionStatus};
 use crate::plan::service::{FieldChange, Op};
 use crate::plan::{
-    Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange,
+    Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange, Warning,
 };
 use crate::printer::{Printer, Style};
 
@@ -23,6 +24,7 @@ fn state_word(c: &SecretCheck) -> String {
         SecretState::Destroyed => format!("version {v} DESTROYED"),
         SecretState::SecretNotFound => "secret NOT FOUND".into(),
         SecretState::VersionNotFound => format!("version {} NOT FOUND", c.version),
+        SecretState::Unreadable => "NOT READABLE by the deploying identity".into(),
     }
 }
 
@@ -80,8 +82,8 @@ pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
     if let Some(svc) = &plan.service {
         r.service(svc);
     }
-    r.problems(&plan.preflight.problems);
     r.warnings(&plan.warnings);
+    r.problems(&plan.preflight.problems);
     if let Format::Text(_) = format {
         r.line(format_args!("\n{}", plan.changes));
     }
@@ -189,6 +191,53 @@ impl Renderer<'_> {
             let detail = format!(" -> {state} ({})", c.env.join(", "));
             self.check(c.state == SecretState::Enabled, &subject, &detail, &state);
         }
+
+        // The deploying identity: one line when it holds everything asked,
+        // else one per permission it lacks (`check` prints the full table).
+        let held = pf
+            .permissions
+            .iter()
+            .filter(|c| c.status == PermissionStatus::Held)
+            .count();
+        if !pf.permissions.is_empty() && held == pf.permissions.len() {
+            let subject = format!("deploying identity holds the {held} permissions the plan needs");
+            self.check(true, &subject, "", "ok");
+        }
+        for c in pf
+            .permissions
+            .iter()
+            .filter(|c| c.status == PermissionStatus::Missing)
+        {
+            let subject = format!(
+                "deploying identity lacks {} on {}",
+                self.code(&c.permission),
+                c.resource.label()
+            );
+            let detail = format!(
+                " ({}; granted by {})",
+                if c.required {
+                    "required"
+                } else {
+                    "for a grant"
+                },
+                c.role
+            );
+            let result = format!("**missing** (granted by {})", self.code(&c.role));
+            self.check(false, &subject, &detail, &result);
+        }
+    }
+
+    fn warnings(&mut self, warnings: &[Warning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        self.heading("Warnings");
+        for w in warnings {
+            match self.format {
+                Format::Text(_) => self.line(format_args!("  - {}", w.message)),
+                Format::Markdown => self.line(format_args!("- {}", w.message)),
+            }
+        }
     }
 
     fn open_diff(&mut self) {
@@ -291,19 +340,62 @@ impl Renderer<'_> {
     }
 }
 
-impl Renderer<'_> {
-    fn warnings(&mut self, warnings: &[crate::plan::Warning]) {
-        if warnings.is_empty() {
-            return;
+fn status_word(s: PermissionStatus) -> &'static str {
+    match s {
+        PermissionStatus::Held => "held",
+        PermissionStatus::Missing => "MISSING",
+        PermissionStatus::Unknown => "not checked",
+    }
+}
+
+/// The full permission table `check` prints: every permission the plan
+/// needs, on which resource, held or missing, and the role that grants it.
+pub(crate) fn permissions_table(checks: &[PermissionCheck], format: Format<'_>) -> String {
+    let mut s = String::new();
+    if checks.is_empty() {
+        return s;
+    }
+    match format {
+        Format::Text(p) => {
+            let _ = writeln!(s, "\nPermissions of the deploying identity:");
+            let width = checks.iter().map(|c| c.permission.len()).max().unwrap_or(0);
+            for c in checks {
+                let word = status_word(c.status);
+                let mark = match c.status {
+                    PermissionStatus::Held => p.paint_out(Style::Green, word),
+                    PermissionStatus::Missing => p.paint_out(Style::Red, word),
+                    PermissionStatus::Unknown => p.paint_out(Style::Yellow, word),
+                };
+                let _ = writeln!(
+                    s,
+                    "  {mark}{} {:width$}  {}  ({}; {})",
+                    " ".repeat(11usize.saturating_sub(word.len())),
+                    c.permission,
+                    c.resource.label(),
+                    if c.required { "required" } else { "optional" },
+                    c.role,
+                );
+            }
         }
-        self.heading("Warnings");
-        for w in warnings {
-            match self.format {
-                Format::Text(_) => self.line(format_args!("  - {}", w.message)),
-                Format::Markdown => self.line(format_args!("- {}", w.message)),
+        Format::Markdown => {
+            let _ = writeln!(
+                s,
+                "\n#### Permissions of the deploying identity\n\n| permission | resource | status | required | granted by |\n|---|---|---|---|---|"
+            );
+            for c in checks {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} | {} | `{}` |",
+                    c.permission,
+                    c.resource.label(),
+                    status_word(c.status),
+                    if c.required { "yes" } else { "no" },
+                    c.role
+                );
             }
         }
     }
+    s
 }
 
 /// What a deploy did, as text for stdout.

@@ -14,7 +14,64 @@ fn fixture() -> Plan {
         message: "secret `old-key` version 2 is DESTROYED".into(),
         hint: "gcloud secrets versions add old-key --data-file=-".into(),
     });
+    plan.preflight.permissions = permissions();
+    plan.warnings.push(crate::plan::Warning {
+        kind: crate::plan::WarningKind::MissingPermission,
+        message: "the deploying identity lacks permissions on project acme-sre-staging".into(),
+    });
     plan
+}
+
+/// A held, a missing and an unchecked permission.
+fn permissions() -> Vec<PermissionCheck> {
+    use crate::gcp::iam::PolicyResource;
+    let row = |permission: &str, resource: PolicyResource, status, required| PermissionCheck {
+        permission: permission.into(),
+        role: crate::plan::permissions::role_for(permission).into(),
+        why: "test".into(),
+        resource,
+        status,
+        required,
+    };
+    let project = PolicyResource::Project {
+        project: "acme-sre-staging".into(),
+    };
+    vec![
+        row(
+            "run.services.create",
+            project.clone(),
+            PermissionStatus::Held,
+            true,
+        ),
+        row(
+            "iam.serviceAccounts.actAs",
+            PolicyResource::ServiceAccount {
+                project: "acme-sre-staging".into(),
+                email: "run@acme-sre-staging.iam.gserviceaccount.com".into(),
+            },
+            PermissionStatus::Missing,
+            true,
+        ),
+        row(
+            "resourcemanager.projects.setIamPolicy",
+            project,
+            PermissionStatus::Unknown,
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn permission_table_text() {
+    insta::assert_snapshot!(permissions_table(
+        &permissions(),
+        Format::Text(&printer(false))
+    ));
+}
+
+#[test]
+fn permission_table_markdown() {
+    insta::assert_snapshot!(permissions_table(&permissions(), Format::Markdown));
 }
 
 /// A printer whose stdout is a terminal, with colour or without.
