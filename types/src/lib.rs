@@ -12,10 +12,13 @@
 //!
 //! Values compare by value (`"1000m" == "1"`, `"0.5Gi" == "512Mi"`) and display in one
 //! canonical spelling. Parse errors are typed; each carries a `hint()` saying what to write.
-//! No dependency beyond serde and thiserror: the emulator links this crate too.
+//! No dependency beyond serde and thiserror: the emulator links this crate too. The `schemars`
+//! feature adds `JsonSchema` (the config file's published schema).
 
 mod cpu;
 mod memory;
+#[cfg(feature = "schemars")]
+mod schema;
 pub mod spellings;
 mod table;
 mod timeout;
