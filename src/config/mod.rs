@@ -304,5 +304,3 @@ fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> Con
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_guardrails;

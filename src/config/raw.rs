@@ -9,13 +9,14 @@
 use std::fmt;
 
 use autosre_types::{Cpu, Memory, Timeout};
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::defaults;
 use super::environment::SecretAccess;
+use super::schema;
 
 // The doc comments of these types and fields are the descriptions of the published JSON
 // Schema (`schema.rs` derives it with schemars; `#[schemars(with = ..)]` names the type each
@@ -116,15 +117,15 @@ pub(super) struct RawService {
     pub public_ack: Option<Spanned<Text>>,
     /// Plain environment variables. Values must be strings: quote numbers and booleans.
     /// Never the encryption key.
-    #[schemars(with = "Option<EnvMap>", extend("default" = {}))]
+    #[schemars(with = "Option<schema::EnvMap>", extend("default" = {}))]
     pub env: Option<SpannedMap<EnvValue>>,
     /// Names in env that look like credentials (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*,
     /// *CREDENTIALS*) but are deliberately plain values.
-    #[schemars(with = "Option<Vec<EnvName>>", extend("default" = []))]
+    #[schemars(with = "Option<Vec<schema::EnvName>>", extend("default" = []))]
     pub plain_env_allow: Option<Vec<Spanned<Text>>>,
     /// Environment variables filled from Secret Manager: ENV_NAME: secret[:version] or
     /// projects/P/secrets/S[:version]; version defaults to latest.
-    #[schemars(with = "Option<SecretsMap>", extend("default" = {}))]
+    #[schemars(with = "Option<schema::SecretsMap>", extend("default" = {}))]
     pub secrets: Option<SpannedMap<Text>>,
     /// Pin each secret read at latest to the version number it resolves to at deploy time.
     #[schemars(
@@ -146,7 +147,7 @@ pub(super) struct RawEncryptionKey {
     pub secret: Option<Spanned<Text>>,
     /// Environment variable the agent reads the key from.
     #[schemars(
-        with = "Option<EnvName>",
+        with = "Option<schema::EnvName>",
         extend("default" = defaults::ENCRYPTION_KEY_ENV)
     )]
     pub env: Option<Spanned<Text>>,
@@ -166,69 +167,6 @@ pub(super) struct RawIam {
     /// `{project_number}` is replaced with the project's number.
     #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
     pub service_account_users: Option<Vec<Spanned<Text>>>,
-}
-
-/// An environment variable name, for the schema only.
-struct EnvName;
-
-impl JsonSchema for EnvName {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "EnvName".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" })
-    }
-}
-
-/// `NAME: value` with names checked: the schema of `service.env` and `service.secrets`.
-fn name_map(generator: &mut SchemaGenerator, value_description: &str) -> Schema {
-    json_schema!({
-        "type": "object",
-        "propertyNames": generator.subschema_for::<EnvName>(),
-        "additionalProperties": { "type": "string", "description": value_description },
-    })
-}
-
-/// `service.env`, for the schema only.
-struct EnvMap;
-
-impl JsonSchema for EnvMap {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "EnvMap".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        name_map(generator, "The value, as text.")
-    }
-}
-
-/// `service.secrets`, for the schema only.
-struct SecretsMap;
-
-impl JsonSchema for SecretsMap {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "SecretsMap".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        name_map(
-            generator,
-            "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2.",
-        )
-    }
 }
 
 /// A YAML string, and only a string: `secret: 12` or `project: true` is a type error like any

@@ -11,6 +11,7 @@
 //! parser accepts; with a derived schema that holds by construction, and the test keeps it so.
 
 use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::Value;
 
 use super::raw::RawFile;
@@ -51,6 +52,69 @@ fn unwrap_descriptions(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
         _ => {}
+    }
+}
+
+/// An environment variable name, for the schema only.
+pub(super) struct EnvName;
+
+impl JsonSchema for EnvName {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" })
+    }
+}
+
+/// `NAME: value` with names checked: the schema of `service.env` and `service.secrets`.
+fn name_map(generator: &mut SchemaGenerator, value_description: &str) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": generator.subschema_for::<EnvName>(),
+        "additionalProperties": { "type": "string", "description": value_description },
+    })
+}
+
+/// `service.env`, for the schema only.
+pub(super) struct EnvMap;
+
+impl JsonSchema for EnvMap {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvMap".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        name_map(generator, "The value, as text.")
+    }
+}
+
+/// `service.secrets`, for the schema only.
+pub(super) struct SecretsMap;
+
+impl JsonSchema for SecretsMap {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretsMap".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        name_map(
+            generator,
+            "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2.",
+        )
     }
 }
 
