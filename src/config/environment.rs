@@ -87,7 +87,9 @@ pub struct IamSpec {
 }
 
 /// Scope of the Secret Manager accessor grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SecretAccess {
     /// One binding on each referenced secret: least privilege (the default).

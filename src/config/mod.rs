@@ -17,8 +17,8 @@
 //!
 //! The rest of the program sees only the resolved types in `environment.rs`, `values.rs` and
 //! `secret_ref.rs`, and the Cloud Run quantities of the `autosre-types` crate. Defaults are applied in one function (`resolve::resolve`) from constants
-//! in one file (`defaults.rs`), which the published schema (`schema.rs`, pinned as
-//! `schema.json`) reads too.
+//! in one file (`defaults.rs`), which the published schema reads too (`schema.rs` derives it
+//! from the file-format types in `raw.rs` with schemars; pinned as `schema.json`).
 //!
 //! # Errors
 //!
@@ -304,5 +304,3 @@ fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> Con
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_guardrails;

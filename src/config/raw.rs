@@ -8,57 +8,164 @@
 
 use std::fmt;
 
+use autosre_types::{Cpu, Memory, Timeout};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use super::defaults;
 use super::environment::SecretAccess;
+use super::schema;
 
-#[derive(Debug, Default, Deserialize)]
+// The doc comments of these types and fields are the descriptions of the published JSON
+// Schema (`schema.rs` derives it with schemars; `#[schemars(with = ..)]` names the type each
+// field has in the file, without the `Spanned` wrapper). Notes for readers of the code are
+// plain comments.
+
+/// One deploy target of the Auto SRE agent on Cloud Run: config/<env>.yaml.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "autosre-deploy environment")]
 pub(super) struct RawFile {
+    /// Google Cloud project id: 6-30 lowercase letters, digits or hyphens, starting with a
+    /// letter.
+    #[schemars(with = "String", regex(pattern = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"))]
     pub project: Option<Spanned<Text>>,
+    /// Cloud Run region.
+    #[schemars(
+        with = "Option<String>",
+        extend("default" = defaults::REGION, "examples" = ["us-central1", "europe-west1"])
+    )]
     pub region: Option<Spanned<Text>>,
+    /// A production environment: service.env must set STRICT_EUC_ENFORCEMENT to "true", and
+    /// allow_unauthenticated: true needs service.public_ack.
+    #[schemars(with = "Option<bool>", extend("default" = defaults::PRODUCTION))]
     pub production: Option<Spanned<Flag>>,
+    /// The Cloud Run service.
+    #[schemars(extend("default" = {}))]
     pub service: Option<RawService>,
+    /// The agent's encryption key. service.secrets must map `env` to `secret`, or the deploy
+    /// refuses to run.
+    #[schemars(extend("default" = {
+        "secret": defaults::ENCRYPTION_KEY_SECRET,
+        "env": defaults::ENCRYPTION_KEY_ENV
+    }))]
     pub encryption_key: Option<RawEncryptionKey>,
+    /// IAM grants made by the deploy.
+    #[schemars(extend("default" = {}))]
     pub iam: Option<RawIam>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
+    /// Service name: lowercase letters, digits, hyphens; starts with a letter; at most 49
+    /// characters.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$"),
+        extend("default" = defaults::SERVICE_NAME)
+    )]
     pub name: Option<Spanned<Text>>,
+    /// Container image. Optional here: the --image flag may supply it.
+    #[schemars(with = "Option<String>")]
     pub image: Option<Spanned<Text>>,
+    /// Runtime service account email. Default: Cloud Run's default (the Compute Engine
+    /// default service account).
+    #[schemars(with = "Option<String>", email)]
     pub service_account: Option<Spanned<Text>>,
-    /// Text, not a number: `cpu: 4`, `cpu: "0.5"` and `cpu: 500m` all arrive as written.
+    /// CPU limit: 1, 2, 4, 6 or 8, or a fraction from 0.08 to 1 ("0.5", "500m").
+    // Text, not a number: `cpu: 4`, `cpu: "0.5"` and `cpu: 500m` all arrive as written.
+    #[schemars(with = "Option<Cpu>", extend("default" = defaults::CPU))]
     pub cpu: Option<Spanned<String>>,
+    /// Memory limit as a Kubernetes quantity, 128Mi to 32Gi ("512Mi", "16Gi", "1G", "0.5Gi");
+    /// within Cloud Run's CPU/memory table (more than 4Gi needs 2 CPU, more than 8Gi 4, more
+    /// than 16Gi 6, more than 24Gi 8).
+    #[schemars(with = "Option<Memory>", extend("default" = defaults::MEMORY))]
     pub memory: Option<Spanned<Text>>,
-    /// Text: a bare `300` arrives as `"300"` and is then rejected for its missing unit.
+    /// Request timeout with a unit, at most 60 minutes ("300s", "5m", "1h", "1m30s").
+    // Text: a bare `300` arrives as `"300"` and is then rejected for its missing unit.
+    #[schemars(with = "Option<Timeout>", extend("default" = defaults::TIMEOUT))]
     pub timeout: Option<Spanned<String>>,
+    /// Maximum concurrent requests per instance.
+    #[schemars(
+        with = "Option<u32>",
+        range(min = 1, max = 1000),
+        extend("default" = defaults::CONCURRENCY)
+    )]
     pub concurrency: Option<Spanned<u32>>,
+    /// Minimum instances kept warm (0 scales to zero).
+    #[schemars(with = "Option<u32>", extend("default" = defaults::MIN_INSTANCES))]
     pub min_instances: Option<Spanned<u32>>,
+    /// Maximum instances; at least min_instances.
+    #[schemars(
+        with = "Option<u32>",
+        range(min = 1),
+        extend("default" = defaults::MAX_INSTANCES)
+    )]
     pub max_instances: Option<Spanned<u32>>,
+    /// Grant roles/run.invoker to allUsers (a public endpoint).
+    #[schemars(
+        with = "Option<bool>",
+        extend("default" = defaults::ALLOW_UNAUTHENTICATED)
+    )]
     pub allow_unauthenticated: Option<Spanned<Flag>>,
+    /// Why this production service is public; required with production: true and
+    /// allow_unauthenticated: true.
+    #[schemars(with = "Option<String>")]
     pub public_ack: Option<Spanned<Text>>,
+    /// Plain environment variables. Values must be strings: quote numbers and booleans.
+    /// Never the encryption key.
+    #[schemars(with = "Option<schema::EnvMap>", extend("default" = {}))]
     pub env: Option<SpannedMap<EnvValue>>,
+    /// Names in env that look like credentials (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*,
+    /// *CREDENTIALS*) but are deliberately plain values.
+    #[schemars(with = "Option<Vec<schema::EnvName>>", extend("default" = []))]
     pub plain_env_allow: Option<Vec<Spanned<Text>>>,
+    /// Environment variables filled from Secret Manager: ENV_NAME: secret[:version] or
+    /// projects/P/secrets/S[:version]; version defaults to latest.
+    #[schemars(with = "Option<schema::SecretsMap>", extend("default" = {}))]
     pub secrets: Option<SpannedMap<Text>>,
+    /// Pin each secret read at latest to the version number it resolves to at deploy time.
+    #[schemars(
+        with = "Option<bool>",
+        extend("default" = defaults::PIN_SECRET_VERSIONS)
+    )]
     pub pin_secret_versions: Option<Spanned<Flag>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEncryptionKey {
+    /// Secret Manager secret id holding the key.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[A-Za-z0-9_-]{1,255}$"),
+        extend("default" = defaults::ENCRYPTION_KEY_SECRET)
+    )]
     pub secret: Option<Spanned<Text>>,
+    /// Environment variable the agent reads the key from.
+    #[schemars(
+        with = "Option<schema::EnvName>",
+        extend("default" = defaults::ENCRYPTION_KEY_ENV)
+    )]
     pub env: Option<Spanned<Text>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawIam {
+    /// Roles granted to the runtime service account on the project (roles/x.y,
+    /// projects/P/roles/N, organizations/N/roles/N).
+    #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
     pub project_roles: Option<Vec<Spanned<Text>>>,
+    /// Scope of roles/secretmanager.secretAccessor: per-secret (least privilege) or project.
+    #[schemars(with = "Option<SecretAccess>", extend("default" = defaults::SECRET_ACCESS))]
     pub secret_access: Option<Spanned<SecretAccess>>,
+    /// Members granted roles/iam.serviceAccountUser on the runtime account;
+    /// `{project_number}` is replaced with the project's number.
+    #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
     pub service_account_users: Option<Vec<Spanned<Text>>>,
 }
 

@@ -1,189 +1,121 @@
-//! JSON Schema (draft 2020-12) of the `config/<env>.yaml` file format.
+//! JSON Schema (draft 2020-12) of the `config/<env>.yaml` file format, derived with schemars
+//! from the file-format types in `raw.rs` (their doc comments are the descriptions, their
+//! `#[schemars]` attributes the patterns and the defaults from `defaults.rs`) and from the
+//! quantities of `autosre-types`.
 //!
-//! Hand-written rather than derived: deriving would need a new dependency (schemars), and the
-//! partial types carry `Spanned<T>` wrappers that are not part of the format. Drift is caught
-//! by tests instead: defaults come from `defaults.rs`, the `schema_lists_exactly_the_keys_*`
-//! test checks every section's properties against what the parser accepts, and
-//! `schema_is_pinned` keeps the checked-in `schema.json` (for editors: point the YAML language
-//! server at it) equal to this function. Regenerate with `UPDATE_SCHEMA=1 cargo test`
-//! (cargo-dist's `emit()` test does the same for its schema).
+//! Published as `schema.json` next to this file, for editors (the
+//! `# yaml-language-server: $schema=` line of `config/*.yaml`). `schema_is_pinned` fails when
+//! the file differs from what the types generate; `UPDATE_SCHEMA=1 cargo test` rewrites it
+//! (cargo-dist's `emit()` test does the same for its schema). The
+//! `schema_lists_exactly_the_keys_*` test checks every section's properties against what the
+//! parser accepts; with a derived schema that holds by construction, and the test keeps it so.
 
-use serde_json::{Value, json};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::Value;
 
-use super::defaults;
+use super::raw::RawFile;
 
 /// The schema of the file format, with descriptions and defaults.
 pub fn json_schema() -> Value {
-    let string_map = |description: &str, value_description: &str| {
-        json!({
-            "description": description,
-            "type": "object",
-            "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
-            "additionalProperties": { "type": "string", "description": value_description },
-            "default": {}
-        })
+    let generator = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<RawFile>().to_value();
+    unwrap_descriptions(&mut schema);
+    // What the file is before what it holds, for a reader of schema.json.
+    let Value::Object(mut root) = schema else {
+        unreachable!("a struct's schema is an object")
     };
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "autosre-deploy environment",
-        "description": "One deploy target of the Auto SRE agent on Cloud Run: config/<env>.yaml.",
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["project"],
-        "properties": {
-            "project": {
-                "description": "Google Cloud project id: 6-30 lowercase letters, digits or hyphens, starting with a letter.",
-                "type": "string",
-                "pattern": "^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
-            },
-            "region": {
-                "description": "Cloud Run region.",
-                "type": "string",
-                "default": defaults::REGION,
-                "examples": ["us-central1", "europe-west1"]
-            },
-            "production": {
-                "description": "A production environment: service.env must set STRICT_EUC_ENFORCEMENT to \"true\", and allow_unauthenticated: true needs service.public_ack.",
-                "type": "boolean",
-                "default": defaults::PRODUCTION
-            },
-            "service": {
-                "description": "The Cloud Run service.",
-                "type": "object",
-                "additionalProperties": false,
-                "default": {},
-                "properties": {
-                    "name": {
-                        "description": "Service name: lowercase letters, digits, hyphens; starts with a letter; at most 49 characters.",
-                        "type": "string",
-                        "pattern": "^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$",
-                        "default": defaults::SERVICE_NAME
-                    },
-                    "image": {
-                        "description": "Container image. Optional here: the --image flag may supply it.",
-                        "type": "string"
-                    },
-                    "service_account": {
-                        "description": "Runtime service account email. Default: Cloud Run's default (the Compute Engine default service account).",
-                        "type": "string",
-                        "format": "email"
-                    },
-                    "cpu": {
-                        "description": "CPU limit: 1, 2, 4, 6 or 8, or a fraction from 0.08 to 1 (\"0.5\", \"500m\").",
-                        "type": ["string", "number"],
-                        "default": defaults::CPU
-                    },
-                    "memory": {
-                        "description": "Memory limit as a Kubernetes quantity, 128Mi to 32Gi (\"512Mi\", \"16Gi\", \"1G\", \"0.5Gi\"); within Cloud Run's CPU/memory table (more than 4Gi needs 2 CPU, more than 8Gi 4, more than 16Gi 6, more than 24Gi 8).",
-                        "type": "string",
-                        "pattern": "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",
-                        "default": defaults::MEMORY
-                    },
-                    "timeout": {
-                        "description": "Request timeout with a unit, at most 60 minutes (\"300s\", \"5m\", \"1h\", \"1m30s\").",
-                        "type": "string",
-                        "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
-                        "default": defaults::TIMEOUT
-                    },
-                    "concurrency": {
-                        "description": "Maximum concurrent requests per instance.",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 1000,
-                        "default": defaults::CONCURRENCY
-                    },
-                    "min_instances": {
-                        "description": "Minimum instances kept warm (0 scales to zero).",
-                        "type": "integer",
-                        "minimum": 0,
-                        "default": defaults::MIN_INSTANCES
-                    },
-                    "max_instances": {
-                        "description": "Maximum instances; at least min_instances.",
-                        "type": "integer",
-                        "minimum": 1,
-                        "default": defaults::MAX_INSTANCES
-                    },
-                    "allow_unauthenticated": {
-                        "description": "Grant roles/run.invoker to allUsers (a public endpoint).",
-                        "type": "boolean",
-                        "default": defaults::ALLOW_UNAUTHENTICATED
-                    },
-                    "public_ack": {
-                        "description": "Why this production service is public; required with production: true and allow_unauthenticated: true.",
-                        "type": "string"
-                    },
-                    "env": string_map(
-                        "Plain environment variables. Values must be strings: quote numbers and booleans. Never the encryption key.",
-                        "The value, as text."
-                    ),
-                    "plain_env_allow": {
-                        "description": "Names in env that look like credentials (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*, *CREDENTIALS*) but are deliberately plain values.",
-                        "type": "array",
-                        "items": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
-                        "default": []
-                    },
-                    "secrets": string_map(
-                        "Environment variables filled from Secret Manager: ENV_NAME: secret[:version] or projects/P/secrets/S[:version]; version defaults to latest.",
-                        "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2."
-                    ),
-                    "pin_secret_versions": {
-                        "description": "Pin each secret read at latest to the version number it resolves to at deploy time.",
-                        "type": "boolean",
-                        "default": defaults::PIN_SECRET_VERSIONS
+    let mut ordered = serde_json::Map::new();
+    for key in ["$schema", "title", "description"] {
+        if let Some(v) = root.shift_remove(key) {
+            ordered.insert(key.to_owned(), v);
+        }
+    }
+    ordered.append(&mut root);
+    Value::Object(ordered)
+}
+
+/// Doc comments arrive with their line breaks; a description is one paragraph of text.
+fn unwrap_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(text) if key == "description" => {
+                        *text = text.split('\n').collect::<Vec<_>>().join(" ");
                     }
-                }
-            },
-            "encryption_key": {
-                "description": "The agent's encryption key. service.secrets must map `env` to `secret`, or the deploy refuses to run.",
-                "type": "object",
-                "additionalProperties": false,
-                "default": {
-                    "secret": defaults::ENCRYPTION_KEY_SECRET,
-                    "env": defaults::ENCRYPTION_KEY_ENV
-                },
-                "properties": {
-                    "secret": {
-                        "description": "Secret Manager secret id holding the key.",
-                        "type": "string",
-                        "pattern": "^[A-Za-z0-9_-]{1,255}$",
-                        "default": defaults::ENCRYPTION_KEY_SECRET
-                    },
-                    "env": {
-                        "description": "Environment variable the agent reads the key from.",
-                        "type": "string",
-                        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-                        "default": defaults::ENCRYPTION_KEY_ENV
-                    }
-                }
-            },
-            "iam": {
-                "description": "IAM grants made by the deploy.",
-                "type": "object",
-                "additionalProperties": false,
-                "default": {},
-                "properties": {
-                    "project_roles": {
-                        "description": "Roles granted to the runtime service account on the project (roles/x.y, projects/P/roles/N, organizations/N/roles/N).",
-                        "type": "array",
-                        "items": { "type": "string" },
-                        "default": []
-                    },
-                    "secret_access": {
-                        "description": "Scope of roles/secretmanager.secretAccessor: per-secret (least privilege) or project.",
-                        "enum": ["per-secret", "project"],
-                        "default": "per-secret"
-                    },
-                    "service_account_users": {
-                        "description": "Members granted roles/iam.serviceAccountUser on the runtime account; `{project_number}` is replaced with the project's number.",
-                        "type": "array",
-                        "items": { "type": "string" },
-                        "default": []
-                    }
+                    _ => unwrap_descriptions(v),
                 }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
+}
+
+/// An environment variable name, for the schema only.
+pub(super) struct EnvName;
+
+impl JsonSchema for EnvName {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" })
+    }
+}
+
+/// `NAME: value` with names checked: the schema of `service.env` and `service.secrets`.
+fn name_map(generator: &mut SchemaGenerator, value_description: &str) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": generator.subschema_for::<EnvName>(),
+        "additionalProperties": { "type": "string", "description": value_description },
     })
+}
+
+/// `service.env`, for the schema only.
+pub(super) struct EnvMap;
+
+impl JsonSchema for EnvMap {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvMap".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        name_map(generator, "The value, as text.")
+    }
+}
+
+/// `service.secrets`, for the schema only.
+pub(super) struct SecretsMap;
+
+impl JsonSchema for SecretsMap {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretsMap".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        name_map(
+            generator,
+            "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2.",
+        )
+    }
 }
 
 #[cfg(test)]
@@ -214,26 +146,61 @@ mod tests {
         let pinned = include_str!("schema.json");
         assert!(
             pinned == rendered,
-            "src/config/schema.json is out of date; run `UPDATE_SCHEMA=1 cargo test` and \
-             commit the result"
+            "src/config/schema.json is out of date; run `UPDATE_SCHEMA=1 cargo test --lib \
+             config::schema` and commit the result"
         );
     }
 
     #[test]
-    fn secret_access_values_match_the_enum() {
-        use super::super::environment::SecretAccess;
-        let values: Vec<String> = [SecretAccess::PerSecret, SecretAccess::Project]
-            .iter()
-            .map(|v| {
-                serde_json::to_value(v)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+    fn defaults_and_descriptions_are_published() {
         let schema = json_schema();
-        let listed = &schema["properties"]["iam"]["properties"]["secret_access"]["enum"];
-        assert_eq!(listed, &json!(values));
+        let service = &schema["properties"]["service"]["properties"];
+        assert_eq!(service["memory"]["default"], "512Mi");
+        assert_eq!(service["concurrency"]["default"], 80);
+        assert!(
+            service["cpu"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("CPU limit:")
+        );
+        assert_eq!(schema["required"], serde_json::json!(["project"]));
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(
+            schema["properties"]["iam"]["properties"]["secret_access"]["default"],
+            "per-secret"
+        );
+    }
+
+    /// The schema's quantity patterns match every spelling the parser accepts, so an editor
+    /// never flags a valid file, and none that is not a quantity at all.
+    #[test]
+    fn quantity_patterns_agree_with_the_parser() {
+        use autosre_types::spellings::{
+            CPU_ACCEPTED, CPU_NOT_A_QUANTITY, MEMORY_ACCEPTED, MEMORY_NOT_A_QUANTITY,
+        };
+        let schema = json_schema();
+        let service = &schema["properties"]["service"]["properties"];
+        let cases = [
+            (
+                "cpu",
+                CPU_ACCEPTED.iter().map(|s| s.0).collect::<Vec<_>>(),
+                CPU_NOT_A_QUANTITY,
+            ),
+            (
+                "memory",
+                MEMORY_ACCEPTED.iter().map(|s| s.0).collect(),
+                MEMORY_NOT_A_QUANTITY,
+            ),
+        ];
+        for (key, accepted, refused) in cases {
+            let pattern = service[key]["pattern"].as_str().unwrap();
+            let re = regex::Regex::new(pattern).unwrap();
+            for written in accepted {
+                assert!(re.is_match(written), "{key} `{written}` vs {pattern}");
+            }
+            for written in refused {
+                assert!(!re.is_match(written), "{key} `{written}` vs {pattern}");
+            }
+        }
     }
 }

@@ -8,13 +8,18 @@
 //! - [`Memory`]: a Kubernetes memory quantity, held as bytes (`"512Mi"`, `"16Gi"`, `"1G"`).
 //! - [`Timeout`]: Cloud Run's request timeout, held as whole seconds (`"300s"`, `"5m"`).
 //! - [`check_cpu_memory`]: Cloud Run's documented CPU/memory table, with Google's wording.
+//! - [`spellings`]: the spellings accepted and refused, as tables other crates test against.
 //!
 //! Values compare by value (`"1000m" == "1"`, `"0.5Gi" == "512Mi"`) and display in one
 //! canonical spelling. Parse errors are typed; each carries a `hint()` saying what to write.
-//! No dependency beyond serde and thiserror: the emulator links this crate too.
+//! No dependency beyond serde and thiserror: the emulator links this crate too. The `schemars`
+//! feature adds `JsonSchema` (the config file's published schema).
 
 mod cpu;
 mod memory;
+#[cfg(feature = "schemars")]
+mod schema;
+pub mod spellings;
 mod table;
 mod timeout;
 

@@ -201,27 +201,12 @@ crate::serde_via_text!(Memory, "a memory quantity such as \"512Mi\" or \"16Gi\""
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spellings::{MEMORY_ACCEPTED, MEMORY_NOT_A_QUANTITY, MEMORY_OUT_OF_RANGE};
 
     /// Every accepted spelling, its value in bytes and its canonical spelling.
     #[test]
     fn accepted_spellings() {
-        let table: &[(&str, u64, &str)] = &[
-            ("512Mi", 512 * MIB, "512Mi"),
-            ("16Gi", 16 * GIB, "16Gi"),
-            ("32Gi", 32 * GIB, "32Gi"),
-            ("128Mi", 128 * MIB, "128Mi"),
-            ("2048Mi", 2 * GIB, "2Gi"),
-            ("0.5Gi", 512 * MIB, "512Mi"),
-            (".5Gi", 512 * MIB, "512Mi"),
-            ("1.5Gi", 1536 * MIB, "1536Mi"),
-            ("1G", 1_000_000_000, "1G"),
-            ("1.5G", 1_500_000_000, "1500M"),
-            ("512M", 512_000_000, "512M"),
-            ("524288Ki", 512 * MIB, "512Mi"),
-            ("1000000k", 1_000_000_000, "1G"),
-            ("536870912", 512 * MIB, "512Mi"),
-        ];
-        for &(written, bytes, canonical) in table {
+        for &(written, bytes, canonical) in MEMORY_ACCEPTED {
             let m: Memory = written.parse().unwrap_or_else(|e| panic!("{written}: {e}"));
             assert_eq!(m.bytes(), bytes, "{written}");
             assert_eq!(m.to_string(), canonical, "{written}");
@@ -235,12 +220,19 @@ mod tests {
 
     #[test]
     fn refused_spellings() {
-        for bad in [
-            "16GB", "16gi", "lots", "", "Gi", "1.2.3Gi", "1K", "1 Gi", "-1Gi", "0.3Ki1", "1e9",
-        ] {
+        for &bad in MEMORY_NOT_A_QUANTITY {
             assert!(
                 matches!(bad.parse::<Memory>(), Err(MemoryError::Syntax { .. })),
                 "{bad}"
+            );
+        }
+        for &out in MEMORY_OUT_OF_RANGE {
+            assert!(
+                matches!(
+                    out.parse::<Memory>(),
+                    Err(MemoryError::BelowMinimum { .. } | MemoryError::AboveMaximum { .. })
+                ),
+                "{out}"
             );
         }
         assert!(matches!(

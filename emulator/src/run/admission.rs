@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::quantity::{cpu_count, is_cpu, is_memory, memory_bytes, memory_ceiling};
 use crate::error::ApiError;
+use autosre_types::{Cpu, Memory, check_cpu_memory};
 
 /// Fields of a Service the server owns; anything a client sends for them is ignored.
 const OUTPUT_ONLY: &[&str] = &[
@@ -91,40 +91,7 @@ pub(super) fn validate(spec: &Map<String, Value>) -> Result<(), ApiError> {
             return Err(ApiError::invalid(format!("{at}.image: field is required")));
         }
         if let Some(limits) = c.pointer("/resources/limits").and_then(Value::as_object) {
-            for (k, v) in limits {
-                let v = v.as_str().unwrap_or_default();
-                let ok = match k.as_str() {
-                    "cpu" => is_cpu(v),
-                    "memory" => is_memory(v),
-                    _ => !v.is_empty(),
-                };
-                if !ok {
-                    return Err(ApiError::invalid(format!(
-                        "{at}.resources.limits.{k}: invalid quantity '{v}'"
-                    )));
-                }
-            }
-            // Cloud Run's default CPU limit is 1 when none is given.
-            let cpu = limits
-                .get("cpu")
-                .and_then(Value::as_str)
-                .and_then(cpu_count)
-                .unwrap_or(1.0);
-            let memory = limits
-                .get("memory")
-                .and_then(Value::as_str)
-                .and_then(memory_bytes);
-            let (ceiling, ceiling_text) = memory_ceiling(cpu);
-            if memory.is_some_and(|m| m > ceiling) {
-                // Google's wording, as gcloud prints it (e.g. in
-                // github.com/googleapis/repo-automation-bots/issues/3875):
-                // "spec.template.spec.containers[0].resources.limits.memory:
-                // Invalid value specified for memory. For 1.0 CPU, memory must
-                // be between 128Mi and 4Gi inclusive."
-                return Err(ApiError::invalid(format!(
-                    "spec.template.spec.containers[{i}].resources.limits.memory: Invalid value specified for memory. For {cpu:.1} CPU, memory must be between 128Mi and {ceiling_text} inclusive."
-                )));
-            }
+            check_limits(i, limits)?;
         }
         let mut seen: Vec<&str> = Vec::new();
         for (j, e) in c
@@ -185,6 +152,52 @@ pub(super) fn validate(spec: &Map<String, Value>) -> Result<(), ApiError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A container's `resources.limits`: each CPU and memory quantity parsed by `autosre-types`,
+/// the crate the deploy tool parses its config with, so the two accept exactly the same
+/// spellings (Kubernetes quantities, as Cloud Run documents for `--cpu` and `--memory`) and
+/// apply the same CPU/memory table
+/// (<https://cloud.google.com/run/docs/configuring/services/cpu>, "CPU and memory table").
+fn check_limits(i: usize, limits: &Map<String, Value>) -> Result<(), ApiError> {
+    let at = format!("service.template.containers[{i}].resources.limits");
+    let quantity = |k: &str| limits.get(k).map(|v| v.as_str().unwrap_or_default());
+    for (k, v) in limits {
+        if !["cpu", "memory"].contains(&k.as_str()) && v.as_str().is_none_or(str::is_empty) {
+            return Err(ApiError::invalid(format!(
+                "{at}.{k}: invalid quantity '{}'",
+                v.as_str().unwrap_or_default()
+            )));
+        }
+    }
+    // The emulator's wording: Google's for a malformed or unsupported quantity is not
+    // documented.
+    let cpu = match quantity("cpu") {
+        Some(v) => v
+            .parse::<Cpu>()
+            .map_err(|e| ApiError::invalid(format!("{at}.cpu: invalid quantity '{v}': {e}")))?,
+        // Cloud Run's default CPU limit is 1 when none is given.
+        None => Cpu::DEFAULT,
+    };
+    let memory =
+        match quantity("memory") {
+            Some(v) => Some(v.parse::<Memory>().map_err(|e| {
+                ApiError::invalid(format!("{at}.memory: invalid quantity '{v}': {e}"))
+            })?),
+            None => None,
+        };
+    if let Some(memory) = memory {
+        // Google's wording is the error's Display, as gcloud prints it (e.g. in
+        // github.com/googleapis/repo-automation-bots/issues/3875):
+        // "spec.template.spec.containers[0].resources.limits.memory: Invalid value specified
+        // for memory. For 1.0 CPU, memory must be between 128Mi and 4Gi inclusive."
+        check_cpu_memory(cpu, memory).map_err(|e| {
+            ApiError::invalid(format!(
+                "spec.template.spec.containers[{i}].resources.limits.memory: {e}"
+            ))
+        })?;
     }
     Ok(())
 }

@@ -38,14 +38,14 @@
 //!   (cloud.google.com/run/docs/triggering/https-request, "Service URL").
 //!
 //! Files by concern: `handlers` (the REST methods on services and revisions), `admission`
-//! (synchronous validation of a Service and its server defaults), `quantity` (CPU/memory
-//! limits), `rollout` (a new revision's checks and how a finished rollout changes the
+//! (synchronous validation of a Service and its server defaults; CPU and memory limits are
+//! parsed, and checked against Cloud Run's table, by the `autosre-types` crate the deploy tool
+//! uses too), `rollout` (a new revision's checks and how a finished rollout changes the
 //! service), `operations` (long-running operations), `render` (the JSON Google returns).
 
 mod admission;
 mod handlers;
 mod operations;
-mod quantity;
 mod render;
 mod rollout;
 
