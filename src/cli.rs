@@ -119,34 +119,47 @@ pub(crate) struct DeployArgs {
     pub(crate) timeout: std::time::Duration,
 }
 
-/// `90s`, `15m`, `1h30m`: whole numbers with a unit (s, m, h).
+/// `500ms`, `90s`, `15m`, `1h30m`: whole numbers with a unit (ms, s, m, h).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let mut total = 0u64;
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            's' | 'm' | 'h' if !digits.is_empty() => {
-                let n: u64 = digits.parse().map_err(|e| format!("{e}"))?;
-                total += n * match c {
-                    's' => 1,
-                    'm' => 60,
-                    _ => 3600,
-                };
-                digits.clear();
-            }
-            _ => {
-                return Err(format!(
-                    "`{text}` is not a duration such as `90s`, `15m` or `1h30m`"
-                ));
-            }
-        }
+    let bad = || format!("`{text}` is not a duration such as `90s`, `15m` or `1h30m`");
+    let mut total_ms = 0u64;
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = match rest {
+            r if r.starts_with("ms") => (1, 2),
+            r if r.starts_with('s') => (1_000, 1),
+            r if r.starts_with('m') => (60_000, 1),
+            r if r.starts_with('h') => (3_600_000, 1),
+            _ => return Err(bad()),
+        };
+        total_ms = n
+            .checked_mul(unit_ms)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(bad)?;
+        rest = &rest[len..];
     }
-    match (digits.is_empty(), total) {
-        (true, t) if t > 0 => Ok(std::time::Duration::from_secs(t)),
-        _ => Err(format!(
-            "`{text}` is not a duration such as `90s`, `15m` or `1h30m`"
-        )),
+    match total_ms {
+        0 => Err(bad()),
+        ms => Ok(std::time::Duration::from_millis(ms)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_units_and_refuse_the_rest() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "0s", "15", "m", "1x", "1.5s", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }
 

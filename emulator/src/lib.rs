@@ -212,16 +212,18 @@ impl Emulator {
         Some(f.clone())
     }
 
+    /// Runs the first hook registered for this request, if any: hooks with
+    /// the same match run on successive requests, in the order registered
+    /// (three hooks, three concurrent writers, one per write).
     pub(crate) fn run_hooks(&self, method: &str, path: &str) {
-        let hooks: Vec<Hook> = {
+        let hook = {
             let mut c = lock(&self.inner.control);
-            let (run, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut c.hooks)
-                .into_iter()
-                .partition(|(m, p, _)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()));
-            c.hooks = keep;
-            run.into_iter().map(|(_, _, h)| h).collect()
+            c.hooks
+                .iter()
+                .position(|(m, p, _)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()))
+                .map(|i| c.hooks.remove(i).2)
         };
-        for h in hooks {
+        if let Some(h) = hook {
             self.with_state(h);
         }
     }
@@ -263,7 +265,8 @@ impl Emulator {
     }
 
     /// Runs `hook` once, just before the first request whose method is `method` and whose
-    /// path contains `path_contains` is handled (e.g. to play a concurrent writer).
+    /// path contains `path_contains` is handled (e.g. to play a concurrent writer). Hooks
+    /// registered for the same match run on successive such requests, in order.
     pub fn before_request(
         &self,
         method: &str,

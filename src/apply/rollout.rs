@@ -50,6 +50,8 @@ pub(crate) const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
 const CLIENT: &str = "autosre-deploy";
 
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Failed reads of the operation in a row before the service is asked instead.
+const POLL_FAILURES: u32 = 3;
 /// How long one `operations.wait` may hold the answer.
 const WAIT_SLICE: Duration = Duration::from_secs(10);
 
@@ -291,6 +293,9 @@ async fn watch(
     let mut interval = options.poll_interval;
     // Cloud Run's long poll, until it is shown not to be served.
     let mut long_poll = true;
+    // Failed reads in a row (after the call's own retries of what is
+    // transient): one bad answer is not the end of the rollout.
+    let mut failed_reads = 0;
     loop {
         report(&op, progress);
         if op.done {
@@ -328,6 +333,7 @@ async fn watch(
         }
         match next {
             Ok(next) => {
+                failed_reads = 0;
                 // `wait` may return early (run.v2 discovery); an answer that
                 // is not done yet is fine, but one that returns at once must
                 // not become a busy loop.
@@ -339,6 +345,11 @@ async fn watch(
             // The route is not served here: poll with `get` instead.
             Err(e) if long_poll && (e.is(Kind::NotFound) || e.http_status == Some(501)) => {
                 long_poll = false;
+            }
+            Err(e) if failed_reads + 1 < POLL_FAILURES => {
+                failed_reads += 1;
+                tracing::info!(operation = %op.name, error = %e, "reading the operation failed; reading it again");
+                tokio::time::sleep(options.poll_interval.min(left)).await;
             }
             Err(e) => return Watched::PollFailed(e),
         }

@@ -258,6 +258,17 @@ impl State {
         Some(self.policies.get(&key).cloned().unwrap_or_default().policy)
     }
 
+    /// Deploys `service` (a run.v2 Service as JSON, with a `name`) now, ready, as another
+    /// deployer would; returns its full name.
+    pub fn seed_service(
+        &mut self,
+        project_id: &str,
+        region: &str,
+        service: serde_json::Value,
+    ) -> Result<String, String> {
+        crate::run::seed_service(self, project_id, region, service).map_err(|e| e.message)
+    }
+
     /// Grants `role` to `member` on `resource` now, changing the etag, as another writer
     /// would. Panics if the resource does not exist (a test set-up mistake).
     pub fn add_binding(&mut self, resource: &str, role: &str, member: &str) {
