@@ -201,7 +201,7 @@ fn iam_changes(
             .iter()
             .map(|r| Grant::new(r.to_string(), &member))
             .collect();
-        if !needs.per_secret && !needs.uses.is_empty() {
+        if needs.project_secret_access() {
             grants.push(secret_access.clone());
         }
         want(
@@ -212,10 +212,10 @@ fn iam_changes(
             vec![],
         );
     }
-    if needs.per_secret {
+    {
         for (id, secret) in &live.secrets {
             // A missing secret is a preflight problem, not a grant to plan.
-            if secret.exists {
+            if secret.exists && needs.grant_on_secret(id) {
                 want(id.resource(), vec![secret_access.clone()], vec![]);
             }
         }

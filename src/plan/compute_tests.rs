@@ -437,3 +437,70 @@ fn a_missing_account_is_the_problem_not_cloud_runs_refusal() {
         [ProblemKind::ServiceAccountMissing]
     );
 }
+
+/// `secret_access: project` with a secret in another project: a grant on
+/// this project would never reach it, so access is granted on the secret.
+#[test]
+fn project_wide_access_grants_a_foreign_secret_on_the_secret_itself() {
+    let env = env_from(&format!(
+        "project: {PROJECT}
+service:
+  service_account: {SA}
+  secrets:
+    GOOGLE_API_KEY: projects/acme-shared/secrets/gemini-api-key
+    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
+iam:
+  secret_access: project
+"
+    ));
+    let needs = Needs::of(&env, &deploy());
+    let foreign = SecretId {
+        project: "acme-shared".into(),
+        secret: "gemini-api-key".into(),
+    };
+    let own = SecretId {
+        project: PROJECT.into(),
+        secret: "sre-agent-encryption-key".into(),
+    };
+    assert!(needs.grant_on_secret(&foreign));
+    assert!(!needs.grant_on_secret(&own));
+    assert!(needs.project_secret_access());
+
+    let mut live = live();
+    live.secrets.remove(&SecretId {
+        project: PROJECT.into(),
+        secret: "gemini-api-key".into(),
+    });
+    live.secrets.insert(
+        foreign.clone(),
+        SecretLive {
+            exists: true,
+            policy: Some(policy(b"f1", vec![])),
+        },
+    );
+    live.versions.insert(
+        VersionRef {
+            id: foreign.clone(),
+            version: "latest".into(),
+        },
+        Some(version("gemini-api-key", 1, VersionState::Enabled)),
+    );
+    live.project_policy = Some(policy(b"p1", vec![]));
+    let plan = compute(&env, &deploy(), &live);
+    let on: Vec<_> = plan
+        .iam
+        .iter()
+        .map(|c| (c.resource.clone(), c.required))
+        .collect();
+    assert!(on.contains(&(foreign.resource(), true)), "{on:?}");
+    assert!(
+        on.contains(&(
+            PolicyResource::Project {
+                project: PROJECT.into()
+            },
+            true
+        )),
+        "{on:?}"
+    );
+    assert!(!on.contains(&(own.resource(), true)), "{on:?}");
+}

@@ -132,6 +132,8 @@ pub(crate) struct Needs {
     /// Every referenced version and the env vars reading each.
     pub(crate) uses: BTreeMap<VersionRef, Vec<String>>,
     pub(crate) per_secret: bool,
+    /// The deploy's own project.
+    pub(crate) project: String,
     pub(crate) number: bool,
     pub(crate) account_policy: bool,
     pub(crate) project_policy: bool,
@@ -152,8 +154,11 @@ impl Needs {
             uses.entry(key).or_default().push(var.clone());
         }
         let per_secret = env.iam.secret_access == SecretAccess::PerSecret;
+        let project_secret_access =
+            !per_secret && uses.keys().any(|k| *k.id.project == *env.project);
         Needs {
             per_secret,
+            project: env.project.to_string(),
             number: env.service.service_account.is_none()
                 || env
                     .iam
@@ -161,10 +166,22 @@ impl Needs {
                     .iter()
                     .any(|m| m.contains("{project_number}")),
             account_policy: !env.iam.service_account_users.is_empty(),
-            project_policy: !env.iam.project_roles.is_empty() || (!per_secret && !uses.is_empty()),
+            project_policy: !env.iam.project_roles.is_empty() || project_secret_access,
             service: matches!(target, Target::Deploy { .. }),
             uses,
         }
+    }
+
+    /// Whether the runtime account's access to `id` is granted on the secret
+    /// itself: always with `per-secret`, and with `project` for a secret in
+    /// another project (a grant on this project would not reach it).
+    pub(crate) fn grant_on_secret(&self, id: &SecretId) -> bool {
+        self.per_secret || id.project != self.project
+    }
+
+    /// Whether the accessor role is granted on the deploy's project.
+    pub(crate) fn project_secret_access(&self) -> bool {
+        !self.per_secret && self.uses.keys().any(|k| k.id.project == self.project)
     }
 
     /// Every referenced secret, once.
@@ -259,7 +276,7 @@ pub(crate) async fn read(
                     refusable(r, &resource, true, refused)
                 },
                 async {
-                    match needs.per_secret {
+                    match needs.grant_on_secret(id) {
                         true => {
                             refusable(google.get_policy(&resource).await, &resource, None, refused)
                         }

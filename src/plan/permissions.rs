@@ -201,7 +201,7 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
     }
     for id in needs.secrets() {
         let mut p = vec!["secretmanager.secrets.get", "secretmanager.versions.get"];
-        if needs.per_secret {
+        if needs.grant_on_secret(&id) {
             p.extend([
                 "secretmanager.secrets.getIamPolicy",
                 "secretmanager.secrets.setIamPolicy",
@@ -251,7 +251,7 @@ pub(crate) fn assess(
     if needs.number {
         rows.push((project.clone(), "resourcemanager.projects.get", true));
     }
-    let project_secret_access = !needs.per_secret && !needs.uses.is_empty();
+    let project_secret_access = needs.project_secret_access();
     if needs.project_policy {
         rows.push((
             project.clone(),
@@ -330,7 +330,7 @@ pub(crate) fn assess(
         }
         rows.push((r.clone(), "secretmanager.secrets.get", true));
         rows.push((r.clone(), "secretmanager.versions.get", true));
-        if needs.per_secret {
+        if needs.grant_on_secret(id) {
             rows.push((r.clone(), "secretmanager.secrets.getIamPolicy", true));
         }
         if let Some(c) = change_on(&r) {
@@ -507,7 +507,7 @@ fn same_place(row: &PolicyResource, read: &PolicyResource, project: &PolicyResou
 fn read_required(operation: &str, needs: &Needs) -> bool {
     match operation {
         "secrets.get" | "secrets.versions.get" | "secrets.getIamPolicy" => true,
-        "projects.getIamPolicy" => !needs.per_secret && !needs.uses.is_empty(),
+        "projects.getIamPolicy" => needs.project_secret_access(),
         "serviceAccounts.get" | "services.get" | "projects.get" => true,
         _ => false,
     }
