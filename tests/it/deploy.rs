@@ -1,0 +1,757 @@
+//! End-to-end: `deploy` against the emulator, with budgets checked through
+//! the emulator's journal.
+
+use crate::harness::*;
+
+fn staging() -> String {
+    repo_config("staging")
+}
+
+/// The staging world without the encryption-key secret (and, with
+/// `account: false`, without the runtime account), for the preflight tests.
+fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder().project(PROJECT, NUMBER);
+    if account {
+        b = b.service_account(SA);
+    }
+    for s in ["gemini-api-key", "google-client-id"] {
+        b = b
+            .secret(PROJECT, s)
+            .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
+    }
+    b
+}
+
+fn count(h: &Harness, rpc: &str) -> usize {
+    h.journal().iter().filter(|e| e.rpc == rpc).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // One write per policy that changes (project, three secrets, the runtime
+    // account), and one services.create: the plan found no service.
+    let mut writes = h.write_rpcs();
+    writes.sort();
+    assert_eq!(
+        writes,
+        [
+            "cloudresourcemanager.projects.setIamPolicy",
+            "iam.projects.serviceAccounts.setIamPolicy",
+            "run.projects.locations.services.create",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+        ]
+    );
+
+    // The service runs the config's image, as the runtime account, with
+    // every secret wired as an env var by reference.
+    let svc = h.emulator.service(SERVICE).expect("service created");
+    let c = &svc["template"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28"
+    );
+    assert_eq!(svc["template"]["serviceAccount"], SA);
+    let key = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
+        .expect("key wired");
+    assert_eq!(
+        key["valueSource"]["secretKeyRef"]["secret"],
+        "sre-agent-encryption-key"
+    );
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "latest");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    assert!(run.stdout.contains("ready"), "{}", run.stdout);
+    assert!(run.stdout.contains("url=https://"), "{}", run.stdout);
+    // The log shows what was about to change before it changed.
+    assert!(
+        run.stderr
+            .contains("Cloud Run service autosre will be created:"),
+        "{}",
+        run.stderr
+    );
+
+    // The runtime account can read each secret; the AI Platform agent can act as it.
+    for s in [
+        "gemini-api-key",
+        "google-client-id",
+        "sre-agent-encryption-key",
+    ] {
+        let p = h
+            .emulator
+            .policy(&format!("projects/{PROJECT}/secrets/{s}"))
+            .unwrap();
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                    && b.members.contains(&format!("serviceAccount:{SA}")))
+        );
+    }
+    let sa_policy = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))
+        .unwrap();
+    assert!(
+        sa_policy
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/iam.serviceAccountUser"
+                && b.members
+                    == [format!(
+                        "serviceAccount:service-{NUMBER}@gcp-sa-aiplatform.iam.gserviceaccount.com"
+                    )])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    assert!(
+        run.stderr
+            .contains("No changes: autosre is up to date at https://"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
+    let world = world_without_key(true).build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(
+        run.stderr
+            .contains("the encryption key secret `sre-agent-encryption-key` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("gcloud secrets create sre-agent-encryption-key --project=acme-sre-staging"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(true)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(
+        run.stderr
+            .contains("resolves to version 2, which is DISABLED"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("gcloud secrets versions enable 2 --secret=sre-agent-encryption-key"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwired_encryption_key_stops_the_deploy() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    assert!(
+        run.stderr
+            .contains("`SRE_AGENT_ENCRYPTION_KEY` is not wired"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_bindings_and_conditions_are_preserved() {
+    let world = staging_world()
+        .project_binding(PROJECT, "roles/cloudtrace.agent", "user:alice@example.com")
+        .conditional_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/logging.logWriter",
+            &format!("serviceAccount:{SA}"),
+            autosre_emulator::Condition {
+                expression: "request.time < timestamp('2030-01-01T00:00:00Z')".into(),
+                title: "until 2030".into(),
+                description: String::new(),
+            },
+        )
+        .secret_binding(
+            PROJECT,
+            "gemini-api-key",
+            "roles/secretmanager.admin",
+            "group:sec@example.com",
+        )
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    let after = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    // Every binding that was there is still there, condition and all.
+    for b in &before.bindings {
+        assert!(
+            after.bindings.iter().any(|a| a.role == b.role
+                && a.condition == b.condition
+                && b.members.iter().all(|m| a.members.contains(m))),
+            "lost {b:?} in {after:?}"
+        );
+    }
+    // The conditional grant did not count: an unconditional one was added.
+    assert!(
+        after
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/logging.logWriter"
+                && b.condition.is_none()
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+    let secret = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/secrets/gemini-api-key"))
+        .unwrap();
+    assert!(
+        secret
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.admin")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_policy_writer_loses_nothing() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // Just before our write, someone else edits the project policy: our etag
+    // is now stale and Google answers 409 ABORTED.
+    h.emulator.before_request("POST", ":setIamPolicy", |state| {
+        state.add_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/viewer",
+            "user:concurrent@example.com",
+        );
+    });
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let aborted = h.journal().into_iter().filter(|e| e.status == 409).count();
+    assert_eq!(aborted, 1, "one write hit the stale etag");
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(p.bindings.iter().any(|b| {
+        b.role == "roles/viewer"
+            && b.members
+                .contains(&"user:concurrent@example.com".to_string())
+    }));
+    for role in [
+        "roles/cloudtrace.agent",
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+    ] {
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == role && b.members.contains(&format!("serviceAccount:{SA}"))),
+            "{role} missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_sends_no_write_and_lists_the_changes() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(h.emulator.service(SERVICE).is_none());
+    assert!(
+        run.stdout.contains("+ roles/secretmanager.secretAccessor"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Cloud Run service autosre will be created"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Plan: "), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_flag_overrides_the_config() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:hotfix",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Only the service changes: no IAM write.
+    assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(
+        svc["template"]["containers"][0]["image"],
+        "us-docker.pkg.dev/acme/autosre/autosre:hotfix"
+    );
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn project_wide_secret_access_grants_once_on_the_project() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace("secret_access: per-secret", "secret_access: project"),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 0);
+    assert_eq!(count(&h, "cloudresourcemanager.projects.setIamPolicy"), 1);
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_compute_account_is_used_when_none_is_configured() {
+    let default_sa = format!("{NUMBER}-compute@developer.gserviceaccount.com");
+    let h = Harness::start(staging_world().service_account(&default_sa).build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "  service_account: autosre-run@acme-sre-staging.iam.gserviceaccount.com  # optional\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(svc["template"]["serviceAccount"], default_sa.as_str());
+    let p = h
+        .emulator
+        .policy(&format!(
+            "projects/{PROJECT}/secrets/sre-agent-encryption-key"
+        ))
+        .unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.members.contains(&format!("serviceAccount:{default_sa}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    let first = h.emulator.revisions(SERVICE)[0].name.clone();
+
+    // Between the plan and the rollout, someone disables the key's version:
+    // the new revision cannot start.
+    h.emulator
+        .before_request("PATCH", "/services/autosre", |state| {
+            state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
+        });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:next",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("is not ready and cannot serve traffic"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("traffic stays on revision {first}")),
+        "{}",
+        run.stderr
+    );
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert!(
+        svc["latestReadyRevision"]
+            .as_str()
+            .unwrap()
+            .ends_with(&first)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_runtime_account_stops_the_deploy() {
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(false)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    assert!(
+        run.stderr
+            .contains("gcloud iam service-accounts create autosre-run"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn deny(h: &Harness, method: &str, path: &str) {
+    h.emulator.inject_fault(autosre_emulator::Fault {
+        method: Some(method.to_string()),
+        path_contains: path.to_string(),
+        times: 100,
+        code: 403,
+        status: "PERMISSION_DENIED".to_string(),
+        message: "The caller does not have permission".to_string(),
+        ..Default::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        h.emulator.service(SERVICE).is_none(),
+        "no rollout after a required grant failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_project_grant_is_a_warning_unless_strict() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.emulator.service(SERVICE).is_none());
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("warning: could not grant roles/cloudtrace.agent"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.emulator.service(SERVICE).is_some());
+}
+
+/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
+/// models that as `iam_propagation`. A first deploy grants secret access and
+/// rolls out at once, so its first revision cannot read the secrets yet.
+async fn propagating(delay_ms: u64) -> Harness {
+    let options = Options {
+        iam_propagation: std::time::Duration::from_millis(delay_ms),
+        ..fast_options()
+    };
+    let h = Harness::start_with(staging_world().build(), options).await;
+    h.write_config("staging", &staging());
+    h
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
+    // 3 s leaves a wide margin for the first rollout to land inside the
+    // delay even on a loaded machine.
+    let h = propagating(3_000).await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "500",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("have not propagated yet"),
+        "{}",
+        run.stderr
+    );
+    let revisions = h.emulator.revisions(SERVICE);
+    assert!(revisions.len() >= 2, "{revisions:?}");
+    assert!(
+        !revisions[0].ready,
+        "the first revision could not read its secrets"
+    );
+    assert!(revisions.last().unwrap().ready);
+    // Grants were written once; only the rollout was repeated.
+    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
+    let h = propagating(60_000).await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "300",
+            "--iam-propagation-timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("Permission denied on secret"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_unauthenticated_makes_the_service_public_and_back() {
+    let h = Harness::start(staging_world().build()).await;
+    let public = staging().replace(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    h.write_config("staging", &public);
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let invokers = |h: &Harness| {
+        h.emulator
+            .policy(SERVICE)
+            .map(|p| {
+                p.bindings.iter().any(|b| {
+                    b.role == "roles/run.invoker" && b.members.contains(&"allUsers".to_string())
+                })
+            })
+            .unwrap_or(false)
+    };
+    assert!(invokers(&h), "allUsers can invoke");
+
+    h.write_config("staging", &staging());
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!invokers(&h), "private again");
+    // Only the service's own policy changes: no rollout, no other grant.
+    assert_eq!(
+        h.write_rpcs(),
+        ["run.projects.locations.services.setIamPolicy"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_file_authenticates_as_gcloud_reads_it() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let file = h.dir.path().join("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A wrong token is refused by the emulator, and the tool says how to authenticate.
+    std::fs::write(h.dir.path().join("token"), "wrong").unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("hint: run `gcloud auth application-default login`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("wrong"), "the token is never printed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_is_a_read_only_preflight() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("preflight passed"), "{}", run.stderr);
+
+    h.emulator
+        .with_state(|s| s.disable_secret_version(PROJECT, "google-client-id", 1));
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("FAIL secret google-client-id:latest -> version 1 DISABLED"),
+        "{}",
+        run.stdout
+    );
+    assert!(h.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_can_be_seeded_from_a_world_file() {
+    // The harness's emulator is not used: --sandbox-world starts the tool's own.
+    let h = Harness::start(World::builder().build()).await;
+    h.write_config("staging", &staging());
+    let world = |key_state: &str| {
+        format!(
+            "projects:
+  - id: {PROJECT}
+    number: {NUMBER}
+    serviceAccounts:
+      - email: {SA}
+    secrets:
+      - id: gemini-api-key
+        versions: [{{data: a}}]
+      - id: google-client-id
+        versions: [{{data: b}}]
+      - id: sre-agent-encryption-key
+        versions: [{{data: c, state: {key_state}}}]
+"
+        )
+    };
+    let file = h.dir.path().join("world.yaml");
+    let file_s = file.to_str().unwrap();
+
+    std::fs::write(&file, world("DISABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("resolves to version 1, which is DISABLED"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("(0 writes) served by the in-process emulator"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(&file, world("ENABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("(6 writes) served by the in-process emulator"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty(), "the harness emulator saw nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_is_one_clear_error_before_any_request() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // No token, no ADC file, and a metadata server that does not answer.
+    let home = h.dir.path().to_str().unwrap();
+    let run = h
+        .run_with(
+            &["deploy", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("HOME", home),
+                ("GCE_METADATA_HOST", "127.0.0.1:9"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("cannot get Google credentials from Application Default Credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("gcloud auth application-default login"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty(), "nothing was sent");
+}
