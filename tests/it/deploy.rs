@@ -70,15 +70,8 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
     );
     assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "latest");
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
-    assert!(run.stdout.contains("ready"), "{}", run.stdout);
-    assert!(run.stdout.contains("url=https://"), "{}", run.stdout);
-    // The log shows what was about to change before it changed.
-    assert!(
-        run.stderr
-            .contains("Cloud Run service autosre will be created:"),
-        "{}",
-        run.stderr
-    );
+    // The log shows what was about to change before it changed; stdout says it is ready.
+    assert_run_snapshot!(run);
 
     // The runtime account can read each secret; the AI Platform agent can act as it.
     for s in [
@@ -124,12 +117,7 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
-    assert!(
-        run.stderr
-            .contains("No changes: autosre is up to date at https://"),
-        "{}",
-        run.stderr
-    );
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -140,18 +128,8 @@ async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
-    assert!(
-        run.stderr
-            .contains("the encryption key secret `sre-agent-encryption-key` does not exist"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("gcloud secrets create sre-agent-encryption-key --project=acme-sre-staging"),
-        "{}",
-        run.stderr
-    );
+    // Says what is missing and the gcloud command that creates it.
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,18 +145,8 @@ async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
-    assert!(
-        run.stderr
-            .contains("resolves to version 2, which is DISABLED"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("gcloud secrets versions enable 2 --secret=sre-agent-encryption-key"),
-        "{}",
-        run.stderr
-    );
+    // `latest` resolves to version 2, DISABLED: `gcloud secrets versions enable 2`.
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -194,12 +162,7 @@ async fn an_unwired_encryption_key_stops_the_deploy() {
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty());
-    assert!(
-        run.stderr
-            .contains("`SRE_AGENT_ENCRYPTION_KEY` is not wired"),
-        "{}",
-        run.stderr
-    );
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -416,17 +379,14 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("is not ready and cannot serve traffic"),
-        "{}",
-        run.stderr
-    );
+    // Google's message, and that traffic stays on the first revision.
     assert!(
         run.stderr
             .contains(&format!("traffic stays on revision {first}")),
         "{}",
         run.stderr
     );
+    assert_run_snapshot!(run);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert!(
         svc["latestReadyRevision"]
@@ -448,12 +408,8 @@ async fn a_missing_runtime_account_stops_the_deploy() {
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty());
-    assert!(
-        run.stderr
-            .contains("gcloud iam service-accounts create autosre-run"),
-        "{}",
-        run.stderr
-    );
+    // The gcloud command that creates it.
+    assert_run_snapshot!(run);
 }
 
 fn deny(h: &Harness, method: &str, path: &str) {
@@ -482,6 +438,7 @@ async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
         "{}",
         run.stderr
     );
+    assert_run_snapshot!(run);
     assert!(
         h.emulator.service(SERVICE).is_none(),
         "no rollout after a required grant failed"
@@ -496,25 +453,25 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
     let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.emulator.service(SERVICE).is_none());
+    assert_run_snapshot!("project_grant_denied_strict", run);
 
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("warning: could not grant roles/cloudtrace.agent"),
-        "{}",
-        run.stderr
-    );
     assert!(h.emulator.service(SERVICE).is_some());
+    // `warning: could not grant roles/cloudtrace.agent ...`, and the deploy goes on.
+    assert_run_snapshot!("project_grant_denied_warning", run);
 }
 
 /// Google applies a new grant in about 2 and up to 7 minutes; the emulator
-/// models that as `iam_propagation`. A first deploy grants secret access and
-/// rolls out at once, so its first revision cannot read the secrets yet.
-async fn propagating(delay_ms: u64) -> Harness {
+/// models that as `iam_propagation`, on its manual clock here, so time moves
+/// only when the test says. A first deploy grants secret access and rolls out
+/// at once, so its first revision cannot read the secrets yet.
+const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+async fn propagating() -> Harness {
     let options = Options {
-        iam_propagation: std::time::Duration::from_millis(delay_ms),
-        ..fast_options()
+        iam_propagation: PROPAGATION,
+        ..manual_clock_options()
     };
     let h = Harness::start_with(staging_world().build(), options).await;
     h.write_config("staging", &staging());
@@ -523,38 +480,57 @@ async fn propagating(delay_ms: u64) -> Harness {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
-    // 3 s leaves a wide margin for the first rollout to land inside the
-    // delay even on a loaded machine.
-    let h = propagating(3_000).await;
+    let h = propagating().await;
+    // The first rollout (services.create) fails on the unpropagated grants; they have
+    // propagated by the time the retry re-reads the service.
+    let emulator = h.emulator.clone();
+    h.emulator.before_request("POST", "us-central1/services", move |_| {
+        let clock = emulator.clone();
+        emulator.before_request("GET", "/services/autosre", move |_| {
+            clock.advance(PROPAGATION)
+        });
+    });
     let run = h
         .run(&[
             "deploy",
             "--env",
             "staging",
             "--propagation-retry-ms",
-            "500",
+            "10",
+            "--iam-propagation-timeout",
+            "10",
         ])
         .await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr.contains("have not propagated yet"),
-        "{}",
-        run.stderr
-    );
+    assert_run_snapshot!(run);
     let revisions = h.emulator.revisions(SERVICE);
-    assert!(revisions.len() >= 2, "{revisions:?}");
+    assert_eq!(revisions.len(), 2, "{revisions:?}");
     assert!(
         !revisions[0].ready,
         "the first revision could not read its secrets"
     );
-    assert!(revisions.last().unwrap().ready);
+    assert!(revisions[1].ready);
     // Grants were written once; only the rollout was repeated.
-    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 3);
+    assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 3);
+    let rollouts: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run."))
+        .collect();
+    assert_eq!(
+        rollouts,
+        [
+            "run.projects.locations.services.create",
+            "run.projects.locations.services.patch"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
-    let h = propagating(60_000).await;
+    // The emulator's clock never moves: the grants never propagate. The tool's own timeout
+    // (1 s, real time) ends the retries; how many fit in it is not asserted.
+    let h = propagating().await;
     let run = h
         .run(&[
             "deploy",
@@ -572,6 +548,8 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
         "{}",
         run.stderr
     );
+    let revisions = h.emulator.revisions(SERVICE);
+    assert!(!revisions.is_empty() && revisions.iter().all(|r| !r.ready), "{revisions:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -638,13 +616,9 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("hint: run `gcloud auth application-default login`"),
-        "{}",
-        run.stderr
-    );
     assert!(!run.all().contains("wrong"), "the token is never printed");
+    // `hint: run `gcloud auth application-default login` ...`
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -653,18 +627,14 @@ async fn check_is_a_read_only_preflight() {
     h.write_config("staging", &staging());
     let run = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stderr.contains("preflight passed"), "{}", run.stderr);
+    assert_run_snapshot!("check_passed", run);
 
     h.emulator
         .with_state(|s| s.disable_secret_version(PROJECT, "google-client-id", 1));
     let run = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("FAIL secret google-client-id:latest -> version 1 DISABLED"),
-        "{}",
-        run.stdout
-    );
+    // `FAIL secret google-client-id:latest -> version 1 DISABLED`
+    assert_run_snapshot!("check_failed", run);
     assert!(h.writes().is_empty());
 }
 
@@ -698,30 +668,16 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
         .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("resolves to version 1, which is DISABLED"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("(0 writes) served by the in-process emulator"),
-        "{}",
-        run.stderr
-    );
+    // `... resolves to version 1, which is DISABLED`, `(0 writes) served by the in-process emulator`
+    assert_run_snapshot!("sandbox_world_disabled_key", run);
 
     std::fs::write(&file, world("ENABLED")).unwrap();
     let run = h
         .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
         .await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("(6 writes) served by the in-process emulator"),
-        "{}",
-        run.stderr
-    );
+    // `(6 writes) served by the in-process emulator`
+    assert_run_snapshot!("sandbox_world_enabled_key", run);
     assert!(h.journal().is_empty(), "the harness emulator saw nothing");
 }
 
@@ -729,10 +685,11 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
 async fn no_credentials_is_one_clear_error_before_any_request() {
     let h = Harness::start(staging_world().build()).await;
     h.write_config("staging", &staging());
-    // No token, no ADC file, and a metadata server that does not answer.
+    // No token, no ADC file, and a metadata server that does not answer. A real process: the
+    // auth library reads HOME and GCE_METADATA_HOST from the process environment.
     let home = h.dir.path().to_str().unwrap();
     let run = h
-        .run_with(
+        .spawn_with(
             &["deploy", "--env", "staging"],
             &[
                 ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),

@@ -186,6 +186,7 @@ pub const SNAPSHOT_FILTERS: &[(&str, &str)] = &[
     (r"\b\d+ ?ms\b", "[TIME]"),
     (r"\(\d+s\)", "([TIME])"),
     (r"\d+s elapsed", "[TIME] elapsed"),
+    (r"\(\d+s of (\d+)s used\)", "([TIME] of ${1}s used)"),
     // A rollout's random run id, and the random suffix of revision names.
     (r"\b[0-9a-f]{8}-(\d+)\b", "[RUN]-$1"),
     (r"(autosre-\d{5})-[a-z0-9]{3}\b", "$1-[RND]"),
