@@ -133,14 +133,14 @@ fn example_deploys_in_the_sandbox() {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("the binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("ready"), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("served by the in-process emulator"),
-        "{stderr}"
+    let run = Run::new(
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     );
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Ready, and `served by the in-process emulator`.
+    assert_run_snapshot!(run);
 }
 
 /// The thorough check: deploy `config/example.yaml` into a project like the one the scripts

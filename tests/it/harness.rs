@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+#[allow(unused_imports)]
 pub use autosre_emulator::{
     Clock, Emulator, Fault, JournalEntry, Options, Server, VersionState, World,
 };
@@ -192,6 +193,10 @@ pub const SNAPSHOT_FILTERS: &[(&str, &str)] = &[
     (r"(autosre-\d{5})-[a-z0-9]{3}\b", "$1-[RND]"),
     // Etags.
     (r#""etag": "(?:[^"\\]|\\.)*""#, r#""etag": "[ETAG]""#),
+    (
+        r"\betag [A-Za-z0-9+/=_-]+ -> [A-Za-z0-9+/=_-]+",
+        "etag [ETAG] -> [ETAG]",
+    ),
 ];
 
 /// Snapshot a [`Run`]'s exit code, stdout and stderr together (as uv's

@@ -6,15 +6,17 @@
 //! project policy, the service and its policy), then what needs the project
 //! number or the live service (Cloud Run's default account, whose email is
 //! `<number>-compute@...`, and Cloud Run's validateOnly check of the service
-//! we would send). With 100 ms injected per request, the longest chain of
+//! we would send). With 250 ms injected per request, the longest chain of
 //! requests that each started after the previous one ended must be exactly 2,
-//! for 3 secrets and for 30. Wall time is printed, not asserted.
+//! for 3 secrets and for 30. Wall time is printed, not asserted. The latency is
+//! long so that requests of one phase, which start together, cannot look
+//! sequential on a loaded machine running the other tests alongside.
 
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-const LATENCY: Duration = Duration::from_millis(100);
+const LATENCY: Duration = Duration::from_millis(250);
 const DEPTH: usize = 2;
 
 /// config/example.yaml, with `extra` more secrets wired as env vars.

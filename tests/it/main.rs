@@ -14,4 +14,6 @@ mod example;
 mod latency;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
+mod scripts;
+#[cfg(feature = "gcloud-tests")]
 mod versus_scripts;

@@ -139,28 +139,25 @@ async fn cpu_memory_outside_cloud_runs_table_is_a_config_error() {
     );
     let run = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("service.memory: Invalid value specified for memory. For 1.0 CPU"),
-        "{}",
-        run.stderr
-    );
+    // `service.memory: Invalid value specified for memory. For 1.0 CPU ...`
+    assert_run_snapshot!(run);
     assert!(h.journal().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn detailed_exitcode_follows_terraform() {
+    // The exit codes of the real process.
     let h = Harness::start(staging_world().build()).await;
     h.write_config("staging", &staging());
     assert_eq!(
-        h.run(&["plan", "--env", "staging", "--detailed-exitcode"])
+        h.spawn(&["plan", "--env", "staging", "--detailed-exitcode"])
             .await
             .code,
         2
     );
-    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    assert_eq!(h.spawn(&["deploy", "--env", "staging"]).await.code, 0);
     assert_eq!(
-        h.run(&["plan", "--env", "staging", "--detailed-exitcode"])
+        h.spawn(&["plan", "--env", "staging", "--detailed-exitcode"])
             .await
             .code,
         0
@@ -168,7 +165,7 @@ async fn detailed_exitcode_follows_terraform() {
     h.emulator
         .with_state(|s| s.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1));
     assert_eq!(
-        h.run(&["plan", "--env", "staging", "--detailed-exitcode"])
+        h.spawn(&["plan", "--env", "staging", "--detailed-exitcode"])
             .await
             .code,
         1
@@ -220,18 +217,8 @@ async fn a_saved_plan_is_refused_after_a_concurrent_change() {
     h.emulator.clear_journal();
     let run = h.run(&["deploy", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("live state changed since the plan was made"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("the IAM policy of project acme-sre-staging changed"),
-        "{}",
-        run.stderr
-    );
+    // `live state changed since the plan was made`: `the IAM policy of project ... changed`
+    assert_run_snapshot!("saved_plan_stale_policy", run);
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
 
     // A new secret version behind `latest` is a change too.
@@ -246,12 +233,8 @@ async fn a_saved_plan_is_refused_after_a_concurrent_change() {
     });
     let run = h.run(&["deploy", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("secret google-client-id:latest was version 1"),
-        "{}",
-        run.stderr
-    );
+    // `secret google-client-id:latest was version 1 ...`
+    assert_run_snapshot!("saved_plan_stale_secret_version", run);
     assert!(h.writes().is_empty());
 }
 
@@ -272,22 +255,15 @@ async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_cha
 
     let run = h.run(&["deploy", "--env", "prod", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("the saved plan is for environment `staging`, not `prod`"),
-        "{}",
-        run.stderr
-    );
+    // `the saved plan is for environment `staging`, not `prod``
+    assert_run_snapshot!("saved_plan_other_environment", run);
 
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("autosre:2026.11.28", "autosre:evil")).unwrap();
     let run = h.run(&["deploy", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("was edited after it was made"),
-        "{}",
-        run.stderr
-    );
+    // `... was edited after it was made`
+    assert_run_snapshot!("saved_plan_edited", run);
 
     std::fs::write(&file, text).unwrap();
     h.write_config(
@@ -296,12 +272,8 @@ async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_cha
     );
     let run = h.run(&["deploy", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("staging.yaml changed since the plan was made"),
-        "{}",
-        run.stderr
-    );
+    // `... staging.yaml changed since the plan was made`
+    assert_run_snapshot!("saved_plan_config_changed", run);
     assert!(h.journal().is_empty(), "refused before any request");
 }
 
@@ -390,12 +362,8 @@ async fn a_saved_plan_is_refused_after_someone_else_deploys() {
 
     let run = h.run(&["deploy", "--plan", file_s]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("the Cloud Run service autosre changed (generation 1 -> 2)"),
-        "{}",
-        run.stderr
-    );
+    // `the Cloud Run service autosre changed (generation 1 -> 2)`
+    assert_run_snapshot!(run);
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
