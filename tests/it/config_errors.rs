@@ -601,6 +601,7 @@ async fn validate_reports_every_bad_file_and_sends_nothing() {
     );
     // ...but it is listed as good, not hidden by the bad ones.
     assert!(run.stdout.contains("ok: staging"), "{}", run.stdout);
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -610,7 +611,7 @@ async fn validate_accepts_the_shipped_staging_file() {
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.journal().is_empty(), "validate sent requests");
-    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+    assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -646,6 +647,7 @@ async fn a_missing_environment_lists_the_ones_that_exist() {
             "{args:?}: the hint should list the environments\n{}",
             run.stderr
         );
+        assert_run_snapshot!(format!("missing_environment_{}", args[0]), run);
     }
 }
 

@@ -427,12 +427,6 @@ impl Harness {
     }
 }
 
-/// Replace the port the emulator happened to get, for snapshots.
-pub fn redact(text: &str, h: &Harness) -> String {
-    text.replace(&h.server.url(), "http://[EMULATOR]")
-        .replace(&h.dir.path().display().to_string(), "[TMP]")
-}
-
 /// The longest sequence of requests in which each began after the previous
 /// one ended: the number of sequential round trips a run took.
 pub fn chain_depth(j: &[JournalEntry]) -> usize {
