@@ -1,0 +1,674 @@
+//! End-to-end: an invalid config is a user error caught offline.
+//!
+//! Each test breaks one thing in the shipped `config/staging.yaml` and pins the contract from
+//! the README ("Rejected offline (exit 2, nothing sent)") and ENGINEERING.md point 7: exit code
+//! 2, not a single request to the emulator, nothing on stdout, and on stderr
+//! `<file>:<line>:<col>: <key>: <message>` naming the exact line of the offending key or value,
+//! followed by a separate `hint:` line saying what to write instead.
+//!
+//! The expected line is computed from the broken file itself (the one line holding a given
+//! fragment), so the tests do not depend on the layout of `config/staging.yaml`.
+
+use crate::harness::*;
+
+fn staging() -> String {
+    repo_config("staging")
+}
+
+/// `base` with the one occurrence of `old` replaced by `new`.
+fn replace_once(base: &str, old: &str, new: &str) -> String {
+    assert_eq!(
+        base.matches(old).count(),
+        1,
+        "`{old}` must occur exactly once in config/staging.yaml"
+    );
+    base.replacen(old, new, 1)
+}
+
+/// `base` with `new_line` inserted after the line that is exactly `after`.
+fn insert_after(base: &str, after: &str, new_line: &str) -> String {
+    let mut out = String::new();
+    let mut found = 0;
+    for line in base.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line == after {
+            out.push_str(new_line);
+            out.push('\n');
+            found += 1;
+        }
+    }
+    assert_eq!(found, 1, "line `{after}` must occur exactly once");
+    out
+}
+
+/// The 1-based number of the one line of `yaml` that contains `fragment`.
+fn line_of(yaml: &str, fragment: &str) -> usize {
+    let hits: Vec<usize> = yaml
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(fragment))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "`{fragment}` must be on exactly one line of the test's YAML, found on {hits:?}"
+    );
+    hits[0]
+}
+
+/// One located error as printed on stderr.
+#[derive(Debug)]
+struct Located {
+    /// The file name as printed, e.g. `/tmp/.../config/staging.yaml`.
+    file: String,
+    line: usize,
+    column: usize,
+    /// `<key>: <message>`, or `invalid YAML: <message>`.
+    rest: String,
+    /// The text after `hint:` on the next line.
+    hint: String,
+}
+
+/// Every `error: <file>:<line>:<col>: ...` line of stderr for a file ending in `file_suffix`,
+/// with its hint. Panics (printing stderr) when an error line has no line/column or no hint.
+fn located_errors(stderr: &str, file_suffix: &str) -> Vec<Located> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let mut found = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(at) = l.find(&format!("{file_suffix}:")) else {
+            continue;
+        };
+        let file_end = at + file_suffix.len();
+        let file = l[..file_end].trim_start_matches("error: ").to_string();
+        let mut parts = l[file_end + 1..].splitn(3, ':');
+        let line = parts.next().and_then(|s| s.parse().ok());
+        let column = parts.next().and_then(|s| s.parse().ok());
+        let (Some(line), Some(column), Some(rest)) = (line, column, parts.next()) else {
+            panic!("error without `<line>:<col>:` in {l:?}\nstderr:\n{stderr}");
+        };
+        let hint = lines
+            .get(i + 1)
+            .and_then(|h| h.trim_start().strip_prefix("hint:"))
+            .unwrap_or_else(|| panic!("no `hint:` line after {l:?}\nstderr:\n{stderr}"))
+            .trim()
+            .to_string();
+        found.push(Located {
+            file,
+            line,
+            column,
+            rest: rest.trim_start().to_string(),
+            hint,
+        });
+    }
+    found
+}
+
+/// The single located error about `staging.yaml`.
+fn the_error(run: &Run) -> Located {
+    let mut errors = located_errors(&run.stderr, "staging.yaml");
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected one located error\nstderr:\n{}",
+        run.stderr
+    );
+    errors.remove(0)
+}
+
+/// Runs `args` with `yaml` as `config/staging.yaml` and checks the invariants of every
+/// rejection: exit 2, no request sent, nothing on stdout.
+async fn rejected_with(yaml: &str, args: &[&str]) -> Run {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", yaml);
+    let run = h.run(args).await;
+    assert_eq!(run.code, 2, "exit code\n{}", run.all());
+    assert!(
+        h.journal().is_empty(),
+        "an invalid config sent {} request(s): {:?}",
+        h.journal().len(),
+        h.journal().iter().map(|e| &e.rpc).collect::<Vec<_>>()
+    );
+    assert!(run.stdout.is_empty(), "stdout is for data:\n{}", run.stdout);
+    run
+}
+
+async fn rejected(yaml: &str) -> Run {
+    rejected_with(yaml, &["deploy", "--env", "staging"]).await
+}
+
+/// One broken file and what the error must say about it.
+struct Case {
+    yaml: String,
+    /// A fragment of the offending line (it must be on exactly one line of `yaml`).
+    at: &'static str,
+    /// The dotted key path the error names; `None` for a YAML syntax error.
+    key: Option<&'static str>,
+    /// Must appear in the message.
+    message: &'static str,
+    /// Must appear in the hint.
+    hint: &'static str,
+}
+
+impl Case {
+    async fn check(self) -> Run {
+        let run = rejected(&self.yaml).await;
+        let e = the_error(&run);
+        let line = line_of(&self.yaml, self.at);
+        assert_eq!(
+            e.line,
+            line,
+            "wrong line (the offending line is {line}: {:?})\nstderr:\n{}",
+            self.yaml.lines().nth(line - 1).unwrap(),
+            run.stderr
+        );
+        let width = self.yaml.lines().nth(line - 1).unwrap().chars().count();
+        assert!(
+            (1..=width + 1).contains(&e.column),
+            "column {} outside line {line}\nstderr:\n{}",
+            e.column,
+            run.stderr
+        );
+        let prefix = match self.key {
+            Some(key) => format!("{key}: "),
+            None => "invalid YAML: ".to_string(),
+        };
+        assert!(
+            e.rest.starts_with(&prefix),
+            "expected `{prefix}` after the position\nstderr:\n{}",
+            run.stderr
+        );
+        assert!(
+            e.rest.contains(self.message),
+            "message should contain {:?}\nstderr:\n{}",
+            self.message,
+            run.stderr
+        );
+        assert!(
+            e.hint.contains(self.hint),
+            "hint should contain {:?}\nstderr:\n{}",
+            self.hint,
+            run.stderr
+        );
+        run
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_top_level_key() {
+    Case {
+        yaml: format!("{}colour: blue\n", staging()),
+        at: "colour: blue",
+        key: Some("colour"),
+        message: "unknown key `colour`",
+        hint: "`project`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_nested_key_suggests_the_close_one() {
+    Case {
+        yaml: replace_once(&staging(), "  memory: 16Gi\n", "  memroy: 16Gi\n"),
+        at: "memroy:",
+        key: Some("service.memroy"),
+        message: "unknown key `memroy`",
+        hint: "`memory`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_yaml_bad_indentation() {
+    Case {
+        yaml: replace_once(&staging(), "  memory: 16Gi\n", "   memory: 16Gi\n"),
+        at: "   memory: 16Gi",
+        key: None,
+        message: "",
+        hint: "indentation",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_yaml_unclosed_quote() {
+    Case {
+        yaml: replace_once(
+            &staging(),
+            "STRICT_EUC_ENFORCEMENT: \"true\"",
+            "STRICT_EUC_ENFORCEMENT: \"true",
+        ),
+        at: "STRICT_EUC_ENFORCEMENT",
+        key: None,
+        message: "quote",
+        hint: "quotes",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_with_a_byte_unit() {
+    Case {
+        yaml: replace_once(&staging(), "memory: 16Gi", "memory: 16GB"),
+        at: "memory: 16GB",
+        key: Some("service.memory"),
+        message: "`16GB`",
+        hint: "`16Gi`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cpu_in_words() {
+    Case {
+        yaml: replace_once(&staging(), "cpu: \"4\"", "cpu: four"),
+        at: "cpu: four",
+        key: Some("service.cpu"),
+        message: "`four`",
+        hint: "\"4\"",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_without_a_unit() {
+    Case {
+        yaml: replace_once(&staging(), "timeout: 300s", "timeout: 300"),
+        at: "timeout: 300",
+        key: Some("service.timeout"),
+        message: "`300`",
+        hint: "`300s`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_over_the_maximum() {
+    Case {
+        yaml: replace_once(&staging(), "timeout: 300s", "timeout: 90m"),
+        at: "timeout: 90m",
+        key: Some("service.timeout"),
+        message: "maximum",
+        hint: "`3600s`",
+    }
+    .check()
+    .await;
+}
+
+fn with_env_line(line: &str) -> String {
+    insert_after(&staging(), "    LOG_LEVEL: INFO", line)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_name_starting_with_a_digit() {
+    Case {
+        yaml: with_env_line("    1BAD: x"),
+        at: "1BAD: x",
+        key: Some("service.env.1BAD"),
+        message: "`1BAD`",
+        hint: "not starting with a digit",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_name_with_a_dash() {
+    Case {
+        yaml: with_env_line("    WITH-DASH: x"),
+        at: "WITH-DASH: x",
+        key: Some("service.env.WITH-DASH"),
+        message: "`WITH-DASH`",
+        hint: "`WITH_DASH`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_name_reserved_by_cloud_run() {
+    Case {
+        yaml: with_env_line("    PORT: \"8080\""),
+        at: "PORT: \"8080\"",
+        key: Some("service.env.PORT"),
+        message: "reserved",
+        hint: "remove it",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_var_both_plain_and_secret() {
+    let yaml = with_env_line("    GOOGLE_CLIENT_ID: plain-client-id");
+    let env_line = line_of(&yaml, "GOOGLE_CLIENT_ID: plain-client-id");
+    // Reported at the second definition (the secret), pointing back at the first.
+    let run = Case {
+        yaml,
+        at: "GOOGLE_CLIENT_ID: google-client-id:latest",
+        key: Some("service.secrets.GOOGLE_CLIENT_ID"),
+        message: "both in `service.env`",
+        hint: "keep one",
+    }
+    .check()
+    .await;
+    assert!(
+        the_error(&run).rest.contains(&format!("line {env_line}")),
+        "the message should name the other definition's line {env_line}\n{}",
+        run.stderr
+    );
+}
+
+fn with_secret_ref(env: &str, reference: &str) -> String {
+    let old_line = staging()
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{env}: ")))
+        .unwrap()
+        .to_string();
+    replace_once(&staging(), &old_line, &format!("    {env}: {reference}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_ref_with_two_colons() {
+    Case {
+        yaml: with_secret_ref("GOOGLE_CLIENT_ID", "a:b:c"),
+        at: "GOOGLE_CLIENT_ID: a:b:c",
+        key: Some("service.secrets.GOOGLE_CLIENT_ID"),
+        message: "`a:b:c`",
+        hint: "`name:version`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_ref_with_a_version_that_is_not_a_number() {
+    Case {
+        yaml: with_secret_ref("GOOGLE_API_KEY", "gemini-api-key:v1"),
+        at: "GOOGLE_API_KEY: gemini-api-key:v1",
+        key: Some("service.secrets.GOOGLE_API_KEY"),
+        message: "`v1`",
+        hint: "`latest`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_ref_path_without_a_name() {
+    Case {
+        yaml: with_secret_ref("GOOGLE_CLIENT_ID", "projects/p/secrets/"),
+        at: "GOOGLE_CLIENT_ID: projects/p/secrets/",
+        key: Some("service.secrets.GOOGLE_CLIENT_ID"),
+        message: "`projects/p/secrets/`",
+        hint: "projects/PROJECT/secrets/NAME",
+    }
+    .check()
+    .await;
+}
+
+/// A plain value for the encryption key would ship the key in the config file; the error must
+/// say so without echoing the value.
+const PLAIN_KEY: &str = "plain-fernet-key-in-the-config-do-not-print";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_key_moved_from_secrets_to_a_plain_value() {
+    let yaml = replace_once(
+        &with_env_line(&format!("    SRE_AGENT_ENCRYPTION_KEY: {PLAIN_KEY}")),
+        "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
+        "",
+    );
+    let run = Case {
+        yaml,
+        at: PLAIN_KEY,
+        key: Some("service.env.SRE_AGENT_ENCRYPTION_KEY"),
+        message: "must not be a plain value",
+        hint: "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
+    }
+    .check()
+    .await;
+    assert!(
+        !run.all().contains(PLAIN_KEY),
+        "the value was printed:\n{}",
+        run.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_key_as_a_plain_value_next_to_the_secret() {
+    let run = Case {
+        yaml: with_env_line(&format!("    SRE_AGENT_ENCRYPTION_KEY: {PLAIN_KEY}")),
+        at: PLAIN_KEY,
+        key: Some("service.env.SRE_AGENT_ENCRYPTION_KEY"),
+        message: "must not be a plain value",
+        hint: "delete it from `env`",
+    }
+    .check()
+    .await;
+    assert!(
+        !run.all().contains(PLAIN_KEY),
+        "the value was printed:\n{}",
+        run.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_without_the_roles_prefix() {
+    Case {
+        yaml: replace_once(&staging(), "[roles/cloudtrace.agent,", "[cloudtrace.agent,"),
+        at: "project_roles:",
+        key: Some("iam.project_roles[0]"),
+        message: "`cloudtrace.agent`",
+        hint: "`roles/cloudtrace.agent`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn member_without_a_type() {
+    Case {
+        yaml: format!("{}    - alice@example.com\n", staging()),
+        at: "- alice@example.com",
+        key: Some("iam.service_account_users[1]"),
+        message: "`alice@example.com`",
+        hint: "`user:alice@example.com`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_name_with_capitals() {
+    Case {
+        yaml: replace_once(&staging(), "  name: autosre\n", "  name: AutoSRE\n"),
+        at: "name: AutoSRE",
+        key: Some("service.name"),
+        message: "`AutoSRE`",
+        hint: "`autosre`",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_name_starting_with_a_hyphen() {
+    Case {
+        yaml: replace_once(&staging(), "  name: autosre\n", "  name: -x\n"),
+        at: "name: -x",
+        key: Some("service.name"),
+        message: "`-x`",
+        hint: "starting with a letter",
+    }
+    .check()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn min_instances_above_max_instances() {
+    let yaml = replace_once(&staging(), "min_instances: 0", "min_instances: 20");
+    let run = rejected(&yaml).await;
+    let e = the_error(&run);
+    // A cross-field error: either of the two lines is the offending one, as long as the key
+    // named is the one on that line.
+    let min = line_of(&yaml, "min_instances: 20");
+    let max = line_of(&yaml, "max_instances: 10");
+    let key = if e.line == min {
+        "service.min_instances"
+    } else {
+        assert_eq!(
+            e.line, max,
+            "neither the min nor the max line\n{}",
+            run.stderr
+        );
+        "service.max_instances"
+    };
+    assert!(e.rest.starts_with(&format!("{key}: ")), "{}", run.stderr);
+    assert!(
+        e.rest.contains("20") && e.rest.contains("10"),
+        "{}",
+        run.stderr
+    );
+    assert!(e.hint.contains("max_instances"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_check_and_grant_send_nothing_for_an_invalid_config() {
+    let yaml = replace_once(&staging(), "memory: 16Gi", "memory: 16GB");
+    let line = line_of(&yaml, "memory: 16GB");
+    for args in [
+        &["plan", "--env", "staging"][..],
+        &["grant", "--env", "staging"],
+        &["grant", "--env", "staging", "--dry-run"],
+        &["check", "--env", "staging"],
+        &["deploy", "--env", "staging", "--dry-run"],
+    ] {
+        let run = rejected_with(&yaml, args).await;
+        let e = the_error(&run);
+        assert_eq!(e.line, line, "{args:?}\n{}", run.stderr);
+        assert!(
+            e.rest.starts_with("service.memory: "),
+            "{args:?}\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_reports_every_bad_file_and_sends_nothing() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let dev = replace_once(&staging(), "memory: 16Gi", "memory: 16GB");
+    let prod = replace_once(
+        &staging(),
+        "STRICT_EUC_ENFORCEMENT: \"true\"",
+        "STRICT_EUC_ENFORCEMENT: \"true",
+    );
+    h.write_config("dev", &dev);
+    h.write_config("prod", &prod);
+
+    let run = h.run(&["validate"]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(h.journal().is_empty(), "validate sent requests");
+    let dev_errors = located_errors(&run.stderr, "dev.yaml");
+    let prod_errors = located_errors(&run.stderr, "prod.yaml");
+    assert_eq!(dev_errors.len(), 1, "{}", run.stderr);
+    assert_eq!(prod_errors.len(), 1, "{}", run.stderr);
+    assert_eq!(dev_errors[0].line, line_of(&dev, "memory: 16GB"));
+    assert!(dev_errors[0].rest.starts_with("service.memory: "));
+    assert_eq!(
+        prod_errors[0].line,
+        line_of(&prod, "STRICT_EUC_ENFORCEMENT")
+    );
+    assert!(prod_errors[0].rest.starts_with("invalid YAML: "));
+    assert!(
+        dev_errors[0].file.ends_with("config/dev.yaml"),
+        "{:?}",
+        dev_errors[0]
+    );
+    assert!(
+        located_errors(&run.stderr, "staging.yaml").is_empty(),
+        "the good file was reported:\n{}",
+        run.stderr
+    );
+    // ...but it is listed as good, not hidden by the bad ones.
+    assert!(run.stdout.contains("ok: staging"), "{}", run.stdout);
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_accepts_the_shipped_staging_file() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["validate", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.journal().is_empty(), "validate sent requests");
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_environment_lists_the_ones_that_exist() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    h.write_config("example", &repo_config("example"));
+    for args in [
+        &["deploy", "--env", "nope"][..],
+        &["validate", "--env", "nope"],
+    ] {
+        let run = h.run(args).await;
+        assert_eq!(run.code, 2, "{args:?}\n{}", run.all());
+        assert!(h.journal().is_empty(), "{args:?} sent requests");
+        assert!(run.stdout.is_empty(), "{args:?}\n{}", run.stdout);
+        let error = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("nope.yaml"))
+            .unwrap_or_else(|| panic!("{args:?}: the file is not named\n{}", run.stderr));
+        assert!(
+            error.contains("`nope` not found"),
+            "{args:?}\n{}",
+            run.stderr
+        );
+        let hint = run
+            .stderr
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("hint:"))
+            .unwrap_or_else(|| panic!("{args:?}: no hint\n{}", run.stderr));
+        assert!(
+            hint.contains("`example`") && hint.contains("`staging`"),
+            "{args:?}: the hint should list the environments\n{}",
+            run.stderr
+        );
+        assert_run_snapshot!(format!("missing_environment_{}", args[0]), run);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_reports_as_json_too() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    h.write_config(
+        "dev",
+        &replace_once(&staging(), "memory: 16Gi", "memory: 16GB"),
+    );
+    let run = h.run(&["validate", "--output", "json"]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stdout);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["environments"][0]["name"], "staging");
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("dev.yaml:") && message.contains("service.memory"),
+        "{message}"
+    );
+    assert!(v["errors"][0]["hint"].is_string());
+    assert!(h.journal().is_empty());
+}

@@ -1,0 +1,761 @@
+//! End-to-end: `deploy` against the emulator, with budgets checked through
+//! the emulator's journal.
+
+use crate::harness::*;
+
+fn staging() -> String {
+    repo_config("staging")
+}
+
+/// The staging world without the encryption-key secret (and, with
+/// `account: false`, without the runtime account), for the preflight tests.
+fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder().project(PROJECT, NUMBER);
+    if account {
+        b = b.service_account(SA);
+    }
+    for s in ["gemini-api-key", "google-client-id"] {
+        b = b
+            .secret(PROJECT, s)
+            .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
+    }
+    b
+}
+
+fn count(h: &Harness, rpc: &str) -> usize {
+    h.journal().iter().filter(|e| e.rpc == rpc).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // One write per policy that changes (project, three secrets, the runtime
+    // account), and one services.create: the plan found no service.
+    let mut writes = h.write_rpcs();
+    writes.sort();
+    assert_eq!(
+        writes,
+        [
+            "cloudresourcemanager.projects.setIamPolicy",
+            "iam.projects.serviceAccounts.setIamPolicy",
+            "run.projects.locations.services.create",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+            "secretmanager.projects.secrets.setIamPolicy",
+        ]
+    );
+
+    // The service runs the config's image, as the runtime account, with
+    // every secret wired as an env var by reference.
+    let svc = h.emulator.service(SERVICE).expect("service created");
+    let c = &svc["template"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28"
+    );
+    assert_eq!(svc["template"]["serviceAccount"], SA);
+    let key = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
+        .expect("key wired");
+    assert_eq!(
+        key["valueSource"]["secretKeyRef"]["secret"],
+        "sre-agent-encryption-key"
+    );
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "latest");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    // The log shows what was about to change before it changed; stdout says it is ready.
+    assert_run_snapshot!(run);
+
+    // The runtime account can read each secret; the AI Platform agent can act as it.
+    for s in [
+        "gemini-api-key",
+        "google-client-id",
+        "sre-agent-encryption-key",
+    ] {
+        let p = h
+            .emulator
+            .policy(&format!("projects/{PROJECT}/secrets/{s}"))
+            .unwrap();
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                    && b.members.contains(&format!("serviceAccount:{SA}")))
+        );
+    }
+    let sa_policy = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))
+        .unwrap();
+    assert!(
+        sa_policy
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/iam.serviceAccountUser"
+                && b.members
+                    == [format!(
+                        "serviceAccount:service-{NUMBER}@gcp-sa-aiplatform.iam.gserviceaccount.com"
+                    )])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
+    let world = world_without_key(true).build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    // Says what is missing and the gcloud command that creates it.
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(true)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
+        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    // `latest` resolves to version 2, DISABLED: `gcloud secrets versions enable 2`.
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwired_encryption_key_stops_the_deploy() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    assert_run_snapshot!(run);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_bindings_and_conditions_are_preserved() {
+    let world = staging_world()
+        .project_binding(PROJECT, "roles/cloudtrace.agent", "user:alice@example.com")
+        .conditional_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/logging.logWriter",
+            &format!("serviceAccount:{SA}"),
+            autosre_emulator::Condition {
+                expression: "request.time < timestamp('2030-01-01T00:00:00Z')".into(),
+                title: "until 2030".into(),
+                description: String::new(),
+            },
+        )
+        .secret_binding(
+            PROJECT,
+            "gemini-api-key",
+            "roles/secretmanager.admin",
+            "group:sec@example.com",
+        )
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    let after = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    // Every binding that was there is still there, condition and all.
+    for b in &before.bindings {
+        assert!(
+            after.bindings.iter().any(|a| a.role == b.role
+                && a.condition == b.condition
+                && b.members.iter().all(|m| a.members.contains(m))),
+            "lost {b:?} in {after:?}"
+        );
+    }
+    // The conditional grant did not count: an unconditional one was added.
+    assert!(
+        after
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/logging.logWriter"
+                && b.condition.is_none()
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+    let secret = h
+        .emulator
+        .policy(&format!("projects/{PROJECT}/secrets/gemini-api-key"))
+        .unwrap();
+    assert!(
+        secret
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.admin")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_policy_writer_loses_nothing() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // Just before our write, someone else edits the project policy: our etag
+    // is now stale and Google answers 409 ABORTED.
+    h.emulator.before_request("POST", ":setIamPolicy", |state| {
+        state.add_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/viewer",
+            "user:concurrent@example.com",
+        );
+    });
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let aborted = h.journal().into_iter().filter(|e| e.status == 409).count();
+    assert_eq!(aborted, 1, "one write hit the stale etag");
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(p.bindings.iter().any(|b| {
+        b.role == "roles/viewer"
+            && b.members
+                .contains(&"user:concurrent@example.com".to_string())
+    }));
+    for role in [
+        "roles/cloudtrace.agent",
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+    ] {
+        assert!(
+            p.bindings
+                .iter()
+                .any(|b| b.role == role && b.members.contains(&format!("serviceAccount:{SA}"))),
+            "{role} missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_sends_no_write_and_lists_the_changes() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    assert!(h.emulator.service(SERVICE).is_none());
+    assert!(
+        run.stdout.contains("+ roles/secretmanager.secretAccessor"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Cloud Run service autosre will be created"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Plan: "), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_flag_overrides_the_config() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.clear_journal();
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:hotfix",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Only the service changes: no IAM write.
+    assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(
+        svc["template"]["containers"][0]["image"],
+        "us-docker.pkg.dev/acme/autosre/autosre:hotfix"
+    );
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn project_wide_secret_access_grants_once_on_the_project() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace("secret_access: per-secret", "secret_access: project"),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 0);
+    assert_eq!(count(&h, "cloudresourcemanager.projects.setIamPolicy"), 1);
+    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.role == "roles/secretmanager.secretAccessor"
+                && b.members.contains(&format!("serviceAccount:{SA}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_compute_account_is_used_when_none_is_configured() {
+    let default_sa = format!("{NUMBER}-compute@developer.gserviceaccount.com");
+    let h = Harness::start(staging_world().service_account(&default_sa).build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "  service_account: autosre-run@acme-sre-staging.iam.gserviceaccount.com  # optional\n",
+            "",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(svc["template"]["serviceAccount"], default_sa.as_str());
+    let p = h
+        .emulator
+        .policy(&format!(
+            "projects/{PROJECT}/secrets/sre-agent-encryption-key"
+        ))
+        .unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .any(|b| b.members.contains(&format!("serviceAccount:{default_sa}")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    let first = h.emulator.revisions(SERVICE)[0].name.clone();
+
+    // Between the plan and the rollout, someone disables the key's version:
+    // the new revision cannot start.
+    h.emulator
+        .before_request("PATCH", "/services/autosre", |state| {
+            state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
+        });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme/autosre/autosre:next",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    // Google's message, and that traffic stays on the first revision.
+    assert!(
+        run.stderr
+            .contains(&format!("traffic stays on revision {first}")),
+        "{}",
+        run.stderr
+    );
+    assert_run_snapshot!(run);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert!(
+        svc["latestReadyRevision"]
+            .as_str()
+            .unwrap()
+            .ends_with(&first)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_runtime_account_stops_the_deploy() {
+    let key = "sre-agent-encryption-key";
+    let world = world_without_key(false)
+        .secret(PROJECT, key)
+        .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
+        .build();
+    let h = Harness::start(world).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.writes().is_empty());
+    // The gcloud command that creates it.
+    assert_run_snapshot!(run);
+}
+
+fn deny(h: &Harness, method: &str, path: &str) {
+    h.emulator.inject_fault(Fault {
+        method: Some(method.to_string()),
+        path_contains: path.to_string(),
+        times: 100,
+        code: 403,
+        status: "PERMISSION_DENIED".to_string(),
+        message: "The caller does not have permission".to_string(),
+        ..Default::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_run_snapshot!(run);
+    assert!(
+        h.emulator.service(SERVICE).is_none(),
+        "no rollout after a required grant failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_project_grant_is_a_warning_unless_strict() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
+    let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(h.emulator.service(SERVICE).is_none());
+    assert_run_snapshot!("project_grant_denied_strict", run);
+
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(h.emulator.service(SERVICE).is_some());
+    // `warning: could not grant roles/cloudtrace.agent ...`, and the deploy goes on.
+    assert_run_snapshot!("project_grant_denied_warning", run);
+}
+
+/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
+/// models that as `iam_propagation`, on its manual clock here, so time moves
+/// only when the test says. A first deploy grants secret access and rolls out
+/// at once, so its first revision cannot read the secrets yet.
+const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+async fn propagating() -> Harness {
+    let options = Options {
+        iam_propagation: PROPAGATION,
+        ..manual_clock_options()
+    };
+    let h = Harness::start_with(staging_world().build(), options).await;
+    h.write_config("staging", &staging());
+    h
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
+    let h = propagating().await;
+    // The first rollout (services.create) fails on the unpropagated grants; they have
+    // propagated by the time the retry re-reads the service.
+    let emulator = h.emulator.clone();
+    h.emulator
+        .before_request("POST", "us-central1/services", move |_| {
+            let clock = emulator.clone();
+            emulator.before_request("GET", "/services/autosre", move |_| {
+                clock.advance(PROPAGATION)
+            });
+        });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "10",
+            "--iam-propagation-timeout",
+            "10",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_run_snapshot!(run);
+    let revisions = h.emulator.revisions(SERVICE);
+    assert_eq!(revisions.len(), 2, "{revisions:?}");
+    assert!(
+        !revisions[0].ready,
+        "the first revision could not read its secrets"
+    );
+    assert!(revisions[1].ready);
+    // Grants were written once; only the rollout was repeated.
+    assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 3);
+    let rollouts: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run."))
+        .collect();
+    assert_eq!(
+        rollouts,
+        [
+            "run.projects.locations.services.create",
+            "run.projects.locations.services.patch"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
+    // The emulator's clock never moves: the grants never propagate. The tool's own timeout
+    // (1 s, real time) ends the retries; how many fit in it is not asserted.
+    let h = propagating().await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--propagation-retry-ms",
+            "300",
+            "--iam-propagation-timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("Permission denied on secret"),
+        "{}",
+        run.stderr
+    );
+    let revisions = h.emulator.revisions(SERVICE);
+    assert!(
+        !revisions.is_empty() && revisions.iter().all(|r| !r.ready),
+        "{revisions:?}"
+    );
+}
+
+/// Public access is Cloud Run's invokerIamDisabled, not an allUsers binding:
+/// it works where an organisation policy (domain-restricted sharing) refuses
+/// allUsers, as this world's project does.
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_unauthenticated_makes_the_service_public_and_back() {
+    let h = Harness::start(staging_world().domain_restricted_sharing(PROJECT).build()).await;
+    let public = staging().replace(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    h.write_config("staging", &public);
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let invoker_iam_disabled =
+        |h: &Harness| h.emulator.service(SERVICE).unwrap()["invokerIamDisabled"] == true;
+    let all_users = |h: &Harness| {
+        h.emulator
+            .policy(SERVICE)
+            .map(|p| {
+                p.bindings.iter().any(|b| {
+                    b.role == "roles/run.invoker" && b.members.contains(&"allUsers".to_string())
+                })
+            })
+            .unwrap_or(false)
+    };
+    assert!(invoker_iam_disabled(&h), "public without IAM");
+    assert!(!all_users(&h), "no allUsers binding");
+    assert!(
+        !h.write_rpcs()
+            .iter()
+            .any(|r| r.ends_with("services.setIamPolicy")),
+        "the service's policy is not touched"
+    );
+
+    h.write_config("staging", &staging());
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!invoker_iam_disabled(&h), "private again");
+    assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
+}
+
+/// A service the old script made public with an allUsers binding loses it
+/// when the config says private.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    h.emulator
+        .with_state(|st| st.add_binding(SERVICE, "roles/run.invoker", "allUsers"));
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        h.write_rpcs(),
+        ["run.projects.locations.services.setIamPolicy"]
+    );
+    let p = h.emulator.policy(SERVICE).unwrap();
+    assert!(
+        p.bindings
+            .iter()
+            .all(|b| !b.members.contains(&"allUsers".to_string()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_file_authenticates_as_gcloud_reads_it() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let file = h.dir.path().join("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A wrong token is refused by the emulator, and the tool says how to authenticate.
+    std::fs::write(h.dir.path().join("token"), "wrong").unwrap();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(!run.all().contains("wrong"), "the token is never printed");
+    // Which of the concurrent reads is refused first varies: no snapshot.
+    assert!(
+        run.stderr.contains("(HTTP 401 UNAUTHENTICATED)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: run `gcloud auth application-default login`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_is_a_read_only_preflight() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_run_snapshot!("check_passed", run);
+
+    h.emulator
+        .with_state(|s| s.disable_secret_version(PROJECT, "google-client-id", 1));
+    let run = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    // `FAIL secret google-client-id:latest -> version 1 DISABLED`
+    assert_run_snapshot!("check_failed", run);
+    assert!(h.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_can_be_seeded_from_a_world_file() {
+    // The harness's emulator is not used: --sandbox-world starts the tool's own.
+    let h = Harness::start(World::builder().build()).await;
+    h.write_config("staging", &staging());
+    let world = |key_state: &str| {
+        format!(
+            "projects:
+  - id: {PROJECT}
+    number: {NUMBER}
+    serviceAccounts:
+      - email: {SA}
+    secrets:
+      - id: gemini-api-key
+        versions: [{{data: a}}]
+      - id: google-client-id
+        versions: [{{data: b}}]
+      - id: sre-agent-encryption-key
+        versions: [{{data: c, state: {key_state}}}]
+"
+        )
+    };
+    let file = h.dir.path().join("world.yaml");
+    let file_s = file.to_str().unwrap();
+
+    std::fs::write(&file, world("DISABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    // `... resolves to version 1, which is DISABLED`, `(0 writes) served by the in-process emulator`
+    assert_run_snapshot!("sandbox_world_disabled_key", run);
+
+    std::fs::write(&file, world("ENABLED")).unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // `(6 writes) served by the in-process emulator`
+    assert_run_snapshot!("sandbox_world_enabled_key", run);
+    assert!(h.journal().is_empty(), "the harness emulator saw nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_is_one_clear_error_before_any_request() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &staging());
+    // No token, no ADC file, and a metadata server that does not answer. A real process: the
+    // auth library reads HOME and GCE_METADATA_HOST from the process environment.
+    let home = h.dir.path().to_str().unwrap();
+    let run = h
+        .spawn_with(
+            &["deploy", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("HOME", home),
+                ("GCE_METADATA_HOST", "127.0.0.1:9"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("cannot get Google credentials from Application Default Credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("gcloud auth application-default login"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty(), "nothing was sent");
+}

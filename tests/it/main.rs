@@ -1,0 +1,22 @@
+//! The end-to-end tests: one binary (as ripgrep, just and uv have), one module per area.
+//!
+//! Most tests call the tool in-process against an in-process emulator through
+//! [`harness::Harness`]; a few spawn the built binary where only a real process will do.
+//! Tests that need the gcloud CLI are compiled only with the `gcloud-tests` feature.
+
+#[macro_use]
+mod harness;
+
+mod cli;
+mod config_errors;
+mod deploy;
+mod example;
+mod faults;
+mod latency;
+mod permissions;
+mod plan;
+#[cfg(feature = "gcloud-tests")]
+mod scripts;
+mod signals;
+#[cfg(feature = "gcloud-tests")]
+mod versus_scripts;

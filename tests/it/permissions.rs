@@ -1,0 +1,278 @@
+//! End-to-end: the deploying identity's own permissions, against an emulator
+//! that authorises every request as the caller (`enforce_caller_permissions`)
+//! and answers testIamPermissions with the truth.
+//!
+//! Pinned: a deployer without `iam.serviceAccounts.actAs` is told so (with
+//! the role that grants it) by `check`, and `deploy` stops before writing
+//! anything; a deployer with everything deploys; a deployer lacking only the
+//! permission of an optional grant gets a warning and the deploy goes on
+//! (unless `--strict-iam`); an unserved testIamPermissions is a warning.
+
+use crate::harness::*;
+use autosre_emulator::Fault;
+
+const DEPLOYER: &str = "deployer@example.com";
+const MEMBER: &str = "user:deployer@example.com";
+
+/// The staging world, authorising requests as [`DEPLOYER`], who holds
+/// `roles` on the project.
+fn world(roles: &[&str]) -> World {
+    let mut b = staging_world()
+        .caller(DEPLOYER)
+        .enforce_caller_permissions();
+    for role in roles {
+        b = b.project_binding(PROJECT, role, MEMBER);
+    }
+    b.build()
+}
+
+/// Every role a staging deploy needs: Cloud Run, acting as the runtime
+/// account, the project, secret and account policies.
+const EVERYTHING: [&str; 5] = [
+    "roles/run.developer",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountAdmin",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/secretmanager.admin",
+];
+
+async fn staging(roles: &[&str]) -> Harness {
+    let h = Harness::start(world(roles)).await;
+    h.write_config("staging", &repo_config("staging"));
+    h
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
+    let roles: Vec<&str> = EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/iam.serviceAccountUser")
+        .collect();
+    let h = staging(&roles).await;
+
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 1, "{}", check.all());
+    // The table names the permission, its resource and that it is missing...
+    let row = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("iam.serviceAccounts.actAs") && l.contains("MISSING"))
+        .unwrap_or_else(|| panic!("no missing actAs row:\n{}", check.stdout));
+    assert!(row.contains(SA), "{row}");
+    // ...and the problem names the role that grants it, with the command.
+    assert!(
+        check.all().contains(&format!(
+            "gcloud iam service-accounts add-iam-policy-binding {SA} --project={PROJECT} --member=DEPLOYER --role=roles/iam.serviceAccountUser"
+        )),
+        "{}",
+        check.all()
+    );
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+
+    let json = h
+        .run(&["check", "--env", "staging", "--output", "json"])
+        .await;
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON on stdout");
+    let act_as = plan["preflight"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["permission"] == "iam.serviceAccounts.actAs")
+        .expect("an actAs row");
+    assert_eq!(act_as["status"], "missing");
+    assert_eq!(act_as["required"], true);
+    assert_eq!(act_as["role"], "roles/iam.serviceAccountUser");
+    assert_eq!(act_as["resource"]["email"], SA);
+
+    let deploy = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(deploy.code, 1, "{}", deploy.all());
+    assert!(
+        deploy.all().contains("iam.serviceAccounts.actAs"),
+        "{}",
+        deploy.all()
+    );
+    assert!(
+        deploy.all().contains("roles/iam.serviceAccountUser"),
+        "{}",
+        deploy.all()
+    );
+    // Nothing written: not a grant, not the service.
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+    assert!(h.emulator.service(SERVICE).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployer_with_every_permission_deploys() {
+    let h = staging(&EVERYTHING).await;
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 0, "{}", check.all());
+    assert!(!check.stdout.contains("MISSING"), "{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains("Permissions of the deploying identity:"),
+        "{}",
+        check.stdout
+    );
+
+    let deploy = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(deploy.code, 0, "{}", deploy.all());
+    assert!(h.emulator.service(SERVICE).is_some());
+    // The permission questions were asked, and asked in the read phases.
+    assert!(
+        h.journal()
+            .iter()
+            .any(|e| e.rpc.ends_with("serviceAccounts.testIamPermissions")),
+        "actAs is asked of the runtime account"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
+    // roles/viewer reads the project policy; nothing grants setIamPolicy on it.
+    let roles: Vec<&str> = EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/resourcemanager.projectIamAdmin")
+        .chain(["roles/viewer"])
+        .collect();
+    let h = staging(&roles).await;
+
+    let deploy = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(deploy.code, 0, "{}", deploy.all());
+    assert!(
+        deploy
+            .stderr
+            .contains("lacks permissions on project acme-sre-staging"),
+        "{}",
+        deploy.stderr
+    );
+    assert!(
+        deploy.stderr.contains(&format!(
+            "gcloud projects add-iam-policy-binding {PROJECT} --member=serviceAccount:{SA} --role=roles/cloudtrace.agent"
+        )),
+        "{}",
+        deploy.stderr
+    );
+    assert!(
+        h.emulator.service(SERVICE).is_some(),
+        "the service rolled out"
+    );
+    // The project grant was tried, denied, and the project policy unchanged.
+    let project_writes: Vec<u16> = h
+        .writes()
+        .iter()
+        .filter(|e| e.rpc == "cloudresourcemanager.projects.setIamPolicy")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(project_writes, [403]);
+    let policy = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    assert!(
+        !policy
+            .bindings
+            .iter()
+            .any(|b| b.role == "roles/cloudtrace.agent"),
+        "{policy:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_iam_turns_the_optional_permission_into_a_stop() {
+    let roles: Vec<&str> = EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/resourcemanager.projectIamAdmin")
+        .chain(["roles/viewer"])
+        .collect();
+    let h = staging(&roles).await;
+    let deploy = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
+    assert_eq!(deploy.code, 1, "{}", deploy.all());
+    assert!(
+        deploy
+            .all()
+            .contains("resourcemanager.projects.setIamPolicy"),
+        "{}",
+        deploy.all()
+    );
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unserved_permission_question_is_a_warning() {
+    let h = staging(&EVERYTHING).await;
+    h.emulator
+        .inject_fault(Fault::status(Some("POST"), ":testIamPermissions", 501, 100));
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 0, "{}", check.all());
+    assert!(
+        check
+            .all()
+            .contains("could not check the deploying identity's permissions"),
+        "{}",
+        check.all()
+    );
+    assert!(check.stdout.contains("not checked"), "{}", check.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
+    // Everything but reading and writing secret policies: a custom role reads the
+    // secrets and their versions, nothing grants secrets.getIamPolicy.
+    let mut b = staging_world()
+        .caller(DEPLOYER)
+        .enforce_caller_permissions()
+        .custom_role(
+            PROJECT,
+            "secretreader",
+            &["secretmanager.secrets.get", "secretmanager.versions.get"],
+        )
+        .project_binding(
+            PROJECT,
+            "projects/acme-sre-staging/roles/secretreader",
+            MEMBER,
+        );
+    for role in EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/secretmanager.admin")
+    {
+        b = b.project_binding(PROJECT, role, MEMBER);
+    }
+    let h = Harness::start(b.build()).await;
+    h.write_config("staging", &repo_config("staging"));
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 1, "{}", check.all());
+    assert!(
+        check.all().contains("secretmanager.secrets.getIamPolicy"),
+        "{}",
+        check.all()
+    );
+    assert!(
+        check.all().contains("roles/secretmanager.admin"),
+        "{}",
+        check.all()
+    );
+    assert!(h.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
+    // Reads every secret policy (roles/secretmanager.viewer) but may not
+    // change one: the runtime account's secret access cannot be granted.
+    let roles: Vec<&str> = EVERYTHING
+        .into_iter()
+        .filter(|r| *r != "roles/secretmanager.admin")
+        .chain(["roles/secretmanager.viewer"])
+        .collect();
+    let h = staging(&roles).await;
+    let grant = h.run(&["grant", "--env", "staging"]).await;
+    assert_eq!(grant.code, 1, "{}", grant.all());
+    assert!(
+        grant.all().contains("secretmanager.secrets.setIamPolicy"),
+        "{}",
+        grant.all()
+    );
+    assert!(
+        grant.all().contains("roles/secretmanager.admin"),
+        "{}",
+        grant.all()
+    );
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}

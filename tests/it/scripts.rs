@@ -1,0 +1,91 @@
+//! The old `grant_permissions.py`, replayed with the real gcloud CLI against a harness's
+//! emulator: one `gcloud projects add-iam-policy-binding` per project role (11) and one
+//! `gcloud iam service-accounts add-iam-policy-binding` per AI Platform agent (2), one after
+//! another, each its own read-modify-write. Shared by the `versus_scripts` test and benchmark;
+//! compiled only with the `gcloud-tests` feature.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::*;
+
+/// The gcloud CLI on PATH. The `gcloud-tests` feature promises it: without it the tests
+/// fail, they never skip.
+pub fn gcloud() -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("gcloud"))
+                .find(|f| f.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the `gcloud-tests` feature is on but `gcloud` is not on PATH: install the \
+                 Google Cloud CLI, or run without `--features gcloud-tests`"
+            )
+        })
+}
+
+fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) {
+    let endpoint = format!("{}/", h.server.url());
+    let mut cmd = Command::new(gcloud());
+    cmd.args(args)
+        .arg("--format=none")
+        .env("CLOUDSDK_CONFIG", h.dir.path().join("gcloud"))
+        .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file)
+        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+        .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
+        .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
+    for api in ["IAM", "CLOUDRESOURCEMANAGER"] {
+        cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
+    }
+    let out = cmd.output().expect("gcloud runs");
+    assert!(
+        out.status.success(),
+        "gcloud {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Replays the script against `h` (the world of `config/example.yaml`, project number
+/// [`NUMBER`]). gcloud blocks; the emulator keeps serving on the other worker threads, so
+/// call this from a multi-threaded runtime.
+pub fn replay_grant_script(h: &Harness) {
+    let sa = default_compute_account(NUMBER);
+    let token = h.dir.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    tokio::task::block_in_place(|| {
+        for role in SCRIPT_PROJECT_ROLES {
+            run_gcloud(
+                h,
+                &token,
+                &[
+                    "projects".into(),
+                    "add-iam-policy-binding".into(),
+                    EXAMPLE_PROJECT.into(),
+                    format!("--member=serviceAccount:{sa}"),
+                    format!("--role={role}"),
+                    "--condition=None".into(),
+                ],
+            );
+        }
+        for member in SCRIPT_SERVICE_ACCOUNT_USERS {
+            run_gcloud(
+                h,
+                &token,
+                &[
+                    "iam".into(),
+                    "service-accounts".into(),
+                    "add-iam-policy-binding".into(),
+                    sa.clone(),
+                    format!("--project={EXAMPLE_PROJECT}"),
+                    format!(
+                        "--member={}",
+                        member.replace("{number}", &NUMBER.to_string())
+                    ),
+                    "--role=roles/iam.serviceAccountUser".into(),
+                ],
+            );
+        }
+    });
+}
