@@ -7,8 +7,6 @@
 //! retry with exponential backoff and jitter. The clients do not retry
 //! setIamPolicy themselves: it is not idempotent without the etag dance.
 
-use std::time::Duration;
-
 use google_cloud_iam_v1::model::Policy;
 
 use crate::gcp::iam::{self, PolicyResource};
@@ -46,7 +44,7 @@ pub(crate) async fn apply_change(
                         resource = %change.resource.name(),
                         "the policy came back without an etag; reading it again"
                     );
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(google.retry().delay(attempt, None)).await;
                     continue;
                 }
                 Ok(p) => p,
@@ -81,7 +79,7 @@ pub(crate) async fn apply_change(
             }
             Err(e) if e.is(Kind::Aborted) && attempt + 1 < ATTEMPTS => {
                 writes += 1;
-                let delay = backoff(attempt);
+                let delay = google.retry().delay(attempt, None);
                 tracing::info!(
                     resource = %change.resource.name(),
                     retry_in_ms = delay.as_millis() as u64,
@@ -105,24 +103,4 @@ pub(crate) async fn apply_change(
 
 async fn read(google: &Google, resource: &PolicyResource) -> Result<Policy, GcpError> {
     Ok(google.get_policy(resource).await?.unwrap_or_default())
-}
-
-/// 200 ms, 400 ms, 800 ms... capped at 5 s, with up to 50% jitter so that
-/// two deploys racing on one policy do not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1 << attempt.min(5)).min(5_000);
-    let jitter = rand::random_range(0..=base / 2);
-    Duration::from_millis(base + jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(0).as_millis() >= 200 && backoff(0).as_millis() <= 300);
-        assert!(backoff(2).as_millis() >= 800);
-        assert!(backoff(30).as_millis() <= 7_500);
-    }
 }

@@ -129,6 +129,12 @@ impl Google {
         })
     }
 
+    /// How failed calls are retried: also the backoff of a read-modify-write
+    /// redone after a concurrent change.
+    pub(crate) fn retry(&self) -> &Retry {
+        &self.retry
+    }
+
     /// Run one API call: each attempt bounded by the attempt timeout, logged,
     /// and retried while transient and safe to repeat (see [`retry`]). The
     /// final error says how many attempts were made.

@@ -482,15 +482,15 @@ async fn propagating() -> Harness {
 async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
     let h = propagating().await;
     // The first rollout (services.create) fails on the unpropagated grants; they have
-    // propagated by the time the retry re-reads the service.
+    // propagated by the time the tool, told the rollout failed, reads the service.
+    // (Armed when the tool first watches the create's operation.)
     let emulator = h.emulator.clone();
-    h.emulator
-        .before_request("POST", "us-central1/services", move |_| {
-            let clock = emulator.clone();
-            emulator.before_request("GET", "/services/autosre", move |_| {
-                clock.advance(PROPAGATION)
-            });
+    h.emulator.before_request("POST", "/operations/", move |_| {
+        let clock = emulator.clone();
+        emulator.before_request("GET", "/services/autosre", move |_| {
+            clock.advance(PROPAGATION)
         });
+    });
     let run = h
         .run(&[
             "deploy",
