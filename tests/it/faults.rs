@@ -98,13 +98,13 @@ async fn retries_that_run_out_say_what_was_transient() {
     ));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    // The secret or its version, whichever read the fault met first.
+    // The call (on the secret, its policy or its version: whichever read
+    // the fault met first) and the resource.
     assert!(
-        run.stderr
-            .contains("secrets.get `projects/acme-sre-staging/secrets/gemini-api-key")
-            || run
+        run.stderr.contains("error: secrets.")
+            && run
                 .stderr
-                .contains("secrets.versions.get `projects/acme-sre-staging/secrets/gemini-api-key"),
+                .contains("`projects/acme-sre-staging/secrets/gemini-api-key"),
         "{}",
         run.stderr
     );
