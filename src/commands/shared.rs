@@ -53,7 +53,11 @@ impl Context {
                 )
             });
             #[cfg(not(feature = "sandbox"))]
-            let sandboxed = None;
+            let sandboxed: Option<(
+                Endpoints,
+                Result<google_cloud_auth::credentials::Credentials, credentials::CredentialsError>,
+                credentials::Source,
+            )> = None;
             match sandboxed {
                 Some((endpoints, creds, source)) => (endpoints, creds?, source),
                 None => {

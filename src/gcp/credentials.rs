@@ -19,6 +19,7 @@ pub(crate) enum Source {
     EnvToken,
     TokenFile(PathBuf),
     ApplicationDefault,
+    #[cfg(feature = "sandbox")]
     Sandbox,
 }
 
@@ -28,6 +29,7 @@ impl std::fmt::Display for Source {
             Source::EnvToken => f.write_str("GOOGLE_OAUTH_ACCESS_TOKEN"),
             Source::TokenFile(p) => write!(f, "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE ({})", p.display()),
             Source::ApplicationDefault => f.write_str("Application Default Credentials"),
+            #[cfg(feature = "sandbox")]
             Source::Sandbox => f.write_str("the sandbox token"),
         }
     }
