@@ -114,9 +114,10 @@ fn list(problems: &[Problem]) -> String {
 impl Error {
     pub(crate) fn category(&self) -> Category {
         match self {
-            Error::Config(_) | Error::NoEnvironments { .. } | Error::NoImage { .. } => {
-                Category::User
-            }
+            Error::Config(_)
+            | Error::NoEnvironments { .. }
+            | Error::NoImage { .. }
+            | Error::InvalidImage { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
                 _ => Category::User,
@@ -145,7 +146,9 @@ impl Error {
             Error::NoEnvironments { .. } => {
                 Some("add a `<env>.yaml` file, or point --config-dir at the right directory".into())
             }
-            Error::InvalidImage { cause, .. } => Some(cause.hint().to_string()),
+            Error::InvalidImage { .. } => Some(
+                "pass a full image reference such as `us-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG` or `IMAGE@sha256:DIGEST`".into(),
+            ),
             Error::PlanForOtherEnvironment { given, .. } => Some(format!(
                 "run `autosre-deploy plan --env {given} --out FILE` to plan `{given}`"
             )),

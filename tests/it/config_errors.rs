@@ -672,3 +672,41 @@ async fn validate_reports_as_json_too() {
     assert!(v["errors"][0]["hint"].is_string());
     assert!(h.journal().is_empty());
 }
+
+/// `--image` is held to the rule `service.image` is: an empty value or one
+/// that is no image reference is a usage error, and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_image_flag_is_refused_before_anything_is_sent() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &repo_config("staging"));
+    for image in ["", "not an image", "UPPER/case:1"] {
+        let run = h.run(&["plan", "--env", "staging", "--image", image]).await;
+        assert_eq!(run.code, 2, "{image:?}: {}", run.all());
+        assert!(run.stderr.contains("error: --image:"), "{}", run.stderr);
+        assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    }
+    assert!(h.journal().is_empty(), "nothing was sent");
+}
+
+/// `validate` refuses what `deploy` would: an encryption key that is not
+/// wired, offline, with the file and key named.
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_refuses_an_unwired_encryption_key() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &repo_config("staging").replace(
+            "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
+            "",
+        ),
+    );
+    let run = h.run(&["validate", "--env", "staging"]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired"),
+        "{}",
+        run.stderr
+    );
+    assert!(h.journal().is_empty());
+}
