@@ -63,7 +63,7 @@ async fn measure() {
         std::process::exit(1);
     }
 
-    print("script (gcloud x13):", &script);
+    print("script (gcloud x14):", &script);
     print("autosre-deploy:", &tool);
     println!(
         "ratios (script / tool): requests {:.1}x, writes {:.1}x, round trips {:.1}x, wall {:.1}x",

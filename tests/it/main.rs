@@ -12,6 +12,7 @@ mod config_errors;
 mod deploy;
 mod example;
 mod faults;
+mod google;
 mod latency;
 mod permissions;
 mod plan;

@@ -1,7 +1,8 @@
 //! The old `grant_permissions.py`, replayed with the real gcloud CLI against a harness's
-//! emulator: one `gcloud projects add-iam-policy-binding` per project role (11) and one
-//! `gcloud iam service-accounts add-iam-policy-binding` per AI Platform agent (2), one after
-//! another, each its own read-modify-write. Shared by the `versus_scripts` test and benchmark;
+//! emulator: first `gcloud projects describe` for the project number (Resource Manager v1
+//! `projects.get`), then one `gcloud projects add-iam-policy-binding` per project role (11)
+//! and one `gcloud iam service-accounts add-iam-policy-binding` per AI Platform agent (2), one
+//! after another, each its own read-modify-write. Shared by the `versus_scripts` test and benchmark;
 //! compiled only with the `gcloud-tests` feature.
 
 use std::path::{Path, PathBuf};
@@ -26,12 +27,16 @@ pub fn gcloud() -> PathBuf {
         })
 }
 
-fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) {
+/// Runs `gcloud ARGS` against the emulator (with `--format=none` unless `args` choose a
+/// format); returns what it printed.
+fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) -> String {
     let endpoint = format!("{}/", h.server.url());
     let mut cmd = Command::new(gcloud());
-    cmd.args(args)
-        .arg("--format=none")
-        .env("CLOUDSDK_CONFIG", h.dir.path().join("gcloud"))
+    cmd.args(args);
+    if !args.iter().any(|a| a.starts_with("--format")) {
+        cmd.arg("--format=none");
+    }
+    cmd.env("CLOUDSDK_CONFIG", h.dir.path().join("gcloud"))
         .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file)
         .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
         .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
@@ -45,16 +50,33 @@ fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) {
         "gcloud {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Replays the script against `h` (the world of `config/example.yaml`, project number
-/// [`NUMBER`]). gcloud blocks; the emulator keeps serving on the other worker threads, so
-/// call this from a multi-threaded runtime.
+/// Replays the script against `h` (the world of `config/example.yaml`). gcloud blocks; the
+/// emulator keeps serving on the other worker threads, so call this from a multi-threaded
+/// runtime.
 pub fn replay_grant_script(h: &Harness) {
-    let sa = default_compute_account(NUMBER);
     let token = h.dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
     tokio::task::block_in_place(|| {
+        // The script's first command: the project number, for the default compute
+        // account and the AI Platform service agents.
+        let described = run_gcloud(
+            h,
+            &token,
+            &[
+                "projects".into(),
+                "describe".into(),
+                EXAMPLE_PROJECT.into(),
+                "--format=value(projectNumber)".into(),
+            ],
+        );
+        let number: u64 = described
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("gcloud projects describe printed {described:?}: {e}"));
+        let sa = default_compute_account(number);
         for role in SCRIPT_PROJECT_ROLES {
             run_gcloud(
                 h,
@@ -81,7 +103,7 @@ pub fn replay_grant_script(h: &Harness) {
                     format!("--project={EXAMPLE_PROJECT}"),
                     format!(
                         "--member={}",
-                        member.replace("{number}", &NUMBER.to_string())
+                        member.replace("{number}", &number.to_string())
                     ),
                     "--role=roles/iam.serviceAccountUser".into(),
                 ],

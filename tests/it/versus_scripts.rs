@@ -25,6 +25,18 @@ fn bindings(h: &Harness, resource: &str) -> BTreeSet<(String, String)> {
 async fn grant_leaves_the_same_policies_as_the_script() {
     let old = Harness::start(example_world(NUMBER).build()).await;
     replay_grant_script(&old);
+    // The script starts as it did, with `gcloud projects describe` (Resource Manager v1
+    // `projects.get`), served by the emulator.
+    let first = old
+        .journal()
+        .into_iter()
+        .next()
+        .expect("the script sent requests");
+    assert_eq!(
+        (first.rpc.as_str(), first.status),
+        ("cloudresourcemanager.projects.get", 200),
+        "{first:?}"
+    );
 
     let new = Harness::start(example_world(NUMBER).build()).await;
     new.write_config("example", &repo_config("example"));
