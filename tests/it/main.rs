@@ -13,6 +13,7 @@ mod deploy;
 mod example;
 mod faults;
 mod latency;
+mod leaks;
 mod permissions;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
