@@ -313,3 +313,32 @@ fn assert_reads_keys_by_reference(what: &str, h: &Harness) {
         "{what}: the new revision does not read the key from Secret Manager: {newest:?}"
     );
 }
+
+/// The other commands, and failures: `validate` and `grant` (which read the
+/// same config), and a deploy that Cloud Run refuses, in text and JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_commands_and_failures_show_no_value() {
+    let h = migrating().await;
+    for args in [
+        &["validate"][..],
+        &["validate", "--env", "staging"][..],
+        &["grant", "--env", "staging", "--dry-run"][..],
+        &["grant", "--env", "staging", "-vv"][..],
+    ] {
+        let run = h.run(args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        assert_no_value(&format!("{args:?}"), &run.all());
+    }
+
+    // Cloud Run refuses every write of the service, validateOnly included.
+    h.emulator
+        .inject_fault(Fault::status(Some("PATCH"), "/services/autosre", 400, 1000));
+    for flags in [&["-vv"][..], &["--output", "json"][..]] {
+        let args = [&["deploy", "--env", "staging"][..], flags].concat();
+        let run = h.run(&args).await;
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_no_value(&format!("{args:?}"), &run.all());
+    }
+    let live = h.emulator.service(SERVICE).expect("the service");
+    assert!(live.to_string().contains(LIVE_KEY), "left as it was");
+}
