@@ -14,6 +14,7 @@ mod example;
 mod faults;
 mod google;
 mod latency;
+mod leaks;
 mod permissions;
 mod plan;
 #[cfg(feature = "gcloud-tests")]

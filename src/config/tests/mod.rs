@@ -8,6 +8,7 @@ use std::path::Path;
 use super::*;
 
 mod files;
+mod fuzz;
 mod guardrails;
 mod syntax;
 mod values;
