@@ -32,12 +32,13 @@ pub enum FaultKind {
 }
 
 /// A fault for the next `times` requests whose method is `method` (any when `None`) and
-/// whose decoded path contains `path_contains`.
+/// whose decoded path, followed by `?` and the raw query when there is one, contains
+/// `path_contains` (so `validateOnly=true` matches only Cloud Run's validation).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fault {
     /// HTTP method to match (any when `None`).
     pub method: Option<String>,
-    /// Substring of the request path to match.
+    /// Substring of the request path (and `?query`) to match.
     pub path_contains: String,
     pub times: u32,
     /// HTTP status code, e.g. 503 (ignored by `Hang` and `StripField`).

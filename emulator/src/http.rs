@@ -117,8 +117,15 @@ pub(crate) async fn handle(
         started,
         ended,
     };
-    let (answer, faulted) = match process(&emu, &method, &raw_path, auth.as_deref(), &query, &body)
-    {
+    let (answer, faulted) = match process(
+        &emu,
+        &method,
+        &raw_path,
+        &raw_query,
+        auth.as_deref(),
+        &query,
+        &body,
+    ) {
         Step::Answer(a, faulted) => (a, faulted),
         Step::Hang => {
             // Journalled on arrival with status 0: no answer was sent.
@@ -145,6 +152,7 @@ fn process(
     emu: &Emulator,
     method: &str,
     path: &str,
+    raw_query: &str,
     auth: Option<&str>,
     query: &Query,
     body: &Bytes,
@@ -171,7 +179,13 @@ fn process(
         return plain((e.http, e.body()));
     };
     emu.run_hooks(method, path);
-    let fault = emu.take_fault(method, path);
+    // Faults match the path and the query (`validateOnly=true` singles out
+    // Cloud Run's validation from the real PATCH).
+    let target = match raw_query.is_empty() {
+        true => path.to_string(),
+        false => format!("{path}?{raw_query}"),
+    };
+    let fault = emu.take_fault(method, &target);
     let strip = match fault.map(|f| (f.kind.clone(), f)) {
         None => None,
         Some((FaultKind::StripField(field), _)) => Some(field),

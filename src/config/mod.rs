@@ -252,14 +252,25 @@ fn not_a_file(path: &Path) -> Result<(), ConfigError> {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::Unreadable {
         path: path.to_owned(),
         reason: e.to_string(),
-        hint: if e.kind() == std::io::ErrorKind::InvalidData {
-            "save the file as UTF-8".to_owned()
-        } else {
-            "check that the file exists and is readable by this user".to_owned()
-        },
+        hint: "check that the file exists and is readable by this user".to_owned(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Where the first byte that is not UTF-8 is, as a position like any
+        // other error in the file.
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count() as u64 + 1;
+        ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: "the file is not UTF-8 text".to_owned(),
+            hint: "save the file as UTF-8".to_owned(),
+        }
     })
 }
 

@@ -189,7 +189,12 @@ pub(crate) fn plain_credentials_in_live_service(
         .env
         .iter()
         .filter(|e| matches!(&e.values, Some(Values::Value(v)) if !v.is_empty()))
-        .filter(|e| env.service.secrets.contains_key(&e.name) || is_sensitive_name(&e.name))
+        // A credential-named value the config keeps plain on purpose
+        // (`service.plain_env_allow`) is no surprise to warn about.
+        .filter(|e| {
+            env.service.secrets.contains_key(&e.name)
+                || (is_sensitive_name(&e.name) && !env.service.plain_env_allow.contains(&e.name))
+        })
         .map(|e| Warning {
             kind: WarningKind::PlainCredentialInLiveService,
             message: format!(

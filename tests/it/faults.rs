@@ -78,9 +78,15 @@ async fn transient_errors_on_guarded_writes_are_retried() {
     let changed = staging().replace("LOG_LEVEL: INFO", "LOG_LEVEL: DEBUG");
     h.write_config("staging", &changed);
     h.emulator
-        .inject_fault(Fault::status(Some("PATCH"), "/services/autosre?", 503, 1));
+        .inject_fault(Fault::status(Some("PATCH"), "validateOnly=false", 503, 1));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
+    let refused = h
+        .journal()
+        .iter()
+        .filter(|e| e.rpc.ends_with("services.patch") && e.status == 503 && !e.validate_only)
+        .count();
+    assert_eq!(refused, 1, "the real PATCH met the 503 and was sent again");
     assert_eq!(h.emulator.revisions(SERVICE).len(), 2, "one new revision");
 }
 
@@ -572,7 +578,7 @@ async fn json_logs_are_json_on_every_line() {
     let h = Harness::start(staging_world().build()).await;
     h.write_config("staging", &staging());
     h.emulator
-        .inject_fault(Fault::status(Some("PATCH"), "validateOnly", 503, 1));
+        .inject_fault(Fault::status(Some("PATCH"), "validateOnly=true", 503, 1));
     let run = h
         .run(&["deploy", "--env", "staging", "--log-format", "json", "-v"])
         .await;
