@@ -6,6 +6,7 @@
 //! service does). Every step's result is recorded in the [`Outcome`], also
 //! when a later step fails, so the report says exactly what was changed.
 
+mod failure;
 pub(crate) mod iam;
 pub(crate) mod rollout;
 
@@ -224,7 +225,7 @@ pub(crate) async fn apply(
                 }
                 Err(f)
                     if granted_secret_access
-                        && f.reason == rollout::FailureReason::SecretAccess
+                        && f.reason == failure::FailureReason::SecretAccess
                         && started.elapsed() + options.propagation_retry
                             < options.propagation_timeout
                         && Instant::now() + options.propagation_retry < options.deadline =>
@@ -263,7 +264,7 @@ pub(crate) async fn apply(
                 Err(f) => {
                     outcome.service = f.outcome;
                     outcome.failure = Some(f.failure);
-                    if f.reason == rollout::FailureReason::Interrupted {
+                    if f.reason == failure::FailureReason::Interrupted {
                         outcome.interrupted = options.interrupt.requested();
                     }
                     return outcome;

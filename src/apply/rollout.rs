@@ -12,15 +12,21 @@
 //! plain line per change and every 15 s in CI logs). The wait is bounded by
 //! the run's deadline. A poll that fails is not taken for a failed rollout:
 //! the service is re-read and its real state reported.
+//!
+//! What a failure means (Cloud Run's reason, the message and hint) is decided
+//! in `failure.rs`.
 
 use std::time::{Duration, Instant};
 
 use google_cloud_longrunning::model::Operation;
 use google_cloud_longrunning::model::operation::Result as OpResult;
 use google_cloud_run_v2::model::Service;
-use google_cloud_run_v2::model::condition::{CommonReason, Reasons, State as ConditionState};
+use google_cloud_run_v2::model::condition::State as ConditionState;
 use serde::Serialize;
 
+use super::failure::{
+    FailureReason, failure_reason, reason_from_text, revision_failure, send_failure, watch_hint,
+};
 use super::{ApplyOptions, Failure};
 use crate::gcp::{GcpError, Google, Kind};
 use crate::plan::ServiceChange;
@@ -64,20 +70,6 @@ const WAIT_SLICE: Duration = Duration::from_secs(10);
 pub(crate) struct Attempt {
     pub(crate) run_id: String,
     pub(crate) number: u32,
-}
-
-/// Why a revision failed, from Cloud Run's structured condition reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FailureReason {
-    /// `SECRETS_ACCESS_CHECK_FAILED`: the runtime account cannot read a
-    /// secret (yet: new grants take minutes to apply).
-    SecretAccess,
-    /// Any other reason Cloud Run gave.
-    Other,
-    /// Cloud Run gave no structured reason.
-    Unknown,
-    /// A signal stopped the wait; the rollout goes on without us.
-    Interrupted,
 }
 
 pub(crate) struct RolloutFailure {
@@ -262,17 +254,6 @@ fn still_running(name: &str, message: String, outcome: ServiceOutcome) -> Rollou
     }
 }
 
-/// The gcloud command that shows the service's state.
-pub(crate) fn watch_hint(name: &str) -> String {
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        ["projects", p, "locations", r, "services", s] => {
-            format!("watch it with `gcloud run services describe {s} --project={p} --region={r}`")
-        }
-        _ => format!("watch `{name}` in the Cloud Run console"),
-    }
-}
-
 /// How watching an operation ended.
 enum Watched {
     Done(Result<Box<Service>, google_cloud_rpc::model::Status>),
@@ -381,80 +362,6 @@ fn condition_message(s: &Service) -> String {
         .map(|c| c.message.clone())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| "the service is not ready".into())
-}
-
-/// Cloud Run's structured reason for a failed rollout, from the service's
-/// terminal condition (run.v2 `Condition.reason`, `CommonReason`).
-pub(crate) fn failure_reason(s: &Service) -> FailureReason {
-    match s
-        .terminal_condition
-        .as_ref()
-        .and_then(|c| c.reasons.as_ref())
-    {
-        Some(Reasons::Reason(r)) if *r == CommonReason::SecretsAccessCheckFailed => {
-            FailureReason::SecretAccess
-        }
-        Some(_) => FailureReason::Other,
-        None => FailureReason::Unknown,
-    }
-}
-
-/// The fallback for an answer without a structured reason (Google does not
-/// document which condition carries it, so the tool must work either way):
-/// Cloud Run's documented message for a secret the revision cannot read,
-/// "... Permission denied on secret: projects/P/secrets/S/versions/V for
-/// Revision service account SA." (seen with and without the "Revision '...'
-/// is not ready" prefix). The one place the tool reads Cloud Run's words.
-fn reason_from_text(message: &str) -> FailureReason {
-    match message.contains("Permission denied on secret") {
-        true => FailureReason::SecretAccess,
-        false => FailureReason::Unknown,
-    }
-}
-
-/// A create or update Cloud Run refused before any revision was made.
-fn send_failure(e: GcpError, creating: bool) -> Failure {
-    match (e.kind, creating) {
-        (Kind::AlreadyExists, true) => Failure {
-            message: format!(
-                "the service was created by someone else since the plan; nothing was rolled out ({e})"
-            ),
-            hint: Some("run the deploy again: it plans against the service as it is now".into()),
-        },
-        (Kind::Aborted | Kind::FailedPrecondition, false) => Failure {
-            message: format!(
-                "the service was changed by someone else since the plan; nothing was rolled out ({e})"
-            ),
-            hint: Some("run the deploy again: it plans against the service as it is now".into()),
-        },
-        _ => Failure {
-            hint: e.hint(),
-            message: e.to_string(),
-        },
-    }
-}
-
-fn revision_failure(
-    message: String,
-    reason: FailureReason,
-    outcome: Option<&ServiceOutcome>,
-) -> Failure {
-    let mut hints = Vec::new();
-    if reason == FailureReason::SecretAccess {
-        hints.push("the revision's service account cannot read a secret; run `autosre-deploy check` to see the missing grants (new grants can take a few minutes to apply)".to_string());
-    }
-    // Cloud Run keeps traffic on the last ready revision when a new one
-    // fails; say which, unless it is the failed one itself.
-    if let Some(o) = outcome
-        && let Some(serving) = &o.serving
-        && o.revision.as_ref() != Some(serving)
-    {
-        hints.push(format!("traffic stays on revision {serving}"));
-    }
-    Failure {
-        message,
-        hint: (!hints.is_empty()).then(|| hints.join("\n")),
-    }
 }
 
 /// `projects/p/locations/r/services/s/revisions/x` -> `x`.

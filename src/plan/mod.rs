@@ -16,6 +16,7 @@
 
 pub(crate) mod compute;
 pub(crate) mod live;
+mod needs;
 pub(crate) mod permissions;
 pub(crate) mod preflight;
 pub(crate) mod problem;

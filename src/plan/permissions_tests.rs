@@ -2,6 +2,7 @@
 //! permissions are asked and needed, and what a missing one, a refused read
 //! or an unanswered question becomes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use google_cloud_iam_v1::model::Policy;
@@ -9,8 +10,11 @@ use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::*;
+use crate::config::Environment;
+use crate::plan::Target;
 use crate::plan::compute::compute;
 use crate::plan::live::{AccountState, SecretId, SecretLive, Validation, VersionRef};
+use crate::plan::live::{LiveState, Needs};
 use crate::plan::{Plan, SecretState};
 
 const PROJECT: &str = "acme-prod";

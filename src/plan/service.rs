@@ -7,6 +7,11 @@
 //! views; the apply step writes the desired view onto the live service,
 //! leaving every field it does not own as it was (labels, probes, VPC access,
 //! sidecars...).
+//!
+//! The system-annotation rule is in `service/system.rs`, the unit tests in
+//! `service_tests.rs`.
+
+mod system;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Cpu, Memory, is_sensitive_name};
+
+use system::drop_system_keys;
+pub(crate) use system::system_keys;
 
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,51 +246,6 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
     service
 }
 
-/// The annotation and label namespaces Cloud Run v2 refuses in a request
-/// ("system annotations are not supported in Cloud Run API v2", run.v2
-/// discovery, `Service.annotations`; GoogleCloudPlatform/avocano#238). A
-/// service first deployed with gcloud may carry some; sent back, they would
-/// fail every deploy.
-const SYSTEM_PREFIXES: [&str; 4] = [
-    "run.googleapis.com/",
-    "cloud.googleapis.com/",
-    "serving.knative.dev/",
-    "autoscaling.knative.dev/",
-];
-
-fn is_system_key(key: &str) -> bool {
-    SYSTEM_PREFIXES.iter().any(|p| key.starts_with(p))
-}
-
-/// The system keys the live service carries, which an update drops
-/// (`annotations.KEY`, `labels.KEY`, `template.annotations.KEY`, ...).
-pub(crate) fn system_keys(service: &Service) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut from = |what: &str, keys: &mut dyn Iterator<Item = &String>| {
-        out.extend(
-            keys.filter(|k| is_system_key(k))
-                .map(|k| format!("{what}.{k}")),
-        )
-    };
-    from("annotations", &mut service.annotations.keys());
-    from("labels", &mut service.labels.keys());
-    if let Some(t) = &service.template {
-        from("template.annotations", &mut t.annotations.keys());
-        from("template.labels", &mut t.labels.keys());
-    }
-    out.sort();
-    out
-}
-
-fn drop_system_keys(service: &mut Service) {
-    service.annotations.retain(|k, _| !is_system_key(k));
-    service.labels.retain(|k, _| !is_system_key(k));
-    if let Some(t) = service.template.as_mut() {
-        t.annotations.retain(|k, _| !is_system_key(k));
-        t.labels.retain(|k, _| !is_system_key(k));
-    }
-}
-
 /// One line of a service diff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FieldChange {
@@ -407,95 +370,5 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn view() -> ServiceView {
-        ServiceView {
-            image: "img:1".into(),
-            cpu: "4".into(),
-            memory: "16Gi".into(),
-            timeout_seconds: 300,
-            concurrency: 80,
-            min_instances: 0,
-            max_instances: 10,
-            service_account: "run@p.iam.gserviceaccount.com".into(),
-            invoker_iam_disabled: false,
-            env: BTreeMap::from([
-                ("LOG_LEVEL".into(), EnvValue::Plain("INFO".into())),
-                (
-                    "KEY".into(),
-                    EnvValue::Secret {
-                        secret: "k".into(),
-                        version: "latest".into(),
-                    },
-                ),
-            ]),
-        }
-    }
-
-    #[test]
-    fn a_view_survives_a_round_trip_through_the_service() {
-        let s = apply_view(None, "projects/p/locations/r/services/s", &view());
-        assert_eq!(view_of(&s, &["p"]), view());
-        assert!(diff(Some(&view_of(&s, &["p"])), &view()).is_empty());
-    }
-
-    #[test]
-    fn full_secret_names_in_the_same_project_compare_equal() {
-        let mut v = view();
-        v.env.insert(
-            "KEY".into(),
-            EnvValue::Secret {
-                secret: "projects/123/secrets/k".into(),
-                version: "latest".into(),
-            },
-        );
-        let s = apply_view(None, "n", &v);
-        assert_eq!(view_of(&s, &["p", "123"]), view());
-    }
-
-    #[test]
-    fn diff_reports_adds_changes_and_removals_but_never_values_of_secrets() {
-        let mut desired = view();
-        desired.image = "img:2".into();
-        desired.env.remove("LOG_LEVEL");
-        desired.env.insert(
-            "KEY".into(),
-            EnvValue::Secret {
-                secret: "k".into(),
-                version: "3".into(),
-            },
-        );
-        let d = diff(Some(&view()), &desired);
-        let fields: Vec<_> = d.iter().map(|c| (c.field.as_str(), c.op)).collect();
-        assert_eq!(
-            fields,
-            [
-                ("image", Op::Change),
-                ("env.KEY", Op::Change),
-                ("env.LOG_LEVEL", Op::Remove)
-            ]
-        );
-        assert_eq!(d[1].after.as_deref(), Some("secret k:3"));
-    }
-
-    #[test]
-    fn quantities_compare_by_value_not_by_spelling() {
-        let mut live = view();
-        live.cpu = "4000m".into();
-        live.memory = "16384Mi".into();
-        assert!(diff(Some(&live), &view()).is_empty());
-        live.cpu = "2".into();
-        let d = diff(Some(&live), &view());
-        assert_eq!((d[0].field.as_str(), d[0].op), ("cpu", Op::Change));
-    }
-
-    #[test]
-    fn apply_keeps_fields_the_config_does_not_own() {
-        let mut live = apply_view(None, "n", &view());
-        live.labels.insert("team".into(), "sre".into());
-        let out = apply_view(Some(&live), "n", &view());
-        assert_eq!(out.labels.get("team").map(String::as_str), Some("sre"));
-    }
-}
+#[path = "service_tests.rs"]
+mod tests;

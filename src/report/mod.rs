@@ -3,18 +3,26 @@
 //! The JSON is the serialization of the very structs the text is rendered
 //! from, so the two cannot say different things. Secret values never reach
 //! these structs: a secret env var is shown as its reference.
+//!
+//! The plan walk is here; the permission table (`check`) is in
+//! `permissions.rs`, the text of a deploy's outcome in `outcome.rs`.
+
+mod outcome;
+mod permissions;
 
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::apply::{IamStatus, Outcome};
-use crate::plan::permissions::{PermissionCheck, PermissionStatus};
+use crate::plan::permissions::PermissionStatus;
 use crate::plan::service::{FieldChange, Op};
 use crate::plan::{
     Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange, Warning,
 };
 use crate::printer::{Printer, Style};
+
+pub(crate) use outcome::outcome_human;
+pub(crate) use permissions::permissions_table;
 
 fn state_word(c: &SecretCheck) -> String {
     let v = c.resolved.as_deref().unwrap_or(&c.version);
@@ -338,102 +346,6 @@ impl Renderer<'_> {
             }
         }
     }
-}
-
-fn status_word(s: PermissionStatus) -> &'static str {
-    match s {
-        PermissionStatus::Held => "held",
-        PermissionStatus::Missing => "MISSING",
-        PermissionStatus::Unknown => "not checked",
-    }
-}
-
-/// The full permission table `check` prints: every permission the plan
-/// needs, on which resource, held or missing, and the role that grants it.
-pub(crate) fn permissions_table(checks: &[PermissionCheck], format: Format<'_>) -> String {
-    let mut s = String::new();
-    if checks.is_empty() {
-        return s;
-    }
-    match format {
-        Format::Text(p) => {
-            let _ = writeln!(s, "\nPermissions of the deploying identity:");
-            let width = checks.iter().map(|c| c.permission.len()).max().unwrap_or(0);
-            for c in checks {
-                let word = status_word(c.status);
-                let mark = match c.status {
-                    PermissionStatus::Held => p.paint_out(Style::Green, word),
-                    PermissionStatus::Missing => p.paint_out(Style::Red, word),
-                    PermissionStatus::Unknown => p.paint_out(Style::Yellow, word),
-                };
-                let _ = writeln!(
-                    s,
-                    "  {mark}{} {:width$}  {}  ({}; {})",
-                    " ".repeat(11usize.saturating_sub(word.len())),
-                    c.permission,
-                    c.resource.label(),
-                    if c.required { "required" } else { "optional" },
-                    c.role,
-                );
-            }
-        }
-        Format::Markdown => {
-            let _ = writeln!(
-                s,
-                "\n#### Permissions of the deploying identity\n\n| permission | resource | status | required | granted by |\n|---|---|---|---|---|"
-            );
-            for c in checks {
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {} | {} | {} | `{}` |",
-                    c.permission,
-                    c.resource.label(),
-                    status_word(c.status),
-                    if c.required { "yes" } else { "no" },
-                    c.role
-                );
-            }
-        }
-    }
-    s
-}
-
-/// What a deploy did, as text for stdout.
-pub(crate) fn outcome_human(outcome: &Outcome) -> String {
-    let mut s = String::new();
-    for i in &outcome.iam {
-        let word = match i.status {
-            IamStatus::Applied => "granted",
-            IamStatus::AlreadyPresent => "already present",
-            IamStatus::Denied => "DENIED",
-            IamStatus::Failed => "FAILED",
-        };
-        let _ = writeln!(s, "iam: {}: {word}", i.resource.label());
-        for g in &i.added {
-            let _ = writeln!(s, "  + {} {}", g.role, g.member);
-        }
-        for g in &i.removed {
-            let _ = writeln!(s, "  - {} {}", g.role, g.member);
-        }
-        for g in &i.not_added {
-            let _ = writeln!(s, "  ! {} {} (not granted)", g.role, g.member);
-        }
-        for g in &i.not_removed {
-            let _ = writeln!(s, "  ! {} {} (not removed)", g.role, g.member);
-        }
-    }
-    if let Some(svc) = &outcome.service {
-        let _ = writeln!(
-            s,
-            "service: {} {} revision={} serving={} url={}",
-            svc.name,
-            if svc.ready { "ready" } else { "NOT READY" },
-            svc.revision.as_deref().unwrap_or("-"),
-            svc.serving.as_deref().unwrap_or("-"),
-            svc.url.as_deref().unwrap_or("-")
-        );
-    }
-    s
 }
 
 /// `--output json` of a run that failed before it had anything else to

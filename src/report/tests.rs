@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::cli::LogFormat;
+use crate::plan::permissions::PermissionCheck;
 use crate::printer::{Capture, PrinterConfig, Streams};
 
 fn fixture() -> Plan {

@@ -1,0 +1,95 @@
+//! Part 1 of the permission rules: from the config alone, the permissions to
+//! ask each resource for with `testIamPermissions`.
+//!
+//! Its own file because it runs before any read (its answers arrive in the
+//! same read phase as every other read), while `assess.rs` judges them after.
+//! It is a superset: whether a policy changes is known only after the read.
+
+use super::ACT_AS;
+use crate::config::Environment;
+use crate::gcp::iam::PolicyResource;
+use crate::plan::live::{Needs, account_project};
+
+const RUN_ON_SERVICE: [&str; 4] = [
+    "run.services.get",
+    "run.services.update",
+    "run.services.getIamPolicy",
+    "run.services.setIamPolicy",
+];
+
+fn strings(perms: &[&str]) -> Vec<String> {
+    perms.iter().map(|p| p.to_string()).collect()
+}
+
+/// What to ask the runtime account, wherever its email comes from.
+pub(crate) fn account_permissions(needs: &Needs) -> Vec<String> {
+    let mut p = vec!["iam.serviceAccounts.get"];
+    if needs.service {
+        p.push(ACT_AS);
+    }
+    if needs.account_policy {
+        p.extend([
+            "iam.serviceAccounts.getIamPolicy",
+            "iam.serviceAccounts.setIamPolicy",
+        ]);
+    }
+    strings(&p)
+}
+
+/// The questions of the first read phase: the project, the service, every
+/// secret, and the runtime account when the config names it (Cloud Run's
+/// default account is asked in the second phase, once its email is known).
+pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut project = Vec::new();
+    if needs.number {
+        project.push("resourcemanager.projects.get");
+    }
+    if needs.project_policy {
+        project.extend([
+            "resourcemanager.projects.getIamPolicy",
+            "resourcemanager.projects.setIamPolicy",
+        ]);
+    }
+    if needs.service {
+        // Asked of the project too: a service that does not exist yet has no
+        // policy of its own, and a grant on the project covers its services.
+        project.extend(["run.services.create", "run.operations.get"]);
+        project.extend(RUN_ON_SERVICE);
+        out.push((
+            crate::plan::compute::service_resource(env),
+            strings(&RUN_ON_SERVICE),
+        ));
+    }
+    if !project.is_empty() {
+        out.insert(
+            0,
+            (
+                PolicyResource::Project {
+                    project: env.project.to_string(),
+                },
+                strings(&project),
+            ),
+        );
+    }
+    for id in needs.secrets() {
+        let mut p = vec!["secretmanager.secrets.get", "secretmanager.versions.get"];
+        if needs.grant_on_secret(&id) {
+            p.extend([
+                "secretmanager.secrets.getIamPolicy",
+                "secretmanager.secrets.setIamPolicy",
+            ]);
+        }
+        out.push((id.resource(), strings(&p)));
+    }
+    if let Some(email) = &env.service.service_account {
+        out.push((
+            PolicyResource::ServiceAccount {
+                project: account_project(email, &env.project),
+                email: email.clone(),
+            },
+            account_permissions(needs),
+        ));
+    }
+    out
+}

@@ -1,0 +1,79 @@
+//! The fixed tables of the permission rules: which predefined role grants a
+//! permission, which permission each read needs, and the words the plan uses
+//! for each.
+//!
+//! Kept apart from the rules in `assess.rs` because they are lookup data, not
+//! decisions: a new permission or read is one line here. Roles: the
+//! predefined role named for each permission is the smallest one listed in
+//! cloud.google.com/iam/docs/roles-permissions that grants it.
+
+use super::ACT_AS;
+
+/// A predefined role that grants `permission`.
+pub(crate) fn role_for(permission: &str) -> &'static str {
+    match permission {
+        ACT_AS | "iam.serviceAccounts.get" => "roles/iam.serviceAccountUser",
+        p if p.starts_with("iam.serviceAccounts.") => "roles/iam.serviceAccountAdmin",
+        "run.services.setIamPolicy" => "roles/run.admin",
+        p if p.starts_with("run.") => "roles/run.developer",
+        "secretmanager.secrets.get" | "secretmanager.versions.get" => "roles/secretmanager.viewer",
+        p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
+        _ => "roles/resourcemanager.projectIamAdmin",
+    }
+}
+
+/// The permission a read needs, by the operation name the read logs.
+pub(super) fn read_permission(operation: &str) -> &'static str {
+    match operation {
+        "projects.get" => "resourcemanager.projects.get",
+        "projects.getIamPolicy" => "resourcemanager.projects.getIamPolicy",
+        "secrets.get" => "secretmanager.secrets.get",
+        "secrets.versions.get" => "secretmanager.versions.get",
+        "secrets.getIamPolicy" => "secretmanager.secrets.getIamPolicy",
+        "serviceAccounts.get" => "iam.serviceAccounts.get",
+        "serviceAccounts.getIamPolicy" => "iam.serviceAccounts.getIamPolicy",
+        "services.getIamPolicy" => "run.services.getIamPolicy",
+        "services.get" => "run.services.get",
+        // Cloud Run's validateOnly check is a services.patch.
+        _ => "run.services.update",
+    }
+}
+
+pub(super) fn why(permission: &str) -> &'static str {
+    match permission {
+        "resourcemanager.projects.get" => "read the project number",
+        "resourcemanager.projects.getIamPolicy" => "read the project's IAM policy",
+        "resourcemanager.projects.setIamPolicy" => "grant the planned roles on the project",
+        "run.services.get" => "read the live Cloud Run service",
+        "run.services.create" => "create the Cloud Run service",
+        "run.services.update" => "update the Cloud Run service",
+        "run.services.getIamPolicy" => "read the service's IAM policy",
+        "run.services.setIamPolicy" => "change who may invoke the service",
+        "run.operations.get" => "follow the rollout's operation until the revision is ready",
+        ACT_AS => "run the service as the runtime service account",
+        "iam.serviceAccounts.get" => "check that the runtime service account exists",
+        "iam.serviceAccounts.getIamPolicy" => "read the runtime account's IAM policy",
+        "iam.serviceAccounts.setIamPolicy" => {
+            "grant roles/iam.serviceAccountUser on the runtime account"
+        }
+        "secretmanager.secrets.get" => "check that the secret exists",
+        "secretmanager.versions.get" => "check the referenced secret version",
+        "secretmanager.secrets.getIamPolicy" => "read the secret's IAM policy",
+        "secretmanager.secrets.setIamPolicy" => "let the runtime account read the secret",
+        _ => "the plan",
+    }
+}
+
+pub(super) fn what_unchecked(operation: &str) -> &'static str {
+    match operation {
+        "secrets.get" => "check that the secret exists",
+        "secrets.versions.get" => "check that the referenced version exists and is enabled",
+        "secrets.getIamPolicy" => "check whether the runtime account can already read the secret",
+        "projects.getIamPolicy" => "check which project roles the runtime account already has",
+        "serviceAccounts.get" => "check that the runtime service account exists",
+        "serviceAccounts.getIamPolicy" => "check who may already act as the runtime account",
+        "services.get" => "read the live service (create or update?)",
+        "services.getIamPolicy" => "check who may invoke the service",
+        _ => "have Cloud Run validate the service it would send",
+    }
+}

@@ -1,0 +1,47 @@
+//! What a deploy did, as text: each IAM change with its status, then the
+//! service's revision and readiness.
+//!
+//! Its own file because it renders an [`Outcome`] (what happened), while the
+//! parent module renders a plan (what would happen).
+
+use std::fmt::Write;
+
+use crate::apply::{IamStatus, Outcome};
+
+/// What a deploy did, as text for stdout.
+pub(crate) fn outcome_human(outcome: &Outcome) -> String {
+    let mut s = String::new();
+    for i in &outcome.iam {
+        let word = match i.status {
+            IamStatus::Applied => "granted",
+            IamStatus::AlreadyPresent => "already present",
+            IamStatus::Denied => "DENIED",
+            IamStatus::Failed => "FAILED",
+        };
+        let _ = writeln!(s, "iam: {}: {word}", i.resource.label());
+        for g in &i.added {
+            let _ = writeln!(s, "  + {} {}", g.role, g.member);
+        }
+        for g in &i.removed {
+            let _ = writeln!(s, "  - {} {}", g.role, g.member);
+        }
+        for g in &i.not_added {
+            let _ = writeln!(s, "  ! {} {} (not granted)", g.role, g.member);
+        }
+        for g in &i.not_removed {
+            let _ = writeln!(s, "  ! {} {} (not removed)", g.role, g.member);
+        }
+    }
+    if let Some(svc) = &outcome.service {
+        let _ = writeln!(
+            s,
+            "service: {} {} revision={} serving={} url={}",
+            svc.name,
+            if svc.ready { "ready" } else { "NOT READY" },
+            svc.revision.as_deref().unwrap_or("-"),
+            svc.serving.as_deref().unwrap_or("-"),
+            svc.url.as_deref().unwrap_or("-")
+        );
+    }
+    s
+}
