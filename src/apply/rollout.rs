@@ -135,6 +135,15 @@ pub(crate) async fn rollout(
         url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
         seconds,
     };
+    // The service could not be read: what is known is that it is not ready.
+    let unknown = || ServiceOutcome {
+        name: change.name.clone(),
+        ready: false,
+        revision: None,
+        serving: None,
+        url: None,
+        seconds,
+    };
     match done {
         Watched::Done(Ok(s)) if is_ready(&s) => {
             let outcome = state(&s);
@@ -210,14 +219,7 @@ pub(crate) async fn rollout(
                 format!(
                     "interrupted by {signal}; the grants above were written, and operation `{op}` is still in progress: Cloud Run goes on with the rollout"
                 ),
-                now.as_ref().map(state).unwrap_or(ServiceOutcome {
-                    name: change.name.clone(),
-                    ready: false,
-                    revision: None,
-                    serving: None,
-                    url: None,
-                    seconds,
-                }),
+                now.as_ref().map(state).unwrap_or_else(unknown),
             );
             f.reason = FailureReason::Interrupted;
             Err(f)
@@ -230,14 +232,7 @@ pub(crate) async fn rollout(
                 format!(
                     "the rollout did not finish within the deadline (--timeout); operation `{op}` is still in progress"
                 ),
-                now.as_ref().map(state).unwrap_or(ServiceOutcome {
-                    name: change.name.clone(),
-                    ready: false,
-                    revision: None,
-                    serving: None,
-                    url: None,
-                    seconds,
-                }),
+                now.as_ref().map(state).unwrap_or_else(unknown),
             ))
         }
     }

@@ -72,7 +72,7 @@ pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
         format,
     };
     r.header(plan);
-    r.preflight(&plan.preflight);
+    r.preflight(&plan.preflight, &plan.project);
     if !plan.iam.is_empty() {
         r.heading("IAM");
         r.open_diff();
@@ -163,7 +163,9 @@ impl Renderer<'_> {
         }
     }
 
-    fn preflight(&mut self, pf: &Preflight) {
+    /// `project` is the deploy's own: a secret in another project says
+    /// which, so a reader sees where its access is checked and granted.
+    fn preflight(&mut self, pf: &Preflight, project: &str) {
         let sa = &pf.service_account;
         let subject = format!("runtime service account {}", self.code(&sa.email));
         let detail = format!(
@@ -191,10 +193,17 @@ impl Renderer<'_> {
         self.check(ok, &subject, detail, result);
 
         for c in &pf.secrets {
-            let subject = format!(
-                "secret {}",
-                self.code(&format!("{}:{}", c.secret, c.version))
-            );
+            let subject = match c.project == project {
+                true => format!(
+                    "secret {}",
+                    self.code(&format!("{}:{}", c.secret, c.version))
+                ),
+                false => format!(
+                    "secret {} in project {}",
+                    self.code(&format!("{}:{}", c.secret, c.version)),
+                    c.project
+                ),
+            };
             let state = state_word(c);
             let detail = format!(" -> {state} ({})", c.env.join(", "));
             self.check(c.state == SecretState::Enabled, &subject, &detail, &state);

@@ -110,3 +110,15 @@ fn colour_only_wraps_markers() {
         plan_human(&plan, &printer(false))
     );
 }
+
+/// A secret in another project says which project, in every format.
+#[test]
+fn a_secret_in_another_project_names_its_project() {
+    let mut plan = fixture();
+    let own = plan.project.clone();
+    plan.preflight.secrets[0].project = "acme-shared".into();
+    for text in [plan_human(&plan, &printer(false)), plan_markdown(&plan)] {
+        assert!(text.contains("in project acme-shared"), "{text}");
+        assert_eq!(text.matches(" in project ").count(), 1, "{own}: {text}");
+    }
+}
