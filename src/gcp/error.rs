@@ -173,3 +173,42 @@ impl GcpError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use google_cloud_gax::error::rpc::Status;
+    use google_cloud_rpc::model::PreconditionFailure;
+    use google_cloud_rpc::model::precondition_failure::Violation;
+
+    fn refused(code: Code, violation: &str) -> GcpError {
+        let status = Status::default()
+            .set_code(code)
+            .set_message(
+                "One or more users named in the policy do not belong to a permitted customer.",
+            )
+            .set_details([StatusDetails::PreconditionFailure(
+                PreconditionFailure::new().set_violations([Violation::new().set_type(violation)]),
+            )]);
+        GcpError::from_gax("setIamPolicy", "projects/p", &GaxError::service(status))
+    }
+
+    /// Decided on the PreconditionFailure's type, not on the words.
+    #[test]
+    fn domain_restricted_sharing_is_recognised_by_its_violation_type() {
+        let e = refused(
+            Code::FailedPrecondition,
+            "constraints/iam.allowedPolicyMemberDomains",
+        );
+        assert_eq!(e.kind, Kind::FailedPrecondition);
+        assert!(e.is_domain_restriction());
+        assert!(!refused(Code::FailedPrecondition, "constraints/other").is_domain_restriction());
+        assert!(
+            !refused(
+                Code::InvalidArgument,
+                "constraints/iam.allowedPolicyMemberDomains"
+            )
+            .is_domain_restriction()
+        );
+    }
+}
