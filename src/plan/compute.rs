@@ -413,5 +413,5 @@ fn traffic_words(live: Option<&Service>, new_revision: bool) -> String {
 }
 
 #[cfg(test)]
-#[path = "compute_tests.rs"]
+#[path = "compute_tests/mod.rs"]
 mod tests;
