@@ -207,7 +207,9 @@ pub(crate) async fn apply(
         let run_id = format!("{:08x}", rand::random::<u32>());
         let mut attempt = rollout::Attempt { run_id, number: 1 };
         loop {
-            match rollout::rollout(
+            // Boxed: a rollout's state machine is large (it holds services
+            // across awaits), and every caller's future would carry it inline.
+            match Box::pin(rollout::rollout(
                 google,
                 &name,
                 change,
@@ -216,7 +218,7 @@ pub(crate) async fn apply(
                 &attempt,
                 &options,
                 printer,
-            )
+            ))
             .await
             {
                 Ok(s) => {
@@ -249,8 +251,13 @@ pub(crate) async fn apply(
                         return outcome;
                     }
                     attempt.number += 1;
-                    // The failed rollout changed the service (and its etag).
-                    live_service = match google.service(&name).await {
+                    // The failed rollout changed the service (and its etag):
+                    // start from the service as the failure left it.
+                    let reread = match f.service {
+                        Some(s) => Ok(Some(s)),
+                        None => google.service(&name).await,
+                    };
+                    live_service = match reread {
                         Ok(s) => s,
                         Err(e) => {
                             outcome.failure = Some(Failure {

@@ -76,6 +76,9 @@ pub(crate) struct RolloutFailure {
     pub(crate) outcome: Option<ServiceOutcome>,
     pub(crate) failure: Failure,
     pub(crate) reason: FailureReason,
+    /// The service as the failure left it, when it was read: what a retry
+    /// starts from (its etag changed with the failed rollout).
+    pub(crate) service: Option<Service>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -122,131 +125,131 @@ pub(crate) async fn rollout(
                 outcome: None,
                 failure: send_failure(e, creating),
                 reason: FailureReason::Other,
+                service: None,
             });
         }
     };
     let done = watch(google, op, options, &mut progress).await;
     let seconds = started.elapsed().as_secs_f64();
-    let state = |s: &Service| ServiceOutcome {
+    let state = |s: Option<&Service>| ServiceOutcome {
         name: change.name.clone(),
-        ready: is_ready(s),
-        revision: Some(short(&s.latest_created_revision)).filter(|r| !r.is_empty()),
-        serving: Some(short(&s.latest_ready_revision)).filter(|r| !r.is_empty()),
-        url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
+        ready: s.is_some_and(is_ready),
+        revision: s
+            .map(|s| short(&s.latest_created_revision))
+            .filter(|r| !r.is_empty()),
+        serving: s
+            .map(|s| short(&s.latest_ready_revision))
+            .filter(|r| !r.is_empty()),
+        url: s.map(|s| s.uri.clone()).filter(|u| !u.is_empty()),
         seconds,
     };
-    // The service could not be read: what is known is that it is not ready.
-    let unknown = || ServiceOutcome {
-        name: change.name.clone(),
-        ready: false,
-        revision: None,
-        serving: None,
-        url: None,
-        seconds,
+    // How it ended, and the service as it is now: the operation's result
+    // when it has one, else one read of the service, which says where
+    // traffic is, why a revision failed, and what a retry starts from.
+    let (ended, now) = match done {
+        Watched::Done(Ok(s)) => (Ended::Finished(condition_message(&s)), Some(*s)),
+        Watched::Done(Err(status)) => (Ended::Finished(status.message), None),
+        Watched::PollFailed(e) => (Ended::PollFailed(e), None),
+        Watched::Interrupted(op) => (Ended::Interrupted(op), None),
+        Watched::TimedOut(op) => (Ended::TimedOut(op), None),
     };
-    match done {
-        Watched::Done(Ok(s)) if is_ready(&s) => {
-            let outcome = state(&s);
+    let now = match now {
+        Some(s) => Some(s),
+        None => google.service(name).await.ok().flatten(),
+    };
+    let outcome = state(now.as_ref());
+    let ready_now = now
+        .as_ref()
+        .is_some_and(|s| is_ready(s) && s.latest_ready_revision == s.latest_created_revision);
+    let fail = |failure: Failure, reason: FailureReason, outcome: ServiceOutcome| RolloutFailure {
+        outcome: Some(outcome),
+        failure,
+        reason,
+        service: now.clone(),
+    };
+    match ended {
+        Ended::Finished(_) if ready_now => {
             progress.finish(&format!(
                 "Revision {} is ready ({seconds:.1}s)",
                 outcome.revision.as_deref().unwrap_or("?")
             ));
             Ok(outcome)
         }
-        Watched::Done(result) => {
+        Ended::Finished(message) => {
             // The operation failed, or finished with a service that is not
-            // ready: either way the revision did not become ready. Re-read the
-            // service for where traffic is and for Cloud Run's reason.
-            let message = match &result {
-                Ok(s) => condition_message(s),
-                Err(status) => status.message.clone(),
-            };
-            let now = match result {
-                Ok(s) => Some(*s),
-                Err(_) => google.service(name).await.ok().flatten(),
-            };
+            // ready: either way the revision did not become ready.
             progress.fail("the new revision is not ready");
             let reason = match now.as_ref().map(failure_reason) {
                 Some(FailureReason::Unknown) | None => reason_from_text(&message),
                 Some(known) => known,
             };
-            let outcome = now.as_ref().map(state);
-            Err(RolloutFailure {
-                failure: revision_failure(message, reason, outcome.as_ref()),
+            let failure = revision_failure(message, reason, Some(&outcome));
+            Err(fail(failure, reason, outcome))
+        }
+        // One failed poll says nothing about the rollout: the service does.
+        Ended::PollFailed(e) if now.as_ref().is_some_and(|s| s.reconciling) => {
+            progress.fail("the rollout is still in progress");
+            Err(fail(
+                still_running(name, e.to_string()),
+                FailureReason::Unknown,
                 outcome,
-                reason,
-            })
+            ))
         }
-        Watched::PollFailed(e) => {
-            // One failed poll says nothing about the rollout: ask the service.
-            match google.service(name).await.ok().flatten() {
-                Some(s) if s.reconciling => {
-                    progress.fail("the rollout is still in progress");
-                    Err(still_running(name, e.to_string(), state(&s)))
-                }
-                Some(s) if is_ready(&s) && s.latest_ready_revision == s.latest_created_revision => {
-                    let outcome = state(&s);
-                    progress.finish(&format!(
-                        "Revision {} is ready ({seconds:.1}s; seen by re-reading the service after polling failed)",
-                        outcome.revision.as_deref().unwrap_or("?")
-                    ));
-                    Ok(outcome)
-                }
-                now => {
-                    progress.fail("polling the rollout failed");
-                    let outcome = now.as_ref().map(state);
-                    Err(RolloutFailure {
-                        failure: Failure {
-                            message: format!("watching the rollout failed: {e}"),
-                            hint: Some(watch_hint(name)),
-                        },
-                        outcome,
-                        reason: FailureReason::Unknown,
-                    })
-                }
-            }
+        Ended::PollFailed(_) if ready_now => {
+            progress.finish(&format!(
+                "Revision {} is ready ({seconds:.1}s; seen by re-reading the service after polling failed)",
+                outcome.revision.as_deref().unwrap_or("?")
+            ));
+            Ok(outcome)
         }
-        Watched::Interrupted(op) => {
+        Ended::PollFailed(e) => {
+            progress.fail("polling the rollout failed");
+            let failure = still_running(name, format!("watching the rollout failed: {e}"));
+            Err(fail(failure, FailureReason::Unknown, outcome))
+        }
+        Ended::Interrupted(op) => {
             progress.fail("interrupted");
             let signal = options
                 .interrupt
                 .requested()
                 .map(|s| s.name())
                 .unwrap_or("a signal");
-            let now = google.service(name).await.ok().flatten();
-            let mut f = still_running(
+            let failure = still_running(
                 name,
                 format!(
-                    "interrupted by {signal}; the grants above were written, and operation `{op}` is still in progress: Cloud Run goes on with the rollout"
+                    "interrupted by {signal}; operation `{op}` is still in progress: Cloud Run goes on with the rollout"
                 ),
-                now.as_ref().map(state).unwrap_or_else(unknown),
             );
-            f.reason = FailureReason::Interrupted;
-            Err(f)
+            Err(fail(failure, FailureReason::Interrupted, outcome))
         }
-        Watched::TimedOut(op) => {
+        Ended::TimedOut(op) => {
             progress.fail("the rollout did not finish in time");
-            let now = google.service(name).await.ok().flatten();
-            Err(still_running(
+            let failure = still_running(
                 name,
                 format!(
                     "the rollout did not finish within the deadline (--timeout); operation `{op}` is still in progress"
                 ),
-                now.as_ref().map(state).unwrap_or_else(unknown),
-            ))
+            );
+            Err(fail(failure, FailureReason::Unknown, outcome))
         }
     }
 }
 
-fn still_running(name: &str, message: String, outcome: ServiceOutcome) -> RolloutFailure {
-    RolloutFailure {
-        failure: Failure {
-            message,
-            hint: Some(watch_hint(name)),
-        },
-        outcome: Some(outcome),
-        reason: FailureReason::Unknown,
+/// A rollout left running (or unwatchable): what happened, and how to watch it.
+fn still_running(name: &str, message: String) -> Failure {
+    Failure {
+        message,
+        hint: Some(watch_hint(name)),
     }
+}
+
+/// How a watched rollout ended, before the service is consulted.
+enum Ended {
+    /// The operation finished; the message to show if the revision is not ready.
+    Finished(String),
+    PollFailed(GcpError),
+    Interrupted(String),
+    TimedOut(String),
 }
 
 /// How watching an operation ended.
