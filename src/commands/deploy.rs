@@ -1,11 +1,11 @@
 //! `deploy`: preflight, grants, rollout, readiness — or, with `--dry-run`,
 //! the plan alone.
 
-use super::shared::{preflight_result, print_plan, report_outcome, with_context};
+use super::shared::{preflight_result, print_plan, report_outcome, settle, with_context};
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
-use crate::error::{Category, Error};
+use crate::error::Error;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Target, compute};
 use crate::printer::Printer;
@@ -104,28 +104,12 @@ pub(crate) async fn run(
             printer,
         )
         .await;
-        report_outcome(ctx, &plan, &outcome);
-        for w in &outcome.warnings {
-            printer.warn(w);
+        settle(ctx, &plan, &outcome)?;
+        match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
+            Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
+            None => printer.success("Done."),
         }
-        match &outcome.failure {
-            Some(f) => {
-                printer.error(&f.message, f.hint.as_deref());
-                Err(Error::Reported(match outcome.interrupted {
-                    Some(signal) => Category::Interrupted(signal),
-                    None => Category::Failed,
-                }))
-            }
-            None => {
-                match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
-                    Some(url) => {
-                        printer.success(&format!("Deployed {} to {url}", env.service.name))
-                    }
-                    None => printer.success("Done."),
-                }
-                Ok(ExitStatus::Success)
-            }
-        }
+        Ok(ExitStatus::Success)
     })
     .await
 }

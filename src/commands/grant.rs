@@ -1,9 +1,9 @@
 //! `grant`: the IAM part of a deploy alone (what grant_permissions.py did).
 
-use super::shared::{print_plan, report_outcome, with_context};
+use super::shared::{print_plan, report_outcome, settle, with_context};
 use crate::ExitStatus;
 use crate::apply;
-use crate::error::{Category, Error};
+use crate::error::Error;
 use crate::plan::{self, ProblemKind, Target};
 use crate::printer::Printer;
 use crate::settings::{Globals, GrantSettings};
@@ -50,20 +50,8 @@ pub(crate) async fn run(
             return Ok(ExitStatus::Success);
         }
         let outcome = apply::apply(&ctx.google, &plan, live, None, settings.apply, printer).await;
-        report_outcome(ctx, &plan, &outcome);
-        for w in &outcome.warnings {
-            printer.warn(w);
-        }
-        match outcome.failure {
-            Some(f) => {
-                printer.error(&f.message, f.hint.as_deref());
-                Err(Error::Reported(match outcome.interrupted {
-                    Some(signal) => Category::Interrupted(signal),
-                    None => Category::Failed,
-                }))
-            }
-            None => Ok(ExitStatus::Success),
-        }
+        settle(ctx, &plan, &outcome)?;
+        Ok(ExitStatus::Success)
     })
     .await
 }

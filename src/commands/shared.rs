@@ -5,7 +5,7 @@ use crate::Env;
 use crate::apply;
 use crate::cli::Output;
 use crate::config::Environment;
-use crate::error::Error;
+use crate::error::{Category, Error};
 use crate::gcp::{Endpoints, Google, credentials};
 use crate::plan::{Plan, SCHEMA_VERSION};
 use crate::printer::Printer;
@@ -151,4 +151,22 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
             }
         }
     }
+}
+
+/// After an apply: the outcome on stdout, its warnings and failure on
+/// stderr, and the run's result (a failure already printed in full, or the
+/// signal that stopped it).
+pub(crate) fn settle(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) -> Result<(), Error> {
+    report_outcome(ctx, plan, outcome);
+    for w in &outcome.warnings {
+        ctx.printer.warn(w);
+    }
+    let Some(f) = &outcome.failure else {
+        return Ok(());
+    };
+    ctx.printer.error(&f.message, f.hint.as_deref());
+    Err(Error::Reported(match outcome.interrupted {
+        Some(signal) => Category::Interrupted(signal),
+        None => Category::Failed,
+    }))
 }
