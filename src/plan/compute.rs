@@ -194,7 +194,7 @@ fn iam_changes(
         }
     };
 
-    if needs.project_policy {
+    if needs.project_policy() {
         let mut grants: Vec<Grant> = env
             .iam
             .project_roles

@@ -233,7 +233,7 @@ pub(crate) async fn read(
         })),
     );
     let project_policy = async {
-        match needs.project_policy {
+        match needs.project_policy() {
             true => {
                 let resource = PolicyResource::Project {
                     project: project.to_string(),

@@ -23,7 +23,8 @@ pub(crate) struct Needs {
     pub(crate) project: String,
     pub(crate) number: bool,
     pub(crate) account_policy: bool,
-    pub(crate) project_policy: bool,
+    /// The config grants the runtime account roles on the project.
+    pub(crate) project_roles: bool,
     pub(crate) service: bool,
 }
 
@@ -40,11 +41,8 @@ impl Needs {
             };
             uses.entry(key).or_default().push(var.clone());
         }
-        let per_secret = env.iam.secret_access == SecretAccess::PerSecret;
-        let project_secret_access =
-            !per_secret && uses.keys().any(|k| *k.id.project == *env.project);
         Needs {
-            per_secret,
+            per_secret: env.iam.secret_access == SecretAccess::PerSecret,
             project: env.project.to_string(),
             number: env.service.service_account.is_none()
                 || env
@@ -53,7 +51,7 @@ impl Needs {
                     .iter()
                     .any(|m| m.contains("{project_number}")),
             account_policy: !env.iam.service_account_users.is_empty(),
-            project_policy: !env.iam.project_roles.is_empty() || project_secret_access,
+            project_roles: !env.iam.project_roles.is_empty(),
             service: matches!(target, Target::Deploy { .. }),
             uses,
         }
@@ -69,6 +67,11 @@ impl Needs {
     /// Whether the accessor role is granted on the deploy's project.
     pub(crate) fn project_secret_access(&self) -> bool {
         !self.per_secret && self.uses.keys().any(|k| k.id.project == self.project)
+    }
+
+    /// Whether the project's policy is read (and perhaps edited).
+    pub(crate) fn project_policy(&self) -> bool {
+        self.project_roles || self.project_secret_access()
     }
 
     /// Every referenced secret, once.

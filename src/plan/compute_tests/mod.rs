@@ -303,7 +303,7 @@ service:
 "
     ));
     let needs = Needs::of(&env, &deploy());
-    assert!(needs.number && !needs.account_policy && !needs.project_policy);
+    assert!(needs.number && !needs.account_policy && !needs.project_policy());
 }
 
 mod redaction;

@@ -45,7 +45,7 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
     if needs.number {
         project.push("resourcemanager.projects.get");
     }
-    if needs.project_policy {
+    if needs.project_policy() {
         project.extend([
             "resourcemanager.projects.getIamPolicy",
             "resourcemanager.projects.setIamPolicy",

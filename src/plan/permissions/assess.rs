@@ -46,7 +46,7 @@ pub(crate) fn assess(
         rows.push((project.clone(), "resourcemanager.projects.get", true));
     }
     let project_secret_access = needs.project_secret_access();
-    if needs.project_policy {
+    if needs.project_policy() {
         rows.push((
             project.clone(),
             "resourcemanager.projects.getIamPolicy",
