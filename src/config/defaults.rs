@@ -11,18 +11,20 @@
 //! - max instances 100: <https://cloud.google.com/run/docs/configuring/max-instances-limits>
 //! - min instances 0 (scale to zero) and no public access: Cloud Run's behaviour when unset.
 
+use autosre_types::{Cpu, Memory, Timeout};
+
 use super::environment::SecretAccess;
 
 /// `region`: Cloud Run's most common region; override per environment.
 pub(super) const REGION: &str = "us-central1";
 /// `service.name`.
 pub(super) const SERVICE_NAME: &str = "autosre";
-/// `service.cpu`: 1 CPU.
-pub(super) const CPU: &str = "1";
-/// `service.memory`: 512 MiB.
-pub(super) const MEMORY: &str = "512Mi";
-/// `service.timeout`, as written in the file.
-pub(super) const TIMEOUT: &str = "300s";
+/// `service.cpu`: 1 CPU (published as its canonical spelling, `1`).
+pub(super) const CPU: Cpu = Cpu::DEFAULT;
+/// `service.memory`: 512 MiB (published as `512Mi`).
+pub(super) const MEMORY: Memory = Memory::DEFAULT;
+/// `service.timeout`: 300 seconds (published as `300s`).
+pub(super) const TIMEOUT: Timeout = Timeout::DEFAULT;
 /// `service.concurrency`: maximum concurrent requests per instance.
 pub(super) const CONCURRENCY: u32 = 80;
 /// `service.min_instances`: scale to zero.

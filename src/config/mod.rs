@@ -115,14 +115,7 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
             parse(path, env, &text)
         }
         [] => Err(not_found(config_dir, env, &candidates[0], plain_name)),
-        [first, ..] => Err(ConfigError::Ambiguous {
-            env: env.to_owned(),
-            path: (*first).clone(),
-            hint: format!(
-                "both `{env}.yaml` and `{env}.yml` exist in `{}`; delete one",
-                config_dir.display()
-            ),
-        }),
+        [first, ..] => Err(ambiguous(config_dir, env, first)),
     }
 }
 
@@ -143,14 +136,7 @@ pub fn load_all(config_dir: &Path) -> Loaded {
     let mut previous: Option<&str> = None;
     for (name, path) in &files {
         if previous == Some(name.as_str()) {
-            errors.push(ConfigError::Ambiguous {
-                env: name.clone(),
-                path: path.clone(),
-                hint: format!(
-                    "both `{name}.yaml` and `{name}.yml` exist in `{}`; delete one",
-                    config_dir.display()
-                ),
-            });
+            errors.push(ambiguous(config_dir, name, path));
             continue;
         }
         previous = Some(name);
@@ -210,6 +196,18 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         .into_iter()
         .map(|(name, _, path)| (name, path))
         .collect())
+}
+
+/// `env` has both a `.yaml` and a `.yml` file; `path` is the one named in the message.
+fn ambiguous(config_dir: &Path, env: &str, path: &Path) -> ConfigError {
+    ConfigError::Ambiguous {
+        env: env.to_owned(),
+        path: path.to_owned(),
+        hint: format!(
+            "both `{env}.yaml` and `{env}.yml` exist in `{}`; delete one",
+            config_dir.display()
+        ),
+    }
 }
 
 /// An error unless `path` is a regular file (after following symlinks). Checked before
@@ -275,10 +273,9 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> ConfigError {
-    let available: Vec<String> = environment_files(config_dir)
+    let mut available: Vec<String> = environment_files(config_dir)
         .map(|files| files.into_iter().map(|(name, _)| name).collect())
         .unwrap_or_default();
-    let mut available = available;
     available.dedup();
     let hint = if !plain_name {
         "an environment is named by its file stem, such as `staging` for \

@@ -5,17 +5,18 @@
 //! every message and plan redacts the values of such variables: an error about an env value
 //! never shows the value, it shows `<redacted>`.
 //!
-//! The rule (on the upper-cased name): the last `_`-separated word is `KEY`, `TOKEN`, `SECRET`,
-//! `APIKEY`, `PASSWORD` or `PASSWD` (`GOOGLE_API_KEY`, `GITHUB_TOKEN`, `CLIENT_SECRET`), or the
-//! name contains `PASSWORD`, `PASSWD`, `CREDENTIAL`, `SECRET` or `PRIVATE_KEY` anywhere
-//! (`DB_PASSWORD_FILE`, `GOOGLE_APPLICATION_CREDENTIALS`, `SECRET_KEY_BASE`). Whole words,
+//! The rule (on the upper-cased name): the last `_`-separated word is `KEY`, `TOKEN` or
+//! `APIKEY` (`GOOGLE_API_KEY`, `GITHUB_TOKEN`), or the name contains `PASSWORD`, `PASSWD`,
+//! `CREDENTIAL`, `SECRET` or `PRIVATE_KEY` anywhere (`CLIENT_SECRET`, `DB_PASSWORD_FILE`,
+//! `GOOGLE_APPLICATION_CREDENTIALS`, `SECRET_KEY_BASE`). Whole words,
 //! not substrings, for `KEY` and `TOKEN`, so `KEYBOARD_LAYOUT` and `MONKEY_MODE` stay plain.
 
 /// What a redacted value is printed as.
 pub(super) const REDACTED: &str = "<redacted>";
 
-/// Last words that mark a credential: `*_KEY`, `*_TOKEN`, `*_SECRET`, ...
-const LAST_WORDS: &[&str] = &["KEY", "TOKEN", "SECRET", "APIKEY", "PASSWORD", "PASSWD"];
+/// Last words that mark a credential: `*_KEY`, `*_TOKEN`, `*_APIKEY`. (A last word that is one
+/// of [`ANYWHERE`], such as `*_SECRET`, is caught there.)
+const LAST_WORDS: &[&str] = &["KEY", "TOKEN", "APIKEY"];
 
 /// Fragments that mark a credential wherever they appear: `*PASSWORD*`, `*CREDENTIALS*`, ...
 const ANYWHERE: &[&str] = &["PASSWORD", "PASSWD", "CREDENTIAL", "SECRET", "PRIVATE_KEY"];

@@ -159,15 +159,15 @@ fn quantities(
 ) -> (Option<Cpu>, Option<Memory>, Option<Timeout>) {
     let cpu = match &raw.cpu {
         Some(cpu) => p.check(cpu, "service.cpu", |s| validate::cpu(s)),
-        None => Some(Cpu::DEFAULT),
+        None => Some(defaults::CPU),
     };
     let memory = match &raw.memory {
         Some(memory) => p.check_text(memory, "service.memory", validate::memory),
-        None => Some(Memory::DEFAULT),
+        None => Some(defaults::MEMORY),
     };
     let timeout = match &raw.timeout {
         Some(t) => p.check(t, "service.timeout", |s| validate::timeout(s)),
-        None => Some(Timeout::DEFAULT),
+        None => Some(defaults::TIMEOUT),
     };
     if let (Some(c), Some(m)) = (cpu, memory)
         && let Err(problem) = validate::cpu_memory(c, m)

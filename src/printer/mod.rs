@@ -259,12 +259,7 @@ impl Printer {
     /// Run `write` with the spinner (if one is on screen) cleared, and
     /// redraw it after: stdout and stderr often share the terminal.
     fn spinner_aside(&self, write: impl FnOnce()) {
-        let bar = self
-            .shared
-            .active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let bar = lock(&self.shared.active).clone();
         match bar {
             Some(bar) if !bar.is_finished() => bar.suspend(write),
             _ => write(),

@@ -43,11 +43,7 @@ impl Progress {
             .with_style(style)
             .with_prefix(label.to_string());
             bar.enable_steady_tick(TICK);
-            *printer
-                .shared
-                .active
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(bar.clone());
+            *lock(&printer.shared.active) = Some(bar.clone());
             bar
         });
         if spinner.is_none() && !printer.shared.quiet {
@@ -88,13 +84,7 @@ impl Progress {
     fn stop(&mut self) {
         if let Some(bar) = self.spinner.take() {
             bar.finish_and_clear();
-            let mut active = self
-                .printer
-                .shared
-                .active
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            *active = None;
+            *lock(&self.printer.shared.active) = None;
         }
     }
 

@@ -151,9 +151,10 @@ impl Sink {
     }
 }
 
-/// Lock a sink, even one a panicking thread left poisoned: output goes on.
-pub(super) fn lock(sink: &Mutex<Sink>) -> std::sync::MutexGuard<'_, Sink> {
-    sink.lock().unwrap_or_else(|p| p.into_inner())
+/// Lock a sink (or the spinner slot), even one a panicking thread left poisoned: output
+/// goes on.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -170,7 +171,7 @@ impl Capture {
 
     /// Everything written so far.
     pub(crate) fn contents(&self) -> String {
-        let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = lock(&self.0);
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }
@@ -178,10 +179,7 @@ impl Capture {
 #[cfg(test)]
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
+        lock(&self.0).extend_from_slice(buf);
         Ok(buf.len())
     }
 

@@ -193,16 +193,10 @@ impl Renderer<'_> {
         self.check(ok, &subject, detail, result);
 
         for c in &pf.secrets {
+            let reference = self.code(&format!("{}:{}", c.secret, c.version));
             let subject = match c.project == project {
-                true => format!(
-                    "secret {}",
-                    self.code(&format!("{}:{}", c.secret, c.version))
-                ),
-                false => format!(
-                    "secret {} in project {}",
-                    self.code(&format!("{}:{}", c.secret, c.version)),
-                    c.project
-                ),
+                true => format!("secret {reference}"),
+                false => format!("secret {reference} in project {}", c.project),
             };
             let state = state_word(c);
             let detail = format!(" -> {state} ({})", c.env.join(", "));

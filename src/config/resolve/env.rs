@@ -79,17 +79,14 @@ pub(super) fn resolve_env(
                 ))
             }
         };
-        let value_pos = Pos::of(value);
-        let text = match (problem, &value.value) {
-            (None, EnvValue::Text(text)) => text.clone(),
-            (Some(problem), _) => {
-                p.report(value_pos, key.clone(), problem);
-                String::new()
-            }
-            (None, _) => String::new(),
+        if let Some(problem) = problem {
+            p.report(Pos::of(value), key, problem);
+        }
+        let text = match &value.value {
+            EnvValue::Text(text) => text.clone(),
+            _ => String::new(),
         };
-        let pos = Pos::of(name);
-        env.insert(name.value.clone(), (pos, text));
+        env.insert(name.value.clone(), (Pos::of(name), text));
     }
     env
 }
