@@ -6,6 +6,9 @@ use autosre_emulator::{Clock, Emulator, MissingServiceValidation, Options, Versi
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod common;
+use common::{call, start};
+
 const DEPLOYER: &str = "deployer@acme.iam.gserviceaccount.com";
 const RUNNER: &str = "runner@acme.iam.gserviceaccount.com";
 const SVC: &str = "projects/acme/locations/us-central1/services/api";
@@ -23,25 +26,6 @@ fn base() -> autosre_emulator::WorldBuilder {
             json!({"name": "api", "template": {"serviceAccount": RUNNER,
                 "containers": [{"image": "x/y:1"}]}}),
         )
-}
-
-async fn start(world: World, options: Options) -> (Emulator, String) {
-    let emu = Emulator::new(world, options);
-    let server = emu.serve().await.unwrap();
-    let url = server.url();
-    std::mem::forget(server);
-    (emu, url)
-}
-
-async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = reqwest::Client::new().request(m, format!("{url}{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 fn template(image: &str) -> Value {
