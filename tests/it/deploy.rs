@@ -3,10 +3,6 @@
 
 use crate::harness::*;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// The staging world without the encryption-key secret (and, with
 /// `account: false`, without the runtime account), for the preflight tests.
 fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
@@ -22,14 +18,9 @@ fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
     b
 }
 
-fn count(h: &Harness, rpc: &str) -> usize {
-    h.journal().iter().filter(|e| e.rpc == rpc).count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
 
@@ -108,8 +99,7 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
 
@@ -123,8 +113,7 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
     let world = world_without_key(true).build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -140,8 +129,7 @@ async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
         .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
         .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -186,8 +174,7 @@ async fn other_bindings_and_conditions_are_preserved() {
             "group:sec@example.com",
         )
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
@@ -225,8 +212,7 @@ async fn other_bindings_and_conditions_are_preserved() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_concurrent_policy_writer_loses_nothing() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     // Just before our write, someone else edits the project policy: our etag
     // is now stale and Google answers 409 ABORTED.
     h.emulator.before_request("POST", ":setIamPolicy", |state| {
@@ -262,8 +248,7 @@ async fn a_concurrent_policy_writer_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_sends_no_write_and_lists_the_changes() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -284,8 +269,7 @@ async fn dry_run_sends_no_write_and_lists_the_changes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn image_flag_overrides_the_config() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
     let run = h
@@ -317,8 +301,8 @@ async fn project_wide_secret_access_grants_once_on_the_project() {
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 0);
-    assert_eq!(count(&h, "cloudresourcemanager.projects.setIamPolicy"), 1);
+    assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 0);
+    assert_eq!(h.count("cloudresourcemanager.projects.setIamPolicy"), 1);
     let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
     assert!(
         p.bindings
@@ -358,8 +342,7 @@ async fn the_default_compute_account_is_used_when_none_is_configured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     let first = h.emulator.revisions(SERVICE)[0].name.clone();
 
@@ -403,8 +386,7 @@ async fn a_missing_runtime_account_stops_the_deploy() {
         .secret(PROJECT, key)
         .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty());
@@ -426,8 +408,7 @@ fn deny(h: &Harness, method: &str, path: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
@@ -447,8 +428,7 @@ async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_project_grant_is_a_warning_unless_strict() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
@@ -473,9 +453,7 @@ async fn propagating() -> Harness {
         iam_propagation: PROPAGATION,
         ..manual_clock_options()
     };
-    let h = Harness::start_with(staging_world().build(), options).await;
-    h.write_config("staging", &staging());
-    h
+    Harness::start_staging_with(staging_world().build(), options).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -602,8 +580,7 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
 /// when the config says private.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     h.emulator
@@ -625,8 +602,7 @@ async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_file_authenticates_as_gcloud_reads_it() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     let file = file.to_str().unwrap();
@@ -670,8 +646,7 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_is_a_read_only_preflight() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_run_snapshot!("check_passed", run);
@@ -688,8 +663,7 @@ async fn check_is_a_read_only_preflight() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_can_be_seeded_from_a_world_file() {
     // The harness's emulator is not used: --sandbox-world starts the tool's own.
-    let h = Harness::start(World::builder().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(World::builder().build()).await;
     let world = |key_state: &str| {
         format!(
             "projects:
@@ -730,8 +704,7 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_credentials_is_one_clear_error_before_any_request() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     // No token, no ADC file, and a metadata server that does not answer. A real process: the
     // auth library reads HOME and GCE_METADATA_HOST from the process environment.
     let home = h.dir.path().to_str().unwrap();

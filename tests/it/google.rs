@@ -17,10 +17,6 @@ const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
 /// the grants propagate only when a test moves it (as in `deploy.rs`).
 const PROPAGATION: Duration = Duration::from_secs(120);
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// A harness on the manual clock whose new grants take [`PROPAGATION`] to count
 /// for Cloud Run's secret check.
 async fn propagating(world: World) -> Harness {
@@ -28,9 +24,7 @@ async fn propagating(world: World) -> Harness {
         iam_propagation: PROPAGATION,
         ..manual_clock_options()
     };
-    let h = Harness::start_with(world, options).await;
-    h.write_config("staging", &staging());
-    h
+    Harness::start_staging_with(world, options).await
 }
 
 /// Moves the clock past [`PROPAGATION`] when the tool, told its rollout failed,
@@ -176,8 +170,7 @@ async fn the_structured_reason_decides_without_the_documented_words() {
         .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
         .fail_revisions("SECRETS_ACCESS_CHECK_FAILED", "The secret check failed.")
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h
         .run(&[
             "deploy",
@@ -216,8 +209,7 @@ async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
         .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
         .fail_revisions("CONTAINER_MISSING", &message)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let serving = h.emulator.revisions(SERVICE)[0].name.clone();
 
     let run = h
@@ -291,8 +283,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
     let world = staging_world()
         .service(PROJECT, "us-central1", service)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let before = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
         before["annotations"]["run.googleapis.com/client-name"],
@@ -382,8 +373,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     let world = staging_world()
         .service(PROJECT, "us-central1", service)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     assert_eq!(h.emulator.service(SERVICE).unwrap()["client"], "gcloud");
 
     let run = h
@@ -395,8 +385,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     assert_eq!(svc["clientVersion"], env!("CARGO_PKG_VERSION"), "{svc}");
 
     // And on a service the tool creates.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let svc = h.emulator.service(SERVICE).unwrap();
@@ -469,8 +458,7 @@ async fn first_deploy_with_validation(
     let world = staging_world()
         .validate_only(missing, check_secrets)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{missing:?}: {}", plan.all());
     assert!(h.writes().is_empty(), "a plan writes nothing");
@@ -531,8 +519,7 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
         .validate_only(MissingServiceValidation::PendingOperation, false)
         .operation_polls(u32::MAX)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(

@@ -46,6 +46,11 @@ pub fn repo_config(name: &str) -> String {
     std::fs::read_to_string(path).expect("config file")
 }
 
+/// The repo's `config/staging.yaml`.
+pub fn staging() -> String {
+    repo_config("staging")
+}
+
 /// The world `config/staging.yaml` deploys into: project, runtime account,
 /// and an enabled version of each of its three secrets.
 pub fn staging_world() -> autosre_emulator::WorldBuilder {
@@ -289,6 +294,18 @@ impl Harness {
             server,
             dir,
         }
+    }
+
+    /// [`Harness::start`] with `config/staging.yaml` written.
+    pub async fn start_staging(world: World) -> Harness {
+        Harness::start_staging_with(world, fast_options()).await
+    }
+
+    /// [`Harness::start_with`] with `config/staging.yaml` written.
+    pub async fn start_staging_with(world: World, options: Options) -> Harness {
+        let h = Harness::start_with(world, options).await;
+        h.write_config("staging", &staging());
+        h
     }
 
     pub fn config_dir(&self) -> PathBuf {
