@@ -674,8 +674,8 @@ async fn a_bad_image_flag_is_refused_before_anything_is_sent() {
     for image in ["", "not an image", "UPPER/case:1"] {
         let run = h.run(&["plan", "--env", "staging", "--image", image]).await;
         assert_eq!(run.code, 2, "{image:?}: {}", run.all());
-        assert!(run.stderr.contains("error: --image:"), "{}", run.stderr);
-        assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+        run.assert_stderr_contains("error: --image:");
+        run.assert_stderr_contains("hint:");
     }
     assert!(h.journal().is_empty(), "nothing was sent");
 }
@@ -694,11 +694,8 @@ async fn validate_refuses_an_unwired_encryption_key() {
     );
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired"),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains(
+        "staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired",
     );
     assert!(h.journal().is_empty());
 }

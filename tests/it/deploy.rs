@@ -363,12 +363,7 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
     // Google's message, and that traffic stays on the first revision.
-    assert!(
-        run.stderr
-            .contains(&format!("traffic stays on revision {first}")),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains(&format!("traffic stays on revision {first}"));
     assert_run_snapshot!(run);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert!(
@@ -412,13 +407,9 @@ async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
     deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains(&format!(
+    run.assert_stderr_contains(&format!(
             "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
     assert_run_snapshot!(run);
     assert!(
         h.emulator.service(SERVICE).is_none(),
@@ -522,11 +513,7 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("Permission denied on secret"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("Permission denied on secret");
     let revisions = h.emulator.revisions(SERVICE);
     assert!(
         !revisions.is_empty() && revisions.iter().all(|r| !r.ready),
@@ -631,17 +618,8 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(!run.all().contains("wrong"), "the token is never printed");
     // Which of the concurrent reads is refused first varies: no snapshot.
-    assert!(
-        run.stderr.contains("(HTTP 401 UNAUTHENTICATED)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("hint: run `gcloud auth application-default login`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("(HTTP 401 UNAUTHENTICATED)");
+    run.assert_stderr_contains("hint: run `gcloud auth application-default login`");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -719,16 +697,9 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("cannot get Google credentials from Application Default Credentials"),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains(
+        "cannot get Google credentials from Application Default Credentials",
     );
-    assert!(
-        run.stderr.contains("gcloud auth application-default login"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.journal().is_empty(), "nothing was sent");
 }

@@ -112,16 +112,8 @@ async fn retries_that_run_out_say_what_was_transient() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("gave up after 5 attempts"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("not a Google error (text/html"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gave up after 5 attempts");
+    run.assert_stderr_contains("not a Google error (text/html");
     assert!(!run.stderr.contains("<html"), "{}", run.stderr);
     assert!(h.writes().is_empty(), "nothing was written");
 }
@@ -139,11 +131,7 @@ async fn a_body_that_is_not_json_fails_clearly() {
     ));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("cannot deserialize the response"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("cannot deserialize the response");
     assert!(h.writes().is_empty());
 }
 
@@ -240,12 +228,7 @@ async fn a_first_deploy_that_loses_the_race_replaces_nothing() {
         });
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("the service was created by someone else since the plan"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("the service was created by someone else since the plan");
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(svc["template"]["containers"][0]["image"], other_image);
 }
@@ -282,7 +265,7 @@ async fn a_policy_without_an_etag_is_never_written_blindly() {
     ));
     let run = h.run(&["grant", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("no etag"), "{}", run.stderr);
+    run.assert_stderr_contains("no etag");
     assert!(
         !h.write_rpcs()
             .iter()
@@ -302,18 +285,10 @@ async fn an_operation_that_never_finishes_is_bounded_by_the_timeout() {
         .run(&["deploy", "--env", "staging", "--timeout", "300ms"])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("did not finish within the deadline"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("/operations/"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "gcloud run services describe autosre --project=acme-sre-staging --region=us-central1"
-        ),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains("did not finish within the deadline");
+    run.assert_stderr_contains("/operations/");
+    run.assert_stderr_contains(
+        "gcloud run services describe autosre --project=acme-sre-staging --region=us-central1",
     );
 }
 
@@ -379,8 +354,8 @@ async fn a_refused_connection_names_the_call() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("serviceAccounts.get"), "{}", run.stderr);
-    assert!(run.stderr.contains("transient"), "{}", run.stderr);
+    run.assert_stderr_contains("serviceAccounts.get");
+    run.assert_stderr_contains("transient");
 }
 
 /// 401 is about the caller's credentials: the hint says how to log in.
@@ -390,11 +365,7 @@ async fn unauthenticated_says_how_to_log_in() {
     h.emulator.inject_fault(Fault::status(None, "/", 401, 1000));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("gcloud auth application-default login"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.writes().is_empty());
 }
 
@@ -514,13 +485,8 @@ async fn a_missing_runtime_account_is_a_preflight_problem() {
     .await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("preflight failed"), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("gcloud iam service-accounts create autosre-run"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("preflight failed");
+    run.assert_stderr_contains("gcloud iam service-accounts create autosre-run");
     assert!(!run.stderr.contains("validateOnly"), "{}", run.stderr);
     assert!(h.writes().is_empty());
 }
@@ -537,12 +503,7 @@ async fn an_empty_token_is_an_error_not_a_fall_back() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("GOOGLE_OAUTH_ACCESS_TOKEN is set but empty"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("GOOGLE_OAUTH_ACCESS_TOKEN is set but empty");
     assert!(h.journal().is_empty());
 }
 
@@ -570,9 +531,5 @@ async fn json_logs_are_json_on_every_line() {
         );
         assert!(v["time"].is_string(), "{line}");
     }
-    assert!(
-        run2.stderr.contains("\"severity\":\"ERROR\""),
-        "{}",
-        run2.stderr
-    );
+    run2.assert_stderr_contains("\"severity\":\"ERROR\"");
 }

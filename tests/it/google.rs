@@ -106,17 +106,8 @@ async fn retried_on_unpropagated_grants(code: i32, revision_prefix: bool) {
         "code {code}, prefix {revision_prefix}: {}",
         run.all()
     );
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("ok: Deployed autosre to "),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
+    run.assert_stderr_contains("ok: Deployed autosre to ");
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "{revisions:?}");
     assert!(!revisions[0].ready);
@@ -185,17 +176,8 @@ async fn the_structured_reason_decides_without_the_documented_words() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("The secret check failed."),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
+    run.assert_stderr_contains("The secret check failed.");
     assert!(rollouts(&h).len() >= 2, "{:?}", rollouts(&h));
     let revisions = h.emulator.revisions(SERVICE);
     assert!(revisions[0].ready && revisions[1..].iter().all(|r| !r.ready));
@@ -226,13 +208,8 @@ async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains(&message), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("traffic stays on revision {serving}")),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains(&message);
+    run.assert_stderr_contains(&format!("traffic stays on revision {serving}"));
     assert!(
         !run.stderr.contains("have not propagated"),
         "not retried: {}",
@@ -294,12 +271,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
         .run(&["plan", "--env", "staging", "--image", NEXT_IMAGE])
         .await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.all()
-            .contains("the update drops system annotations and labels"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("the update drops system annotations and labels");
     for key in [
         "run.googleapis.com/client-name",
         "run.googleapis.com/ingress",
@@ -429,12 +401,7 @@ async fn each_deploys_rollout_retry_marks_the_template_with_its_own_value() {
         .collect();
     let run = h.run(&args).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 4, "{revisions:?}");
     assert!(!revisions[2].ready && revisions[3].ready, "{revisions:?}");
@@ -477,11 +444,7 @@ async fn deploys(h: &Harness) {
 #[tokio::test(flavor = "multi_thread")]
 async fn validation_that_is_not_found_is_a_warning_not_a_failure() {
     let (h, plan) = first_deploy_with_validation(MissingServiceValidation::NotFound, false).await;
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }
@@ -490,11 +453,7 @@ async fn validation_that_is_not_found_is_a_warning_not_a_failure() {
 async fn validation_that_is_permission_denied_is_a_warning_not_a_failure() {
     let (h, plan) =
         first_deploy_with_validation(MissingServiceValidation::PermissionDenied, false).await;
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }
@@ -522,11 +481,7 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
     let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert!(h.writes().is_empty());
 }
 
@@ -534,12 +489,7 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
 async fn validation_that_checks_secrets_before_the_grants_is_expected() {
     let (h, plan) =
         first_deploy_with_validation(MissingServiceValidation::DoneOperation, true).await;
-    assert!(
-        plan.all()
-            .contains("as expected before the secret grants this plan makes"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("as expected before the secret grants this plan makes");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }

@@ -169,6 +169,18 @@ impl Run {
         text
     }
 
+    /// Assert that stderr contains `text`, showing stderr if not.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
+    /// Assert that stdout or stderr contains `text`, showing both if not.
+    #[track_caller]
+    pub fn assert_all_contains(&self, text: &str) {
+        assert!(self.all().contains(text), "{}", self.all());
+    }
+
     fn checked(self) -> Run {
         let payload = String::from_utf8_lossy(PAYLOAD);
         assert!(
