@@ -433,44 +433,13 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
     assert_run_snapshot!("project_grant_denied_warning", run);
 }
 
-/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
-/// models that as `iam_propagation`, on its manual clock here, so time moves
-/// only when the test says. A first deploy grants secret access and rolls out
-/// at once, so its first revision cannot read the secrets yet.
-const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-
-async fn propagating() -> Harness {
-    let options = Options {
-        iam_propagation: PROPAGATION,
-        ..manual_clock_options()
-    };
-    Harness::start_staging_with(staging_world().build(), options).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
-    let h = propagating().await;
+    let h = propagating(staging_world().build()).await;
     // The first rollout (services.create) fails on the unpropagated grants; they have
     // propagated by the time the tool, told the rollout failed, reads the service.
-    // (Armed when the tool first watches the create's operation.)
-    let emulator = h.emulator.clone();
-    h.emulator.before_request("POST", "/operations/", move |_| {
-        let clock = emulator.clone();
-        emulator.before_request("GET", "/services/autosre", move |_| {
-            clock.advance(PROPAGATION)
-        });
-    });
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--propagation-retry-ms",
-            "10",
-            "--iam-propagation-timeout",
-            "10",
-        ])
-        .await;
+    propagate_after_the_first_rollout(&h);
+    let run = h.run(&RETRY_ARGS).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_run_snapshot!(run);
     let revisions = h.emulator.revisions(SERVICE);
@@ -500,7 +469,7 @@ async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
 async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
     // The emulator's clock never moves: the grants never propagate. The tool's own timeout
     // (1 s, real time) ends the retries; how many fit in it is not asserted.
-    let h = propagating().await;
+    let h = propagating(staging_world().build()).await;
     let run = h
         .run(&[
             "deploy",

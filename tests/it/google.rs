@@ -3,8 +3,6 @@
 //! gcloud-deployed service, who deployed it, a rollout retry that must change the template,
 //! and `validateOnly` on a service that does not exist yet.
 
-use std::time::Duration;
-
 use autosre_emulator::MissingServiceValidation;
 use serde_json::{Value, json};
 
@@ -13,43 +11,6 @@ use crate::harness::*;
 const NEXT_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next";
 /// The template annotation a rollout retry sets (`src/apply/rollout.rs`).
 const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
-/// Google applies a new grant in about 2 and up to 7 minutes; on the manual clock
-/// the grants propagate only when a test moves it (as in `deploy.rs`).
-const PROPAGATION: Duration = Duration::from_secs(120);
-
-/// A harness on the manual clock whose new grants take [`PROPAGATION`] to count
-/// for Cloud Run's secret check.
-async fn propagating(world: World) -> Harness {
-    let options = Options {
-        iam_propagation: PROPAGATION,
-        ..manual_clock_options()
-    };
-    Harness::start_staging_with(world, options).await
-}
-
-/// Moves the clock past [`PROPAGATION`] when the tool, told its rollout failed,
-/// re-reads the service: the grants have propagated by the retry. Armed when the
-/// tool first watches the rollout's operation.
-fn propagate_after_the_first_rollout(h: &Harness) {
-    let emulator = h.emulator.clone();
-    h.emulator.before_request("POST", "/operations/", move |_| {
-        let clock = emulator.clone();
-        emulator.before_request("GET", "/services/autosre", move |_| {
-            clock.advance(PROPAGATION)
-        });
-    });
-}
-
-const RETRY_ARGS: [&str; 7] = [
-    "deploy",
-    "--env",
-    "staging",
-    "--propagation-retry-ms",
-    "10",
-    "--iam-propagation-timeout",
-    "10",
-];
-
 /// The staging service as an earlier deploy (with gcloud) left it, as a run.v2 Service
 /// with `extra` merged in at the top level and into the template.
 fn seeded_service(extra: Value, template_extra: Value) -> Value {
