@@ -28,6 +28,11 @@ fn base() -> autosre_emulator::WorldBuilder {
         )
 }
 
+/// PATCH the service to a new image (`x/y:2`): the status and the operation or error.
+async fn update_image(url: &str) -> (u16, Value) {
+    call(url, "PATCH", &format!("/v2/{SVC}"), Some(template("x/y:2"))).await
+}
+
 fn template(image: &str) -> Value {
     json!({"template": {"serviceAccount": RUNNER, "containers": [{"image": image}]}})
 }
@@ -46,13 +51,7 @@ async fn a_caller_without_the_permission_gets_googles_403() {
     let (_emu, url) = start(world, Options::default()).await;
     let (status, _) = call(&url, "GET", &format!("/v2/{SVC}"), None).await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 403);
     let e = &body["error"];
     assert_eq!(e["status"], "PERMISSION_DENIED");
@@ -91,13 +90,7 @@ async fn deploying_needs_act_as_on_the_runtime_account() {
         .project_binding("acme", "roles/run.developer", &deployer)
         .build();
     let (emu, url) = start(world, Options::default()).await;
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 403);
     assert_eq!(
         body["error"]["details"][0]["metadata"]["permission"],
@@ -110,13 +103,7 @@ async fn deploying_needs_act_as_on_the_runtime_account() {
             &deployer,
         )
     });
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 200, "{body}");
     // Creating through allowMissing needs run.services.create, which run.developer has.
     let new = "/v2/projects/acme/locations/us-central1/services/new?allowMissing=true";
@@ -398,13 +385,7 @@ async fn fail_revisions_fails_every_new_revision_with_its_reason() {
         .fail_revisions("CONTAINER_MISSING", "Image 'x/y:2' not found.")
         .build();
     let (emu, url) = start(world, Options::default()).await;
-    let (_, op) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (_, op) = update_image(&url).await;
     let (_, op) = call(
         &url,
         "GET",
