@@ -45,6 +45,21 @@ async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> Raw {
     }
 }
 
+/// Start a rollout of the service (a new image); the name of its operation.
+async fn roll_out(url: &str) -> String {
+    let op = call(
+        url,
+        "PATCH",
+        &format!("/v2/{SVC}"),
+        Some(json!({"template": {"containers": [{"image": "x/y:2"}]}})),
+    )
+    .await;
+    serde_json::from_str::<Value>(&op.text).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn a_status_fault_carries_retry_after_and_retry_info() {
     let emu = Emulator::new(world(), Options::default());
@@ -96,18 +111,7 @@ async fn html_and_raw_body_faults_are_not_json() {
     );
     assert!(r.text.contains("<title>Error 502"), "{}", r.text);
     emu.inject_fault(Fault::body(Some("GET"), "/operations/", 200, "", 1));
-    let op = call(
-        &server.url(),
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(json!({
-        "template": {"containers": [{"image": "x/y:2"}]}})),
-    )
-    .await;
-    let name = serde_json::from_str::<Value>(&op.text).unwrap()["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let name = roll_out(&server.url()).await;
     let r = call(&server.url(), "GET", &format!("/v2/{name}"), None).await;
     assert_eq!((r.status, r.text.as_str()), (200, ""));
     let last = emu.journal().pop().unwrap();
@@ -169,16 +173,7 @@ async fn operations_that_never_finish_stay_pending_through_get_and_wait() {
     let emu = Emulator::new(world(), Options::default());
     let server = emu.serve().await.unwrap();
     emu.set_operation_polls(u32::MAX);
-    let op = call(
-        &server.url(),
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(json!({
-        "template": {"containers": [{"image": "x/y:2"}]}})),
-    )
-    .await;
-    let op: Value = serde_json::from_str(&op.text).unwrap();
-    let name = op["name"].as_str().unwrap();
+    let name = roll_out(&server.url()).await;
     for _ in 0..5 {
         let r = call(&server.url(), "GET", &format!("/v2/{name}"), None).await;
         let v: Value = serde_json::from_str(&r.text).unwrap();
@@ -208,18 +203,7 @@ async fn wait_settles_an_operation_that_can_finish() {
         },
     );
     let server = emu.serve().await.unwrap();
-    let op = call(
-        &server.url(),
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(json!({
-        "template": {"containers": [{"image": "x/y:2"}]}})),
-    )
-    .await;
-    let name = serde_json::from_str::<Value>(&op.text).unwrap()["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let name = roll_out(&server.url()).await;
     let r = call(
         &server.url(),
         "POST",

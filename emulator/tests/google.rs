@@ -6,6 +6,9 @@ use autosre_emulator::{Clock, Emulator, MissingServiceValidation, Options, Versi
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod common;
+use common::{call, start};
+
 const DEPLOYER: &str = "deployer@acme.iam.gserviceaccount.com";
 const RUNNER: &str = "runner@acme.iam.gserviceaccount.com";
 const SVC: &str = "projects/acme/locations/us-central1/services/api";
@@ -25,23 +28,9 @@ fn base() -> autosre_emulator::WorldBuilder {
         )
 }
 
-async fn start(world: World, options: Options) -> (Emulator, String) {
-    let emu = Emulator::new(world, options);
-    let server = emu.serve().await.unwrap();
-    let url = server.url();
-    std::mem::forget(server);
-    (emu, url)
-}
-
-async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = reqwest::Client::new().request(m, format!("{url}{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+/// PATCH the service to a new image (`x/y:2`): the status and the operation or error.
+async fn update_image(url: &str) -> (u16, Value) {
+    call(url, "PATCH", &format!("/v2/{SVC}"), Some(template("x/y:2"))).await
 }
 
 fn template(image: &str) -> Value {
@@ -62,13 +51,7 @@ async fn a_caller_without_the_permission_gets_googles_403() {
     let (_emu, url) = start(world, Options::default()).await;
     let (status, _) = call(&url, "GET", &format!("/v2/{SVC}"), None).await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 403);
     let e = &body["error"];
     assert_eq!(e["status"], "PERMISSION_DENIED");
@@ -107,13 +90,7 @@ async fn deploying_needs_act_as_on_the_runtime_account() {
         .project_binding("acme", "roles/run.developer", &deployer)
         .build();
     let (emu, url) = start(world, Options::default()).await;
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 403);
     assert_eq!(
         body["error"]["details"][0]["metadata"]["permission"],
@@ -126,13 +103,7 @@ async fn deploying_needs_act_as_on_the_runtime_account() {
             &deployer,
         )
     });
-    let (status, body) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (status, body) = update_image(&url).await;
     assert_eq!(status, 200, "{body}");
     // Creating through allowMissing needs run.services.create, which run.developer has.
     let new = "/v2/projects/acme/locations/us-central1/services/new?allowMissing=true";
@@ -414,13 +385,7 @@ async fn fail_revisions_fails_every_new_revision_with_its_reason() {
         .fail_revisions("CONTAINER_MISSING", "Image 'x/y:2' not found.")
         .build();
     let (emu, url) = start(world, Options::default()).await;
-    let (_, op) = call(
-        &url,
-        "PATCH",
-        &format!("/v2/{SVC}"),
-        Some(template("x/y:2")),
-    )
-    .await;
+    let (_, op) = update_image(&url).await;
     let (_, op) = call(
         &url,
         "GET",

@@ -1,8 +1,11 @@
 //! Secret Manager for the encryption key work: payload checksums, version aliases, version
 //! state changes under the caller's permissions, and the versions a revision resolved.
 
-use autosre_emulator::{Emulator, Options, ResolvedSecret, VersionState, World};
-use serde_json::{Value, json};
+use autosre_emulator::{Options, ResolvedSecret, VersionState, World};
+use serde_json::json;
+
+mod common;
+use common::{call, start};
 
 const DEPLOYER: &str = "deployer@acme.iam.gserviceaccount.com";
 const RUNNER: &str = "runner@acme.iam.gserviceaccount.com";
@@ -30,28 +33,9 @@ fn world() -> autosre_emulator::WorldBuilder {
         )
 }
 
-async fn start(world: World) -> (Emulator, String) {
-    let emu = Emulator::new(world, Options::default());
-    let server = emu.serve().await.unwrap();
-    let url = server.url();
-    std::mem::forget(server);
-    (emu, url)
-}
-
-async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = reqwest::Client::new().request(m, format!("{url}{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn access_returns_the_crc32c_as_an_int64_string() {
-    let (_emu, url) = start(world().build()).await;
+    let (_emu, url) = start(world().build(), Options::default()).await;
     let (status, v) = call(
         &url,
         "GET",
@@ -68,7 +52,7 @@ async fn access_returns_the_crc32c_as_an_int64_string() {
 
 #[tokio::test]
 async fn aliases_are_set_by_patch_and_resolve_on_get_and_access_only() {
-    let (_emu, url) = start(world().build()).await;
+    let (_emu, url) = start(world().build(), Options::default()).await;
     let path = "/v1/projects/acme/secrets/key?updateMask=versionAliases";
     let (status, s) = call(
         &url,
@@ -137,7 +121,7 @@ async fn version_changes_follow_the_callers_permissions() {
         .enforce_caller_permissions()
         .secret_binding("acme", "key", "roles/secretmanager.viewer", &deployer)
         .build();
-    let (emu, url) = start(world).await;
+    let (emu, url) = start(world, Options::default()).await;
     let disable = "/v1/projects/acme/secrets/key/versions/1:disable";
     let (status, body) = call(&url, "POST", disable, None).await;
     assert_eq!(status, 403);
@@ -184,7 +168,7 @@ async fn version_changes_follow_the_callers_permissions() {
 
 #[tokio::test]
 async fn a_revision_records_the_versions_its_secrets_resolved_to() {
-    let (emu, url) = start(world().build()).await;
+    let (emu, url) = start(world().build(), Options::default()).await;
     emu.with_state(|st| {
         let n = st.add_secret_version("acme", "key", b"third");
         assert_eq!(n, 3);

@@ -11,10 +11,6 @@
 
 use crate::harness::*;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// `base` with the one occurrence of `old` replaced by `new`.
 fn replace_once(base: &str, old: &str, new: &str) -> String {
     assert_eq!(
@@ -564,8 +560,7 @@ async fn plan_check_and_grant_send_nothing_for_an_invalid_config() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validate_reports_every_bad_file_and_sends_nothing() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let dev = replace_once(&staging(), "memory: 16Gi", "memory: 16GB");
     let prod = replace_once(
         &staging(),
@@ -606,8 +601,7 @@ async fn validate_reports_every_bad_file_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validate_accepts_the_shipped_staging_file() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.journal().is_empty(), "validate sent requests");
@@ -616,8 +610,7 @@ async fn validate_accepts_the_shipped_staging_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_environment_lists_the_ones_that_exist() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.write_config("example", &repo_config("example"));
     for args in [
         &["deploy", "--env", "nope"][..],
@@ -653,8 +646,7 @@ async fn a_missing_environment_lists_the_ones_that_exist() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validate_reports_as_json_too() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.write_config(
         "dev",
         &replace_once(&staging(), "memory: 16Gi", "memory: 16GB"),
@@ -682,8 +674,8 @@ async fn a_bad_image_flag_is_refused_before_anything_is_sent() {
     for image in ["", "not an image", "UPPER/case:1"] {
         let run = h.run(&["plan", "--env", "staging", "--image", image]).await;
         assert_eq!(run.code, 2, "{image:?}: {}", run.all());
-        assert!(run.stderr.contains("error: --image:"), "{}", run.stderr);
-        assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+        run.assert_stderr_contains("error: --image:");
+        run.assert_stderr_contains("hint:");
     }
     assert!(h.journal().is_empty(), "nothing was sent");
 }
@@ -702,11 +694,8 @@ async fn validate_refuses_an_unwired_encryption_key() {
     );
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired"),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains(
+        "staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired",
     );
     assert!(h.journal().is_empty());
 }

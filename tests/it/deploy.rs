@@ -3,10 +3,6 @@
 
 use crate::harness::*;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// The staging world without the encryption-key secret (and, with
 /// `account: false`, without the runtime account), for the preflight tests.
 fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
@@ -22,14 +18,9 @@ fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
     b
 }
 
-fn count(h: &Harness, rpc: &str) -> usize {
-    h.journal().iter().filter(|e| e.rpc == rpc).count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
 
@@ -108,8 +99,7 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
 
@@ -123,8 +113,7 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
     let world = world_without_key(true).build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -140,8 +129,7 @@ async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
         .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
         .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -186,8 +174,7 @@ async fn other_bindings_and_conditions_are_preserved() {
             "group:sec@example.com",
         )
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
@@ -225,8 +212,7 @@ async fn other_bindings_and_conditions_are_preserved() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_concurrent_policy_writer_loses_nothing() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     // Just before our write, someone else edits the project policy: our etag
     // is now stale and Google answers 409 ABORTED.
     h.emulator.before_request("POST", ":setIamPolicy", |state| {
@@ -262,8 +248,7 @@ async fn a_concurrent_policy_writer_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_sends_no_write_and_lists_the_changes() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
@@ -284,8 +269,7 @@ async fn dry_run_sends_no_write_and_lists_the_changes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn image_flag_overrides_the_config() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
     let run = h
@@ -317,8 +301,8 @@ async fn project_wide_secret_access_grants_once_on_the_project() {
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(count(&h, "secretmanager.projects.secrets.setIamPolicy"), 0);
-    assert_eq!(count(&h, "cloudresourcemanager.projects.setIamPolicy"), 1);
+    assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 0);
+    assert_eq!(h.count("cloudresourcemanager.projects.setIamPolicy"), 1);
     let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
     assert!(
         p.bindings
@@ -358,8 +342,7 @@ async fn the_default_compute_account_is_used_when_none_is_configured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     let first = h.emulator.revisions(SERVICE)[0].name.clone();
 
@@ -380,12 +363,7 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
     // Google's message, and that traffic stays on the first revision.
-    assert!(
-        run.stderr
-            .contains(&format!("traffic stays on revision {first}")),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains(&format!("traffic stays on revision {first}"));
     assert_run_snapshot!(run);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert!(
@@ -403,8 +381,7 @@ async fn a_missing_runtime_account_stops_the_deploy() {
         .secret(PROJECT, key)
         .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(h.writes().is_empty());
@@ -426,18 +403,13 @@ fn deny(h: &Harness, method: &str, path: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains(&format!(
+    run.assert_stderr_contains(&format!(
             "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
     assert_run_snapshot!(run);
     assert!(
         h.emulator.service(SERVICE).is_none(),
@@ -447,8 +419,7 @@ async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_project_grant_is_a_warning_unless_strict() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
@@ -462,46 +433,13 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
     assert_run_snapshot!("project_grant_denied_warning", run);
 }
 
-/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
-/// models that as `iam_propagation`, on its manual clock here, so time moves
-/// only when the test says. A first deploy grants secret access and rolls out
-/// at once, so its first revision cannot read the secrets yet.
-const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-
-async fn propagating() -> Harness {
-    let options = Options {
-        iam_propagation: PROPAGATION,
-        ..manual_clock_options()
-    };
-    let h = Harness::start_with(staging_world().build(), options).await;
-    h.write_config("staging", &staging());
-    h
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
-    let h = propagating().await;
+    let h = propagating(staging_world().build()).await;
     // The first rollout (services.create) fails on the unpropagated grants; they have
     // propagated by the time the tool, told the rollout failed, reads the service.
-    // (Armed when the tool first watches the create's operation.)
-    let emulator = h.emulator.clone();
-    h.emulator.before_request("POST", "/operations/", move |_| {
-        let clock = emulator.clone();
-        emulator.before_request("GET", "/services/autosre", move |_| {
-            clock.advance(PROPAGATION)
-        });
-    });
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--propagation-retry-ms",
-            "10",
-            "--iam-propagation-timeout",
-            "10",
-        ])
-        .await;
+    propagate_after_the_first_rollout(&h);
+    let run = h.run(&RETRY_ARGS).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_run_snapshot!(run);
     let revisions = h.emulator.revisions(SERVICE);
@@ -531,7 +469,7 @@ async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
 async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
     // The emulator's clock never moves: the grants never propagate. The tool's own timeout
     // (1 s, real time) ends the retries; how many fit in it is not asserted.
-    let h = propagating().await;
+    let h = propagating(staging_world().build()).await;
     let run = h
         .run(&[
             "deploy",
@@ -544,11 +482,7 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("Permission denied on secret"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("Permission denied on secret");
     let revisions = h.emulator.revisions(SERVICE);
     assert!(
         !revisions.is_empty() && revisions.iter().all(|r| !r.ready),
@@ -602,8 +536,7 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
 /// when the config says private.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     h.emulator
@@ -625,8 +558,7 @@ async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_file_authenticates_as_gcloud_reads_it() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     let file = file.to_str().unwrap();
@@ -655,23 +587,13 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(!run.all().contains("wrong"), "the token is never printed");
     // Which of the concurrent reads is refused first varies: no snapshot.
-    assert!(
-        run.stderr.contains("(HTTP 401 UNAUTHENTICATED)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("hint: run `gcloud auth application-default login`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("(HTTP 401 UNAUTHENTICATED)");
+    run.assert_stderr_contains("hint: run `gcloud auth application-default login`");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_is_a_read_only_preflight() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_run_snapshot!("check_passed", run);
@@ -688,8 +610,7 @@ async fn check_is_a_read_only_preflight() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_can_be_seeded_from_a_world_file() {
     // The harness's emulator is not used: --sandbox-world starts the tool's own.
-    let h = Harness::start(World::builder().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(World::builder().build()).await;
     let world = |key_state: &str| {
         format!(
             "projects:
@@ -730,8 +651,7 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_credentials_is_one_clear_error_before_any_request() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     // No token, no ADC file, and a metadata server that does not answer. A real process: the
     // auth library reads HOME and GCE_METADATA_HOST from the process environment.
     let home = h.dir.path().to_str().unwrap();
@@ -746,16 +666,9 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("cannot get Google credentials from Application Default Credentials"),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains(
+        "cannot get Google credentials from Application Default Credentials",
     );
-    assert!(
-        run.stderr.contains("gcloud auth application-default login"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.journal().is_empty(), "nothing was sent");
 }

@@ -7,10 +7,6 @@
 use crate::harness::*;
 use autosre_emulator::Fault;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 fn accessor_granted(h: &Harness, secret: &str) -> bool {
     h.emulator
         .policy(&format!("projects/{PROJECT}/secrets/{secret}"))
@@ -31,8 +27,7 @@ fn faulted(h: &Harness) -> usize {
 /// Google's error body: each is retried, and the deploy succeeds.
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_errors_on_every_kind_of_read_are_retried() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     for f in [
         Fault::status(Some("GET"), "/secrets/gemini-api-key", 503, 2),
         Fault::status(Some("GET"), "/versions/latest", 429, 2).with_retry_after(0),
@@ -58,8 +53,7 @@ async fn transient_errors_on_every_kind_of_read_are_retried() {
 /// 5xx or 429 is safe: retried, and every binding lands exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_errors_on_guarded_writes_are_retried() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .inject_fault(Fault::status(Some("POST"), ":setIamPolicy", 503, 2));
     h.emulator
@@ -94,8 +88,7 @@ async fn transient_errors_on_guarded_writes_are_retried() {
 /// it was transient; a proxy's HTML page is summarised, never dumped.
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_that_run_out_say_what_was_transient() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::html(
         Some("GET"),
         "/secrets/gemini-api-key",
@@ -119,16 +112,8 @@ async fn retries_that_run_out_say_what_was_transient() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("gave up after 5 attempts"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("not a Google error (text/html"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gave up after 5 attempts");
+    run.assert_stderr_contains("not a Google error (text/html");
     assert!(!run.stderr.contains("<html"), "{}", run.stderr);
     assert!(h.writes().is_empty(), "nothing was written");
 }
@@ -136,8 +121,7 @@ async fn retries_that_run_out_say_what_was_transient() {
 /// A non-JSON answer where JSON was due is a clear failure, not a panic.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_that_is_not_json_fails_clearly() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::body(
         Some("GET"),
         "/secrets/gemini-api-key",
@@ -147,11 +131,7 @@ async fn a_body_that_is_not_json_fails_clearly() {
     ));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("cannot deserialize the response"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("cannot deserialize the response");
     assert!(h.writes().is_empty());
 }
 
@@ -159,8 +139,7 @@ async fn a_body_that_is_not_json_fails_clearly() {
 /// the read-modify-write is redone each time and nobody's binding is lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn three_concurrent_writers_in_a_row_lose_nothing() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     for i in 0..3 {
         h.emulator.before_request(
             "POST",
@@ -236,8 +215,7 @@ async fn eight_concurrent_grants_on_one_policy_lose_no_binding() {
 /// is asked to validate, the plan's second phase) and before its create.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_deploy_that_loses_the_race_replaces_nothing() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let other_image = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:other";
     let service = serde_json::json!({
         "name": "autosre",
@@ -250,12 +228,7 @@ async fn a_first_deploy_that_loses_the_race_replaces_nothing() {
         });
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("the service was created by someone else since the plan"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("the service was created by someone else since the plan");
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(svc["template"]["containers"][0]["image"], other_image);
 }
@@ -265,8 +238,7 @@ async fn a_first_deploy_that_loses_the_race_replaces_nothing() {
 /// etag stays missing the run fails without writing that policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_without_an_etag_is_never_written_blindly() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     // Once: the re-read has its etag, and the grant lands.
     h.emulator.inject_fault(Fault::strip_field(
         Some("POST"),
@@ -284,8 +256,7 @@ async fn a_policy_without_an_etag_is_never_written_blindly() {
     assert_eq!(project_writes.len(), 1);
 
     // Always: no write of that policy at all, and a clear failure.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::strip_field(
         Some("POST"),
         &format!("projects/{PROJECT}:getIamPolicy"),
@@ -294,7 +265,7 @@ async fn a_policy_without_an_etag_is_never_written_blindly() {
     ));
     let run = h.run(&["grant", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("no etag"), "{}", run.stderr);
+    run.assert_stderr_contains("no etag");
     assert!(
         !h.write_rpcs()
             .iter()
@@ -308,33 +279,23 @@ async fn a_policy_without_an_etag_is_never_written_blindly() {
 /// message names the operation and how to watch it.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operation_that_never_finishes_is_bounded_by_the_timeout() {
-    let h = Harness::start(staging_world().build()).await;
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.set_operation_polls(u32::MAX);
-    h.write_config("staging", &staging());
     let run = h
         .run(&["deploy", "--env", "staging", "--timeout", "300ms"])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("did not finish within the deadline"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("/operations/"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "gcloud run services describe autosre --project=acme-sre-staging --region=us-central1"
-        ),
-        "{}",
-        run.stderr
+    run.assert_stderr_contains("did not finish within the deadline");
+    run.assert_stderr_contains("/operations/");
+    run.assert_stderr_contains(
+        "gcloud run services describe autosre --project=acme-sre-staging --region=us-central1",
     );
 }
 
 /// One bad answer to a poll is not a failed rollout: the next read goes on.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_failed_poll_does_not_fail_the_rollout() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .inject_fault(Fault::body(Some("POST"), "/operations/", 200, "", 1));
     let run = h.run(&["deploy", "--env", "staging"]).await;
@@ -351,8 +312,7 @@ async fn one_failed_poll_does_not_fail_the_rollout() {
 /// reports what is true: the rollout is in progress, not "failed".
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_operation_is_reported_from_the_services_state() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .inject_fault(Fault::status(None, "/operations/", 404, 100));
     let run = h.run(&["deploy", "--env", "staging"]).await;
@@ -370,8 +330,7 @@ async fn an_unreadable_operation_is_reported_from_the_services_state() {
 /// then the retry goes through.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_that_never_answers_times_out_and_is_retried() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .inject_fault(Fault::hang(Some("GET"), "/serviceAccounts/", 1));
     let run = h
@@ -383,8 +342,7 @@ async fn a_request_that_never_answers_times_out_and_is_retried() {
 /// An API whose endpoint refuses connections fails fast with the call named.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_connection_names_the_call() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/", l.local_addr().unwrap())
@@ -396,23 +354,18 @@ async fn a_refused_connection_names_the_call() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("serviceAccounts.get"), "{}", run.stderr);
-    assert!(run.stderr.contains("transient"), "{}", run.stderr);
+    run.assert_stderr_contains("serviceAccounts.get");
+    run.assert_stderr_contains("transient");
 }
 
 /// 401 is about the caller's credentials: the hint says how to log in.
 #[tokio::test(flavor = "multi_thread")]
 async fn unauthenticated_says_how_to_log_in() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::status(None, "/", 401, 1000));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("gcloud auth application-default login"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.writes().is_empty());
 }
 
@@ -420,8 +373,7 @@ async fn unauthenticated_says_how_to_log_in() {
 /// run fails before it has a plan, and when there is nothing to grant.
 #[tokio::test(flavor = "multi_thread")]
 async fn json_output_is_one_document_on_failure_and_on_no_op() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::status(None, "/", 403, 1000));
     let run = h
         .run(&["deploy", "--env", "staging", "--output", "json"])
@@ -432,8 +384,7 @@ async fn json_output_is_one_document_on_failure_and_on_no_op() {
     assert!(v["failure"]["message"].is_string(), "{v}");
 
     // A preflight refusal: the plan and the failure together.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .with_state(|st| st.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1));
     let run = h
@@ -448,8 +399,7 @@ async fn json_output_is_one_document_on_failure_and_on_no_op() {
     assert!(v["outcome"]["failure"]["message"].is_string(), "{v}");
 
     // Nothing to grant: still one document.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["grant", "--env", "staging"]).await.code, 0);
     let run = h
         .run(&["grant", "--env", "staging", "--output", "json"])
@@ -464,8 +414,7 @@ async fn json_output_is_one_document_on_failure_and_on_no_op() {
 /// under `added`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_grant_is_reported_as_failed_not_added() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::status(
         Some("POST"),
         &format!("projects/{PROJECT}:setIamPolicy"),
@@ -494,8 +443,7 @@ async fn a_failed_grant_is_reported_as_failed_not_added() {
 /// bad flag or an unknown environment.
 #[tokio::test(flavor = "multi_thread")]
 async fn detailed_exitcode_says_one_for_every_error() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h
         .run(&["plan", "--env", "staging", "--detailed-exitcode"])
         .await;
@@ -518,7 +466,7 @@ async fn detailed_exitcode_says_one_for_every_error() {
 /// command that creates it; nothing is written.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_runtime_account_is_a_preflight_problem() {
-    let h = Harness::start(
+    let h = Harness::start_staging(
         World::builder()
             .project(PROJECT, NUMBER)
             .secret(PROJECT, "sre-agent-encryption-key")
@@ -535,16 +483,10 @@ async fn a_missing_runtime_account_is_a_preflight_problem() {
             .build(),
     )
     .await;
-    h.write_config("staging", &staging());
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("preflight failed"), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("gcloud iam service-accounts create autosre-run"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("preflight failed");
+    run.assert_stderr_contains("gcloud iam service-accounts create autosre-run");
     assert!(!run.stderr.contains("validateOnly"), "{}", run.stderr);
     assert!(h.writes().is_empty());
 }
@@ -553,8 +495,7 @@ async fn a_missing_runtime_account_is_a_preflight_problem() {
 /// silent fall-back to Application Default Credentials.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_token_is_an_error_not_a_fall_back() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h
         .run_with(
             &["check", "--env", "staging"],
@@ -562,12 +503,7 @@ async fn an_empty_token_is_an_error_not_a_fall_back() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("GOOGLE_OAUTH_ACCESS_TOKEN is set but empty"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("GOOGLE_OAUTH_ACCESS_TOKEN is set but empty");
     assert!(h.journal().is_empty());
 }
 
@@ -575,8 +511,7 @@ async fn an_empty_token_is_an_error_not_a_fall_back() {
 /// Logging's field names, errors included.
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_are_json_on_every_line() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.emulator
         .inject_fault(Fault::status(Some("PATCH"), "validateOnly=true", 503, 1));
     let run = h
@@ -596,9 +531,5 @@ async fn json_logs_are_json_on_every_line() {
         );
         assert!(v["time"].is_string(), "{line}");
     }
-    assert!(
-        run2.stderr.contains("\"severity\":\"ERROR\""),
-        "{}",
-        run2.stderr
-    );
+    run2.assert_stderr_contains("\"severity\":\"ERROR\"");
 }

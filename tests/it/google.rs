@@ -3,8 +3,6 @@
 //! gcloud-deployed service, who deployed it, a rollout retry that must change the template,
 //! and `validateOnly` on a service that does not exist yet.
 
-use std::time::Duration;
-
 use autosre_emulator::MissingServiceValidation;
 use serde_json::{Value, json};
 
@@ -13,49 +11,6 @@ use crate::harness::*;
 const NEXT_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next";
 /// The template annotation a rollout retry sets (`src/apply/rollout.rs`).
 const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
-/// Google applies a new grant in about 2 and up to 7 minutes; on the manual clock
-/// the grants propagate only when a test moves it (as in `deploy.rs`).
-const PROPAGATION: Duration = Duration::from_secs(120);
-
-fn staging() -> String {
-    repo_config("staging")
-}
-
-/// A harness on the manual clock whose new grants take [`PROPAGATION`] to count
-/// for Cloud Run's secret check.
-async fn propagating(world: World) -> Harness {
-    let options = Options {
-        iam_propagation: PROPAGATION,
-        ..manual_clock_options()
-    };
-    let h = Harness::start_with(world, options).await;
-    h.write_config("staging", &staging());
-    h
-}
-
-/// Moves the clock past [`PROPAGATION`] when the tool, told its rollout failed,
-/// re-reads the service: the grants have propagated by the retry. Armed when the
-/// tool first watches the rollout's operation.
-fn propagate_after_the_first_rollout(h: &Harness) {
-    let emulator = h.emulator.clone();
-    h.emulator.before_request("POST", "/operations/", move |_| {
-        let clock = emulator.clone();
-        emulator.before_request("GET", "/services/autosre", move |_| {
-            clock.advance(PROPAGATION)
-        });
-    });
-}
-
-const RETRY_ARGS: [&str; 7] = [
-    "deploy",
-    "--env",
-    "staging",
-    "--propagation-retry-ms",
-    "10",
-    "--iam-propagation-timeout",
-    "10",
-];
-
 /// The staging service as an earlier deploy (with gcloud) left it, as a run.v2 Service
 /// with `extra` merged in at the top level and into the template.
 fn seeded_service(extra: Value, template_extra: Value) -> Value {
@@ -112,17 +67,8 @@ async fn retried_on_unpropagated_grants(code: i32, revision_prefix: bool) {
         "code {code}, prefix {revision_prefix}: {}",
         run.all()
     );
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("ok: Deployed autosre to "),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
+    run.assert_stderr_contains("ok: Deployed autosre to ");
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "{revisions:?}");
     assert!(!revisions[0].ready);
@@ -176,8 +122,7 @@ async fn the_structured_reason_decides_without_the_documented_words() {
         .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
         .fail_revisions("SECRETS_ACCESS_CHECK_FAILED", "The secret check failed.")
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let run = h
         .run(&[
             "deploy",
@@ -192,17 +137,8 @@ async fn the_structured_reason_decides_without_the_documented_words() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("The secret check failed."),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
+    run.assert_stderr_contains("The secret check failed.");
     assert!(rollouts(&h).len() >= 2, "{:?}", rollouts(&h));
     let revisions = h.emulator.revisions(SERVICE);
     assert!(revisions[0].ready && revisions[1..].iter().all(|r| !r.ready));
@@ -216,8 +152,7 @@ async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
         .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
         .fail_revisions("CONTAINER_MISSING", &message)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let serving = h.emulator.revisions(SERVICE)[0].name.clone();
 
     let run = h
@@ -234,13 +169,8 @@ async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
         ])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains(&message), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("traffic stays on revision {serving}")),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains(&message);
+    run.assert_stderr_contains(&format!("traffic stays on revision {serving}"));
     assert!(
         !run.stderr.contains("have not propagated"),
         "not retried: {}",
@@ -291,8 +221,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
     let world = staging_world()
         .service(PROJECT, "us-central1", service)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let before = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
         before["annotations"]["run.googleapis.com/client-name"],
@@ -303,12 +232,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
         .run(&["plan", "--env", "staging", "--image", NEXT_IMAGE])
         .await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.all()
-            .contains("the update drops system annotations and labels"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("the update drops system annotations and labels");
     for key in [
         "run.googleapis.com/client-name",
         "run.googleapis.com/ingress",
@@ -382,8 +306,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     let world = staging_world()
         .service(PROJECT, "us-central1", service)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     assert_eq!(h.emulator.service(SERVICE).unwrap()["client"], "gcloud");
 
     let run = h
@@ -395,8 +318,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     assert_eq!(svc["clientVersion"], env!("CARGO_PKG_VERSION"), "{svc}");
 
     // And on a service the tool creates.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let svc = h.emulator.service(SERVICE).unwrap();
@@ -440,12 +362,7 @@ async fn each_deploys_rollout_retry_marks_the_template_with_its_own_value() {
         .collect();
     let run = h.run(&args).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("The new secret grants have not propagated yet"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("The new secret grants have not propagated yet");
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 4, "{revisions:?}");
     assert!(!revisions[2].ready && revisions[3].ready, "{revisions:?}");
@@ -469,8 +386,7 @@ async fn first_deploy_with_validation(
     let world = staging_world()
         .validate_only(missing, check_secrets)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{missing:?}: {}", plan.all());
     assert!(h.writes().is_empty(), "a plan writes nothing");
@@ -489,11 +405,7 @@ async fn deploys(h: &Harness) {
 #[tokio::test(flavor = "multi_thread")]
 async fn validation_that_is_not_found_is_a_warning_not_a_failure() {
     let (h, plan) = first_deploy_with_validation(MissingServiceValidation::NotFound, false).await;
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }
@@ -502,11 +414,7 @@ async fn validation_that_is_not_found_is_a_warning_not_a_failure() {
 async fn validation_that_is_permission_denied_is_a_warning_not_a_failure() {
     let (h, plan) =
         first_deploy_with_validation(MissingServiceValidation::PermissionDenied, false).await;
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }
@@ -531,15 +439,10 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
         .validate_only(MissingServiceValidation::PendingOperation, false)
         .operation_polls(u32::MAX)
         .build();
-    let h = Harness::start(world).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.all().contains("Cloud Run did not validate"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("Cloud Run did not validate");
     assert!(h.writes().is_empty());
 }
 
@@ -547,12 +450,7 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
 async fn validation_that_checks_secrets_before_the_grants_is_expected() {
     let (h, plan) =
         first_deploy_with_validation(MissingServiceValidation::DoneOperation, true).await;
-    assert!(
-        plan.all()
-            .contains("as expected before the secret grants this plan makes"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_all_contains("as expected before the secret grants this plan makes");
     assert_run_snapshot!(plan);
     deploys(&h).await;
 }

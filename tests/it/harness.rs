@@ -46,6 +46,11 @@ pub fn repo_config(name: &str) -> String {
     std::fs::read_to_string(path).expect("config file")
 }
 
+/// The repo's `config/staging.yaml`.
+pub fn staging() -> String {
+    repo_config("staging")
+}
+
 /// The world `config/staging.yaml` deploys into: project, runtime account,
 /// and an enabled version of each of its three secrets.
 pub fn staging_world() -> autosre_emulator::WorldBuilder {
@@ -162,6 +167,18 @@ impl Run {
             text = text.replace(from.as_str(), to);
         }
         text
+    }
+
+    /// Assert that stderr contains `text`, showing stderr if not.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
+    /// Assert that stdout or stderr contains `text`, showing both if not.
+    #[track_caller]
+    pub fn assert_all_contains(&self, text: &str) {
+        assert!(self.all().contains(text), "{}", self.all());
     }
 
     fn checked(self) -> Run {
@@ -289,6 +306,18 @@ impl Harness {
             server,
             dir,
         }
+    }
+
+    /// [`Harness::start`] with `config/staging.yaml` written.
+    pub async fn start_staging(world: World) -> Harness {
+        Harness::start_staging_with(world, fast_options()).await
+    }
+
+    /// [`Harness::start_with`] with `config/staging.yaml` written.
+    pub async fn start_staging_with(world: World, options: Options) -> Harness {
+        let h = Harness::start_with(world, options).await;
+        h.write_config("staging", &staging());
+        h
     }
 
     pub fn config_dir(&self) -> PathBuf {
@@ -426,6 +455,46 @@ impl Harness {
         self.journal().iter().filter(|e| e.rpc == rpc).count()
     }
 }
+
+/// Google applies a new grant in about 2 and up to 7 minutes; the emulator
+/// models that as `iam_propagation`. On the manual clock the grants propagate
+/// only when a test moves it, so a first deploy, which grants secret access and
+/// rolls out at once, has a first revision that cannot read the secrets yet.
+pub const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A harness on the manual clock whose new grants take [`PROPAGATION`] to count
+/// for Cloud Run's secret check.
+pub async fn propagating(world: World) -> Harness {
+    let options = Options {
+        iam_propagation: PROPAGATION,
+        ..manual_clock_options()
+    };
+    Harness::start_staging_with(world, options).await
+}
+
+/// Moves the clock past [`PROPAGATION`] when the tool, told its rollout failed,
+/// re-reads the service: the grants have propagated by the retry. Armed when the
+/// tool first watches the rollout's operation.
+pub fn propagate_after_the_first_rollout(h: &Harness) {
+    let emulator = h.emulator.clone();
+    h.emulator.before_request("POST", "/operations/", move |_| {
+        let clock = emulator.clone();
+        emulator.before_request("GET", "/services/autosre", move |_| {
+            clock.advance(PROPAGATION)
+        });
+    });
+}
+
+/// A deploy of staging that retries rollouts every 10 ms, for up to 10 s.
+pub const RETRY_ARGS: [&str; 7] = [
+    "deploy",
+    "--env",
+    "staging",
+    "--propagation-retry-ms",
+    "10",
+    "--iam-propagation-timeout",
+    "10",
+];
 
 /// The longest sequence of requests in which each began after the previous
 /// one ended: the number of sequential round trips a run took.

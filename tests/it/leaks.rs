@@ -159,7 +159,7 @@ async fn plans_show_no_value_and_warn_about_plain_credentials() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_no_value("plan --output markdown", &run.all());
     assert_sensitive_shown("plan --output markdown", &run.stdout);
-    assert!(run.all().contains("plain env var value"), "{}", run.all());
+    run.assert_all_contains("plain env var value");
     assert_run_snapshot!("plan_markdown", run);
 
     // JSON.

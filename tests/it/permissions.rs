@@ -60,13 +60,9 @@ async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
         .unwrap_or_else(|| panic!("no missing actAs row:\n{}", check.stdout));
     assert!(row.contains(SA), "{row}");
     // ...and the problem names the role that grants it, with the command.
-    assert!(
-        check.all().contains(&format!(
+    check.assert_all_contains(&format!(
             "gcloud iam service-accounts add-iam-policy-binding {SA} --project={PROJECT} --member=DEPLOYER --role=roles/iam.serviceAccountUser"
-        )),
-        "{}",
-        check.all()
-    );
+        ));
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 
     let json = h
@@ -86,16 +82,8 @@ async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
 
     let deploy = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(deploy.code, 1, "{}", deploy.all());
-    assert!(
-        deploy.all().contains("iam.serviceAccounts.actAs"),
-        "{}",
-        deploy.all()
-    );
-    assert!(
-        deploy.all().contains("roles/iam.serviceAccountUser"),
-        "{}",
-        deploy.all()
-    );
+    deploy.assert_all_contains("iam.serviceAccounts.actAs");
+    deploy.assert_all_contains("roles/iam.serviceAccountUser");
     // Nothing written: not a grant, not the service.
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
     assert!(h.emulator.service(SERVICE).is_none());
@@ -146,13 +134,9 @@ async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
         "{}",
         deploy.stderr
     );
-    assert!(
-        deploy.stderr.contains(&format!(
+    deploy.assert_stderr_contains(&format!(
             "gcloud projects add-iam-policy-binding {PROJECT} --member=serviceAccount:{SA} --role=roles/cloudtrace.agent"
-        )),
-        "{}",
-        deploy.stderr
-    );
+        ));
     assert!(
         h.emulator.service(SERVICE).is_some(),
         "the service rolled out"
@@ -239,16 +223,8 @@ async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
     h.write_config("staging", &repo_config("staging"));
     let check = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(check.code, 1, "{}", check.all());
-    assert!(
-        check.all().contains("secretmanager.secrets.getIamPolicy"),
-        "{}",
-        check.all()
-    );
-    assert!(
-        check.all().contains("roles/secretmanager.admin"),
-        "{}",
-        check.all()
-    );
+    check.assert_all_contains("secretmanager.secrets.getIamPolicy");
+    check.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty());
 }
 
@@ -264,15 +240,7 @@ async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
     let h = staging(&roles).await;
     let grant = h.run(&["grant", "--env", "staging"]).await;
     assert_eq!(grant.code, 1, "{}", grant.all());
-    assert!(
-        grant.all().contains("secretmanager.secrets.setIamPolicy"),
-        "{}",
-        grant.all()
-    );
-    assert!(
-        grant.all().contains("roles/secretmanager.admin"),
-        "{}",
-        grant.all()
-    );
+    grant.assert_all_contains("secretmanager.secrets.setIamPolicy");
+    grant.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 }

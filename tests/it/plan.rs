@@ -7,10 +7,6 @@
 
 use crate::harness::*;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// Values that differ between runs: the emulator's port, etags, the random
 /// suffix of revision names.
 fn filters() -> Vec<(&'static str, &'static str)> {
@@ -55,8 +51,7 @@ async fn snapshot_plans(h: &Harness, scenario: &str, extra: &[&str]) {
 }
 
 async fn deployed() -> Harness {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     h
@@ -64,8 +59,7 @@ async fn deployed() -> Harness {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn first_deploy() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     snapshot_plans(&h, "first_deploy", &[]).await;
     assert!(
         h.journal().iter().any(|e| e.validate_only),
@@ -147,8 +141,7 @@ async fn cpu_memory_outside_cloud_runs_table_is_a_config_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn detailed_exitcode_follows_terraform() {
     // The exit codes of the real process.
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(
         h.spawn(&["plan", "--env", "staging", "--detailed-exitcode"])
             .await
@@ -174,8 +167,7 @@ async fn detailed_exitcode_follows_terraform() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_applies_exactly() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("staging.plan.json");
     let file_s = file.to_str().unwrap();
     let run = h.run(&["plan", "--env", "staging", "--out", file_s]).await;
@@ -195,8 +187,7 @@ async fn a_saved_plan_applies_exactly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_after_a_concurrent_change() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("p.json");
     let file_s = file.to_str().unwrap();
     assert_eq!(
@@ -240,8 +231,7 @@ async fn a_saved_plan_is_refused_after_a_concurrent_change() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_change() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     h.write_config("prod", &staging());
     let file = h.dir.path().join("p.json");
     let file_s = file.to_str().unwrap();
@@ -279,8 +269,7 @@ async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_cha
 
 #[tokio::test(flavor = "multi_thread")]
 async fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let h = Harness::start(staging_world().build()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging(staging_world().build()).await;
     let args = ["plan", "--env", "staging"];
     // NO_COLOR set but empty counts as unset (no-color.org).
     let tty = h.run_in_terminal(&args, &[("NO_COLOR", "")]).await;
@@ -310,8 +299,7 @@ async fn a_long_wait_spins_on_a_terminal_and_logs_plain_lines_elsewhere() {
         operation_polls: 4,
         ..fast_options()
     };
-    let h = Harness::start_with(staging_world().build(), slow()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
     let poll = [("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "200")];
     let tty = h
         .run_in_terminal(&["deploy", "--env", "staging"], &poll)
@@ -325,8 +313,7 @@ async fn a_long_wait_spins_on_a_terminal_and_logs_plain_lines_elsewhere() {
         tty.stdout
     );
 
-    let h = Harness::start_with(staging_world().build(), slow()).await;
-    h.write_config("staging", &staging());
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
     let piped = h.run_with(&["deploy", "--env", "staging"], &poll).await;
     assert_eq!(piped.code, 0, "{}", piped.all());
     assert!(!piped.stderr.contains('\r'), "{:?}", piped.stderr);
@@ -385,13 +372,12 @@ async fn quantities_spelled_differently_are_not_changes() {
             }]
         }
     });
-    let h = Harness::start(
+    let h = Harness::start_staging(
         staging_world()
             .service(PROJECT, "us-central1", live)
             .build(),
     )
     .await;
-    h.write_config("staging", &staging());
     let run = h
         .run(&["plan", "--env", "staging", "--output", "json"])
         .await;

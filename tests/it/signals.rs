@@ -6,10 +6,6 @@ use std::process::Stdio;
 
 use crate::harness::*;
 
-fn staging() -> String {
-    repo_config("staging")
-}
-
 /// Start a deploy whose rollout never finishes, wait until it watches the
 /// operation (told by an emulator hook, not a clock), then send `signal`.
 async fn interrupted_deploy(signal: &str) -> (i32, String, Harness) {
