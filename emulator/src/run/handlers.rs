@@ -87,27 +87,28 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         )));
     }
     let input = clean_input(w.body)?;
+    // The top-level fields an update mask names; none (or `*`) means the whole resource.
+    let masked: Option<Vec<&str>> = w
+        .update_mask
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "*")
+        .map(|m| {
+            m.split(',')
+                .map(|p| p.trim().split('.').next().unwrap_or(""))
+                .collect()
+        });
     if !w.seed {
         let request = if w.create {
             "CreateServiceRequest"
         } else {
             "UpdateServiceRequest"
         };
-        let masked: Option<Vec<&str>> = w
-            .update_mask
-            .filter(|m| !m.trim().is_empty() && m.trim() != "*")
-            .map(|m| {
-                m.split(',')
-                    .map(|p| p.trim().split('.').next().unwrap_or(""))
-                    .collect()
-            });
         check_reserved_keys(&input, masked.as_deref(), request)?;
     }
-    let mut spec = match (&existing, w.update_mask) {
-        (Some(svc), Some(mask)) if !mask.trim().is_empty() && mask.trim() != "*" => {
+    let mut spec = match (&existing, &masked) {
+        (Some(svc), Some(tops)) => {
             let mut spec = svc.spec.clone();
-            for path in mask.split(',').map(str::trim) {
-                let top = path.split('.').next().unwrap_or(path);
+            for &top in tops {
                 match input.get(top) {
                     Some(v) => {
                         spec.insert(top.to_string(), v.clone());
