@@ -263,12 +263,23 @@ pub(crate) fn seed_service(
     Ok(service_key(project_id, region, &id))
 }
 
-pub(crate) fn get(st: &State, project: &str, region: &str, id: &str) -> Result<Value, ApiError> {
+/// The project's number and the service, or the error Cloud Run answers for either missing.
+fn find_service<'a>(
+    st: &'a State,
+    project: &str,
+    region: &str,
+    id: &str,
+) -> Result<(u64, &'a RunService), ApiError> {
     let p = project_or_denied(st, project)?;
     st.services
         .get(&service_key(&p.id, region, id))
-        .map(|s| s.render(p.number))
+        .map(|s| (p.number, s))
         .ok_or_else(|| not_found(id))
+}
+
+pub(crate) fn get(st: &State, project: &str, region: &str, id: &str) -> Result<Value, ApiError> {
+    let (number, svc) = find_service(st, project, region, id)?;
+    Ok(svc.render(number))
 }
 
 pub(crate) fn list(st: &State, project: &str, region: &str) -> Result<Value, ApiError> {
@@ -293,18 +304,13 @@ pub(crate) fn delete(
     id: &str,
     validate_only: bool,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?.clone();
-    let key = service_key(&p.id, region, id);
-    let svc = st
-        .services
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| not_found(id))?;
-    let rendered = with_type(svc.render(p.number));
+    let (number, svc) = find_service(st, project, region, id)?;
+    let project_id = svc.project_id.clone();
+    let rendered = with_type(svc.render(number));
+    let key = service_key(&project_id, region, id);
     let salt = st.next_salt();
     let op_name = format!(
-        "projects/{}/locations/{region}/operations/{}",
-        p.id,
+        "projects/{project_id}/locations/{region}/operations/{}",
         uuid_from(&format!("op:{key}:{salt}"))
     );
     if validate_only {
@@ -337,11 +343,7 @@ pub(crate) fn get_revision(
     id: &str,
     rev: &str,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?;
-    let svc = st
-        .services
-        .get(&service_key(&p.id, region, id))
-        .ok_or_else(|| not_found(id))?;
+    let (_, svc) = find_service(st, project, region, id)?;
     svc.revisions
         .iter()
         .find(|r| r.rev.name == rev)
@@ -359,11 +361,7 @@ pub(crate) fn list_revisions(
     region: &str,
     id: &str,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?;
-    let svc = st
-        .services
-        .get(&service_key(&p.id, region, id))
-        .ok_or_else(|| not_found(id))?;
+    let (_, svc) = find_service(st, project, region, id)?;
     // Newest first, as Cloud Run lists revisions.
     let revs: Vec<Value> = svc
         .revisions
