@@ -29,6 +29,12 @@ pub(crate) struct Write<'a> {
     pub(crate) seed: bool,
 }
 
+/// The name of the operation a write or delete of service `key` starts.
+fn operation_name(project_id: &str, region: &str, key: &str, salt: &str) -> String {
+    let id = uuid_from(&format!("op:{key}:{salt}"));
+    format!("projects/{project_id}/locations/{region}/operations/{id}")
+}
+
 /// services.create and services.patch.
 pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     let project = project_or_denied(st, w.project)?.clone();
@@ -171,12 +177,7 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         svc.reconciling = true;
         svc.terminal = condition("Ready", "CONDITION_RECONCILING", None, &at);
     }
-    let op_name = format!(
-        "projects/{}/locations/{}/operations/{}",
-        project.id,
-        w.region,
-        uuid_from(&format!("op:{key}:{salt}"))
-    );
+    let op_name = operation_name(&project.id, w.region, &key, &salt);
     if w.validate_only {
         // Nothing persists; answer the would-be Service as an operation.
         let v = with_type(svc.render(project.number));
@@ -186,20 +187,17 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
             let error = json!({"code": 9, "message": problems.join("\n")});
             return Ok(json!({"name": op_name, "metadata": v, "done": true, "error": error}));
         }
-        if existing.is_none() && !w.create && pending_when_missing {
-            st.operations.insert(
-                op_name.clone(),
-                Operation {
-                    name: op_name.clone(),
-                    service_key: key,
-                    polls: 0,
-                    needed: st.operation_polls.max(1),
-                    done: false,
-                    outcome: Outcome::NoRevision,
-                    metadata: v.clone(),
-                    response: Some(v),
-                },
+        if pending_when_missing {
+            let needed = st.operation_polls.max(1);
+            let op = Operation::new(
+                &op_name,
+                key,
+                needed,
+                Outcome::NoRevision,
+                v.clone(),
+                Some(v),
             );
+            st.operations.insert(op_name.clone(), op);
             return Ok(operation_json(&st.operations[&op_name]));
         }
         return Ok(json!({"name": op_name, "metadata": v, "done": true, "response": v}));
@@ -207,19 +205,8 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     svc.pending_op = Some(op_name.clone());
     let metadata = with_type(svc.render(project.number));
     st.services.insert(key.clone(), svc);
-    st.operations.insert(
-        op_name.clone(),
-        Operation {
-            name: op_name.clone(),
-            service_key: key,
-            polls: 0,
-            needed: st.operation_polls,
-            done: false,
-            outcome,
-            metadata,
-            response: None,
-        },
-    );
+    let op = Operation::new(&op_name, key, st.operation_polls, outcome, metadata, None);
+    st.operations.insert(op_name.clone(), op);
     if st.operation_polls == 0 {
         finalize(st, &op_name);
     }
@@ -309,10 +296,7 @@ pub(crate) fn delete(
     let rendered = with_type(svc.render(number));
     let key = service_key(&project_id, region, id);
     let salt = st.next_salt();
-    let op_name = format!(
-        "projects/{project_id}/locations/{region}/operations/{}",
-        uuid_from(&format!("op:{key}:{salt}"))
-    );
+    let op_name = operation_name(&project_id, region, &key, &salt);
     if validate_only {
         return Ok(
             json!({"name": op_name, "metadata": rendered, "done": true, "response": rendered}),
@@ -320,19 +304,19 @@ pub(crate) fn delete(
     }
     st.services.remove(&key);
     st.policies.remove(&key);
-    st.operations.insert(
-        op_name.clone(),
-        Operation {
-            name: op_name.clone(),
-            service_key: key,
-            polls: 0,
-            needed: st.operation_polls,
-            done: st.operation_polls == 0,
-            outcome: Outcome::NoRevision,
-            metadata: rendered.clone(),
-            response: Some(rendered),
-        },
-    );
+    let needed = st.operation_polls;
+    let op = Operation {
+        done: needed == 0,
+        ..Operation::new(
+            &op_name,
+            key,
+            needed,
+            Outcome::NoRevision,
+            rendered.clone(),
+            Some(rendered),
+        )
+    };
+    st.operations.insert(op_name.clone(), op);
     Ok(operation_json(&st.operations[&op_name]))
 }
 
