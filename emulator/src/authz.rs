@@ -303,14 +303,16 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
             "testIamPermissions" => Vec::new(),
             m => one(&format!("secretmanager.secrets.{m}"), secret()),
         },
-        "secretmanager.projects.secrets.versions" => one(
-            &format!("secretmanager.versions.{method}"),
-            format!(
-                "{}/versions/{}",
-                secret(),
-                p.get(2).cloned().unwrap_or_default()
+        // versions.list is authorised on its parent, the secret ("Requires the following IAM
+        // permission on the specified resource parent: secretmanager.versions.list",
+        // secretmanager.v1 reference); the others on the version.
+        "secretmanager.projects.secrets.versions" => match p.get(2) {
+            Some(v) => one(
+                &format!("secretmanager.versions.{method}"),
+                format!("{}/versions/{v}", secret()),
             ),
-        ),
+            None => one(&format!("secretmanager.versions.{method}"), secret()),
+        },
         "iam.projects.serviceAccounts" => match method {
             "create" | "list" => one(&format!("iam.serviceAccounts.{method}"), project()),
             "testIamPermissions" => Vec::new(),

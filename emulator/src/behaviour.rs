@@ -47,7 +47,7 @@ pub(crate) struct RevisionFailure {
     /// may not read a secret, 13 (INTERNAL) otherwise.
     #[serde(default)]
     pub(crate) code: Option<i32>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::world::yes")]
     pub(crate) revision_prefix: bool,
 }
 
@@ -58,10 +58,6 @@ impl Default for RevisionFailure {
             revision_prefix: true,
         }
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// `failRevisions: {reason: CONTAINER_MISSING, message: "..."}`: every new revision fails

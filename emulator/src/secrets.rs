@@ -215,11 +215,13 @@ pub(crate) fn patch(
             "Invalid update_mask path: \"{bad}\"; the field is immutable or unknown."
         )));
     }
+    // A stale etag "fails with a FAILED_PRECONDITION error and an HTTP status code 400"
+    // (cloud.google.com/secret-manager/docs/etags), not AIP-154's ABORTED.
     if let Some(e) = body.get("etag").and_then(Value::as_str)
         && !e.is_empty()
         && e != s.etag
     {
-        return Err(ApiError::aborted(format!(
+        return Err(ApiError::failed_precondition(format!(
             "The etag provided for secret [{}] does not match the current etag.",
             secret_name(number, id)
         )));

@@ -7,8 +7,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The elements of a JSON array field, none when it is absent or not an array.
+pub(crate) fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
 
 /// Now as an RFC 3339 UTC timestamp with microseconds, the shape Google's JSON uses
 /// for `google.protobuf.Timestamp`.

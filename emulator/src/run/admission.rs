@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
+use crate::util::items;
 use autosre_types::{Cpu, Memory, check_cpu_memory};
 
 /// Fields of a Service the server owns; anything a client sends for them is ignored.
@@ -94,13 +95,7 @@ pub(super) fn validate(spec: &Map<String, Value>) -> Result<(), ApiError> {
             check_limits(i, limits)?;
         }
         let mut seen: Vec<&str> = Vec::new();
-        for (j, e) in c
-            .get("env")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (j, e) in items(c.get("env")).enumerate() {
             let at = format!("{at}.env[{j}]");
             let name = e.get("name").and_then(Value::as_str).unwrap_or_default();
             if name.is_empty() || name.contains('=') {

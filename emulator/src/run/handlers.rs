@@ -29,6 +29,12 @@ pub(crate) struct Write<'a> {
     pub(crate) seed: bool,
 }
 
+/// The name of the operation a write or delete of service `key` starts.
+fn operation_name(project_id: &str, region: &str, key: &str, salt: &str) -> String {
+    let id = uuid_from(&format!("op:{key}:{salt}"));
+    format!("projects/{project_id}/locations/{region}/operations/{id}")
+}
+
 /// services.create and services.patch.
 pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     let project = project_or_denied(st, w.project)?.clone();
@@ -87,27 +93,28 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         )));
     }
     let input = clean_input(w.body)?;
+    // The top-level fields an update mask names; none (or `*`) means the whole resource.
+    let masked: Option<Vec<&str>> = w
+        .update_mask
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "*")
+        .map(|m| {
+            m.split(',')
+                .map(|p| p.trim().split('.').next().unwrap_or(""))
+                .collect()
+        });
     if !w.seed {
         let request = if w.create {
             "CreateServiceRequest"
         } else {
             "UpdateServiceRequest"
         };
-        let masked: Option<Vec<&str>> = w
-            .update_mask
-            .filter(|m| !m.trim().is_empty() && m.trim() != "*")
-            .map(|m| {
-                m.split(',')
-                    .map(|p| p.trim().split('.').next().unwrap_or(""))
-                    .collect()
-            });
         check_reserved_keys(&input, masked.as_deref(), request)?;
     }
-    let mut spec = match (&existing, w.update_mask) {
-        (Some(svc), Some(mask)) if !mask.trim().is_empty() && mask.trim() != "*" => {
+    let mut spec = match (&existing, &masked) {
+        (Some(svc), Some(tops)) => {
             let mut spec = svc.spec.clone();
-            for path in mask.split(',').map(str::trim) {
-                let top = path.split('.').next().unwrap_or(path);
+            for &top in tops {
                 match input.get(top) {
                     Some(v) => {
                         spec.insert(top.to_string(), v.clone());
@@ -170,12 +177,7 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         svc.reconciling = true;
         svc.terminal = condition("Ready", "CONDITION_RECONCILING", None, &at);
     }
-    let op_name = format!(
-        "projects/{}/locations/{}/operations/{}",
-        project.id,
-        w.region,
-        uuid_from(&format!("op:{key}:{salt}"))
-    );
+    let op_name = operation_name(&project.id, w.region, &key, &salt);
     if w.validate_only {
         // Nothing persists; answer the would-be Service as an operation.
         let v = with_type(svc.render(project.number));
@@ -185,20 +187,17 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
             let error = json!({"code": 9, "message": problems.join("\n")});
             return Ok(json!({"name": op_name, "metadata": v, "done": true, "error": error}));
         }
-        if existing.is_none() && !w.create && pending_when_missing {
-            st.operations.insert(
-                op_name.clone(),
-                Operation {
-                    name: op_name.clone(),
-                    service_key: key,
-                    polls: 0,
-                    needed: st.operation_polls.max(1),
-                    done: false,
-                    outcome: Outcome::NoRevision,
-                    metadata: v.clone(),
-                    response: Some(v),
-                },
+        if pending_when_missing {
+            let needed = st.operation_polls.max(1);
+            let op = Operation::new(
+                &op_name,
+                key,
+                needed,
+                Outcome::NoRevision,
+                v.clone(),
+                Some(v),
             );
+            st.operations.insert(op_name.clone(), op);
             return Ok(operation_json(&st.operations[&op_name]));
         }
         return Ok(json!({"name": op_name, "metadata": v, "done": true, "response": v}));
@@ -206,19 +205,8 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     svc.pending_op = Some(op_name.clone());
     let metadata = with_type(svc.render(project.number));
     st.services.insert(key.clone(), svc);
-    st.operations.insert(
-        op_name.clone(),
-        Operation {
-            name: op_name.clone(),
-            service_key: key,
-            polls: 0,
-            needed: st.operation_polls,
-            done: false,
-            outcome,
-            metadata,
-            response: None,
-        },
-    );
+    let op = Operation::new(&op_name, key, st.operation_polls, outcome, metadata, None);
+    st.operations.insert(op_name.clone(), op);
     if st.operation_polls == 0 {
         finalize(st, &op_name);
     }
@@ -262,12 +250,23 @@ pub(crate) fn seed_service(
     Ok(service_key(project_id, region, &id))
 }
 
-pub(crate) fn get(st: &State, project: &str, region: &str, id: &str) -> Result<Value, ApiError> {
+/// The project's number and the service, or the error Cloud Run answers for either missing.
+fn find_service<'a>(
+    st: &'a State,
+    project: &str,
+    region: &str,
+    id: &str,
+) -> Result<(u64, &'a RunService), ApiError> {
     let p = project_or_denied(st, project)?;
     st.services
         .get(&service_key(&p.id, region, id))
-        .map(|s| s.render(p.number))
+        .map(|s| (p.number, s))
         .ok_or_else(|| not_found(id))
+}
+
+pub(crate) fn get(st: &State, project: &str, region: &str, id: &str) -> Result<Value, ApiError> {
+    let (number, svc) = find_service(st, project, region, id)?;
+    Ok(svc.render(number))
 }
 
 pub(crate) fn list(st: &State, project: &str, region: &str) -> Result<Value, ApiError> {
@@ -292,20 +291,12 @@ pub(crate) fn delete(
     id: &str,
     validate_only: bool,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?.clone();
-    let key = service_key(&p.id, region, id);
-    let svc = st
-        .services
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| not_found(id))?;
-    let rendered = with_type(svc.render(p.number));
+    let (number, svc) = find_service(st, project, region, id)?;
+    let project_id = svc.project_id.clone();
+    let rendered = with_type(svc.render(number));
+    let key = service_key(&project_id, region, id);
     let salt = st.next_salt();
-    let op_name = format!(
-        "projects/{}/locations/{region}/operations/{}",
-        p.id,
-        uuid_from(&format!("op:{key}:{salt}"))
-    );
+    let op_name = operation_name(&project_id, region, &key, &salt);
     if validate_only {
         return Ok(
             json!({"name": op_name, "metadata": rendered, "done": true, "response": rendered}),
@@ -313,19 +304,19 @@ pub(crate) fn delete(
     }
     st.services.remove(&key);
     st.policies.remove(&key);
-    st.operations.insert(
-        op_name.clone(),
-        Operation {
-            name: op_name.clone(),
-            service_key: key,
-            polls: 0,
-            needed: st.operation_polls,
-            done: st.operation_polls == 0,
-            outcome: Outcome::NoRevision,
-            metadata: rendered.clone(),
-            response: Some(rendered),
-        },
-    );
+    let needed = st.operation_polls;
+    let op = Operation {
+        done: needed == 0,
+        ..Operation::new(
+            &op_name,
+            key,
+            needed,
+            Outcome::NoRevision,
+            rendered.clone(),
+            Some(rendered),
+        )
+    };
+    st.operations.insert(op_name.clone(), op);
     Ok(operation_json(&st.operations[&op_name]))
 }
 
@@ -336,11 +327,7 @@ pub(crate) fn get_revision(
     id: &str,
     rev: &str,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?;
-    let svc = st
-        .services
-        .get(&service_key(&p.id, region, id))
-        .ok_or_else(|| not_found(id))?;
+    let (_, svc) = find_service(st, project, region, id)?;
     svc.revisions
         .iter()
         .find(|r| r.rev.name == rev)
@@ -358,11 +345,7 @@ pub(crate) fn list_revisions(
     region: &str,
     id: &str,
 ) -> Result<Value, ApiError> {
-    let p = project_or_denied(st, project)?;
-    let svc = st
-        .services
-        .get(&service_key(&p.id, region, id))
-        .ok_or_else(|| not_found(id))?;
+    let (_, svc) = find_service(st, project, region, id)?;
     // Newest first, as Cloud Run lists revisions.
     let revs: Vec<Value> = svc
         .revisions

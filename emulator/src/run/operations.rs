@@ -33,6 +33,29 @@ pub(crate) struct Operation {
     pub(super) response: Option<Value>,
 }
 
+impl Operation {
+    /// An operation on `service_key` that is done after `needed` polls.
+    pub(super) fn new(
+        name: &str,
+        service_key: String,
+        needed: u32,
+        outcome: Outcome,
+        metadata: Value,
+        response: Option<Value>,
+    ) -> Self {
+        Operation {
+            name: name.to_string(),
+            service_key,
+            polls: 0,
+            needed,
+            done: false,
+            outcome,
+            metadata,
+            response,
+        }
+    }
+}
+
 pub(super) fn operation_json(op: &Operation) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), op.name.clone().into());

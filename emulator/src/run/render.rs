@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{RevisionRec, RunService, SERVICE_TYPE, condition, service_key};
-use crate::util::hash_hex;
+use crate::util::{hash_hex, items};
 
 /// Two-letter region codes in `*.a.run.app` hosts, as seen in Cloud Run URLs; other regions
 /// fall back to the initials of the region's first two words (an approximation).
@@ -61,12 +61,7 @@ impl RunService {
             out.insert("latestCreatedRevision".into(), self.revision_name(r).into());
         }
         if self.latest_ready.is_some() {
-            let statuses: Vec<Value> = self
-                .spec
-                .get("traffic")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let statuses: Vec<Value> = items(self.spec.get("traffic"))
                 .map(|t| {
                     let mut s = Map::new();
                     for k in ["type", "revision", "percent", "tag"] {

@@ -6,7 +6,7 @@ use super::operations::Outcome;
 use super::{ResolvedSecret, Revision, RevisionRec, RunService, SERVICE_TYPE, condition, failed};
 use crate::error::ApiError;
 use crate::state::State;
-use crate::util::{letters_from, now_rfc3339, uuid_from};
+use crate::util::{items, letters_from, now_rfc3339, uuid_from};
 use crate::world::VersionState;
 
 /// Creates the revision a template change asks for and decides how its rollout will end;
@@ -118,20 +118,8 @@ pub(super) fn secret_problems(
         .unwrap_or_default()
         .to_string();
     let member = format!("serviceAccount:{sa}");
-    for (i, c) in template
-        .get("containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        for (j, e) in c
-            .get("env")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+    for (i, c) in items(template.get("containers")).enumerate() {
+        for (j, e) in items(c.get("env")).enumerate() {
             let Some(r) = e.pointer("/valueSource/secretKeyRef") else {
                 continue;
             };

@@ -117,7 +117,8 @@ pub(crate) struct ProjectSpec {
     pub(crate) custom_roles: Vec<CustomRole>,
 }
 
-fn yes() -> bool {
+/// `#[serde(default = ...)]` for options that are on unless a world file turns them off.
+pub(crate) fn yes() -> bool {
     true
 }
 
