@@ -188,6 +188,7 @@ fn policy_chain(st: &State, resource: &str) -> Vec<String> {
         ["projects", _, "secrets", _, ..] => Some(parts[..4].join("/")),
         ["projects", _, "locations", _, "services", _, ..] => Some(parts[..6].join("/")),
         ["projects", _, "serviceAccounts", _] => Some(resource.to_string()),
+        ["projects", _, "iap_web", _, "services", _] => Some(resource.to_string()),
         _ => None,
     };
     if let Some(key) = own.and_then(|r| st.canonical_resource(&r).ok()) {
@@ -196,7 +197,12 @@ fn policy_chain(st: &State, resource: &str) -> Vec<String> {
             .get(key.rsplit('/').next().unwrap_or_default())
         {
             Some(sa) if key.contains("/serviceAccounts/") => sa.project_id.clone(),
-            _ => key.split('/').nth(1).unwrap_or_default().to_string(),
+            // IAP names the project by number.
+            _ => {
+                let p = key.split('/').nth(1).unwrap_or_default();
+                st.project(p)
+                    .map_or_else(|| p.to_string(), |x| x.id.clone())
+            }
         };
         chain.push(key);
         chain.push(format!("projects/{project}"));
@@ -321,6 +327,13 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
         "cloudresourcemanager.projects" => match method {
             "testIamPermissions" => Vec::new(),
             m => one(&format!("resourcemanager.projects.{m}"), project()),
+        },
+        // IAP: a Cloud Run service's IAP resource is a web service
+        // (`iap.webServices.getIamPolicy`, `.setIamPolicy`; roles/iap.admin holds them,
+        // cloud.google.com/iap/docs/managing-access).
+        "iap" => match method {
+            "testIamPermissions" => Vec::new(),
+            m => one(&format!("iap.webServices.{m}"), p[0].clone()),
         },
         _ => Vec::new(),
     }

@@ -15,6 +15,8 @@ pub enum Api {
     SecretManager,
     Iam,
     ResourceManager,
+    /// Identity-Aware Proxy v1 (IAM policies of `iap_web` resources).
+    Iap,
     /// A request that matched no route (answered 404) or the emulator's own endpoints.
     Unknown,
 }

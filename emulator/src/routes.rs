@@ -45,6 +45,10 @@ pub(crate) struct Route {
     pub(crate) api: Api,
     /// The method mutates state (getIamPolicy, testIamPermissions and access do not).
     pub(crate) write: bool,
+    /// The last `{param}` of `flatPath` takes the rest of the path, several segments: IAP's
+    /// `v1/{v1Id}:getIamPolicy`, whose `resource` parameter has the pattern `^.*$`
+    /// (iap.v1.json), e.g. `projects/N/iap_web/cloud_run-R/services/S`.
+    greedy: bool,
     handler: Handler,
 }
 
@@ -54,6 +58,7 @@ const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
 /// gcloud's project commands use Resource Manager v1.
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
+const IAP: &str = "iap.v1.json";
 
 fn r(
     file: &'static str,
@@ -67,6 +72,7 @@ fn r(
         RUN => Api::Run,
         SM => Api::SecretManager,
         IAM => Api::Iam,
+        IAP => Api::Iap,
         _ => Api::ResourceManager,
     };
     Route {
@@ -78,6 +84,7 @@ fn r(
         },
         api,
         write,
+        greedy: file == IAP,
         handler,
     }
 }
@@ -193,8 +200,61 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 set_iam(c, &res, true)
             }),
+            // Identity-Aware Proxy v1: the IAM policy of an `iap_web` resource (for a Cloud
+            // Run service, `projects/NUMBER/iap_web/cloud_run-REGION/services/SERVICE`,
+            // cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run). Last in the
+            // table: their one greedy parameter would take any path ending in the verb.
+            r(IAP, "iap.getIamPolicy", "POST", "v1/{v1Id}:getIamPolicy", false, |c| {
+                let res = iap_resource(c)?;
+                get_iam(c, &res)
+            }),
+            r(IAP, "iap.setIamPolicy", "POST", "v1/{v1Id}:setIamPolicy", true, |c| {
+                let res = iap_resource(c)?;
+                only_policy(&c.body)?;
+                set_iam(c, &res, false)
+            }),
+            r(IAP, "iap.testIamPermissions", "POST", "v1/{v1Id}:testIamPermissions", false, |c| {
+                let res = iap_resource(c)?;
+                test_iam(c, &res)
+            }),
         ]
     })
+}
+
+/// The IAP resource a request names: only web services of Cloud Run are modelled.
+fn iap_resource(c: &Ctx<'_>) -> Result<String, ApiError> {
+    let res = c.p[0].clone();
+    match res.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", _, "iap_web", kind, "services", _] if kind.starts_with("cloud_run-") => {
+            Ok(res)
+        }
+        _ => Err(ApiError::not_found(format!(
+            "Resource '{res}' was not found"
+        ))),
+    }
+}
+
+/// IAP's `SetIamPolicyRequest` has one field, `policy` (iap.v1.json; no `updateMask`, unlike
+/// the other APIs' requests), and Google's JSON front end refuses a field a request message
+/// does not declare: 400 "Invalid JSON payload received. Unknown name ...".
+fn only_policy(body: &Value) -> Result<(), ApiError> {
+    let unknown = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .find(|k| *k != "policy");
+    match unknown {
+        Some(k) => Err(ApiError::invalid(format!(
+            "Invalid JSON payload received. Unknown name \"{k}\": Cannot find field."
+        ))
+        .with_detail(json!({
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{
+                "description": format!("Invalid JSON payload received. Unknown name \"{k}\": Cannot find field.")
+            }]
+        }))),
+        None => Ok(()),
+    }
 }
 
 /// Every route the emulator serves.
@@ -313,6 +373,16 @@ pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<Stri
             return None;
         }
         let pat: Vec<&str> = route.spec.flat_path.split('/').collect();
+        // A greedy last parameter takes every remaining segment, joined back with `/`.
+        let segs: Vec<String> = if route.greedy && segs.len() >= pat.len() {
+            let (head, rest) = segs.split_at(pat.len() - 1);
+            head.iter()
+                .map(|s| s.to_string())
+                .chain(std::iter::once(rest.join("/")))
+                .collect()
+        } else {
+            segs.iter().map(|s| s.to_string()).collect()
+        };
         if pat.len() != segs.len() {
             return None;
         }
@@ -335,7 +405,7 @@ pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<Stri
                         params.push(s);
                     }
                 }
-            } else if p != s {
+            } else if *p != s.as_str() {
                 return None;
             }
         }

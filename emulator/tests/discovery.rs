@@ -257,6 +257,30 @@ async fn emitted_fields_are_declared_in_the_schemas() {
     )
     .await;
     assert_declared("cloudresourcemanager.v3.json", "Policy", &p);
+    // IAP v1: the policy of the service's IAP resource, and Cloud Run's `iapEnabled`.
+    let iap = "/v1/projects/42/iap_web/cloud_run-us-central1/services/api";
+    let p = get(
+        format!("{iap}:getIamPolicy"),
+        "POST",
+        Some(json!({"options": {"requestedPolicyVersion": 3}})),
+    )
+    .await;
+    let p = get(
+        format!("{iap}:setIamPolicy"),
+        "POST",
+        Some(
+            json!({"policy": {"etag": p["etag"], "version": 3, "bindings": [
+            {"role": "roles/iap.httpsResourceAccessor", "members": ["user:a@example.com"]}]}}),
+        ),
+    )
+    .await;
+    assert_declared("iap.v1.json", "Policy", &p);
+    let mut enable = get(svc_path.into(), "GET", None).await;
+    enable["iapEnabled"] = true.into();
+    get(svc_path.into(), "PATCH", Some(enable)).await;
+    let svc = get(svc_path.into(), "GET", None).await;
+    assert_eq!(svc["iapEnabled"], true);
+    assert_declared("run.v2.json", "GoogleCloudRunV2Service", &svc);
     server.shutdown().await;
 }
 

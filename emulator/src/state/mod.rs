@@ -221,6 +221,22 @@ impl State {
                     .then_some(key)
                     .ok_or_else(not_found)
             }
+            // IAP's resource for a Cloud Run service, named by the project number as gcloud
+            // and the Cloud Run docs name it (cloud.google.com/run/docs/securing/
+            // identity-aware-proxy-cloud-run); it exists while the service does. Keyed by
+            // the number, as IAP names it back.
+            ["projects", p, "iap_web", kind, "services", s] => {
+                let region = kind.strip_prefix("cloud_run-").ok_or_else(not_found)?;
+                let project = self.project(p).ok_or_else(not_found)?;
+                let service = format!("projects/{}/locations/{region}/services/{s}", project.id);
+                if !self.services.contains_key(&service) {
+                    return Err(not_found());
+                }
+                Ok(format!(
+                    "projects/{}/iap_web/cloud_run-{region}/services/{s}",
+                    project.number
+                ))
+            }
             _ => Err(not_found()),
         }
     }
