@@ -41,6 +41,8 @@ pub(super) const PRODUCTION: bool = false;
 pub(super) const ENCRYPTION_KEY_SECRET: &str = "sre-agent-encryption-key";
 /// `encryption_key.env`: the variable the agent reads its key from.
 pub(super) const ENCRYPTION_KEY_ENV: &str = "SRE_AGENT_ENCRYPTION_KEY";
+/// `iap.exclusive`: add-only, as the old deploy script was; members granted by hand stay.
+pub(super) const IAP_EXCLUSIVE: bool = false;
 /// `iam.secret_access`: least privilege, one binding per referenced secret.
 pub(super) const SECRET_ACCESS: SecretAccess = SecretAccess::PerSecret;
 

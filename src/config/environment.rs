@@ -27,6 +27,20 @@ pub struct Environment {
     pub service: ServiceSpec,
     pub encryption_key: EncryptionKey,
     pub iam: IamSpec,
+    /// `iap:`: Identity-Aware Proxy in front of the service; `None` when the file has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iap: Option<IapSpec>,
+}
+
+/// Identity-Aware Proxy for end users (`iap:`): Cloud Run's `iapEnabled`, the IAP service
+/// agent's invoker grant and `roles/iap.httpsResourceAccessor` for each member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IapSpec {
+    /// Who may reach the service; may contain `{project_number}`. Never `allUsers` or
+    /// `allAuthenticatedUsers`.
+    pub members: Vec<Member>,
+    /// Remove accessors no longer listed (`iap.exclusive`); default add-only.
+    pub exclusive: bool,
 }
 
 /// The Cloud Run service to create or update.

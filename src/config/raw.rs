@@ -55,6 +55,23 @@ pub(super) struct RawFile {
     /// IAM grants made by the deploy.
     #[schemars(extend("default" = {}))]
     pub iam: Option<RawIam>,
+    /// Identity-Aware Proxy in front of the service: turns on Cloud Run's IAP, lets IAP's
+    /// service agent invoke the service and grants each member
+    /// roles/iap.httpsResourceAccessor on the service's IAP resource. Not with
+    /// service.allow_unauthenticated: true.
+    pub iap: Option<RawIap>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIap {
+    /// Who may reach the service through IAP (user:EMAIL, group:EMAIL, domain:DOMAIN,
+    /// serviceAccount:EMAIL, principal://..., principalSet://...).
+    #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
+    pub members: Option<Vec<Spanned<Text>>>,
+    /// Remove members no longer listed. Default false: add only, never remove.
+    #[schemars(with = "Option<bool>", extend("default" = defaults::IAP_EXCLUSIVE))]
+    pub exclusive: Option<Spanned<Flag>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

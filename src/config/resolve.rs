@@ -10,7 +10,7 @@ use autosre_types::{Cpu, Memory, Timeout};
 use serde_saphyr::Spanned;
 
 use super::defaults;
-use super::environment::{EncryptionKey, Environment, IamSpec, ServiceSpec};
+use super::environment::{EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec};
 use super::error::ConfigError;
 use super::guardrails;
 use super::problems::Problems;
@@ -108,6 +108,7 @@ pub(super) fn resolve(
     let secret_access = raw_iam
         .secret_access
         .map_or(defaults::SECRET_ACCESS, |s| s.value);
+    let iap = resolve_iap(&mut p, raw.iap, &raw_service);
 
     p.finish()?;
     let (Some(project), Some(region), Some(service), Some(project_roles), Some(users)) = (
@@ -132,7 +133,46 @@ pub(super) fn resolve(
             secret_access,
             service_account_users: users,
         },
+        iap: iap.flatten(),
     })
+}
+
+/// `iap:`: its members parsed, and the one combination Google does not allow meaningfully:
+/// a public service (`allow_unauthenticated: true`, no invoker check) behind IAP. `None`
+/// inside when the file has no `iap:`; `None` outside when a member failed (reported).
+fn resolve_iap(
+    p: &mut Problems<'_>,
+    raw: Option<super::raw::RawIap>,
+    service: &super::raw::RawService,
+) -> Option<Option<IapSpec>> {
+    let Some(raw) = raw else {
+        return Some(None);
+    };
+    let exclusive = p.flag(
+        raw.exclusive.as_ref(),
+        "iap.exclusive",
+        defaults::IAP_EXCLUSIVE,
+    );
+    if let Some(flag) = service
+        .allow_unauthenticated
+        .as_ref()
+        .filter(|f| f.value.0 == Ok(true))
+    {
+        p.report(
+            Pos::of(flag),
+            "service.allow_unauthenticated",
+            InvalidValue::new(
+                "`allow_unauthenticated: true` cannot be combined with `iap`: a public service \
+                 skips the check that IAP's sign-in protects",
+                "remove `allow_unauthenticated: true` to keep the service behind IAP, or remove \
+                 the `iap` section to make it public",
+            ),
+        );
+    }
+    let members = checked_list(p, raw.members, "iap.members", |s| {
+        validate::iap_member(s).and_then(|()| s.parse::<Member>())
+    })?;
+    Some(Some(IapSpec { members, exclusive }))
 }
 
 /// Every item parsed, or `None` when any failed (each failure is reported).

@@ -14,7 +14,7 @@ mod iam;
 
 #[cfg(test)]
 pub(super) use iam::is_broad_member;
-pub(super) use iam::{account_user, member, role, service_account};
+pub(super) use iam::{account_user, iap_member, member, role, service_account};
 
 /// A rejected value: the message names the value in backticks, the hint says what to write.
 #[derive(Debug, Clone, PartialEq, Eq)]

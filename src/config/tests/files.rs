@@ -60,6 +60,7 @@ fn example_file_loads_unchanged() {
                 "serviceAccount:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
             )],
         },
+        iap: None,
     };
     assert_eq!(env, expected);
     assert_eq!(env.encryption_key_wiring(), KeyWiring::Wired);
@@ -100,6 +101,7 @@ fn defaults_fill_a_minimal_file() {
             secret_access: SecretAccess::PerSecret,
             service_account_users: vec![],
         },
+        iap: None,
     };
     assert_eq!(env, expected);
     // Well-formed but unwired: not a parse error, reported by the deploy's preflight.

@@ -364,3 +364,44 @@ fn encryption_key_wiring_is_reported_not_rejected() {
         )
     );
 }
+
+#[test]
+fn iap_members_are_checked_and_iap_is_not_public() {
+    let with = |iap: &str| format!("{EXAMPLE}iap:\n{iap}");
+    let env = parse_text(&with(
+        "  members: [group:sre@example.com, domain:example.com]\n",
+    ))
+    .unwrap();
+    let iap = env.iap.expect("iap");
+    assert_eq!(iap.members.len(), 2);
+    assert!(!iap.exclusive, "add-only by default");
+    assert!(parse_text(EXAMPLE).unwrap().iap.is_none());
+    let (display, hint) = error_of(&with("  members: [allUsers]\n"));
+    assert!(
+        display.contains("iap.members[0]: `allUsers` would let anyone past IAP"),
+        "{display}"
+    );
+    assert!(hint.contains("domain:example.com"), "{hint}");
+    let (display, _) = error_of(&with("  members: [alice@example.com]\n"));
+    assert!(
+        display.contains("iap.members[0]: invalid IAM member `alice@example.com`"),
+        "{display}"
+    );
+    let (display, _) = error_of(&with("  exclusive: \"true\"\n"));
+    assert!(
+        display.contains("iap.exclusive: expected `true` or `false`"),
+        "{display}"
+    );
+    let public = example_with(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    let (display, hint) = error_of(&format!("{public}iap:\n  members: [user:a@example.com]\n"));
+    assert!(
+        display.contains(
+            "service.allow_unauthenticated: `allow_unauthenticated: true` cannot be combined with `iap`"
+        ),
+        "{display}"
+    );
+    assert!(hint.contains("remove"), "{hint}");
+}

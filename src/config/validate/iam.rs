@@ -102,6 +102,21 @@ pub(in crate::config) fn account_user(s: &str) -> Check {
     Ok(())
 }
 
+/// A member of `iap.members`: any valid member except `allUsers` and
+/// `allAuthenticatedUsers`, which would make IAP's sign-in pointless (a whole `domain:` is a
+/// usual IAP audience and is accepted).
+pub(in crate::config) fn iap_member(s: &str) -> Check {
+    member(s)?;
+    if matches!(s, "allUsers" | "allAuthenticatedUsers") {
+        return Err(InvalidValue::new(
+            format!("`{s}` would let anyone past IAP's sign-in"),
+            "name the people, groups or domains that use the agent, e.g. \
+             `group:sre@example.com` or `domain:example.com`",
+        ));
+    }
+    Ok(())
+}
+
 fn is_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
