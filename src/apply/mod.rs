@@ -3,7 +3,10 @@
 //! Writes only what the plan lists, in dependency order: grants first (the
 //! new revision must be able to read its secrets when it starts), then the
 //! service, then the service's own policy (which cannot exist before the
-//! service does). Every step's result is recorded in the [`Outcome`], also
+//! service does). The service's IAP policy (`iap.members`) goes with its own
+//! policy: before the service when the service exists, so that the members
+//! and IAP's agent have access when `iapEnabled` turns IAP on, and after it
+//! on a first deploy, since IAP's resource exists only with the service. Every step's result is recorded in the [`Outcome`], also
 //! when a later step fails, so the report says exactly what was changed.
 
 mod failure;
@@ -136,10 +139,13 @@ pub(crate) async fn apply(
         .service
         .as_ref()
         .is_some_and(|s| s.action == ServiceAction::Create);
-    let (after, before): (Vec<_>, Vec<_>) = plan
-        .iam
-        .iter()
-        .partition(|c| creating && matches!(c.resource, PolicyResource::Service { .. }));
+    let (after, before): (Vec<_>, Vec<_>) = plan.iam.iter().partition(|c| {
+        creating
+            && matches!(
+                c.resource,
+                PolicyResource::Service { .. } | PolicyResource::IapWeb { .. }
+            )
+    });
 
     // 1. Grants, every policy concurrently (each is its own read-modify-write).
     if !before.is_empty() {

@@ -15,10 +15,18 @@ pub(crate) enum Api {
     SecretManager,
     Iam,
     ResourceManager,
+    /// Identity-Aware Proxy: the IAM policy of the service's IAP resource.
+    Iap,
 }
 
 impl Api {
-    pub(crate) const ALL: [Api; 4] = [Api::Run, Api::SecretManager, Api::Iam, Api::ResourceManager];
+    pub(crate) const ALL: [Api; 5] = [
+        Api::Run,
+        Api::SecretManager,
+        Api::Iam,
+        Api::ResourceManager,
+        Api::Iap,
+    ];
 
     /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
     fn override_suffix(self) -> &'static str {
@@ -27,6 +35,7 @@ impl Api {
             Api::SecretManager => "SECRETMANAGER",
             Api::Iam => "IAM",
             Api::ResourceManager => "CLOUDRESOURCEMANAGER",
+            Api::Iap => "IAP",
         }
     }
 
@@ -37,16 +46,18 @@ impl Api {
             Api::SecretManager => "https://secretmanager.googleapis.com",
             Api::Iam => "https://iam.googleapis.com",
             Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
+            Api::Iap => "https://iap.googleapis.com",
         }
     }
 
-    /// A short name for logs: `run`, `secretmanager`, `iam`, `cloudresourcemanager`.
+    /// A short name for logs: `run`, `secretmanager`, `iam`, `cloudresourcemanager`, `iap`.
     pub(crate) fn short(self) -> &'static str {
         match self {
             Api::Run => "run",
             Api::SecretManager => "secretmanager",
             Api::Iam => "iam",
             Api::ResourceManager => "cloudresourcemanager",
+            Api::Iap => "iap",
         }
     }
 }

@@ -36,6 +36,14 @@ pub(crate) enum PolicyResource {
         region: String,
         service: String,
     },
+    /// A Cloud Run service's Identity-Aware Proxy resource, named by project
+    /// number (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run).
+    IapWeb {
+        project: String,
+        project_number: String,
+        region: String,
+        service: String,
+    },
 }
 
 impl PolicyResource {
@@ -54,6 +62,12 @@ impl PolicyResource {
                 region,
                 service,
             } => format!("projects/{project}/locations/{region}/services/{service}"),
+            PolicyResource::IapWeb {
+                project_number,
+                region,
+                service,
+                ..
+            } => format!("projects/{project_number}/iap_web/cloud_run-{region}/services/{service}"),
         }
     }
 
@@ -64,6 +78,7 @@ impl PolicyResource {
             PolicyResource::Secret { secret, .. } => format!("secret {secret}"),
             PolicyResource::ServiceAccount { email, .. } => format!("service account {email}"),
             PolicyResource::Service { service, .. } => format!("Cloud Run service {service}"),
+            PolicyResource::IapWeb { service, .. } => format!("IAP of Cloud Run service {service}"),
         }
     }
 
@@ -85,6 +100,14 @@ impl PolicyResource {
                 service,
             } => format!(
                 "gcloud run services add-iam-policy-binding {service} --project={project} --region={region} --member={member} --role={role}"
+            ),
+            PolicyResource::IapWeb {
+                project,
+                region,
+                service,
+                ..
+            } => format!(
+                "gcloud iap web add-iam-policy-binding --resource-type=cloud-run --service={service} --project={project} --region={region} --member={member} --role={role}"
             ),
         }
     }

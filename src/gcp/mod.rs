@@ -43,6 +43,7 @@ pub(crate) struct Google {
     secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
     iam: google_cloud_iam_admin_v1::client::Iam,
     projects: google_cloud_resourcemanager_v3::client::Projects,
+    iap: google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
     retry: Retry,
 }
 
@@ -92,6 +93,10 @@ macro_rules! iam_call {
                 $self.call(Api::Run, concat!("services.", $op), &$name, $safety,
                     || $self.run.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
             }
+            PolicyResource::IapWeb { .. } => {
+                $self.call(Api::Iap, concat!("iap.", $op), &$name, $safety,
+                    || $self.iap.$method().set_resource(&$name) $(.$setter($arg))* .send()).await
+            }
         }
     };
 }
@@ -128,6 +133,12 @@ impl Google {
             projects: build_client!(
                 google_cloud_resourcemanager_v3::client::Projects,
                 Api::ResourceManager,
+                endpoints,
+                creds
+            ),
+            iap: build_client!(
+                google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
+                Api::Iap,
                 endpoints,
                 creds
             ),
@@ -314,8 +325,13 @@ impl Google {
         if policy.etag.is_empty() {
             return Err(GcpError::no_etag("setIamPolicy", &name));
         }
-        // Only bindings and etag: auditConfigs are not ours to touch.
-        let mask = FieldMask::default().set_paths(["bindings", "etag"]);
+        // Only bindings and etag: auditConfigs are not ours to touch. IAP's
+        // SetIamPolicyRequest has no update mask (iap.v1 discovery) and Google
+        // refuses an unknown field, so IAP gets none (its default is the same).
+        let mask = match r {
+            PolicyResource::IapWeb { .. } => None,
+            _ => Some(FieldMask::default().set_paths(["bindings", "etag"])),
+        };
         // The etag makes a repeat safe: if the first attempt landed, the
         // repeat is refused with ABORTED and the caller re-reads.
         iam_call!(
@@ -326,7 +342,7 @@ impl Google {
             "setIamPolicy",
             set_iam_policy
                 .set_policy(policy.clone())
-                .set_update_mask(mask.clone())
+                .set_or_clear_update_mask(mask.clone())
         )
     }
 }

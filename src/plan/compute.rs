@@ -24,6 +24,27 @@ pub(crate) const SECRET_ACCESSOR: &str = "roles/secretmanager.secretAccessor";
 pub(crate) const SERVICE_ACCOUNT_USER: &str = "roles/iam.serviceAccountUser";
 pub(crate) const RUN_INVOKER: &str = "roles/run.invoker";
 pub(crate) const ALL_USERS: &str = "allUsers";
+/// What IAP's members are granted on the service's IAP resource.
+pub(crate) const IAP_ACCESSOR: &str = "roles/iap.httpsResourceAccessor";
+
+/// IAP's service agent, which must be able to invoke the service
+/// (GOOGLE-FACTS §5: what gcloud's `--iap` grants).
+pub(crate) fn iap_agent(project_number: &str) -> String {
+    format!("serviceAccount:service-{project_number}@gcp-sa-iap.iam.gserviceaccount.com")
+}
+
+/// The service's IAP resource, once the project number is known.
+pub(crate) fn iap_resource(
+    env: &Environment,
+    project_number: Option<&str>,
+) -> Option<PolicyResource> {
+    Some(PolicyResource::IapWeb {
+        project: env.project.to_string(),
+        project_number: project_number?.to_string(),
+        region: env.region.to_string(),
+        service: env.service.name.to_string(),
+    })
+}
 
 /// `projects/P/locations/R/services/S`.
 pub(crate) fn service_name(env: &Environment) -> String {
@@ -247,16 +268,49 @@ fn iam_changes(
     // `ServiceView`), not an `allUsers` binding, which domain-restricted
     // sharing refuses. A private service loses an `allUsers` binding left
     // by an older deploy (the old script's --allow-unauthenticated); a
-    // public one keeps it (it changes nothing).
-    if matches!(target, Target::Deploy { .. })
-        && !env.service.allow_unauthenticated
-        && live.service_policy.is_some()
-    {
-        want(
-            service_resource(env),
-            vec![],
-            vec![Grant::new(RUN_INVOKER, ALL_USERS)],
-        );
+    // public one keeps it (it changes nothing). Behind IAP, IAP's service
+    // agent invokes the service.
+    if matches!(target, Target::Deploy { .. }) {
+        let agent = match (&env.iap, &live.project_number) {
+            (Some(_), Some(n)) => vec![Grant::new(RUN_INVOKER, iap_agent(n))],
+            _ => vec![],
+        };
+        let public = match !env.service.allow_unauthenticated && live.service_policy.is_some() {
+            true => vec![Grant::new(RUN_INVOKER, ALL_USERS)],
+            false => vec![],
+        };
+        if !agent.is_empty() || !public.is_empty() {
+            want(service_resource(env), agent, public);
+        }
+    }
+    // IAP's members: added; with `exclusive`, other accessors removed.
+    if let (true, Some(iap), Some(resource)) = (
+        needs.iap,
+        &env.iap,
+        iap_resource(env, live.project_number.as_deref()),
+    ) {
+        let number = live.project_number.as_deref().unwrap_or_default();
+        let members: Vec<String> = iap
+            .members
+            .iter()
+            .map(|m| m.replace("{project_number}", number))
+            .collect();
+        let add = members
+            .iter()
+            .map(|m| Grant::new(IAP_ACCESSOR, m))
+            .collect();
+        let remove = match (iap.exclusive, &live.iap_policy) {
+            (true, Some(p)) => p
+                .bindings
+                .iter()
+                .filter(|b| b.condition.is_none() && b.role == IAP_ACCESSOR)
+                .flat_map(|b| &b.members)
+                .filter(|m| !members.contains(m))
+                .map(|m| Grant::new(IAP_ACCESSOR, m))
+                .collect(),
+            _ => vec![],
+        };
+        want(resource, add, remove);
     }
     out
 }
@@ -308,11 +362,14 @@ fn service_change(
         (Some(_), false) => ServiceAction::Update,
     };
     // Cloud Run makes a revision only when the template changes; public
-    // access is a field of the service, outside it.
+    // access and IAP are fields of the service, outside it (run.v2
+    // `Service.invokerIamDisabled`, `Service.iapEnabled`).
     let new_revision = match action {
         ServiceAction::Create => true,
         ServiceAction::None => false,
-        ServiceAction::Update => fields.iter().any(|f| f.field != "invoker_iam_disabled"),
+        ServiceAction::Update => fields
+            .iter()
+            .any(|f| !service::SERVICE_LEVEL_FIELDS.contains(&f.field.as_str())),
     };
     ServiceChange {
         name: env.service.name.to_string(),
@@ -388,6 +445,7 @@ pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> Ser
         max_instances: s.max_instances as i32,
         service_account: account.to_string(),
         invoker_iam_disabled: s.allow_unauthenticated,
+        iap_enabled: env.iap.is_some(),
         env: vars,
     }
 }

@@ -8,8 +8,11 @@
 //!    and every referenced version, the project policy, the live service and
 //!    its policy;
 //! 2. what needs phase 1: Cloud Run's default account (its email is derived
-//!    from the project number) and Cloud Run's own validation of the exact
-//!    service the plan would send (which needs the live service).
+//!    from the project number), Cloud Run's own validation of the exact
+//!    service the plan would send (which needs the live service), and with
+//!    `iap:` the policy of the service's IAP resource and the caller's
+//!    permissions on it (named by the project number; it exists only while
+//!    the service does).
 //!
 //! No decision is taken here: the result is a plain [`LiveState`] that
 //! [`super::compute::compute`] turns into a plan without any I/O. Which reads
@@ -74,6 +77,10 @@ pub(crate) struct LiveState {
     /// The live Cloud Run service (deploys only), `None` before the first.
     pub(crate) service: Option<Service>,
     pub(crate) service_policy: Option<Policy>,
+    /// The policy of the service's IAP resource (deploys with `iap:`), read
+    /// in the second phase (it is named by the project number); `None` while
+    /// the service does not exist.
+    pub(crate) iap_policy: Option<Policy>,
     /// Cloud Run's answer to validating the service the plan would send.
     pub(crate) validation: Validation,
     /// testIamPermissions' answer per resource asked (see
@@ -125,6 +132,7 @@ impl LiveState {
                 .and_then(|s| s.policy.as_ref()),
             PolicyResource::ServiceAccount { .. } => self.account.policy.as_ref(),
             PolicyResource::Service { .. } => self.service_policy.as_ref(),
+            PolicyResource::IapWeb { .. } => self.iap_policy.as_ref(),
         }
     }
 }
@@ -338,10 +346,28 @@ pub(crate) async fn read(
             }
         }
     };
-    let ((account, answer), validation) = try_join(account, validation).await?;
+    let iap_resource = match live.service {
+        Some(_) => compute::iap_resource(env, live.project_number.as_deref()),
+        None => None,
+    };
+    let iap = async {
+        let Some(resource) = iap_resource.filter(|_| needs.iap) else {
+            return Ok((None, None));
+        };
+        let (policy, answer) = join(
+            google.get_policy(&resource),
+            test(google, resource.clone(), permissions::iap_permissions()),
+        )
+        .await;
+        Ok((refusable(policy, &resource, None, refused)?, Some(answer)))
+    };
+    let (((account, answer), validation), (iap_policy, iap_answer)) =
+        try_join(try_join(account, validation), iap).await?;
     live.account = account;
     live.validation = validation;
+    live.iap_policy = iap_policy;
     live.permissions.extend(answer);
+    live.permissions.extend(iap_answer);
     live.refused = refused.lock().expect("not poisoned").drain(..).collect();
     Ok(live)
 }

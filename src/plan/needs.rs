@@ -26,6 +26,9 @@ pub(crate) struct Needs {
     /// The config grants the runtime account roles on the project.
     pub(crate) project_roles: bool,
     pub(crate) service: bool,
+    /// A deploy with `iap:`: the service's IAP resource (named by project
+    /// number) is read and its policy edited.
+    pub(crate) iap: bool,
 }
 
 impl Needs {
@@ -41,10 +44,12 @@ impl Needs {
             };
             uses.entry(key).or_default().push(var.clone());
         }
+        let iap = env.iap.is_some() && matches!(target, Target::Deploy { .. });
         Needs {
             per_secret: env.iam.secret_access == SecretAccess::PerSecret,
             project: env.project.to_string(),
             number: env.service.service_account.is_none()
+                || iap
                 || env
                     .iam
                     .service_account_users
@@ -53,6 +58,7 @@ impl Needs {
             account_policy: !env.iam.service_account_users.is_empty(),
             project_roles: !env.iam.project_roles.is_empty(),
             service: matches!(target, Target::Deploy { .. }),
+            iap,
             uses,
         }
     }

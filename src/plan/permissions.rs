@@ -32,7 +32,7 @@ mod tables;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use ask::{account_permissions, to_ask};
+pub(crate) use ask::{account_permissions, iap_permissions, to_ask};
 pub(crate) use assess::assess;
 /// The report's tests name the role a permission row shows.
 #[cfg(test)]

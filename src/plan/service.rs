@@ -107,8 +107,16 @@ pub(crate) struct ServiceView {
     /// https://cloud.google.com/run/docs/authenticating/public).
     #[serde(default)]
     pub(crate) invoker_iam_disabled: bool,
+    /// Identity-Aware Proxy in front of the service: Cloud Run's `iapEnabled`
+    /// (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) iap_enabled: bool,
     pub(crate) env: BTreeMap<String, EnvValue>,
 }
+
+/// Diff fields that are fields of the Service, outside its template: a
+/// change to only these makes no new revision.
+pub(crate) const SERVICE_LEVEL_FIELDS: [&str; 2] = ["invoker_iam_disabled", "iap_enabled"];
 
 impl ServiceView {
     /// The view as a plan may hold it: plain values of env vars whose name
@@ -177,6 +185,7 @@ pub(crate) fn view_of(service: &Service, project_ids: &[&str]) -> ServiceView {
         max_instances: scaling.max_instance_count,
         service_account: template.service_account.clone(),
         invoker_iam_disabled: service.invoker_iam_disabled,
+        iap_enabled: service.iap_enabled,
         env,
     }
 }
@@ -242,6 +251,7 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
     template.service_account = view.service_account.clone();
     service.template = Some(template);
     service.invoker_iam_disabled = view.invoker_iam_disabled;
+    service.iap_enabled = view.iap_enabled;
     drop_system_keys(&mut service);
     service
 }
@@ -323,20 +333,26 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
             )
         })
         .collect();
-    // Public access: shown when either side has it.
-    let public = |v: &ServiceView| v.invoker_iam_disabled.then(|| "true".to_string());
-    let before_public = live.and_then(public);
-    let after_public = public(desired);
-    if before_public != after_public {
-        out.push(FieldChange {
-            field: "invoker_iam_disabled".into(),
-            op: match after_public {
-                Some(_) => Op::Add,
-                None => Op::Remove,
-            },
-            before: before_public,
-            after: after_public,
-        });
+    // Public access and IAP: shown when either side has them.
+    let flags: [(&str, fn(&ServiceView) -> bool); 2] = [
+        ("invoker_iam_disabled", |v| v.invoker_iam_disabled),
+        ("iap_enabled", |v| v.iap_enabled),
+    ];
+    for (field, get) in flags {
+        let on = |v: &ServiceView| get(v).then(|| "true".to_string());
+        let before = live.and_then(on);
+        let after = on(desired);
+        if before != after {
+            out.push(FieldChange {
+                field: field.into(),
+                op: match after {
+                    Some(_) => Op::Add,
+                    None => Op::Remove,
+                },
+                before,
+                after,
+            });
+        }
     }
     // Env vars: every name in either, desired ones first, then removals.
     let empty = BTreeMap::new();

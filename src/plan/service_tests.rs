@@ -15,6 +15,7 @@ fn view() -> ServiceView {
         max_instances: 10,
         service_account: "run@p.iam.gserviceaccount.com".into(),
         invoker_iam_disabled: false,
+        iap_enabled: false,
         env: BTreeMap::from([
             ("LOG_LEVEL".into(), EnvValue::Plain("INFO".into())),
             (

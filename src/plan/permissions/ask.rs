@@ -17,6 +17,19 @@ const RUN_ON_SERVICE: [&str; 4] = [
     "run.services.setIamPolicy",
 ];
 
+/// IAP's permissions on a Cloud Run service's IAP resource (a web service),
+/// held by roles/iap.admin.
+const IAP_ON_SERVICE: [&str; 2] = [
+    "iap.webServices.getIamPolicy",
+    "iap.webServices.setIamPolicy",
+];
+
+/// What to ask the service's IAP resource (second phase: it is named by the
+/// project number), and the project in the first phase.
+pub(crate) fn iap_permissions() -> Vec<String> {
+    strings(&IAP_ON_SERVICE)
+}
+
 fn strings(perms: &[&str]) -> Vec<String> {
     perms.iter().map(|p| p.to_string()).collect()
 }
@@ -60,6 +73,11 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
             crate::plan::compute::service_resource(env),
             strings(&RUN_ON_SERVICE),
         ));
+    }
+    if needs.iap {
+        // Also of the project: before the first deploy the IAP resource does
+        // not exist, and roles/iap.admin on the project covers it.
+        project.extend(IAP_ON_SERVICE);
     }
     if !project.is_empty() {
         out.insert(

@@ -89,6 +89,22 @@ pub(crate) fn assess(
         if let Some(c) = change_on(&resource) {
             rows.push((on, "run.services.setIamPolicy", c.required));
         }
+        // IAP: on the service's IAP resource once the service exists, else
+        // on the project. Not required: the rollout does not depend on who
+        // may use the service; a denied grant is reported for an admin.
+        if needs.iap {
+            let iap = crate::plan::compute::iap_resource(env, live.project_number.as_deref());
+            let on = match (live.service.is_some(), &iap) {
+                (true, Some(r)) => r.clone(),
+                _ => project.clone(),
+            };
+            if live.service.is_some() {
+                rows.push((on.clone(), "iap.webServices.getIamPolicy", false));
+            }
+            if let Some(c) = iap.as_ref().and_then(|r| change_on(r)) {
+                rows.push((on, "iap.webServices.setIamPolicy", c.required));
+            }
+        }
     }
 
     // The runtime account.
@@ -294,7 +310,12 @@ fn admin_commands(change: &IamChange) -> String {
 /// A refused read and a permission row are about the same thing: the same
 /// resource, or the project standing in for a service that it covers.
 fn same_place(row: &PolicyResource, read: &PolicyResource, project: &PolicyResource) -> bool {
-    row == read || (row == project && matches!(read, PolicyResource::Service { .. }))
+    row == read
+        || (row == project
+            && matches!(
+                read,
+                PolicyResource::Service { .. } | PolicyResource::IapWeb { .. }
+            ))
 }
 
 /// Whether a required step depends on what `operation` reads.

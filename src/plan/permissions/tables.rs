@@ -18,6 +18,7 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         p if p.starts_with("run.") => "roles/run.developer",
         "secretmanager.secrets.get" | "secretmanager.versions.get" => "roles/secretmanager.viewer",
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
+        p if p.starts_with("iap.") => "roles/iap.admin",
         _ => "roles/resourcemanager.projectIamAdmin",
     }
 }
@@ -34,6 +35,7 @@ pub(super) fn read_permission(operation: &str) -> &'static str {
         "serviceAccounts.getIamPolicy" => "iam.serviceAccounts.getIamPolicy",
         "services.getIamPolicy" => "run.services.getIamPolicy",
         "services.get" => "run.services.get",
+        "iap.getIamPolicy" => "iap.webServices.getIamPolicy",
         // Cloud Run's validateOnly check is a services.patch.
         _ => "run.services.update",
     }
@@ -60,6 +62,8 @@ pub(super) fn why(permission: &str) -> &'static str {
         "secretmanager.versions.get" => "check the referenced secret version",
         "secretmanager.secrets.getIamPolicy" => "read the secret's IAM policy",
         "secretmanager.secrets.setIamPolicy" => "let the runtime account read the secret",
+        "iap.webServices.getIamPolicy" => "read who may use the service through IAP",
+        "iap.webServices.setIamPolicy" => "grant the `iap.members` access through IAP",
         _ => "the plan",
     }
 }
@@ -74,6 +78,7 @@ pub(super) fn what_unchecked(operation: &str) -> &'static str {
         "serviceAccounts.getIamPolicy" => "check who may already act as the runtime account",
         "services.get" => "read the live service (create or update?)",
         "services.getIamPolicy" => "check who may invoke the service",
+        "iap.getIamPolicy" => "check who may already use the service through IAP",
         _ => "have Cloud Run validate the service it would send",
     }
 }
