@@ -98,7 +98,7 @@ impl Gcloud {
             .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
             .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
             .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
-        for api in ["SECRETMANAGER", "IAM", "CLOUDRESOURCEMANAGER", "RUN"] {
+        for api in ["SECRETMANAGER", "IAM", "CLOUDRESOURCEMANAGER", "RUN", "IAP"] {
             cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
         }
         let out = tokio::task::spawn_blocking(move || cmd.output())
@@ -114,11 +114,15 @@ impl Gcloud {
 }
 
 async fn start() -> Option<(Emulator, autosre_emulator::Server, Gcloud)> {
+    start_with(world()).await
+}
+
+async fn start_with(world: World) -> Option<(Emulator, autosre_emulator::Server, Gcloud)> {
     if !gcloud_available() {
         return None;
     }
     let emu = Emulator::new(
-        world(),
+        world,
         Options {
             token: Some(TOKEN.into()),
             ..Options::default()
@@ -273,5 +277,72 @@ async fn gcloud_describes_the_project() {
     let rpcs: Vec<String> = emu.journal().iter().map(|e| e.rpc.clone()).collect();
     assert_eq!(rpcs, ["cloudresourcemanager.projects.get"]);
     assert!(emu.journal()[0].path.starts_with("/v1/"));
+    server.shutdown().await;
+}
+
+/// `gcloud beta iap web add-iam-policy-binding --resource-type=cloud-run`, what the old
+/// deploy_web.py ran for each IAP member: the project number from Resource Manager, then one
+/// read-modify-write of the service's IAP policy (GOOGLE-FACTS §5), which the emulator's IAP
+/// routes serve under `projects/NUMBER/iap_web/cloud_run-REGION/services/SERVICE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_grants_an_iap_member_on_a_cloud_run_service() {
+    let world = World::builder()
+        .project("acme", 555000111222)
+        .service(
+            "acme",
+            "us-central1",
+            serde_json::json!({"name": "api", "template": {"containers": [{"image": "x/y:1"}]}}),
+        )
+        .build();
+    let Some((emu, server, g)) = start_with(world).await else {
+        return;
+    };
+    let resource = [
+        "--resource-type=cloud-run",
+        "--region=us-central1",
+        "--service=api",
+    ];
+    // gcloud 528 offers `--resource-type=cloud-run` in its beta track.
+    let mut add = vec![
+        "beta",
+        "iap",
+        "web",
+        "add-iam-policy-binding",
+        "--member=user:alice@example.com",
+        "--role=roles/iap.httpsResourceAccessor",
+    ];
+    add.extend(resource);
+    g.run(&add).await;
+    let stored = emu
+        .policy("projects/555000111222/iap_web/cloud_run-us-central1/services/api")
+        .unwrap();
+    assert_eq!(stored.bindings[0].role, "roles/iap.httpsResourceAccessor");
+    assert_eq!(stored.bindings[0].members, ["user:alice@example.com"]);
+    let journal = emu.journal();
+    let iap: Vec<(&str, &str)> = journal
+        .iter()
+        .filter(|e| e.rpc.starts_with("iap."))
+        .map(|e| (e.rpc.as_str(), e.path.as_str()))
+        .collect();
+    assert_eq!(
+        iap,
+        [
+            (
+                "iap.getIamPolicy",
+                "/v1/projects/555000111222/iap_web/cloud_run-us-central1/services/api:getIamPolicy"
+            ),
+            (
+                "iap.setIamPolicy",
+                "/v1/projects/555000111222/iap_web/cloud_run-us-central1/services/api:setIamPolicy"
+            ),
+        ]
+    );
+    let mut get = vec!["beta", "iap", "web", "get-iam-policy"];
+    get.extend(resource);
+    let policy = g.run(&get).await;
+    assert_eq!(
+        policy["bindings"][0]["members"],
+        serde_json::json!(["user:alice@example.com"])
+    );
     server.shutdown().await;
 }
