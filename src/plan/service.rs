@@ -334,14 +334,19 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
         })
         .collect();
     // Public access and IAP: shown when either side has them.
-    let flags: [(&str, fn(&ServiceView) -> bool); 2] = [
-        ("invoker_iam_disabled", |v| v.invoker_iam_disabled),
-        ("iap_enabled", |v| v.iap_enabled),
-    ];
-    for (field, get) in flags {
-        let on = |v: &ServiceView| get(v).then(|| "true".to_string());
-        let before = live.and_then(on);
-        let after = on(desired);
+    let on = |flag: bool| flag.then(|| "true".to_string());
+    for (field, before, after) in [
+        (
+            "invoker_iam_disabled",
+            live.and_then(|v| on(v.invoker_iam_disabled)),
+            on(desired.invoker_iam_disabled),
+        ),
+        (
+            "iap_enabled",
+            live.and_then(|v| on(v.iap_enabled)),
+            on(desired.iap_enabled),
+        ),
+    ] {
         if before != after {
             out.push(FieldChange {
                 field: field.into(),

@@ -205,3 +205,47 @@ async fn a_public_service_behind_iap_is_a_config_error() {
     assert!(h.journal().is_empty(), "nothing sent");
     assert_run_snapshot!(run);
 }
+
+/// The IAP changes in every output: the human and Markdown plans (snapshots), and a saved
+/// plan that `deploy --plan` applies exactly. A first deploy turns IAP on and plans the
+/// agent's and the members' grants.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_output_shows_the_iap_changes_and_a_saved_plan_applies_them() {
+    let h = deployed(&["user:alice@example.com", "user:bob@example.com"]).await;
+    // IAP turned off and on again shows as a service field; exclusive shows a removal.
+    h.write_config("staging", &staging());
+    let off = h.run(&["plan", "--env", "staging"]).await;
+    assert_eq!(off.code, 0, "{}", off.all());
+    assert!(off.stdout.contains("iap_enabled"), "{}", off.stdout);
+    h.write_config(
+        "staging",
+        &with_iap(&["user:alice@example.com", "user:carol@example.com"], true),
+    );
+    let filters = vec![
+        (r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]"),
+        (r"(autosre-\d{5})-[a-z]{3}", "$1-[RND]"),
+    ];
+    for (output, ext) in [("human", "txt"), ("markdown", "md")] {
+        let run = h
+            .run(&["plan", "--env", "staging", "--output", output])
+            .await;
+        assert_eq!(run.code, 0, "{}", run.all());
+        insta::with_settings!({filters => filters.clone(), snapshot_suffix => ext}, {
+            insta::assert_snapshot!("iap_plan", run.stdout);
+        });
+    }
+    assert!(h.writes().is_empty(), "a plan writes nothing");
+
+    let file = h.dir.path().join("plan.json");
+    let file_s = file.to_str().unwrap();
+    let run = h.run(&["plan", "--env", "staging", "--out", file_s]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("\"iap_web\""), "{saved}");
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        members(&h, ACCESSOR),
+        ["user:alice@example.com", "user:carol@example.com"]
+    );
+}

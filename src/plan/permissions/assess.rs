@@ -101,7 +101,7 @@ pub(crate) fn assess(
             if live.service.is_some() {
                 rows.push((on.clone(), "iap.webServices.getIamPolicy", false));
             }
-            if let Some(c) = iap.as_ref().and_then(|r| change_on(r)) {
+            if let Some(c) = iap.as_ref().and_then(&change_on) {
                 rows.push((on, "iap.webServices.setIamPolicy", c.required));
             }
         }
