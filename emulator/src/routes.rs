@@ -396,6 +396,16 @@ pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<Stri
                         if value.is_empty() || value.contains(':') {
                             return None;
                         }
+                        // Google routes by host; here every API shares one origin, so IAP's
+                        // catch-all takes only IAP's own resource names (`.../iap_web/...`,
+                        // `.../iap_tunnel/...`) and a wrong method on another API stays a 404.
+                        if route.greedy
+                            && !value
+                                .split('/')
+                                .any(|seg| seg == "iap_web" || seg == "iap_tunnel")
+                        {
+                            return None;
+                        }
                         params.push(value.to_string());
                     }
                     None => {
@@ -446,6 +456,17 @@ mod tests {
         );
         assert_eq!(p[1], "a@b.iam.gserviceaccount.com");
         assert!(find("GET", "/v1/projects/acme/nothing").is_none());
+        let (r, p) = find(
+            "POST",
+            "/v1/projects/42/iap_web/cloud_run-us-central1/services/api:getIamPolicy",
+        )
+        .unwrap();
+        assert_eq!(r.spec.method_id, "iap.getIamPolicy");
+        assert_eq!(
+            p,
+            ["projects/42/iap_web/cloud_run-us-central1/services/api"]
+        );
+        assert!(find("POST", "/v1/projects/acme/secrets/db:getIamPolicy").is_none());
         assert!(find("PUT", "/v1/projects/acme/secrets/db").is_none());
     }
 }
