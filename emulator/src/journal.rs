@@ -15,6 +15,8 @@ pub enum Api {
     SecretManager,
     Iam,
     ResourceManager,
+    /// IAM Service Account Credentials (impersonation).
+    IamCredentials,
     /// A request that matched no route (answered 404) or the emulator's own endpoints.
     Unknown,
 }
@@ -40,6 +42,9 @@ pub struct JournalEntry {
     pub status: u16,
     /// An injected [`crate::Fault`] shaped the answer.
     pub faulted: bool,
+    /// The account the request was made as: the service account of a token
+    /// `generateAccessToken` issued, else the world's caller.
+    pub principal: String,
     /// When the request arrived, since the emulator was created.
     pub started: Duration,
     /// When the answer was ready, since the emulator was created.

@@ -19,6 +19,7 @@
 mod authz;
 mod behaviour;
 mod clock;
+mod credentials;
 mod enums;
 mod error;
 mod fault;
@@ -165,6 +166,7 @@ impl Emulator {
                 "/_emulator/journal",
                 axum::routing::get(http::journal_endpoint),
             )
+            .route("/token", axum::routing::post(http::token_endpoint))
             .fallback({
                 let stop = rx.clone();
                 move |AxState(emu): AxState<Emulator>, req: axum::extract::Request| {

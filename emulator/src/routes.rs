@@ -15,7 +15,7 @@ use crate::journal::Api;
 use crate::state::State;
 use crate::util::{Query, percent_decode};
 use crate::world::VersionState;
-use crate::{projects, run, secrets, service_accounts};
+use crate::{credentials, projects, run, secrets, service_accounts};
 
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,7 @@ const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
 /// gcloud's project commands use Resource Manager v1.
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
+const IAM_CREDENTIALS: &str = "iamcredentials.v1.json";
 
 fn r(
     file: &'static str,
@@ -67,6 +68,7 @@ fn r(
         RUN => Api::Run,
         SM => Api::SecretManager,
         IAM => Api::Iam,
+        IAM_CREDENTIALS => Api::IamCredentials,
         _ => Api::ResourceManager,
     };
     Route {
@@ -193,6 +195,8 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 set_iam(c, &res, true)
             }),
+            // IAM Service Account Credentials v1: impersonation.
+            r(IAM_CREDENTIALS, "iamcredentials.projects.serviceAccounts.generateAccessToken", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:generateAccessToken", false, credentials::generate_access_token),
         ]
     })
 }

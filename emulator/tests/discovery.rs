@@ -257,6 +257,17 @@ async fn emitted_fields_are_declared_in_the_schemas() {
     )
     .await;
     assert_declared("cloudresourcemanager.v3.json", "Policy", &p);
+    let token = get(
+        format!("/v1/projects/-/serviceAccounts/{runner}:generateAccessToken"),
+        "POST",
+        Some(json!({"scope": ["https://www.googleapis.com/auth/cloud-platform"]})),
+    )
+    .await;
+    assert_declared(
+        "iamcredentials.v1.json",
+        "GenerateAccessTokenResponse",
+        &token,
+    );
     server.shutdown().await;
 }
 
