@@ -46,6 +46,10 @@ pub(crate) struct GlobalArgs {
     #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) sandbox_world: Option<PathBuf>,
+    /// Act as service account SA (an email; also
+    /// CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT; `A,B,SA` delegates through A and B).
+    #[arg(long, global = true, value_name = "SA")]
+    pub(crate) impersonate_service_account: Option<String>,
     /// Bound each API request (connecting included); a request that gets no
     /// answer in time counts as a transient failure and is retried.
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]

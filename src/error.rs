@@ -48,6 +48,14 @@ pub(crate) enum Error {
         cause: google_cloud_auth::errors::CredentialsError,
     },
 
+    #[error("cannot impersonate `{target}` with the credentials from {source}")]
+    ImpersonationRefused {
+        target: String,
+        source: Box<Source>,
+        #[source]
+        cause: google_cloud_auth::errors::CredentialsError,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -104,6 +112,19 @@ pub(crate) enum Error {
     Reported(Category),
 }
 
+fn credentials_hint(e: &CredentialsError) -> String {
+    match e {
+        CredentialsError::BadImpersonationTarget { .. } => {
+            "name the service account by its email, e.g. `deployer@PROJECT.iam.gserviceaccount.com`".into()
+        }
+        CredentialsError::ImpersonationEndpoint { .. } => "impersonate from a credentials file (GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`), or unset CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS".into(),
+        CredentialsError::NestedImpersonation { target, .. } => format!(
+            "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
+        ),
+        _ => AUTH_HINT.into(),
+    }
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -135,7 +156,11 @@ impl Error {
         match self {
             Error::Config(e) => e.hint().map(str::to_string),
             Error::Gcp(e) => e.hint(),
-            Error::Credentials(_) | Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::Credentials(e) => Some(credentials_hint(e)),
+            Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::ImpersonationRefused { target, .. } => Some(format!(
+                "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
+            )),
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }

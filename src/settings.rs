@@ -24,6 +24,9 @@ pub(crate) struct Globals {
     pub(crate) propagation_retry: Duration,
     pub(crate) retry: Retry,
     pub(crate) interrupt: Interrupt,
+    /// `--impersonate-service-account` (the variable is read with the
+    /// credentials, in `gcp::credentials`).
+    pub(crate) impersonate_service_account: Option<String>,
 }
 
 /// Where the sandbox's world comes from.
@@ -52,6 +55,7 @@ impl Globals {
     pub(crate) fn resolve(g: GlobalArgs, env: &Env, interrupt: Interrupt) -> Globals {
         Globals {
             interrupt,
+            impersonate_service_account: g.impersonate_service_account,
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]

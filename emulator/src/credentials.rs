@@ -39,8 +39,7 @@ pub(crate) fn generate_access_token(c: &mut Ctx<'_>) -> Result<Value, ApiError> 
             "The `-` wildcard character is required in the project segment of the name.",
         ));
     }
-    if c
-        .body
+    if c.body
         .get("delegates")
         .and_then(Value::as_array)
         .is_some_and(|d| !d.is_empty())
@@ -49,11 +48,10 @@ pub(crate) fn generate_access_token(c: &mut Ctx<'_>) -> Result<Value, ApiError> 
             "Delegation chains are not supported by the emulator.",
         ));
     }
-    if !c
-        .body
+    if c.body
         .get("scope")
         .and_then(Value::as_array)
-        .is_some_and(|s| !s.is_empty())
+        .is_none_or(|s| s.is_empty())
     {
         return Err(ApiError::invalid("Scope is required."));
     }
@@ -67,12 +65,13 @@ pub(crate) fn generate_access_token(c: &mut Ctx<'_>) -> Result<Value, ApiError> 
                 ))
             })?,
     };
-    let email = c
-        .st
-        .service_account_by_ref(account)
-        .map(|sa| sa.email.clone())
-        // Google's answer for an account that does not exist, when the caller may ask.
-        .ok_or_else(|| ApiError::not_found(format!("Not found; Gaia id not found for email {account}")))?;
+    let email =
+        c.st.service_account_by_ref(account)
+            .map(|sa| sa.email.clone())
+            // Google's answer for an account that does not exist, when the caller may ask.
+            .ok_or_else(|| {
+                ApiError::not_found(format!("Not found; Gaia id not found for email {account}"))
+            })?;
     let salt = c.st.next_salt();
     let token = format!("ya29.emulator-{}", hash_hex(&[&email, &salt], 24));
     c.st.issued_tokens.insert(token.clone(), email);
@@ -108,7 +107,10 @@ pub(crate) fn refresh_grant(token: Option<&str>, body: &[u8]) -> (u16, Value) {
             .is_none_or(str::is_empty)
     {
         // RFC 6749 §5.2.
-        return (400, json!({"error": "invalid_grant", "error_description": "Bad Request"}));
+        return (
+            400,
+            json!({"error": "invalid_grant", "error_description": "Bad Request"}),
+        );
     }
     (
         200,
@@ -134,7 +136,10 @@ mod tests {
 
     #[test]
     fn the_refresh_grant_needs_a_refresh_token() {
-        assert_eq!(refresh_grant(Some("t"), br#"{"grant_type":"refresh_token"}"#).0, 400);
+        assert_eq!(
+            refresh_grant(Some("t"), br#"{"grant_type":"refresh_token"}"#).0,
+            400
+        );
         let (status, body) = refresh_grant(
             Some("t"),
             b"grant_type=refresh_token&refresh_token=r&client_id=c",

@@ -299,6 +299,11 @@ impl Emulator {
         self.with_state(|st| run::service_json(st, name))
     }
 
+    /// The world's caller (an email): whom requests with the emulator's own token act as.
+    pub fn caller(&self) -> String {
+        self.with_state(|st| st.caller.clone())
+    }
+
     /// A service's revisions, oldest first.
     pub fn revisions(&self, service_name: &str) -> Vec<Revision> {
         self.with_state(|st| run::revisions(st, service_name))

@@ -16,8 +16,16 @@ fn world(alice_may_impersonate: bool) -> World {
         .project("acme", 42)
         .service_account(DEPLOYER)
         .secret("acme", "s")
-        .project_binding("acme", "roles/run.viewer", &format!("serviceAccount:{DEPLOYER}"))
-        .project_binding("acme", "roles/secretmanager.viewer", "user:alice@example.com");
+        .project_binding(
+            "acme",
+            "roles/run.viewer",
+            &format!("serviceAccount:{DEPLOYER}"),
+        )
+        .project_binding(
+            "acme",
+            "roles/secretmanager.viewer",
+            "user:alice@example.com",
+        );
     if alice_may_impersonate {
         b = b.service_account_binding(
             "acme",
@@ -123,7 +131,12 @@ async fn requests_need_a_scope_and_the_wildcard_project() {
     let emu = Emulator::new(world(true), Options::default());
     let server = emu.serve().await.unwrap();
     let url = server.url();
-    let (status, _) = post(&format!("{url}{NAME}:generateAccessToken"), TOKEN, json!({})).await;
+    let (status, _) = post(
+        &format!("{url}{NAME}:generateAccessToken"),
+        TOKEN,
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 400);
     let named = NAME.replace("/-/", "/acme/");
     let (status, _) = post(&format!("{url}{named}:generateAccessToken"), TOKEN, scope()).await;

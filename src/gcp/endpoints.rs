@@ -15,10 +15,18 @@ pub(crate) enum Api {
     SecretManager,
     Iam,
     ResourceManager,
+    /// IAM Service Account Credentials: impersonation's `generateAccessToken`.
+    IamCredentials,
 }
 
 impl Api {
-    pub(crate) const ALL: [Api; 4] = [Api::Run, Api::SecretManager, Api::Iam, Api::ResourceManager];
+    pub(crate) const ALL: [Api; 5] = [
+        Api::Run,
+        Api::SecretManager,
+        Api::Iam,
+        Api::ResourceManager,
+        Api::IamCredentials,
+    ];
 
     /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
     fn override_suffix(self) -> &'static str {
@@ -27,6 +35,7 @@ impl Api {
             Api::SecretManager => "SECRETMANAGER",
             Api::Iam => "IAM",
             Api::ResourceManager => "CLOUDRESOURCEMANAGER",
+            Api::IamCredentials => "IAMCREDENTIALS",
         }
     }
 
@@ -37,6 +46,7 @@ impl Api {
             Api::SecretManager => "https://secretmanager.googleapis.com",
             Api::Iam => "https://iam.googleapis.com",
             Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
+            Api::IamCredentials => "https://iamcredentials.googleapis.com",
         }
     }
 
@@ -47,6 +57,7 @@ impl Api {
             Api::SecretManager => "secretmanager",
             Api::Iam => "iam",
             Api::ResourceManager => "cloudresourcemanager",
+            Api::IamCredentials => "iamcredentials",
         }
     }
 }
@@ -81,6 +92,11 @@ impl Endpoints {
 
     pub(crate) fn get(&self, api: Api) -> &str {
         &self.0[&api]
+    }
+
+    /// True when `api` is pointed away from Google.
+    pub(crate) fn is_overridden(&self, api: Api) -> bool {
+        self.get(api) != api.default_endpoint()
     }
 
     /// True when any API is pointed away from Google.

@@ -13,6 +13,7 @@ mod deploy;
 mod example;
 mod faults;
 mod google;
+mod identity;
 mod latency;
 mod leaks;
 mod permissions;
