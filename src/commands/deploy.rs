@@ -1,7 +1,9 @@
 //! `deploy`: preflight, grants, rollout, readiness — or, with `--dry-run`,
 //! the plan alone.
 
-use super::shared::{preflight_result, print_plan, report_outcome, settle, with_context};
+use super::shared::{
+    console_url, preflight_result, print_plan, report_outcome, settle, with_context,
+};
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
@@ -108,6 +110,9 @@ pub(crate) async fn run(
         match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
             Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
             None => printer.success("Done."),
+        }
+        if let Some(url) = console_url(&plan) {
+            printer.info(&format!("Revisions in the Console: {url}"));
         }
         Ok(ExitStatus::Success)
     })

@@ -147,6 +147,16 @@ struct PlanReport<'a> {
     identity: &'a credentials::Identity,
 }
 
+/// The Console page of the service's revisions, as `deploy_web.py` printed
+/// it after a deploy; `None` when the plan has no service (`grant`).
+pub(crate) fn console_url(plan: &Plan) -> Option<String> {
+    let service = plan.service.as_ref()?;
+    Some(format!(
+        "https://console.cloud.google.com/run/detail/{}/{}/revisions?project={}",
+        plan.region, service.name, plan.project
+    ))
+}
+
 /// An error listing every problem when the preflight failed.
 pub(crate) fn preflight_result(plan: &Plan) -> Result<(), Error> {
     match plan.preflight.problems.is_empty() {
@@ -166,6 +176,9 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         plan: &'a Plan,
         outcome: &'a apply::Outcome,
         identity: &'a credentials::Identity,
+        /// The Console page of the service's revisions, when the run had a service.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        console_url: Option<String>,
     }
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
@@ -173,6 +186,7 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
             plan,
             outcome,
             identity: &ctx.identity,
+            console_url: console_url(plan),
         })),
         Output::Human | Output::Markdown => {
             let text = report::outcome_human(outcome);
