@@ -56,6 +56,13 @@ pub(crate) enum Error {
         cause: google_cloud_auth::errors::CredentialsError,
     },
 
+    #[error("--set-env `{name}`: {reason}; nothing was sent")]
+    SetEnv {
+        name: String,
+        reason: String,
+        hint: String,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -138,7 +145,8 @@ impl Error {
             Error::Config(_)
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
-            | Error::InvalidImage { .. } => Category::User,
+            | Error::InvalidImage { .. }
+            | Error::SetEnv { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
                 _ => Category::User,
@@ -158,6 +166,7 @@ impl Error {
             Error::Gcp(e) => e.hint(),
             Error::Credentials(e) => Some(credentials_hint(e)),
             Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::SetEnv { hint, .. } => Some(hint.clone()),
             Error::ImpersonationRefused { target, .. } => Some(format!(
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),

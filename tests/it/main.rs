@@ -7,6 +7,7 @@
 #[macro_use]
 mod harness;
 
+mod agent;
 mod cli;
 mod config_errors;
 mod deploy;

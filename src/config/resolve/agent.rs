@@ -45,12 +45,20 @@ pub(super) fn resolve_agent(
         _ => None,
     };
     let names = env
-        .map(|m| m.0.iter().map(|(n, _)| (n, "service.env")).collect::<Vec<_>>())
+        .map(|m| {
+            m.0.iter()
+                .map(|(n, _)| (n, "service.env"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .chain(
             secrets
-                .map(|m| m.0.iter().map(|(n, _)| (n, "service.secrets")).collect::<Vec<_>>())
+                .map(|m| {
+                    m.0.iter()
+                        .map(|(n, _)| (n, "service.secrets"))
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default(),
         );
     for (name, map) in names {
@@ -83,9 +91,7 @@ fn check_url(text: &str) -> Result<String, InvalidValue> {
     if text.chars().any(char::is_whitespace) {
         return Err(bad("contains whitespace"));
     }
-    let (scheme, rest) = text
-        .split_once("://")
-        .ok_or_else(|| bad("is not a URL"))?;
+    let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("is not a URL"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = authority.rsplit('@').next().unwrap_or_default();
     let host = match host_port.strip_prefix('[') {
@@ -98,10 +104,17 @@ fn check_url(text: &str) -> Result<String, InvalidValue> {
     }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(text.to_string()),
-        "http" if matches!(host.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "[::1]") => {
+        "http"
+            if matches!(
+                host.to_ascii_lowercase().as_str(),
+                "localhost" | "127.0.0.1" | "[::1]"
+            ) =>
+        {
             Ok(text.to_string())
         }
-        "http" => Err(bad("must use https (http only for localhost, 127.0.0.1 or [::1])")),
+        "http" => Err(bad(
+            "must use https (http only for localhost, 127.0.0.1 or [::1])",
+        )),
         _ => Err(bad("must use https")),
     }
 }
