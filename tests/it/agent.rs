@@ -45,10 +45,7 @@ async fn agent_url_must_be_https_unless_local() {
     let h = Harness::start(staging_world().build()).await;
     h.write_config(
         "staging",
-        &format!(
-            "{}agent:\n  url: http://sre-agent.example.com\n",
-            staging()
-        ),
+        &format!("{}agent:\n  url: http://sre-agent.example.com\n", staging()),
     );
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
