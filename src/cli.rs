@@ -46,6 +46,10 @@ pub(crate) struct GlobalArgs {
     #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) sandbox_world: Option<PathBuf>,
+    /// Act as service account SA (an email; also
+    /// CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT; `A,B,SA` delegates through A and B).
+    #[arg(long, global = true, value_name = "SA")]
+    pub(crate) impersonate_service_account: Option<String>,
     /// Bound each API request (connecting included); a request that gets no
     /// answer in time counts as a transient failure and is retried.
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
@@ -98,6 +102,10 @@ pub(crate) struct DeployArgs {
     /// Deploy this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
+    /// Set a plain env var for this deploy only, over `service.env` (repeatable); the
+    /// config's guardrails apply.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "plan")]
+    pub(crate) set_env: Vec<(String, String)>,
     /// Compute and print the plan; change nothing.
     #[arg(long, conflicts_with = "plan")]
     pub(crate) dry_run: bool,
@@ -117,6 +125,14 @@ pub(crate) struct DeployArgs {
     /// progress then is reported with how to watch it (exit 1).
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub(crate) timeout: std::time::Duration,
+}
+
+/// `KEY=VALUE` of `--set-env` (the value may contain `=`, and may be empty).
+fn parse_set_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }
 
 /// `500ms`, `90s`, `15m`, `1h30m`: whole numbers with a unit (ms, s, m, h).
@@ -170,6 +186,10 @@ pub(crate) struct PlanArgs {
     /// Plan for this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE")]
     pub(crate) image: Option<String>,
+    /// Set a plain env var for this plan only, over `service.env` (repeatable); the
+    /// config's guardrails apply. Not with --out: a saved plan is the config's.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "out")]
+    pub(crate) set_env: Vec<(String, String)>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,

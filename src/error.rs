@@ -48,6 +48,21 @@ pub(crate) enum Error {
         cause: google_cloud_auth::errors::CredentialsError,
     },
 
+    #[error("cannot impersonate `{target}` with the credentials from {source}")]
+    ImpersonationRefused {
+        target: String,
+        source: Box<Source>,
+        #[source]
+        cause: google_cloud_auth::errors::CredentialsError,
+    },
+
+    #[error("--set-env `{name}`: {reason}; nothing was sent")]
+    SetEnv {
+        name: String,
+        reason: String,
+        hint: String,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -104,6 +119,19 @@ pub(crate) enum Error {
     Reported(Category),
 }
 
+fn credentials_hint(e: &CredentialsError) -> String {
+    match e {
+        CredentialsError::BadImpersonationTarget { .. } => {
+            "name the service account by its email, e.g. `deployer@PROJECT.iam.gserviceaccount.com`".into()
+        }
+        CredentialsError::ImpersonationEndpoint { .. } => "impersonate from a credentials file (GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`), or unset CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS".into(),
+        CredentialsError::NestedImpersonation { target, .. } => format!(
+            "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
+        ),
+        _ => AUTH_HINT.into(),
+    }
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -117,7 +145,8 @@ impl Error {
             Error::Config(_)
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
-            | Error::InvalidImage { .. } => Category::User,
+            | Error::InvalidImage { .. }
+            | Error::SetEnv { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
                 _ => Category::User,
@@ -135,7 +164,12 @@ impl Error {
         match self {
             Error::Config(e) => e.hint().map(str::to_string),
             Error::Gcp(e) => e.hint(),
-            Error::Credentials(_) | Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::Credentials(e) => Some(credentials_hint(e)),
+            Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::ImpersonationRefused { target, .. } => Some(format!(
+                "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
+            )),
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }

@@ -27,6 +27,11 @@ impl Running {
         self.server.url()
     }
 
+    /// The sandbox world's caller, whom the sandbox token acts as.
+    pub(crate) fn caller(&self) -> String {
+        self.emulator.caller()
+    }
+
     /// `sandbox: 17 requests (5 writes) served by the in-process emulator`.
     pub(crate) fn summary(&self) -> String {
         let journal = self.emulator.journal();

@@ -24,6 +24,9 @@ pub(crate) struct Globals {
     pub(crate) propagation_retry: Duration,
     pub(crate) retry: Retry,
     pub(crate) interrupt: Interrupt,
+    /// `--impersonate-service-account` (the variable is read with the
+    /// credentials, in `gcp::credentials`).
+    pub(crate) impersonate_service_account: Option<String>,
 }
 
 /// Where the sandbox's world comes from.
@@ -52,6 +55,7 @@ impl Globals {
     pub(crate) fn resolve(g: GlobalArgs, env: &Env, interrupt: Interrupt) -> Globals {
         Globals {
             interrupt,
+            impersonate_service_account: g.impersonate_service_account,
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -124,6 +128,50 @@ fn image(env: &Environment, flag: Option<String>) -> Result<String, Error> {
     }
 }
 
+/// `--set-env KEY=VALUE` (deploy and plan): one-off plain env vars over
+/// `service.env`, under the config's guardrails: a credential-like name
+/// (unless `service.plain_env_allow` lists it), the encryption key's variable
+/// and a name in `service.secrets` are refused before anything is sent. Returns
+/// the names set, for the plan to show where they came from.
+pub(crate) fn apply_set_env(
+    env: &mut Environment,
+    set: &[(String, String)],
+) -> Result<Vec<String>, Error> {
+    let refuse = |name: &str, reason: String, hint: String| Error::SetEnv {
+        name: name.to_string(),
+        reason,
+        hint,
+    };
+    for (name, value) in set {
+        config::env_name(name).map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
+        if *name == env.encryption_key.env {
+            return Err(refuse(
+                name,
+                "it is the encryption key's variable (`encryption_key.env`)".into(),
+                "the key comes from Secret Manager only; rotate it there".into(),
+            ));
+        }
+        if env.service.secrets.contains_key(name) {
+            return Err(refuse(
+                name,
+                "`service.secrets` sets it from Secret Manager".into(),
+                format!("change the secret, or remove `{name}` from `service.secrets`"),
+            ));
+        }
+        if config::is_sensitive_name(name) && !env.service.plain_env_allow.contains(name) {
+            return Err(refuse(
+                name,
+                "its name looks like a credential, which never goes in a plain env var".into(),
+                format!(
+                    "put it in Secret Manager and reference it under `service.secrets`, or list `{name}` in `service.plain_env_allow` if it is not secret"
+                ),
+            ));
+        }
+        env.service.env.insert(name.clone(), value.clone());
+    }
+    Ok(set.iter().map(|(n, _)| n.clone()).collect())
+}
+
 /// `deploy`: where the plan comes from, and how to apply it.
 pub(crate) struct DeploySettings {
     /// `--env`, when given.
@@ -132,6 +180,8 @@ pub(crate) struct DeploySettings {
     pub(crate) dry_run: bool,
     pub(crate) saved_plan: Option<PathBuf>,
     pub(crate) apply: ApplyOptions,
+    /// `--set-env`.
+    pub(crate) set_env: Vec<(String, String)>,
 }
 
 impl DeploySettings {
@@ -141,6 +191,7 @@ impl DeploySettings {
             image: args.image,
             dry_run: args.dry_run,
             saved_plan: args.plan,
+            set_env: args.set_env,
             apply: globals.apply_options(
                 args.strict_iam,
                 Duration::from_secs(args.iam_propagation_timeout),
@@ -161,6 +212,8 @@ pub(crate) struct PlanSettings {
     pub(crate) image: Option<String>,
     pub(crate) detailed_exitcode: bool,
     pub(crate) out: Option<PathBuf>,
+    /// `--set-env`.
+    pub(crate) set_env: Vec<(String, String)>,
 }
 
 impl PlanSettings {
@@ -170,6 +223,7 @@ impl PlanSettings {
             image: args.image,
             detailed_exitcode: args.detailed_exitcode,
             out: args.out,
+            set_env: args.set_env,
         }
     }
 

@@ -147,6 +147,18 @@ fn predefined(role: &str, perm: &str) -> Option<bool> {
             "resourcemanager.projects.getIamPolicy",
             "resourcemanager.projects.setIamPolicy",
         ],
+        // Permissions of the role limited to the IAM ones the emulator serves
+        // (iann0036/iam-dataset `gcp/roles/iam.serviceAccountTokenCreator.json`).
+        "roles/iam.serviceAccountTokenCreator" => &[
+            "iam.serviceAccounts.get",
+            "iam.serviceAccounts.getAccessToken",
+            "iam.serviceAccounts.getOpenIdToken",
+            "iam.serviceAccounts.implicitDelegation",
+            "iam.serviceAccounts.list",
+            "iam.serviceAccounts.signBlob",
+            "iam.serviceAccounts.signJwt",
+            "resourcemanager.projects.get",
+        ],
         "roles/iap.admin" => &[
             "iap.web.getIamPolicy",
             "iap.web.setIamPolicy",
@@ -324,6 +336,10 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
             "testIamPermissions" => Vec::new(),
             m => one(&format!("iam.serviceAccounts.{m}"), account()),
         },
+        // generateAccessToken (iamcredentials.v1 reference).
+        "iamcredentials.projects.serviceAccounts" => {
+            one("iam.serviceAccounts.getAccessToken", account())
+        }
         "cloudresourcemanager.projects" => match method {
             "testIamPermissions" => Vec::new(),
             m => one(&format!("resourcemanager.projects.{m}"), project()),
@@ -346,6 +362,20 @@ pub(crate) fn authorize(method_id: &str, c: &Ctx<'_>) -> Result<(), ApiError> {
     };
     for (perm, resource) in required(method_id, c) {
         if !holds(c.st, &who, &perm, &resource) {
+            if method_id.starts_with("iamcredentials.") {
+                // IAM Credentials names no resource in its refusal (the text gcloud
+                // prints: "Permission 'iam.serviceAccounts.getAccessToken' denied on
+                // resource (or it may not exist).").
+                return Err(ApiError::permission_denied(format!(
+                    "Permission '{perm}' denied on resource (or it may not exist)."
+                ))
+                .with_detail(json!({
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "IAM_PERMISSION_DENIED",
+                    "domain": "iamcredentials.googleapis.com",
+                    "metadata": {"permission": perm},
+                })));
+            }
             return Err(denied(&perm, &resource));
         }
     }

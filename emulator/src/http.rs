@@ -30,6 +30,12 @@ fn json_response(status: u16, body: &Value) -> Response {
     resp
 }
 
+/// `POST /token`: the OAuth 2.0 refresh-token grant (see `credentials`).
+pub(crate) async fn token_endpoint(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
+    let (status, v) = crate::credentials::refresh_grant(emu.token(), &body);
+    json_response(status, &v)
+}
+
 pub(crate) async fn journal_endpoint(AxState(emu): AxState<Emulator>) -> Response {
     let entries = emu.journal();
     json_response(200, &serde_json::to_value(entries).unwrap_or(Value::Null))
@@ -103,6 +109,13 @@ pub(crate) async fn handle(
         ),
         None => (Api::Unknown, String::new(), false),
     };
+    let bearer = auth.as_deref().and_then(bearer_token).map(str::to_string);
+    let acting = bearer
+        .as_deref()
+        .and_then(|t| emu.with_state(|st| st.token_principal(t).map(str::to_string)));
+    let principal = acting
+        .clone()
+        .unwrap_or_else(|| emu.with_state(|st| st.caller.clone()));
     let entry = |status: u16, faulted: bool, ended| JournalEntry {
         seq: 0,
         api,
@@ -114,6 +127,7 @@ pub(crate) async fn handle(
         validate_only,
         status,
         faulted,
+        principal: principal.clone(),
         started,
         ended,
     };
@@ -122,7 +136,8 @@ pub(crate) async fn handle(
         &method,
         &raw_path,
         &raw_query,
-        auth.as_deref(),
+        bearer.as_deref(),
+        acting.as_deref(),
         &query,
         &body,
     ) {
@@ -148,22 +163,30 @@ enum Step {
     Hang,
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header.
+fn bearer_token(auth: &str) -> Option<&str> {
+    auth.strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// `bearer` is the request's token; `acting`, the service account it acts as
+/// when `generateAccessToken` issued it (see `credentials`).
+#[allow(clippy::too_many_arguments)]
 fn process(
     emu: &Emulator,
     method: &str,
     path: &str,
     raw_query: &str,
-    auth: Option<&str>,
+    bearer: Option<&str>,
+    acting: Option<&str>,
     query: &Query,
     body: &Bytes,
 ) -> Step {
     let plain = |(status, v): (u16, Value)| Step::Answer(Answer::json(status, &v), false);
     if let Some(token) = emu.token() {
-        let given = auth.and_then(|a| {
-            a.strip_prefix("Bearer ")
-                .or_else(|| a.strip_prefix("bearer "))
-        });
-        if given.map(str::trim) != Some(token) {
+        // The emulator's own token, or one it issued.
+        if bearer != Some(token) && acting.is_none() {
             // Google's text for a missing or bad OAuth token.
             let e = ApiError::unauthenticated(
                 "Request had invalid authentication credentials. Expected OAuth 2 access \
@@ -222,7 +245,7 @@ fn process(
             return Step::Answer(a, true);
         }
     };
-    let (status, mut out) = serve(emu, route, params, query, body);
+    let (status, mut out) = serve(emu, route, params, query, body, acting);
     if let Some(field) = &strip
         && let Some(o) = out.as_object_mut()
     {
@@ -237,6 +260,7 @@ fn serve(
     params: Vec<String>,
     query: &Query,
     body: &Bytes,
+    acting: Option<&str>,
 ) -> (u16, Value) {
     let mut json: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
@@ -251,13 +275,18 @@ fn serve(
     };
     to_names(route.api, &mut json);
     let result = emu.with_state(|st| {
+        let saved = acting.map(|email| st.act_as(email));
         let mut ctx = Ctx {
             st,
             p: params,
             q: query.clone(),
             body: json,
         };
-        route.call(&mut ctx)
+        let result = route.call(&mut ctx);
+        if let Some(saved) = saved {
+            st.restore(saved);
+        }
+        result
     });
     match result {
         Ok(mut v) => {

@@ -17,6 +17,8 @@ pub enum Api {
     ResourceManager,
     /// Identity-Aware Proxy v1 (IAM policies of `iap_web` resources).
     Iap,
+    /// IAM Service Account Credentials (impersonation).
+    IamCredentials,
     /// A request that matched no route (answered 404) or the emulator's own endpoints.
     Unknown,
 }
@@ -42,6 +44,9 @@ pub struct JournalEntry {
     pub status: u16,
     /// An injected [`crate::Fault`] shaped the answer.
     pub faulted: bool,
+    /// The account the request was made as: the service account of a token
+    /// `generateAccessToken` issued, else the world's caller.
+    pub principal: String,
     /// When the request arrived, since the emulator was created.
     pub started: Duration,
     /// When the answer was ready, since the emulator was created.

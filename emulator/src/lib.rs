@@ -19,6 +19,7 @@
 mod authz;
 mod behaviour;
 mod clock;
+mod credentials;
 mod enums;
 mod error;
 mod fault;
@@ -165,6 +166,7 @@ impl Emulator {
                 "/_emulator/journal",
                 axum::routing::get(http::journal_endpoint),
             )
+            .route("/token", axum::routing::post(http::token_endpoint))
             .fallback({
                 let stop = rx.clone();
                 move |AxState(emu): AxState<Emulator>, req: axum::extract::Request| {
@@ -295,6 +297,11 @@ impl Emulator {
     /// A Cloud Run service by full name, as Google returns it (enum names).
     pub fn service(&self, name: &str) -> Option<serde_json::Value> {
         self.with_state(|st| run::service_json(st, name))
+    }
+
+    /// The world's caller (an email): whom requests with the emulator's own token act as.
+    pub fn caller(&self) -> String {
+        self.with_state(|st| st.caller.clone())
     }
 
     /// A service's revisions, oldest first.

@@ -15,7 +15,7 @@ use crate::journal::Api;
 use crate::state::State;
 use crate::util::{Query, percent_decode};
 use crate::world::VersionState;
-use crate::{projects, run, secrets, service_accounts};
+use crate::{credentials, projects, run, secrets, service_accounts};
 
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,7 @@ const IAM: &str = "iam.v1.json";
 const CRM: &str = "cloudresourcemanager.v3.json";
 /// gcloud's project commands use Resource Manager v1.
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
+const IAM_CREDENTIALS: &str = "iamcredentials.v1.json";
 const IAP: &str = "iap.v1.json";
 
 fn r(
@@ -72,6 +73,7 @@ fn r(
         RUN => Api::Run,
         SM => Api::SecretManager,
         IAM => Api::Iam,
+        IAM_CREDENTIALS => Api::IamCredentials,
         IAP => Api::Iap,
         _ => Api::ResourceManager,
     };
@@ -200,6 +202,8 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 set_iam(c, &res, true)
             }),
+            // IAM Service Account Credentials v1: impersonation.
+            r(IAM_CREDENTIALS, "iamcredentials.projects.serviceAccounts.generateAccessToken", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:generateAccessToken", false, credentials::generate_access_token),
             // Identity-Aware Proxy v1: the IAM policy of an `iap_web` resource (for a Cloud
             // Run service, `projects/NUMBER/iap_web/cloud_run-REGION/services/SERVICE`,
             // cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run). Last in the

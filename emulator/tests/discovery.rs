@@ -281,6 +281,17 @@ async fn emitted_fields_are_declared_in_the_schemas() {
     let svc = get(svc_path.into(), "GET", None).await;
     assert_eq!(svc["iapEnabled"], true);
     assert_declared("run.v2.json", "GoogleCloudRunV2Service", &svc);
+    let token = get(
+        format!("/v1/projects/-/serviceAccounts/{runner}:generateAccessToken"),
+        "POST",
+        Some(json!({"scope": ["https://www.googleapis.com/auth/cloud-platform"]})),
+    )
+    .await;
+    assert_declared(
+        "iamcredentials.v1.json",
+        "GenerateAccessTokenResponse",
+        &token,
+    );
     server.shutdown().await;
 }
 

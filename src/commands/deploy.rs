@@ -1,7 +1,9 @@
 //! `deploy`: preflight, grants, rollout, readiness — or, with `--dry-run`,
 //! the plan alone.
 
-use super::shared::{preflight_result, print_plan, report_outcome, settle, with_context};
+use super::shared::{
+    console_url, note_set_env, preflight_result, print_plan, report_outcome, settle, with_context,
+};
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
@@ -34,7 +36,8 @@ pub(crate) async fn run(
         (None, Some(s)) => s.environment.clone(),
         (None, None) => unreachable!("clap requires --env without --plan"),
     };
-    let env = globals.load(&env_name)?;
+    let mut env = globals.load(&env_name)?;
+    let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
     let image = match &saved_plan {
         Some(s) => {
             check_config_unchanged(&env, s)?;
@@ -51,6 +54,7 @@ pub(crate) async fn run(
             env.name, env.project, env.region
         ));
         let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+        note_set_env(&mut plan, &set_env, &env);
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
@@ -108,6 +112,9 @@ pub(crate) async fn run(
         match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
             Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
             None => printer.success("Done."),
+        }
+        if let Some(url) = console_url(&plan) {
+            printer.info(&format!("Revisions in the Console: {url}"));
         }
         Ok(ExitStatus::Success)
     })

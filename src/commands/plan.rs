@@ -1,6 +1,6 @@
 //! `plan`: what `deploy` would change, from live state, read-only.
 
-use super::shared::{preflight_result, print_plan, with_context};
+use super::shared::{note_set_env, preflight_result, print_plan, with_context};
 use crate::ExitStatus;
 use crate::error::Error;
 use crate::plan::saved::SavedPlan;
@@ -14,13 +14,15 @@ pub(crate) async fn run(
     vars: &crate::Env,
     settings: PlanSettings,
 ) -> Result<ExitStatus, Error> {
-    let env = globals.load(&settings.env)?;
+    let mut env = globals.load(&settings.env)?;
+    let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
     let image = settings.image(&env)?;
     let target = Target::Deploy {
         image: image.clone(),
     };
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
-        let (plan, _) = plan::plan(&ctx.google, &env, &target).await?;
+        let (mut plan, _) = plan::plan(&ctx.google, &env, &target).await?;
+        note_set_env(&mut plan, &set_env, &env);
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
         if let Some(out) = &settings.out {

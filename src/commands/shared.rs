@@ -17,6 +17,8 @@ pub(crate) struct Context {
     pub(crate) globals: Globals,
     pub(crate) printer: Printer,
     pub(crate) google: Google,
+    /// Whose identity the run uses, as far as it is known.
+    pub(crate) identity: credentials::Identity,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::Running>,
 }
@@ -43,42 +45,57 @@ impl Context {
         };
         #[cfg(not(feature = "sandbox"))]
         let _ = env;
-        let (endpoints, creds, source) = {
-            #[cfg(feature = "sandbox")]
-            let sandboxed = sandbox.as_ref().map(|s| {
-                (
-                    Endpoints::all_at(&s.url()),
-                    credentials::bearer(crate::sandbox::TOKEN),
-                    credentials::Source::Sandbox,
-                )
-            });
-            #[cfg(not(feature = "sandbox"))]
-            let sandboxed: Option<(
-                Endpoints,
-                Result<google_cloud_auth::credentials::Credentials, credentials::CredentialsError>,
-                credentials::Source,
-            )> = None;
-            match sandboxed {
-                Some((endpoints, creds, source)) => (endpoints, creds?, source),
-                None => {
-                    let endpoints = Endpoints::from_lookup(|k| vars.get(k));
-                    let (creds, source) = credentials::from_env(|k| vars.get(k))?;
-                    (endpoints, creds, source)
-                }
+        let impersonate = globals.impersonate_service_account.as_deref();
+        #[cfg(feature = "sandbox")]
+        let sandboxed = sandbox.as_ref().map(|s| {
+            let url = s.url();
+            let resolved =
+                credentials::sandbox(&url, crate::sandbox::TOKEN, s.caller(), impersonate, |k| {
+                    vars.get(k)
+                });
+            (Endpoints::all_at(&url), resolved)
+        });
+        #[cfg(not(feature = "sandbox"))]
+        let sandboxed: Option<(
+            Endpoints,
+            Result<credentials::Resolved, credentials::CredentialsError>,
+        )> = None;
+        let (endpoints, resolved) = match sandboxed {
+            Some((endpoints, resolved)) => (endpoints, resolved?),
+            None => {
+                let endpoints = Endpoints::from_lookup(|k| vars.get(k));
+                let resolved = credentials::resolve(|k| vars.get(k), impersonate, &endpoints)?;
+                (endpoints, resolved)
             }
         };
+        let credentials::Resolved {
+            credentials: creds,
+            source,
+            identity,
+            impersonating,
+        } = resolved;
         tracing::debug!(credentials = %source, overridden = endpoints.overridden(), "connecting");
-        // One token up front: missing or broken credentials are one clear
-        // error before any API call, not one per concurrent read.
-        // google-cloud-auth caches the token for the clients afterwards.
+        tracing::debug!("{}", identity.line());
+        // One token up front: missing or broken credentials (an impersonation
+        // refused included) are one clear error before any API call, not one
+        // per concurrent read. google-cloud-auth caches the token for the
+        // clients afterwards.
         if let Err(cause) = creds.headers(http::Extensions::new()).await {
-            return Err(Error::Token { source, cause });
+            return Err(match impersonating {
+                Some(target) => Error::ImpersonationRefused {
+                    target,
+                    source: Box::new(source),
+                    cause,
+                },
+                None => Error::Token { source, cause },
+            });
         }
         let google = Google::connect(&endpoints, &creds, globals.retry).await?;
         Ok(Context {
             globals: globals.clone(),
             printer: printer.clone(),
             google,
+            identity,
             #[cfg(feature = "sandbox")]
             sandbox,
         })
@@ -113,10 +130,45 @@ pub(crate) async fn with_context<T>(
 pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
     let text = match ctx.globals.output {
         Output::Human => report::plan_human(plan, &ctx.printer),
-        Output::Json => report::json(plan),
+        Output::Json => report::json(&PlanReport {
+            plan,
+            identity: &ctx.identity,
+        }),
         Output::Markdown => report::plan_markdown(plan),
     };
     ctx.printer.data(&text);
+}
+
+/// `plan --output json`: the plan, and whose identity read live state.
+#[derive(serde::Serialize)]
+struct PlanReport<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    identity: &'a credentials::Identity,
+}
+
+/// The Console page of the service's revisions, as `deploy_web.py` printed
+/// it after a deploy; `None` when the plan has no service (`grant`).
+pub(crate) fn console_url(plan: &Plan) -> Option<String> {
+    let service = plan.service.as_ref()?;
+    Some(format!(
+        "https://console.cloud.google.com/run/detail/{}/{}/revisions?project={}",
+        plan.region, service.name, plan.project
+    ))
+}
+
+/// Say in the plan which env vars `--set-env` set: the deploy departs from
+/// the config file there.
+pub(crate) fn note_set_env(plan: &mut Plan, names: &[String], env: &Environment) {
+    for name in names {
+        plan.warnings.push(crate::plan::Warning {
+            kind: crate::plan::WarningKind::SetEnv,
+            message: format!(
+                "env `{name}` comes from --set-env, not from {}",
+                env.source.display()
+            ),
+        });
+    }
 }
 
 /// An error listing every problem when the preflight failed.
@@ -137,12 +189,18 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         schema_version: u32,
         plan: &'a Plan,
         outcome: &'a apply::Outcome,
+        identity: &'a credentials::Identity,
+        /// The Console page of the service's revisions, when the run had a service.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        console_url: Option<String>,
     }
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
             schema_version: SCHEMA_VERSION,
             plan,
             outcome,
+            identity: &ctx.identity,
+            console_url: console_url(plan),
         })),
         Output::Human | Output::Markdown => {
             let text = report::outcome_human(outcome);

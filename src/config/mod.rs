@@ -79,6 +79,7 @@ pub use schema::json_schema;
 #[cfg(test)]
 pub use secret_ref::SecretRef;
 pub use validate::InvalidValue;
+pub(crate) use validate::env_name;
 pub use values::parse_image;
 
 /// File extensions recognised as environment files, in order of preference for messages.

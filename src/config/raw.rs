@@ -60,6 +60,10 @@ pub(super) struct RawFile {
     /// roles/iap.httpsResourceAccessor on the service's IAP resource. Not with
     /// service.allow_unauthenticated: true.
     pub iap: Option<RawIap>,
+    /// The agent's own settings, set on the service as environment variables:
+    /// url as SRE_AGENT_URL and SRE_AGENT_API_URL, id as SRE_AGENT_ID. service.env must not
+    /// set those too.
+    pub agent: Option<RawAgent>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -72,6 +76,18 @@ pub(super) struct RawIap {
     /// Remove members no longer listed. Default false: add only, never remove.
     #[schemars(with = "Option<bool>", extend("default" = defaults::IAP_EXCLUSIVE))]
     pub exclusive: Option<Spanned<Flag>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgent {
+    /// The agent's URL (SRE_AGENT_URL and SRE_AGENT_API_URL): https, or http for localhost,
+    /// 127.0.0.1 or [::1].
+    #[schemars(with = "Option<String>", url)]
+    pub url: Option<Spanned<Text>>,
+    /// The agent's id (SRE_AGENT_ID).
+    #[schemars(with = "Option<String>")]
+    pub id: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

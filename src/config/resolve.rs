@@ -19,6 +19,7 @@ use super::validate::{self, InvalidValue};
 use super::values::{ImageRef, Member, ProjectId, Region, Role, ServiceName};
 use super::yaml::Pos;
 
+mod agent;
 mod env;
 
 use env::{resolve_env, resolve_secrets};
@@ -84,7 +85,16 @@ pub(super) fn resolve(
     let production = p.flag(raw.production.as_ref(), "production", defaults::PRODUCTION);
     let raw_service = raw.service.unwrap_or_default();
     let project_text = project.as_ref().map_or("PROJECT", |p| &**p);
-    let service = resolve_service(&mut p, project_text, &encryption_key, &raw_service);
+    let mut service = resolve_service(&mut p, project_text, &encryption_key, &raw_service);
+    let agent_env = agent::resolve_agent(
+        &mut p,
+        raw.agent.as_ref(),
+        raw_service.env.as_ref(),
+        raw_service.secrets.as_ref(),
+    );
+    if let Some(service) = &mut service {
+        service.env.extend(agent_env);
+    }
     if let Some(service) = &service {
         guardrails::check(
             &mut p,

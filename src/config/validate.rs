@@ -259,7 +259,7 @@ const RESERVED_ENV: &[&str] = &["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURAT
 /// "Reserved environment variables"), and the container contract's variables. We also require
 /// `[A-Za-z_][A-Za-z0-9_]*`: Cloud Run would accept `my-var` or `1X`, but shells and most
 /// language runtimes cannot read them, so a deploy would "work" and the agent would not see it.
-pub(super) fn env_name(s: &str) -> Check {
+pub(crate) fn env_name(s: &str) -> Check {
     if s.is_empty() {
         return Err(InvalidValue::new(
             "empty environment variable name",

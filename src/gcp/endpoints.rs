@@ -17,15 +17,18 @@ pub(crate) enum Api {
     ResourceManager,
     /// Identity-Aware Proxy: the IAM policy of the service's IAP resource.
     Iap,
+    /// IAM Service Account Credentials: impersonation's `generateAccessToken`.
+    IamCredentials,
 }
 
 impl Api {
-    pub(crate) const ALL: [Api; 5] = [
+    pub(crate) const ALL: [Api; 6] = [
         Api::Run,
         Api::SecretManager,
         Api::Iam,
         Api::ResourceManager,
         Api::Iap,
+        Api::IamCredentials,
     ];
 
     /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
@@ -36,6 +39,7 @@ impl Api {
             Api::Iam => "IAM",
             Api::ResourceManager => "CLOUDRESOURCEMANAGER",
             Api::Iap => "IAP",
+            Api::IamCredentials => "IAMCREDENTIALS",
         }
     }
 
@@ -47,6 +51,7 @@ impl Api {
             Api::Iam => "https://iam.googleapis.com",
             Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
             Api::Iap => "https://iap.googleapis.com",
+            Api::IamCredentials => "https://iamcredentials.googleapis.com",
         }
     }
 
@@ -58,6 +63,7 @@ impl Api {
             Api::Iam => "iam",
             Api::ResourceManager => "cloudresourcemanager",
             Api::Iap => "iap",
+            Api::IamCredentials => "iamcredentials",
         }
     }
 }
@@ -92,6 +98,11 @@ impl Endpoints {
 
     pub(crate) fn get(&self, api: Api) -> &str {
         &self.0[&api]
+    }
+
+    /// True when `api` is pointed away from Google.
+    pub(crate) fn is_overridden(&self, api: Api) -> bool {
+        self.get(api) != api.default_endpoint()
     }
 
     /// True when any API is pointed away from Google.

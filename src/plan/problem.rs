@@ -64,4 +64,6 @@ pub(crate) enum WarningKind {
     ReadRefused,
     /// testIamPermissions was refused or not served for a resource.
     PermissionsNotChecked,
+    /// `--set-env` sets an env var for this run, over the config.
+    SetEnv,
 }

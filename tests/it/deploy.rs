@@ -666,9 +666,7 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
         )
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains(
-        "cannot get Google credentials from Application Default Credentials",
-    );
+    run.assert_stderr_contains("cannot get Google credentials from the metadata server");
     run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.journal().is_empty(), "nothing was sent");
 }

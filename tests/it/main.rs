@@ -7,6 +7,7 @@
 #[macro_use]
 mod harness;
 
+mod agent;
 mod cli;
 mod config_errors;
 mod deploy;
@@ -14,6 +15,7 @@ mod example;
 mod faults;
 mod google;
 mod iap;
+mod identity;
 mod latency;
 mod leaks;
 mod permissions;

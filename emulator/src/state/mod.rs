@@ -100,13 +100,45 @@ pub struct State {
     pub(crate) services: BTreeMap<String, RunService>,
     pub(crate) operations: BTreeMap<String, crate::run::Operation>,
     pub(crate) policies: HashMap<String, StoredPolicy>,
+    /// Access tokens `generateAccessToken` issued, and the service account each acts as.
+    pub(crate) issued_tokens: HashMap<String, String>,
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
     pub(crate) clock: SharedClock,
     counter: u64,
 }
 
+/// Who a request is made as, for the time it is handled (see [`State::act_as`]).
+pub(crate) struct Acting {
+    caller: String,
+    caller_member: Option<String>,
+}
+
 impl State {
+    /// The service account an issued access token acts as, if `token` is one.
+    pub(crate) fn token_principal(&self, token: &str) -> Option<&str> {
+        self.issued_tokens.get(token).map(String::as_str)
+    }
+
+    /// Makes the next request as service account `email` (authorised as
+    /// `serviceAccount:EMAIL` when the world enforces caller permissions); the
+    /// returned value restores the world's caller through [`State::restore`].
+    pub(crate) fn act_as(&mut self, email: &str) -> Acting {
+        let member = self
+            .caller_member
+            .as_ref()
+            .map(|_| format!("serviceAccount:{email}"));
+        Acting {
+            caller: std::mem::replace(&mut self.caller, email.to_string()),
+            caller_member: std::mem::replace(&mut self.caller_member, member),
+        }
+    }
+
+    pub(crate) fn restore(&mut self, acting: Acting) {
+        self.caller = acting.caller;
+        self.caller_member = acting.caller_member;
+    }
+
     /// Now on the emulator clock (see [`crate::Clock`]).
     pub(crate) fn now(&self) -> Duration {
         self.clock.now()

@@ -75,6 +75,7 @@ impl State {
             services: BTreeMap::new(),
             operations: BTreeMap::new(),
             policies: HashMap::new(),
+            issued_tokens: HashMap::new(),
             operation_polls,
             iam_propagation,
             counter: 0,

@@ -1,0 +1,243 @@
+//! Whose identity a run uses: the `-v` line and the JSON `identity`, for each
+//! source whose account can be known, and impersonation end to end (the
+//! emulator's journal names the impersonated account as the caller of every
+//! call after `generateAccessToken`). A refused impersonation fails with its
+//! reason and never falls back to the source's own identity.
+
+use crate::harness::*;
+use serde_json::{Value, json};
+
+const DEPLOYER: &str = "deployer@acme-sre-staging.iam.gserviceaccount.com";
+
+/// The staging world, with a deployer account (an owner of the project) that
+/// the world's caller, Alice, who holds no role of her own, may (or may not)
+/// impersonate.
+fn world(may_impersonate: bool) -> World {
+    let mut b = staging_world().service_account(DEPLOYER);
+    if may_impersonate {
+        b = b.service_account_binding(
+            PROJECT,
+            DEPLOYER,
+            "roles/iam.serviceAccountTokenCreator",
+            "user:alice@example.com",
+        );
+    }
+    b.caller("alice@example.com")
+        .enforce_caller_permissions()
+        .project_binding(
+            PROJECT,
+            "roles/owner",
+            &format!("serviceAccount:{DEPLOYER}"),
+        )
+        .build()
+}
+
+/// An `authorized_user` file, as `gcloud auth application-default login`
+/// writes it, whose token endpoint is the emulator's.
+fn adc_file(h: &Harness) -> String {
+    let path = h.dir.path().join("adc.json");
+    let file = json!({
+        "type": "authorized_user",
+        "client_id": "c.apps.googleusercontent.com",
+        "client_secret": "s",
+        "refresh_token": "r",
+        "token_uri": format!("{}/token", h.server.url()),
+    });
+    std::fs::write(&path, file.to_string()).unwrap();
+    path.display().to_string()
+}
+
+fn impersonating(h: &Harness, adc: &str) -> Vec<(String, String)> {
+    let iamcredentials = format!("{}/", h.server.url());
+    [
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET.to_string()),
+        ("GOOGLE_APPLICATION_CREDENTIALS", adc.to_string()),
+        (
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS",
+            iamcredentials,
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn vars(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn an_access_token_says_how_credentials_were_found() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let run = h.run(&["plan", "--env", "staging", "-v"]).await;
+    run.assert_stderr_contains(
+        "identity: not known before a call (credentials from GOOGLE_OAUTH_ACCESS_TOKEN)",
+    );
+    let run = h
+        .run(&["plan", "--env", "staging", "--output", "json"])
+        .await;
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v["identity"],
+        json!({"email": null, "impersonated": false, "source": "GOOGLE_OAUTH_ACCESS_TOKEN"})
+    );
+}
+
+#[tokio::test]
+async fn deploy_impersonates_and_every_call_is_made_as_the_account() {
+    let h = Harness::start_staging(world(true)).await;
+    let adc = adc_file(&h);
+    let env = impersonating(&h, &adc);
+    let run = h
+        .run_with(
+            &[
+                "deploy",
+                "--env",
+                "staging",
+                "--impersonate-service-account",
+                DEPLOYER,
+                "-v",
+                "--output",
+                "json",
+            ],
+            &vars(&env),
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(&format!(
+        "identity: {DEPLOYER} (impersonated; credentials from GOOGLE_APPLICATION_CREDENTIALS ({adc}, authorized_user))"
+    ));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["identity"]["email"], DEPLOYER);
+    assert_eq!(v["identity"]["impersonated"], true);
+    let journal = h.journal();
+    assert_eq!(
+        journal[0].rpc,
+        "iamcredentials.projects.serviceAccounts.generateAccessToken"
+    );
+    assert_eq!(journal[0].principal, "alice@example.com");
+    assert!(journal.len() > 5);
+    for e in &journal[1..] {
+        assert_eq!(e.principal, DEPLOYER, "{} {}", e.method, e.path);
+    }
+    assert!(!h.writes().is_empty());
+}
+
+#[tokio::test]
+async fn the_environment_variable_impersonates_and_the_flag_wins() {
+    let h = Harness::start_staging(world(true)).await;
+    let adc = adc_file(&h);
+    let mut env = impersonating(&h, &adc);
+    env.push((
+        "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT".into(),
+        DEPLOYER.into(),
+    ));
+    let run = h
+        .run_with(
+            &["plan", "--env", "staging", "--output", "json"],
+            &vars(&env),
+        )
+        .await;
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["identity"]["email"], DEPLOYER, "{}", run.all());
+
+    // The flag names an account nobody may impersonate: refused, not the variable's.
+    let run = h
+        .run_with(
+            &[
+                "plan",
+                "--env",
+                "staging",
+                "--impersonate-service-account",
+                SA,
+            ],
+            &vars(&env),
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains(&format!("cannot impersonate `{SA}`"));
+}
+
+#[tokio::test]
+async fn a_refused_impersonation_fails_with_its_reason_and_sends_nothing_else() {
+    let h = Harness::start_staging(world(false)).await;
+    let adc = adc_file(&h);
+    let env = impersonating(&h, &adc);
+    let run = h
+        .run_with(
+            &[
+                "deploy",
+                "--env",
+                "staging",
+                "--impersonate-service-account",
+                DEPLOYER,
+            ],
+            &vars(&env),
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains(&format!("cannot impersonate `{DEPLOYER}`"));
+    run.assert_stderr_contains("iam.serviceAccounts.getAccessToken");
+    run.assert_stderr_contains("roles/iam.serviceAccountTokenCreator");
+    // Only the refused generateAccessToken (perhaps retried): no call as anyone else.
+    let journal = h.journal();
+    assert!(
+        journal
+            .iter()
+            .all(|e| e.rpc == "iamcredentials.projects.serviceAccounts.generateAccessToken"),
+        "{journal:#?}"
+    );
+}
+
+#[tokio::test]
+async fn impersonating_from_a_token_through_an_overridden_endpoint_is_refused() {
+    let h = Harness::start_staging(world(true)).await;
+    let url = format!("{}/", h.server.url());
+    let run = h
+        .run_with(
+            &[
+                "plan",
+                "--env",
+                "staging",
+                "--impersonate-service-account",
+                DEPLOYER,
+            ],
+            &[("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS", &url)],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("cannot impersonate");
+    run.assert_stderr_contains("from GOOGLE_OAUTH_ACCESS_TOKEN");
+    assert!(h.journal().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_credentials_file_fails_naming_it() {
+    let h = Harness::start_staging(world(true)).await;
+    let run = h
+        .run_with(
+            &["plan", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("/nonexistent/adc.json");
+    assert!(h.journal().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_impersonation_variable_is_an_error_not_the_own_identity() {
+    let h = Harness::start_staging(world(true)).await;
+    let run = h
+        .run_with(
+            &["plan", "--env", "staging"],
+            &[("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT", "")],
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT");
+    assert!(h.journal().is_empty());
+}
