@@ -64,4 +64,7 @@ pub(crate) enum WarningKind {
     ReadRefused,
     /// testIamPermissions was refused or not served for a resource.
     PermissionsNotChecked,
+    /// `service.pin_secret_versions: false` leaves the encryption key at
+    /// `latest` (or an alias) with more than one instance allowed.
+    EncryptionKeyUnpinned,
 }

@@ -16,6 +16,7 @@ mod google;
 mod latency;
 mod leaks;
 mod permissions;
+mod pinning;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
