@@ -20,6 +20,7 @@ mod pinning;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
+mod secrets;
 mod signals;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;
