@@ -80,6 +80,31 @@ pub(crate) enum Command {
     Check(EnvArg),
     /// Validate config files offline; every environment when --env is not given.
     Validate(ValidateArgs),
+    /// Secret versions: who reads which, and disabling one safely.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Every referenced secret's versions, which revisions read which, and
+    /// what disabling each enabled version would break.
+    Status(EnvArg),
+    /// Disable a secret version, refused while a serving revision reads it.
+    Disable(SecretsDisableArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SecretsDisableArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// The secret: `NAME` (in the environment's project) or `projects/P/secrets/NAME`.
+    pub(crate) secret: String,
+    /// The version number to disable.
+    pub(crate) version: String,
+    /// Check and say what would happen; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]

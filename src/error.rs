@@ -110,6 +110,22 @@ pub(crate) enum Error {
     #[error("cannot start the sandbox emulator")]
     SandboxStart(#[source] std::io::Error),
 
+    #[error("{message}")]
+    SecretArgument { message: String, hint: String },
+
+    #[error("secret `{secret}` has no version {version}; nothing was written")]
+    SecretVersionMissing { secret: String, version: u64 },
+
+    #[error(
+        "refusing to disable version {version} of secret `{secret}`: {}; nothing was written",
+        uses_words(uses)
+    )]
+    VersionInUse {
+        secret: String,
+        version: u64,
+        uses: Vec<crate::secrets::usage::Use>,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -132,6 +148,23 @@ fn credentials_hint(e: &CredentialsError) -> String {
     }
 }
 
+/// `serving revision R (100% of traffic) reads it as ENV (pinned)`, each.
+fn uses_words(uses: &[crate::secrets::usage::Use]) -> String {
+    uses.iter()
+        .map(|u| {
+            let how = match u.reference.parse::<u64>() {
+                Ok(_) => "pinned".to_string(),
+                Err(_) => format!("via `{}`", u.reference),
+            };
+            format!(
+                "serving revision {} ({}% of traffic) reads it as {} ({how})",
+                u.revision, u.percent, u.env
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -143,6 +176,7 @@ impl Error {
     pub(crate) fn category(&self) -> Category {
         match self {
             Error::Config(_)
+            | Error::SecretArgument { .. }
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
@@ -170,6 +204,13 @@ impl Error {
             Error::ImpersonationRefused { target, .. } => Some(format!(
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),
+            Error::SecretArgument { hint, .. } => Some(hint.clone()),
+            Error::SecretVersionMissing { .. } => {
+                Some("list the versions with `autosre-deploy secrets status --env ENV`".into())
+            }
+            Error::VersionInUse { .. } => Some(
+                "deploy a revision that reads another version first (add a version, then `autosre-deploy deploy --env ENV` pins it), then disable this one".into(),
+            ),
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }

@@ -25,6 +25,7 @@ mod printer;
 mod report;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+mod secrets;
 mod settings;
 
 use std::collections::BTreeMap;

@@ -6,6 +6,7 @@ mod check;
 mod deploy;
 mod grant;
 mod plan;
+pub(crate) mod secrets;
 mod shared;
 mod validate;
 
@@ -40,5 +41,11 @@ pub(crate) async fn run(
             grant::run(&globals, &printer, env, settings).await
         }
         Command::Check(args) => check::run(&globals, &printer, env, args.env).await,
+        Command::Secrets(crate::cli::SecretsCommand::Status(args)) => {
+            secrets::status(&globals, &printer, env, args.env).await
+        }
+        Command::Secrets(crate::cli::SecretsCommand::Disable(args)) => {
+            secrets::disable(&globals, &printer, env, args).await
+        }
     }
 }

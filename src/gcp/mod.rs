@@ -40,6 +40,7 @@ pub(crate) use run::Validated;
 /// Connected clients for the four APIs.
 pub(crate) struct Google {
     run: google_cloud_run_v2::client::Services,
+    revisions: google_cloud_run_v2::client::Revisions,
     secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
     iam: google_cloud_iam_admin_v1::client::Iam,
     projects: google_cloud_resourcemanager_v3::client::Projects,
@@ -103,6 +104,7 @@ macro_rules! iam_call {
 
 mod permissions;
 mod run;
+mod secrets;
 
 impl Google {
     pub(crate) async fn connect(
@@ -114,6 +116,12 @@ impl Google {
             retry,
             run: build_client!(
                 google_cloud_run_v2::client::Services,
+                Api::Run,
+                endpoints,
+                creds
+            ),
+            revisions: build_client!(
+                google_cloud_run_v2::client::Revisions,
                 Api::Run,
                 endpoints,
                 creds

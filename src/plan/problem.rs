@@ -66,4 +66,7 @@ pub(crate) enum WarningKind {
     PermissionsNotChecked,
     /// `--set-env` sets an env var for this run, over the config.
     SetEnv,
+    /// `service.pin_secret_versions: false` leaves the encryption key at
+    /// `latest` (or an alias) with more than one instance allowed.
+    EncryptionKeyUnpinned,
 }

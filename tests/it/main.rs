@@ -19,9 +19,11 @@ mod identity;
 mod latency;
 mod leaks;
 mod permissions;
+mod pinning;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
+mod secrets;
 mod signals;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;

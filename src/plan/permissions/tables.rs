@@ -15,8 +15,16 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         ACT_AS | "iam.serviceAccounts.get" => "roles/iam.serviceAccountUser",
         p if p.starts_with("iam.serviceAccounts.") => "roles/iam.serviceAccountAdmin",
         "run.services.setIamPolicy" => "roles/run.admin",
+        // `secrets status` reads the revisions: run.viewer has it.
+        "run.revisions.list" => "roles/run.viewer",
         p if p.starts_with("run.") => "roles/run.developer",
-        "secretmanager.secrets.get" | "secretmanager.versions.get" => "roles/secretmanager.viewer",
+        "secretmanager.secrets.get"
+        | "secretmanager.versions.get"
+        | "secretmanager.versions.list" => "roles/secretmanager.viewer",
+        // `secrets disable`: the smallest role that changes version states.
+        "secretmanager.versions.disable" | "secretmanager.versions.enable" => {
+            "roles/secretmanager.secretVersionManager"
+        }
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
         p if p.starts_with("iap.") => "roles/iap.admin",
         _ => "roles/resourcemanager.projectIamAdmin",
@@ -30,6 +38,8 @@ pub(super) fn read_permission(operation: &str) -> &'static str {
         "projects.getIamPolicy" => "resourcemanager.projects.getIamPolicy",
         "secrets.get" => "secretmanager.secrets.get",
         "secrets.versions.get" => "secretmanager.versions.get",
+        "secrets.versions.list" => "secretmanager.versions.list",
+        "services.revisions.list" => "run.revisions.list",
         "secrets.getIamPolicy" => "secretmanager.secrets.getIamPolicy",
         "serviceAccounts.get" => "iam.serviceAccounts.get",
         "serviceAccounts.getIamPolicy" => "iam.serviceAccounts.getIamPolicy",
@@ -64,6 +74,9 @@ pub(super) fn why(permission: &str) -> &'static str {
         "secretmanager.secrets.setIamPolicy" => "let the runtime account read the secret",
         "iap.webServices.getIamPolicy" => "read who may use the service through IAP",
         "iap.webServices.setIamPolicy" => "grant the `iap.members` access through IAP",
+        "secretmanager.versions.list" => "list the secret's versions (`secrets status`)",
+        "secretmanager.versions.disable" => "disable a secret version (`secrets disable`)",
+        "run.revisions.list" => "list the service's revisions (`secrets status`)",
         _ => "the plan",
     }
 }
@@ -80,5 +93,34 @@ pub(super) fn what_unchecked(operation: &str) -> &'static str {
         "services.getIamPolicy" => "check who may invoke the service",
         "iap.getIamPolicy" => "check who may already use the service through IAP",
         _ => "have Cloud Run validate the service it would send",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `secrets` commands' reads and write map to the smallest roles
+    /// that grant them (cloud.google.com/iam/docs/roles-permissions).
+    #[test]
+    fn secrets_commands_permissions_have_their_roles() {
+        assert_eq!(
+            read_permission("secrets.versions.list"),
+            "secretmanager.versions.list"
+        );
+        assert_eq!(
+            read_permission("services.revisions.list"),
+            "run.revisions.list"
+        );
+        assert_eq!(
+            role_for("secretmanager.versions.list"),
+            "roles/secretmanager.viewer"
+        );
+        assert_eq!(role_for("run.revisions.list"), "roles/run.viewer");
+        assert_eq!(
+            role_for("secretmanager.versions.disable"),
+            "roles/secretmanager.secretVersionManager"
+        );
+        assert_ne!(why("secretmanager.versions.disable"), "the plan");
     }
 }

@@ -1,0 +1,202 @@
+//! `secrets status` and `secrets disable`: which secret versions exist, who
+//! reads which, and a guard against disabling one a serving revision reads.
+//!
+//! `mod.rs` reads the facts from Google (concurrently: the service and its
+//! revisions, each secret and its versions); `usage.rs` decides, purely, who
+//! uses what and what disabling a version would break.
+
+pub(crate) mod usage;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::{try_join, try_join_all};
+use google_cloud_run_v2::model::{Revision, Service, env_var::Values};
+use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
+use serde::Serialize;
+
+use crate::config::Environment;
+use crate::gcp::{GcpError, Google, Kind};
+use crate::plan::compute;
+use crate::plan::live::{SecretId, VersionRef};
+use usage::{RevisionFact, SecretStatus, VersionFact};
+
+/// Bumped whenever the JSON shape of the report changes incompatibly.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// `secrets status`: every referenced secret, by the config or a revision.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) schema_version: u32,
+    pub(crate) environment: String,
+    pub(crate) service: String,
+    /// Revision -> its traffic percent, serving ones only.
+    pub(crate) serving: BTreeMap<String, i32>,
+    pub(crate) secrets: Vec<SecretStatus>,
+}
+
+/// Read the status of every secret the config or a revision of its service
+/// references; with `only`, of that secret alone.
+pub(crate) async fn read(
+    google: &Google,
+    env: &Environment,
+    only: Option<&SecretId>,
+) -> Result<Report, GcpError> {
+    let name = compute::service_name(env);
+    let (service, revisions) = try_join(google.service(&name), async {
+        match google.revisions(&name).await {
+            Err(e) if e.is(Kind::NotFound) => Ok(Vec::new()),
+            r => r,
+        }
+    })
+    .await?;
+    let serving = traffic(service.as_ref());
+    let ids = [env.project.to_string()];
+    let revisions: Vec<RevisionFact> = revisions
+        .iter()
+        .map(|r| revision_fact(r, &serving, &ids, &env.project))
+        .collect();
+    let config: Vec<(String, VersionRef)> = env
+        .service
+        .secrets
+        .iter()
+        .map(|(var, r)| (var.clone(), VersionRef::of(env, r)))
+        .collect();
+    let mut secrets: BTreeSet<SecretId> = config.iter().map(|(_, k)| k.id.clone()).collect();
+    secrets.extend(
+        revisions
+            .iter()
+            .flat_map(|r| r.refs.iter().map(|(_, id, _)| id.clone())),
+    );
+    if let Some(only) = only {
+        secrets = BTreeSet::from([only.clone()]);
+    }
+    let (config, revisions) = (&config, &revisions);
+    let statuses = try_join_all(secrets.iter().map(|id| async move {
+        let (secret, versions) = try_join(google.secret(&id.project, &id.secret), async {
+            match google.secret_versions(&id.project, &id.secret).await {
+                Err(e) if e.is(Kind::NotFound) => Ok(Vec::new()),
+                r => r,
+            }
+        })
+        .await?;
+        let aliases: BTreeMap<String, u64> = secret
+            .as_ref()
+            .map(|s| {
+                s.version_aliases
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let facts: Vec<VersionFact> = versions
+            .iter()
+            .filter_map(|v| {
+                Some(VersionFact {
+                    number: v.name.rsplit('/').next()?.parse().ok()?,
+                    state: state_name(&v.state).into(),
+                    create_time: v.create_time.map(String::from).unwrap_or_default(),
+                })
+            })
+            .collect();
+        let reads: Vec<(String, String)> = config
+            .iter()
+            .filter(|(_, k)| &k.id == id)
+            .map(|(var, k)| (var.clone(), k.version.clone()))
+            .collect();
+        Ok::<_, GcpError>(usage::status(
+            id,
+            secret.is_some(),
+            &facts,
+            &aliases,
+            revisions,
+            &reads,
+        ))
+    }))
+    .await?;
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        environment: env.name.clone(),
+        service: env.service.name.to_string(),
+        serving,
+        secrets: statuses,
+    })
+}
+
+fn state_name(s: &VersionState) -> &'static str {
+    match s {
+        VersionState::Enabled => "ENABLED",
+        VersionState::Disabled => "DISABLED",
+        VersionState::Destroyed => "DESTROYED",
+        _ => "UNKNOWN",
+    }
+}
+
+fn short(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_string()
+}
+
+/// Revision -> percent of traffic, from the service's `trafficStatuses`
+/// (what serves now); a `LATEST` target is the latest ready revision.
+fn traffic(service: Option<&Service>) -> BTreeMap<String, i32> {
+    use google_cloud_run_v2::model::TrafficTargetAllocationType as T;
+    let mut out = BTreeMap::new();
+    let Some(s) = service else {
+        return out;
+    };
+    for t in &s.traffic_statuses {
+        let revision = match (&t.r#type, t.revision.is_empty()) {
+            (T::Latest, _) | (_, true) => short(&s.latest_ready_revision),
+            _ => short(&t.revision),
+        };
+        if t.percent > 0 && !revision.is_empty() {
+            *out.entry(revision).or_insert(0) += t.percent;
+        }
+    }
+    out
+}
+
+/// A revision's secret references: a bare secret id is in the service's own
+/// project, as is `projects/P/secrets/S` when P is one of `ids`.
+fn revision_fact(
+    r: &Revision,
+    serving: &BTreeMap<String, i32>,
+    ids: &[String],
+    project: &str,
+) -> RevisionFact {
+    let name = short(&r.name);
+    let refs = r
+        .containers
+        .iter()
+        .flat_map(|c| c.env.iter())
+        .filter_map(|e| match &e.values {
+            Some(Values::ValueSource(src)) => {
+                let k = src.secret_key_ref.as_ref()?;
+                let id = match k.secret.split('/').collect::<Vec<_>>().as_slice() {
+                    ["projects", p, "secrets", s] if !ids.iter().any(|i| i == p) => SecretId {
+                        project: (*p).to_string(),
+                        secret: (*s).to_string(),
+                    },
+                    ["projects", _, "secrets", s] => SecretId {
+                        project: project.to_string(),
+                        secret: (*s).to_string(),
+                    },
+                    _ => SecretId {
+                        project: project.to_string(),
+                        secret: k.secret.clone(),
+                    },
+                };
+                let version = match k.version.as_str() {
+                    "" => "latest".to_string(),
+                    v => v.to_string(),
+                };
+                Some((e.name.clone(), id, version))
+            }
+            _ => None,
+        })
+        .collect();
+    RevisionFact {
+        percent: serving.get(&name).copied().unwrap_or(0),
+        name,
+        refs,
+    }
+}
