@@ -98,6 +98,7 @@ macro_rules! iam_call {
 
 mod permissions;
 mod run;
+pub(crate) mod secrets;
 
 impl Google {
     pub(crate) async fn connect(
