@@ -82,6 +82,9 @@ pub(crate) struct LiveState {
     /// Reads Google refused with 403: what they would have told is absent
     /// above (a policy `None`, an account assumed to exist).
     pub(crate) refused: Vec<RefusedRead>,
+    /// The encryption key's payload, judged (second phase; see
+    /// [`super::key`]).
+    pub(crate) key_payload: super::key::KeyPayload,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -338,7 +341,11 @@ pub(crate) async fn read(
             }
         }
     };
-    let ((account, answer), validation) = try_join(account, validation).await?;
+    // The key's payload needs the first phase's version and permissions.
+    let key_payload = super::key::read(google, env, &live);
+    let (accounts, key_payload) = join(try_join(account, validation), key_payload).await;
+    let ((account, answer), validation) = accounts?;
+    live.key_payload = key_payload;
     live.account = account;
     live.validation = validation;
     live.permissions.extend(answer);

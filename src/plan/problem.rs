@@ -37,6 +37,10 @@ pub(crate) enum ProblemKind {
     MissingPermission,
     /// A read a required step depends on was refused (403).
     ReadRefused,
+    /// The encryption key's payload is not a Fernet key.
+    KeyMalformed,
+    /// The key's payload does not match the checksum Secret Manager sent.
+    KeyChecksumMismatch,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -64,4 +68,7 @@ pub(crate) enum WarningKind {
     ReadRefused,
     /// testIamPermissions was refused or not served for a resource.
     PermissionsNotChecked,
+    /// The encryption key's payload could not be read, so its format was
+    /// not verified.
+    KeyFormatNotVerified,
 }

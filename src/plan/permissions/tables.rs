@@ -16,7 +16,11 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         p if p.starts_with("iam.serviceAccounts.") => "roles/iam.serviceAccountAdmin",
         "run.services.setIamPolicy" => "roles/run.admin",
         p if p.starts_with("run.") => "roles/run.developer",
-        "secretmanager.secrets.get" | "secretmanager.versions.get" => "roles/secretmanager.viewer",
+        "secretmanager.secrets.get" | "secretmanager.versions.get" | "secretmanager.versions.list" => {
+            "roles/secretmanager.viewer"
+        }
+        "secretmanager.versions.access" => "roles/secretmanager.secretAccessor",
+        "secretmanager.versions.add" => "roles/secretmanager.secretVersionAdder",
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
         _ => "roles/resourcemanager.projectIamAdmin",
     }
@@ -39,7 +43,7 @@ pub(super) fn read_permission(operation: &str) -> &'static str {
     }
 }
 
-pub(super) fn why(permission: &str) -> &'static str {
+pub(crate) fn why(permission: &str) -> &'static str {
     match permission {
         "resourcemanager.projects.get" => "read the project number",
         "resourcemanager.projects.getIamPolicy" => "read the project's IAM policy",
@@ -60,6 +64,10 @@ pub(super) fn why(permission: &str) -> &'static str {
         "secretmanager.versions.get" => "check the referenced secret version",
         "secretmanager.secrets.getIamPolicy" => "read the secret's IAM policy",
         "secretmanager.secrets.setIamPolicy" => "let the runtime account read the secret",
+        "secretmanager.versions.access" => "read the encryption key to check its format",
+        "secretmanager.versions.list" => "find the newest enabled version of the key",
+        "secretmanager.versions.add" => "add a version holding a new key",
+        "secretmanager.secrets.create" => "create the key secret",
         _ => "the plan",
     }
 }
