@@ -1,7 +1,7 @@
 //! `deploy`: preflight, grants, rollout, readiness — or, with `--dry-run`,
 //! the plan alone.
 
-use super::shared::{preflight_result, print_plan, report_outcome, settle, with_context};
+use super::shared::{Context, preflight_result, print_plan, report_outcome, settle, with_context};
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
@@ -42,15 +42,31 @@ pub(crate) async fn run(
         }
         None => settings.image(&env)?,
     };
+    with_context(globals, printer, vars, &env, async |ctx| {
+        deploy_in(ctx, &env, &settings, saved_plan.as_ref(), image).await
+    })
+    .await
+}
+
+/// The deploy of `env` with `image` on an open connection: what `deploy`
+/// runs, and `key rotate` after adding its version.
+pub(crate) async fn deploy_in(
+    ctx: &Context,
+    env: &Environment,
+    settings: &DeploySettings,
+    saved_plan: Option<&SavedPlan>,
+    image: String,
+) -> Result<ExitStatus, Error> {
+    let printer = &ctx.printer;
     let target = Target::Deploy {
         image: image.clone(),
     };
-    with_context(globals, printer, vars, &env, async |ctx| {
+    {
         printer.step(&format!(
             "Reading live state for `{}` (project {}, region {})",
             env.name, env.project, env.region
         ));
-        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+        let (mut plan, live) = plan::plan(&ctx.google, env, &target).await?;
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
@@ -67,7 +83,7 @@ pub(crate) async fn run(
             }
             return Err(e);
         }
-        if let Some(s) = &saved_plan {
+        if let Some(s) = saved_plan {
             let drift = saved::drift(&s.plan, &plan);
             if !drift.is_empty() {
                 return Err(Error::Drift {
@@ -94,13 +110,13 @@ pub(crate) async fn run(
             printer.warn(&w.message);
         }
         // The unredacted service to send: the plan holds only a redacted view.
-        let desired = compute::desired_view(&env, &image, &plan.runtime_service_account);
+        let desired = compute::desired_view(env, &image, &plan.runtime_service_account);
         let outcome = apply::apply(
             &ctx.google,
             &plan,
             live,
             Some(desired),
-            settings.apply,
+            settings.apply.clone(),
             printer,
         )
         .await;
@@ -110,8 +126,7 @@ pub(crate) async fn run(
             None => printer.success("Done."),
         }
         Ok(ExitStatus::Success)
-    })
-    .await
+    }
 }
 
 /// The config the saved plan was made from must be the one on disk now.

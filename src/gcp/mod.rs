@@ -40,6 +40,7 @@ pub(crate) use run::Validated;
 /// Connected clients for the four APIs.
 pub(crate) struct Google {
     run: google_cloud_run_v2::client::Services,
+    revisions: google_cloud_run_v2::client::Revisions,
     secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
     iam: google_cloud_iam_admin_v1::client::Iam,
     projects: google_cloud_resourcemanager_v3::client::Projects,
@@ -110,6 +111,12 @@ impl Google {
             retry,
             run: build_client!(
                 google_cloud_run_v2::client::Services,
+                Api::Run,
+                endpoints,
+                creds
+            ),
+            revisions: build_client!(
+                google_cloud_run_v2::client::Revisions,
                 Api::Run,
                 endpoints,
                 creds

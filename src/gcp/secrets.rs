@@ -165,3 +165,34 @@ impl Google {
         .await
     }
 }
+
+impl Google {
+    /// Every revision of a service (all pages); empty when the service does
+    /// not exist.
+    pub(crate) async fn revisions(
+        &self,
+        service: &str,
+    ) -> Result<Vec<google_cloud_run_v2::model::Revision>, GcpError> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let r = self
+                .call(Api::Run, "revisions.list", service, Safety::Read, || {
+                    self.revisions
+                        .list_revisions()
+                        .set_parent(service)
+                        .set_page_token(&token)
+                        .send()
+                })
+                .await;
+            let Some(page) = found(r)? else {
+                return Ok(out);
+            };
+            out.extend(page.revisions);
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            token = page.next_page_token;
+        }
+    }
+}
