@@ -13,6 +13,7 @@ mod deploy;
 mod example;
 mod faults;
 mod google;
+mod key;
 mod latency;
 mod leaks;
 mod permissions;
