@@ -110,7 +110,8 @@ pub(crate) async fn deploy_in(
             printer.warn(&w.message);
         }
         // The unredacted service to send: the plan holds only a redacted view.
-        let desired = compute::desired_view(env, &image, &plan.runtime_service_account);
+        let desired =
+            compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
         let outcome = apply::apply(
             &ctx.google,
             &plan,

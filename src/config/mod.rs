@@ -76,7 +76,6 @@ pub use error::ConfigError;
 pub use redact::is_sensitive_name;
 #[cfg(test)]
 pub use schema::json_schema;
-#[cfg(test)]
 pub use secret_ref::SecretRef;
 pub use validate::InvalidValue;
 pub use values::parse_image;

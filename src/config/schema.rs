@@ -113,7 +113,7 @@ impl JsonSchema for SecretsMap {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         name_map(
             generator,
-            "Secret reference: name, name:3, name:latest, projects/P/secrets/S:2.",
+            "Secret reference: name, name:3, name:latest, name:ALIAS, projects/P/secrets/S:2.",
         )
     }
 }

@@ -1,6 +1,7 @@
 //! `service.secrets` values: which Secret Manager secret version feeds an env var.
 //!
-//! Two spellings, both with an optional `:version` (default `latest`):
+//! Two spellings, both with an optional `:version` (default `latest`; a number, or a version
+//! alias, which the deploy resolves to the number it names unless pinning is off):
 //!
 //! - `NAME[:VERSION]`: a secret in the environment's own project;
 //! - `projects/PROJECT/secrets/NAME[:VERSION]`: a secret in any project (id or number).
@@ -16,7 +17,7 @@ pub struct SecretRef {
     pub project: Option<String>,
     /// Secret id: `[A-Za-z0-9_-]{1,255}`.
     pub secret: String,
-    /// `latest` or a positive integer, as text.
+    /// `latest`, a positive integer as text, or a version alias (`Secret.versionAliases`).
     pub version: String,
 }
 
@@ -110,7 +111,7 @@ fn split_version(text: &str) -> Result<(&str, String), InvalidValue> {
     if parts.next().is_some() {
         return Err(InvalidValue::new(
             format!("malformed secret reference `{text}`: more than one `:`"),
-            "write `name` or `name:version`, where version is `latest` or a number like `3`",
+            "write `name` or `name:version`, where version is `latest`, a number like `3` or an alias",
         ));
     }
     if name.is_empty() {
@@ -153,6 +154,9 @@ mod tests {
         );
         assert_eq!(ok("name:3").version, "3");
         assert_eq!(ok("name:latest").version, "latest");
+        // A version alias (Secret.versionAliases), resolved at deploy time.
+        assert_eq!(ok("name:current").version, "current");
+        assert_eq!(ok("projects/p/secrets/s:blue_2").version, "blue_2");
         assert_eq!(ok("name").display(), "name:latest");
     }
 
@@ -172,7 +176,9 @@ mod tests {
         assert!(err("projects/P/secrets/").contains("incomplete"));
         assert!(err("projects/acme-prod/secrets").contains("incomplete"));
         assert!(err("name:0").contains("version"));
-        assert!(err("name:v1").contains("version"));
+        assert!(err("name:1v").contains("version"));
+        assert!(err("name:NEW").contains("version"));
+        assert!(err("name:-x").contains("version"));
         assert!(err("name:01").contains("version"));
         assert!(err("bad.name").contains("secret id"));
         assert!(err(&"x".repeat(256)).contains("secret id"));

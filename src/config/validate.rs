@@ -315,16 +315,25 @@ pub(super) fn secret_id(s: &str) -> Check {
 
 /// `latest` or a positive integer without leading zeros.
 pub(super) fn secret_version(s: &str) -> Check {
-    let ok = s == "latest"
-        || (s.starts_with(|c: char| ('1'..='9').contains(&c))
-            && s.len() <= 19
-            && s.chars().all(|c| c.is_ascii_digit()));
-    if ok {
+    let number = s.starts_with(|c: char| ('1'..='9').contains(&c))
+        && s.len() <= 19
+        && s.chars().all(|c| c.is_ascii_digit());
+    // A version alias: "a string with a maximum length of 63 characters and can contain
+    // uppercase and lowercase letters, numerals, and the hyphen (`-`) and underscore ('_')
+    // characters. An alias string must start with a letter and cannot be the string 'latest'
+    // or 'NEW'" (secretmanager.v1 discovery, Secret.versionAliases). Cloud Run takes one
+    // wherever it takes a version (run.v2 discovery, SecretKeySelector.version).
+    let alias = s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s != "NEW";
+    if s == "latest" || number || alias {
         Ok(())
     } else {
         Err(InvalidValue::new(
             format!("invalid secret version `{s}`"),
-            "a version is `latest` or a positive number such as `3`",
+            "a version is `latest`, a positive number such as `3`, or a version alias such as `current`",
         ))
     }
 }

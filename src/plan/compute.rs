@@ -12,7 +12,7 @@ use google_cloud_run_v2::model::Service;
 use super::live::{LiveState, Needs, Validation};
 use super::service::{self, EnvValue, ServiceView};
 use super::{
-    AccountCheck, Changes, IamChange, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
+    AccountCheck, Changes, IamChange, Pins, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
     ServiceAction, ServiceChange, Target, Warning, WarningKind,
 };
 use super::{permissions, preflight};
@@ -47,7 +47,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     let account = &live.account;
     let email = account.email.clone();
 
-    let secrets = preflight::secret_checks(&needs, live);
+    let secrets = preflight::secret_checks(&needs, live, env.service.pin_secret_versions);
     let mut problems: Vec<Problem> = secrets
         .iter()
         .filter_map(|c| preflight::secret_problem(c, env))
@@ -64,6 +64,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     }
     let mut iam = iam_changes(env, target, &needs, live);
     let mut warnings: Vec<Warning> = key_warning.into_iter().collect();
+    warnings.extend(preflight::unpinned_key(env, &secrets));
     // The account's absence is the problem; anything Cloud Run says about a
     // service running as a missing account follows from it.
     if account.exists {
@@ -74,9 +75,10 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
             None => {}
         }
     }
+    let pins = super::pins_of(&secrets);
     let service = target
         .image()
-        .map(|image| service_change(env, image, &email, live));
+        .map(|image| service_change(env, image, &email, &pins, live));
     if let Some(change) = &service {
         warnings.extend(preflight::plain_credentials_in_live_service(env, live));
         if change.action == ServiceAction::Update
@@ -299,9 +301,10 @@ fn service_change(
     env: &Environment,
     image: &str,
     account: &str,
+    pins: &Pins,
     live: &LiveState,
 ) -> ServiceChange {
-    let desired = desired_view(env, image, account);
+    let desired = desired_view(env, image, account, pins);
     let live_service = live.service.as_ref();
     let live_view = live_service.map(|s| service::view_of(s, &project_ids(env, live)));
     let fields = service::diff(live_view.as_ref(), &desired);
@@ -348,7 +351,9 @@ pub(crate) fn service_to_send(
     account: &str,
 ) -> Option<Service> {
     let image = target.image()?;
-    let desired = desired_view(env, image, account);
+    let needs = Needs::of(env, target);
+    let checks = preflight::secret_checks(&needs, live, env.service.pin_secret_versions);
+    let desired = desired_view(env, image, account, &super::pins_of(&checks));
     let live_view = live
         .service
         .as_ref()
@@ -364,7 +369,13 @@ pub(crate) fn service_to_send(
 }
 
 /// What the config asks of the service, unredacted: what a deploy sends.
-pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> ServiceView {
+/// `pins` replace the config's secret versions (see [`Plan::pins`]).
+pub(crate) fn desired_view(
+    env: &Environment,
+    image: &str,
+    account: &str,
+    pins: &Pins,
+) -> ServiceView {
     let s = &env.service;
     let mut vars: BTreeMap<String, EnvValue> = s
         .env
@@ -377,7 +388,7 @@ pub(crate) fn desired_view(env: &Environment, image: &str, account: &str) -> Ser
             k.clone(),
             EnvValue::Secret {
                 secret: service::secret_in_service(&env.project, secret_project, &r.secret),
-                version: r.version.clone(),
+                version: pins.get(k).unwrap_or(&r.version).clone(),
             },
         );
     }

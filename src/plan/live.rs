@@ -28,7 +28,7 @@ use google_cloud_secretmanager_v1::model::SecretVersion;
 use super::Target;
 use super::compute;
 use super::permissions::{self, Answer, RefusedRead};
-use crate::config::Environment;
+use crate::config::{Environment, SecretRef};
 use crate::gcp::iam::PolicyResource;
 use crate::gcp::{GcpError, Google, Kind, Validated};
 
@@ -50,11 +50,25 @@ impl SecretId {
     }
 }
 
-/// One secret version the config references (`latest`, a number).
+/// One secret version the config references (`latest`, a number, an alias).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct VersionRef {
     pub(crate) id: SecretId,
     pub(crate) version: String,
+}
+
+impl VersionRef {
+    /// The version a `service.secrets` entry of `env` references: a secret
+    /// without a project lives in the environment's own.
+    pub(crate) fn of(env: &Environment, r: &SecretRef) -> VersionRef {
+        VersionRef {
+            id: SecretId {
+                project: r.project.clone().unwrap_or_else(|| env.project.to_string()),
+                secret: r.secret.clone(),
+            },
+            version: r.version.clone(),
+        }
+    }
 }
 
 /// Everything the plan is computed from.
@@ -115,6 +129,18 @@ pub(crate) enum Validation {
 }
 
 impl LiveState {
+    /// The version number `r` resolves to now, as Secret Manager answered
+    /// `versions.get` for it: `latest` is "the most recently created
+    /// SecretVersion" whatever its state, an alias the version it names
+    /// (secretmanager.v1 discovery, versions.get and Secret.versionAliases);
+    /// the answer's `name` ends in the number. `None` when the version, its
+    /// secret or the read is missing. The reference read costs no request of
+    /// its own: it is the preflight's read of the version.
+    pub(crate) fn resolved_version(&self, r: &VersionRef) -> Option<&str> {
+        let v = self.versions.get(r)?.as_ref()?;
+        v.name.rsplit('/').next().filter(|n| !n.is_empty())
+    }
+
     /// The policy read for `resource`, when it was read and exists.
     pub(crate) fn policy(&self, resource: &PolicyResource) -> Option<&Policy> {
         match resource {

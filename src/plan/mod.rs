@@ -104,12 +104,33 @@ pub(crate) struct SecretCheck {
     pub(crate) env: Vec<String>,
     pub(crate) project: String,
     pub(crate) secret: String,
-    /// As the config asks: `latest` or a number.
+    /// As the config asks: `latest`, a number or a version alias.
     pub(crate) version: String,
-    /// The version `latest` resolved to, when it exists.
+    /// The version number the reference resolves to now (see
+    /// [`LiveState::resolved_version`]), when it exists: the version a new
+    /// instance would read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) resolved: Option<String>,
+    /// The version number the revision is deployed with in place of the
+    /// reference (`service.pin_secret_versions`): set when the config reads
+    /// `latest` or an alias and the reference resolved; absent when the
+    /// config names a number, pinning is off, or nothing resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pinned: Option<String>,
     pub(crate) state: SecretState,
+}
+
+/// The version each secret env var is deployed with where pinning replaced
+/// the config's reference: env var name -> version number.
+pub(crate) type Pins = std::collections::BTreeMap<String, String>;
+
+/// The pins of these checks (see [`SecretCheck::pinned`]).
+pub(crate) fn pins_of(checks: &[SecretCheck]) -> Pins {
+    checks
+        .iter()
+        .filter_map(|c| c.pinned.as_ref().map(|v| (c, v)))
+        .flat_map(|(c, v)| c.env.iter().map(move |e| (e.clone(), v.clone())))
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +213,15 @@ pub(crate) struct Changes {
     pub(crate) add: usize,
     pub(crate) change: usize,
     pub(crate) remove: usize,
+}
+
+impl Plan {
+    /// The versions this plan deploys in place of `latest` and aliases: what
+    /// `deploy` sends is the config with these pins, so it sends what the
+    /// plan shows (the pins are part of the plan, saved plans included).
+    pub(crate) fn pins(&self) -> Pins {
+        pins_of(&self.preflight.secrets)
+    }
 }
 
 impl Changes {

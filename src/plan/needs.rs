@@ -32,14 +32,9 @@ impl Needs {
     pub(crate) fn of(env: &Environment, target: &Target) -> Needs {
         let mut uses: BTreeMap<VersionRef, Vec<String>> = BTreeMap::new();
         for (var, r) in &env.service.secrets {
-            let key = VersionRef {
-                id: SecretId {
-                    project: r.project.clone().unwrap_or_else(|| env.project.to_string()),
-                    secret: r.secret.clone(),
-                },
-                version: r.version.clone(),
-            };
-            uses.entry(key).or_default().push(var.clone());
+            uses.entry(VersionRef::of(env, r))
+                .or_default()
+                .push(var.clone());
         }
         Needs {
             per_secret: env.iam.secret_access == SecretAccess::PerSecret,

@@ -10,8 +10,13 @@ use super::live::{AccountState, LiveState, Needs, account_project};
 use super::{KeyCheck, Problem, ProblemKind, SecretCheck, SecretState, Warning, WarningKind};
 use crate::config::{Environment, KeyWiring, is_sensitive_name};
 
-/// One check per referenced secret version, in reference order.
-pub(crate) fn secret_checks(needs: &Needs, live: &LiveState) -> Vec<SecretCheck> {
+/// One check per referenced secret version, in reference order. With `pin`
+/// (`service.pin_secret_versions`), a reference by `latest` or an alias that
+/// resolved is pinned to its number: env-var secrets "are resolved at
+/// instance startup time, so ... Google recommends that you pin the secret
+/// to a particular version rather than using latest"
+/// (https://cloud.google.com/run/docs/configuring/services/secrets).
+pub(crate) fn secret_checks(needs: &Needs, live: &LiveState, pin: bool) -> Vec<SecretCheck> {
     needs
         .uses
         .iter()
@@ -32,24 +37,58 @@ pub(crate) fn secret_checks(needs: &Needs, live: &LiveState) -> Vec<SecretCheck>
                     _ => SecretState::Destroyed,
                 },
             };
+            let resolved = live.resolved_version(key).map(str::to_string);
+            let by_number = key.version.chars().all(|c| c.is_ascii_digit());
             SecretCheck {
                 env: env.clone(),
                 project: key.id.project.clone(),
                 secret: key.id.secret.clone(),
                 version: key.version.clone(),
-                resolved: version.and_then(|v| v.name.rsplit('/').next().map(str::to_string)),
+                pinned: resolved.clone().filter(|_| pin && !by_number),
+                resolved,
                 state,
             }
         })
         .collect()
 }
 
+/// With `service.pin_secret_versions: false`, the encryption key read at
+/// `latest` (or an alias) by a service that may run more than one instance:
+/// each instance resolves it when it starts, so after a new key version the
+/// instances of one revision can hold different keys, and none of them can
+/// decrypt what another encrypted.
+pub(crate) fn unpinned_key(env: &Environment, checks: &[SecretCheck]) -> Option<Warning> {
+    let s = &env.service;
+    if s.pin_secret_versions || s.max_instances <= 1 {
+        return None;
+    }
+    let c = check_for_env(checks, &env.encryption_key.env)?;
+    if c.version.chars().all(|ch| ch.is_ascii_digit()) {
+        return None;
+    }
+    Some(Warning {
+        kind: WarningKind::EncryptionKeyUnpinned,
+        message: format!(
+            "the encryption key `{}:{}` is not pinned (`service.pin_secret_versions: false`) and up to {} instances may run: each resolves `{}` when it starts, so after a new key version instances of one revision hold different keys; pin it (remove `pin_secret_versions: false` from {}, or write a version number)",
+            c.secret,
+            c.version,
+            s.max_instances,
+            c.version,
+            env.source.display()
+        ),
+    })
+}
+
+/// The check of the secret version env var `var` reads, if it reads one: its
+/// `resolved` is the version number the reference resolves to now (for the
+/// encryption key, the version whose payload to check).
+pub(crate) fn check_for_env<'a>(checks: &'a [SecretCheck], var: &str) -> Option<&'a SecretCheck> {
+    checks.iter().find(|c| c.env.iter().any(|e| e == var))
+}
+
 pub(crate) fn key_check(env: &Environment, checks: &[SecretCheck]) -> KeyCheck {
     let wired = matches!(env.encryption_key_wiring(), KeyWiring::Wired);
-    let state = checks
-        .iter()
-        .find(|c| c.env.contains(&env.encryption_key.env))
-        .map(|c| c.state);
+    let state = check_for_env(checks, &env.encryption_key.env).map(|c| c.state);
     KeyCheck {
         env: env.encryption_key.env.clone(),
         secret: env.encryption_key.secret.clone(),

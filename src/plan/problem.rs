@@ -71,4 +71,7 @@ pub(crate) enum WarningKind {
     /// The encryption key's payload could not be read, so its format was
     /// not verified.
     KeyFormatNotVerified,
+    /// `service.pin_secret_versions: false` leaves the encryption key at
+    /// `latest` (or an alias) with more than one instance allowed.
+    EncryptionKeyUnpinned,
 }

@@ -175,16 +175,21 @@ pub(crate) fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
         }
     }
     match (&saved.service, &now.service) {
-        (Some(a), Some(b)) if a != b => out.push(format!(
-            "the Cloud Run service {} changed (generation {} -> {})",
-            a.name,
-            a.generation
-                .map(|g| g.to_string())
-                .unwrap_or_else(|| "none".into()),
-            b.generation
-                .map(|g| g.to_string())
-                .unwrap_or_else(|| "none".into()),
-        )),
+        // The live service moved (someone deployed). A service that only
+        // differs in what the plan would send follows from the lines above
+        // (a secret that resolves to another version changes the pin).
+        (Some(a), Some(b)) if a.generation != b.generation || a.etag != b.etag => {
+            out.push(format!(
+                "the Cloud Run service {} changed (generation {} -> {})",
+                a.name,
+                a.generation
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "none".into()),
+                b.generation
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "none".into()),
+            ))
+        }
         _ => {}
     }
     if out.is_empty() {

@@ -204,13 +204,28 @@ impl Renderer<'_> {
         self.check(ok, &subject, &detail, &result);
 
         for c in &pf.secrets {
-            let reference = self.code(&format!("{}:{}", c.secret, c.version));
+            // Pinned: `gemini-api-key: latest -> 7`, the version deployed.
+            let reference = match &c.pinned {
+                Some(v) => format!(
+                    "{} (pinned)",
+                    self.code(&format!("{}: {} -> {v}", c.secret, c.version))
+                ),
+                None => self.code(&format!("{}:{}", c.secret, c.version)),
+            };
             let subject = match c.project == project {
                 true => format!("secret {reference}"),
                 false => format!("secret {reference} in project {}", c.project),
             };
             let state = state_word(c);
-            let detail = format!(" -> {state} ({})", c.env.join(", "));
+            let detail = match c.pinned {
+                // The number is in the subject; the state is the version's.
+                Some(_) => format!(
+                    ", {} ({})",
+                    state.rsplit(' ').next().unwrap_or_default(),
+                    c.env.join(", ")
+                ),
+                None => format!(" -> {state} ({})", c.env.join(", ")),
+            };
             self.check(c.state == SecretState::Enabled, &subject, &detail, &state);
         }
 

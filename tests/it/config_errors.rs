@@ -386,12 +386,13 @@ async fn secret_ref_with_two_colons() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn secret_ref_with_a_version_that_is_not_a_number() {
+async fn secret_ref_with_a_version_that_is_neither_a_number_nor_an_alias() {
+    // `v1` is a valid version alias; `1v` starts with a digit but is no number.
     Case {
-        yaml: with_secret_ref("GOOGLE_API_KEY", "gemini-api-key:v1"),
-        at: "GOOGLE_API_KEY: gemini-api-key:v1",
+        yaml: with_secret_ref("GOOGLE_API_KEY", "gemini-api-key:1v"),
+        at: "GOOGLE_API_KEY: gemini-api-key:1v",
         key: Some("service.secrets.GOOGLE_API_KEY"),
-        message: "`v1`",
+        message: "`1v`",
         hint: "`latest`",
     }
     .check()

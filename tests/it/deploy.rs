@@ -59,7 +59,8 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
         key["valueSource"]["secretKeyRef"]["secret"],
         "sre-agent-encryption-key"
     );
-    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "latest");
+    // Pinned: `latest` deployed as the number it resolves to (issue 9 §4).
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "1");
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
     // The log shows what was about to change before it changed; stdout says it is ready.
     assert_run_snapshot!(run);

@@ -246,7 +246,17 @@ async fn example_grants_and_deploys_what_the_scripts_did() {
         }
     }
     assert_eq!(plain, script.env, "plain env vars");
-    assert_eq!(secrets, script.secrets, "secret env vars");
+    // The one deliberate difference: the script deployed `latest`; the tool
+    // pins it to the version it resolves to (issue 9 §4), version 1 in this world.
+    let pinned: BTreeMap<_, _> = script
+        .secrets
+        .iter()
+        .map(|(k, (s, v))| {
+            let v = if v == "latest" { "1" } else { v.as_str() };
+            (k.clone(), (s.clone(), v.to_string()))
+        })
+        .collect();
+    assert_eq!(secrets, pinned, "secret env vars");
 
     // --no-allow-unauthenticated: nobody unauthenticated may invoke it.
     assert!(!script.allow_unauthenticated);

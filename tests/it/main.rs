@@ -17,6 +17,7 @@ mod key;
 mod latency;
 mod leaks;
 mod permissions;
+mod pinning;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;

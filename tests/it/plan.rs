@@ -1,7 +1,7 @@
 //! `plan`, `deploy --dry-run` and saved plans, end to end.
 //!
-//! Six scenarios (first deploy, no-op, image change, env var removal, secret
-//! version change, missing role), each in the three outputs, pinned by
+//! Six scenarios (first deploy, no-op, image change, env var removal, a new
+//! secret version behind `latest`, missing role), each in the three outputs, pinned by
 //! snapshots. Every plan run is checked through the emulator journal to have
 //! sent no mutating request (only validateOnly ones).
 
@@ -96,14 +96,12 @@ async fn env_var_removal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_version_change() {
+    // A new version behind `latest`: the deployed revision pins version 1, so
+    // the plan is a one-line change to 2 and a new revision (issue 9 §4).
     let h = deployed().await;
-    h.write_config(
-        "staging",
-        &staging().replace(
-            "GOOGLE_CLIENT_ID: google-client-id:latest",
-            "GOOGLE_CLIENT_ID: google-client-id:1",
-        ),
-    );
+    h.emulator.with_state(|s| {
+        s.add_secret_version(PROJECT, "google-client-id", PAYLOAD);
+    });
     snapshot_plans(&h, "secret_version_change", &[]).await;
 }
 

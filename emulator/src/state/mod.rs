@@ -405,6 +405,29 @@ impl State {
             .unwrap_or_else(|e| panic!("destroy_secret_version: {}", e.message));
     }
 
+    /// Points version alias `alias` at `version` (as `secrets.patch` with
+    /// `updateMask=versionAliases` would, without its checks). Panics if the secret does
+    /// not exist.
+    pub fn set_version_alias(
+        &mut self,
+        project_id: &str,
+        secret_id: &str,
+        alias: &str,
+        version: u64,
+    ) {
+        let secret = self
+            .secret_mut(project_id, secret_id)
+            .unwrap_or_else(|e| panic!("set_version_alias: {}", e.message));
+        let aliases = secret
+            .fields
+            .entry("versionAliases")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(m) = aliases {
+            // int64 in proto3 JSON: a string.
+            m.insert(alias.to_string(), Value::String(version.to_string()));
+        }
+    }
+
     /// Deletes a secret and its policy.
     pub fn delete_secret(&mut self, project_id: &str, secret_id: &str) {
         if let Some(p) = self.project(project_id) {

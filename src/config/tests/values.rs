@@ -224,7 +224,7 @@ fn malformed_secret_references_are_rejected() {
             "projects/P/secrets/",
             "incomplete secret reference `projects/P/secrets/`",
         ),
-        ("gemini-api-key:v2", "invalid secret version `v2`"),
+        ("gemini-api-key:2v", "invalid secret version `2v`"),
         ("gemini-api-key:0", "invalid secret version `0`"),
         ("gemini.api.key", "invalid secret id `gemini.api.key`"),
     ];

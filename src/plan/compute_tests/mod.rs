@@ -101,9 +101,11 @@ fn key_ref() -> VersionRef {
     }
 }
 
-/// The live service as a previous deploy of `env` left it.
+/// The live service as a previous deploy of `env` left it (against
+/// [`live`], so with its pins).
 fn deployed(env: &Environment) -> Service {
-    let view = desired_view(env, IMAGE, SA);
+    let pins = compute(env, &deploy(), &live()).pins();
+    let view = desired_view(env, IMAGE, SA, &pins);
     let mut s = service::apply_view(None, &service_name(env), &view);
     s.etag = "\"s1\"".into();
     s.generation = 1;
@@ -306,6 +308,7 @@ service:
     assert!(needs.number && !needs.account_policy && !needs.project_policy());
 }
 
+mod pinning;
 mod redaction;
 mod validation;
 

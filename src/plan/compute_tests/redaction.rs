@@ -62,7 +62,7 @@ service:
     let json = serde_json::to_string(&plan).unwrap();
     assert!(!json.contains("hunter2"), "{json}");
     // What is sent is the real value.
-    let sent = desired_view(&env, IMAGE, SA);
+    let sent = desired_view(&env, IMAGE, SA, &plan.pins());
     assert_eq!(sent.env["DB_PASSWORD"], EnvValue::Plain("hunter2".into()));
     assert_eq!(sent.redacted(), plan.service.unwrap().desired);
 }
