@@ -37,17 +37,16 @@ pub(crate) fn reference(env: &Environment) -> Option<VersionRef> {
     })
 }
 
-/// The version of the key the service will resolve, as a number: the
-/// version the reference names, or what Secret Manager resolves `latest` (or
-/// an alias) to now, read by `versions.get` in the first phase
-/// (GOOGLE-FACTS.md §4: `latest` is the newest version in any state). `None`
-/// when that version is not there to read. The one place that decides which
+/// The version of the key the new revision will read, as a number: what the
+/// reference resolves to now ([`LiveState::resolved_version`]: the number
+/// itself, or what Secret Manager resolves `latest` or an alias to, which is
+/// also the number a pinned deploy writes into the revision). `None` when
+/// that version is not there to read. The one place that decides which
 /// version `plan` and `deploy` check.
 pub(crate) fn version_to_check(env: &Environment, live: &LiveState) -> Option<(SecretId, String)> {
     let r = reference(env)?;
-    let v = live.versions.get(&r)?.as_ref()?;
-    let number = v.name.rsplit('/').next().filter(|n| !n.is_empty())?;
-    Some((r.id, number.to_string()))
+    let number = live.resolved_version(&r)?.to_string();
+    Some((r.id, number))
 }
 
 /// What reading the key's payload gave.

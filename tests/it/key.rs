@@ -333,3 +333,102 @@ async fn rotation_of_a_missing_key_points_to_init() {
     run.assert_stderr_contains("autosre-deploy key init --env staging");
     assert!(h.writes().is_empty());
 }
+
+/// Rotation pins the new version: the revision it deploys references the
+/// new version's number, not `latest` (pinning is on by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn rotation_pins_the_new_version() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let revisions = h.emulator.revisions(SERVICE);
+    assert_eq!(revisions.len(), 2, "the rotation made a new revision");
+    let service = h.emulator.service(SERVICE).unwrap();
+    let key = service["template"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
+        .unwrap()
+        .clone();
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "2", "{key}");
+    let serving = revisions[1].name.rsplit('/').next().unwrap();
+    run.assert_all_contains(&format!(
+        "serving: revision {serving} (100% of traffic) reads key version 2"
+    ));
+}
+
+/// The ways a run can print: every verbosity, both log formats, JSON output.
+const LOUDNESS: [&[&str]; 5] = [
+    &[],
+    &["-v"],
+    &["-vv"],
+    &["-vv", "--log-format", "json"],
+    &["-vv", "--log-format", "json", "--output", "json"],
+];
+
+/// Run `args` at every [`LOUDNESS`] (and once more with `RUST_LOG=trace`,
+/// which lets every library log), and return the runs.
+async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for extra in LOUDNESS {
+        let all: Vec<&str> = args.iter().chain(extra.iter()).copied().collect();
+        // Boxed: a whole run of the tool is a large future, and a test
+        // holds many.
+        runs.push(Box::pin(h.run(&all)).await);
+    }
+    let all: Vec<&str> = args.iter().copied().chain(["-vv"]).collect();
+    runs.push(Box::pin(h.run_with(&all, &[("RUST_LOG", "trace")])).await);
+    runs
+}
+
+/// Issue 9 §9: key material, seeded or made by the tool, appears in no
+/// stdout, stderr, log line, plan file or error of `key init`, `key check`,
+/// `key rotate` and `plan --out` (the harness checks the seeded [`KEY`] and
+/// [`PAYLOAD`] in every run).
+#[tokio::test(flavor = "multi_thread")]
+async fn no_key_material_in_any_output_log_or_plan_file() {
+    // A fresh project: init makes a key.
+    let h = Harness::start_staging(world_without_key().build()).await;
+    let mut runs = loudly(&h, &["key", "init", "--env", "staging"]).await;
+    assert_eq!(runs[0].code, 0, "{}", runs[0].all());
+    runs.extend(loudly(&h, &["key", "check", "--env", "staging"]).await);
+    runs.extend(loudly(&h, &["key", "rotate", "--env", "staging"]).await);
+    runs.extend(loudly(&h, &["key", "rotate", "--env", "staging", "--no-deploy"]).await);
+    let plan_file = h.dir.path().join("plan.json");
+    let plan_arg = plan_file.display().to_string();
+    runs.extend(loudly(&h, &["plan", "--env", "staging", "--out", &plan_arg]).await);
+    let made = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
+    assert!(made.len() >= 6, "init and the rotations added versions");
+    let plan_text = std::fs::read_to_string(&plan_file).unwrap();
+    for key in &made {
+        let text = String::from_utf8_lossy(key);
+        assert!(!plan_text.contains(text.as_ref()), "a key in the plan file");
+        for run in &runs {
+            assert!(
+                !run.all().contains(text.as_ref()),
+                "a key the tool made was printed:\n{}",
+                run.all()
+            );
+        }
+    }
+}
+
+/// Issue 9 §9, malformed keys: `key check` names the fault and `deploy`
+/// refuses it; neither prints it, at any verbosity.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_malformed_key_in_any_output_or_log() {
+    let newline = with_newline();
+    for key in [WRONG_LENGTH, &newline, NOT_BASE64] {
+        let h = Harness::start_staging(world_with_key(key).build()).await;
+        let mut runs = loudly(&h, &["key", "check", "--env", "staging"]).await;
+        runs.extend(loudly(&h, &["deploy", "--env", "staging"]).await);
+        runs.extend(loudly(&h, &["plan", "--env", "staging"]).await);
+        for run in &runs {
+            assert_eq!(run.code, 1, "{}", run.all());
+            assert_absent(run, &[key]);
+        }
+        assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
+    }
+}
