@@ -108,7 +108,9 @@ pub(crate) enum Error {
     #[error("the encryption key secret `{secret}` has no enabled version")]
     KeyNoEnabledVersion { env: String, secret: String },
 
-    #[error("the encryption key secret `{secret}` version {version} is not a valid Fernet key: {fault}")]
+    #[error(
+        "the encryption key secret `{secret}` version {version} is not a valid Fernet key: {fault}"
+    )]
     KeyInvalid {
         env: String,
         secret: String,

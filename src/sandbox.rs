@@ -108,9 +108,12 @@ fn world_for(env: &Environment) -> World {
                 .unwrap_or_default(),
             false => rand::random::<[u8; 32]>().to_vec(),
         };
-        b = b
-            .secret(project, secret)
-            .secret_version(project, secret, VersionState::Enabled, &payload);
+        b = b.secret(project, secret).secret_version(
+            project,
+            secret,
+            VersionState::Enabled,
+            &payload,
+        );
     }
     b.build()
 }

@@ -173,7 +173,10 @@ pub(crate) async fn check(
         match require(
             ctx,
             &resource,
-            &["secretmanager.versions.list", "secretmanager.versions.access"],
+            &[
+                "secretmanager.versions.list",
+                "secretmanager.versions.access",
+            ],
         )
         .await
         {
@@ -403,7 +406,9 @@ fn pins(
             .and_then(|r| r.containers.first())
             .and_then(|c| c.env.iter().find(|e| e.name == var))
             .and_then(|e| match &e.values {
-                Some(Values::ValueSource(s)) => s.secret_key_ref.as_ref().map(|k| k.version.clone()),
+                Some(Values::ValueSource(s)) => {
+                    s.secret_key_ref.as_ref().map(|k| k.version.clone())
+                }
                 _ => None,
             })
             .unwrap_or_else(|| "-".into());
@@ -433,7 +438,11 @@ fn newest_enabled(
 /// Ask `resource` for `permissions`; stop with what is missing, the role
 /// that grants it and the command that grants the role. A question Google
 /// does not answer is a warning, as in the plan: the write then tells.
-async fn require(ctx: &Context, resource: &PolicyResource, permissions: &[&str]) -> Result<(), Error> {
+async fn require(
+    ctx: &Context,
+    resource: &PolicyResource,
+    permissions: &[&str],
+) -> Result<(), Error> {
     let asked: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
     let held = match ctx.google.test_permissions(resource, &asked).await {
         Ok(held) => held,
@@ -506,5 +515,6 @@ fn last_segment(name: &str) -> String {
 
 fn rfc3339(seconds: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339).ok()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }

@@ -42,7 +42,9 @@ pub(crate) enum KeyFormatError {
     TrailingNewline,
     #[error("the key ends with a space or tab")]
     TrailingWhitespace,
-    #[error("the key uses the standard base64 alphabet (`+`, `/`), not the URL-safe one (`-`, `_`)")]
+    #[error(
+        "the key uses the standard base64 alphabet (`+`, `/`), not the URL-safe one (`-`, `_`)"
+    )]
     StandardAlphabet,
     #[error("the key is not URL-safe base64 with padding ({chars} characters)")]
     NotBase64 { chars: usize },
@@ -151,8 +153,7 @@ impl Inspection {
     pub(crate) fn fault(&self) -> Option<String> {
         match (self.checksum, &self.error) {
             (Checksum::Mismatch, _) => Some(
-                "the payload does not match the CRC32C checksum Secret Manager sent with it"
-                    .into(),
+                "the payload does not match the CRC32C checksum Secret Manager sent with it".into(),
             ),
             (_, Some(e)) => Some(e.to_string()),
             _ => None,

@@ -94,10 +94,7 @@ async fn init_creates_the_key_secret_on_a_fresh_project() {
     );
     let secret = h.emulator.secret(PROJECT, KEY_SECRET).unwrap();
     assert_eq!(secret["labels"]["managed-by"], "autosre-deploy");
-    assert!(
-        secret["replication"].get("automatic").is_some(),
-        "{secret}"
-    );
+    assert!(secret["replication"].get("automatic").is_some(), "{secret}");
     let payloads = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
     assert_eq!(payloads.len(), 1);
     assert!(is_fernet_key(&payloads[0]));
@@ -127,7 +124,11 @@ async fn init_replicates_where_the_config_says() {
         "  env: SRE_AGENT_ENCRYPTION_KEY\n",
         "  env: SRE_AGENT_ENCRYPTION_KEY\n  replica_locations: [us-central1, us-east1]\n",
     );
-    assert_ne!(config, staging(), "the config has an encryption_key section");
+    assert_ne!(
+        config,
+        staging(),
+        "the config has an encryption_key section"
+    );
     h.write_config("staging", &config);
     let run = h.run(&["key", "init", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
@@ -155,7 +156,15 @@ async fn init_on_an_existing_key_changes_nothing() {
 async fn init_dry_run_says_what_it_would_create_and_writes_nothing() {
     let h = Harness::start_staging(world_without_key().build()).await;
     let run = h
-        .run(&["key", "init", "--env", "staging", "--dry-run", "--output", "json"])
+        .run(&[
+            "key",
+            "init",
+            "--env",
+            "staging",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
         .await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
@@ -169,7 +178,11 @@ async fn init_without_the_create_permission_names_it_and_writes_nothing() {
     let world = world_without_key()
         .caller("deployer@example.com")
         .enforce_caller_permissions()
-        .project_binding(PROJECT, "roles/secretmanager.viewer", "user:deployer@example.com")
+        .project_binding(
+            PROJECT,
+            "roles/secretmanager.viewer",
+            "user:deployer@example.com",
+        )
         .build();
     let h = Harness::start_staging(world).await;
     let run = h.run(&["key", "init", "--env", "staging"]).await;

@@ -16,9 +16,9 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         p if p.starts_with("iam.serviceAccounts.") => "roles/iam.serviceAccountAdmin",
         "run.services.setIamPolicy" => "roles/run.admin",
         p if p.starts_with("run.") => "roles/run.developer",
-        "secretmanager.secrets.get" | "secretmanager.versions.get" | "secretmanager.versions.list" => {
-            "roles/secretmanager.viewer"
-        }
+        "secretmanager.secrets.get"
+        | "secretmanager.versions.get"
+        | "secretmanager.versions.list" => "roles/secretmanager.viewer",
         "secretmanager.versions.access" => "roles/secretmanager.secretAccessor",
         "secretmanager.versions.add" => "roles/secretmanager.secretVersionAdder",
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
