@@ -83,6 +83,45 @@ pub(crate) enum Command {
     /// Secret versions: who reads which, and disabling one safely.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The agent's encryption key: generate, init, check, rotate.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Print a new Fernet key (32 random bytes, URL-safe base64) on stdout, for piping.
+    Generate,
+    /// Create the key secret with a new key as version 1; nothing when it exists.
+    Init(KeyInitArgs),
+    /// Check the newest enabled key version: its checksum and its Fernet format.
+    Check(EnvArg),
+    /// Add a version with a new key, then deploy so the service uses it.
+    Rotate(KeyRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyInitArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Say what would be created; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyRotateArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Add the version only; the service keeps its key until the next deploy.
+    #[arg(long)]
+    pub(crate) no_deploy: bool,
+    /// Say what would happen; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Bound the deploy, as `deploy --timeout`.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -126,6 +126,29 @@ pub(crate) enum Error {
         uses: Vec<crate::secrets::usage::Use>,
     },
 
+    #[error("cannot get random bytes from the operating system")]
+    Random(#[source] rand::rand_core::OsError),
+
+    #[error("the encryption key secret `{secret}` does not exist in project `{project}`")]
+    KeySecretMissing {
+        env: String,
+        project: String,
+        secret: String,
+    },
+
+    #[error("the encryption key secret `{secret}` has no enabled version")]
+    KeyNoEnabledVersion { env: String, secret: String },
+
+    #[error(
+        "the encryption key secret `{secret}` version {version} is not a valid Fernet key: {fault}"
+    )]
+    KeyInvalid {
+        env: String,
+        secret: String,
+        version: String,
+        fault: String,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -227,6 +250,12 @@ impl Error {
             Error::PlanForOtherEnvironment { given, .. } => Some(format!(
                 "run `autosre-deploy plan --env {given} --out FILE` to plan `{given}`"
             )),
+            Error::KeySecretMissing { env, .. } => {
+                Some(format!("create it with a new key: autosre-deploy key init --env {env}"))
+            }
+            Error::KeyNoEnabledVersion { env, .. } | Error::KeyInvalid { env, .. } => {
+                Some(crate::key::KeyFormatError::hint(env))
+            }
             Error::ConfigChangedSincePlan { env, .. } | Error::Drift { env, .. } => Some(format!(
                 "review a fresh plan: autosre-deploy plan --env {env} --out FILE"
             )),

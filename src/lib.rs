@@ -19,6 +19,7 @@ mod config;
 mod error;
 mod gcp;
 mod interrupt;
+mod key;
 mod logging;
 mod plan;
 mod printer;

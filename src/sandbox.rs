@@ -106,11 +106,18 @@ fn world_for(env: &Environment) -> World {
         if projects.insert(project.clone()) {
             b = b.project(project, PROJECT_NUMBER + projects.len() as u64);
         }
+        // The encryption key is a Fernet key, as the preflight checks.
+        let payload = match *project == *env.project && *secret == env.encryption_key.secret {
+            true => crate::key::generate()
+                .map(String::into_bytes)
+                .unwrap_or_default(),
+            false => rand::random::<[u8; 32]>().to_vec(),
+        };
         b = b.secret(project, secret).secret_version(
             project,
             secret,
             VersionState::Enabled,
-            &rand::random::<[u8; 32]>(),
+            &payload,
         );
     }
     b.build()

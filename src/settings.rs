@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::Env;
 use crate::apply::ApplyOptions;
-use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, Output, PlanArgs};
+use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, KeyRotateArgs, Output, PlanArgs};
 use crate::config::{self, Environment};
 use crate::error::Error;
 use crate::gcp::Retry;
@@ -38,6 +38,10 @@ pub(crate) enum Sandbox {
     /// Seeded from an emulator world file.
     World(PathBuf),
 }
+
+/// `deploy --iam-propagation-timeout`'s default (Google: grants apply in up
+/// to 7 minutes).
+pub(crate) const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(420);
 
 /// How long a run may take unless `--timeout` says otherwise.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -197,6 +201,19 @@ impl DeploySettings {
                 Duration::from_secs(args.iam_propagation_timeout),
                 args.timeout,
             ),
+        }
+    }
+
+    /// `key rotate`'s deploy: `deploy --env E` with its defaults, and the
+    /// rotation's `--timeout`.
+    pub(crate) fn for_rotation(args: &KeyRotateArgs, globals: &Globals) -> DeploySettings {
+        DeploySettings {
+            env: Some(args.env.env.clone()),
+            image: None,
+            dry_run: false,
+            saved_plan: None,
+            set_env: vec![],
+            apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT, args.timeout),
         }
     }
 

@@ -125,6 +125,9 @@ fn predefined(role: &str, perm: &str) -> Option<bool> {
         ],
         "roles/secretmanager.admin" => SECRET_ADMIN,
         "roles/secretmanager.secretAccessor" => &["secretmanager.versions.access"],
+        // Secret Version Adder: "Allows adding versions to existing secrets"
+        // (cloud.google.com/secret-manager/docs/access-control).
+        "roles/secretmanager.secretVersionAdder" => &["secretmanager.versions.add"],
         "roles/secretmanager.viewer" => &[
             "resourcemanager.projects.get",
             "secretmanager.secrets.get",

@@ -308,6 +308,29 @@ impl Emulator {
     pub fn revisions(&self, service_name: &str) -> Vec<Revision> {
         self.with_state(|st| run::revisions(st, service_name))
     }
+
+    /// A secret by project id and secret id, as `secrets.get` returns it
+    /// (replication, labels, ...); `None` if it does not exist.
+    pub fn secret(&self, project_id: &str, secret_id: &str) -> Option<serde_json::Value> {
+        self.with_state(|st| {
+            let number = st.project(project_id)?.number;
+            let s = st
+                .secrets
+                .get(&format!("projects/{project_id}/secrets/{secret_id}"))?;
+            Some(secrets::secret_json(number, s))
+        })
+    }
+
+    /// The payloads of a secret's versions, oldest first: for tests that
+    /// check what was stored and that it was never printed.
+    pub fn secret_payloads(&self, project_id: &str, secret_id: &str) -> Vec<Vec<u8>> {
+        self.with_state(|st| {
+            st.secrets
+                .get(&format!("projects/{project_id}/secrets/{secret_id}"))
+                .map(|s| s.versions.iter().map(|v| v.payload.0.clone()).collect())
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// A running HTTP server; dropping it leaves the server running until the runtime ends.

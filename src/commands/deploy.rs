@@ -2,7 +2,8 @@
 //! the plan alone.
 
 use super::shared::{
-    console_url, note_set_env, preflight_result, print_plan, report_outcome, settle, with_context,
+    Context, console_url, note_set_env, preflight_result, print_plan, report_outcome, settle,
+    with_context,
 };
 use crate::ExitStatus;
 use crate::apply;
@@ -45,16 +46,34 @@ pub(crate) async fn run(
         }
         None => settings.image(&env)?,
     };
+    with_context(globals, printer, vars, &env, async |ctx| {
+        deploy_in(ctx, &env, &settings, saved_plan.as_ref(), image, &set_env).await
+    })
+    .await
+}
+
+/// The deploy of `env` with `image` on an open connection: what `deploy`
+/// runs, and `key rotate` after adding its version. `set_env` names the
+/// variables `--set-env` set (already applied to `env`).
+pub(crate) async fn deploy_in(
+    ctx: &Context,
+    env: &Environment,
+    settings: &DeploySettings,
+    saved_plan: Option<&SavedPlan>,
+    image: String,
+    set_env: &[String],
+) -> Result<ExitStatus, Error> {
+    let printer = &ctx.printer;
     let target = Target::Deploy {
         image: image.clone(),
     };
-    with_context(globals, printer, vars, &env, async |ctx| {
+    {
         printer.step(&format!(
             "Reading live state for `{}` (project {}, region {})",
             env.name, env.project, env.region
         ));
-        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
-        note_set_env(&mut plan, &set_env, &env);
+        let (mut plan, live) = plan::plan(&ctx.google, env, &target).await?;
+        note_set_env(&mut plan, set_env, env);
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
@@ -71,7 +90,7 @@ pub(crate) async fn run(
             }
             return Err(e);
         }
-        if let Some(s) = &saved_plan {
+        if let Some(s) = saved_plan {
             let drift = saved::drift(&s.plan, &plan);
             if !drift.is_empty() {
                 return Err(Error::Drift {
@@ -99,13 +118,13 @@ pub(crate) async fn run(
         }
         // The unredacted service to send: the plan holds only a redacted view.
         let desired =
-            compute::desired_view(&env, &image, &plan.runtime_service_account, &plan.pins());
+            compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
         let outcome = apply::apply(
             &ctx.google,
             &plan,
             live,
             Some(desired),
-            settings.apply,
+            settings.apply.clone(),
             printer,
         )
         .await;
@@ -118,8 +137,7 @@ pub(crate) async fn run(
             printer.info(&format!("Revisions in the Console: {url}"));
         }
         Ok(ExitStatus::Success)
-    })
-    .await
+    }
 }
 
 /// The config the saved plan was made from must be the one on disk now.

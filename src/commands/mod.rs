@@ -5,6 +5,7 @@
 mod check;
 mod deploy;
 mod grant;
+mod key;
 mod plan;
 pub(crate) mod secrets;
 mod shared;
@@ -12,7 +13,7 @@ mod validate;
 
 use crate::Env;
 use crate::ExitStatus;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, KeyCommand};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::printer::Printer;
@@ -46,6 +47,31 @@ pub(crate) async fn run(
         }
         Command::Secrets(crate::cli::SecretsCommand::Disable(args)) => {
             secrets::disable(&globals, &printer, env, args).await
+        }
+        Command::Key(KeyCommand::Generate) => key::generate(&printer),
+        Command::Key(KeyCommand::Init(args)) => {
+            key::init(&globals, &printer, env, &args.env.env, args.dry_run).await
+        }
+        Command::Key(KeyCommand::Check(args)) => {
+            key::check(&globals, &printer, env, &args.env).await
+        }
+        Command::Key(KeyCommand::Rotate(args)) => {
+            // The rotation's deploy is `deploy --env E`, with its defaults.
+            let settings = DeploySettings::for_rotation(&args, &globals);
+            let (env_name, no_deploy, dry_run) = (args.env.env, args.no_deploy, args.dry_run);
+            key::rotate(
+                &globals,
+                &printer,
+                env,
+                &env_name,
+                no_deploy,
+                dry_run,
+                async |ctx, config| {
+                    let image = settings.image(config)?;
+                    deploy::deploy_in(ctx, config, &settings, None, image, &[]).await
+                },
+            )
+            .await
         }
     }
 }

@@ -87,6 +87,8 @@ pub struct EncryptionKey {
     pub secret: String,
     /// Environment variable name the agent reads the key from.
     pub env: String,
+    /// Where `key init` replicates the secret it creates; empty: automatic replication.
+    pub replica_locations: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -184,6 +184,10 @@ pub(super) struct RawEncryptionKey {
         extend("default" = defaults::ENCRYPTION_KEY_ENV)
     )]
     pub env: Option<Spanned<Text>>,
+    /// Where `key init` replicates a secret it creates (user-managed replication), e.g.
+    /// [us-central1, us-east1]; empty or absent: automatic replication.
+    #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
+    pub replica_locations: Option<Vec<Spanned<Text>>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -77,9 +77,17 @@ pub(super) fn resolve(
     if let Some(env) = &raw_key.env {
         p.check_text(env, "encryption_key.env", validate::env_name);
     }
+    let replica_locations = checked_list(
+        &mut p,
+        raw_key.replica_locations,
+        "encryption_key.replica_locations",
+        |s| s.parse::<Region>().map(|r| r.to_string()),
+    )
+    .unwrap_or_default();
     let encryption_key = EncryptionKey {
         secret: self::text(raw_key.secret.as_ref(), defaults::ENCRYPTION_KEY_SECRET),
         env: self::text(raw_key.env.as_ref(), defaults::ENCRYPTION_KEY_ENV),
+        replica_locations,
     };
 
     let production = p.flag(raw.production.as_ref(), "production", defaults::PRODUCTION);

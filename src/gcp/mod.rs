@@ -104,7 +104,7 @@ macro_rules! iam_call {
 
 mod permissions;
 mod run;
-mod secrets;
+pub(crate) mod secrets;
 
 impl Google {
     pub(crate) async fn connect(

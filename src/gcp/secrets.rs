@@ -1,12 +1,40 @@
-//! The reads and the one write `secrets status` / `secrets disable` need:
-//! a secret (for its version aliases), every version of it, every revision
-//! of a service, and `versions.disable`. More `impl Google`.
+//! Secret Manager beyond the reads of a plan, and the revisions that read
+//! secrets: what `secrets status` / `secrets disable` need (a secret for its
+//! version aliases, every version, every revision of a service,
+//! `versions.disable`) and what the `key` commands need (payload access,
+//! create a secret, add a version). More `impl Google`.
+//!
+//! A payload is held only as a [`Payload`], whose `Debug` shows its length,
+//! never its bytes; nothing here logs one (`call` logs method, resource and
+//! status only).
 
 use google_cloud_run_v2::model::Revision;
-use google_cloud_secretmanager_v1::model::{Secret, SecretVersion};
+use google_cloud_secretmanager_v1::model::replication::user_managed::Replica;
+use google_cloud_secretmanager_v1::model::replication::{Automatic, UserManaged};
+use google_cloud_secretmanager_v1::model::{Replication, Secret, SecretPayload, SecretVersion};
 
 use super::retry::Safety;
 use super::{Api, GcpError, Google, found};
+
+/// A secret version's payload as Secret Manager returned it.
+pub(crate) struct Payload {
+    /// The version's resource name (`latest` and aliases resolved).
+    pub(crate) name: String,
+    pub(crate) data: bytes::Bytes,
+    /// `payload.dataCrc32c`, when Secret Manager sent it.
+    pub(crate) data_crc32c: Option<i64>,
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("name", &self.name)
+            .field("data", &format_args!("({} bytes)", self.data.len()))
+            .field("data_crc32c", &self.data_crc32c)
+            .finish()
+    }
+}
+
 
 impl Google {
     /// The secret's metadata (its `versionAliases`), `None` when absent.
@@ -106,5 +134,99 @@ impl Google {
             }
             token = page.next_page_token;
         }
+    }
+
+    /// The payload of `version` (a number, `latest` or an alias).
+    pub(crate) async fn access_secret_version(
+        &self,
+        project: &str,
+        secret: &str,
+        version: &str,
+    ) -> Result<Payload, GcpError> {
+        let name = format!("projects/{project}/secrets/{secret}/versions/{version}");
+        let r = self
+            .call(
+                Api::SecretManager,
+                "secrets.versions.access",
+                &name,
+                Safety::Read,
+                || self.secrets.access_secret_version().set_name(&name).send(),
+            )
+            .await?;
+        let payload = r.payload.unwrap_or_default();
+        Ok(Payload {
+            name: r.name,
+            data: payload.data,
+            data_crc32c: payload.data_crc32c,
+        })
+    }
+
+    /// Create a secret with no versions: automatic replication, or
+    /// user-managed in `locations` when given; `labels` on it.
+    pub(crate) async fn create_secret(
+        &self,
+        project: &str,
+        secret: &str,
+        locations: &[String],
+        labels: &[(&str, &str)],
+    ) -> Result<Secret, GcpError> {
+        let parent = format!("projects/{project}");
+        let resource = format!("{parent}/secrets/{secret}");
+        let replication = match locations.is_empty() {
+            true => Replication::new().set_automatic(Automatic::new()),
+            false => Replication::new().set_user_managed(
+                UserManaged::new()
+                    .set_replicas(locations.iter().map(|l| Replica::new().set_location(l))),
+            ),
+        };
+        let body = Secret::new()
+            .set_replication(replication)
+            .set_labels(labels.iter().map(|(k, v)| (*k, *v)));
+        // A repeat of a create that landed is refused (ALREADY_EXISTS), so
+        // it is retried only when the first cannot have been processed.
+        self.call(
+            Api::SecretManager,
+            "secrets.create",
+            &resource,
+            Safety::Unguarded,
+            || {
+                self.secrets
+                    .create_secret()
+                    .set_parent(&parent)
+                    .set_secret_id(secret)
+                    .set_secret(body.clone())
+                    .send()
+            },
+        )
+        .await
+    }
+
+    /// Add a version holding `data`, with its CRC32C so that Secret Manager
+    /// verifies what it stores. A repeat could add a second version, so it is
+    /// retried only when the first cannot have been processed.
+    pub(crate) async fn add_secret_version(
+        &self,
+        project: &str,
+        secret: &str,
+        data: &[u8],
+    ) -> Result<SecretVersion, GcpError> {
+        let parent = format!("projects/{project}/secrets/{secret}");
+        let payload = SecretPayload::new()
+            .set_data(bytes::Bytes::copy_from_slice(data))
+            .set_data_crc32c(i64::from(crate::key::crc32c(data)));
+        self.call(
+            Api::SecretManager,
+            "secrets.addVersion",
+            &parent,
+            Safety::Unguarded,
+            || {
+                self.secrets
+                    .add_secret_version()
+                    .set_parent(&parent)
+                    .set_payload(payload.clone())
+                    .send()
+            },
+        )
+        .await
     }
 }

@@ -73,15 +73,19 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         .iter()
         .filter_map(|c| preflight::secret_problem(c, env))
         .collect();
-    let encryption_key = preflight::key_check(env, &secrets);
+    let mut encryption_key = preflight::key_check(env, &secrets);
     if !encryption_key.wired {
         problems.insert(0, preflight::wiring_problem(env));
     }
+    let (key_format, key_problem, key_warning) = super::key::assess(env, &live.key_payload);
+    encryption_key.format = key_format;
+    problems.extend(key_problem);
     if !account.exists {
         problems.push(preflight::account_problem(env, account));
     }
     let mut iam = iam_changes(env, target, &needs, live);
-    let mut warnings: Vec<Warning> = preflight::unpinned_key(env, &secrets).into_iter().collect();
+    let mut warnings: Vec<Warning> = key_warning.into_iter().collect();
+    warnings.extend(preflight::unpinned_key(env, &secrets));
     // The account's absence is the problem; anything Cloud Run says about a
     // service running as a missing account follows from it.
     if account.exists {

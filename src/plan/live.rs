@@ -103,6 +103,9 @@ pub(crate) struct LiveState {
     /// Reads Google refused with 403: what they would have told is absent
     /// above (a policy `None`, an account assumed to exist).
     pub(crate) refused: Vec<RefusedRead>,
+    /// The encryption key's payload, judged (second phase; see
+    /// [`super::key`]).
+    pub(crate) key_payload: super::key::KeyPayload,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -387,8 +390,11 @@ pub(crate) async fn read(
         .await;
         Ok((refusable(policy, &resource, None, refused)?, Some(answer)))
     };
-    let (((account, answer), validation), (iap_policy, iap_answer)) =
-        try_join(try_join(account, validation), iap).await?;
+    // The key's payload needs the first phase's version and permissions.
+    let key_payload = super::key::read(google, env, &live);
+    let (reads, key_payload) = join(try_join(try_join(account, validation), iap), key_payload).await;
+    let (((account, answer), validation), (iap_policy, iap_answer)) = reads?;
+    live.key_payload = key_payload;
     live.account = account;
     live.validation = validation;
     live.iap_policy = iap_policy;

@@ -15,6 +15,7 @@
 //! what happens.
 
 pub(crate) mod compute;
+pub(crate) mod key;
 pub(crate) mod live;
 mod needs;
 pub(crate) mod permissions;
@@ -159,6 +160,10 @@ pub(crate) struct KeyCheck {
     pub(crate) wired: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) state: Option<SecretState>,
+    /// Whether the payload is a valid Fernet key, when it was read (see
+    /// [`key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) format: Option<key::KeyFormat>,
 }
 
 /// The bindings to add to (and remove from) one resource's policy.

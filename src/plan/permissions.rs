@@ -34,9 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use ask::{account_permissions, iap_permissions, to_ask};
 pub(crate) use assess::assess;
-/// The report's tests name the role a permission row shows.
-#[cfg(test)]
-pub(crate) use tables::role_for;
+pub(crate) use tables::{role_for, why};
 
 use super::{Problem, ProblemKind, Warning, WarningKind};
 use crate::gcp::iam::PolicyResource;

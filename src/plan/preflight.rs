@@ -94,6 +94,7 @@ pub(crate) fn key_check(env: &Environment, checks: &[SecretCheck]) -> KeyCheck {
         secret: env.encryption_key.secret.clone(),
         wired,
         state,
+        format: None,
     }
 }
 

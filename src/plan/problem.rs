@@ -37,6 +37,10 @@ pub(crate) enum ProblemKind {
     MissingPermission,
     /// A read a required step depends on was refused (403).
     ReadRefused,
+    /// The encryption key's payload is not a Fernet key.
+    KeyMalformed,
+    /// The key's payload does not match the checksum Secret Manager sent.
+    KeyChecksumMismatch,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -66,6 +70,9 @@ pub(crate) enum WarningKind {
     PermissionsNotChecked,
     /// `--set-env` sets an env var for this run, over the config.
     SetEnv,
+    /// The encryption key's payload could not be read, so its format was
+    /// not verified.
+    KeyFormatNotVerified,
     /// `service.pin_secret_versions: false` leaves the encryption key at
     /// `latest` (or an alias) with more than one instance allowed.
     EncryptionKeyUnpinned,

@@ -187,10 +187,21 @@ impl Renderer<'_> {
             if self.markdown() { "" } else { "secret " },
             self.code(&k.secret)
         );
-        let ok = k.wired && k.state == Some(SecretState::Enabled);
-        let detail = if k.wired { "" } else { ": NOT WIRED" };
-        let result = if k.wired { "wired" } else { "**not wired**" };
-        self.check(ok, &subject, detail, result);
+        // A key read and found malformed fails its line; the problem says why.
+        let malformed = match &k.format {
+            Some(crate::plan::key::KeyFormat::Invalid { version, .. }) => Some(version),
+            _ => None,
+        };
+        let ok = k.wired && k.state == Some(SecretState::Enabled) && malformed.is_none();
+        let (detail, result) = match (k.wired, malformed) {
+            (false, _) => (": NOT WIRED".to_string(), "**not wired**".to_string()),
+            (true, Some(v)) => (
+                format!(": version {v} is NOT A VALID KEY"),
+                format!("**version {v} is not a valid key**"),
+            ),
+            (true, None) => (String::new(), "wired".to_string()),
+        };
+        self.check(ok, &subject, &detail, &result);
 
         for c in &pf.secrets {
             // Pinned: `gemini-api-key: latest -> 7`, the version deployed.

@@ -380,7 +380,7 @@ async fn a_missing_runtime_account_stops_the_deploy() {
     let key = "sre-agent-encryption-key";
     let world = world_without_key(false)
         .secret(PROJECT, key)
-        .secret_version(PROJECT, key, VersionState::Enabled, PAYLOAD)
+        .secret_version(PROJECT, key, VersionState::Enabled, KEY)
         .build();
     let h = Harness::start_staging(world).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
@@ -625,8 +625,9 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
       - id: google-client-id
         versions: [{{data: b}}]
       - id: sre-agent-encryption-key
-        versions: [{{data: c, state: {key_state}}}]
-"
+        versions: [{{data: {key}, state: {key_state}}}]
+",
+            key = std::str::from_utf8(KEY).unwrap()
         )
     };
     let file = h.dir.path().join("world.yaml");

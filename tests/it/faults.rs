@@ -474,7 +474,7 @@ async fn a_missing_runtime_account_is_a_preflight_problem() {
                 PROJECT,
                 "sre-agent-encryption-key",
                 VersionState::Enabled,
-                PAYLOAD,
+                KEY,
             )
             .secret(PROJECT, "gemini-api-key")
             .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)

@@ -33,6 +33,19 @@ pub const TOKEN: &str = "test-token";
 pub const UNSET: &str = "\u{0}unset";
 /// Seeded as every secret's payload; must never be printed.
 pub const PAYLOAD: &[u8] = b"gAAAAA-test-fernet-key-material-do-not-print";
+/// Seeded as the encryption key secret's payload: a valid Fernet key (the
+/// URL-safe base64 of `test-fernet-key-do-not-print-32b`), so that the
+/// preflight's format check passes; must never be printed either.
+pub const KEY: &[u8] = b"dGVzdC1mZXJuZXQta2V5LWRvLW5vdC1wcmludC0zMmI=";
+
+/// The payload seeded for `secret`: [`KEY`] for the encryption key secret,
+/// [`PAYLOAD`] for the others.
+pub fn payload_for(secret: &str) -> &'static [u8] {
+    match secret {
+        "sre-agent-encryption-key" => KEY,
+        _ => PAYLOAD,
+    }
+}
 pub const PROJECT: &str = "acme-sre-staging";
 pub const NUMBER: u64 = 123_456_789_012;
 pub const SA: &str = "autosre-run@acme-sre-staging.iam.gserviceaccount.com";
@@ -65,7 +78,7 @@ pub fn staging_world() -> autosre_emulator::WorldBuilder {
     ] {
         b = b
             .secret(PROJECT, s)
-            .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
+            .secret_version(PROJECT, s, VersionState::Enabled, payload_for(s));
     }
     b
 }
@@ -118,7 +131,7 @@ pub fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
             EXAMPLE_PROJECT,
             s,
             VersionState::Enabled,
-            PAYLOAD,
+            payload_for(s),
         );
     }
     b
@@ -182,12 +195,14 @@ impl Run {
     }
 
     fn checked(self) -> Run {
-        let payload = String::from_utf8_lossy(PAYLOAD);
-        assert!(
-            !self.all().contains(payload.as_ref()),
-            "a secret payload was printed:\n{}",
-            self.all()
-        );
+        for secret in [PAYLOAD, KEY] {
+            let payload = String::from_utf8_lossy(secret);
+            assert!(
+                !self.all().contains(payload.as_ref()),
+                "a secret payload was printed:\n{}",
+                self.all()
+            );
+        }
         self
     }
 }

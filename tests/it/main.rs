@@ -16,6 +16,7 @@ mod faults;
 mod google;
 mod iap;
 mod identity;
+mod key;
 mod latency;
 mod leaks;
 mod permissions;

@@ -81,7 +81,7 @@ async fn a_new_version_is_a_one_line_change_and_a_new_revision() {
     assert_eq!(run.code, 0, "{}", run.all());
     let revisions = h.emulator.revisions(SERVICE).len();
     h.emulator.with_state(|s| {
-        s.add_secret_version(PROJECT, "sre-agent-encryption-key", PAYLOAD);
+        s.add_secret_version(PROJECT, "sre-agent-encryption-key", KEY);
     });
 
     let v = json(

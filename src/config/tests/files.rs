@@ -48,6 +48,7 @@ fn example_file_loads_unchanged() {
         encryption_key: EncryptionKey {
             secret: "sre-agent-encryption-key".to_owned(),
             env: "SRE_AGENT_ENCRYPTION_KEY".to_owned(),
+            replica_locations: vec![],
         },
         iam: IamSpec {
             project_roles: vec![
@@ -95,6 +96,7 @@ fn defaults_fill_a_minimal_file() {
         encryption_key: EncryptionKey {
             secret: "sre-agent-encryption-key".to_owned(),
             env: "SRE_AGENT_ENCRYPTION_KEY".to_owned(),
+            replica_locations: vec![],
         },
         iam: IamSpec {
             project_roles: vec![],

@@ -98,6 +98,10 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
                 "secretmanager.secrets.setIamPolicy",
             ]);
         }
+        // Whether `plan` may read the key's payload to check its format.
+        if crate::plan::key::reference(env).is_some_and(|r| r.id == id) {
+            p.push(crate::plan::key::ACCESS);
+        }
         out.push((id.resource(), strings(&p)));
     }
     if let Some(email) = &env.service.service_account {

@@ -25,6 +25,8 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         "secretmanager.versions.disable" | "secretmanager.versions.enable" => {
             "roles/secretmanager.secretVersionManager"
         }
+        "secretmanager.versions.access" => "roles/secretmanager.secretAccessor",
+        "secretmanager.versions.add" => "roles/secretmanager.secretVersionAdder",
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
         p if p.starts_with("iap.") => "roles/iap.admin",
         _ => "roles/resourcemanager.projectIamAdmin",
@@ -51,7 +53,7 @@ pub(super) fn read_permission(operation: &str) -> &'static str {
     }
 }
 
-pub(super) fn why(permission: &str) -> &'static str {
+pub(crate) fn why(permission: &str) -> &'static str {
     match permission {
         "resourcemanager.projects.get" => "read the project number",
         "resourcemanager.projects.getIamPolicy" => "read the project's IAM policy",
@@ -77,6 +79,9 @@ pub(super) fn why(permission: &str) -> &'static str {
         "secretmanager.versions.list" => "list the secret's versions (`secrets status`)",
         "secretmanager.versions.disable" => "disable a secret version (`secrets disable`)",
         "run.revisions.list" => "list the service's revisions (`secrets status`)",
+        "secretmanager.versions.access" => "read the encryption key to check its format",
+        "secretmanager.versions.add" => "add a version holding a new key",
+        "secretmanager.secrets.create" => "create the key secret",
         _ => "the plan",
     }
 }

@@ -1,0 +1,519 @@
+//! `key generate | init | check | rotate`: the agent's encryption key.
+//!
+//! The key is a Fernet key in the secret `encryption_key.secret`. These
+//! commands make one ([`crate::key::generate`]), store it (a secret created
+//! with automatic or user-managed replication, a version added with its
+//! CRC32C), and judge the one stored ([`crate::key::Inspection`]). No key
+//! value is ever printed or logged, except by `key generate`, whose whole
+//! point is to print one on stdout for a pipe.
+//!
+//! Before a write, the deploying identity's permissions are asked with
+//! testIamPermissions, as the plan does: a missing one stops the command
+//! with the role that grants it and the command that grants that.
+//! `key rotate` deploys through the same path as `deploy` (the caller
+//! passes it in: commands do not import each other).
+
+use serde::Serialize;
+
+use super::shared::{Context, with_context};
+use crate::ExitStatus;
+use crate::cli::Output;
+use crate::config::{Environment, KeyWiring};
+use crate::error::Error;
+use crate::gcp::Kind;
+use crate::gcp::iam::PolicyResource;
+use crate::key::{Checksum, Inspection};
+use crate::plan::permissions::{DEPLOYER, role_for, why};
+use crate::plan::{Problem, ProblemKind, SCHEMA_VERSION, compute, preflight};
+use crate::printer::Printer;
+use crate::settings::Globals;
+
+/// The label on secrets the tool creates.
+const MANAGED_BY: (&str, &str) = ("managed-by", "autosre-deploy");
+
+/// `key generate`: a new key and a newline on stdout, nothing else.
+pub(crate) fn generate(printer: &Printer) -> Result<ExitStatus, Error> {
+    let key = crate::key::generate().map_err(Error::Random)?;
+    printer.data(&key);
+    Ok(ExitStatus::Success)
+}
+
+/// What `key init` found or did.
+#[derive(Serialize)]
+struct InitReport<'a> {
+    schema_version: u32,
+    environment: &'a str,
+    project: &'a str,
+    secret: &'a str,
+    /// `exists`, `would_create` or `created`.
+    action: &'static str,
+    /// `automatic`, or the user-managed replica locations.
+    replication: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+/// `key init`: create the key secret with a new key as version 1, unless it
+/// exists.
+pub(crate) async fn init(
+    globals: &Globals,
+    printer: &Printer,
+    vars: &crate::Env,
+    env_name: &str,
+    dry_run: bool,
+) -> Result<ExitStatus, Error> {
+    let env = globals.load(env_name)?;
+    warn_unwired(printer, &env);
+    let project = env.project.to_string();
+    let secret = env.encryption_key.secret.clone();
+    let locations = env.encryption_key.replica_locations.clone();
+    with_context(globals, printer, vars, &env, async |ctx| {
+        let mut report = InitReport {
+            schema_version: SCHEMA_VERSION,
+            environment: &env.name,
+            project: &project,
+            secret: &secret,
+            action: "exists",
+            replication: match locations.is_empty() {
+                true => vec!["automatic".into()],
+                false => locations.clone(),
+            },
+            version: None,
+        };
+        if ctx.google.secret_exists(&project, &secret).await? {
+            print_report(ctx, &report, || {
+                format!("The encryption key secret `{secret}` exists in project {project}; nothing was changed.")
+            });
+            return Ok(ExitStatus::Success);
+        }
+        // The secret does not exist yet: both are asked of the project, whose
+        // grants its secrets inherit.
+        require(
+            ctx,
+            &PolicyResource::Project {
+                project: project.clone(),
+            },
+            &["secretmanager.secrets.create", "secretmanager.versions.add"],
+        )
+        .await?;
+        let replication = match locations.is_empty() {
+            true => "automatic replication".to_string(),
+            false => format!("replicas in {}", locations.join(", ")),
+        };
+        if dry_run {
+            report.action = "would_create";
+            print_report(ctx, &report, || {
+                format!(
+                    "Would create secret `{secret}` in project {project} ({replication}, label {}={}) with a new key as version 1; nothing was changed.",
+                    MANAGED_BY.0, MANAGED_BY.1
+                )
+            });
+            return Ok(ExitStatus::Success);
+        }
+        let key = crate::key::generate().map_err(Error::Random)?;
+        ctx.google
+            .create_secret(&project, &secret, &locations, &[MANAGED_BY])
+            .await?;
+        let version = ctx
+            .google
+            .add_secret_version(&project, &secret, key.as_bytes())
+            .await?;
+        let number = last_segment(&version.name);
+        report.action = "created";
+        report.version = Some(number.clone());
+        print_report(ctx, &report, || {
+            format!(
+                "Created secret `{secret}` in project {project} ({replication}) with a new key as version {number}."
+            )
+        });
+        Ok(ExitStatus::Success)
+    })
+    .await
+}
+
+/// What `key check` found.
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    schema_version: u32,
+    environment: &'a str,
+    project: &'a str,
+    secret: &'a str,
+    version: String,
+    /// RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_days: Option<i64>,
+    checksum: Checksum,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<crate::key::KeyFormatError>,
+}
+
+/// `key check`: the newest enabled version's checksum and format.
+pub(crate) async fn check(
+    globals: &Globals,
+    printer: &Printer,
+    vars: &crate::Env,
+    env_name: &str,
+) -> Result<ExitStatus, Error> {
+    let env = globals.load(env_name)?;
+    let project = env.project.to_string();
+    let secret = env.encryption_key.secret.clone();
+    with_context(globals, printer, vars, &env, async |ctx| {
+        let resource = PolicyResource::Secret {
+            project: project.clone(),
+            secret: secret.clone(),
+        };
+        let missing = || Error::KeySecretMissing {
+            env: env.name.clone(),
+            project: project.clone(),
+            secret: secret.clone(),
+        };
+        match require(
+            ctx,
+            &resource,
+            &[
+                "secretmanager.versions.list",
+                "secretmanager.versions.access",
+            ],
+        )
+        .await
+        {
+            Err(Error::Gcp(e)) if e.is(Kind::NotFound) => return Err(missing()),
+            r => r?,
+        }
+        let versions = ctx
+            .google
+            .secret_versions(&project, &secret)
+            .await?;
+        let newest = newest_enabled(&versions).ok_or_else(|| Error::KeyNoEnabledVersion {
+            env: env.name.clone(),
+            secret: secret.clone(),
+        })?;
+        let number = last_segment(&newest.name);
+        let payload = ctx
+            .google
+            .access_secret_version(&project, &secret, &number)
+            .await?;
+        let inspection = Inspection::of(&payload.name, &payload.data, payload.data_crc32c);
+        drop(payload);
+        let created = newest.create_time.as_ref().map(|t| t.seconds());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let report = CheckReport {
+            schema_version: SCHEMA_VERSION,
+            environment: &env.name,
+            project: &project,
+            secret: &secret,
+            version: inspection.version.clone(),
+            created: created.and_then(rfc3339),
+            age_days: created.map(|c| (now - c).max(0) / 86_400),
+            checksum: inspection.checksum,
+            valid: inspection.valid(),
+            error: inspection.error,
+        };
+        print_report(ctx, &report, || {
+            let age = match (&report.created, report.age_days) {
+                (Some(c), Some(d)) => format!(", created {c} ({d} days ago)"),
+                _ => String::new(),
+            };
+            let checksum = match report.checksum {
+                Checksum::Verified => "CRC32C checksum verified",
+                Checksum::Absent => "no checksum returned",
+                Checksum::Mismatch => "CRC32C checksum MISMATCH",
+            };
+            let verdict = match inspection.fault() {
+                None => "a valid Fernet key".to_string(),
+                Some(f) => format!("NOT a valid Fernet key: {f}"),
+            };
+            format!(
+                "Encryption key `{secret}` version {}{age}: {verdict} ({checksum}).",
+                report.version
+            )
+        });
+        match inspection.fault() {
+            None => Ok(ExitStatus::Success),
+            Some(fault) => Err(Error::KeyInvalid {
+                env: env.name.clone(),
+                secret: secret.clone(),
+                version: inspection.version.clone(),
+                fault,
+            }),
+        }
+    })
+    .await
+}
+
+/// What `key rotate` did.
+#[derive(Serialize)]
+struct RotateReport<'a> {
+    schema_version: u32,
+    environment: &'a str,
+    project: &'a str,
+    secret: &'a str,
+    /// The version added (absent with `--dry-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    deployed: bool,
+    /// What each serving revision reads the key from, after the deploy.
+    serving: Vec<RevisionPin>,
+}
+
+/// One serving revision and the key version it references.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct RevisionPin {
+    pub(crate) revision: String,
+    pub(crate) percent: i32,
+    /// As the revision's env var says: a number, `latest` or an alias.
+    pub(crate) version: String,
+}
+
+/// `key rotate`: add a version with a new key, then (unless `no_deploy`)
+/// run `deploy` in the same connection, then say which key version each
+/// serving revision reads.
+pub(crate) async fn rotate(
+    globals: &Globals,
+    printer: &Printer,
+    vars: &crate::Env,
+    env_name: &str,
+    no_deploy: bool,
+    dry_run: bool,
+    deploy: impl AsyncFnOnce(&Context, &Environment) -> Result<ExitStatus, Error>,
+) -> Result<ExitStatus, Error> {
+    let env = globals.load(env_name)?;
+    warn_unwired(printer, &env);
+    let project = env.project.to_string();
+    let secret = env.encryption_key.secret.clone();
+    with_context(globals, printer, vars, &env, async |ctx| {
+        let resource = PolicyResource::Secret {
+            project: project.clone(),
+            secret: secret.clone(),
+        };
+        match require(ctx, &resource, &["secretmanager.versions.add"]).await {
+            Err(Error::Gcp(e)) if e.is(Kind::NotFound) => {
+                return Err(Error::KeySecretMissing {
+                    env: env.name.clone(),
+                    project: project.clone(),
+                    secret: secret.clone(),
+                });
+            }
+            r => r?,
+        }
+        if dry_run {
+            let then = match no_deploy {
+                true => "the service keeps its key until the next deploy".to_string(),
+                false => format!("then deploy `{}` so the service uses it", env.name),
+            };
+            printer.data(&format!(
+                "Would add a version with a new key to secret `{secret}` in project {project}; {then}. Nothing was changed."
+            ));
+            return Ok(ExitStatus::Success);
+        }
+        let key = crate::key::generate().map_err(Error::Random)?;
+        let added = ctx
+            .google
+            .add_secret_version(&project, &secret, key.as_bytes())
+            .await?;
+        drop(key);
+        let number = last_segment(&added.name);
+        printer.success(&format!(
+            "Added version {number} with a new key to secret `{secret}`."
+        ));
+        let mut report = RotateReport {
+            schema_version: SCHEMA_VERSION,
+            environment: &env.name,
+            project: &project,
+            secret: &secret,
+            version: Some(number.clone()),
+            deployed: false,
+            serving: Vec::new(),
+        };
+        if no_deploy {
+            printer.info(&format!(
+                "The service keeps its key until the next deploy: autosre-deploy deploy --env {}",
+                env.name
+            ));
+        } else {
+            // The deploy prints its own plan and outcome on stdout; with
+            // `--output json` that is the one JSON document.
+            if let Err(e) = deploy(ctx, &env).await {
+                printer.warn(&format!(
+                    "version {number} was added, but the deploy did not finish; the service keeps its previous key until `autosre-deploy deploy --env {}` succeeds",
+                    env.name
+                ));
+                return Err(e);
+            }
+            report.deployed = true;
+        }
+        report.serving = serving_pins(ctx, &env).await?;
+        let lines: Vec<String> = report
+            .serving
+            .iter()
+            .map(|p| {
+                format!(
+                    "serving: revision {} ({}% of traffic) reads key version {}",
+                    p.revision, p.percent, p.version
+                )
+            })
+            .collect();
+        match (ctx.globals.output, report.deployed) {
+            // The deploy's JSON document is the one on stdout.
+            (Output::Json, true) => lines.iter().for_each(|l| printer.info(l)),
+            (Output::Json, false) => printer.data(&crate::report::json(&report)),
+            (_, _) if !lines.is_empty() => printer.data(&lines.join("\n")),
+            _ => {}
+        }
+        Ok(ExitStatus::Success)
+    })
+    .await
+}
+
+/// The key version each serving revision references (its env var
+/// `encryption_key.env`), read from the service's traffic and its revisions.
+pub(crate) async fn serving_pins(
+    ctx: &Context,
+    env: &Environment,
+) -> Result<Vec<RevisionPin>, Error> {
+    let name = compute::service_name(env);
+    let Some(service) = ctx.google.service(&name).await? else {
+        return Ok(Vec::new());
+    };
+    let revisions = ctx.google.revisions(&name).await?;
+    Ok(pins(&service, &revisions, &env.encryption_key.env))
+}
+
+/// Pure: which revision serves how much, and which key version it reads.
+/// A `LATEST` traffic target names no revision: it is the latest ready one.
+fn pins(
+    service: &google_cloud_run_v2::model::Service,
+    revisions: &[google_cloud_run_v2::model::Revision],
+    var: &str,
+) -> Vec<RevisionPin> {
+    use google_cloud_run_v2::model::env_var::Values;
+    let mut out: Vec<RevisionPin> = Vec::new();
+    for t in service.traffic_statuses.iter().filter(|t| t.percent > 0) {
+        let revision = match t.revision.is_empty() {
+            true => last_segment(&service.latest_ready_revision),
+            false => last_segment(&t.revision),
+        };
+        let version = revisions
+            .iter()
+            .find(|r| last_segment(&r.name) == revision)
+            .and_then(|r| r.containers.first())
+            .and_then(|c| c.env.iter().find(|e| e.name == var))
+            .and_then(|e| match &e.values {
+                Some(Values::ValueSource(s)) => {
+                    s.secret_key_ref.as_ref().map(|k| k.version.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| "-".into());
+        match out.iter_mut().find(|p| p.revision == revision) {
+            Some(p) => p.percent += t.percent,
+            None => out.push(RevisionPin {
+                revision,
+                percent: t.percent,
+                version,
+            }),
+        }
+    }
+    out
+}
+
+/// The newest version that is ENABLED (highest number).
+fn newest_enabled(
+    versions: &[google_cloud_secretmanager_v1::model::SecretVersion],
+) -> Option<&google_cloud_secretmanager_v1::model::SecretVersion> {
+    use google_cloud_secretmanager_v1::model::secret_version::State;
+    versions
+        .iter()
+        .filter(|v| v.state == State::Enabled)
+        .max_by_key(|v| last_segment(&v.name).parse::<u64>().unwrap_or(0))
+}
+
+/// Ask `resource` for `permissions`; stop with what is missing, the role
+/// that grants it and the command that grants the role. A question Google
+/// does not answer is a warning, as in the plan: the write then tells.
+async fn require(
+    ctx: &Context,
+    resource: &PolicyResource,
+    permissions: &[&str],
+) -> Result<(), Error> {
+    let asked: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
+    let held = match ctx.google.test_permissions(resource, &asked).await {
+        Ok(held) => held,
+        Err(e) if e.is(Kind::NotFound) => return Err(e.into()),
+        Err(e) => {
+            ctx.printer.warn(&format!(
+                "could not check the deploying identity's permissions on {} ({} {}); a missing one will show as a refused call",
+                resource.label(),
+                e.operation,
+                e.status_word()
+            ));
+            return Ok(());
+        }
+    };
+    let missing: Vec<&str> = permissions
+        .iter()
+        .copied()
+        .filter(|p| !held.iter().any(|h| h == p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing
+        .iter()
+        .map(|p| format!("`{p}` (to {}; granted by {})", why(p), role_for(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut roles: Vec<&str> = missing.iter().map(|p| role_for(p)).collect();
+    roles.sort();
+    roles.dedup();
+    let commands = roles
+        .iter()
+        .map(|r| resource.gcloud_grant(r, DEPLOYER))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(Error::Preflight {
+        problems: vec![Problem {
+            kind: ProblemKind::MissingPermission,
+            message: format!(
+                "the deploying identity lacks permissions on {}: {list}",
+                resource.label()
+            ),
+            hint: format!(
+                "{commands}   ({DEPLOYER}: the identity running autosre-deploy, e.g. user:you@example.com)"
+            ),
+        }],
+    })
+}
+
+/// The key commands work on the secret whether or not the service reads it
+/// yet; a config that does not wire it is said once.
+fn warn_unwired(printer: &Printer, env: &Environment) {
+    if env.encryption_key_wiring() != KeyWiring::Wired {
+        let p = preflight::wiring_problem(env);
+        printer.warn(&format!("{}\n  hint: {}", p.message, p.hint));
+    }
+}
+
+/// A report on stdout: the JSON document, or the sentence for people.
+fn print_report<T: Serialize>(ctx: &Context, report: &T, human: impl FnOnce() -> String) {
+    match ctx.globals.output {
+        Output::Json => ctx.printer.data(&crate::report::json(report)),
+        Output::Human | Output::Markdown => ctx.printer.data(&human()),
+    }
+}
+
+fn last_segment(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_string()
+}
+
+fn rfc3339(seconds: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
