@@ -26,6 +26,7 @@ mod report;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod settings;
+mod source;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
