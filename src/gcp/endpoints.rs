@@ -15,10 +15,21 @@ pub(crate) enum Api {
     SecretManager,
     Iam,
     ResourceManager,
+    Storage,
+    ArtifactRegistry,
+    CloudBuild,
 }
 
 impl Api {
-    pub(crate) const ALL: [Api; 4] = [Api::Run, Api::SecretManager, Api::Iam, Api::ResourceManager];
+    pub(crate) const ALL: [Api; 7] = [
+        Api::Run,
+        Api::SecretManager,
+        Api::Iam,
+        Api::ResourceManager,
+        Api::Storage,
+        Api::ArtifactRegistry,
+        Api::CloudBuild,
+    ];
 
     /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
     fn override_suffix(self) -> &'static str {
@@ -27,6 +38,9 @@ impl Api {
             Api::SecretManager => "SECRETMANAGER",
             Api::Iam => "IAM",
             Api::ResourceManager => "CLOUDRESOURCEMANAGER",
+            Api::Storage => "STORAGE",
+            Api::ArtifactRegistry => "ARTIFACTREGISTRY",
+            Api::CloudBuild => "CLOUDBUILD",
         }
     }
 
@@ -37,6 +51,9 @@ impl Api {
             Api::SecretManager => "https://secretmanager.googleapis.com",
             Api::Iam => "https://iam.googleapis.com",
             Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
+            Api::Storage => "https://storage.googleapis.com",
+            Api::ArtifactRegistry => "https://artifactregistry.googleapis.com",
+            Api::CloudBuild => "https://cloudbuild.googleapis.com",
         }
     }
 
@@ -47,6 +64,9 @@ impl Api {
             Api::SecretManager => "secretmanager",
             Api::Iam => "iam",
             Api::ResourceManager => "cloudresourcemanager",
+            Api::Storage => "storage",
+            Api::ArtifactRegistry => "artifactregistry",
+            Api::CloudBuild => "cloudbuild",
         }
     }
 }
