@@ -98,6 +98,10 @@ pub(crate) struct DeployArgs {
     /// Deploy this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
+    /// Build the image from this directory (as `gcloud run deploy --source`)
+    /// and deploy it by digest; instead of `service.source`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "plan"])]
+    pub(crate) source: Option<PathBuf>,
     /// Compute and print the plan; change nothing.
     #[arg(long, conflicts_with = "plan")]
     pub(crate) dry_run: bool,
@@ -170,6 +174,10 @@ pub(crate) struct PlanArgs {
     /// Plan for this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE")]
     pub(crate) image: Option<String>,
+    /// Plan a build from this directory: what would be uploaded (files,
+    /// size, the largest), without uploading.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "out"])]
+    pub(crate) source: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,

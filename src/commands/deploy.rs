@@ -10,7 +10,7 @@ use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Target, compute};
 use crate::printer::Printer;
 use crate::report;
-use crate::settings::{DeploySettings, Globals};
+use crate::settings::{Artifact, DeploySettings, Globals};
 
 pub(crate) async fn run(
     globals: &Globals,
@@ -34,13 +34,36 @@ pub(crate) async fn run(
         (None, Some(s)) => s.environment.clone(),
         (None, None) => unreachable!("clap requires --env without --plan"),
     };
-    let env = globals.load(&env_name)?;
-    let image = match &saved_plan {
+    let mut env = globals.load(&env_name)?;
+    let (image, source) = match &saved_plan {
         Some(s) => {
             check_config_unchanged(&env, s)?;
-            s.image.clone()
+            // A saved plan is always for an image (`plan --out` refuses to
+            // save one that builds).
+            env.service.source = None;
+            (s.image.clone(), None)
         }
-        None => settings.image(&env)?,
+        None => match settings.artifact(&mut env)? {
+            Artifact::Image(image) => (image, None),
+            Artifact::Source(dir) => {
+                let (package, source) = crate::source::prepare(&env, &dir)?;
+                let s = &source.package;
+                printer.step(&format!(
+                    "Packaged {}: {} files, {} (ignore rules: {})",
+                    dir.display(),
+                    s.files,
+                    crate::source::build::human_size(s.bytes),
+                    s.ignore
+                ));
+                for link in &s.skipped_links {
+                    printer.warn(&format!(
+                        "left out the symlink `{link}`: it points outside {}",
+                        dir.display()
+                    ));
+                }
+                (source.planned_image(), Some((package, source)))
+            }
+        },
     };
     let target = Target::Deploy {
         image: image.clone(),
@@ -50,7 +73,8 @@ pub(crate) async fn run(
             "Reading live state for `{}` (project {}, region {})",
             env.name, env.project, env.region
         ));
-        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+        let (mut plan, mut live) = plan::plan(&ctx.google, &env, &target).await?;
+        plan.source = source.as_ref().map(|(_, s)| s.clone());
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
@@ -66,6 +90,30 @@ pub(crate) async fn run(
                 report_outcome(ctx, &plan, &outcome);
             }
             return Err(e);
+        }
+        // A source deploy builds once the preflight passed, then plans again
+        // for the built image: the plan shown and applied is the one that
+        // runs that digest.
+        let mut image = image.clone();
+        if let Some((package, mut source)) = source {
+            image = crate::source::build::build(
+                &ctx.google,
+                &env,
+                printer,
+                &mut source,
+                package.archive,
+                ctx.globals.poll_interval,
+            )
+            .await?;
+            let target = Target::Deploy {
+                image: image.clone(),
+            };
+            (plan, live) = plan::plan(&ctx.google, &env, &target).await?;
+            plan.source = Some(source);
+            if settings.apply.strict_iam {
+                plan::permissions::strict(&mut plan);
+            }
+            preflight_result(&plan)?;
         }
         if let Some(s) = &saved_plan {
             let drift = saved::drift(&s.plan, &plan);

@@ -158,9 +158,12 @@ pub(super) fn service_name(s: &str) -> Check {
 /// `service.dockerfile`: a relative path inside the source directory.
 pub(super) fn dockerfile(s: &str) -> Result<String, InvalidValue> {
     let path = std::path::Path::new(s);
-    let inside = path
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    let inside = path.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
     if s.trim().is_empty() || !inside {
         return Err(InvalidValue::new(
             format!("`{s}` is not a path inside the source directory"),

@@ -97,9 +97,13 @@ impl Google {
         });
         let path = format!("storage/v1/b?project={}", encode(project));
         let created = self
-            .call(Api::Storage, "buckets.insert", bucket, Safety::Unguarded, || {
-                self.storage_json(reqwest::Method::POST, &path, Some(&body))
-            })
+            .call(
+                Api::Storage,
+                "buckets.insert",
+                bucket,
+                Safety::Unguarded,
+                || self.storage_json(reqwest::Method::POST, &path, Some(&body)),
+            )
             .await;
         match created {
             Ok(_) => Ok(true),
@@ -144,17 +148,28 @@ impl Google {
     /// create-only write, so a repeat after a lost success is refused
     /// instead of writing twice, and a concurrent upload of the same content
     /// (same name) is simply there already.
-    pub(crate) async fn upload(&self, bucket: &str, object: &str, data: Bytes) -> Result<(), GcpError> {
+    pub(crate) async fn upload(
+        &self,
+        bucket: &str,
+        object: &str,
+        data: Bytes,
+    ) -> Result<(), GcpError> {
         let resource = format!("gs://{bucket}/{object}");
         let full = format!("projects/_/buckets/{bucket}");
         let r = self
-            .call(Api::Storage, "objects.insert", &resource, Safety::Guarded, || {
-                self.storage
-                    .write_object(&full, object, data.clone())
-                    .set_if_generation_match(0)
-                    .set_content_type("application/gzip")
-                    .send_unbuffered()
-            })
+            .call(
+                Api::Storage,
+                "objects.insert",
+                &resource,
+                Safety::Guarded,
+                || {
+                    self.storage
+                        .write_object(&full, object, data.clone())
+                        .set_if_generation_match(0)
+                        .set_content_type("application/gzip")
+                        .send_unbuffered()
+                },
+            )
             .await;
         match r {
             Ok(_) => Ok(()),
@@ -175,9 +190,13 @@ impl Google {
         let parent = format!("projects/{project}/locations/{location}");
         let name = format!("{parent}/repositories/{repository}");
         let got = self
-            .call(Api::ArtifactRegistry, "repositories.get", &name, Safety::Read, || {
-                self.artifacts.get_repository().set_name(&name).send()
-            })
+            .call(
+                Api::ArtifactRegistry,
+                "repositories.get",
+                &name,
+                Safety::Read,
+                || self.artifacts.get_repository().set_name(&name).send(),
+            )
             .await;
         if found(got)?.is_some() {
             return Ok(false);
@@ -209,16 +228,22 @@ impl Google {
         while !op.done {
             tokio::time::sleep(poll).await;
             op = self
-                .call(Api::ArtifactRegistry, "operations.get", &op.name, Safety::Read, || {
-                    self.artifacts.get_operation().set_name(&op.name).send()
-                })
+                .call(
+                    Api::ArtifactRegistry,
+                    "operations.get",
+                    &op.name,
+                    Safety::Read,
+                    || self.artifacts.get_operation().set_name(&op.name).send(),
+                )
                 .await?;
         }
         match op.result {
-            Some(google_cloud_longrunning::model::operation::Result::Error(s))
-                if s.code != 6 =>
-            {
-                Err(GcpError::operation_failed("repositories.create", &name, s.message.clone()))
+            Some(google_cloud_longrunning::model::operation::Result::Error(s)) if s.code != 6 => {
+                Err(GcpError::operation_failed(
+                    "repositories.create",
+                    &name,
+                    s.message.clone(),
+                ))
             }
             _ => Ok(true),
         }
@@ -273,14 +298,20 @@ impl Google {
         build: Build,
     ) -> Result<String, GcpError> {
         let op = self
-            .call(Api::CloudBuild, "builds.create", parent, Safety::Unguarded, || {
-                self.cloud_build
-                    .create_build()
-                    .set_parent(parent)
-                    .set_project_id(project)
-                    .set_build(build.clone())
-                    .send()
-            })
+            .call(
+                Api::CloudBuild,
+                "builds.create",
+                parent,
+                Safety::Unguarded,
+                || {
+                    self.cloud_build
+                        .create_build()
+                        .set_parent(parent)
+                        .set_project_id(project)
+                        .set_build(build.clone())
+                        .send()
+                },
+            )
             .await?;
         Ok(op.name)
     }
@@ -288,9 +319,13 @@ impl Google {
     /// One read of a Cloud Build operation.
     pub(crate) async fn build_operation(&self, name: &str) -> Result<BuildPoll, GcpError> {
         let op: Operation = self
-            .call(Api::CloudBuild, "operations.get", name, Safety::Read, || {
-                self.cloud_build.get_operation().set_name(name).send()
-            })
+            .call(
+                Api::CloudBuild,
+                "operations.get",
+                name,
+                Safety::Read,
+                || self.cloud_build.get_operation().set_name(name).send(),
+            )
             .await?;
         let metadata = op
             .metadata

@@ -26,6 +26,8 @@ pub(crate) struct Needs {
     /// The config grants the runtime account roles on the project.
     pub(crate) project_roles: bool,
     pub(crate) service: bool,
+    /// The image is built from source first (`service.source`, `--source`).
+    pub(crate) build: bool,
 }
 
 impl Needs {
@@ -53,6 +55,7 @@ impl Needs {
             account_policy: !env.iam.service_account_users.is_empty(),
             project_roles: !env.iam.project_roles.is_empty(),
             service: matches!(target, Target::Deploy { .. }),
+            build: matches!(target, Target::Deploy { .. }) && env.service.source.is_some(),
             uses,
         }
     }

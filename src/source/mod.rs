@@ -16,9 +16,11 @@
 //!   content: the object name in the staging bucket, and why an unchanged tree
 //!   is uploaded once.
 //!
-//! Pure apart from reading the directory: no Google here.
+//! Packaging is pure apart from reading the directory; `build.rs` does the
+//! uploads and the build through `gcp`.
 
 mod archive;
+pub(crate) mod build;
 pub(crate) mod git;
 mod rules;
 #[cfg(test)]
@@ -150,6 +152,17 @@ pub(crate) fn package(dir: &Path) -> Result<Package, SourceError> {
     Ok(Package { archive, summary })
 }
 
+/// Package `dir` for `env`'s service and say where it goes and how it is
+/// built.
+pub(crate) fn prepare(
+    env: &crate::config::Environment,
+    dir: &Path,
+) -> Result<(Package, build::SourcePlan), SourceError> {
+    let package = package(dir)?;
+    let plan = build::SourcePlan::new(env, &package, git::head_commit(dir));
+    Ok((package, plan))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -172,9 +185,10 @@ pub(crate) fn select(root: &Path, rules: &Rules) -> Result<(Vec<Entry>, Vec<Stri
         let mut children: Vec<(String, PathBuf)> = Vec::new();
         for child in std::fs::read_dir(&dir).map_err(read)? {
             let child = child.map_err(read)?;
-            let name = child.file_name().into_string().map_err(|_| SourceError::NotUtf8 {
-                path: child.path(),
-            })?;
+            let name = child
+                .file_name()
+                .into_string()
+                .map_err(|_| SourceError::NotUtf8 { path: child.path() })?;
             children.push((name, child.path()));
         }
         children.sort();

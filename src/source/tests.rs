@@ -27,9 +27,7 @@ fn listing(archive: &[u8]) -> Vec<(String, u32, u64, u64, u64, Option<String>)> 
                 h.uid().unwrap(),
                 h.gid().unwrap(),
                 h.mtime().unwrap(),
-                e.link_name()
-                    .unwrap()
-                    .map(|l| l.display().to_string()),
+                e.link_name().unwrap().map(|l| l.display().to_string()),
             )
         })
         .collect()
@@ -120,7 +118,10 @@ fn the_archive_is_a_content_address() {
         assert_eq!((mode, uid, gid, mtime), (0o644, 0, 0, 0));
     }
     write(two.path(), "a", "b");
-    assert_ne!(package(two.path()).unwrap().summary.sha256, p1.summary.sha256);
+    assert_ne!(
+        package(two.path()).unwrap().summary.sha256,
+        p1.summary.sha256
+    );
 }
 
 #[cfg(unix)]
@@ -132,8 +133,11 @@ fn symlinks_inside_are_kept_as_links_and_outside_are_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "bin/run.sh", "#!/bin/sh\n");
-    std::fs::set_permissions(root.join("bin/run.sh"), std::fs::Permissions::from_mode(0o700))
-        .unwrap();
+    std::fs::set_permissions(
+        root.join("bin/run.sh"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
     symlink("bin/run.sh", root.join("start")).unwrap();
     symlink(outside.path().join("credentials.json"), root.join("creds")).unwrap();
     symlink(outside.path(), root.join("elsewhere")).unwrap();
@@ -145,7 +149,10 @@ fn symlinks_inside_are_kept_as_links_and_outside_are_left_out() {
             .iter()
             .map(|e| (e.0.as_str(), e.1, e.5.as_deref()))
             .collect::<Vec<_>>(),
-        [("bin/run.sh", 0o755, None), ("start", 0o755, Some("bin/run.sh"))]
+        [
+            ("bin/run.sh", 0o755, None),
+            ("start", 0o755, Some("bin/run.sh"))
+        ]
     );
     assert_eq!(p.summary.skipped_links, ["creds", "dangling", "elsewhere"]);
 }
@@ -159,7 +166,11 @@ fn the_summary_lists_the_ten_largest_files() {
     let s = package(dir.path()).unwrap().summary;
     assert_eq!(s.files, 12);
     assert_eq!(s.bytes, (1..=12).sum::<u64>());
-    let largest: Vec<_> = s.largest.iter().map(|f| (f.path.as_str(), f.bytes)).collect();
+    let largest: Vec<_> = s
+        .largest
+        .iter()
+        .map(|f| (f.path.as_str(), f.bytes))
+        .collect();
     assert_eq!(largest.len(), 10);
     assert_eq!(largest[0], ("f11", 12));
     assert_eq!(largest[9], ("f02", 3));
@@ -168,7 +179,10 @@ fn the_summary_lists_the_ten_largest_files() {
 #[test]
 fn an_empty_or_missing_directory_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(package(dir.path()), Err(SourceError::Empty { .. })));
+    assert!(matches!(
+        package(dir.path()),
+        Err(SourceError::Empty { .. })
+    ));
     assert!(matches!(
         package(&dir.path().join("nope")),
         Err(SourceError::NotADirectory { .. })
@@ -182,7 +196,11 @@ fn the_head_commit_is_read_from_loose_and_packed_refs() {
     let root = dir.path();
     assert_eq!(git::head_commit(root), None);
     write(root, ".git/HEAD", "ref: refs/heads/main\n");
-    write(root, ".git/packed-refs", &format!("# pack-refs\n{id} refs/heads/main\n"));
+    write(
+        root,
+        ".git/packed-refs",
+        &format!("# pack-refs\n{id} refs/heads/main\n"),
+    );
     assert_eq!(git::head_commit(root).as_deref(), Some(id));
     let loose = "89abcdef0123456789abcdef0123456789abcdef";
     write(root, ".git/refs/heads/main", &format!("{loose}\n"));

@@ -17,6 +17,22 @@ const RUN_ON_SERVICE: [&str; 4] = [
     "run.services.setIamPolicy",
 ];
 
+/// A source deploy's permissions, all asked of the project, and whether
+/// each is required: creating the bucket or the repository is needed only
+/// the first time, Cloud Build's create only when `builds:submit` is not
+/// available, so those are warnings when missing.
+pub(crate) const BUILD: [(&str, bool); 9] = [
+    ("storage.buckets.get", true),
+    ("storage.buckets.create", false),
+    ("storage.objects.get", true),
+    ("storage.objects.create", true),
+    ("artifactregistry.repositories.get", true),
+    ("artifactregistry.repositories.create", false),
+    ("run.builds.create", true),
+    ("cloudbuild.builds.get", true),
+    ("cloudbuild.builds.create", false),
+];
+
 fn strings(perms: &[&str]) -> Vec<String> {
     perms.iter().map(|p| p.to_string()).collect()
 }
