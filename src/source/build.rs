@@ -189,14 +189,7 @@ pub(crate) async fn build(
                 .await?
         }
     };
-    let build = follow(
-        google,
-        printer,
-        env.service.name.as_ref(),
-        &operation,
-        poll,
-    )
-    .await?;
+    let build = follow(google, printer, env.service.name.as_ref(), &operation, poll).await?;
     if build.status != Status::Success {
         return Err(failure(google, env.service.name.as_ref(), &build).await);
     }

@@ -20,5 +20,6 @@ mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
 mod signals;
+mod source;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;

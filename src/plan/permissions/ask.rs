@@ -67,6 +67,9 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
             "resourcemanager.projects.setIamPolicy",
         ]);
     }
+    if needs.build {
+        project.extend(BUILD.iter().map(|(p, _)| *p));
+    }
     if needs.service {
         // Asked of the project too: a service that does not exist yet has no
         // policy of its own, and a grant on the project covers its services.
