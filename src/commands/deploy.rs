@@ -96,14 +96,16 @@ pub(crate) async fn run(
         // runs that digest.
         let mut image = image.clone();
         if let Some((package, mut source)) = source {
-            image = crate::source::build::build(
+            // Boxed: the build's state machine is large, and the run's
+            // future lives on the caller's stack.
+            image = Box::pin(crate::source::build::build(
                 &ctx.google,
                 &env,
                 printer,
                 &mut source,
                 package.archive,
                 ctx.globals.poll_interval,
-            )
+            ))
             .await?;
             let target = Target::Deploy {
                 image: image.clone(),
