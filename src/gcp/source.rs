@@ -173,7 +173,9 @@ impl Google {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e) if e.is(Kind::FailedPrecondition) => Ok(()),
+            // Storage answers a failed `ifGenerationMatch` with 412, in a
+            // body that may carry no `status`.
+            Err(e) if e.is(Kind::FailedPrecondition) || e.http_status == Some(412) => Ok(()),
             Err(e) => Err(e),
         }
     }
