@@ -170,6 +170,10 @@ pub(crate) struct DeployArgs {
     /// config's guardrails apply.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "plan")]
     pub(crate) set_env: Vec<(String, String)>,
+    /// Build the image from this directory (as `gcloud run deploy --source`)
+    /// and deploy it by digest; instead of `service.source`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "plan"])]
+    pub(crate) source: Option<PathBuf>,
     /// Compute and print the plan; change nothing.
     #[arg(long, conflicts_with = "plan")]
     pub(crate) dry_run: bool,
@@ -254,6 +258,10 @@ pub(crate) struct PlanArgs {
     /// config's guardrails apply. Not with --out: a saved plan is the config's.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "out")]
     pub(crate) set_env: Vec<(String, String)>,
+    /// Plan a build from this directory: what would be uploaded (files,
+    /// size, the largest), without uploading.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "out"])]
+    pub(crate) source: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,

@@ -149,6 +149,24 @@ pub(crate) enum Error {
         fault: String,
     },
 
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+
+    #[error(
+        "a plan that builds from source cannot be saved: the image it deploys exists only after the build"
+    )]
+    SavedSourcePlan { env: String },
+
+    #[error("the build of `{service}` failed{}; nothing was deployed{}", step.as_ref().map(|s| format!(" at step {s}")).unwrap_or_default(), tail(log_tail))]
+    BuildFailed {
+        service: String,
+        /// `N (NAME)` of the failing step, when the build says.
+        step: Option<String>,
+        /// The last lines of that step's log.
+        log_tail: Vec<String>,
+        log_url: Option<String>,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -188,6 +206,20 @@ fn uses_words(uses: &[crate::secrets::usage::Use]) -> String {
         .join("; ")
 }
 
+fn tail(lines: &[String]) -> String {
+    match lines.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; the end of its log:\n{}",
+            lines
+                .iter()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -203,7 +235,9 @@ impl Error {
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
-            | Error::SetEnv { .. } => Category::User,
+            | Error::SetEnv { .. }
+            | Error::Source(_)
+            | Error::SavedSourcePlan { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
                 _ => Category::User,
@@ -237,8 +271,18 @@ impl Error {
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }
+            Error::BuildFailed { log_url, .. } => Some(match log_url {
+                Some(url) => format!("read the whole build log at {url}"),
+                None => "read the build's log in the Cloud Build console".into(),
+            }),
+            Error::SavedSourcePlan { env } => Some(format!(
+                "review with `autosre-deploy plan --env {env}` and run `autosre-deploy deploy --env {env}`, or save a plan for a built image with `--image IMAGE@sha256:DIGEST`"
+            )),
+            Error::Source(_) => Some(
+                "pass `--source DIR` (or set `service.source`) to a directory with the service's code, or deploy an image with `--image`".into(),
+            ),
             Error::NoImage { file, .. } => Some(format!(
-                "set `service.image` in {} or pass `--image IMAGE`",
+                "set `service.image` or `service.source` in {} or pass `--image IMAGE` or `--source DIR`",
                 file.display()
             )),
             Error::NoEnvironments { .. } => {

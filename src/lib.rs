@@ -28,6 +28,7 @@ mod report;
 mod sandbox;
 mod secrets;
 mod settings;
+mod source;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

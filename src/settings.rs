@@ -176,11 +176,40 @@ pub(crate) fn apply_set_env(
     Ok(set.iter().map(|(n, _)| n.clone()).collect())
 }
 
+/// What a deploy runs: a given image, or one built from a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Artifact {
+    Image(String),
+    Source(PathBuf),
+}
+
+/// `--image`, else `--source`, else `service.source`, else `service.image`.
+/// `env.service.source` is left saying whether this run builds, since the
+/// plan's permission checks read it there.
+fn artifact(
+    env: &mut Environment,
+    image_flag: Option<String>,
+    source_flag: Option<PathBuf>,
+) -> Result<Artifact, Error> {
+    if image_flag.is_some() {
+        env.service.source = None;
+        return image(env, image_flag).map(Artifact::Image);
+    }
+    if let Some(dir) = source_flag {
+        env.service.source = Some(dir);
+    }
+    match &env.service.source {
+        Some(dir) => Ok(Artifact::Source(dir.clone())),
+        None => image(env, None).map(Artifact::Image),
+    }
+}
+
 /// `deploy`: where the plan comes from, and how to apply it.
 pub(crate) struct DeploySettings {
     /// `--env`, when given.
     pub(crate) env: Option<String>,
     pub(crate) image: Option<String>,
+    pub(crate) source: Option<PathBuf>,
     pub(crate) dry_run: bool,
     pub(crate) saved_plan: Option<PathBuf>,
     pub(crate) apply: ApplyOptions,
@@ -193,6 +222,7 @@ impl DeploySettings {
         DeploySettings {
             env: args.env,
             image: args.image,
+            source: args.source,
             dry_run: args.dry_run,
             saved_plan: args.plan,
             set_env: args.set_env,
@@ -210,6 +240,7 @@ impl DeploySettings {
         DeploySettings {
             env: Some(args.env.env.clone()),
             image: None,
+            source: None,
             dry_run: false,
             saved_plan: None,
             set_env: vec![],
@@ -217,9 +248,9 @@ impl DeploySettings {
         }
     }
 
-    /// The image: the saved plan's, else `--image`, else the config's.
-    pub(crate) fn image(&self, env: &Environment) -> Result<String, Error> {
-        image(env, self.image.clone())
+    /// The image, or the directory to build it from (see [`artifact`]).
+    pub(crate) fn artifact(&self, env: &mut Environment) -> Result<Artifact, Error> {
+        artifact(env, self.image.clone(), self.source.clone())
     }
 }
 
@@ -227,6 +258,7 @@ impl DeploySettings {
 pub(crate) struct PlanSettings {
     pub(crate) env: String,
     pub(crate) image: Option<String>,
+    pub(crate) source: Option<PathBuf>,
     pub(crate) detailed_exitcode: bool,
     pub(crate) out: Option<PathBuf>,
     /// `--set-env`.
@@ -238,14 +270,15 @@ impl PlanSettings {
         PlanSettings {
             env: args.env.env,
             image: args.image,
+            source: args.source,
             detailed_exitcode: args.detailed_exitcode,
             out: args.out,
             set_env: args.set_env,
         }
     }
 
-    pub(crate) fn image(&self, env: &Environment) -> Result<String, Error> {
-        image(env, self.image.clone())
+    pub(crate) fn artifact(&self, env: &mut Environment) -> Result<Artifact, Error> {
+        artifact(env, self.image.clone(), self.source.clone())
     }
 }
 

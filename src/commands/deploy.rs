@@ -13,7 +13,9 @@ use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Target, compute};
 use crate::printer::Printer;
 use crate::report;
-use crate::settings::{DeploySettings, Globals};
+use crate::settings::{Artifact, DeploySettings, Globals};
+use crate::source::Package;
+use crate::source::build::SourcePlan;
 
 pub(crate) async fn run(
     globals: &Globals,
@@ -39,31 +41,92 @@ pub(crate) async fn run(
     };
     let mut env = globals.load(&env_name)?;
     let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
-    let image = match &saved_plan {
+    let release = match &saved_plan {
         Some(s) => {
             check_config_unchanged(&env, s)?;
-            s.image.clone()
+            // A saved plan is always for an image (`plan --out` refuses to
+            // save one that builds).
+            env.service.source = None;
+            Release {
+                image: s.image.clone(),
+                source: None,
+            }
         }
-        None => settings.image(&env)?,
+        None => release(printer, &mut env, &settings)?,
     };
     with_context(globals, printer, vars, &env, async |ctx| {
-        deploy_in(ctx, &env, &settings, saved_plan.as_ref(), image, &set_env).await
+        // Boxed: the deploy's state machine is large, and the run's future
+        // lives on the caller's stack.
+        Box::pin(deploy_in(
+            ctx,
+            &env,
+            &settings,
+            saved_plan.as_ref(),
+            release,
+            &set_env,
+        ))
+        .await
     })
     .await
 }
 
-/// The deploy of `env` with `image` on an open connection: what `deploy`
-/// runs, and `key rotate` after adding its version. `set_env` names the
-/// variables `--set-env` set (already applied to `env`).
+/// What a deploy rolls out: an image, or one built from a directory first
+/// (the package to upload and the build's plan).
+pub(crate) struct Release {
+    image: String,
+    source: Option<(Package, SourcePlan)>,
+}
+
+/// The release `settings` ask for: `--image`, else a build from `--source`
+/// or `service.source` (packaged now, so that errors in the tree stop the
+/// run before anything is read), else `service.image`.
+pub(crate) fn release(
+    printer: &Printer,
+    env: &mut Environment,
+    settings: &DeploySettings,
+) -> Result<Release, Error> {
+    Ok(match settings.artifact(env)? {
+        Artifact::Image(image) => Release {
+            image,
+            source: None,
+        },
+        Artifact::Source(dir) => {
+            let (package, source) = crate::source::prepare(env, &dir)?;
+            let s = &source.package;
+            printer.step(&format!(
+                "Packaged {}: {} files, {} (ignore rules: {})",
+                dir.display(),
+                s.files,
+                crate::source::build::human_size(s.bytes),
+                s.ignore
+            ));
+            for link in &s.skipped_links {
+                printer.warn(&format!(
+                    "left out the symlink `{link}`: it points outside {}",
+                    dir.display()
+                ));
+            }
+            Release {
+                image: source.planned_image(),
+                source: Some((package, source)),
+            }
+        }
+    })
+}
+
+/// The deploy of `env` on an open connection: what `deploy` runs, and
+/// `key rotate` after adding its version. `set_env` names the variables
+/// `--set-env` set (already applied to `env`).
 pub(crate) async fn deploy_in(
     ctx: &Context,
     env: &Environment,
     settings: &DeploySettings,
     saved_plan: Option<&SavedPlan>,
-    image: String,
+    release: Release,
     set_env: &[String],
 ) -> Result<ExitStatus, Error> {
     let printer = &ctx.printer;
+    let Release { image, source } = release;
     let target = Target::Deploy {
         image: image.clone(),
     };
@@ -72,8 +135,9 @@ pub(crate) async fn deploy_in(
             "Reading live state for `{}` (project {}, region {})",
             env.name, env.project, env.region
         ));
-        let (mut plan, live) = plan::plan(&ctx.google, env, &target).await?;
+        let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
         note_set_env(&mut plan, set_env, env);
+        plan.source = source.as_ref().map(|(_, s)| s.clone());
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
@@ -89,6 +153,33 @@ pub(crate) async fn deploy_in(
                 report_outcome(ctx, &plan, &outcome);
             }
             return Err(e);
+        }
+        // A source deploy builds once the preflight passed, then plans again
+        // for the built image: the plan shown and applied is the one that
+        // runs that digest.
+        let mut image = image.clone();
+        if let Some((package, mut source)) = source {
+            // Boxed: the build's state machine is large, and the run's
+            // future lives on the caller's stack.
+            image = Box::pin(crate::source::build::build(
+                &ctx.google,
+                env,
+                printer,
+                &mut source,
+                package.archive,
+                ctx.globals.poll_interval,
+            ))
+            .await?;
+            let target = Target::Deploy {
+                image: image.clone(),
+            };
+            (plan, live) = plan::plan(&ctx.google, env, &target).await?;
+            note_set_env(&mut plan, set_env, env);
+            plan.source = Some(source);
+            if settings.apply.strict_iam {
+                plan::permissions::strict(&mut plan);
+            }
+            preflight_result(&plan)?;
         }
         if let Some(s) = saved_plan {
             let drift = saved::drift(&s.plan, &plan);

@@ -183,10 +183,7 @@ pub(crate) async fn check(
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => return Err(missing()),
             r => r?,
         }
-        let versions = ctx
-            .google
-            .secret_versions(&project, &secret)
-            .await?;
+        let versions = ctx.google.secret_versions(&project, &secret).await?;
         let newest = newest_enabled(&versions).ok_or_else(|| Error::KeyNoEnabledVersion {
             env: env.name.clone(),
             secret: secret.clone(),

@@ -28,18 +28,26 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let globals = Globals::resolve(cli.global, env, interrupt.clone());
     let printer = printer.clone();
+    // Each command's future is boxed: together they would make one state
+    // machine as large as the largest, on the caller's stack.
     match cli.command {
         Command::Validate(args) => validate::run(&globals, &printer, args.env),
         Command::Deploy(args) => {
             let settings = DeploySettings::resolve(args, &globals);
-            deploy::run(&globals, &printer, env, settings).await
+            Box::pin(deploy::run(&globals, &printer, env, settings)).await
         }
         Command::Plan(args) => {
-            plan::run(&globals, &printer, env, PlanSettings::resolve(args)).await
+            Box::pin(plan::run(
+                &globals,
+                &printer,
+                env,
+                PlanSettings::resolve(args),
+            ))
+            .await
         }
         Command::Grant(args) => {
             let settings = GrantSettings::resolve(args, &globals);
-            grant::run(&globals, &printer, env, settings).await
+            Box::pin(grant::run(&globals, &printer, env, settings)).await
         }
         Command::Check(args) => check::run(&globals, &printer, env, args.env).await,
         Command::Secrets(crate::cli::SecretsCommand::Status(args)) => {
@@ -67,8 +75,17 @@ pub(crate) async fn run(
                 no_deploy,
                 dry_run,
                 async |ctx, config| {
-                    let image = settings.image(config)?;
-                    deploy::deploy_in(ctx, config, &settings, None, image, &[]).await
+                    let mut config = config.clone();
+                    let release = deploy::release(&ctx.printer, &mut config, &settings)?;
+                    Box::pin(deploy::deploy_in(
+                        ctx,
+                        &config,
+                        &settings,
+                        None,
+                        release,
+                        &[],
+                    ))
+                    .await
                 },
             )
             .await

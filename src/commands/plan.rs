@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Target};
 use crate::printer::Printer;
-use crate::settings::{Globals, PlanSettings};
+use crate::settings::{Artifact, Globals, PlanSettings};
 
 pub(crate) async fn run(
     globals: &Globals,
@@ -16,13 +16,26 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let mut env = globals.load(&settings.env)?;
     let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
-    let image = settings.image(&env)?;
+    let (image, source) = match settings.artifact(&mut env)? {
+        Artifact::Image(image) => (image, None),
+        Artifact::Source(dir) => {
+            if settings.out.is_some() {
+                return Err(Error::SavedSourcePlan {
+                    env: env.name.clone(),
+                });
+            }
+            // What would be uploaded; nothing is.
+            let (_, source) = crate::source::prepare(&env, &dir)?;
+            (source.planned_image(), Some(source))
+        }
+    };
     let target = Target::Deploy {
         image: image.clone(),
     };
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
         let (mut plan, _) = plan::plan(&ctx.google, &env, &target).await?;
         note_set_env(&mut plan, &set_env, &env);
+        plan.source = source.clone();
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
         if let Some(out) = &settings.out {

@@ -49,6 +49,11 @@ pub struct ServiceSpec {
     pub name: ServiceName,
     /// `None` when the file has no `image:`; the CLI's `--image` may supply it.
     pub image: Option<ImageRef>,
+    /// `service.source`: the directory to build from unless an image is given, already
+    /// joined to the config file's directory.
+    pub source: Option<PathBuf>,
+    /// `service.dockerfile`, relative to the source directory, as written.
+    pub dockerfile: Option<String>,
     /// `None` means Cloud Run's default: the Compute Engine default service account
     /// (`PROJECT_NUMBER-compute@developer.gserviceaccount.com`), resolved later.
     pub service_account: Option<String>,

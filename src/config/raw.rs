@@ -104,6 +104,15 @@ pub(super) struct RawService {
     /// Container image. Optional here: the --image flag may supply it.
     #[schemars(with = "Option<String>")]
     pub image: Option<Spanned<Text>>,
+    /// Build the image from this directory (relative to this file's directory) unless
+    /// --image is given, as `gcloud run deploy --source` does. Example: `..` when the
+    /// config lives in config/ and the Dockerfile at the repository root.
+    #[schemars(with = "Option<String>")]
+    pub source: Option<Spanned<Text>>,
+    /// The Dockerfile to build with, relative to the source directory. Default: `Dockerfile`
+    /// at its root when present, else Google Cloud's buildpacks.
+    #[schemars(with = "Option<String>")]
+    pub dockerfile: Option<Spanned<Text>>,
     /// Runtime service account email. Default: Cloud Run's default (the Compute Engine
     /// default service account).
     #[schemars(with = "Option<String>", email)]

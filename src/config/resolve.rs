@@ -3,7 +3,7 @@
 //! (the guardrails are in `guardrails.rs`; `service.env` and `service.secrets` in
 //! `resolve/env.rs`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use autosre_types::{Cpu, Memory, Timeout};
@@ -93,7 +93,8 @@ pub(super) fn resolve(
     let production = p.flag(raw.production.as_ref(), "production", defaults::PRODUCTION);
     let raw_service = raw.service.unwrap_or_default();
     let project_text = project.as_ref().map_or("PROJECT", |p| &**p);
-    let mut service = resolve_service(&mut p, project_text, &encryption_key, &raw_service);
+    let base = source.parent().unwrap_or(Path::new(""));
+    let mut service = resolve_service(&mut p, project_text, &encryption_key, &raw_service, base);
     let agent_env = agent::resolve_agent(
         &mut p,
         raw.agent.as_ref(),
@@ -245,12 +246,33 @@ fn resolve_service(
     project: &str,
     encryption_key: &EncryptionKey,
     raw: &super::raw::RawService,
+    base: &Path,
 ) -> Option<ServiceSpec> {
     let name: Option<ServiceName> =
         typed(p, raw.name.as_ref(), "service.name", defaults::SERVICE_NAME);
     let image: Option<Option<ImageRef>> = match &raw.image {
         Some(image) => p
             .check_text(image, "service.image", |s| s.parse())
+            .map(Some),
+        None => Some(None),
+    };
+    // `service.source` is relative to the config file's directory, so that the file means
+    // the same tree whatever directory the tool runs from (as Compose's `build:` does).
+    let source: Option<Option<PathBuf>> = match &raw.source {
+        Some(dir) => p
+            .check_text(dir, "service.source", |s| match s.trim() {
+                "" => Err(InvalidValue::new(
+                    "`service.source` is empty",
+                    "write the directory to build from, relative to this file, e.g. `..`",
+                )),
+                s => Ok(base.join(s)),
+            })
+            .map(Some),
+        None => Some(None),
+    };
+    let dockerfile: Option<Option<String>> = match &raw.dockerfile {
+        Some(file) => p
+            .check_text(file, "service.dockerfile", validate::dockerfile)
             .map(Some),
         None => Some(None),
     };
@@ -339,6 +361,8 @@ fn resolve_service(
     Some(ServiceSpec {
         name: name?,
         image: image?,
+        source: source?,
+        dockerfile: dockerfile?,
         service_account: raw
             .service_account
             .as_ref()

@@ -155,6 +155,24 @@ pub(super) fn service_name(s: &str) -> Check {
     ))
 }
 
+/// `service.dockerfile`: a relative path inside the source directory.
+pub(super) fn dockerfile(s: &str) -> Result<String, InvalidValue> {
+    let path = std::path::Path::new(s);
+    let inside = path.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    if s.trim().is_empty() || !inside {
+        return Err(InvalidValue::new(
+            format!("`{s}` is not a path inside the source directory"),
+            "write the Dockerfile's path relative to the source directory, e.g.              `docker/Dockerfile`",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
 /// Container image references, `[REGISTRY[:PORT]/]PATH[:TAG][@DIGEST]` (the grammar of
 /// `distribution/reference`, which Docker and Artifact Registry use): path components in
 /// lowercase letters and digits joined by `.`, `_`, `__` or `-`; a tag of up to 128 letters,

@@ -19,16 +19,22 @@ pub(crate) enum Api {
     Iap,
     /// IAM Service Account Credentials: impersonation's `generateAccessToken`.
     IamCredentials,
+    Storage,
+    ArtifactRegistry,
+    CloudBuild,
 }
 
 impl Api {
-    pub(crate) const ALL: [Api; 6] = [
+    pub(crate) const ALL: [Api; 9] = [
         Api::Run,
         Api::SecretManager,
         Api::Iam,
         Api::ResourceManager,
         Api::Iap,
         Api::IamCredentials,
+        Api::Storage,
+        Api::ArtifactRegistry,
+        Api::CloudBuild,
     ];
 
     /// The suffix of gcloud's `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` variable.
@@ -40,6 +46,9 @@ impl Api {
             Api::ResourceManager => "CLOUDRESOURCEMANAGER",
             Api::Iap => "IAP",
             Api::IamCredentials => "IAMCREDENTIALS",
+            Api::Storage => "STORAGE",
+            Api::ArtifactRegistry => "ARTIFACTREGISTRY",
+            Api::CloudBuild => "CLOUDBUILD",
         }
     }
 
@@ -52,6 +61,9 @@ impl Api {
             Api::ResourceManager => "https://cloudresourcemanager.googleapis.com",
             Api::Iap => "https://iap.googleapis.com",
             Api::IamCredentials => "https://iamcredentials.googleapis.com",
+            Api::Storage => "https://storage.googleapis.com",
+            Api::ArtifactRegistry => "https://artifactregistry.googleapis.com",
+            Api::CloudBuild => "https://cloudbuild.googleapis.com",
         }
     }
 
@@ -64,6 +76,9 @@ impl Api {
             Api::ResourceManager => "cloudresourcemanager",
             Api::Iap => "iap",
             Api::IamCredentials => "iamcredentials",
+            Api::Storage => "storage",
+            Api::ArtifactRegistry => "artifactregistry",
+            Api::CloudBuild => "cloudbuild",
         }
     }
 }

@@ -75,6 +75,24 @@ impl GcpError {
     /// organisation's own domains ("domain-restricted sharing"): 400
     /// FAILED_PRECONDITION with a PreconditionFailure of this type
     /// (terraform-google-modules/terraform-example-foundation#1454).
+    /// A long-running operation that ended in an error.
+    pub(crate) fn operation_failed(
+        operation: &'static str,
+        resource: &str,
+        message: String,
+    ) -> GcpError {
+        GcpError {
+            kind: Kind::Other,
+            operation,
+            resource: resource.to_string(),
+            message,
+            http_status: None,
+            attempts: 1,
+            transient: false,
+            violations: Vec::new(),
+        }
+    }
+
     pub(crate) fn is_domain_restriction(&self) -> bool {
         self.kind == Kind::FailedPrecondition
             && self

@@ -45,6 +45,15 @@ pub(crate) struct Google {
     iam: google_cloud_iam_admin_v1::client::Iam,
     projects: google_cloud_resourcemanager_v3::client::Projects,
     iap: google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
+    builds: google_cloud_run_v2::client::Builds,
+    cloud_build: google_cloud_build_v1::client::CloudBuild,
+    artifacts: google_cloud_artifactregistry_v1::client::ArtifactRegistry,
+    /// Object uploads (JSON API over HTTP).
+    storage: google_cloud_storage::client::Storage,
+    /// The Storage JSON API's bucket and metadata calls (see `source.rs`).
+    http: reqwest::Client,
+    creds: Credentials,
+    storage_endpoint: String,
     retry: Retry,
 }
 
@@ -105,6 +114,7 @@ macro_rules! iam_call {
 mod permissions;
 mod run;
 pub(crate) mod secrets;
+pub(crate) mod source;
 
 impl Google {
     pub(crate) async fn connect(
@@ -150,6 +160,43 @@ impl Google {
                 endpoints,
                 creds
             ),
+            builds: build_client!(
+                google_cloud_run_v2::client::Builds,
+                Api::Run,
+                endpoints,
+                creds
+            ),
+            cloud_build: build_client!(
+                google_cloud_build_v1::client::CloudBuild,
+                Api::CloudBuild,
+                endpoints,
+                creds
+            ),
+            artifacts: build_client!(
+                google_cloud_artifactregistry_v1::client::ArtifactRegistry,
+                Api::ArtifactRegistry,
+                endpoints,
+                creds
+            ),
+            storage: google_cloud_storage::client::Storage::builder()
+                .with_endpoint(endpoints.get(Api::Storage))
+                .with_credentials(creds.clone())
+                .with_retry_policy(NeverRetry)
+                .build()
+                .await
+                .map_err(|e| ConnectError {
+                    api: Api::Storage.short(),
+                    message: e.to_string(),
+                })?,
+            http: reqwest::Client::builder()
+                .timeout(retry.attempt_timeout)
+                .build()
+                .map_err(|e| ConnectError {
+                    api: Api::Storage.short(),
+                    message: e.to_string(),
+                })?,
+            creds: creds.clone(),
+            storage_endpoint: endpoints.get(Api::Storage).to_string(),
         })
     }
 

@@ -35,7 +35,6 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-
 impl Google {
     /// The secret's metadata (its `versionAliases`), `None` when absent.
     pub(crate) async fn secret(

@@ -149,6 +149,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         },
         iam,
         service,
+        source: None,
         warnings,
         changes,
     }

@@ -392,7 +392,8 @@ pub(crate) async fn read(
     };
     // The key's payload needs the first phase's version and permissions.
     let key_payload = super::key::read(google, env, &live);
-    let (reads, key_payload) = join(try_join(try_join(account, validation), iap), key_payload).await;
+    let (reads, key_payload) =
+        join(try_join(try_join(account, validation), iap), key_payload).await;
     let (((account, answer), validation), (iap_policy, iap_answer)) = reads?;
     live.key_payload = key_payload;
     live.account = account;

@@ -78,6 +78,10 @@ pub(crate) struct Plan {
     pub(crate) iam: Vec<IamChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceChange>,
+    /// A source deploy: what is uploaded and built (set by the command,
+    /// after `compute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source: Option<crate::source::build::SourcePlan>,
     /// What a reviewer should know; nothing here stops the deploy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) warnings: Vec<Warning>,

@@ -29,6 +29,8 @@ pub(crate) struct Needs {
     /// A deploy with `iap:`: the service's IAP resource (named by project
     /// number) is read and its policy edited.
     pub(crate) iap: bool,
+    /// The image is built from source first (`service.source`, `--source`).
+    pub(crate) build: bool,
 }
 
 impl Needs {
@@ -54,6 +56,7 @@ impl Needs {
             project_roles: !env.iam.project_roles.is_empty(),
             service: matches!(target, Target::Deploy { .. }),
             iap,
+            build: matches!(target, Target::Deploy { .. }) && env.service.source.is_some(),
             uses,
         }
     }

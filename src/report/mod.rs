@@ -87,6 +87,9 @@ pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
         }
         r.close_diff();
     }
+    if let Some(source) = &plan.source {
+        r.source(source);
+    }
     if let Some(svc) = &plan.service {
         r.service(svc);
     }
@@ -138,6 +141,58 @@ impl Renderer<'_> {
                 self.line(format_args!("**{}**\n", plan.changes));
                 self.line(format_args!("| check | result |\n|---|---|"));
             }
+        }
+    }
+
+    /// What a source deploy uploads and builds.
+    fn source(&mut self, s: &crate::source::build::SourcePlan) {
+        use crate::source::build::human_size;
+        let p = &s.package;
+        self.heading(&format!("Source {}", self.code(&p.dir)));
+        self.line(format_args!(
+            "  {} files, {} ({} compressed); ignore rules: {}",
+            p.files,
+            human_size(p.bytes),
+            human_size(p.archive_bytes),
+            p.ignore
+        ));
+        let built = s.built.as_ref();
+        let upload = match built.map(|b| b.uploaded) {
+            Some(false) => "already uploaded to",
+            Some(true) => "uploaded to",
+            None => "upload to",
+        };
+        let object = format!("gs://{}/{}", s.bucket, s.object);
+        self.line(format_args!("  {upload} {}", self.code(&object)));
+        let with = match &s.dockerfile {
+            Some(file) => format!("docker ({})", self.code(file)),
+            None => "buildpacks".to_string(),
+        };
+        let image = built.map_or(&s.image, |b| &b.image);
+        let verb = if built.is_some() {
+            "built with"
+        } else {
+            "build with"
+        };
+        self.line(format_args!("  {verb} {with} -> {}", self.code(image)));
+        if let Some(commit) = &s.commit {
+            self.line(format_args!("  commit {}", self.code(commit)));
+        }
+        if !p.largest.is_empty() {
+            self.line(format_args!("  largest files:"));
+            for f in &p.largest {
+                self.line(format_args!(
+                    "    {:>10}  {}",
+                    human_size(f.bytes),
+                    self.code(&f.path)
+                ));
+            }
+        }
+        for link in &p.skipped_links {
+            self.line(format_args!(
+                "  left out: symlink {} points outside the directory",
+                self.code(link)
+            ));
         }
     }
 

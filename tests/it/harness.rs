@@ -359,6 +359,9 @@ impl Harness {
             ("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &url),
             ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &url),
             ("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAP", &url),
+            ("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", &url),
+            ("CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY", &url),
+            ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD", &url),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -26,5 +26,6 @@ mod plan;
 mod scripts;
 mod secrets;
 mod signals;
+mod source;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;

@@ -18,6 +18,8 @@ fn example_file_loads_unchanged() {
             image: Some(p(
                 "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28",
             )),
+            source: None,
+            dockerfile: None,
             service_account: Some(
                 "autosre-run@acme-sre-staging.iam.gserviceaccount.com".to_owned(),
             ),
@@ -79,6 +81,8 @@ fn defaults_fill_a_minimal_file() {
         service: ServiceSpec {
             name: p("autosre"),
             image: None,
+            source: None,
+            dockerfile: None,
             service_account: None,
             cpu: p("1"),
             memory: p("512Mi"),

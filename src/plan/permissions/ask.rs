@@ -30,6 +30,22 @@ pub(crate) fn iap_permissions() -> Vec<String> {
     strings(&IAP_ON_SERVICE)
 }
 
+/// A source deploy's permissions, all asked of the project, and whether
+/// each is required: creating the bucket or the repository is needed only
+/// the first time, Cloud Build's create only when `builds:submit` is not
+/// available, so those are warnings when missing.
+pub(crate) const BUILD: [(&str, bool); 9] = [
+    ("storage.buckets.get", true),
+    ("storage.buckets.create", false),
+    ("storage.objects.get", true),
+    ("storage.objects.create", true),
+    ("artifactregistry.repositories.get", true),
+    ("artifactregistry.repositories.create", false),
+    ("run.builds.create", true),
+    ("cloudbuild.builds.get", true),
+    ("cloudbuild.builds.create", false),
+];
+
 fn strings(perms: &[&str]) -> Vec<String> {
     perms.iter().map(|p| p.to_string()).collect()
 }
@@ -63,6 +79,9 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
             "resourcemanager.projects.getIamPolicy",
             "resourcemanager.projects.setIamPolicy",
         ]);
+    }
+    if needs.build {
+        project.extend(BUILD.iter().map(|(p, _)| *p));
     }
     if needs.service {
         // Asked of the project too: a service that does not exist yet has no

@@ -107,6 +107,13 @@ pub(crate) fn assess(
         }
     }
 
+    // A source deploy's upload and build, on the project.
+    if needs.build {
+        for (permission, required) in super::ask::BUILD {
+            rows.push((project.clone(), permission, required));
+        }
+    }
+
     // The runtime account.
     let account = PolicyResource::ServiceAccount {
         project: account_project(&live.account.email, &env.project),

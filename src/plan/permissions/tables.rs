@@ -17,6 +17,13 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         "run.services.setIamPolicy" => "roles/run.admin",
         // `secrets status` reads the revisions: run.viewer has it.
         "run.revisions.list" => "roles/run.viewer",
+        "run.builds.create" => "roles/run.sourceDeveloper",
+        p if p.starts_with("storage.buckets.") => "roles/storage.admin",
+        p if p.starts_with("storage.objects.") => "roles/storage.objectAdmin",
+        "artifactregistry.repositories.create" => "roles/artifactregistry.admin",
+        p if p.starts_with("artifactregistry.") => "roles/artifactregistry.reader",
+        "cloudbuild.builds.get" => "roles/cloudbuild.builds.viewer",
+        p if p.starts_with("cloudbuild.") => "roles/cloudbuild.builds.editor",
         p if p.starts_with("run.") => "roles/run.developer",
         "secretmanager.secrets.get"
         | "secretmanager.versions.get"
@@ -69,6 +76,17 @@ pub(crate) fn why(permission: &str) -> &'static str {
         "iam.serviceAccounts.getIamPolicy" => "read the runtime account's IAM policy",
         "iam.serviceAccounts.setIamPolicy" => {
             "grant roles/iam.serviceAccountUser on the runtime account"
+        }
+        "storage.buckets.get" => "find the source staging bucket",
+        "storage.buckets.create" => "create the source staging bucket the first time",
+        "storage.objects.get" => "check whether the source is uploaded already",
+        "storage.objects.create" => "upload the source archive",
+        "artifactregistry.repositories.get" => "find the image repository",
+        "artifactregistry.repositories.create" => "create the image repository the first time",
+        "run.builds.create" => "build the image from source (builds:submit)",
+        "cloudbuild.builds.get" => "follow the build and read its result",
+        "cloudbuild.builds.create" => {
+            "build through Cloud Build where builds:submit is unavailable"
         }
         "secretmanager.secrets.get" => "check that the secret exists",
         "secretmanager.versions.get" => "check the referenced secret version",
