@@ -130,105 +130,102 @@ pub(crate) async fn deploy_in(
     let target = Target::Deploy {
         image: image.clone(),
     };
-    {
-        printer.step(&format!(
-            "Reading live state for `{}` (project {}, region {})",
-            env.name, env.project, env.region
-        ));
-        let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
+    printer.step(&format!(
+        "Reading live state for `{}` (project {}, region {})",
+        env.name, env.project, env.region
+    ));
+    let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
+    note_set_env(&mut plan, set_env, env);
+    plan.source = source.as_ref().map(|(_, s)| s.clone());
+    if settings.apply.strict_iam {
+        plan::permissions::strict(&mut plan);
+    }
+    if settings.dry_run {
+        print_plan(ctx, &plan);
+        preflight_result(&plan)?;
+        return Ok(ExitStatus::Success);
+    }
+    if let Err(e) = preflight_result(&plan) {
+        // With `--output json`, the plan and the refusal as one document.
+        if ctx.globals.output == crate::cli::Output::Json {
+            let outcome = apply::Outcome::failed(e.to_string(), e.hint());
+            report_outcome(ctx, &plan, &outcome);
+        }
+        return Err(e);
+    }
+    // A source deploy builds once the preflight passed, then plans again
+    // for the built image: the plan shown and applied is the one that
+    // runs that digest.
+    let mut image = image.clone();
+    if let Some((package, mut source)) = source {
+        // Boxed: the build's state machine is large, and the run's
+        // future lives on the caller's stack.
+        image = Box::pin(crate::source::build::build(
+            &ctx.google,
+            env,
+            printer,
+            &mut source,
+            package.archive,
+            ctx.globals.poll_interval,
+        ))
+        .await?;
+        let target = Target::Deploy {
+            image: image.clone(),
+        };
+        (plan, live) = plan::plan(&ctx.google, env, &target).await?;
         note_set_env(&mut plan, set_env, env);
-        plan.source = source.as_ref().map(|(_, s)| s.clone());
+        plan.source = Some(source);
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
-        if settings.dry_run {
-            print_plan(ctx, &plan);
-            preflight_result(&plan)?;
-            return Ok(ExitStatus::Success);
-        }
-        if let Err(e) = preflight_result(&plan) {
-            // With `--output json`, the plan and the refusal as one document.
-            if ctx.globals.output == crate::cli::Output::Json {
-                let outcome = apply::Outcome::failed(e.to_string(), e.hint());
-                report_outcome(ctx, &plan, &outcome);
-            }
-            return Err(e);
-        }
-        // A source deploy builds once the preflight passed, then plans again
-        // for the built image: the plan shown and applied is the one that
-        // runs that digest.
-        let mut image = image.clone();
-        if let Some((package, mut source)) = source {
-            // Boxed: the build's state machine is large, and the run's
-            // future lives on the caller's stack.
-            image = Box::pin(crate::source::build::build(
-                &ctx.google,
-                env,
-                printer,
-                &mut source,
-                package.archive,
-                ctx.globals.poll_interval,
-            ))
-            .await?;
-            let target = Target::Deploy {
-                image: image.clone(),
-            };
-            (plan, live) = plan::plan(&ctx.google, env, &target).await?;
-            note_set_env(&mut plan, set_env, env);
-            plan.source = Some(source);
-            if settings.apply.strict_iam {
-                plan::permissions::strict(&mut plan);
-            }
-            preflight_result(&plan)?;
-        }
-        if let Some(s) = saved_plan {
-            let drift = saved::drift(&s.plan, &plan);
-            if !drift.is_empty() {
-                return Err(Error::Drift {
-                    env: env.name.clone(),
-                    drift,
-                });
-            }
-            printer.info("The saved plan matches live state; applying it.");
-        }
-        if !plan.changes.any() {
-            report_outcome(ctx, &plan, &apply::Outcome::default());
-            let at = plan.service.as_ref().and_then(|s| s.url.as_deref());
-            printer.success(&format!(
-                "No changes: {} is up to date{}; nothing was written.",
-                env.service.name,
-                at.map(|u| format!(" at {u}")).unwrap_or_default()
-            ));
-            return Ok(ExitStatus::Success);
-        }
-        // What is about to change, for the people and logs watching; stdout
-        // stays the outcome.
-        printer.info(report::plan_human(&plan, &printer.painting_for_stderr()).trim_end());
-        for w in &plan.warnings {
-            printer.warn(&w.message);
-        }
-        // The unredacted service to send: the plan holds only a redacted view.
-        let desired =
-            compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
-        let outcome = apply::apply(
-            &ctx.google,
-            &plan,
-            live,
-            Some(desired),
-            settings.apply.clone(),
-            printer,
-        )
-        .await;
-        settle(ctx, &plan, &outcome)?;
-        match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
-            Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
-            None => printer.success("Done."),
-        }
-        if let Some(url) = console_url(&plan) {
-            printer.info(&format!("Revisions in the Console: {url}"));
-        }
-        Ok(ExitStatus::Success)
+        preflight_result(&plan)?;
     }
+    if let Some(s) = saved_plan {
+        let drift = saved::drift(&s.plan, &plan);
+        if !drift.is_empty() {
+            return Err(Error::Drift {
+                env: env.name.clone(),
+                drift,
+            });
+        }
+        printer.info("The saved plan matches live state; applying it.");
+    }
+    if !plan.changes.any() {
+        report_outcome(ctx, &plan, &apply::Outcome::default());
+        let at = plan.service.as_ref().and_then(|s| s.url.as_deref());
+        printer.success(&format!(
+            "No changes: {} is up to date{}; nothing was written.",
+            env.service.name,
+            at.map(|u| format!(" at {u}")).unwrap_or_default()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    // What is about to change, for the people and logs watching; stdout
+    // stays the outcome.
+    printer.info(report::plan_human(&plan, &printer.painting_for_stderr()).trim_end());
+    for w in &plan.warnings {
+        printer.warn(&w.message);
+    }
+    // The unredacted service to send: the plan holds only a redacted view.
+    let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
+    let outcome = apply::apply(
+        &ctx.google,
+        &plan,
+        live,
+        Some(desired),
+        settings.apply.clone(),
+        printer,
+    )
+    .await;
+    settle(ctx, &plan, &outcome)?;
+    match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
+        Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
+        None => printer.success("Done."),
+    }
+    if let Some(url) = console_url(&plan) {
+        printer.info(&format!("Revisions in the Console: {url}"));
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The config the saved plan was made from must be the one on disk now.
