@@ -103,6 +103,12 @@ pub struct State {
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
     pub(crate) clock: SharedClock,
+    /// Cloud Storage buckets and objects.
+    pub(crate) storage: crate::storage::Store,
+    /// Artifact Registry repositories and their operations.
+    pub(crate) registry: crate::registry::Registry,
+    /// Cloud Build builds and their operations.
+    pub(crate) builds: crate::build::Builds,
     counter: u64,
 }
 
@@ -403,6 +409,18 @@ impl State {
     pub fn destroy_secret_version(&mut self, project_id: &str, secret_id: &str, version: u64) {
         self.set_version_state(project_id, secret_id, version, VersionState::Destroyed)
             .unwrap_or_else(|e| panic!("destroy_secret_version: {}", e.message));
+    }
+
+    /// Creates Cloud Storage bucket `name` in `project_id` now, as its owner would (no-op
+    /// when it exists).
+    pub fn create_bucket(&mut self, project_id: &str, name: &str) {
+        crate::storage::ensure_bucket(self, project_id, name);
+    }
+
+    /// Creates Artifact Registry docker repository `id` in `project_id`/`location` now, as
+    /// its owner would (no-op when it exists).
+    pub fn create_repository(&mut self, project_id: &str, location: &str, id: &str) {
+        crate::registry::seed(self, project_id, location, id);
     }
 
     /// Deletes a secret and its policy.
