@@ -246,6 +246,9 @@ pub(crate) fn table() -> &'static [Route] {
             r(GCS, "storage.buckets.get", "GET", "storage/v1/b/{bucket}", false, storage::get_bucket),
             r(GCS, "storage.buckets.insert", "POST", "storage/v1/b", true, storage::insert_bucket),
             r(GCS, "storage.objects.get", "GET", "storage/v1/b/{bucket}/o/{object}", false, storage::get_object),
+            // `useMediaDownloadService`: media downloads also come under `download/`.
+            r(GCS, "storage.objects.get", "GET", "download/storage/v1/b/{bucket}/o/{object}", false, storage::get_object),
+            r(GCS, "storage.objects.list", "GET", "storage/v1/b/{bucket}/o", false, storage::list_objects),
             r(GCS, "storage.objects.insert", "POST", "upload/storage/v1/b/{bucket}/o", true, storage::upload).media(),
             r(GCS, "storage.objects.insert", "PUT", "upload/storage/v1/b/{bucket}/o", true, storage::upload_chunk).media(),
             // Artifact Registry v1.
@@ -406,6 +409,18 @@ fn matches<'p>(
             return None;
         }
         let pat: Vec<&str> = route.spec.flat_path.split('/').collect();
+        // Cloud Storage object names may hold `/`, which gcloud sends unescaped: a
+        // trailing `{object}` takes the rest of the path.
+        let greedy = pat.last() == Some(&"{object}") && segs.len() > pat.len();
+        let segs: Vec<String> = if greedy {
+            let (head, tail) = segs.split_at(pat.len() - 1);
+            head.iter()
+                .map(|s| s.to_string())
+                .chain([tail.join("/")])
+                .collect()
+        } else {
+            segs.iter().map(|s| s.to_string()).collect()
+        };
         if pat.len() != segs.len() {
             return None;
         }

@@ -313,6 +313,38 @@ fn int_param(c: &Ctx<'_>, key: &str) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
+/// `storage.objects.list` with `prefix` and `delimiter` (what `gcloud storage` uses to
+/// look a name up); everything in one page.
+pub(crate) fn list_objects(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let bname = c.p[0].clone();
+    let b = bucket(c.st, &bname)?;
+    require(c.st, "storage.objects.list", &b.project_id, "bucket")?;
+    let prefix = c.q.get("prefix").unwrap_or_default();
+    let delimiter = c.q.get("delimiter").filter(|d| !d.is_empty());
+    let mut items = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for (name, o) in b.objects.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        let rest = &name[prefix.len()..];
+        match delimiter.and_then(|d| rest.find(d).map(|i| (i, d))) {
+            Some((i, d)) => {
+                let p = format!("{prefix}{}{d}", &rest[..i]);
+                if !prefixes.contains(&p) {
+                    prefixes.push(p);
+                }
+            }
+            None => items.push(object_json(&bname, o)),
+        }
+    }
+    let mut out = json!({"kind": "storage#objects"});
+    if !items.is_empty() {
+        out["items"] = items.into();
+    }
+    if !prefixes.is_empty() {
+        out["prefixes"] = prefixes.into();
+    }
+    Ok(out)
+}
+
 /// `storage.objects.get`: the metadata, or with `alt=media` the bytes.
 pub(crate) fn get_object(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let (bname, oname) = (c.p[0].clone(), c.p[1].clone());
@@ -701,11 +733,13 @@ fn incomplete(c: &mut Ctx<'_>, persisted: u64) -> Value {
     Value::Null
 }
 
-/// The `boundary` parameter of a `multipart/related` content type (quoted or not).
+/// The `boundary` parameter of a `multipart/related` content type, bare or quoted (gcloud
+/// quotes it with `'`).
 fn boundary(content_type: &str) -> Option<String> {
     content_type.split(';').find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
-        (k.trim().eq_ignore_ascii_case("boundary")).then(|| v.trim().trim_matches('"').to_string())
+        (k.trim().eq_ignore_ascii_case("boundary"))
+            .then(|| v.trim().trim_matches(['"', '\'']).to_string())
     })
 }
 
@@ -819,6 +853,10 @@ mod tests {
         assert_eq!(parts[1].1, b"bytes");
         assert_eq!(
             boundary("multipart/related; boundary=\"===b==\"").as_deref(),
+            Some("===b==")
+        );
+        assert_eq!(
+            boundary("multipart/related; boundary='===b=='").as_deref(),
             Some("===b==")
         );
     }

@@ -84,6 +84,16 @@ fn every_route_exists_in_its_discovery_document() {
         let expected = match m.get("flatPath").and_then(Value::as_str) {
             Some(flat) => flat.to_string(),
             None if upload.as_deref() == Some(route.flat_path) => upload.clone().unwrap(),
+            // `useMediaDownloadService`: the media download service's prefix.
+            None if m["useMediaDownloadService"] == true
+                && route.flat_path.starts_with("download/") =>
+            {
+                format!(
+                    "download/{}{}",
+                    doc["servicePath"].as_str().unwrap(),
+                    m["path"].as_str().unwrap()
+                )
+            }
             None => format!(
                 "{}{}",
                 doc["servicePath"].as_str().unwrap(),
