@@ -46,6 +46,9 @@ pub(crate) fn caller_member(caller: &str) -> Option<String> {
 
 const RUN_DEVELOPER: &[&str] = &[
     "resourcemanager.projects.get",
+    // builds:submit (cloud.google.com/run/docs/reference/iam/roles: run.admin, run.developer
+    // and run.sourceDeveloper hold it).
+    "run.builds.create",
     "run.operations.delete",
     "run.operations.get",
     "run.operations.list",
@@ -162,6 +165,31 @@ fn predefined(role: &str, perm: &str) -> Option<bool> {
             "iam.serviceAccounts.signJwt",
             "resourcemanager.projects.get",
         ],
+        // cloud.google.com/storage/docs/access-control/iam-roles (the permissions used here).
+        "roles/storage.admin" => return Some(perm.starts_with("storage.")),
+        "roles/storage.objectAdmin" => return Some(perm.starts_with("storage.objects.")),
+        "roles/storage.objectCreator" => &["storage.objects.create"],
+        "roles/storage.objectViewer" => &["storage.objects.get", "storage.objects.list"],
+        // cloud.google.com/build/docs/iam-roles-permissions.
+        "roles/cloudbuild.builds.editor" => &[
+            "cloudbuild.builds.create",
+            "cloudbuild.builds.get",
+            "cloudbuild.builds.list",
+            "cloudbuild.builds.update",
+        ],
+        "roles/cloudbuild.builds.viewer" => &["cloudbuild.builds.get", "cloudbuild.builds.list"],
+        // cloud.google.com/artifact-registry/docs/access-control#roles.
+        "roles/artifactregistry.admin" => return Some(perm.starts_with("artifactregistry.")),
+        "roles/artifactregistry.writer" | "roles/artifactregistry.reader" => &[
+            "artifactregistry.repositories.get",
+            "artifactregistry.repositories.list",
+            "artifactregistry.repositories.downloadArtifacts",
+        ],
+        "roles/artifactregistry.createOnPushWriter" => &[
+            "artifactregistry.repositories.create",
+            "artifactregistry.repositories.get",
+            "artifactregistry.repositories.list",
+        ],
         "roles/iap.admin" => &[
             "iap.web.getIamPolicy",
             "iap.web.setIamPolicy",
@@ -247,6 +275,8 @@ fn domain(perm: &str) -> &'static str {
         Some("secretmanager") => "secretmanager.googleapis.com",
         Some("iam") => "iam.googleapis.com",
         Some("iap") => "iap.googleapis.com",
+        Some("cloudbuild") => "cloudbuild.googleapis.com",
+        Some("artifactregistry") => "artifactregistry.googleapis.com",
         _ => "cloudresourcemanager.googleapis.com",
     }
 }

@@ -107,6 +107,54 @@ const LOG_TYPE: Table = &[
     ("DATA_READ", 3),
 ];
 
+// google/devtools/cloudbuild/v1/cloudbuild.proto (google-cloud-build-v1 `model.rs`).
+const BUILD_STATUS: Table = &[
+    ("STATUS_UNKNOWN", 0),
+    ("PENDING", 10),
+    ("QUEUED", 1),
+    ("WORKING", 2),
+    ("SUCCESS", 3),
+    ("FAILURE", 4),
+    ("INTERNAL_ERROR", 5),
+    ("TIMEOUT", 6),
+    ("CANCELLED", 7),
+    ("EXPIRED", 9),
+];
+const FAILURE_TYPE: Table = &[
+    ("FAILURE_TYPE_UNSPECIFIED", 0),
+    ("PUSH_FAILED", 1),
+    ("PUSH_IMAGE_NOT_FOUND", 2),
+    ("PUSH_NOT_AUTHORIZED", 3),
+    ("LOGGING_FAILURE", 4),
+    ("USER_BUILD_STEP", 5),
+    ("FETCH_SOURCE_FAILED", 6),
+];
+const LOGGING_MODE: Table = &[
+    ("LOGGING_UNSPECIFIED", 0),
+    ("LEGACY", 1),
+    ("GCS_ONLY", 2),
+    ("STACKDRIVER_ONLY", 3),
+    ("NONE", 4),
+    ("CLOUD_LOGGING_ONLY", 5),
+];
+// google/devtools/artifactregistry/v1/repository.proto (google-cloud-artifactregistry-v1).
+const REPOSITORY_FORMAT: Table = &[
+    ("FORMAT_UNSPECIFIED", 0),
+    ("DOCKER", 1),
+    ("MAVEN", 2),
+    ("NPM", 3),
+    ("APT", 5),
+    ("YUM", 6),
+    ("PYTHON", 8),
+    ("KFP", 9),
+];
+const REPOSITORY_MODE: Table = &[
+    ("MODE_UNSPECIFIED", 0),
+    ("STANDARD_REPOSITORY", 1),
+    ("VIRTUAL_REPOSITORY", 2),
+    ("REMOTE_REPOSITORY", 3),
+];
+
 /// Whether `name` is a run.v2 `Condition.reason` (`CommonReason`) name.
 pub(crate) fn is_common_reason(name: &str) -> bool {
     COMMON_REASON.iter().any(|(n, _)| *n == name)
@@ -127,6 +175,11 @@ fn table(api: Api, field: &str) -> Option<Table> {
         (Api::Run, "scalingMode") => Some(SCALING_MODE),
         (Api::SecretManager, "state") => Some(SECRET_VERSION_STATE),
         (Api::ResourceManager, "state") => Some(PROJECT_STATE),
+        (Api::CloudBuild, "status") => Some(BUILD_STATUS),
+        (Api::CloudBuild, "type") => Some(FAILURE_TYPE),
+        (Api::CloudBuild, "logging") => Some(LOGGING_MODE),
+        (Api::ArtifactRegistry, "format") => Some(REPOSITORY_FORMAT),
+        (Api::ArtifactRegistry, "mode") => Some(REPOSITORY_MODE),
         _ => None,
     }
 }

@@ -16,6 +16,9 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// `google.rpc.Status.details`: typed payloads such as `google.rpc.ErrorInfo`.
     pub(crate) details: Vec<Value>,
+    /// The Cloud Storage JSON API's own error list (`errors[].reason`), sent instead of
+    /// `status` (see [`ApiError::storage`]).
+    pub(crate) errors: Vec<Value>,
 }
 
 impl ApiError {
@@ -25,7 +28,20 @@ impl ApiError {
             status,
             message: message.into(),
             details: Vec::new(),
+            errors: Vec::new(),
         }
+    }
+
+    /// A Cloud Storage JSON API error. Its envelope predates `google.rpc.Status`: `code`,
+    /// `message` and `errors: [{message, domain: "global", reason}]`, no `status`
+    /// (cloud.google.com/storage/docs/json_api/v1/status-codes, "Error response format").
+    /// `reason` is the structured part, e.g. `notFound`, `conflict`, `conditionNotMet`.
+    pub(crate) fn storage(http: u16, reason: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Self::new(http, crate::fault::status_for_code(http), message.clone());
+        e.errors
+            .push(json!({"message": message, "domain": "global", "reason": reason}));
+        e
     }
 
     /// The same error with a detail (`{"@type": "type.googleapis.com/google.rpc.X", ...}`).
@@ -64,6 +80,9 @@ impl ApiError {
 
     /// The JSON body Google sends with this error.
     pub(crate) fn body(&self) -> Value {
+        if !self.errors.is_empty() {
+            return json!({"error": {"code": self.http, "message": self.message, "errors": self.errors}});
+        }
         let mut body = error_body(self.http, &self.message, self.status);
         if !self.details.is_empty() {
             body["error"]["details"] = Value::Array(self.details.clone());

@@ -17,7 +17,7 @@ use crate::enums::{to_ints, to_names, wants_int};
 use crate::error::{ApiError, error_body};
 use crate::fault::FaultKind;
 use crate::journal::{Api, JournalEntry};
-use crate::routes::{Ctx, find};
+use crate::routes::{Ctx, Reply, Route, find_in};
 use crate::util::{Query, percent_decode};
 
 fn json_response(status: u16, body: &Value) -> Response {
@@ -47,6 +47,10 @@ struct Answer {
     body: Body,
     content_type: &'static str,
     retry_after: Option<u32>,
+    /// Extra headers (media routes).
+    headers: Vec<(String, String)>,
+    /// A content type chosen at run time (media routes); overrides `content_type`.
+    dynamic_type: Option<String>,
 }
 
 impl Answer {
@@ -56,6 +60,19 @@ impl Answer {
             body: Body::from(v.to_string()),
             content_type: JSON,
             retry_after: None,
+            headers: Vec::new(),
+            dynamic_type: None,
+        }
+    }
+
+    fn raw(reply: Reply) -> Answer {
+        Answer {
+            status: reply.status,
+            body: Body::from(reply.body),
+            content_type: "",
+            retry_after: None,
+            headers: reply.headers,
+            dynamic_type: Some(reply.content_type),
         }
     }
 
@@ -63,10 +80,21 @@ impl Answer {
         let mut resp = Response::new(self.body);
         *resp.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
+        let content_type = match &self.dynamic_type {
+            Some(t) => HeaderValue::from_str(t).ok(),
+            None => Some(HeaderValue::from_static(self.content_type)),
+        };
+        if let Some(t) = content_type.filter(|t| !t.is_empty()) {
+            resp.headers_mut().insert(header::CONTENT_TYPE, t);
+        }
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                header::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                resp.headers_mut().append(k, v);
+            }
+        }
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
@@ -86,6 +114,7 @@ pub(crate) async fn handle(
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();
     let raw_query = req.uri().query().unwrap_or_default().to_string();
+    let headers = req.headers().clone();
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -99,7 +128,7 @@ pub(crate) async fn handle(
         tokio::time::sleep(latency).await;
     }
     let query = Query::parse(&raw_query);
-    let route = find(&method, &raw_path);
+    let route = emu.with_state(|st| find_in(st, &method, &raw_path));
     let validate_only = query.flag("validateOnly");
     let (api, rpc, write) = match route {
         Some((r, _)) => (
@@ -131,16 +160,17 @@ pub(crate) async fn handle(
         started,
         ended,
     };
-    let (answer, faulted) = match process(
-        &emu,
-        &method,
-        &raw_path,
-        &raw_query,
-        bearer.as_deref(),
-        acting.as_deref(),
-        &query,
-        &body,
-    ) {
+    let req = Req {
+        method: &method,
+        path: &raw_path,
+        raw_query: &raw_query,
+        bearer: bearer.as_deref(),
+        acting: acting.as_deref(),
+        query: &query,
+        body: &body,
+        headers: &headers,
+    };
+    let (answer, faulted) = match process(&emu, route, &req) {
         Step::Answer(a, faulted) => (a, faulted),
         Step::Hang => {
             // Journalled on arrival with status 0: no answer was sent.
@@ -170,19 +200,30 @@ fn bearer_token(auth: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-/// `bearer` is the request's token; `acting`, the service account it acts as
-/// when `generateAccessToken` issued it (see `credentials`).
-#[allow(clippy::too_many_arguments)]
-fn process(
-    emu: &Emulator,
-    method: &str,
-    path: &str,
-    raw_query: &str,
-    bearer: Option<&str>,
-    acting: Option<&str>,
-    query: &Query,
-    body: &Bytes,
-) -> Step {
+/// The parts of a request the API sees.
+struct Req<'a> {
+    method: &'a str,
+    path: &'a str,
+    raw_query: &'a str,
+    /// The request's bearer token.
+    bearer: Option<&'a str>,
+    /// The service account the token acts as, when `generateAccessToken`
+    /// issued it (see `credentials`).
+    acting: Option<&'a str>,
+    query: &'a Query,
+    body: &'a Bytes,
+    headers: &'a axum::http::HeaderMap,
+}
+
+fn process(emu: &Emulator, route: Option<(&'static Route, Vec<String>)>, req: &Req<'_>) -> Step {
+    let Req {
+        method,
+        path,
+        raw_query,
+        bearer,
+        acting,
+        ..
+    } = *req;
     let plain = |(status, v): (u16, Value)| Step::Answer(Answer::json(status, &v), false);
     if let Some(token) = emu.token() {
         // The emulator's own token, or one it issued.
@@ -196,7 +237,7 @@ fn process(
             return plain((e.http, e.body()));
         }
     }
-    let Some((route, params)) = find(method, path) else {
+    let Some((route, params)) = route else {
         // Google's front end answers unknown REST methods this way.
         let e = ApiError::not_found("Method not found.");
         return plain((e.http, e.body()));
@@ -232,6 +273,8 @@ fn process(
                 body: Body::from(crate::fault::html_page(f.code)),
                 content_type: "text/html; charset=UTF-8",
                 retry_after: f.retry_after,
+                headers: Vec::new(),
+                dynamic_type: None,
             };
             return Step::Answer(a, true);
         }
@@ -241,11 +284,16 @@ fn process(
                 body: Body::from(raw),
                 content_type: JSON,
                 retry_after: None,
+                headers: Vec::new(),
+                dynamic_type: None,
             };
             return Step::Answer(a, true);
         }
     };
-    let (status, mut out) = serve(emu, route, params, query, body, acting);
+    let (status, mut out, reply) = serve(emu, route, params, req);
+    if let Some(reply) = reply {
+        return Step::Answer(Answer::raw(reply), false);
+    }
     if let Some(field) = &strip
         && let Some(o) = out.as_object_mut()
     {
@@ -256,45 +304,51 @@ fn process(
 
 fn serve(
     emu: &Emulator,
-    route: &'static crate::routes::Route,
+    route: &'static Route,
     params: Vec<String>,
-    query: &Query,
-    body: &Bytes,
-    acting: Option<&str>,
-) -> (u16, Value) {
-    let mut json: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    req: &Req<'_>,
+) -> (u16, Value, Option<Reply>) {
+    let (query, body) = (req.query, req.body);
+    let mut json: Value = if route.media || body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
         match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
                 let e = ApiError::invalid(format!("Invalid JSON payload received. {e}"));
-                return (e.http, e.body());
+                return (e.http, e.body(), None);
             }
         }
     };
     to_names(route.api, &mut json);
+    let base_url = emu.base_url();
     let result = emu.with_state(|st| {
-        let saved = acting.map(|email| st.act_as(email));
+        let saved = req.acting.map(|email| st.act_as(email));
         let mut ctx = Ctx {
             st,
             p: params,
             q: query.clone(),
             body: json,
+            raw: body,
+            headers: req.headers,
+            base_url: &base_url,
+            reply: None,
         };
         let result = route.call(&mut ctx);
+        let reply = ctx.reply;
         if let Some(saved) = saved {
             st.restore(saved);
         }
-        result
+        (result, reply)
     });
     match result {
-        Ok(mut v) => {
+        (Ok(_), Some(reply)) => (reply.status, Value::Null, Some(reply)),
+        (Ok(mut v), None) => {
             if wants_int(query.get("$alt")) {
                 to_ints(route.api, &mut v);
             }
-            (200, v)
+            (200, v, None)
         }
-        Err(e) => (e.http, e.body()),
+        (Err(e), _) => (e.http, e.body(), None),
     }
 }

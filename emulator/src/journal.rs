@@ -19,6 +19,12 @@ pub enum Api {
     Iap,
     /// IAM Service Account Credentials (impersonation).
     IamCredentials,
+    /// Cloud Storage JSON API v1 (buckets, objects, media uploads and downloads).
+    Storage,
+    /// Cloud Build v1 (builds and their operations).
+    CloudBuild,
+    /// Artifact Registry v1 (repositories and their operations).
+    ArtifactRegistry,
     /// A request that matched no route (answered 404) or the emulator's own endpoints.
     Unknown,
 }

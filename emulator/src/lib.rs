@@ -18,6 +18,7 @@
 
 mod authz;
 mod behaviour;
+mod build;
 mod clock;
 mod credentials;
 mod enums;
@@ -27,19 +28,23 @@ mod http;
 mod iam;
 mod journal;
 mod projects;
+mod registry;
 mod routes;
 mod run;
 mod secrets;
 mod service_accounts;
 mod state;
+mod storage;
 mod util;
 mod world;
 
 pub use behaviour::MissingServiceValidation;
+pub use build::SubmitBuild;
 pub use clock::Clock;
 pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, JournalEntry};
+pub use registry::PushedImage;
 pub use routes::{RouteSpec, routes};
 pub use run::{ResolvedSecret, Revision};
 pub use state::State;
@@ -86,6 +91,9 @@ struct Control {
     faults: Vec<Fault>,
     hooks: Vec<(String, String, Hook)>,
     journal: Vec<JournalEntry>,
+    /// `http://127.0.0.1:PORT` of the last server started, for URLs the emulator hands out
+    /// (a resumable upload's session URI).
+    base_url: String,
 }
 
 struct Inner {
@@ -142,6 +150,7 @@ impl Emulator {
                     faults: Vec::new(),
                     hooks: Vec::new(),
                     journal: Vec::new(),
+                    base_url: String::new(),
                 }),
                 token: options.token,
                 created: Instant::now(),
@@ -159,6 +168,7 @@ impl Emulator {
     pub async fn serve_on(&self, port: u16) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        lock(&self.inner.control).base_url = format!("http://{addr}");
         // Stops the server, and releases requests held by `FaultKind::Hang`.
         let (tx, rx) = tokio::sync::watch::channel(false);
         let app = axum::Router::new()
@@ -195,6 +205,10 @@ impl Emulator {
 
     pub(crate) fn token(&self) -> Option<&str> {
         self.inner.token.as_deref()
+    }
+
+    pub(crate) fn base_url(&self) -> String {
+        lock(&self.inner.control).base_url.clone()
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -302,6 +316,27 @@ impl Emulator {
     /// The world's caller (an email): whom requests with the emulator's own token act as.
     pub fn caller(&self) -> String {
         self.with_state(|st| st.caller.clone())
+    }
+
+    /// The bytes of Cloud Storage object `name` in `bucket`, if it exists.
+    pub fn object(&self, bucket: &str, name: &str) -> Option<Vec<u8>> {
+        self.with_state(|st| storage::object_bytes(st, bucket, name))
+    }
+
+    /// The names of the objects in `bucket`, sorted (empty when it does not exist).
+    pub fn objects(&self, bucket: &str) -> Vec<String> {
+        self.with_state(|st| storage::object_names(st, bucket))
+    }
+
+    /// The images builds pushed to Artifact Registry repository `name`
+    /// (`projects/P/locations/L/repositories/R`), oldest first.
+    pub fn images(&self, repository: &str) -> Vec<PushedImage> {
+        self.with_state(|st| registry::images(st, repository))
+    }
+
+    /// Cloud Build build `id` as builds.get answers it (enum names), without polling it.
+    pub fn build(&self, id: &str) -> Option<serde_json::Value> {
+        self.with_state(|st| build::build_json(st, id))
     }
 
     /// A service's revisions, oldest first.

@@ -15,7 +15,7 @@ use crate::journal::Api;
 use crate::state::State;
 use crate::util::{Query, percent_decode};
 use crate::world::VersionState;
-use crate::{credentials, projects, run, secrets, service_accounts};
+use crate::{build, credentials, projects, registry, run, secrets, service_accounts, storage};
 
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,23 @@ pub(crate) struct Ctx<'a> {
     pub(crate) p: Vec<String>,
     pub(crate) q: Query,
     pub(crate) body: Value,
+    /// The request body as sent (media routes read it instead of `body`).
+    pub(crate) raw: &'a [u8],
+    pub(crate) headers: &'a axum::http::HeaderMap,
+    /// `http://127.0.0.1:PORT`: where this emulator serves.
+    pub(crate) base_url: &'a str,
+    /// Set by a media route to answer something other than `200` with the JSON it returns
+    /// (a download's bytes, a resumable upload's `308` or `Location`).
+    pub(crate) reply: Option<Reply>,
+}
+
+/// A non-JSON (or non-200) answer from a media route.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) content_type: String,
 }
 
 type Handler = fn(&mut Ctx<'_>) -> Result<Value, ApiError>;
@@ -49,6 +66,12 @@ pub(crate) struct Route {
     /// `v1/{v1Id}:getIamPolicy`, whose `resource` parameter has the pattern `^.*$`
     /// (iap.v1.json), e.g. `projects/N/iap_web/cloud_run-R/services/S`.
     greedy: bool,
+    /// The body is not JSON (a media upload): handlers read `Ctx::raw`.
+    pub(crate) media: bool,
+    /// Where two APIs share a `flatPath` (Cloud Build's and Artifact Registry's
+    /// `projects.locations.operations.get`), whether this route owns the resource the path
+    /// names; a route without it owns every path it matches.
+    pub(crate) owns: Option<fn(&State, &[String]) -> bool>,
     handler: Handler,
 }
 
@@ -60,6 +83,9 @@ const CRM: &str = "cloudresourcemanager.v3.json";
 const CRM_V1: &str = "cloudresourcemanager.v1.json";
 const IAM_CREDENTIALS: &str = "iamcredentials.v1.json";
 const IAP: &str = "iap.v1.json";
+const GCS: &str = "storage.v1.json";
+const CB: &str = "cloudbuild.v1.json";
+const AR: &str = "artifactregistry.v1.json";
 
 fn r(
     file: &'static str,
@@ -75,6 +101,9 @@ fn r(
         IAM => Api::Iam,
         IAM_CREDENTIALS => Api::IamCredentials,
         IAP => Api::Iap,
+        GCS => Api::Storage,
+        CB => Api::CloudBuild,
+        AR => Api::ArtifactRegistry,
         _ => Api::ResourceManager,
     };
     Route {
@@ -87,7 +116,23 @@ fn r(
         api,
         write,
         greedy: file == IAP,
+        media: false,
+        owns: None,
         handler,
+    }
+}
+
+impl Route {
+    /// The same route, reading its body raw (media uploads).
+    fn media(mut self) -> Route {
+        self.media = true;
+        self
+    }
+
+    /// The same route, matching only paths whose resource `owns` says is this API's.
+    fn owning(mut self, owns: fn(&State, &[String]) -> bool) -> Route {
+        self.owns = Some(owns);
+        self
     }
 }
 
@@ -202,6 +247,30 @@ pub(crate) fn table() -> &'static [Route] {
                 let res = format!("projects/{}", c.p[0]);
                 set_iam(c, &res, true)
             }),
+            // Cloud Storage JSON API v1. Its methods have no `flatPath`: these are the
+            // discovery `servicePath` + `path`, and for uploads `objects.insert`'s
+            // `mediaUpload.protocols.simple.path`. A resumable session's chunks are PUT to
+            // the session URI the POST returned, the same upload path
+            // (cloud.google.com/storage/docs/performing-resumable-uploads).
+            r(GCS, "storage.buckets.get", "GET", "storage/v1/b/{bucket}", false, storage::get_bucket),
+            r(GCS, "storage.buckets.insert", "POST", "storage/v1/b", true, storage::insert_bucket),
+            r(GCS, "storage.objects.get", "GET", "storage/v1/b/{bucket}/o/{object}", false, storage::get_object),
+            // `useMediaDownloadService`: media downloads also come under `download/`.
+            r(GCS, "storage.objects.get", "GET", "download/storage/v1/b/{bucket}/o/{object}", false, storage::get_object),
+            r(GCS, "storage.objects.list", "GET", "storage/v1/b/{bucket}/o", false, storage::list_objects),
+            r(GCS, "storage.objects.insert", "POST", "upload/storage/v1/b/{bucket}/o", true, storage::upload).media(),
+            r(GCS, "storage.objects.insert", "PUT", "upload/storage/v1/b/{bucket}/o", true, storage::upload_chunk).media(),
+            // Artifact Registry v1.
+            r(AR, "artifactregistry.projects.locations.repositories.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/repositories/{repositoriesId}", false, registry::get),
+            r(AR, "artifactregistry.projects.locations.repositories.create", "POST", "v1/projects/{projectsId}/locations/{locationsId}/repositories", true, registry::create),
+            // Cloud Build v1. Its operations share Artifact Registry's flatPath; each API
+            // answers for the operations it made.
+            r(CB, "cloudbuild.projects.locations.builds.create", "POST", "v1/projects/{projectsId}/locations/{locationsId}/builds", true, build::create),
+            r(CB, "cloudbuild.projects.locations.builds.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/builds/{buildsId}", false, build::get),
+            r(CB, "cloudbuild.projects.locations.operations.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, build::get_operation).owning(build::owns_operation),
+            r(AR, "artifactregistry.projects.locations.operations.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, registry::get_operation).owning(registry::owns_operation),
+            // Cloud Run v2 builds (source deploys).
+            r(RUN, "run.projects.locations.builds.submit", "POST", "v2/projects/{projectsId}/locations/{locationsId}/builds:submit", true, build::submit),
             // IAM Service Account Credentials v1: impersonation.
             r(IAM_CREDENTIALS, "iamcredentials.projects.serviceAccounts.generateAccessToken", "POST", "v1/projects/{projectsId}/serviceAccounts/{serviceAccountsId}:generateAccessToken", false, credentials::generate_access_token),
             // Identity-Aware Proxy v1: the IAM policy of an `iap_web` resource (for a Cloud
@@ -369,20 +438,51 @@ fn test_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
 }
 
 /// Finds the route for `method` and `path` (leading `/` optional); returns it with the
-/// decoded path parameters.
+/// decoded path parameters. Where routes share a path, the first that owns it in `st`.
+pub(crate) fn find_in(
+    st: &State,
+    method: &str,
+    path: &str,
+) -> Option<(&'static Route, Vec<String>)> {
+    let mut first = None;
+    for (route, params) in matches(method, path) {
+        match route.owns {
+            Some(owns) if owns(st, &params) => return Some((route, params)),
+            Some(_) => {
+                first.get_or_insert((route, params));
+            }
+            None => return Some((route, params)),
+        }
+    }
+    first
+}
+
+/// [`find_in`] without the state: the first route matching the path.
+#[cfg(test)]
 pub(crate) fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<String>)> {
+    matches(method, path).next()
+}
+
+fn matches<'p>(
+    method: &'p str,
+    path: &'p str,
+) -> impl Iterator<Item = (&'static Route, Vec<String>)> + 'p {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    table().iter().find_map(|route| {
+    table().iter().filter_map(move |route| {
         if route.spec.http_method != method {
             return None;
         }
         let pat: Vec<&str> = route.spec.flat_path.split('/').collect();
-        // A greedy last parameter takes every remaining segment, joined back with `/`.
-        let segs: Vec<String> = if route.greedy && segs.len() >= pat.len() {
-            let (head, rest) = segs.split_at(pat.len() - 1);
+        // A greedy last parameter takes every remaining segment, joined back with `/`:
+        // IAP's resource names, and Cloud Storage object names, which may hold `/` (gcloud
+        // sends it unescaped).
+        let greedy = (route.greedy && segs.len() >= pat.len())
+            || (pat.last() == Some(&"{object}") && segs.len() > pat.len());
+        let segs: Vec<String> = if greedy {
+            let (head, tail) = segs.split_at(pat.len() - 1);
             head.iter()
                 .map(|s| s.to_string())
-                .chain(std::iter::once(rest.join("/")))
+                .chain([tail.join("/")])
                 .collect()
         } else {
             segs.iter().map(|s| s.to_string()).collect()

@@ -75,8 +75,41 @@ fn every_route_exists_in_its_discovery_document() {
             .iter()
             .find(|m| m["id"] == route.method_id)
             .unwrap_or_else(|| panic!("{} is not in {}", route.method_id, route.discovery_file));
-        assert_eq!(m["httpMethod"], route.http_method, "{}", route.method_id);
-        assert_eq!(m["flatPath"], route.flat_path, "{}", route.method_id);
+        // Cloud Storage's methods have no `flatPath`: the served path is `servicePath` +
+        // `path`, or for uploads the `mediaUpload` protocol's path.
+        let upload = m
+            .pointer("/mediaUpload/protocols/simple/path")
+            .and_then(Value::as_str)
+            .map(|p| p.trim_start_matches('/').to_string());
+        let expected = match m.get("flatPath").and_then(Value::as_str) {
+            Some(flat) => flat.to_string(),
+            None if upload.as_deref() == Some(route.flat_path) => upload.clone().unwrap(),
+            // `useMediaDownloadService`: the media download service's prefix.
+            None if m["useMediaDownloadService"] == true
+                && route.flat_path.starts_with("download/") =>
+            {
+                format!(
+                    "download/{}{}",
+                    doc["servicePath"].as_str().unwrap(),
+                    m["path"].as_str().unwrap()
+                )
+            }
+            None => format!(
+                "{}{}",
+                doc["servicePath"].as_str().unwrap(),
+                m["path"].as_str().unwrap()
+            ),
+        };
+        assert_eq!(expected, route.flat_path, "{}", route.method_id);
+        // A resumable upload's chunks are PUT to the session URI, which is the upload path
+        // (cloud.google.com/storage/docs/performing-resumable-uploads): the one method
+        // served under two HTTP methods.
+        let resumable_chunk = route.http_method == "PUT"
+            && upload.as_deref() == Some(route.flat_path)
+            && m.pointer("/mediaUpload/protocols/resumable").is_some();
+        if !resumable_chunk {
+            assert_eq!(m["httpMethod"], route.http_method, "{}", route.method_id);
+        }
     }
 }
 
@@ -293,6 +326,144 @@ async fn emitted_fields_are_declared_in_the_schemas() {
         &token,
     );
     server.shutdown().await;
+}
+
+/// The resources of a source deploy: bucket, object, repository, build, their operations,
+/// and Cloud Run's SubmitBuildResponse.
+#[tokio::test]
+async fn source_deploy_fields_are_declared_in_the_schemas() {
+    let world = World::builder().project("acme", 42).build();
+    let emu = Emulator::new(world, Options::default());
+    let server = emu.serve().await.unwrap();
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let send = |method: &'static str, path: String, body: Option<Value>| {
+        let http = http.clone();
+        let url = format!("{url}{path}");
+        async move {
+            let mut req =
+                http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let v: Value = req.send().await.unwrap().json().await.unwrap();
+            assert!(v.get("error").is_none(), "{path}: {v}");
+            v
+        }
+    };
+    let bucket = send(
+        "POST",
+        "/storage/v1/b?project=acme".into(),
+        Some(json!({"name": "src", "labels": {"a": "b"}})),
+    )
+    .await;
+    assert_declared("storage.v1.json", "Bucket", &bucket);
+    assert_declared(
+        "storage.v1.json",
+        "Bucket",
+        &send("GET", "/storage/v1/b/src".into(), None).await,
+    );
+    let archive = tarball(&[("Dockerfile", b"FROM scratch\n")]);
+    let object: Value = http
+        .post(format!(
+            "{url}/upload/storage/v1/b/src/o?uploadType=media&name=s.tgz"
+        ))
+        .body(archive)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_declared("storage.v1.json", "Object", &object);
+    assert_declared(
+        "storage.v1.json",
+        "Object",
+        &send("GET", "/storage/v1/b/src/o/s.tgz".into(), None).await,
+    );
+
+    let op = send(
+        "POST",
+        "/v1/projects/acme/locations/us-central1/repositories?repositoryId=cloud-run-source-deploy"
+            .into(),
+        Some(json!({"format": "DOCKER", "description": "d"})),
+    )
+    .await;
+    assert_declared("artifactregistry.v1.json", "Operation", &op);
+    let done = send("GET", format!("/v1/{}", op["name"].as_str().unwrap()), None).await;
+    assert_declared("artifactregistry.v1.json", "Operation", &done);
+    assert_declared(
+        "artifactregistry.v1.json",
+        "Repository",
+        &strip_type(&done["response"]),
+    );
+    let repo = send(
+        "GET",
+        "/v1/projects/acme/locations/us-central1/repositories/cloud-run-source-deploy".into(),
+        None,
+    )
+    .await;
+    assert_declared("artifactregistry.v1.json", "Repository", &repo);
+
+    let image = "us-central1-docker.pkg.dev/acme/cloud-run-source-deploy/api";
+    let submitted = send(
+        "POST",
+        "/v2/projects/acme/locations/us-central1/builds:submit".into(),
+        Some(
+            json!({"storageSource": {"bucket": "src", "object": "s.tgz"},
+            "imageUri": image, "dockerBuild": {}, "tags": ["t"]}),
+        ),
+    )
+    .await;
+    assert_declared(
+        "run.v2.json",
+        "GoogleCloudRunV2SubmitBuildResponse",
+        &json!({"buildOperation": {"name": submitted["buildOperation"]["name"]}}),
+    );
+    let op = &submitted["buildOperation"];
+    assert_declared("cloudbuild.v1.json", "Operation", op);
+    assert_declared(
+        "cloudbuild.v1.json",
+        "BuildOperationMetadata",
+        &strip_type(&op["metadata"]),
+    );
+    let done = send("GET", format!("/v1/{}", op["name"].as_str().unwrap()), None).await;
+    assert_eq!(done["done"], true, "{done}");
+    assert_declared(
+        "cloudbuild.v1.json",
+        "Build",
+        &strip_type(&done["response"]),
+    );
+    let name = done["response"]["name"].as_str().unwrap();
+    let build = send("GET", format!("/v1/{name}"), None).await;
+    assert_eq!(build["status"], "SUCCESS");
+    assert_declared("cloudbuild.v1.json", "Build", &build);
+    let created = send(
+        "POST",
+        "/v1/projects/acme/locations/us-central1/builds".into(),
+        Some(json!({"source": {"storageSource": {"bucket": "src", "object": "s.tgz"}},
+            "steps": [{"name": "gcr.io/cloud-builders/docker", "args": ["build", "-t", image, "."]}],
+            "images": [image]})),
+    )
+    .await;
+    assert_declared("cloudbuild.v1.json", "Operation", &created);
+    server.shutdown().await;
+}
+
+/// A gzipped tarball of `files`.
+fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, *data).unwrap();
+    }
+    let raw = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    gz.finish().unwrap()
 }
 
 #[test]

@@ -101,6 +101,11 @@ impl Gcloud {
         for api in ["SECRETMANAGER", "IAM", "CLOUDRESOURCEMANAGER", "RUN", "IAP"] {
             cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
         }
+        // Storage's base URL path is `storage/v1/`, so its override carries it.
+        cmd.env(
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE",
+            format!("{endpoint}storage/v1/"),
+        );
         let out = tokio::task::spawn_blocking(move || cmd.output())
             .await
             .unwrap()
@@ -344,5 +349,48 @@ async fn gcloud_grants_an_iap_member_on_a_cloud_run_service() {
         policy["bindings"][0]["members"],
         serde_json::json!(["user:alice@example.com"])
     );
+    server.shutdown().await;
+}
+
+/// `gcloud storage` (its own JSON API client: LF-separated multipart uploads with a quoted
+/// boundary, unescaped `/` in object paths, `objects.list` lookups, downloads through
+/// `/download/storage/v1/...`) creates the staging bucket, uploads, reads back, describes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_storage_uploads_and_downloads_objects() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let bucket = "gs://run-sources-acme-us-central1";
+    let (ok, _, err) = g
+        .output(&[
+            "storage",
+            "buckets",
+            "create",
+            bucket,
+            "--location=us-central1",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    let b = g.run(&["storage", "buckets", "describe", bucket]).await;
+    assert_eq!(b["location"], "US-CENTRAL1");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("src.tgz");
+    std::fs::write(&file, b"archive bytes").unwrap();
+    let object = format!("{bucket}/services/api/src.tgz");
+    let (ok, _, err) = g
+        .output(&["storage", "cp", file.to_str().unwrap(), &object])
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        emu.object("run-sources-acme-us-central1", "services/api/src.tgz")
+            .as_deref(),
+        Some(&b"archive bytes"[..])
+    );
+    let (ok, out, err) = g.output(&["storage", "cat", &object]).await;
+    assert!(ok, "{err}");
+    // `--format=json` adds an empty list after the bytes.
+    assert!(out.starts_with("archive bytes"), "{out}");
+    let described = g.run(&["storage", "objects", "describe", &object]).await;
+    assert_eq!(described["size"], 13, "{described}");
     server.shutdown().await;
 }

@@ -53,7 +53,7 @@ pub(crate) use handlers::{
     Write, delete, get, get_revision, list, list_revisions, seed_service, write,
 };
 pub(crate) use operations::{
-    Operation, delete_operation, get_operation, list_operations, wait_operation,
+    NEVER, Operation, delete_operation, get_operation, list_operations, wait_operation,
 };
 
 use serde_json::{Map, Value};

@@ -105,6 +105,12 @@ pub struct State {
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
     pub(crate) clock: SharedClock,
+    /// Cloud Storage buckets and objects.
+    pub(crate) storage: crate::storage::Store,
+    /// Artifact Registry repositories and their operations.
+    pub(crate) registry: crate::registry::Registry,
+    /// Cloud Build builds and their operations.
+    pub(crate) builds: crate::build::Builds,
     counter: u64,
 }
 
@@ -474,6 +480,18 @@ impl State {
             // int64 in proto3 JSON: a string.
             m.insert(alias.to_string(), Value::String(version.to_string()));
         }
+    }
+
+    /// Creates Cloud Storage bucket `name` in `project_id` now, as its owner would (no-op
+    /// when it exists).
+    pub fn create_bucket(&mut self, project_id: &str, name: &str) {
+        crate::storage::ensure_bucket(self, project_id, name);
+    }
+
+    /// Creates Artifact Registry docker repository `id` in `project_id`/`location` now, as
+    /// its owner would (no-op when it exists).
+    pub fn create_repository(&mut self, project_id: &str, location: &str, id: &str) {
+        crate::registry::seed(self, project_id, location, id);
     }
 
     /// Deletes a secret and its policy.

@@ -78,6 +78,15 @@ impl State {
             issued_tokens: HashMap::new(),
             operation_polls,
             iam_propagation,
+            storage: Default::default(),
+            registry: Default::default(),
+            builds: crate::build::Builds {
+                behaviour: crate::build::BuildBehaviour {
+                    fail: world.fail_builds.clone(),
+                    submit: world.submit_build,
+                },
+                ..Default::default()
+            },
             counter: 0,
         };
         let invalid = |at: &str| {

@@ -94,6 +94,23 @@ impl WorldBuilder {
         self
     }
 
+    /// Every build fails at step `step` (0-based) with `status` (FAILURE, TIMEOUT or
+    /// INTERNAL_ERROR), the step printing `log_lines` first.
+    pub fn fail_builds(mut self, step: usize, log_lines: &[&str], status: &str) -> Self {
+        self.world.fail_builds = Some(crate::build::FailBuilds {
+            step,
+            log_lines: log_lines.iter().map(|l| l.to_string()).collect(),
+            status: status.to_string(),
+        });
+        self
+    }
+
+    /// Whether Cloud Run's `builds:submit` is served or answers 404.
+    pub fn submit_build(mut self, submit: crate::SubmitBuild) -> Self {
+        self.world.submit_build = submit;
+        self
+    }
+
     /// Email recorded as `creator`/`lastModifier` on Cloud Run writes.
     pub fn caller(mut self, email: &str) -> Self {
         self.world.caller = Some(email.to_string());

@@ -36,6 +36,12 @@ pub struct World {
     pub(crate) revision_failure: RevisionFailure,
     #[serde(default)]
     pub(crate) fail_revisions: Option<FailRevisions>,
+    /// Every build fails at a step (`failBuilds: {step, logLines, status}`).
+    #[serde(default)]
+    pub(crate) fail_builds: Option<crate::build::FailBuilds>,
+    /// Whether Cloud Run's `builds:submit` is served (`submitBuild: notFound`: 404).
+    #[serde(default)]
+    pub(crate) submit_build: crate::build::SubmitBuild,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -257,6 +263,14 @@ impl World {
             return Err(WorldError::Invalid(format!(
                 "failRevisions.reason `{}` is not a run.v2 Condition reason",
                 f.reason
+            )));
+        }
+        if let Some(f) = &self.fail_builds
+            && !matches!(f.status.as_str(), "FAILURE" | "TIMEOUT" | "INTERNAL_ERROR")
+        {
+            return Err(WorldError::Invalid(format!(
+                "failBuilds.status `{}` is not FAILURE, TIMEOUT or INTERNAL_ERROR",
+                f.status
             )));
         }
         if let Some(c) = self.revision_failure.code

@@ -1,0 +1,339 @@
+//! Artifact Registry v1: docker repositories (get, create as a long-running operation,
+//! operations.get) and the images builds push into them.
+//!
+//! Modelled from the artifactregistry.v1 discovery document:
+//! - `name` is `projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY`;
+//!   `registryUri` `LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY` for docker repositories
+//!   (cloud.google.com/artifact-registry/docs/docker/names).
+//! - repositories.create answers an Operation (`metadata` an
+//!   `google.devtools.artifactregistry.v1.OperationMetadata`), done after the emulator's
+//!   `operation_polls` GETs, whose `response` is the Repository; the repository exists once
+//!   the operation is done. A `repositoryId` that exists is 409 ALREADY_EXISTS.
+//! - Repository ids: lowercase letters, digits and hyphens, starting with a letter, ending
+//!   with a letter or digit, at most 63 characters (repositories.create, `repositoryId`).
+//! - Permissions: `artifactregistry.repositories.get` on the repository and
+//!   `artifactregistry.repositories.create` on the project, held through the project
+//!   (cloud.google.com/artifact-registry/docs/access-control).
+//!
+//! A build that pushes `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]` records the
+//! image (digest and tags) in the repository; pushing to a missing repository fails the build
+//! (see `build.rs`).
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use crate::error::ApiError;
+use crate::routes::Ctx;
+use crate::state::State;
+use crate::util::{now_rfc3339, uuid_from};
+
+/// One pushed image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedImage {
+    /// `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE`, without tag or digest.
+    pub uri: String,
+    /// `sha256:...`.
+    pub digest: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Repository {
+    pub(crate) project_id: String,
+    pub(crate) location: String,
+    pub(crate) id: String,
+    fields: Value,
+    create_time: String,
+    pub(crate) images: Vec<PushedImage>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RepoOp {
+    name: String,
+    polls: u32,
+    needed: u32,
+    done: bool,
+    repo: Repository,
+}
+
+/// Repositories (by full name with the project id) and their create operations.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    pub(crate) repositories: BTreeMap<String, Repository>,
+    pub(crate) ops: BTreeMap<String, RepoOp>,
+}
+
+const OP_METADATA: &str =
+    "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata";
+const REPOSITORY: &str = "type.googleapis.com/google.devtools.artifactregistry.v1.Repository";
+
+fn project_id(st: &State, p: &str) -> Result<String, ApiError> {
+    st.project(p).map(|p| p.id.clone()).ok_or_else(|| {
+        ApiError::permission_denied(format!("Permission denied on resource project {p}."))
+    })
+}
+
+fn require(st: &State, perm: &str, resource: &str, project_id: &str) -> Result<(), ApiError> {
+    match &st.caller_member {
+        Some(who) if !crate::authz::holds(st, who, perm, &format!("projects/{project_id}")) => {
+            Err(crate::authz::denied(perm, resource))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn repo_json(r: &Repository) -> Value {
+    let mut out = r.fields.clone();
+    let size: u64 = 0;
+    let o = out
+        .as_object_mut()
+        .expect("repository fields are an object");
+    o.insert(
+        "name".into(),
+        format!(
+            "projects/{}/locations/{}/repositories/{}",
+            r.project_id, r.location, r.id
+        )
+        .into(),
+    );
+    o.entry("format").or_insert("DOCKER".into());
+    o.entry("mode").or_insert("STANDARD_REPOSITORY".into());
+    o.insert("createTime".into(), r.create_time.clone().into());
+    o.insert("updateTime".into(), r.create_time.clone().into());
+    o.insert("sizeBytes".into(), size.to_string().into());
+    if o.get("format").and_then(Value::as_str) == Some("DOCKER") {
+        o.insert(
+            "registryUri".into(),
+            format!("{}-docker.pkg.dev/{}/{}", r.location, r.project_id, r.id).into(),
+        );
+    }
+    out
+}
+
+/// `artifactregistry.projects.locations.repositories.get`.
+pub(crate) fn get(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let pid = project_id(c.st, &c.p[0])?;
+    let key = format!(
+        "projects/{pid}/locations/{}/repositories/{}",
+        c.p[1], c.p[2]
+    );
+    require(c.st, "artifactregistry.repositories.get", &key, &pid)?;
+    c.st.registry
+        .repositories
+        .get(&key)
+        .map(repo_json)
+        .ok_or_else(|| ApiError::not_found("Requested entity was not found."))
+}
+
+fn valid_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !id.ends_with('-')
+}
+
+/// `artifactregistry.projects.locations.repositories.create`.
+pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let pid = project_id(c.st, &c.p[0])?;
+    let location = c.p[1].clone();
+    let parent = format!("projects/{pid}/locations/{location}");
+    require(c.st, "artifactregistry.repositories.create", &parent, &pid)?;
+    let id = c.q.get("repositoryId").unwrap_or_default().to_string();
+    if !valid_id(&id) {
+        return Err(ApiError::invalid(format!(
+            "Invalid repository id \"{id}\": ids must start with a lowercase letter and \
+             contain only lowercase letters, digits and hyphens."
+        )));
+    }
+    let key = format!("{parent}/repositories/{id}");
+    let pending =
+        c.st.registry
+            .ops
+            .values()
+            .any(|o| !o.done && o.repo_key() == key);
+    if c.st.registry.repositories.contains_key(&key) || pending {
+        return Err(ApiError::already_exists(format!(
+            "the repository already exists: {key}"
+        )));
+    }
+    let mut fields = c.body.clone();
+    if !fields.is_object() {
+        fields = json!({});
+    }
+    if let Some(o) = fields.as_object_mut() {
+        for k in [
+            "name",
+            "createTime",
+            "updateTime",
+            "sizeBytes",
+            "registryUri",
+        ] {
+            o.remove(k);
+        }
+    }
+    let salt = c.st.next_salt();
+    let name = format!("{parent}/operations/{}", uuid_from(&salt));
+    let op = RepoOp {
+        name: name.clone(),
+        polls: 0,
+        needed: c.st.operation_polls,
+        done: false,
+        repo: Repository {
+            project_id: pid,
+            location,
+            id,
+            fields,
+            create_time: now_rfc3339(),
+            images: Vec::new(),
+        },
+    };
+    c.st.registry.ops.insert(name.clone(), op);
+    if c.st.operation_polls == 0 {
+        finish(c.st, &name);
+    }
+    Ok(op_json(&c.st.registry.ops[&name]))
+}
+
+impl RepoOp {
+    fn repo_key(&self) -> String {
+        format!(
+            "projects/{}/locations/{}/repositories/{}",
+            self.repo.project_id, self.repo.location, self.repo.id
+        )
+    }
+}
+
+fn finish(st: &mut State, name: &str) {
+    let Some(op) = st.registry.ops.get_mut(name) else {
+        return;
+    };
+    op.done = true;
+    let (key, repo) = (op.repo_key(), op.repo.clone());
+    st.registry.repositories.entry(key).or_insert(repo);
+}
+
+fn op_json(op: &RepoOp) -> Value {
+    let mut out = json!({
+        "name": op.name,
+        "metadata": {"@type": OP_METADATA},
+        "done": op.done,
+    });
+    if op.done {
+        let mut r = repo_json(&op.repo);
+        r["@type"] = REPOSITORY.into();
+        // Move `@type` first, as Google's `Any` JSON has it.
+        let mut any = serde_json::Map::new();
+        any.insert("@type".into(), REPOSITORY.into());
+        for (k, v) in r.as_object().into_iter().flatten() {
+            any.entry(k.clone()).or_insert(v.clone());
+        }
+        out["response"] = Value::Object(any);
+    }
+    out
+}
+
+/// Whether `projects/{p}/locations/{l}/operations/{o}` is an Artifact Registry operation.
+pub(crate) fn owns_operation(st: &State, p: &[String]) -> bool {
+    let pid = st.project(&p[0]).map_or(p[0].clone(), |x| x.id.clone());
+    let name = format!("projects/{pid}/locations/{}/operations/{}", p[1], p[2]);
+    st.registry.ops.contains_key(&name)
+}
+
+/// `artifactregistry.projects.locations.operations.get`.
+pub(crate) fn get_operation(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let pid = project_id(c.st, &c.p[0])?;
+    let name = format!("projects/{pid}/locations/{}/operations/{}", c.p[1], c.p[2]);
+    let op =
+        c.st.registry
+            .ops
+            .get_mut(&name)
+            .ok_or_else(|| ApiError::not_found(format!("Operation \"{name}\" not found.")))?;
+    op.polls = op.polls.saturating_add(1);
+    if !op.done && op.needed != crate::run::NEVER && op.polls >= op.needed {
+        finish(c.st, &name);
+    }
+    Ok(op_json(&c.st.registry.ops[&name]))
+}
+
+/// The repository an image URI `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]`
+/// names, split: (repository key, image URI without tag, tag).
+pub(crate) fn parse_image(st: &State, uri: &str) -> Option<(String, String, Option<String>)> {
+    let (host, rest) = uri.split_once('/')?;
+    let location = host.strip_suffix("-docker.pkg.dev")?;
+    let mut parts = rest.splitn(3, '/');
+    let (project, repo, image) = (parts.next()?, parts.next()?, parts.next()?);
+    let pid = st
+        .project(project)
+        .map_or(project.to_string(), |p| p.id.clone());
+    let (image, tag) = match image.rsplit_once(':') {
+        Some((i, t)) if !t.contains('/') => (i, Some(t.to_string())),
+        _ => (image, None),
+    };
+    let image = image.split('@').next().unwrap_or(image);
+    Some((
+        format!("projects/{pid}/locations/{location}/repositories/{repo}"),
+        format!("{host}/{project}/{repo}/{image}"),
+        tag,
+    ))
+}
+
+/// Records a pushed image; `false` when its repository does not exist.
+pub(crate) fn push(st: &mut State, uri: &str, digest: &str, extra_tags: &[String]) -> bool {
+    let Some((key, image, tag)) = parse_image(st, uri) else {
+        // Other registries (gcr.io, docker.io) are not modelled: the push succeeds.
+        return true;
+    };
+    let Some(repo) = st.registry.repositories.get_mut(&key) else {
+        return false;
+    };
+    let mut tags: Vec<String> = tag.into_iter().chain(extra_tags.iter().cloned()).collect();
+    if tags.is_empty() {
+        tags.push("latest".into());
+    }
+    // A tag moves to the newest image that carries it.
+    for i in repo.images.iter_mut().filter(|i| i.uri == image) {
+        i.tags.retain(|t| !tags.contains(t));
+    }
+    match repo
+        .images
+        .iter_mut()
+        .find(|i| i.uri == image && i.digest == digest)
+    {
+        Some(i) => i.tags.extend(tags),
+        None => repo.images.push(PushedImage {
+            uri: image,
+            digest: digest.to_string(),
+            tags,
+        }),
+    }
+    true
+}
+
+/// The images pushed to repository `name` (`projects/P/locations/L/repositories/R`).
+pub(crate) fn images(st: &State, name: &str) -> Vec<PushedImage> {
+    let mut parts: Vec<String> = name.split('/').map(str::to_string).collect();
+    if let Some(p) = parts.get(1).and_then(|p| st.project(p)) {
+        parts[1] = p.id.clone();
+    }
+    st.registry
+        .repositories
+        .get(&parts.join("/"))
+        .map(|r| r.images.clone())
+        .unwrap_or_default()
+}
+
+/// Creates a docker repository now, as its owner would.
+pub(crate) fn seed(st: &mut State, project_id: &str, location: &str, id: &str) {
+    let key = format!("projects/{project_id}/locations/{location}/repositories/{id}");
+    st.registry.repositories.entry(key).or_insert(Repository {
+        project_id: project_id.to_string(),
+        location: location.to_string(),
+        id: id.to_string(),
+        fields: json!({"format": "DOCKER"}),
+        create_time: now_rfc3339(),
+        images: Vec::new(),
+    });
+}
