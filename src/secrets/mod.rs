@@ -3,8 +3,10 @@
 //!
 //! `mod.rs` reads the facts from Google (concurrently: the service and its
 //! revisions, each secret and its versions); `usage.rs` decides, purely, who
-//! uses what and what disabling a version would break.
+//! uses what and what disabling a version would break; `render.rs` prints
+//! the report for people (text or Markdown).
 
+pub(crate) mod render;
 pub(crate) mod usage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +17,92 @@ use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use serde::Serialize;
 
 use crate::config::Environment;
+use crate::error::Error;
 use crate::gcp::{GcpError, Google, Kind};
 use crate::plan::compute;
 use crate::plan::live::{SecretId, VersionRef};
 use usage::{RevisionFact, SecretStatus, VersionFact};
+
+/// Refuse to disable `version` when it does not exist or a serving revision
+/// reads it (pinned, or through `latest` or an alias): its new instances
+/// would fail to start. The one guard of every command that disables or
+/// destroys a version; today that is `secrets disable` alone (the `key`
+/// commands only add versions).
+pub(crate) fn guard_disable(status: &SecretStatus, version: u64) -> Result<(), Error> {
+    if !status.versions.iter().any(|v| v.version == version) {
+        return Err(Error::SecretVersionMissing {
+            secret: format!("projects/{}/secrets/{}", status.project, status.secret),
+            version,
+        });
+    }
+    let uses = usage::disable_refusal(status, version);
+    match uses.is_empty() {
+        true => Ok(()),
+        false => Err(Error::VersionInUse {
+            secret: status.secret.clone(),
+            version,
+            uses,
+        }),
+    }
+}
+
+/// One serving revision and the version of a secret it reads through one
+/// env var (`key rotate`: which key version each serving revision reads).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct ServingRead {
+    pub(crate) revision: String,
+    pub(crate) percent: i32,
+    /// The version number it reads now; `None` when the revision does not
+    /// read the secret through that env var (or reads a version gone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<u64>,
+    /// As the revision names it: the number, `latest` or an alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reference: Option<String>,
+}
+
+impl ServingRead {
+    pub(crate) fn words(&self) -> String {
+        let what = match (&self.version, &self.reference) {
+            (Some(n), Some(r)) if r.parse::<u64>().is_ok() => format!("reads key version {n}"),
+            (Some(n), Some(r)) => format!("reads key version {n} (via `{r}`)"),
+            _ => "reads no version of the key secret".to_string(),
+        };
+        format!(
+            "serving: revision {} ({}% of traffic) {what}",
+            self.revision, self.percent
+        )
+    }
+}
+
+/// For each serving revision of `report`, the version of `secret` it reads
+/// as env var `var`, from the same facts as `secrets status`.
+pub(crate) fn serving_reads(report: &Report, secret: &SecretId, var: &str) -> Vec<ServingRead> {
+    let status = report
+        .secrets
+        .iter()
+        .find(|s| s.project == secret.project && s.secret == secret.secret);
+    report
+        .serving
+        .iter()
+        .map(|(revision, percent)| {
+            let read = status.and_then(|s| {
+                s.versions.iter().find_map(|v| {
+                    v.used_by
+                        .iter()
+                        .find(|u| &u.revision == revision && u.env == var)
+                        .map(|u| (v.version, u.reference.clone()))
+                })
+            });
+            ServingRead {
+                revision: revision.clone(),
+                percent: *percent,
+                version: read.as_ref().map(|(n, _)| *n),
+                reference: read.map(|(_, r)| r),
+            }
+        })
+        .collect()
+}
 
 /// Bumped whenever the JSON shape of the report changes incompatibly.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
