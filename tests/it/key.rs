@@ -13,6 +13,7 @@
 use base64::Engine;
 
 use crate::harness::*;
+use crate::leaks::loudly;
 
 const KEY_SECRET: &str = "sre-agent-encryption-key";
 
@@ -372,28 +373,35 @@ async fn rotation_pins_the_new_version() {
     ));
 }
 
-/// The ways a run can print: every verbosity, both log formats, JSON output.
-const LOUDNESS: [&[&str]; 5] = [
-    &[],
-    &["-v"],
-    &["-vv"],
-    &["-vv", "--log-format", "json"],
-    &["-vv", "--log-format", "json", "--output", "json"],
-];
-
-/// Run `args` at every [`LOUDNESS`] (and once more with `RUST_LOG=trace`,
-/// which lets every library log), and return the runs.
-async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
-    let mut runs = Vec::new();
-    for extra in LOUDNESS {
-        let all: Vec<&str> = args.iter().chain(extra.iter()).copied().collect();
-        // Boxed: a whole run of the tool is a large future, and a test
-        // holds many.
-        runs.push(Box::pin(h.run(&all)).await);
-    }
-    let all: Vec<&str> = args.iter().copied().chain(["-vv"]).collect();
-    runs.push(Box::pin(h.run_with(&all, &[("RUST_LOG", "trace")])).await);
-    runs
+/// A rotation whose deploy fails (Cloud Run refuses the service's update):
+/// the version is added, the command fails, and it says the service keeps
+/// its previous key until a deploy succeeds; the service still reads the
+/// old version.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_whose_deploy_fails_says_the_service_keeps_its_old_key() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator
+        .inject_fault(Fault::status(Some("PATCH"), "/services/autosre", 400, 1000));
+    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("Added version 2 with a new key");
+    run.assert_stderr_contains(
+        "version 2 was added, but the deploy did not finish; the service keeps its previous key until `autosre-deploy deploy --env staging` succeeds",
+    );
+    let payloads = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
+    assert_eq!(payloads.len(), 2);
+    assert_absent(&run, &[&payloads[1]]);
+    let service = h.emulator.service(SERVICE).unwrap();
+    let key = service["template"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
+        .unwrap()
+        .clone();
+    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "1", "{key}");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
 }
 
 /// Issue 9 §9: key material, seeded or made by the tool, appears in no
