@@ -284,3 +284,59 @@ fn revision_fact(
         refs,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::usage::{RevisionFact, VersionFact, status};
+    use super::*;
+
+    fn key_status(reference: &str, percent: i32) -> SecretStatus {
+        let id = SecretId {
+            project: "p".into(),
+            secret: "key".into(),
+        };
+        let versions: Vec<VersionFact> = (1..=2)
+            .map(|n| VersionFact {
+                number: n,
+                state: "ENABLED".into(),
+                create_time: String::new(),
+            })
+            .collect();
+        let revisions = [RevisionFact {
+            name: "svc-1".into(),
+            percent,
+            refs: vec![("KEY".into(), id.clone(), reference.into())],
+        }];
+        status(&id, true, &versions, &BTreeMap::new(), &revisions, &[])
+    }
+
+    /// The one guard of `secrets disable`: a version a serving revision
+    /// reads, pinned or through `latest`, is refused; one only a revision
+    /// without traffic reads is not; a version that does not exist is its
+    /// own error.
+    #[test]
+    fn the_guard_refuses_what_a_serving_revision_reads() {
+        let pinned = key_status("1", 100);
+        assert!(matches!(
+            guard_disable(&pinned, 1),
+            Err(Error::VersionInUse { version: 1, .. })
+        ));
+        assert!(guard_disable(&pinned, 2).is_ok());
+
+        let latest = key_status("latest", 100);
+        match guard_disable(&latest, 2) {
+            Err(Error::VersionInUse { uses, .. }) => assert_eq!(uses[0].how(), "via `latest`"),
+            other => panic!("{other:?}"),
+        }
+        assert!(guard_disable(&latest, 1).is_ok());
+
+        let rollback_only = key_status("1", 0);
+        assert!(guard_disable(&rollback_only, 1).is_ok());
+        assert!(matches!(
+            guard_disable(&pinned, 3),
+            Err(Error::SecretVersionMissing { version: 3, .. })
+        ));
+    }
+}

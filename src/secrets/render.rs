@@ -60,15 +60,11 @@ fn version_words(st: &SecretStatus, v: &VersionStatus) -> String {
 }
 
 fn use_words(u: &Use) -> String {
-    let how = match u.reference.parse::<u64>() {
-        Ok(_) => "pinned".to_string(),
-        Err(_) => format!("via `{}`", u.reference),
-    };
     let traffic = match u.serving {
         true => format!("serving {}%", u.percent),
         false => "not serving".into(),
     };
-    format!("{} ({traffic}) as {} ({how})", u.revision, u.env)
+    format!("{} ({traffic}) as {} ({})", u.revision, u.env, u.how())
 }
 
 /// What disabling an enabled version breaks; nothing for other states.
