@@ -60,6 +60,19 @@ fn assert_absent(run: &Run, secrets: &[&[u8]]) {
     }
 }
 
+/// The key version the live service's template reads (`secretKeyRef.version`).
+fn key_version_read(h: &Harness) -> String {
+    let service = h.emulator.service(SERVICE).expect("the service");
+    let key = service["template"]["containers"][0]["env"]
+        .as_array()
+        .and_then(|env| env.iter().find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY"))
+        .unwrap_or_else(|| panic!("no SRE_AGENT_ENCRYPTION_KEY: {service:#}"));
+    key["valueSource"]["secretKeyRef"]["version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a secret reference: {key}"))
+        .to_string()
+}
+
 fn is_fernet_key(bytes: &[u8]) -> bool {
     bytes.len() == 44
         && base64::engine::general_purpose::URL_SAFE
@@ -358,15 +371,7 @@ async fn rotation_pins_the_new_version() {
     assert_eq!(run.code, 0, "{}", run.all());
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "the rotation made a new revision");
-    let service = h.emulator.service(SERVICE).unwrap();
-    let key = service["template"]["containers"][0]["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
-        .unwrap()
-        .clone();
-    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "2", "{key}");
+    assert_eq!(key_version_read(&h), "2");
     let serving = revisions[1].name.rsplit('/').next().unwrap();
     run.assert_all_contains(&format!(
         "serving: revision {serving} (100% of traffic) reads key version 2"
@@ -392,15 +397,7 @@ async fn a_rotation_whose_deploy_fails_says_the_service_keeps_its_old_key() {
     let payloads = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
     assert_eq!(payloads.len(), 2);
     assert_absent(&run, &[&payloads[1]]);
-    let service = h.emulator.service(SERVICE).unwrap();
-    let key = service["template"]["containers"][0]["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
-        .unwrap()
-        .clone();
-    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "1", "{key}");
+    assert_eq!(key_version_read(&h), "1");
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
 }
 
