@@ -193,13 +193,12 @@ fn credentials_hint(e: &CredentialsError) -> String {
 fn uses_words(uses: &[crate::secrets::usage::Use]) -> String {
     uses.iter()
         .map(|u| {
-            let how = match u.reference.parse::<u64>() {
-                Ok(_) => "pinned".to_string(),
-                Err(_) => format!("via `{}`", u.reference),
-            };
             format!(
-                "serving revision {} ({}% of traffic) reads it as {} ({how})",
-                u.revision, u.percent, u.env
+                "serving revision {} ({}% of traffic) reads it as {} ({})",
+                u.revision,
+                u.percent,
+                u.env,
+                u.how()
             )
         })
         .collect::<Vec<_>>()

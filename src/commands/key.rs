@@ -15,6 +15,7 @@
 
 use serde::Serialize;
 
+use super::permissions::{Ask, IfMissing, require};
 use super::shared::{Context, with_context};
 use crate::ExitStatus;
 use crate::cli::Output;
@@ -23,9 +24,10 @@ use crate::error::Error;
 use crate::gcp::Kind;
 use crate::gcp::iam::PolicyResource;
 use crate::key::{Checksum, Inspection};
-use crate::plan::permissions::{DEPLOYER, role_for, why};
-use crate::plan::{Problem, ProblemKind, SCHEMA_VERSION, compute, preflight};
+use crate::plan::live::SecretId;
+use crate::plan::{SCHEMA_VERSION, preflight};
 use crate::printer::Printer;
+use crate::secrets::ServingRead;
 use crate::settings::Globals;
 
 /// The label on secrets the tool creates.
@@ -88,12 +90,16 @@ pub(crate) async fn init(
         }
         // The secret does not exist yet: both are asked of the project, whose
         // grants its secrets inherit.
+        let project_resource = PolicyResource::Project {
+            project: project.clone(),
+        };
         require(
             ctx,
-            &PolicyResource::Project {
-                project: project.clone(),
-            },
-            &["secretmanager.secrets.create", "secretmanager.versions.add"],
+            vec![Ask::new(
+                project_resource,
+                &["secretmanager.secrets.create", "secretmanager.versions.add"],
+                IfMissing::Fail,
+            )],
         )
         .await?;
         let replication = match locations.is_empty() {
@@ -170,16 +176,15 @@ pub(crate) async fn check(
             project: project.clone(),
             secret: secret.clone(),
         };
-        match require(
-            ctx,
-            &resource,
+        let ask = Ask::new(
+            resource,
             &[
                 "secretmanager.versions.list",
                 "secretmanager.versions.access",
             ],
-        )
-        .await
-        {
+            IfMissing::Fail,
+        );
+        match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => return Err(missing()),
             r => r?,
         }
@@ -256,16 +261,7 @@ struct RotateReport<'a> {
     version: Option<String>,
     deployed: bool,
     /// What each serving revision reads the key from, after the deploy.
-    serving: Vec<RevisionPin>,
-}
-
-/// One serving revision and the key version it references.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub(crate) struct RevisionPin {
-    pub(crate) revision: String,
-    pub(crate) percent: i32,
-    /// As the revision's env var says: a number, `latest` or an alias.
-    pub(crate) version: String,
+    serving: Vec<ServingRead>,
 }
 
 /// `key rotate`: add a version with a new key, then (unless `no_deploy`)
@@ -289,7 +285,8 @@ pub(crate) async fn rotate(
             project: project.clone(),
             secret: secret.clone(),
         };
-        match require(ctx, &resource, &["secretmanager.versions.add"]).await {
+        let ask = Ask::new(resource, &["secretmanager.versions.add"], IfMissing::Fail);
+        match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => {
                 return Err(Error::KeySecretMissing {
                     env: env.name.clone(),
@@ -345,17 +342,15 @@ pub(crate) async fn rotate(
             }
             report.deployed = true;
         }
-        report.serving = serving_pins(ctx, &env).await?;
-        let lines: Vec<String> = report
-            .serving
-            .iter()
-            .map(|p| {
-                format!(
-                    "serving: revision {} ({}% of traffic) reads key version {}",
-                    p.revision, p.percent, p.version
-                )
-            })
-            .collect();
+        // Who reads which key version: the same reads and rules as
+        // `secrets status`, for the key secret alone.
+        let key = SecretId {
+            project: project.clone(),
+            secret: secret.clone(),
+        };
+        let status = crate::secrets::read(&ctx.google, &env, Some(&key)).await?;
+        report.serving = crate::secrets::serving_reads(&status, &key, &env.encryption_key.env);
+        let lines: Vec<String> = report.serving.iter().map(ServingRead::words).collect();
         match (ctx.globals.output, report.deployed) {
             // The deploy's JSON document is the one on stdout.
             (Output::Json, true) => lines.iter().for_each(|l| printer.info(l)),
@@ -368,58 +363,6 @@ pub(crate) async fn rotate(
     .await
 }
 
-/// The key version each serving revision references (its env var
-/// `encryption_key.env`), read from the service's traffic and its revisions.
-pub(crate) async fn serving_pins(
-    ctx: &Context,
-    env: &Environment,
-) -> Result<Vec<RevisionPin>, Error> {
-    let name = compute::service_name(env);
-    let Some(service) = ctx.google.service(&name).await? else {
-        return Ok(Vec::new());
-    };
-    let revisions = ctx.google.revisions(&name).await?;
-    Ok(pins(&service, &revisions, &env.encryption_key.env))
-}
-
-/// Pure: which revision serves how much, and which key version it reads.
-/// A `LATEST` traffic target names no revision: it is the latest ready one.
-fn pins(
-    service: &google_cloud_run_v2::model::Service,
-    revisions: &[google_cloud_run_v2::model::Revision],
-    var: &str,
-) -> Vec<RevisionPin> {
-    use google_cloud_run_v2::model::env_var::Values;
-    let mut out: Vec<RevisionPin> = Vec::new();
-    for t in service.traffic_statuses.iter().filter(|t| t.percent > 0) {
-        let revision = match t.revision.is_empty() {
-            true => last_segment(&service.latest_ready_revision),
-            false => last_segment(&t.revision),
-        };
-        let version = revisions
-            .iter()
-            .find(|r| last_segment(&r.name) == revision)
-            .and_then(|r| r.containers.first())
-            .and_then(|c| c.env.iter().find(|e| e.name == var))
-            .and_then(|e| match &e.values {
-                Some(Values::ValueSource(s)) => {
-                    s.secret_key_ref.as_ref().map(|k| k.version.clone())
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| "-".into());
-        match out.iter_mut().find(|p| p.revision == revision) {
-            Some(p) => p.percent += t.percent,
-            None => out.push(RevisionPin {
-                revision,
-                percent: t.percent,
-                version,
-            }),
-        }
-    }
-    out
-}
-
 /// The newest version that is ENABLED (highest number).
 fn newest_enabled(
     versions: &[google_cloud_secretmanager_v1::model::SecretVersion],
@@ -429,63 +372,6 @@ fn newest_enabled(
         .iter()
         .filter(|v| v.state == State::Enabled)
         .max_by_key(|v| last_segment(&v.name).parse::<u64>().unwrap_or(0))
-}
-
-/// Ask `resource` for `permissions`; stop with what is missing, the role
-/// that grants it and the command that grants the role. A question Google
-/// does not answer is a warning, as in the plan: the write then tells.
-async fn require(
-    ctx: &Context,
-    resource: &PolicyResource,
-    permissions: &[&str],
-) -> Result<(), Error> {
-    let asked: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
-    let held = match ctx.google.test_permissions(resource, &asked).await {
-        Ok(held) => held,
-        Err(e) if e.is(Kind::NotFound) => return Err(e.into()),
-        Err(e) => {
-            ctx.printer.warn(&format!(
-                "could not check the deploying identity's permissions on {} ({} {}); a missing one will show as a refused call",
-                resource.label(),
-                e.operation,
-                e.status_word()
-            ));
-            return Ok(());
-        }
-    };
-    let missing: Vec<&str> = permissions
-        .iter()
-        .copied()
-        .filter(|p| !held.iter().any(|h| h == p))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let list = missing
-        .iter()
-        .map(|p| format!("`{p}` (to {}; granted by {})", why(p), role_for(p)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut roles: Vec<&str> = missing.iter().map(|p| role_for(p)).collect();
-    roles.sort();
-    roles.dedup();
-    let commands = roles
-        .iter()
-        .map(|r| resource.gcloud_grant(r, DEPLOYER))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Err(Error::Preflight {
-        problems: vec![Problem {
-            kind: ProblemKind::MissingPermission,
-            message: format!(
-                "the deploying identity lacks permissions on {}: {list}",
-                resource.label()
-            ),
-            hint: format!(
-                "{commands}   ({DEPLOYER}: the identity running autosre-deploy, e.g. user:you@example.com)"
-            ),
-        }],
-    })
 }
 
 /// The key commands work on the secret whether or not the service reads it

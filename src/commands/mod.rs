@@ -6,6 +6,7 @@ mod check;
 mod deploy;
 mod grant;
 mod key;
+mod permissions;
 mod plan;
 pub(crate) mod secrets;
 mod shared;

@@ -1,18 +1,73 @@
 //! `secrets status` and `secrets disable`: the versions of every referenced
 //! secret, who reads which, and disabling one only when no serving revision
 //! reads it.
+//!
+//! Both ask the deploying identity's permissions first (as `key` and
+//! `check` do): reading the service and its revisions, listing each
+//! secret's versions and, for `disable`, disabling one. A missing
+//! permission stops the command with the role and the grant command.
 
-use super::shared::with_context;
+use super::permissions::{Ask, IfMissing, require};
+use super::shared::{Context, with_context};
 use crate::ExitStatus;
 use crate::cli::Output;
-use crate::config::SecretRef;
+use crate::config::{Environment, SecretRef};
 use crate::error::Error;
-use crate::plan::live::SecretId;
+use crate::gcp::iam::PolicyResource;
+use crate::plan::compute;
+use crate::plan::live::{SecretId, VersionRef};
 use crate::printer::Printer;
 use crate::report;
-use crate::secrets::usage::{self, Break, SecretStatus};
-use crate::secrets::{self, Report};
+use crate::secrets::render::{self, break_words};
+use crate::secrets::{self, guard_disable};
 use crate::settings::Globals;
+
+/// What reading the service's revisions needs, asked of the service (or of
+/// the project before the first deploy: the service inherits its grants).
+const READ_SERVICE: [&str; 2] = ["run.services.get", "run.revisions.list"];
+/// What reading a secret's versions and aliases needs.
+const READ_SECRET: [&str; 2] = ["secretmanager.secrets.get", "secretmanager.versions.list"];
+/// What `secrets disable` needs beyond reading.
+const DISABLE: &str = "secretmanager.versions.disable";
+
+/// Ask for the reads of the service and of `secrets` (plus `extra` on each
+/// secret); a secret that does not exist is reported by the read itself.
+async fn require_reads(
+    ctx: &Context,
+    env: &Environment,
+    secrets: &[SecretId],
+    extra: &[&'static str],
+) -> Result<(), Error> {
+    let project = PolicyResource::Project {
+        project: env.project.to_string(),
+    };
+    let mut asks = vec![Ask::new(
+        compute::service_resource(env),
+        &READ_SERVICE,
+        IfMissing::Ask(project),
+    )];
+    let on_secret: Vec<&'static str> = READ_SECRET.iter().chain(extra).copied().collect();
+    asks.extend(
+        secrets
+            .iter()
+            .map(|id| Ask::new(id.resource(), &on_secret, IfMissing::Skip)),
+    );
+    require(ctx, asks).await
+}
+
+/// The secrets the config references (those only old revisions reference
+/// are known after the read; a refused read of one is its own error).
+fn config_secrets(env: &Environment) -> Vec<SecretId> {
+    let mut ids: Vec<SecretId> = env
+        .service
+        .secrets
+        .values()
+        .map(|r| VersionRef::of(env, r).id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
 
 pub(crate) async fn status(
     globals: &Globals,
@@ -22,11 +77,13 @@ pub(crate) async fn status(
 ) -> Result<ExitStatus, Error> {
     let env = globals.load(&env_name)?;
     with_context(globals, printer, vars, &env, async |ctx| {
+        require_reads(ctx, &env, &config_secrets(&env), &[]).await?;
         let r = secrets::read(&ctx.google, &env, None).await?;
-        match ctx.globals.output {
-            Output::Json => printer.data(&report::json(&r)),
-            Output::Human | Output::Markdown => printer.data(&status_human(&r)),
-        }
+        printer.data(&match ctx.globals.output {
+            Output::Json => report::json(&r),
+            Output::Human => render::human(&r),
+            Output::Markdown => render::markdown(&r),
+        });
         Ok(ExitStatus::Success)
     })
     .await
@@ -41,6 +98,7 @@ pub(crate) async fn disable(
     let env = globals.load(&args.env.env)?;
     let (id, version) = parse_target(&env.project, &args.secret, &args.version)?;
     with_context(globals, printer, vars, &env, async |ctx| {
+        require_reads(ctx, &env, std::slice::from_ref(&id), &[DISABLE]).await?;
         let r = secrets::read(&ctx.google, &env, Some(&id)).await?;
         let status = &r.secrets[0];
         guard_disable(status, version)?;
@@ -75,28 +133,6 @@ pub(crate) async fn disable(
     .await
 }
 
-/// Refuse to disable `version` when it does not exist or a serving revision
-/// reads it (pinned, or through `latest` or an alias): its new instances
-/// would fail to start. For every command that disables or destroys a
-/// version (`secrets disable`, the `key` commands).
-pub(crate) fn guard_disable(status: &SecretStatus, version: u64) -> Result<(), Error> {
-    if !status.versions.iter().any(|v| v.version == version) {
-        return Err(Error::SecretVersionMissing {
-            secret: format!("projects/{}/secrets/{}", status.project, status.secret),
-            version,
-        });
-    }
-    let uses = usage::disable_refusal(status, version);
-    match uses.is_empty() {
-        true => Ok(()),
-        false => Err(Error::VersionInUse {
-            secret: status.secret.clone(),
-            version,
-            uses,
-        }),
-    }
-}
-
 /// `SECRET` (`name` or `projects/P/secrets/S`) and a version number.
 fn parse_target(project: &str, secret: &str, version: &str) -> Result<(SecretId, u64), Error> {
     let bad = |message: String, hint: &str| Error::SecretArgument {
@@ -125,97 +161,4 @@ fn parse_target(project: &str, secret: &str, version: &str) -> Result<(SecretId,
         },
         n,
     ))
-}
-
-fn break_words(b: &Break) -> String {
-    match b {
-        Break::ServingRevision { revision, percent } => {
-            format!(
-                "serving revision {revision} ({percent}% of traffic) could start no new instance"
-            )
-        }
-        Break::Rollback { revision } => {
-            format!("revision {revision} (no traffic) could no longer be rolled back to")
-        }
-        Break::NextDeploy { env } => format!(
-            "the next deploy would stop: the config reads it for {}",
-            env.join(", ")
-        ),
-    }
-}
-
-fn status_human(r: &Report) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Secret versions for environment `{}` (service {})",
-        r.environment, r.service
-    );
-    let serving: Vec<String> = r
-        .serving
-        .iter()
-        .map(|(rev, p)| format!("{rev} {p}%"))
-        .collect();
-    let _ = writeln!(
-        s,
-        "Serving: {}",
-        match serving.is_empty() {
-            true => "nothing (no service yet)".to_string(),
-            false => serving.join(", "),
-        }
-    );
-    for st in &r.secrets {
-        let _ = writeln!(s, "\nsecret {} (project {})", st.secret, st.project);
-        if !st.exists {
-            let _ = writeln!(s, "  NOT FOUND");
-            continue;
-        }
-        for c in &st.config {
-            let now = c
-                .resolves_to
-                .map(|n| format!(" -> {n} now"))
-                .unwrap_or_else(|| " -> nothing now".into());
-            let _ = writeln!(s, "  config: {} reads {}{now}", c.env, c.reference);
-        }
-        for v in &st.versions {
-            let latest = match st.latest == Some(v.version) {
-                true => " (latest)",
-                false => "",
-            };
-            let _ = writeln!(
-                s,
-                "  version {}{latest}: {}, created {}",
-                v.version, v.state, v.create_time
-            );
-            for u in &v.used_by {
-                let how = match u.reference.parse::<u64>() {
-                    Ok(_) => "pinned".to_string(),
-                    Err(_) => format!("via `{}`", u.reference),
-                };
-                let traffic = match u.serving {
-                    true => format!("serving {}%", u.percent),
-                    false => "not serving".into(),
-                };
-                let _ = writeln!(
-                    s,
-                    "    read by {} ({traffic}) as {} ({how})",
-                    u.revision, u.env
-                );
-            }
-            if v.state == "ENABLED" {
-                match v.breaks.is_empty() {
-                    true => {
-                        let _ = writeln!(s, "    disabling it breaks nothing known");
-                    }
-                    false => {
-                        for b in &v.breaks {
-                            let _ = writeln!(s, "    disabling it: {}", break_words(b));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    s
 }

@@ -95,6 +95,17 @@ fn parse_full(text: &str, rest: &str) -> Result<SecretRef, InvalidValue> {
                 version,
             })
         }
+        // Regional secrets (Secret Manager's `locations` resources) have their own endpoint
+        // per location and cannot be read by Cloud Run's `secretKeyRef`, which takes
+        // `projects/P/secrets/S` (run.v2 SecretKeySelector); not supported yet.
+        [project, "locations", location, "secrets", secret, ..] => Err(InvalidValue::new(
+            format!("regional secrets are not supported yet: `{text}`"),
+            format!(
+                "use a global secret (automatic or user-managed replication), e.g. \
+                 `projects/{project}/secrets/{secret}`, with user-managed replication in \
+                 `{location}` if its data must stay there"
+            ),
+        )),
         [project, "secrets", secret, "versions", v] => Err(InvalidValue::new(
             format!("secret version resource names are not accepted here: `{text}`"),
             format!("write `projects/{project}/secrets/{secret}:{v}`"),
@@ -142,6 +153,20 @@ mod tests {
         match SecretRef::parse(text) {
             Ok(r) => panic!("{text} parsed as {r:?}"),
             Err(e) => e.message().to_owned(),
+        }
+    }
+
+    #[test]
+    fn regional_secrets_are_refused_by_name() {
+        for text in [
+            "projects/p/locations/us-central1/secrets/key",
+            "projects/p/locations/us-central1/secrets/key:3",
+        ] {
+            let message = err(text);
+            assert!(
+                message.contains("regional secrets are not supported yet"),
+                "{message}"
+            );
         }
     }
 

@@ -318,6 +318,13 @@ pub(crate) fn env_name(s: &str) -> Check {
 
 /// Secret Manager secret ids: `[A-Za-z0-9_-]{1,255}`.
 pub(super) fn secret_id(s: &str) -> Check {
+    // `encryption_key.secret: projects/P/locations/L/secrets/S`: say why, not just "invalid".
+    if s.starts_with("projects/") && s.contains("/locations/") {
+        return Err(InvalidValue::new(
+            format!("regional secrets are not supported yet: `{s}`"),
+            "name a global secret by its id (in the environment's project)",
+        ));
+    }
     let ok = (1..=255).contains(&s.len())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');

@@ -311,17 +311,8 @@ impl Google {
         project: &str,
         secret: &str,
     ) -> Result<bool, GcpError> {
-        let name = format!("projects/{project}/secrets/{secret}");
-        let r = self
-            .call(
-                Api::SecretManager,
-                "secrets.get",
-                &name,
-                Safety::Read,
-                || self.secrets.get_secret().set_name(&name).send(),
-            )
-            .await;
-        found(r).map(|s| s.is_some())
+        // The same `secrets.get` as [`Google::secret`] (in `secrets.rs`).
+        self.secret(project, secret).await.map(|s| s.is_some())
     }
 
     /// A secret version's metadata (never its payload), `None` when absent.

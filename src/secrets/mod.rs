@@ -3,8 +3,10 @@
 //!
 //! `mod.rs` reads the facts from Google (concurrently: the service and its
 //! revisions, each secret and its versions); `usage.rs` decides, purely, who
-//! uses what and what disabling a version would break.
+//! uses what and what disabling a version would break; `render.rs` prints
+//! the report for people (text or Markdown).
 
+pub(crate) mod render;
 pub(crate) mod usage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +17,92 @@ use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use serde::Serialize;
 
 use crate::config::Environment;
+use crate::error::Error;
 use crate::gcp::{GcpError, Google, Kind};
 use crate::plan::compute;
 use crate::plan::live::{SecretId, VersionRef};
 use usage::{RevisionFact, SecretStatus, VersionFact};
+
+/// Refuse to disable `version` when it does not exist or a serving revision
+/// reads it (pinned, or through `latest` or an alias): its new instances
+/// would fail to start. The one guard of every command that disables or
+/// destroys a version; today that is `secrets disable` alone (the `key`
+/// commands only add versions).
+pub(crate) fn guard_disable(status: &SecretStatus, version: u64) -> Result<(), Error> {
+    if !status.versions.iter().any(|v| v.version == version) {
+        return Err(Error::SecretVersionMissing {
+            secret: format!("projects/{}/secrets/{}", status.project, status.secret),
+            version,
+        });
+    }
+    let uses = usage::disable_refusal(status, version);
+    match uses.is_empty() {
+        true => Ok(()),
+        false => Err(Error::VersionInUse {
+            secret: status.secret.clone(),
+            version,
+            uses,
+        }),
+    }
+}
+
+/// One serving revision and the version of a secret it reads through one
+/// env var (`key rotate`: which key version each serving revision reads).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct ServingRead {
+    pub(crate) revision: String,
+    pub(crate) percent: i32,
+    /// The version number it reads now; `None` when the revision does not
+    /// read the secret through that env var (or reads a version gone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<u64>,
+    /// As the revision names it: the number, `latest` or an alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reference: Option<String>,
+}
+
+impl ServingRead {
+    pub(crate) fn words(&self) -> String {
+        let what = match (&self.version, &self.reference) {
+            (Some(n), Some(r)) if r.parse::<u64>().is_ok() => format!("reads key version {n}"),
+            (Some(n), Some(r)) => format!("reads key version {n} (via `{r}`)"),
+            _ => "reads no version of the key secret".to_string(),
+        };
+        format!(
+            "serving: revision {} ({}% of traffic) {what}",
+            self.revision, self.percent
+        )
+    }
+}
+
+/// For each serving revision of `report`, the version of `secret` it reads
+/// as env var `var`, from the same facts as `secrets status`.
+pub(crate) fn serving_reads(report: &Report, secret: &SecretId, var: &str) -> Vec<ServingRead> {
+    let status = report
+        .secrets
+        .iter()
+        .find(|s| s.project == secret.project && s.secret == secret.secret);
+    report
+        .serving
+        .iter()
+        .map(|(revision, percent)| {
+            let read = status.and_then(|s| {
+                s.versions.iter().find_map(|v| {
+                    v.used_by
+                        .iter()
+                        .find(|u| &u.revision == revision && u.env == var)
+                        .map(|u| (v.version, u.reference.clone()))
+                })
+            });
+            ServingRead {
+                revision: revision.clone(),
+                percent: *percent,
+                version: read.as_ref().map(|(n, _)| *n),
+                reference: read.map(|(_, r)| r),
+            }
+        })
+        .collect()
+}
 
 /// Bumped whenever the JSON shape of the report changes incompatibly.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -198,5 +282,61 @@ fn revision_fact(
         percent: serving.get(&name).copied().unwrap_or(0),
         name,
         refs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::usage::{RevisionFact, VersionFact, status};
+    use super::*;
+
+    fn key_status(reference: &str, percent: i32) -> SecretStatus {
+        let id = SecretId {
+            project: "p".into(),
+            secret: "key".into(),
+        };
+        let versions: Vec<VersionFact> = (1..=2)
+            .map(|n| VersionFact {
+                number: n,
+                state: "ENABLED".into(),
+                create_time: String::new(),
+            })
+            .collect();
+        let revisions = [RevisionFact {
+            name: "svc-1".into(),
+            percent,
+            refs: vec![("KEY".into(), id.clone(), reference.into())],
+        }];
+        status(&id, true, &versions, &BTreeMap::new(), &revisions, &[])
+    }
+
+    /// The one guard of `secrets disable`: a version a serving revision
+    /// reads, pinned or through `latest`, is refused; one only a revision
+    /// without traffic reads is not; a version that does not exist is its
+    /// own error.
+    #[test]
+    fn the_guard_refuses_what_a_serving_revision_reads() {
+        let pinned = key_status("1", 100);
+        assert!(matches!(
+            guard_disable(&pinned, 1),
+            Err(Error::VersionInUse { version: 1, .. })
+        ));
+        assert!(guard_disable(&pinned, 2).is_ok());
+
+        let latest = key_status("latest", 100);
+        match guard_disable(&latest, 2) {
+            Err(Error::VersionInUse { uses, .. }) => assert_eq!(uses[0].how(), "via `latest`"),
+            other => panic!("{other:?}"),
+        }
+        assert!(guard_disable(&latest, 1).is_ok());
+
+        let rollback_only = key_status("1", 0);
+        assert!(guard_disable(&rollback_only, 1).is_ok());
+        assert!(matches!(
+            guard_disable(&pinned, 3),
+            Err(Error::SecretVersionMissing { version: 3, .. })
+        ));
     }
 }

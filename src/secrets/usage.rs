@@ -47,6 +47,17 @@ pub(crate) struct Use {
     pub(crate) percent: i32,
 }
 
+impl Use {
+    /// How the revision names the version: `pinned` (by its number), or
+    /// ``via `latest` `` / an alias.
+    pub(crate) fn how(&self) -> String {
+        match self.reference.parse::<u64>() {
+            Ok(_) => "pinned".to_string(),
+            Err(_) => format!("via `{}`", self.reference),
+        }
+    }
+}
+
 /// What stops working if a version is disabled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

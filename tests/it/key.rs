@@ -13,6 +13,7 @@
 use base64::Engine;
 
 use crate::harness::*;
+use crate::leaks::loudly;
 
 const KEY_SECRET: &str = "sre-agent-encryption-key";
 
@@ -57,6 +58,19 @@ fn assert_absent(run: &Run, secrets: &[&[u8]]) {
             run.all()
         );
     }
+}
+
+/// The key version the live service's template reads (`secretKeyRef.version`).
+fn key_version_read(h: &Harness) -> String {
+    let service = h.emulator.service(SERVICE).expect("the service");
+    let key = service["template"]["containers"][0]["env"]
+        .as_array()
+        .and_then(|env| env.iter().find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY"))
+        .unwrap_or_else(|| panic!("no SRE_AGENT_ENCRYPTION_KEY: {service:#}"));
+    key["valueSource"]["secretKeyRef"]["version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a secret reference: {key}"))
+        .to_string()
 }
 
 fn is_fernet_key(bytes: &[u8]) -> bool {
@@ -357,43 +371,34 @@ async fn rotation_pins_the_new_version() {
     assert_eq!(run.code, 0, "{}", run.all());
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "the rotation made a new revision");
-    let service = h.emulator.service(SERVICE).unwrap();
-    let key = service["template"]["containers"][0]["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "SRE_AGENT_ENCRYPTION_KEY")
-        .unwrap()
-        .clone();
-    assert_eq!(key["valueSource"]["secretKeyRef"]["version"], "2", "{key}");
+    assert_eq!(key_version_read(&h), "2");
     let serving = revisions[1].name.rsplit('/').next().unwrap();
     run.assert_all_contains(&format!(
         "serving: revision {serving} (100% of traffic) reads key version 2"
     ));
 }
 
-/// The ways a run can print: every verbosity, both log formats, JSON output.
-const LOUDNESS: [&[&str]; 5] = [
-    &[],
-    &["-v"],
-    &["-vv"],
-    &["-vv", "--log-format", "json"],
-    &["-vv", "--log-format", "json", "--output", "json"],
-];
-
-/// Run `args` at every [`LOUDNESS`] (and once more with `RUST_LOG=trace`,
-/// which lets every library log), and return the runs.
-async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
-    let mut runs = Vec::new();
-    for extra in LOUDNESS {
-        let all: Vec<&str> = args.iter().chain(extra.iter()).copied().collect();
-        // Boxed: a whole run of the tool is a large future, and a test
-        // holds many.
-        runs.push(Box::pin(h.run(&all)).await);
-    }
-    let all: Vec<&str> = args.iter().copied().chain(["-vv"]).collect();
-    runs.push(Box::pin(h.run_with(&all, &[("RUST_LOG", "trace")])).await);
-    runs
+/// A rotation whose deploy fails (Cloud Run refuses the service's update):
+/// the version is added, the command fails, and it says the service keeps
+/// its previous key until a deploy succeeds; the service still reads the
+/// old version.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_whose_deploy_fails_says_the_service_keeps_its_old_key() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator
+        .inject_fault(Fault::status(Some("PATCH"), "/services/autosre", 400, 1000));
+    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("Added version 2 with a new key");
+    run.assert_stderr_contains(
+        "version 2 was added, but the deploy did not finish; the service keeps its previous key until `autosre-deploy deploy --env staging` succeeds",
+    );
+    let payloads = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
+    assert_eq!(payloads.len(), 2);
+    assert_absent(&run, &[&payloads[1]]);
+    assert_eq!(key_version_read(&h), "1");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
 }
 
 /// Issue 9 §9: key material, seeded or made by the tool, appears in no

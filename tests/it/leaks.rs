@@ -344,3 +344,76 @@ async fn other_commands_and_failures_show_no_value() {
     let live = h.emulator.service(SERVICE).expect("the service");
     assert!(live.to_string().contains(LIVE_KEY), "left as it was");
 }
+
+/// The ways a run can print: every verbosity, both log formats, JSON output.
+pub const LOUDNESS: [&[&str]; 5] = [
+    &[],
+    &["-v"],
+    &["-vv"],
+    &["-vv", "--log-format", "json"],
+    &["-vv", "--log-format", "json", "--output", "json"],
+];
+
+/// Run `args` at every [`LOUDNESS`] (and once more with `RUST_LOG=trace`,
+/// which lets every library log), and return the runs.
+pub async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for extra in LOUDNESS {
+        let all: Vec<&str> = args.iter().chain(extra.iter()).copied().collect();
+        // Boxed: a whole run of the tool is a large future, and a test
+        // holds many.
+        runs.push(Box::pin(h.run(&all)).await);
+    }
+    let all: Vec<&str> = args.iter().copied().chain(["-vv"]).collect();
+    runs.push(Box::pin(h.run_with(&all, &[("RUST_LOG", "trace")])).await);
+    runs
+}
+
+/// Issue 9 §9: `secrets status` (every format) and `secrets disable` (a
+/// refusal, a dry run, a disable) at every verbosity print no payload: the
+/// harness checks every run for the seeded [`KEY`] and [`PAYLOAD`]; here
+/// also the base64 of each, should a payload ever be shown encoded.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_commands_show_no_payload_at_any_verbosity() {
+    use base64::Engine;
+    let h = Harness::start_staging(staging_world().build()).await;
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator.with_state(|s| {
+        s.add_secret_version(PROJECT, "gemini-api-key", PAYLOAD);
+    });
+    h.emulator.clear_journal();
+    let status = ["secrets", "status", "--env", "staging"];
+    let mut runs = loudly(&h, &status).await;
+    runs.extend(loudly(&h, &[&status[..], &["--output", "markdown"]].concat()).await);
+    let disable = ["secrets", "disable", "--env", "staging"];
+    // Refused: the serving revision pins the key's version 1.
+    let refused = loudly(
+        &h,
+        &[&disable[..], &["sre-agent-encryption-key", "1"]].concat(),
+    )
+    .await;
+    assert!(refused.iter().all(|r| r.code == 1), "{}", refused[0].all());
+    runs.extend(refused);
+    runs.extend(
+        loudly(
+            &h,
+            &[&disable[..], &["gemini-api-key", "2", "--dry-run"]].concat(),
+        )
+        .await,
+    );
+    runs.extend(loudly(&h, &[&disable[..], &["gemini-api-key", "2"]].concat()).await);
+    assert_eq!(
+        h.count("secretmanager.projects.secrets.versions.disable"),
+        1,
+        "disabled once, then already disabled"
+    );
+    assert_eq!(h.count("secretmanager.projects.secrets.versions.access"), 0);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for run in &runs {
+        for secret in [PAYLOAD, KEY] {
+            let text = String::from_utf8_lossy(secret);
+            assert!(!run.all().contains(text.as_ref()), "{}", run.all());
+            assert!(!run.all().contains(&b64.encode(secret)), "{}", run.all());
+        }
+    }
+}
