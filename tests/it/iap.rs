@@ -249,3 +249,32 @@ async fn every_output_shows_the_iap_changes_and_a_saved_plan_applies_them() {
         ["user:alice@example.com", "user:carol@example.com"]
     );
 }
+
+/// `grant` does not apply `iap:` (the IAP resource and its agent's invoker
+/// grant are the service's): it says so, in the dry run, the apply and the
+/// JSON, and writes no IAP policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn grant_says_iap_is_left_to_deploy() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.write_config("staging", &with_iap(&["group:sre@example.com"], false));
+    let note = "`iap:` (1 member) is not applied by `grant`";
+    let run = h.run(&["grant", "--env", "staging", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_all_contains(note);
+    let run = h.run(&["grant", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(note);
+    assert_eq!(iap_writes(&h), 0, "{:?}", h.write_rpcs());
+    let run = h
+        .run(&["grant", "--env", "staging", "--output", "json"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let kinds: Vec<&str> = v["plan"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"iap_left_to_deploy"), "{kinds:?}");
+}
