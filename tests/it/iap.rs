@@ -278,3 +278,31 @@ async fn grant_says_iap_is_left_to_deploy() {
         .collect();
     assert!(kinds.contains(&"iap_left_to_deploy"), "{kinds:?}");
 }
+
+/// Google creates IAP's service agent when IAP is first used in a project, so
+/// its invoker grant can be refused at first (400 INVALID_ARGUMENT, the member
+/// does not exist yet). The deploy sends that write again, as gcloud's `--iap`
+/// does, and the agent ends up an invoker.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_iap_agents_grant_is_retried_until_the_agent_exists() {
+    let h = Harness::start_staging(staging_world().iap_agent_pending(PROJECT, 2).build()).await;
+    h.write_config("staging", &with_iap(&["group:sre@example.com"], false));
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let agent = format!("serviceAccount:service-{NUMBER}@gcp-sa-iap.iam.gserviceaccount.com");
+    let svc = h.emulator.policy(SERVICE).unwrap();
+    assert!(
+        svc.bindings
+            .iter()
+            .any(|b| b.role == "roles/run.invoker" && b.members.contains(&agent)),
+        "{svc:?}\n{}",
+        run.all()
+    );
+    let refused = h
+        .journal()
+        .iter()
+        .filter(|e| e.rpc.ends_with("services.setIamPolicy") && e.status == 400)
+        .count();
+    assert_eq!(refused, 2, "{:?}", h.write_rpcs());
+    assert!(!run.stderr.contains("warning"), "{}", run.all());
+}
