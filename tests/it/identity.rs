@@ -241,3 +241,67 @@ async fn an_empty_impersonation_variable_is_an_error_not_the_own_identity() {
     run.assert_stderr_contains("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT");
     assert!(h.journal().is_empty());
 }
+
+/// A service-account key file, as `gcloud iam service-accounts keys create`
+/// writes it, for `email`, with an RSA key made for this test. Returns its path
+/// and the private key's PEM (to check it is printed nowhere).
+fn key_file(h: &Harness, email: &str) -> (String, String) {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use base64::Engine as _;
+    let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
+    let der: Pkcs8V1Der = key.as_der().unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let file = json!({
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": email,
+        "client_id": "123456789",
+        "token_uri": format!("{}/token", h.server.url()),
+    });
+    let path = h.dir.path().join("key.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    (path.display().to_string(), lines[1].to_string())
+}
+
+#[tokio::test]
+async fn a_service_account_key_file_names_its_account_and_every_call_is_made_as_it() {
+    // The world's caller, Alice, holds no role: only the key's account could deploy.
+    let h = Harness::start_staging(world(false)).await;
+    let (key, key_line) = key_file(&h, DEPLOYER);
+    let run = h
+        .run_with(
+            &["deploy", "--env", "staging", "-v", "--output", "json"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("GOOGLE_APPLICATION_CREDENTIALS", &key),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(&format!(
+        "identity: {DEPLOYER} (credentials from GOOGLE_APPLICATION_CREDENTIALS ({key}, service_account))"
+    ));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v["identity"],
+        json!({"email": DEPLOYER, "impersonated": false, "source": format!("GOOGLE_APPLICATION_CREDENTIALS ({key}, service_account)")})
+    );
+    let journal = h.journal();
+    assert!(!h.writes().is_empty());
+    for e in &journal {
+        assert_eq!(e.principal, DEPLOYER, "{} {}", e.method, e.path);
+    }
+    assert!(!run.all().contains(&key_line), "the private key is printed");
+}
