@@ -62,6 +62,22 @@ fn impersonating(h: &Harness, adc: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// `deploy --env staging --impersonate-service-account DEPLOYER` and `extra`,
+/// from an `authorized_user` file; returns the run and the file's path.
+async fn deploy_impersonating(h: &Harness, extra: &[&str]) -> (Run, String) {
+    let adc = adc_file(h);
+    let env = impersonating(h, &adc);
+    let args = [
+        "deploy",
+        "--env",
+        "staging",
+        "--impersonate-service-account",
+        DEPLOYER,
+    ];
+    let args: Vec<&str> = args.iter().chain(extra).copied().collect();
+    (h.run_with(&args, &vars(&env)).await, adc)
+}
+
 fn vars(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
@@ -86,23 +102,7 @@ async fn an_access_token_says_how_credentials_were_found() {
 #[tokio::test]
 async fn deploy_impersonates_and_every_call_is_made_as_the_account() {
     let h = Harness::start_staging(world(true)).await;
-    let adc = adc_file(&h);
-    let env = impersonating(&h, &adc);
-    let run = h
-        .run_with(
-            &[
-                "deploy",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                DEPLOYER,
-                "-v",
-                "--output",
-                "json",
-            ],
-            &vars(&env),
-        )
-        .await;
+    let (run, adc) = deploy_impersonating(&h, &["-v", "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     run.assert_stderr_contains(&format!(
         "identity: {DEPLOYER} (impersonated; credentials from GOOGLE_APPLICATION_CREDENTIALS ({adc}, authorized_user))"
@@ -161,20 +161,7 @@ async fn the_environment_variable_impersonates_and_the_flag_wins() {
 #[tokio::test]
 async fn a_refused_impersonation_fails_with_its_reason_and_sends_nothing_else() {
     let h = Harness::start_staging(world(false)).await;
-    let adc = adc_file(&h);
-    let env = impersonating(&h, &adc);
-    let run = h
-        .run_with(
-            &[
-                "deploy",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                DEPLOYER,
-            ],
-            &vars(&env),
-        )
-        .await;
+    let (run, _) = deploy_impersonating(&h, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains(&format!("cannot impersonate `{DEPLOYER}`"));
     run.assert_stderr_contains("iam.serviceAccounts.getAccessToken");
