@@ -148,6 +148,10 @@ fn is_iap_agent(member: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+async fn read(google: &Google, resource: &PolicyResource) -> Result<Policy, GcpError> {
+    Ok(google.get_policy(resource).await?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -164,8 +168,4 @@ mod tests {
             assert!(!super::is_iap_agent(other), "{other}");
         }
     }
-}
-
-async fn read(google: &Google, resource: &PolicyResource) -> Result<Policy, GcpError> {
-    Ok(google.get_policy(resource).await?.unwrap_or_default())
 }
