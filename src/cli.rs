@@ -167,7 +167,7 @@ pub(crate) struct DeployArgs {
     #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
     /// Set a plain env var for this deploy only, over `service.env` (repeatable); the
-    /// config's guardrails apply.
+    /// config's guardrails apply. Not with --plan: a saved plan carries its own.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "plan")]
     pub(crate) set_env: Vec<(String, String)>,
     /// Build the image from this directory (as `gcloud run deploy --source`)
@@ -255,8 +255,8 @@ pub(crate) struct PlanArgs {
     #[arg(long, value_name = "IMAGE")]
     pub(crate) image: Option<String>,
     /// Set a plain env var for this plan only, over `service.env` (repeatable); the
-    /// config's guardrails apply. Not with --out: a saved plan is the config's.
-    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "out")]
+    /// config's guardrails apply. With --out, saved in the plan for `deploy --plan`.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env)]
     pub(crate) set_env: Vec<(String, String)>,
     /// Plan a build from this directory: what would be uploaded (files,
     /// size, the largest), without uploading.

@@ -176,6 +176,24 @@ pub(crate) fn apply_set_env(
     Ok(set.iter().map(|(n, _)| n.clone()).collect())
 }
 
+/// `plan --set-env ... --out FILE` saves the overrides in the plan file, so
+/// only values the plan itself shows may be saved: a credential-like name
+/// (allowed as a plain variable by `service.plain_env_allow`, but redacted in
+/// every plan) is refused, so the file never holds a value the plan hides.
+pub(crate) fn savable_set_env(set: &[(String, String)]) -> Result<(), Error> {
+    match set.iter().find(|(name, _)| config::is_sensitive_name(name)) {
+        None => Ok(()),
+        Some((name, _)) => Err(Error::SetEnv {
+            name: name.clone(),
+            reason: "its name looks like a credential, and a saved plan never holds such a value"
+                .into(),
+            hint: format!(
+                "set `{name}` in `service.env` of the config file, or deploy without a saved plan (`deploy --set-env`)"
+            ),
+        }),
+    }
+}
+
 /// What a deploy runs: a given image, or one built from a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Artifact {

@@ -97,6 +97,42 @@ pub(crate) struct Behaviour {
     pub(crate) restricted_projects: BTreeSet<String>,
     /// `projects/P/roles/ID` -> permissions.
     pub(crate) custom_roles: BTreeMap<String, Vec<String>>,
+    /// Project number -> setIamPolicy calls adding IAP's service agent still to refuse
+    /// (`iapAgentPending`).
+    pub(crate) iap_agent_pending: BTreeMap<u64, u32>,
+}
+
+/// IAP's service agent not created yet (`iapAgentPending`): a setIamPolicy that adds
+/// `serviceAccount:service-NUMBER@gcp-sa-iap.iam.gserviceaccount.com` is 400
+/// INVALID_ARGUMENT, as for any account that does not exist, and nothing is written. Google
+/// creates the agent when IAP is first used in the project; until then gcloud's `--iap`
+/// invoker grant answers 400, which gcloud retries 10 times 15 s apart
+/// (`command_lib/run/serverless_operations.py`, GOOGLE-FACTS §5). Each refusal counts down.
+pub(crate) fn check_iap_agent(
+    st: &mut State,
+    before: &Policy,
+    after: &Policy,
+) -> Result<(), ApiError> {
+    let has = |p: &Policy, m: &str| p.bindings.iter().any(|b| b.members.iter().any(|x| x == m));
+    let added = st
+        .behaviour
+        .iap_agent_pending
+        .iter()
+        .filter(|(_, left)| **left > 0)
+        .map(|(number, _)| *number)
+        .find(|n| {
+            let agent = format!("serviceAccount:service-{n}@gcp-sa-iap.iam.gserviceaccount.com");
+            has(after, &agent) && !has(before, &agent)
+        });
+    let Some(number) = added else {
+        return Ok(());
+    };
+    if let Some(left) = st.behaviour.iap_agent_pending.get_mut(&number) {
+        *left -= 1;
+    }
+    Err(ApiError::invalid(format!(
+        "Service account service-{number}@gcp-sa-iap.iam.gserviceaccount.com does not exist."
+    )))
 }
 
 /// Domain-restricted sharing: a setIamPolicy that adds `allUsers` or

@@ -21,6 +21,15 @@
 //!   caller's, and the access token it answers is the emulator's bearer token
 //!   ([`crate::Options::token`]), i.e. the caller's own. It is not a discovery-document
 //!   route, so it is served beside the route table, like the journal.
+//! - A service-account key file is used as a self-signed JWT: the client signs
+//!   `{"alg":"RS256","kid":KEY_ID}` and claims `iss` = `sub` = the account's email with a
+//!   `scope` or an `aud`, and sends the JWT itself as the bearer token, with no token
+//!   endpoint ("Addendum: Service account authorization without OAuth",
+//!   developers.google.com/identity/protocols/oauth2/service-account#jwt-auth; what
+//!   google-cloud-auth's service-account credentials do). Such a request is made as that
+//!   account, like an issued token, when the account exists in the world and the JWT has not
+//!   expired (real time, as the client stamps it). The signature is not verified: the world
+//!   holds no account keys.
 
 use serde_json::{Value, json};
 
@@ -81,6 +90,33 @@ pub(crate) fn generate_access_token(c: &mut Ctx<'_>) -> Result<Value, ApiError> 
         .as_secs()
         + lifetime;
     Ok(json!({"accessToken": token, "expireTime": rfc3339(expires as i64, 0)}))
+}
+
+/// The service account a self-signed JWT bearer token names (see the module docs), when
+/// it is well formed, unexpired and the account exists.
+pub(crate) fn self_signed_jwt_principal(st: &crate::state::State, token: &str) -> Option<String> {
+    let mut parts = token.split('.');
+    let (header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let decode = |part: &str| -> Option<Value> {
+        serde_json::from_slice(&crate::util::b64_decode_any(part)?).ok()
+    };
+    let (header, claims) = (decode(header)?, decode(claims)?);
+    if header["alg"] != "RS256" {
+        return None;
+    }
+    let email = claims["iss"].as_str()?;
+    let sub_ok = claims.get("sub").is_none_or(|s| s.as_str() == Some(email));
+    let for_something = claims["scope"].is_string() || claims["aud"].is_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let live = claims["exp"].as_u64().is_some_and(|exp| exp > now);
+    (sub_ok && for_something && live && st.service_accounts.contains_key(email))
+        .then(|| email.to_string())
 }
 
 /// `3600s`, `3600.0s` or `3600.000000000s`: the JSON form of `google.protobuf.Duration`.

@@ -139,9 +139,13 @@ pub(crate) async fn handle(
         None => (Api::Unknown, String::new(), false),
     };
     let bearer = auth.as_deref().and_then(bearer_token).map(str::to_string);
-    let acting = bearer
-        .as_deref()
-        .and_then(|t| emu.with_state(|st| st.token_principal(t).map(str::to_string)));
+    let acting = bearer.as_deref().and_then(|t| {
+        emu.with_state(|st| {
+            st.token_principal(t)
+                .map(str::to_string)
+                .or_else(|| crate::credentials::self_signed_jwt_principal(st, t))
+        })
+    });
     let principal = acting
         .clone()
         .unwrap_or_else(|| emu.with_state(|st| st.caller.clone()));

@@ -408,6 +408,7 @@ fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, A
         policy.set(&c.body, &rules, st.now(), &salt)?;
         crate::behaviour::check_domain_restriction(st, &key, &before.policy, &policy.policy)?;
     }
+    crate::behaviour::check_iap_agent(c.st, &before.policy, &policy.policy)?;
     let requested = c
         .body
         .pointer("/policy/version")

@@ -1,7 +1,10 @@
 //! IAM Credentials `generateAccessToken` and the tokens it issues: the permission it needs,
-//! and requests made with such a token acting as the service account.
+//! and requests made with such a token acting as the service account; a service-account
+//! key's self-signed JWT acting as its account.
 
-use autosre_emulator::{Emulator, Options, World};
+use autosre_emulator::{Emulator, Options, Server, World};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "test-token";
@@ -58,20 +61,25 @@ async fn get(url: &str, token: &str) -> u16 {
     r.status().as_u16()
 }
 
+/// The emulator serving `world`; with `token`, every request must carry it (or a token
+/// standing for a service account).
+async fn start(world: World, token: bool) -> (Emulator, Server) {
+    let options = Options {
+        token: token.then(|| TOKEN.into()),
+        ..Options::default()
+    };
+    let emu = Emulator::new(world, options);
+    let server = emu.serve().await.unwrap();
+    (emu, server)
+}
+
 fn scope() -> Value {
     json!({"scope": ["https://www.googleapis.com/auth/cloud-platform"], "lifetime": "3600s"})
 }
 
 #[tokio::test]
 async fn a_token_creator_gets_a_token_that_acts_as_the_account() {
-    let emu = Emulator::new(
-        world(true),
-        Options {
-            token: Some(TOKEN.into()),
-            ..Options::default()
-        },
-    );
-    let server = emu.serve().await.unwrap();
+    let (emu, server) = start(world(true), true).await;
     let url = server.url();
     let (status, body) = post(&format!("{url}{NAME}:generateAccessToken"), TOKEN, scope()).await;
     assert_eq!(status, 200, "{body}");
@@ -109,8 +117,7 @@ async fn a_token_creator_gets_a_token_that_acts_as_the_account() {
 
 #[tokio::test]
 async fn impersonation_without_the_role_is_refused_as_google_does() {
-    let emu = Emulator::new(world(false), Options::default());
-    let server = emu.serve().await.unwrap();
+    let (_emu, server) = start(world(false), false).await;
     let (status, body) = post(
         &format!("{}{NAME}:generateAccessToken", server.url()),
         TOKEN,
@@ -128,8 +135,7 @@ async fn impersonation_without_the_role_is_refused_as_google_does() {
 
 #[tokio::test]
 async fn requests_need_a_scope_and_the_wildcard_project() {
-    let emu = Emulator::new(world(true), Options::default());
-    let server = emu.serve().await.unwrap();
+    let (_emu, server) = start(world(true), false).await;
     let url = server.url();
     let (status, _) = post(
         &format!("{url}{NAME}:generateAccessToken"),
@@ -146,14 +152,7 @@ async fn requests_need_a_scope_and_the_wildcard_project() {
 
 #[tokio::test]
 async fn the_oauth_endpoint_answers_a_refresh_grant_with_the_callers_token() {
-    let emu = Emulator::new(
-        world(true),
-        Options {
-            token: Some(TOKEN.into()),
-            ..Options::default()
-        },
-    );
-    let server = emu.serve().await.unwrap();
+    let (_emu, server) = start(world(true), true).await;
     let (status, body) = post(
         &format!("{}/token", server.url()),
         "",
@@ -163,5 +162,51 @@ async fn the_oauth_endpoint_answers_a_refresh_grant_with_the_callers_token() {
     assert_eq!(status, 200);
     assert_eq!(body["access_token"], TOKEN);
     assert_eq!(body["token_type"], "Bearer");
+    server.shutdown().await;
+}
+
+/// A JWT as a service-account key signs it (the signature is not checked: the world holds
+/// no keys), with `claims` over the usual ones.
+fn self_signed(claims: Value) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let mut all = json!({"iss": DEPLOYER, "sub": DEPLOYER, "exp": exp, "iat": exp - 3600,
+        "scope": "https://www.googleapis.com/auth/cloud-platform"});
+    for (k, v) in claims.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        part(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),
+        part(all)
+    )
+}
+
+#[tokio::test]
+async fn a_self_signed_jwt_acts_as_its_service_account() {
+    let (emu, server) = start(world(false), true).await;
+    let services = format!(
+        "{}/v2/projects/acme/locations/us-central1/services",
+        server.url()
+    );
+    assert_eq!(get(&services, &self_signed(json!({}))).await, 200);
+    assert_eq!(emu.journal()[0].principal, DEPLOYER);
+    // An account the world does not have, an expired JWT, or one for nothing: refused.
+    for claims in [
+        json!({"iss": "nobody@acme.iam.gserviceaccount.com", "sub": "nobody@acme.iam.gserviceaccount.com"}),
+        json!({"exp": 1}),
+        json!({"scope": null}),
+        json!({"sub": "alice@example.com"}),
+    ] {
+        assert_eq!(
+            get(&services, &self_signed(claims.clone())).await,
+            401,
+            "{claims}"
+        );
+    }
     server.shutdown().await;
 }

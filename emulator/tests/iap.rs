@@ -165,3 +165,46 @@ async fn iap_enabled_is_stored_without_a_new_revision() {
     let (_, svc) = call(&url, "GET", &format!("/v2/{SVC}"), None).await;
     assert_eq!(svc["iapEnabled"], true);
 }
+
+/// `iapAgentPending: N`: the next N setIamPolicy calls that add IAP's service agent are
+/// 400 INVALID_ARGUMENT and write nothing; then the agent exists. A write that does not
+/// add the agent is not affected.
+#[tokio::test]
+async fn the_iap_agent_is_refused_until_it_exists() {
+    let (emu, url) = start(
+        base().iap_agent_pending("acme", 2).build(),
+        Options::default(),
+    )
+    .await;
+    let agent = "serviceAccount:service-42@gcp-sa-iap.iam.gserviceaccount.com";
+    let invoker = |etag: &Value, member: &str| {
+        json!({"policy": {"etag": etag,
+            "bindings": [{"role": "roles/run.invoker", "members": [member]}]}})
+    };
+    let path = format!("/v2/{SVC}:setIamPolicy");
+    let read = format!("/v2/{SVC}:getIamPolicy");
+    let (_, p) = call(&url, "GET", &read, None).await;
+    let (status, _) = call(
+        &url,
+        "POST",
+        &path,
+        Some(invoker(&p["etag"], "user:a@example.com")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, p) = call(&url, "GET", &read, None).await;
+    for _ in 0..2 {
+        let (status, body) = call(&url, "POST", &path, Some(invoker(&p["etag"], agent))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+    }
+    let stored = emu.policy(SVC).unwrap();
+    assert!(
+        !stored
+            .bindings
+            .iter()
+            .any(|b| b.members.iter().any(|m| m == agent))
+    );
+    let (status, body) = call(&url, "POST", &path, Some(invoker(&p["etag"], agent))).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -63,7 +63,9 @@ pub(crate) async fn apply_change(
                 wrote: false,
             };
         };
-        match google.set_policy(&change.resource, edited).await {
+        let (result, agent_waits) = set_policy(google, change, edited).await;
+        writes += agent_waits;
+        match result {
             Ok(_) => {
                 return IamResult::Applied {
                     attempts: writes + 1,
@@ -101,6 +103,69 @@ pub(crate) async fn apply_change(
     }
 }
 
+/// How many times a write that adds IAP's service agent is sent while
+/// Google says the agent does not exist yet: gcloud's `--iap` makes 10
+/// attempts (GOOGLE-FACTS §5).
+const AGENT_ATTEMPTS: u32 = 10;
+
+/// One setIamPolicy of `edited`. IAP's service agent is created by Google
+/// when IAP is first used in a project, so granting it right after IAP is
+/// turned on can be refused with 400 INVALID_ARGUMENT (the member does not
+/// exist yet); a write that adds the agent is then sent again after a backoff,
+/// up to [`AGENT_ATTEMPTS`] times, as gcloud does. The decision rests on the
+/// status and on what this write adds, never on the message. Returns the
+/// result and how many refused writes preceded it.
+async fn set_policy(
+    google: &Google,
+    change: &IamChange,
+    edited: Policy,
+) -> (Result<Policy, GcpError>, u32) {
+    let adds_agent = change.add.iter().any(|g| is_iap_agent(&g.member));
+    let mut refused = 0;
+    loop {
+        match google.set_policy(&change.resource, edited.clone()).await {
+            Err(e) if adds_agent && e.is(Kind::InvalidArgument) && refused + 1 < AGENT_ATTEMPTS => {
+                let delay = google.retry().delay(refused, None);
+                refused += 1;
+                tracing::info!(
+                    resource = %change.resource.name(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "IAP's service agent is not ready yet (INVALID_ARGUMENT on its grant); retrying"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            result => return (result, refused),
+        }
+    }
+}
+
+/// `serviceAccount:service-NUMBER@gcp-sa-iap.iam.gserviceaccount.com`: the
+/// member [`crate::plan::compute::iap_agent`] names.
+fn is_iap_agent(member: &str) -> bool {
+    member
+        .strip_prefix("serviceAccount:service-")
+        .and_then(|m| m.strip_suffix("@gcp-sa-iap.iam.gserviceaccount.com"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 async fn read(google: &Google, resource: &PolicyResource) -> Result<Policy, GcpError> {
     Ok(google.get_policy(resource).await?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_iap_agent_is_recognised_by_its_whole_name() {
+        assert!(super::is_iap_agent(
+            "serviceAccount:service-123@gcp-sa-iap.iam.gserviceaccount.com"
+        ));
+        for other in [
+            "serviceAccount:service-123@gcp-sa-aiplatform.iam.gserviceaccount.com",
+            "serviceAccount:service-@gcp-sa-iap.iam.gserviceaccount.com",
+            "user:service-123@gcp-sa-iap.iam.gserviceaccount.com",
+            "serviceAccount:autosre@p.iam.gserviceaccount.com",
+        ] {
+            assert!(!super::is_iap_agent(other), "{other}");
+        }
+    }
 }

@@ -40,7 +40,12 @@ pub(crate) async fn run(
         (None, None) => unreachable!("clap requires --env without --plan"),
     };
     let mut env = globals.load(&env_name)?;
-    let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
+    // A saved plan applies the overrides it was made with (clap refuses
+    // `--set-env` next to `--plan`).
+    let set_env = match &saved_plan {
+        Some(s) => crate::settings::apply_set_env(&mut env, &s.set_env_pairs())?,
+        None => crate::settings::apply_set_env(&mut env, &settings.set_env)?,
+    };
     let release = match &saved_plan {
         Some(s) => {
             check_config_unchanged(&env, s)?;

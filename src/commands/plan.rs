@@ -16,6 +16,9 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let mut env = globals.load(&settings.env)?;
     let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
+    if settings.out.is_some() {
+        crate::settings::savable_set_env(&settings.set_env)?;
+    }
     let (image, source) = match settings.artifact(&mut env)? {
         Artifact::Image(image) => (image, None),
         Artifact::Source(dir) => {
@@ -40,7 +43,7 @@ pub(crate) async fn run(
         preflight_result(&plan)?;
         if let Some(out) = &settings.out {
             let text = std::fs::read_to_string(&env.source).unwrap_or_default();
-            SavedPlan::new(plan.clone(), &image, &text).write(out)?;
+            SavedPlan::new(plan.clone(), &image, &settings.set_env, &text).write(out)?;
             printer.success(&format!(
                 "Saved the plan to {0}; apply exactly it with `autosre-deploy deploy --plan {0}`",
                 out.display()

@@ -219,7 +219,7 @@ pub(crate) fn resolve(
 ) -> Result<Resolved, CredentialsError> {
     let chain = impersonation_chain(impersonate, &lookup)?;
     let base = base(&lookup)?;
-    let Some(mut chain) = chain else {
+    let Some(chain) = chain else {
         let identity = Identity::new(base.email.clone(), base.impersonated, &base.source);
         return Ok(Resolved {
             credentials: base.credentials,
@@ -228,11 +228,7 @@ pub(crate) fn resolve(
             impersonating: None,
         });
     };
-    let target = chain.pop().expect("a chain has a target");
-    let delegates: Vec<String> = chain
-        .iter()
-        .map(|d| format!("projects/-/serviceAccounts/{d}"))
-        .collect();
+    let (target, delegates) = target_and_delegates(chain);
     let source = base.source.clone();
     let failed = |cause: String| CredentialsError::Impersonation {
         target: target.clone(),
@@ -293,7 +289,7 @@ pub(crate) fn sandbox(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Resolved, CredentialsError> {
     let source = Source::Sandbox;
-    let Some(mut chain) = impersonation_chain(impersonate, &lookup)? else {
+    let Some(chain) = impersonation_chain(impersonate, &lookup)? else {
         return Ok(Resolved {
             credentials: bearer(token)?,
             identity: Identity::new(Some(caller), false, &source),
@@ -301,11 +297,7 @@ pub(crate) fn sandbox(
             impersonating: None,
         });
     };
-    let target = chain.pop().expect("a chain has a target");
-    let delegates: Vec<String> = chain
-        .iter()
-        .map(|d| format!("projects/-/serviceAccounts/{d}"))
-        .collect();
+    let (target, delegates) = target_and_delegates(chain);
     let user = json!({
         "type": "authorized_user",
         "client_id": "sandbox",
@@ -328,6 +320,17 @@ pub(crate) fn sandbox(
         source,
         impersonating: Some(target),
     })
+}
+
+/// The last account of an impersonation chain (the one calls are made as),
+/// and the ones before it as IAM Credentials names its `delegates`.
+fn target_and_delegates(mut chain: Vec<String>) -> (String, Vec<String>) {
+    let target = chain.pop().expect("a chain has a target");
+    let delegates = chain
+        .iter()
+        .map(|d| format!("projects/-/serviceAccounts/{d}"))
+        .collect();
+    (target, delegates)
 }
 
 /// The `impersonated_service_account` configuration for a JSON source.

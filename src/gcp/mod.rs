@@ -74,11 +74,16 @@ macro_rules! build_client {
             .with_retry_policy(NeverRetry)
             .build()
             .await
-            .map_err(|e| ConnectError {
-                api: $api.short(),
-                message: e.to_string(),
-            })?
+            .map_err(connect_error($api))?
     };
+}
+
+/// A client of `api` that could not be built.
+fn connect_error<E: std::fmt::Display>(api: Api) -> impl FnOnce(E) -> ConnectError {
+    move |e| ConnectError {
+        api: api.short(),
+        message: e.to_string(),
+    }
 }
 
 /// The same IAM call on whichever client owns the resource: the four
@@ -122,79 +127,40 @@ impl Google {
         creds: &Credentials,
         retry: Retry,
     ) -> Result<Google, ConnectError> {
+        // Every client on its endpoint, with the run's credentials.
+        macro_rules! client {
+            ($client:ty, $api:expr) => {
+                build_client!($client, $api, endpoints, creds)
+            };
+        }
         Ok(Google {
             retry,
-            run: build_client!(
-                google_cloud_run_v2::client::Services,
-                Api::Run,
-                endpoints,
-                creds
-            ),
-            revisions: build_client!(
-                google_cloud_run_v2::client::Revisions,
-                Api::Run,
-                endpoints,
-                creds
-            ),
-            secrets: build_client!(
+            run: client!(google_cloud_run_v2::client::Services, Api::Run),
+            revisions: client!(google_cloud_run_v2::client::Revisions, Api::Run),
+            secrets: client!(
                 google_cloud_secretmanager_v1::client::SecretManagerService,
-                Api::SecretManager,
-                endpoints,
-                creds
+                Api::SecretManager
             ),
-            iam: build_client!(
-                google_cloud_iam_admin_v1::client::Iam,
-                Api::Iam,
-                endpoints,
-                creds
-            ),
-            projects: build_client!(
+            iam: client!(google_cloud_iam_admin_v1::client::Iam, Api::Iam),
+            projects: client!(
                 google_cloud_resourcemanager_v3::client::Projects,
-                Api::ResourceManager,
-                endpoints,
-                creds
+                Api::ResourceManager
             ),
-            iap: build_client!(
+            iap: client!(
                 google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
-                Api::Iap,
-                endpoints,
-                creds
+                Api::Iap
             ),
-            builds: build_client!(
-                google_cloud_run_v2::client::Builds,
-                Api::Run,
-                endpoints,
-                creds
-            ),
-            cloud_build: build_client!(
-                google_cloud_build_v1::client::CloudBuild,
-                Api::CloudBuild,
-                endpoints,
-                creds
-            ),
-            artifacts: build_client!(
+            builds: client!(google_cloud_run_v2::client::Builds, Api::Run),
+            cloud_build: client!(google_cloud_build_v1::client::CloudBuild, Api::CloudBuild),
+            artifacts: client!(
                 google_cloud_artifactregistry_v1::client::ArtifactRegistry,
-                Api::ArtifactRegistry,
-                endpoints,
-                creds
+                Api::ArtifactRegistry
             ),
-            storage: google_cloud_storage::client::Storage::builder()
-                .with_endpoint(endpoints.get(Api::Storage))
-                .with_credentials(creds.clone())
-                .with_retry_policy(NeverRetry)
-                .build()
-                .await
-                .map_err(|e| ConnectError {
-                    api: Api::Storage.short(),
-                    message: e.to_string(),
-                })?,
+            storage: client!(google_cloud_storage::client::Storage, Api::Storage),
             http: reqwest::Client::builder()
                 .timeout(retry.attempt_timeout)
                 .build()
-                .map_err(|e| ConnectError {
-                    api: Api::Storage.short(),
-                    message: e.to_string(),
-                })?,
+                .map_err(connect_error(Api::Storage))?,
             creds: creds.clone(),
             storage_endpoint: endpoints.get(Api::Storage).to_string(),
         })

@@ -76,4 +76,7 @@ pub(crate) enum WarningKind {
     /// `service.pin_secret_versions: false` leaves the encryption key at
     /// `latest` (or an alias) with more than one instance allowed.
     EncryptionKeyUnpinned,
+    /// `grant` leaves `iap:` to `deploy`: the IAP resource and its agent's
+    /// invoker grant belong to the service.
+    IapLeftToDeploy,
 }

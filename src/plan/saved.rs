@@ -2,8 +2,10 @@
 //! that plan or nothing.
 //!
 //! The file holds the plan (which never contains a secret value), the
-//! environment, the image, a SHA-256 of the config file it came from, and a
-//! SHA-256 digest over all of that. Applying re-reads live state, recomputes
+//! environment, the image, the `--set-env` overrides the plan was made with
+//! (plain values only: see [`SetEnv`]), a SHA-256 of the config file it came
+//! from, and a SHA-256 digest over all of that. `deploy --plan` applies those
+//! same overrides, and no others. Applying re-reads live state, recomputes
 //! the plan and requires it to equal the saved one: the plan carries every
 //! IAM policy's etag, the service's etag and generation, and what each secret
 //! version resolves to, so any change to what the plan was computed from makes
@@ -27,8 +29,21 @@ pub(crate) struct SavedPlan {
     pub(crate) environment: String,
     pub(crate) config_sha256: String,
     pub(crate) image: String,
+    /// `plan --set-env KEY=VALUE`, in the order given; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) set_env: Vec<SetEnv>,
     pub(crate) plan: Plan,
     pub(crate) digest: String,
+}
+
+/// One `--set-env KEY=VALUE` a saved plan was made with. Only names whose
+/// values the plan shows are saved (`plan --out` refuses a credential-like
+/// name even when `service.plain_env_allow` lists it), so the file holds no
+/// value the plan would redact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SetEnv {
+    pub(crate) name: String,
+    pub(crate) value: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +71,25 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl SavedPlan {
-    pub(crate) fn new(plan: Plan, image: &str, config_text: &str) -> SavedPlan {
+    pub(crate) fn new(
+        plan: Plan,
+        image: &str,
+        set_env: &[(String, String)],
+        config_text: &str,
+    ) -> SavedPlan {
         let mut saved = SavedPlan {
             kind: KIND.into(),
             schema_version: SCHEMA_VERSION,
             environment: plan.environment.clone(),
             config_sha256: sha256_hex(config_text.as_bytes()),
             image: image.into(),
+            set_env: set_env
+                .iter()
+                .map(|(name, value)| SetEnv {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
             plan,
             digest: String::new(),
         };
@@ -70,18 +97,32 @@ impl SavedPlan {
         saved
     }
 
-    /// SHA-256 over everything but the digest itself.
+    /// SHA-256 over everything but the digest itself. The `--set-env`
+    /// overrides are covered when there are any (a plan saved without them
+    /// keeps the digest it had before they were recorded).
     fn compute_digest(&self) -> String {
-        let body = serde_json::to_vec(&(
+        let (kind, version, env, config, image, plan) = (
             &self.kind,
             self.schema_version,
             &self.environment,
             &self.config_sha256,
             &self.image,
             &self.plan,
-        ))
+        );
+        let body = match self.set_env.as_slice() {
+            [] => serde_json::to_vec(&(kind, version, env, config, image, plan)),
+            set => serde_json::to_vec(&(kind, version, env, config, image, set, plan)),
+        }
         .expect("a plan serializes");
         sha256_hex(&body)
+    }
+
+    /// The `--set-env` overrides to apply, as `KEY=VALUE` pairs.
+    pub(crate) fn set_env_pairs(&self) -> Vec<(String, String)> {
+        self.set_env
+            .iter()
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect()
     }
 
     pub(crate) fn write(&self, path: &Path) -> Result<(), SavedPlanError> {

@@ -144,3 +144,74 @@ async fn deploy_prints_the_console_link_to_the_revisions() {
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["console_url"], link);
 }
+
+/// `plan --set-env ... --out F` records the overrides in the saved plan and
+/// `deploy --plan F` applies exactly them; the plan file's digest covers them,
+/// and a credential-like name (allowed as plain) is never saved.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_carries_its_set_env_overrides() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let file = h.dir.path().join("staging.plan.json");
+    let file_s = file.to_str().unwrap();
+    let run = h
+        .run(&[
+            "plan",
+            "--env",
+            "staging",
+            "--set-env",
+            "LOG_LEVEL=DEBUG",
+            "--out",
+            file_s,
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_all_contains("env `LOG_LEVEL` comes from --set-env");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        saved["set_env"],
+        serde_json::json!([{"name": "LOG_LEVEL", "value": "DEBUG"}])
+    );
+
+    // The overrides are part of the file's integrity check.
+    let edited = file.with_extension("edited.json");
+    std::fs::write(&edited, text.replace("\"DEBUG\"", "\"TRACE\"")).unwrap();
+    let run = h.run(&["deploy", "--plan", edited.to_str().unwrap()]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("was edited after it was made");
+    assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
+
+    // `--set-env` next to `--plan` is a usage error: the plan carries its own.
+    let run = h
+        .run(&["deploy", "--plan", file_s, "--set-env", "LOG_LEVEL=INFO"])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.all());
+
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(has(&deployed_env(&h), "LOG_LEVEL", "DEBUG"));
+
+    // A credential-like name the config allows as plain is refused for a
+    // saved plan, and its value is written nowhere.
+    let yaml = staging().replace(
+        "  env:\n",
+        "  plain_env_allow: [TRACE_TOKEN]\n  env:\n    TRACE_TOKEN: plain\n",
+    );
+    h.write_config("staging", &yaml);
+    let out = h.dir.path().join("token.plan.json");
+    let run = h
+        .run(&[
+            "plan",
+            "--env",
+            "staging",
+            "--set-env",
+            "TRACE_TOKEN=not-secret-7",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    run.assert_stderr_contains("a saved plan never holds such a value");
+    assert!(!run.all().contains("not-secret-7"), "{}", run.all());
+    assert!(!out.exists());
+}

@@ -34,6 +34,16 @@ fn members(h: &Harness, role: &str) -> Vec<String> {
     m
 }
 
+/// IAP's service agent holds `roles/run.invoker` on the service.
+fn agent_may_invoke(h: &Harness) -> bool {
+    let agent = format!("serviceAccount:service-{NUMBER}@gcp-sa-iap.iam.gserviceaccount.com");
+    h.emulator.policy(SERVICE).is_some_and(|p| {
+        p.bindings
+            .iter()
+            .any(|b| b.role == "roles/run.invoker" && b.members.contains(&agent))
+    })
+}
+
 fn iap_writes(h: &Harness) -> usize {
     h.write_rpcs()
         .iter()
@@ -67,14 +77,7 @@ async fn members_are_granted_iap_is_enabled_and_its_agent_may_invoke() {
         ["group:sre@example.com", "user:alice@example.com"]
     );
     // IAP's service agent invokes the service (what gcloud's `--iap` grants).
-    let agent = format!("serviceAccount:service-{NUMBER}@gcp-sa-iap.iam.gserviceaccount.com");
-    let svc = h.emulator.policy(SERVICE).unwrap();
-    assert!(
-        svc.bindings
-            .iter()
-            .any(|b| b.role == "roles/run.invoker" && b.members.contains(&agent)),
-        "{svc:?}"
-    );
+    assert!(agent_may_invoke(&h), "{:?}", h.emulator.policy(SERVICE));
     // One read-modify-write of the IAP policy, after the service exists (its
     // IAP resource exists only with it), with no update mask.
     let j = h.journal();
@@ -248,4 +251,53 @@ async fn every_output_shows_the_iap_changes_and_a_saved_plan_applies_them() {
         members(&h, ACCESSOR),
         ["user:alice@example.com", "user:carol@example.com"]
     );
+}
+
+/// `grant` does not apply `iap:` (the IAP resource and its agent's invoker
+/// grant are the service's): it says so, in the dry run, the apply and the
+/// JSON, and writes no IAP policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn grant_says_iap_is_left_to_deploy() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.write_config("staging", &with_iap(&["group:sre@example.com"], false));
+    let note = "`iap:` (1 member) is not applied by `grant`";
+    let run = h.run(&["grant", "--env", "staging", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_all_contains(note);
+    let run = h.run(&["grant", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(note);
+    assert_eq!(iap_writes(&h), 0, "{:?}", h.write_rpcs());
+    let run = h
+        .run(&["grant", "--env", "staging", "--output", "json"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let kinds: Vec<&str> = v["plan"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"iap_left_to_deploy"), "{kinds:?}");
+}
+
+/// Google creates IAP's service agent when IAP is first used in a project, so
+/// its invoker grant can be refused at first (400 INVALID_ARGUMENT, the member
+/// does not exist yet). The deploy sends that write again, as gcloud's `--iap`
+/// does, and the agent ends up an invoker.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_iap_agents_grant_is_retried_until_the_agent_exists() {
+    let h = Harness::start_staging(staging_world().iap_agent_pending(PROJECT, 2).build()).await;
+    h.write_config("staging", &with_iap(&["group:sre@example.com"], false));
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(agent_may_invoke(&h), "{}", run.all());
+    let refused = h
+        .journal()
+        .iter()
+        .filter(|e| e.rpc.ends_with("services.setIamPolicy") && e.status == 400)
+        .count();
+    assert_eq!(refused, 2, "{:?}", h.write_rpcs());
+    assert!(!run.stderr.contains("warning"), "{}", run.all());
 }

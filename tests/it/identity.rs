@@ -62,6 +62,22 @@ fn impersonating(h: &Harness, adc: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// `deploy --env staging --impersonate-service-account DEPLOYER` and `extra`,
+/// from an `authorized_user` file; returns the run and the file's path.
+async fn deploy_impersonating(h: &Harness, extra: &[&str]) -> (Run, String) {
+    let adc = adc_file(h);
+    let env = impersonating(h, &adc);
+    let args = [
+        "deploy",
+        "--env",
+        "staging",
+        "--impersonate-service-account",
+        DEPLOYER,
+    ];
+    let args: Vec<&str> = args.iter().chain(extra).copied().collect();
+    (h.run_with(&args, &vars(&env)).await, adc)
+}
+
 fn vars(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
@@ -86,23 +102,7 @@ async fn an_access_token_says_how_credentials_were_found() {
 #[tokio::test]
 async fn deploy_impersonates_and_every_call_is_made_as_the_account() {
     let h = Harness::start_staging(world(true)).await;
-    let adc = adc_file(&h);
-    let env = impersonating(&h, &adc);
-    let run = h
-        .run_with(
-            &[
-                "deploy",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                DEPLOYER,
-                "-v",
-                "--output",
-                "json",
-            ],
-            &vars(&env),
-        )
-        .await;
+    let (run, adc) = deploy_impersonating(&h, &["-v", "--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     run.assert_stderr_contains(&format!(
         "identity: {DEPLOYER} (impersonated; credentials from GOOGLE_APPLICATION_CREDENTIALS ({adc}, authorized_user))"
@@ -161,20 +161,7 @@ async fn the_environment_variable_impersonates_and_the_flag_wins() {
 #[tokio::test]
 async fn a_refused_impersonation_fails_with_its_reason_and_sends_nothing_else() {
     let h = Harness::start_staging(world(false)).await;
-    let adc = adc_file(&h);
-    let env = impersonating(&h, &adc);
-    let run = h
-        .run_with(
-            &[
-                "deploy",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                DEPLOYER,
-            ],
-            &vars(&env),
-        )
-        .await;
+    let (run, _) = deploy_impersonating(&h, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains(&format!("cannot impersonate `{DEPLOYER}`"));
     run.assert_stderr_contains("iam.serviceAccounts.getAccessToken");
@@ -240,4 +227,68 @@ async fn an_empty_impersonation_variable_is_an_error_not_the_own_identity() {
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT");
     assert!(h.journal().is_empty());
+}
+
+/// A service-account key file, as `gcloud iam service-accounts keys create`
+/// writes it, for `email`, with an RSA key made for this test. Returns its path
+/// and the private key's PEM (to check it is printed nowhere).
+fn key_file(h: &Harness, email: &str) -> (String, String) {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use base64::Engine as _;
+    let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
+    let der: Pkcs8V1Der = key.as_der().unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let file = json!({
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": email,
+        "client_id": "123456789",
+        "token_uri": format!("{}/token", h.server.url()),
+    });
+    let path = h.dir.path().join("key.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    (path.display().to_string(), lines[1].to_string())
+}
+
+#[tokio::test]
+async fn a_service_account_key_file_names_its_account_and_every_call_is_made_as_it() {
+    // The world's caller, Alice, holds no role: only the key's account could deploy.
+    let h = Harness::start_staging(world(false)).await;
+    let (key, key_line) = key_file(&h, DEPLOYER);
+    let run = h
+        .run_with(
+            &["deploy", "--env", "staging", "-v", "--output", "json"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("GOOGLE_APPLICATION_CREDENTIALS", &key),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(&format!(
+        "identity: {DEPLOYER} (credentials from GOOGLE_APPLICATION_CREDENTIALS ({key}, service_account))"
+    ));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v["identity"],
+        json!({"email": DEPLOYER, "impersonated": false, "source": format!("GOOGLE_APPLICATION_CREDENTIALS ({key}, service_account)")})
+    );
+    let journal = h.journal();
+    assert!(!h.writes().is_empty());
+    for e in &journal {
+        assert_eq!(e.principal, DEPLOYER, "{} {}", e.method, e.path);
+    }
+    assert!(!run.all().contains(&key_line), "the private key is printed");
 }

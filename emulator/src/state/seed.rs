@@ -50,6 +50,11 @@ impl State {
             if p.org_policy.domain_restricted_sharing {
                 behaviour.restricted_projects.insert(p.id.clone());
             }
+            if p.iap_agent_pending > 0 {
+                behaviour
+                    .iap_agent_pending
+                    .insert(p.number, p.iap_agent_pending);
+            }
             for r in &p.custom_roles {
                 behaviour.custom_roles.insert(
                     format!("projects/{}/roles/{}", p.id, r.id),

@@ -62,6 +62,13 @@ impl WorldBuilder {
         self
     }
 
+    /// IAP's service agent of `project_id` does not exist for the next `refusals`
+    /// setIamPolicy calls that add it (`iapAgentPending`).
+    pub fn iap_agent_pending(mut self, project_id: &str, refusals: u32) -> Self {
+        self.project_mut(project_id).iap_agent_pending = refusals;
+        self
+    }
+
     /// What validateOnly answers for a missing service, and whether it checks secrets.
     pub fn validate_only(
         mut self,
@@ -129,6 +136,7 @@ impl WorldBuilder {
             services: Vec::new(),
             org_policy: OrgPolicy::default(),
             custom_roles: Vec::new(),
+            iap_agent_pending: 0,
         });
         self
     }

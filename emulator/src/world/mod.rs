@@ -121,6 +121,11 @@ pub(crate) struct ProjectSpec {
     /// Custom roles `projects/ID/roles/ROLE`.
     #[serde(default)]
     pub(crate) custom_roles: Vec<CustomRole>,
+    /// How many setIamPolicy calls that add IAP's service agent
+    /// (`service-NUMBER@gcp-sa-iap.iam.gserviceaccount.com`) are refused as naming an
+    /// account that does not exist yet, before the agent exists (default 0: it exists).
+    #[serde(default)]
+    pub(crate) iap_agent_pending: u32,
 }
 
 /// `#[serde(default = ...)]` for options that are on unless a world file turns them off.
