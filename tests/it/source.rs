@@ -126,3 +126,217 @@ async fn service_source_is_relative_to_the_config_file() {
     let v: serde_json::Value = serde_json::from_str(&image.stdout).unwrap();
     assert!(v.get("source").is_none(), "{v:#}");
 }
+
+/// The paths in a tar.gz, in archive order.
+fn tar_paths(bytes: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+const BUCKET: &str = "run-sources-acme-sre-staging-us-central1";
+const REPOSITORY: &str =
+    "projects/acme-sre-staging/locations/us-central1/repositories/cloud-run-source-deploy";
+const IMAGE_REPO: &str =
+    "us-central1-docker.pkg.dev/acme-sre-staging/cloud-run-source-deploy/autosre";
+
+/// The image the live service's revision runs.
+fn running_image(h: &Harness) -> String {
+    let svc = h.emulator.service(SERVICE).expect("the service exists");
+    svc["template"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `IMAGE@DIGEST` of the one image the builds pushed.
+fn pushed_image(h: &Harness) -> String {
+    let images = h.emulator.images(REPOSITORY);
+    assert_eq!(images.len(), 1, "{images:?}");
+    format!("{}@{}", images[0].uri, images[0].digest)
+}
+
+/// The one archive in the staging bucket, as a list of paths.
+fn uploaded_paths(h: &Harness) -> Vec<String> {
+    let objects = h.emulator.objects(BUCKET);
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(objects[0].starts_with("services/autosre/"), "{objects:?}");
+    tar_paths(&h.emulator.object(BUCKET, &objects[0]).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_digest() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let run = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        uploaded_paths(&h),
+        [".gitignore", "Dockerfile", "app/main.py", "app/util.py"]
+    );
+    assert_eq!(
+        h.count("artifactregistry.projects.locations.repositories.create"),
+        1
+    );
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
+    assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 0);
+    let built = pushed_image(&h);
+    assert!(
+        built.starts_with(&format!("{IMAGE_REPO}@sha256:")),
+        "{built}"
+    );
+    assert_eq!(running_image(&h), built);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let source = &v["plan"]["source"];
+    assert_eq!(source["built"]["image"], built.as_str(), "{source:#}");
+    assert_eq!(source["built"]["uploaded"], true);
+    assert_eq!(source["built"]["cloud_build"], false);
+    let image_field = v["plan"]["service"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "image")
+        .expect("the image is planned");
+    assert_eq!(image_field["after"], built.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_gcloudignore_the_gitignore_default_applies_and_the_text_output_shows_the_digest() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    std::fs::remove_file(src.join(".gcloudignore")).unwrap();
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // gcloud's default: `.gcloudignore`, `.git`, `.gitignore` and the
+    // patterns of `.gitignore`; `*.log` is no longer ignored.
+    assert_eq!(
+        uploaded_paths(&h),
+        ["Dockerfile", "app/main.py", "app/util.py", "notes.log"]
+    );
+    let built = pushed_image(&h);
+    assert_eq!(running_image(&h), built);
+    run.assert_all_contains(&built);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_deploy_of_the_same_tree_uploads_nothing_and_makes_no_revision() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let first = h
+        .run(&["deploy", "--env", "staging", "--source", src_arg])
+        .await;
+    assert_eq!(first.code, 0, "{}", first.all());
+    let revisions = h.emulator.revisions(SERVICE).len();
+    h.emulator.clear_journal();
+    let second = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(second.code, 0, "{}", second.all());
+    assert_eq!(h.count("storage.objects.insert"), 0, "{:#?}", h.writes());
+    assert_eq!(h.count("storage.buckets.insert"), 0);
+    assert_eq!(
+        h.count("artifactregistry.projects.locations.repositories.create"),
+        0
+    );
+    let rollout: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run.projects.locations.services."))
+        .collect();
+    assert!(rollout.is_empty(), "{rollout:?}");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), revisions);
+    assert_eq!(h.emulator.objects(BUCKET).len(), 1);
+    let v: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_eq!(v["plan"]["source"]["built"]["uploaded"], false, "{v:#}");
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_build_exits_1_with_the_step_the_log_tail_and_the_url_and_rolls_nothing_out() {
+    let world = staging_world()
+        .fail_builds(
+            0,
+            &[
+                "Step 1/2 : FROM python:3.12-slim",
+                "npm ERR! missing script: build",
+            ],
+            "FAILURE",
+        )
+        .build();
+    let h = Harness::start_staging(world).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("npm ERR! missing script: build");
+    run.assert_stderr_contains("failed at step #0 (gcr.io/cloud-builders/docker)");
+    run.assert_stderr_contains(
+        "https://console.cloud.google.com/cloud-build/builds;region=us-central1/",
+    );
+    let rollout: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run.projects.locations.services."))
+        .collect();
+    assert!(rollout.is_empty(), "{rollout:?}");
+    assert!(h.emulator.service(SERVICE).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
+    let world = staging_world()
+        .submit_build(autosre_emulator::SubmitBuild::NotFound)
+        .build();
+    let h = Harness::start_staging(world).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
+    assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);
+    let built = pushed_image(&h);
+    assert_eq!(running_image(&h), built);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["plan"]["source"]["built"]["cloud_build"], true, "{v:#}");
+    assert_eq!(v["plan"]["source"]["built"]["image"], built.as_str());
+}
