@@ -340,3 +340,109 @@ async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
     assert_eq!(v["plan"]["source"]["built"]["cloud_build"], true, "{v:#}");
     assert_eq!(v["plan"]["source"]["built"]["image"], built.as_str());
 }
+
+/// `--sandbox` seeds what a source deploy needs, from `--source` or from
+/// `service.source`: the README's example runs with no Google project.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_deploy_runs_in_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir(&config_dir).unwrap();
+    fixture(&dir.path().join("src"));
+    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    std::fs::write(config_dir.join("staging.yaml"), &config).unwrap();
+    let env = || {
+        autosre_deploy::Env::from_iter([
+            ("NO_COLOR", "1"),
+            ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "20"),
+        ])
+    };
+    let config_arg = config_dir.to_str().unwrap();
+    let from_config = run_in_process(
+        &[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox",
+            "--config-dir",
+            config_arg,
+        ],
+        env(),
+    )
+    .await;
+    assert_eq!(from_config.code, 0, "{}", from_config.all());
+    from_config.assert_all_contains("cloud-run-source-deploy/autosre@sha256:");
+    from_config.assert_all_contains("served by the in-process emulator");
+    let src = dir.path().join("src");
+    let from_flag = run_in_process(
+        &[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox",
+            "--source",
+            src.to_str().unwrap(),
+            "--config-dir",
+            config_arg,
+        ],
+        env(),
+    )
+    .await;
+    assert_eq!(from_flag.code, 0, "{}", from_flag.all());
+    from_flag.assert_all_contains("cloud-run-source-deploy/autosre@sha256:");
+}
+
+/// A build's progress: on a terminal a spinner with steps done / total and
+/// the elapsed time, redrawn in place; in CI (`CI=true`, a pipe) one plain
+/// line per change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
+    let slow = || Options {
+        operation_polls: 4,
+        ..fast_options()
+    };
+    let poll = ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "200");
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let args = ["deploy", "--env", "staging", "--source", src_arg];
+    let tty = h.run_in_terminal(&args, &[poll]).await;
+    assert_eq!(tty.code, 0, "{}", tty.all());
+    let spinner = regex::Regex::new(
+        r"\r\x1b\[2K. Building autosre: \d/1 steps done gcr\.io/cloud-builders/docker \(\d+s\)",
+    )
+    .unwrap();
+    assert!(spinner.is_match(&tty.stdout), "{:?}", tty.stdout);
+    assert!(
+        tty.stdout.contains("ok: SUCCESS after "),
+        "{:?}",
+        tty.stdout
+    );
+
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
+    fixture(&h.dir.path().join("src"));
+    let src = h.dir.path().join("src");
+    let args = [
+        "deploy",
+        "--env",
+        "staging",
+        "--source",
+        src.to_str().unwrap(),
+    ];
+    let ci = h.run_with(&args, &[poll, ("CI", "true")]).await;
+    assert_eq!(ci.code, 0, "{}", ci.all());
+    assert!(!ci.stderr.contains('\r'), "{:?}", ci.stderr);
+    let line = regex::Regex::new(
+        r"(?m)^Building autosre: \d/1 steps done gcr\.io/cloud-builders/docker \(\d+s elapsed\)$",
+    )
+    .unwrap();
+    assert!(line.is_match(&ci.stderr), "{}", ci.stderr);
+    assert!(
+        ci.stderr
+            .lines()
+            .any(|l| l.starts_with("ok: SUCCESS after ")),
+        "{}",
+        ci.stderr
+    );
+}
