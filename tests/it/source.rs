@@ -446,3 +446,77 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
         ci.stderr
     );
 }
+
+/// A deployer, authorised by the emulator as itself, holding `roles` on
+/// the project.
+fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
+    let mut b = staging_world()
+        .caller("deployer@example.com")
+        .enforce_caller_permissions();
+    for role in roles {
+        b = b.project_binding(PROJECT, role, "user:deployer@example.com");
+    }
+    b.build()
+}
+
+/// Every role a staging source deploy needs.
+const SOURCE_DEPLOYER: [&str; 8] = [
+    "roles/run.developer",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountAdmin",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/secretmanager.admin",
+    "roles/storage.admin",
+    "roles/artifactregistry.admin",
+    "roles/cloudbuild.builds.editor",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_nothing_is_uploaded() {
+    let roles: Vec<&str> = SOURCE_DEPLOYER
+        .into_iter()
+        .filter(|r| *r != "roles/cloudbuild.builds.editor")
+        .collect();
+    let h = Harness::start_staging(deployer_world(&roles)).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--source", src_arg])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("preflight failed");
+    run.assert_stderr_contains("`cloudbuild.builds.get`");
+    run.assert_stderr_contains("--role=roles/cloudbuild.builds.viewer");
+    assert!(!run.all().contains("403"), "{}", run.all());
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+    assert!(h.emulator.objects(BUCKET).is_empty());
+    // `check` of a config that builds (`service.source`) shows the table.
+    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    h.write_config("staging", &config);
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 1, "{}", check.all());
+    let row = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("cloudbuild.builds.get") && l.contains("MISSING"))
+        .unwrap_or_else(|| panic!("no missing cloudbuild.builds.get row:\n{}", check.all()));
+    assert!(row.contains(PROJECT), "{row}");
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+
+    // With the build roles too, the same deploy goes through.
+    let h = Harness::start_staging(deployer_world(&SOURCE_DEPLOYER)).await;
+    fixture(&h.dir.path().join("src"));
+    let src = h.dir.path().join("src");
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
