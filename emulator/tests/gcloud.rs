@@ -421,7 +421,10 @@ async fn gcloud_creates_and_describes_a_docker_repository() {
         ])
         .await;
     assert!(!ok, "a missing repository is an error: {out}");
-    assert!(err.contains("NOT_FOUND") || err.contains("not found"), "{err}");
+    assert!(
+        err.contains("NOT_FOUND") || err.contains("not found"),
+        "{err}"
+    );
     let (ok, _, err) = g
         .output(&[
             "artifacts",
@@ -444,8 +447,7 @@ async fn gcloud_creates_and_describes_a_docker_repository() {
         ])
         .await;
     assert_eq!(
-        repo["name"],
-        "projects/acme/locations/us-central1/repositories/cloud-run-source-deploy",
+        repo["name"], "projects/acme/locations/us-central1/repositories/cloud-run-source-deploy",
         "{repo:#}"
     );
     assert_eq!(repo["format"], "DOCKER", "{repo:#}");
@@ -529,13 +531,16 @@ async fn gcloud_describes_a_regional_build() {
     }
     assert_eq!(build["status"], "SUCCESS", "{build:#}");
     assert_eq!(build["id"], id.as_str());
-    let pushed = emu.images("projects/acme/locations/us-central1/repositories/cloud-run-source-deploy");
+    let pushed =
+        emu.images("projects/acme/locations/us-central1/repositories/cloud-run-source-deploy");
     assert_eq!(pushed.len(), 1, "{pushed:?}");
-    assert_eq!(build["results"]["images"][0]["digest"], pushed[0].digest.as_str(), "{build:#}");
+    assert_eq!(
+        build["results"]["images"][0]["digest"],
+        pushed[0].digest.as_str(),
+        "{build:#}"
+    );
     assert!(
-        build["logUrl"]
-            .as_str()
-            .is_some_and(|u| u.contains(&id)),
+        build["logUrl"].as_str().is_some_and(|u| u.contains(&id)),
         "{build:#}"
     );
     server.shutdown().await;

@@ -520,3 +520,53 @@ async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_noth
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(running_image(&h), pushed_image(&h));
 }
+
+/// Another deploy creates the staging bucket and the repository between
+/// this one's read and its create: Storage answers 409 (its own error
+/// shape, no `status`), Artifact Registry ALREADY_EXISTS; both mean "there
+/// already", and the deploy goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_or_repository_created_concurrently_is_used_as_it_is() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    h.emulator.before_request("POST", "/storage/v1/b", |state| {
+        state.create_bucket(PROJECT, BUCKET);
+    });
+    h.emulator.before_request("POST", "/repositories", |state| {
+        state.create_repository(PROJECT, "us-central1", "cloud-run-source-deploy");
+    });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let refused: Vec<(String, u16)> = h
+        .journal()
+        .into_iter()
+        .filter(|e| e.status >= 400 && !e.rpc.starts_with("run."))
+        .map(|e| (e.rpc, e.status))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("storage.buckets.get".to_string(), 404),
+            ("storage.buckets.insert".to_string(), 409),
+            ("storage.objects.get".to_string(), 404),
+            (
+                "artifactregistry.projects.locations.repositories.get".to_string(),
+                404
+            ),
+            (
+                "artifactregistry.projects.locations.repositories.create".to_string(),
+                409
+            ),
+        ]
+    );
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
