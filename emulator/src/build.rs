@@ -26,7 +26,9 @@
 //!   the steps; an Artifact Registry image whose repository does not exist fails the build
 //!   (`failureInfo.type` PUSH_FAILED, docker's `name unknown: Repository "R" not found`).
 //!   `results.images[]` carry `name` and a deterministic `digest`: `sha256:` of the archive's
-//!   bytes and the image name.
+//!   bytes and the image name without its tag (every tag of one build's image has one
+//!   digest). Steps and `images` run with Cloud Build's default substitutions (`$BUILD_ID`,
+//!   `$PROJECT_ID`, `$PROJECT_NUMBER`, `$LOCATION`) applied.
 //! - Logs: `logsBucket` (default `gs://PROJECT_NUMBER.cloudbuild-logs.googleusercontent.com`)
 //!   gets `log-BUILD_ID.txt` when the build ends (`options.logging` LEGACY writes there,
 //!   cloud.google.com/build/docs/securing-builds/store-manage-build-logs); `logUrl` is the
@@ -194,13 +196,45 @@ fn zip_names(data: &[u8]) -> Vec<String> {
     names
 }
 
+/// The digest of `image` built from `archive`: the same for every tag of one build's
+/// image (one manifest pushed under several tags, as `docker build -t A -t B` and
+/// `docker push --all-tags` do), so it is keyed on the image name without its tag.
 fn digest(archive: &[u8], image: &str) -> String {
+    let untagged = match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => name,
+        _ => image,
+    };
     let mut h = Sha256::new();
     h.update(archive);
     h.update([0]);
-    h.update(image.as_bytes());
+    h.update(untagged.as_bytes());
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// The build as it runs: Cloud Build's default substitutions (`$PROJECT_ID`, `$BUILD_ID`,
+/// `$PROJECT_NUMBER`, `$LOCATION`, also as `${NAME}`) applied to every string of it, as in
+/// step names and args and `images`
+/// (cloud.google.com/build/docs/configuring-builds/substitute-variable-values).
+fn substitute(b: &Value, vars: &[(&str, &str)]) -> Value {
+    match b {
+        Value::String(s) if s.contains('$') => {
+            let mut out = s.clone();
+            for (name, value) in vars {
+                out = out
+                    .replace(&format!("${{{name}}}"), value)
+                    .replace(&format!("${name}"), value);
+            }
+            Value::String(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|v| substitute(v, vars)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn text(v: &Value, k: &str) -> String {
@@ -430,7 +464,16 @@ fn start(
             }
         }
     }
-    let mut outcome = run(st, &b, project_id);
+    let executed = substitute(
+        &b,
+        &[
+            ("PROJECT_ID", project_id),
+            ("BUILD_ID", &id),
+            ("PROJECT_NUMBER", &number.to_string()),
+            ("LOCATION", location),
+        ],
+    );
+    let mut outcome = run(st, &executed, project_id);
     for line in outcome.log.iter_mut() {
         *line = line.replace("{ID}", &id);
     }

@@ -231,11 +231,13 @@ async fn the_official_clients_create_a_repository_submit_a_build_and_read_it() {
         .await
         .unwrap();
     let digest = &built.results.unwrap().images[0].digest;
+    // The same archive built into the same image: the digest the first build
+    // pushed, now tagged `b2` as well.
     let pushed = emu.images(REPO);
     assert!(
         pushed
             .iter()
-            .any(|i| &i.digest == digest && i.tags == ["b2"]),
+            .any(|i| &i.digest == digest && i.tags == ["b1", "b2"]),
         "{pushed:?}"
     );
 }
@@ -450,4 +452,34 @@ async fn faults_apply_to_the_new_routes() {
         .map(|e| e.api)
         .collect();
     assert_eq!(faulted, [Api::Run, Api::Storage]);
+}
+
+/// Cloud Build's default substitutions apply to `images` and steps, and every tag of one
+/// build's image has one digest: `IMAGE:$BUILD_ID` and `IMAGE:commit` are one image.
+#[tokio::test]
+async fn builds_create_substitutes_the_build_id_and_tags_one_image_twice() {
+    let (emu, url) = setup(world(), 1, &[DOCKERFILE], true).await;
+    let body = json!({
+        "source": {"storageSource": {"bucket": BUCKET, "object": OBJECT}},
+        "steps": [{"name": "gcr.io/cloud-builders/docker",
+                   "args": ["build", "-t", format!("{IMAGE}:$BUILD_ID"), "-t", format!("{IMAGE}:c0ffee"), "."]}],
+        "images": [format!("{IMAGE}:$BUILD_ID"), format!("{IMAGE}:c0ffee")],
+    });
+    let (status, op) = call(&url, "POST", &format!("/v1/{PARENT}/builds"), Some(body)).await;
+    assert_eq!(status, 200, "{op}");
+    let id = op["metadata"]["build"]["id"].as_str().unwrap().to_string();
+    let (done, _) = poll(&url, op["name"].as_str().unwrap()).await;
+    let images = done["response"]["results"]["images"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        images[0]["name"],
+        format!("{IMAGE}:{id}").as_str(),
+        "{done:#}"
+    );
+    assert_eq!(images[0]["digest"], images[1]["digest"], "{done:#}");
+    let pushed = emu.images(REPO);
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0].tags, [id.as_str(), "c0ffee"]);
 }

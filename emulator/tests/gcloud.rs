@@ -98,7 +98,15 @@ impl Gcloud {
             .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
             .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
             .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
-        for api in ["SECRETMANAGER", "IAM", "CLOUDRESOURCEMANAGER", "RUN", "IAP"] {
+        for api in [
+            "SECRETMANAGER",
+            "IAM",
+            "CLOUDRESOURCEMANAGER",
+            "RUN",
+            "IAP",
+            "ARTIFACTREGISTRY",
+            "CLOUDBUILD",
+        ] {
             cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
         }
         // Storage's base URL path is `storage/v1/`, so its override carries it.
@@ -392,5 +400,148 @@ async fn gcloud_storage_uploads_and_downloads_objects() {
     assert!(out.starts_with("archive bytes"), "{out}");
     let described = g.run(&["storage", "objects", "describe", &object]).await;
     assert_eq!(described["size"], 13, "{described}");
+    server.shutdown().await;
+}
+
+/// `gcloud artifacts repositories create` (which waits on the create operation through
+/// Artifact Registry's operations.get) and `describe`: the repository a source deploy pushes
+/// to exists once its operation is done, with gcloud reading the same fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_creates_and_describes_a_docker_repository() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    let (ok, out, err) = g
+        .output(&[
+            "artifacts",
+            "repositories",
+            "describe",
+            "cloud-run-source-deploy",
+            "--location=us-central1",
+        ])
+        .await;
+    assert!(!ok, "a missing repository is an error: {out}");
+    assert!(
+        err.contains("NOT_FOUND") || err.contains("not found"),
+        "{err}"
+    );
+    let (ok, _, err) = g
+        .output(&[
+            "artifacts",
+            "repositories",
+            "create",
+            "cloud-run-source-deploy",
+            "--repository-format=docker",
+            "--location=us-central1",
+            "--description=Cloud Run source deployments",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    let repo = g
+        .run(&[
+            "artifacts",
+            "repositories",
+            "describe",
+            "cloud-run-source-deploy",
+            "--location=us-central1",
+        ])
+        .await;
+    assert_eq!(
+        repo["name"], "projects/acme/locations/us-central1/repositories/cloud-run-source-deploy",
+        "{repo:#}"
+    );
+    assert_eq!(repo["format"], "DOCKER", "{repo:#}");
+    assert_eq!(repo["description"], "Cloud Run source deployments");
+    assert_eq!(
+        emu.journal()
+            .iter()
+            .filter(|e| e.rpc == "artifactregistry.projects.locations.repositories.create")
+            .count(),
+        1
+    );
+    server.shutdown().await;
+}
+
+/// A build made through Cloud Run's `builds:submit`, then read by `gcloud builds describe
+/// --region` (Cloud Build's regional builds.get): its status, steps and pushed image digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcloud_describes_a_regional_build() {
+    let Some((emu, server, g)) = start().await else {
+        return;
+    };
+    const BUCKET: &str = "run-sources-acme-us-central1";
+    emu.with_state(|st| {
+        st.create_bucket("acme", BUCKET);
+        st.create_repository("acme", "us-central1", "cloud-run-source-deploy");
+    });
+    let archive = {
+        let mut tar = tar::Builder::new(Vec::new());
+        let data = b"FROM scratch\n";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, "Dockerfile", &data[..]).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+        gz.finish().unwrap()
+    };
+    let http = reqwest::Client::new();
+    let url = server.url();
+    let resp = http
+        .post(format!(
+            "{url}/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name=services%2Fapi%2Fsrc.tgz"
+        ))
+        .bearer_auth(TOKEN)
+        .body(archive)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let image = "us-central1-docker.pkg.dev/acme/cloud-run-source-deploy/api";
+    let submitted: Value = http
+        .post(format!(
+            "{url}/v2/projects/acme/locations/us-central1/builds:submit"
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "storageSource": {"bucket": BUCKET, "object": "services/api/src.tgz"},
+            "imageUri": image,
+            "dockerBuild": {},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["buildOperation"]["metadata"]["build"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no build id: {submitted:#}"))
+        .to_string();
+    // Read it until it is done (each builds.get moves it on).
+    let mut build = Value::Null;
+    for _ in 0..10 {
+        build = g
+            .run(&["builds", "describe", &id, "--region=us-central1"])
+            .await;
+        if build["status"] == "SUCCESS" {
+            break;
+        }
+    }
+    assert_eq!(build["status"], "SUCCESS", "{build:#}");
+    assert_eq!(build["id"], id.as_str());
+    let pushed =
+        emu.images("projects/acme/locations/us-central1/repositories/cloud-run-source-deploy");
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(
+        build["results"]["images"][0]["digest"],
+        pushed[0].digest.as_str(),
+        "{build:#}"
+    );
+    assert!(
+        build["logUrl"].as_str().is_some_and(|u| u.contains(&id)),
+        "{build:#}"
+    );
     server.shutdown().await;
 }

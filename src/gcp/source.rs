@@ -292,11 +292,15 @@ impl Google {
     }
 
     /// Cloud Build's `builds.create` in `parent` (`projects/P/locations/R`):
-    /// the operation's name.
+    /// the operation's name. Only `parent` is set: with `project_id` too,
+    /// the client picks the global route (`POST /v1/projects/{projectId}/builds`),
+    /// while a regional build is created at
+    /// `POST /v1/{parent=projects/*/locations/*}/builds`
+    /// (cloudbuild v1 discovery, `projects.locations.builds.create`), as
+    /// gcloud does for `--region`.
     pub(crate) async fn create_build(
         &self,
         parent: &str,
-        project: &str,
         build: Build,
     ) -> Result<String, GcpError> {
         let op = self
@@ -309,7 +313,6 @@ impl Google {
                     self.cloud_build
                         .create_build()
                         .set_parent(parent)
-                        .set_project_id(project)
                         .set_build(build.clone())
                         .send()
                 },

@@ -185,7 +185,7 @@ pub(crate) async fn build(
         Some(op) => op,
         None => {
             google
-                .create_build(&parent, &project, cloud_build_request(plan))
+                .create_build(&parent, cloud_build_request(plan))
                 .await?
         }
     };

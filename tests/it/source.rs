@@ -126,3 +126,523 @@ async fn service_source_is_relative_to_the_config_file() {
     let v: serde_json::Value = serde_json::from_str(&image.stdout).unwrap();
     assert!(v.get("source").is_none(), "{v:#}");
 }
+
+/// The paths in a tar.gz, in archive order.
+fn tar_paths(bytes: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+const BUCKET: &str = "run-sources-acme-sre-staging-us-central1";
+const REPOSITORY: &str =
+    "projects/acme-sre-staging/locations/us-central1/repositories/cloud-run-source-deploy";
+const IMAGE_REPO: &str =
+    "us-central1-docker.pkg.dev/acme-sre-staging/cloud-run-source-deploy/autosre";
+
+/// The image the live service's revision runs.
+fn running_image(h: &Harness) -> String {
+    let svc = h.emulator.service(SERVICE).expect("the service exists");
+    svc["template"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `IMAGE@DIGEST` of the one image the builds pushed.
+fn pushed_image(h: &Harness) -> String {
+    let images = h.emulator.images(REPOSITORY);
+    assert_eq!(images.len(), 1, "{images:?}");
+    format!("{}@{}", images[0].uri, images[0].digest)
+}
+
+/// The one archive in the staging bucket, as a list of paths.
+fn uploaded_paths(h: &Harness) -> Vec<String> {
+    let objects = h.emulator.objects(BUCKET);
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(objects[0].starts_with("services/autosre/"), "{objects:?}");
+    tar_paths(&h.emulator.object(BUCKET, &objects[0]).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_digest() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let run = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        uploaded_paths(&h),
+        [".gitignore", "Dockerfile", "app/main.py", "app/util.py"]
+    );
+    assert_eq!(
+        h.count("artifactregistry.projects.locations.repositories.create"),
+        1
+    );
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
+    assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 0);
+    let built = pushed_image(&h);
+    assert!(
+        built.starts_with(&format!("{IMAGE_REPO}@sha256:")),
+        "{built}"
+    );
+    assert_eq!(running_image(&h), built);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let source = &v["plan"]["source"];
+    assert_eq!(source["built"]["image"], built.as_str(), "{source:#}");
+    assert_eq!(source["built"]["uploaded"], true);
+    assert_eq!(source["built"]["cloud_build"], false);
+    let image_field = v["plan"]["service"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "image")
+        .expect("the image is planned");
+    assert_eq!(image_field["after"], built.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_gcloudignore_the_gitignore_default_applies_and_the_text_output_shows_the_digest() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    std::fs::remove_file(src.join(".gcloudignore")).unwrap();
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    // gcloud's default: `.gcloudignore`, `.git`, `.gitignore` and the
+    // patterns of `.gitignore`; `*.log` is no longer ignored.
+    assert_eq!(
+        uploaded_paths(&h),
+        ["Dockerfile", "app/main.py", "app/util.py", "notes.log"]
+    );
+    let built = pushed_image(&h);
+    assert_eq!(running_image(&h), built);
+    run.assert_all_contains(&built);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_deploy_of_the_same_tree_uploads_nothing_and_makes_no_revision() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let first = h
+        .run(&["deploy", "--env", "staging", "--source", src_arg])
+        .await;
+    assert_eq!(first.code, 0, "{}", first.all());
+    let revisions = h.emulator.revisions(SERVICE).len();
+    h.emulator.clear_journal();
+    let second = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(second.code, 0, "{}", second.all());
+    assert_eq!(h.count("storage.objects.insert"), 0, "{:#?}", h.writes());
+    assert_eq!(h.count("storage.buckets.insert"), 0);
+    assert_eq!(
+        h.count("artifactregistry.projects.locations.repositories.create"),
+        0
+    );
+    let rollout: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run.projects.locations.services."))
+        .collect();
+    assert!(rollout.is_empty(), "{rollout:?}");
+    assert_eq!(h.emulator.revisions(SERVICE).len(), revisions);
+    assert_eq!(h.emulator.objects(BUCKET).len(), 1);
+    let v: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    assert_eq!(v["plan"]["source"]["built"]["uploaded"], false, "{v:#}");
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_build_exits_1_with_the_step_the_log_tail_and_the_url_and_rolls_nothing_out() {
+    let world = staging_world()
+        .fail_builds(
+            0,
+            &[
+                "Step 1/2 : FROM python:3.12-slim",
+                "npm ERR! missing script: build",
+            ],
+            "FAILURE",
+        )
+        .build();
+    let h = Harness::start_staging(world).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("npm ERR! missing script: build");
+    run.assert_stderr_contains("failed at step #0 (gcr.io/cloud-builders/docker)");
+    run.assert_stderr_contains(
+        "https://console.cloud.google.com/cloud-build/builds;region=us-central1/",
+    );
+    let rollout: Vec<String> = h
+        .write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run.projects.locations.services."))
+        .collect();
+    assert!(rollout.is_empty(), "{rollout:?}");
+    assert!(h.emulator.service(SERVICE).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
+    let world = staging_world()
+        .submit_build(autosre_emulator::SubmitBuild::NotFound)
+        .build();
+    let h = Harness::start_staging(world).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
+    assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);
+    let built = pushed_image(&h);
+    assert_eq!(running_image(&h), built);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["plan"]["source"]["built"]["cloud_build"], true, "{v:#}");
+    assert_eq!(v["plan"]["source"]["built"]["image"], built.as_str());
+}
+
+/// `--sandbox` seeds what a source deploy needs, from `--source` or from
+/// `service.source`: the README's example runs with no Google project.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_deploy_runs_in_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir(&config_dir).unwrap();
+    fixture(&dir.path().join("src"));
+    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    std::fs::write(config_dir.join("staging.yaml"), &config).unwrap();
+    let env = || {
+        autosre_deploy::Env::from_iter([
+            ("NO_COLOR", "1"),
+            ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "20"),
+        ])
+    };
+    let config_arg = config_dir.to_str().unwrap();
+    let from_config = run_in_process(
+        &[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox",
+            "--config-dir",
+            config_arg,
+        ],
+        env(),
+    )
+    .await;
+    assert_eq!(from_config.code, 0, "{}", from_config.all());
+    from_config.assert_all_contains("cloud-run-source-deploy/autosre@sha256:");
+    from_config.assert_all_contains("served by the in-process emulator");
+    let src = dir.path().join("src");
+    let from_flag = run_in_process(
+        &[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox",
+            "--source",
+            src.to_str().unwrap(),
+            "--config-dir",
+            config_arg,
+        ],
+        env(),
+    )
+    .await;
+    assert_eq!(from_flag.code, 0, "{}", from_flag.all());
+    from_flag.assert_all_contains("cloud-run-source-deploy/autosre@sha256:");
+}
+
+/// A build's progress: on a terminal a spinner with steps done / total and
+/// the elapsed time, redrawn in place; in CI (`CI=true`, a pipe) one plain
+/// line per change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
+    let slow = || Options {
+        operation_polls: 4,
+        ..fast_options()
+    };
+    let poll = ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "200");
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let args = ["deploy", "--env", "staging", "--source", src_arg];
+    let tty = h.run_in_terminal(&args, &[poll]).await;
+    assert_eq!(tty.code, 0, "{}", tty.all());
+    let spinner = regex::Regex::new(
+        r"\r\x1b\[2K. Building autosre: \d/1 steps done gcr\.io/cloud-builders/docker \(\d+s\)",
+    )
+    .unwrap();
+    assert!(spinner.is_match(&tty.stdout), "{:?}", tty.stdout);
+    assert!(
+        tty.stdout.contains("ok: SUCCESS after "),
+        "{:?}",
+        tty.stdout
+    );
+
+    let h = Harness::start_staging_with(staging_world().build(), slow()).await;
+    fixture(&h.dir.path().join("src"));
+    let src = h.dir.path().join("src");
+    let args = [
+        "deploy",
+        "--env",
+        "staging",
+        "--source",
+        src.to_str().unwrap(),
+    ];
+    let ci = h.run_with(&args, &[poll, ("CI", "true")]).await;
+    assert_eq!(ci.code, 0, "{}", ci.all());
+    assert!(!ci.stderr.contains('\r'), "{:?}", ci.stderr);
+    let line = regex::Regex::new(
+        r"(?m)^Building autosre: \d/1 steps done gcr\.io/cloud-builders/docker \(\d+s elapsed\)$",
+    )
+    .unwrap();
+    assert!(line.is_match(&ci.stderr), "{}", ci.stderr);
+    assert!(
+        ci.stderr
+            .lines()
+            .any(|l| l.starts_with("ok: SUCCESS after ")),
+        "{}",
+        ci.stderr
+    );
+}
+
+/// A deployer, authorised by the emulator as itself, holding `roles` on
+/// the project.
+fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
+    let mut b = staging_world()
+        .caller("deployer@example.com")
+        .enforce_caller_permissions();
+    for role in roles {
+        b = b.project_binding(PROJECT, role, "user:deployer@example.com");
+    }
+    b.build()
+}
+
+/// Every role a staging source deploy needs.
+const SOURCE_DEPLOYER: [&str; 8] = [
+    "roles/run.developer",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountAdmin",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/secretmanager.admin",
+    "roles/storage.admin",
+    "roles/artifactregistry.admin",
+    "roles/cloudbuild.builds.editor",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_nothing_is_uploaded() {
+    let roles: Vec<&str> = SOURCE_DEPLOYER
+        .into_iter()
+        .filter(|r| *r != "roles/cloudbuild.builds.editor")
+        .collect();
+    let h = Harness::start_staging(deployer_world(&roles)).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    let src_arg = src.to_str().unwrap();
+    let run = h
+        .run(&["deploy", "--env", "staging", "--source", src_arg])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("preflight failed");
+    run.assert_stderr_contains("`cloudbuild.builds.get`");
+    run.assert_stderr_contains("--role=roles/cloudbuild.builds.viewer");
+    assert!(!run.all().contains("403"), "{}", run.all());
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+    assert!(h.emulator.objects(BUCKET).is_empty());
+    // `check` of a config that builds (`service.source`) shows the table.
+    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    h.write_config("staging", &config);
+    let check = h.run(&["check", "--env", "staging"]).await;
+    assert_eq!(check.code, 1, "{}", check.all());
+    let row = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("cloudbuild.builds.get") && l.contains("MISSING"))
+        .unwrap_or_else(|| panic!("no missing cloudbuild.builds.get row:\n{}", check.all()));
+    assert!(row.contains(PROJECT), "{row}");
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+
+    // With the build roles too, the same deploy goes through.
+    let h = Harness::start_staging(deployer_world(&SOURCE_DEPLOYER)).await;
+    fixture(&h.dir.path().join("src"));
+    let src = h.dir.path().join("src");
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
+
+/// Another deploy creates the staging bucket and the repository between
+/// this one's read and its create: Storage answers 409 (its own error
+/// shape, no `status`), Artifact Registry ALREADY_EXISTS; both mean "there
+/// already", and the deploy goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_or_repository_created_concurrently_is_used_as_it_is() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    h.emulator.before_request("POST", "/storage/v1/b", |state| {
+        state.create_bucket(PROJECT, BUCKET);
+    });
+    h.emulator.before_request("POST", "/repositories", |state| {
+        state.create_repository(PROJECT, "us-central1", "cloud-run-source-deploy");
+    });
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--source",
+            src.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let refused: Vec<(String, u16)> = h
+        .journal()
+        .into_iter()
+        .filter(|e| e.status >= 400 && !e.rpc.starts_with("run."))
+        .map(|e| (e.rpc, e.status))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("storage.buckets.get".to_string(), 404),
+            ("storage.buckets.insert".to_string(), 409),
+            ("storage.objects.get".to_string(), 404),
+            (
+                "artifactregistry.projects.locations.repositories.get".to_string(),
+                404
+            ),
+            (
+                "artifactregistry.projects.locations.repositories.create".to_string(),
+                409
+            ),
+        ]
+    );
+    assert_eq!(running_image(&h), pushed_image(&h));
+}
+
+/// A checkout (`.git` says the commit) without a root Dockerfile: built
+/// with buildpacks through `builds:submit`, the image tagged with the
+/// commit, `.git` not uploaded. A `service.dockerfile` elsewhere builds
+/// through Cloud Build's `builds.create` with `-f`, tagged with the build id
+/// and the commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn buildpacks_or_a_non_root_dockerfile_and_the_commit_tag() {
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+    let h = Harness::start_staging(staging_world().build()).await;
+    let src = h.dir.path().join("src");
+    write(&src, "main.py", "print('agent')\n");
+    write(&src, "requirements.txt", "flask\n");
+    write(&src, "docker/Dockerfile", "FROM python:3.12-slim\n");
+    write(&src, ".git/HEAD", "ref: refs/heads/main\n");
+    write(&src, ".git/refs/heads/main", &format!("{COMMIT}\n"));
+    let src_arg = src.to_str().unwrap();
+    let run = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        uploaded_paths(&h),
+        ["docker/Dockerfile", "main.py", "requirements.txt"]
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["plan"]["source"]["builder"], "buildpacks", "{v:#}");
+    assert_eq!(v["plan"]["source"]["commit"], COMMIT);
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
+    let images = h.emulator.images(REPOSITORY);
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert!(images[0].tags.iter().any(|t| t == COMMIT), "{images:?}");
+    assert_eq!(running_image(&h), pushed_image(&h));
+
+    // The Dockerfile under docker/: Cloud Build directly.
+    let config = staging().replace("service:\n", "service:\n  dockerfile: docker/Dockerfile\n");
+    h.write_config("staging", &config);
+    h.emulator.clear_journal();
+    let run = h
+        .run(&[
+            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(h.count("run.projects.locations.builds.submit"), 0);
+    assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let built = &v["plan"]["source"]["built"];
+    assert_eq!(built["cloud_build"], true, "{built:#}");
+    let build = h
+        .emulator
+        .build(built["build_id"].as_str().unwrap())
+        .expect("the build is recorded");
+    let args: Vec<&str> = build["steps"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.windows(2).any(|w| w == ["-f", "docker/Dockerfile"]),
+        "{args:?}"
+    );
+    let image = built["image"].as_str().unwrap();
+    assert_eq!(running_image(&h), image);
+    let pushed = h.emulator.images(REPOSITORY);
+    let this = pushed
+        .iter()
+        .find(|i| image.ends_with(&i.digest))
+        .unwrap_or_else(|| panic!("{image} not among {pushed:?}"));
+    let id = built["build_id"].as_str().unwrap();
+    assert!(this.tags.iter().any(|t| t == id), "{this:?}");
+    assert!(this.tags.iter().any(|t| t == COMMIT), "{this:?}");
+}
