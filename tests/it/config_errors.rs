@@ -149,7 +149,26 @@ struct Case {
 
 impl Case {
     async fn check(self) -> Run {
-        let run = rejected(&self.yaml).await;
+        self.check_with(&["deploy", "--env", "staging"]).await
+    }
+
+    /// The same rejection from `validate`, `plan` and `deploy`, which share the loader.
+    async fn check_everywhere(self) {
+        for args in [
+            &["validate", "--env", "staging"][..],
+            &["plan", "--env", "staging"],
+            &["deploy", "--env", "staging"],
+        ] {
+            let case = Case {
+                yaml: self.yaml.clone(),
+                ..self
+            };
+            case.check_with(args).await;
+        }
+    }
+
+    async fn check_with(self, args: &[&str]) -> Run {
+        let run = rejected_with(&self.yaml, args).await;
         let e = the_error(&run);
         let line = line_of(&self.yaml, self.at);
         assert_eq!(
@@ -699,4 +718,70 @@ async fn validate_refuses_an_unwired_encryption_key() {
         "staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired",
     );
     assert!(h.journal().is_empty());
+}
+
+// The guardrails of issue 9 §7: well-formed files that would deploy something unsafe. Each is
+// refused by `validate`, `plan` and `deploy` alike, at the offending line and key, before any
+// request.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guardrail_a_credential_named_plain_env_var() {
+    Case {
+        yaml: with_env_line("    STRIPE_API_KEY: sk_live_not_a_real_key"),
+        at: "STRIPE_API_KEY: sk_live",
+        key: Some("service.env.STRIPE_API_KEY"),
+        message: "looks like a credential",
+        hint: "service.plain_env_allow",
+    }
+    .check_everywhere()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guardrail_the_allow_list_lets_a_credential_looking_name_through() {
+    let yaml = insert_after(
+        &with_env_line("    PUBLIC_KEY_ID: kid-2026"),
+        "  allow_unauthenticated: false",
+        "  plain_env_allow: [PUBLIC_KEY_ID]",
+    );
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &yaml);
+    let run = h.run(&["validate", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guardrail_production_needs_strict_euc_enforcement() {
+    let yaml = replace_once(
+        &staging(),
+        "    STRICT_EUC_ENFORCEMENT: \"true\"",
+        "    STRICT_EUC_ENFORCEMENT: \"false\"",
+    );
+    Case {
+        yaml: insert_after(&yaml, "region: us-central1", "production: true"),
+        at: "STRICT_EUC_ENFORCEMENT: \"false\"",
+        key: Some("service.env.STRICT_EUC_ENFORCEMENT"),
+        message: "`production: true` requires",
+        hint: "STRICT_EUC_ENFORCEMENT: \"true\"",
+    }
+    .check_everywhere()
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guardrail_a_public_production_service_needs_an_acknowledgement() {
+    let yaml = replace_once(
+        &staging(),
+        "  allow_unauthenticated: false",
+        "  allow_unauthenticated: true",
+    );
+    Case {
+        yaml: insert_after(&yaml, "region: us-central1", "production: true"),
+        at: "allow_unauthenticated: true",
+        key: Some("service.allow_unauthenticated"),
+        message: "only with `service.public_ack`",
+        hint: "public_ack:",
+    }
+    .check_everywhere()
+    .await;
 }
