@@ -188,6 +188,12 @@ impl Run {
         assert!(self.stderr.contains(text), "{}", self.stderr);
     }
 
+    /// Assert that stdout contains `text`, showing stdout if not.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
     /// Assert that stdout or stderr contains `text`, showing both if not.
     #[track_caller]
     pub fn assert_all_contains(&self, text: &str) {

@@ -176,6 +176,17 @@ async fn a_refused_impersonation_fails_with_its_reason_and_sends_nothing_else() 
     );
 }
 
+/// `run` failed (exit 1) naming each of `texts` on stderr, before it sent
+/// any request.
+#[track_caller]
+fn assert_refused_before_any_call(h: &Harness, run: &Run, texts: &[&str]) {
+    assert_eq!(run.code, 1, "{}", run.all());
+    for text in texts {
+        run.assert_stderr_contains(text);
+    }
+    assert!(h.journal().is_empty(), "{:#?}", h.journal());
+}
+
 #[tokio::test]
 async fn impersonating_from_a_token_through_an_overridden_endpoint_is_refused() {
     let h = Harness::start_staging(world(true)).await;
@@ -192,10 +203,11 @@ async fn impersonating_from_a_token_through_an_overridden_endpoint_is_refused() 
             &[("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS", &url)],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("cannot impersonate");
-    run.assert_stderr_contains("from GOOGLE_OAUTH_ACCESS_TOKEN");
-    assert!(h.journal().is_empty());
+    assert_refused_before_any_call(
+        &h,
+        &run,
+        &["cannot impersonate", "from GOOGLE_OAUTH_ACCESS_TOKEN"],
+    );
 }
 
 #[tokio::test]
@@ -210,9 +222,7 @@ async fn an_unreadable_credentials_file_fails_naming_it() {
             ],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("/nonexistent/adc.json");
-    assert!(h.journal().is_empty());
+    assert_refused_before_any_call(&h, &run, &["/nonexistent/adc.json"]);
 }
 
 #[tokio::test]
@@ -224,9 +234,7 @@ async fn an_empty_impersonation_variable_is_an_error_not_the_own_identity() {
             &[("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT", "")],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT");
-    assert!(h.journal().is_empty());
+    assert_refused_before_any_call(&h, &run, &["CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"]);
 }
 
 /// A service-account key file, as `gcloud iam service-accounts keys create`

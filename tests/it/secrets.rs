@@ -119,12 +119,7 @@ async fn status_in_markdown_is_a_table_per_secret() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("| Version | State | Created | Read by | Disabling it |"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_contains("| Version | State | Created | Read by | Disabling it |");
     insta::with_settings!({filters => filters()}, {
         insta::assert_snapshot!("secrets_status_markdown", run.stdout);
     });
