@@ -175,13 +175,7 @@ async fn a_secret_in_another_project_is_checked_pinned_and_granted_there() {
 #[tokio::test(flavor = "multi_thread")]
 async fn opting_out_keeps_latest_and_warns_about_the_unpinned_key() {
     let h = Harness::start_staging(staging_world().build()).await;
-    h.write_config(
-        "staging",
-        &staging().replace(
-            "  allow_unauthenticated: false\n",
-            "  allow_unauthenticated: false\n  pin_secret_versions: false\n",
-        ),
-    );
+    h.write_config("staging", &staging_unpinned());
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
     plan.assert_stdout_contains("secret sre-agent-encryption-key:latest -> version 1 ENABLED");
