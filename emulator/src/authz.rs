@@ -281,6 +281,22 @@ fn domain(perm: &str) -> &'static str {
     }
 }
 
+/// `Err(denied(perm, resource))` unless the caller (when the world names one) holds `perm`
+/// on `projects/{project_id}`.
+pub(crate) fn require_on_project(
+    st: &State,
+    perm: &str,
+    resource: &str,
+    project_id: &str,
+) -> Result<(), ApiError> {
+    match &st.caller_member {
+        Some(who) if !holds(st, who, perm, &format!("projects/{project_id}")) => {
+            Err(denied(perm, resource))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn denied(perm: &str, resource: &str) -> ApiError {
     ApiError::permission_denied(format!(
         "Permission '{perm}' denied on resource '{resource}' (or it may not exist)."

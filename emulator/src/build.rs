@@ -105,8 +105,7 @@ pub(crate) struct BuildRec {
     location: String,
     op_name: String,
     build: Value,
-    polls: u32,
-    needed: u32,
+    polls: crate::run::Polls,
     created: Duration,
     outcome: Outcome,
     finished: bool,
@@ -131,20 +130,7 @@ fn at(t: Duration) -> String {
 }
 
 fn project(st: &State, p: &str) -> Result<(String, u64), ApiError> {
-    st.project(p)
-        .map(|p| (p.id.clone(), p.number))
-        .ok_or_else(|| {
-            ApiError::permission_denied(format!("Permission denied on resource project {p}."))
-        })
-}
-
-fn require(st: &State, perm: &str, resource: &str, project_id: &str) -> Result<(), ApiError> {
-    match &st.caller_member {
-        Some(who) if !crate::authz::holds(st, who, perm, &format!("projects/{project_id}")) => {
-            Err(crate::authz::denied(perm, resource))
-        }
-        _ => Ok(()),
-    }
+    crate::run::project_or_denied(st, p).map(|p| (p.id.clone(), p.number))
 }
 
 /// The file names in an archive: a gzipped tarball, a plain tarball or a zip.
@@ -483,8 +469,7 @@ fn start(
         location: location.to_string(),
         op_name: op_name.clone(),
         build: b,
-        polls: 0,
-        needed: st.operation_polls,
+        polls: crate::run::Polls::new(st.operation_polls),
         created: now,
         outcome,
         finished: false,
@@ -504,14 +489,14 @@ fn advance(st: &mut State, id: &str, poll: bool) {
         return;
     };
     if poll {
-        rec.polls = rec.polls.saturating_add(1);
+        rec.polls.poll();
     }
     if rec.finished {
         return;
     }
-    let done = rec.needed != crate::run::NEVER && rec.polls >= rec.needed;
+    let done = rec.polls.due();
     let o = rec.build.as_object_mut().expect("a build is an object");
-    if !o.contains_key("startTime") && (rec.polls > 0 || done) {
+    if !o.contains_key("startTime") && (rec.polls.polls > 0 || done) {
         o.insert("startTime".into(), at(rec.created).into());
         o.insert("status".into(), "WORKING".into());
     }
@@ -578,12 +563,7 @@ fn op_json(rec: &BuildRec) -> Value {
     let mut out = json!({"name": rec.op_name, "metadata": meta, "done": rec.finished});
     if rec.finished {
         if rec.outcome.status == "SUCCESS" {
-            let mut any = Map::new();
-            any.insert("@type".into(), BUILD_TYPE.into());
-            for (k, v) in rec.build.as_object().into_iter().flatten() {
-                any.insert(k.clone(), v.clone());
-            }
-            out["response"] = Value::Object(any);
+            out["response"] = crate::util::any(BUILD_TYPE, &rec.build);
         } else {
             out["error"] =
                 json!({"code": 2, "message": "Build failed; check build logs for details"});
@@ -595,7 +575,7 @@ fn op_json(rec: &BuildRec) -> Value {
 /// `cloudbuild.projects.locations.builds.create`.
 pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let (pid, number) = project(c.st, &c.p[0])?;
-    require(
+    crate::authz::require_on_project(
         c.st,
         "cloudbuild.builds.create",
         &format!("projects/{pid}"),
@@ -610,7 +590,7 @@ pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
 /// `cloudbuild.projects.locations.builds.get`.
 pub(crate) fn get(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let (pid, _) = project(c.st, &c.p[0])?;
-    require(
+    crate::authz::require_on_project(
         c.st,
         "cloudbuild.builds.get",
         &format!("projects/{pid}"),
@@ -662,7 +642,7 @@ pub(crate) fn submit(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     }
     let (pid, number) = project(c.st, &c.p[0])?;
     let location = c.p[1].clone();
-    require(
+    crate::authz::require_on_project(
         c.st,
         "run.builds.create",
         &format!("projects/{pid}/locations/{location}"),

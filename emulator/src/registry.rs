@@ -50,8 +50,7 @@ pub(crate) struct Repository {
 #[derive(Debug, Clone)]
 pub(crate) struct RepoOp {
     name: String,
-    polls: u32,
-    needed: u32,
+    polls: crate::run::Polls,
     done: bool,
     repo: Repository,
 }
@@ -68,18 +67,7 @@ const OP_METADATA: &str =
 const REPOSITORY: &str = "type.googleapis.com/google.devtools.artifactregistry.v1.Repository";
 
 fn project_id(st: &State, p: &str) -> Result<String, ApiError> {
-    st.project(p).map(|p| p.id.clone()).ok_or_else(|| {
-        ApiError::permission_denied(format!("Permission denied on resource project {p}."))
-    })
-}
-
-fn require(st: &State, perm: &str, resource: &str, project_id: &str) -> Result<(), ApiError> {
-    match &st.caller_member {
-        Some(who) if !crate::authz::holds(st, who, perm, &format!("projects/{project_id}")) => {
-            Err(crate::authz::denied(perm, resource))
-        }
-        _ => Ok(()),
-    }
+    crate::run::project_or_denied(st, p).map(|p| p.id.clone())
 }
 
 fn repo_json(r: &Repository) -> Value {
@@ -117,7 +105,7 @@ pub(crate) fn get(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
         "projects/{pid}/locations/{}/repositories/{}",
         c.p[1], c.p[2]
     );
-    require(c.st, "artifactregistry.repositories.get", &key, &pid)?;
+    crate::authz::require_on_project(c.st, "artifactregistry.repositories.get", &key, &pid)?;
     c.st.registry
         .repositories
         .get(&key)
@@ -140,7 +128,7 @@ pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let pid = project_id(c.st, &c.p[0])?;
     let location = c.p[1].clone();
     let parent = format!("projects/{pid}/locations/{location}");
-    require(c.st, "artifactregistry.repositories.create", &parent, &pid)?;
+    crate::authz::require_on_project(c.st, "artifactregistry.repositories.create", &parent, &pid)?;
     let id = c.q.get("repositoryId").unwrap_or_default().to_string();
     if !valid_id(&id) {
         return Err(ApiError::invalid(format!(
@@ -178,8 +166,7 @@ pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let name = format!("{parent}/operations/{}", uuid_from(&salt));
     let op = RepoOp {
         name: name.clone(),
-        polls: 0,
-        needed: c.st.operation_polls,
+        polls: crate::run::Polls::new(c.st.operation_polls),
         done: false,
         repo: Repository {
             project_id: pid,
@@ -222,15 +209,7 @@ fn op_json(op: &RepoOp) -> Value {
         "done": op.done,
     });
     if op.done {
-        let mut r = repo_json(&op.repo);
-        r["@type"] = REPOSITORY.into();
-        // Move `@type` first, as Google's `Any` JSON has it.
-        let mut any = serde_json::Map::new();
-        any.insert("@type".into(), REPOSITORY.into());
-        for (k, v) in r.as_object().into_iter().flatten() {
-            any.entry(k.clone()).or_insert(v.clone());
-        }
-        out["response"] = Value::Object(any);
+        out["response"] = crate::util::any(REPOSITORY, &repo_json(&op.repo));
     }
     out
 }
@@ -251,8 +230,8 @@ pub(crate) fn get_operation(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
             .ops
             .get_mut(&name)
             .ok_or_else(|| ApiError::not_found(format!("Operation \"{name}\" not found.")))?;
-    op.polls = op.polls.saturating_add(1);
-    if !op.done && op.needed != crate::run::NEVER && op.polls >= op.needed {
+    op.polls.poll();
+    if !op.done && op.polls.due() {
         finish(c.st, &name);
     }
     Ok(op_json(&c.st.registry.ops[&name]))

@@ -18,6 +18,16 @@ pub(crate) fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 
 /// Now as an RFC 3339 UTC timestamp with microseconds, the shape Google's JSON uses
 /// for `google.protobuf.Timestamp`.
+/// `msg` packed as a `google.protobuf.Any` in JSON: `@type` first, then the message's fields.
+pub(crate) fn any(type_url: &str, msg: &Value) -> Value {
+    let mut any = serde_json::Map::new();
+    any.insert("@type".into(), type_url.into());
+    for (k, v) in msg.as_object().into_iter().flatten() {
+        any.entry(k.clone()).or_insert(v.clone());
+    }
+    Value::Object(any)
+}
+
 pub(crate) fn now_rfc3339() -> String {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -9,28 +9,13 @@ use google_cloud_lro::Poller as _;
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, start};
+use common::{call, start, tarball};
 
 const BUCKET: &str = "run-sources-acme-us-central1";
 const OBJECT: &str = "services/api/src.tgz";
 const PARENT: &str = "projects/acme/locations/us-central1";
 const REPO: &str = "projects/acme/locations/us-central1/repositories/cloud-run-source-deploy";
 const IMAGE: &str = "us-central1-docker.pkg.dev/acme/cloud-run-source-deploy/api";
-
-fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, *data).unwrap();
-    }
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &raw).unwrap();
-    gz.finish().unwrap()
-}
 
 /// The emulator with the staging bucket holding `files` as the source archive, and the
 /// repository when `repo`.
@@ -73,6 +58,28 @@ fn world() -> World {
 }
 
 const DOCKERFILE: (&str, &[u8]) = ("Dockerfile", b"FROM scratch\n");
+
+/// `builds:submit` of the staged archive (docker when `docker`, else buildpacks).
+async fn submit(url: &str, docker: bool) -> (u16, Value) {
+    call(
+        url,
+        "POST",
+        &format!("/v2/{PARENT}/builds:submit"),
+        Some(submit_body(docker)),
+    )
+    .await
+}
+
+/// The log Cloud Build wrote for build `id`.
+fn build_log(emu: &Emulator, id: &str) -> String {
+    let log = emu
+        .object(
+            "42.cloudbuild-logs.googleusercontent.com",
+            &format!("log-{id}.txt"),
+        )
+        .unwrap();
+    String::from_utf8(log).unwrap()
+}
 
 fn submit_body(docker: bool) -> Value {
     let mut b = json!({"storageSource": {"bucket": BUCKET, "object": OBJECT},
@@ -184,13 +191,7 @@ async fn the_official_clients_create_a_repository_submit_a_build_and_read_it() {
         (IMAGE, image.digest.as_str())
     );
     assert_eq!(pushed[0].tags, ["b1"]);
-    let log = emu
-        .object(
-            "42.cloudbuild-logs.googleusercontent.com",
-            &format!("log-{}.txt", build.id),
-        )
-        .unwrap();
-    assert!(String::from_utf8(log).unwrap().contains("DONE"));
+    assert!(build_log(&emu, &build.id).contains("DONE"));
     // The journal names each API.
     let apis: Vec<(Api, String)> = emu.journal().into_iter().map(|e| (e.api, e.rpc)).collect();
     for (api, rpc) in [
@@ -264,13 +265,7 @@ async fn poll(url: &str, op: &str) -> (Value, Vec<String>) {
 #[tokio::test]
 async fn a_build_progresses_by_polls_and_times_follow_the_emulator_clock() {
     let (emu, url) = setup(world(), 3, &[DOCKERFILE], true).await;
-    let (status, v) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (status, v) = submit(&url, true).await;
     assert_eq!(status, 200, "{v}");
     let op = v["buildOperation"]["name"].as_str().unwrap().to_string();
     assert_eq!(v["buildOperation"]["metadata"]["build"]["status"], "QUEUED");
@@ -305,39 +300,20 @@ async fn a_build_progresses_by_polls_and_times_follow_the_emulator_clock() {
 #[tokio::test]
 async fn a_missing_dockerfile_or_repository_fails_the_build_the_way_google_does() {
     let (emu, url) = setup(world(), 1, &[("main.py", b"x")], false).await;
-    let (_, v) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (_, v) = submit(&url, true).await;
     let (done, _) = poll(&url, v["buildOperation"]["name"].as_str().unwrap()).await;
     assert_eq!(done["error"]["code"], 2, "{done}");
     let b = &done["metadata"]["build"];
     assert_eq!(b["status"], "FAILURE");
     assert_eq!(b["failureInfo"]["type"], "USER_BUILD_STEP");
     assert_eq!(b["steps"][0]["status"], "FAILURE");
-    let log = emu
-        .object(
-            "42.cloudbuild-logs.googleusercontent.com",
-            &format!("log-{}.txt", b["id"].as_str().unwrap()),
-        )
-        .unwrap();
     assert!(
-        String::from_utf8(log)
-            .unwrap()
+        build_log(&emu, b["id"].as_str().unwrap())
             .contains("lstat /workspace/Dockerfile: no such file or directory")
     );
 
     // Buildpacks need no Dockerfile, but the push needs the repository.
-    let (_, v) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(false)),
-    )
-    .await;
+    let (_, v) = submit(&url, false).await;
     assert_eq!(v["baseImageUri"], "gcr.io/buildpacks/builder:latest");
     let (done, _) = poll(&url, v["buildOperation"]["name"].as_str().unwrap()).await;
     let b = &done["metadata"]["build"];
@@ -361,26 +337,13 @@ failBuilds: {step: 0, logLines: ["npm ERR! missing script: build", "npm ERR! exi
     )
     .unwrap();
     let (emu, url) = setup(world, 1, &[DOCKERFILE], true).await;
-    let (_, v) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (_, v) = submit(&url, true).await;
     let (done, _) = poll(&url, v["buildOperation"]["name"].as_str().unwrap()).await;
     let b = &done["metadata"]["build"];
     assert_eq!(b["status"], "FAILURE");
     assert_eq!(b["steps"][0]["status"], "FAILURE");
     assert!(b.get("results").is_none());
-    let log = String::from_utf8(
-        emu.object(
-            "42.cloudbuild-logs.googleusercontent.com",
-            &format!("log-{}.txt", b["id"].as_str().unwrap()),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let log = build_log(&emu, b["id"].as_str().unwrap());
     assert!(
         log.contains("Step #0: npm ERR! missing script: build"),
         "{log}"
@@ -396,13 +359,7 @@ async fn world_option_submit_build_not_found_leaves_builds_create() {
         .submit_build(SubmitBuild::NotFound)
         .build();
     let (emu, url) = setup(world, 1, &[DOCKERFILE], true).await;
-    let (status, v) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (status, v) = submit(&url, true).await;
     assert_eq!(
         (status, v["error"]["status"].as_str()),
         (404, Some("NOT_FOUND"))
@@ -427,21 +384,9 @@ async fn faults_apply_to_the_new_routes() {
     let (emu, url) = setup(world(), 1, &[DOCKERFILE], true).await;
     emu.inject_fault(Fault::status(Some("POST"), "builds:submit", 503, 1));
     emu.inject_fault(Fault::status(Some("GET"), "/storage/v1/b/", 429, 1));
-    let (status, _) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (status, _) = submit(&url, true).await;
     assert_eq!(status, 503);
-    let (status, _) = call(
-        &url,
-        "POST",
-        &format!("/v2/{PARENT}/builds:submit"),
-        Some(submit_body(true)),
-    )
-    .await;
+    let (status, _) = submit(&url, true).await;
     assert_eq!(status, 200);
     let (status, _) = call(&url, "GET", &format!("/storage/v1/b/{BUCKET}"), None).await;
     assert_eq!(status, 429);

@@ -7,6 +7,9 @@ use autosre_emulator::{Emulator, Options, VersionState, World, routes};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
+mod common;
+use common::{ok, tarball};
+
 fn vendored_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("discovery")
 }
@@ -183,20 +186,8 @@ async fn emitted_fields_are_declared_in_the_schemas() {
         .build();
     let emu = Emulator::new(world, Options::default());
     let server = emu.serve().await.unwrap();
-    let http = reqwest::Client::new();
     let get = |path: String, method: &'static str, body: Option<Value>| {
-        let http = http.clone();
-        let url = format!("{}{path}", server.url());
-        async move {
-            let mut req =
-                http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let v: Value = req.send().await.unwrap().json().await.unwrap();
-            assert!(v.get("error").is_none(), "{path}: {v}");
-            v
-        }
+        ok(server.url(), method, path, body)
     };
     let svc_path = "/v2/projects/acme/locations/us-central1/services/api";
     let svc = get(svc_path.into(), "GET", None).await;
@@ -338,18 +329,7 @@ async fn source_deploy_fields_are_declared_in_the_schemas() {
     let url = server.url();
     let http = reqwest::Client::new();
     let send = |method: &'static str, path: String, body: Option<Value>| {
-        let http = http.clone();
-        let url = format!("{url}{path}");
-        async move {
-            let mut req =
-                http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let v: Value = req.send().await.unwrap().json().await.unwrap();
-            assert!(v.get("error").is_none(), "{path}: {v}");
-            v
-        }
+        ok(url.clone(), method, path, body)
     };
     let bucket = send(
         "POST",
@@ -448,22 +428,6 @@ async fn source_deploy_fields_are_declared_in_the_schemas() {
     .await;
     assert_declared("cloudbuild.v1.json", "Operation", &created);
     server.shutdown().await;
-}
-
-/// A gzipped tarball of `files`.
-fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, *data).unwrap();
-    }
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &raw).unwrap();
-    gz.finish().unwrap()
 }
 
 #[test]

@@ -11,6 +11,17 @@ use serde_json::json;
 mod common;
 use common::{call, start};
 
+/// `storage.objects.get` (metadata) of `name` (already escaped) in the bucket.
+async fn get_object(url: &str, name: &str) -> (u16, serde_json::Value) {
+    call(
+        url,
+        "GET",
+        &format!("/storage/v1/b/{BUCKET}/o/{name}"),
+        None,
+    )
+    .await
+}
+
 const BUCKET: &str = "run-sources-acme-us-central1";
 
 fn world() -> World {
@@ -101,13 +112,7 @@ async fn the_official_client_uploads_single_shot_and_downloads() {
         .unwrap_err();
     assert_eq!(err.http_status_code(), Some(412), "{err:?}");
     // Metadata over plain HTTP.
-    let (status, meta) = call(
-        &url,
-        "GET",
-        &format!("/storage/v1/b/{BUCKET}/o/services%2Fapi%2Fabc.tgz"),
-        None,
-    )
-    .await;
+    let (status, meta) = get_object(&url, "services%2Fapi%2Fabc.tgz").await;
     assert_eq!(status, 200);
     assert_eq!(meta["size"], "22");
     assert_eq!(meta["contentType"], "application/gzip");
@@ -202,13 +207,7 @@ async fn buckets_get_insert_and_errors_in_the_json_api_shape() {
     )
     .await;
     assert_eq!(status, 400, "{e}");
-    let (status, _) = call(
-        &url,
-        "GET",
-        &format!("/storage/v1/b/{BUCKET}/o/missing"),
-        None,
-    )
-    .await;
+    let (status, _) = get_object(&url, "missing").await;
     assert_eq!(status, 404);
 }
 
@@ -256,7 +255,7 @@ projects:
     let err = write().await.unwrap_err();
     assert_eq!(err.http_status_code(), Some(403), "{err:?}");
     // objectCreator cannot read.
-    let (status, _) = call(&url, "GET", &format!("/storage/v1/b/{BUCKET}/o/a"), None).await;
+    let (status, _) = get_object(&url, "a").await;
     assert_eq!(status, 403);
     server.shutdown().await;
 }

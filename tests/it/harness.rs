@@ -64,6 +64,16 @@ pub fn staging() -> String {
     repo_config("staging")
 }
 
+/// `config/staging.yaml` with `service.pin_secret_versions: false`.
+pub fn staging_unpinned() -> String {
+    let config = staging().replace(
+        "  allow_unauthenticated: false\n",
+        "  allow_unauthenticated: false\n  pin_secret_versions: false\n",
+    );
+    assert!(config.contains("pin_secret_versions: false"), "{config}");
+    config
+}
+
 /// The world `config/staging.yaml` deploys into: project, runtime account,
 /// and an enabled version of each of its three secrets.
 pub fn staging_world() -> autosre_emulator::WorldBuilder {
@@ -186,6 +196,12 @@ impl Run {
     #[track_caller]
     pub fn assert_stderr_contains(&self, text: &str) {
         assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
+    /// Assert that stdout contains `text`, showing stdout if not.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
     }
 
     /// Assert that stdout or stderr contains `text`, showing both if not.

@@ -78,6 +78,18 @@ async fn deploy_impersonating(h: &Harness, extra: &[&str]) -> (Run, String) {
     (h.run_with(&args, &vars(&env)).await, adc)
 }
 
+/// `plan --env staging --impersonate-service-account ACCOUNT` with `env`.
+async fn plan_impersonating(h: &Harness, account: &str, env: &[(&str, &str)]) -> Run {
+    let args = [
+        "plan",
+        "--env",
+        "staging",
+        "--impersonate-service-account",
+        account,
+    ];
+    h.run_with(&args, env).await
+}
+
 fn vars(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
@@ -142,18 +154,7 @@ async fn the_environment_variable_impersonates_and_the_flag_wins() {
     assert_eq!(v["identity"]["email"], DEPLOYER, "{}", run.all());
 
     // The flag names an account nobody may impersonate: refused, not the variable's.
-    let run = h
-        .run_with(
-            &[
-                "plan",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                SA,
-            ],
-            &vars(&env),
-        )
-        .await;
+    let run = plan_impersonating(&h, SA, &vars(&env)).await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains(&format!("cannot impersonate `{SA}`"));
 }
@@ -176,26 +177,32 @@ async fn a_refused_impersonation_fails_with_its_reason_and_sends_nothing_else() 
     );
 }
 
+/// `run` failed (exit 1) naming each of `texts` on stderr, before it sent
+/// any request.
+#[track_caller]
+fn assert_refused_before_any_call(h: &Harness, run: &Run, texts: &[&str]) {
+    assert_eq!(run.code, 1, "{}", run.all());
+    for text in texts {
+        run.assert_stderr_contains(text);
+    }
+    assert!(h.journal().is_empty(), "{:#?}", h.journal());
+}
+
 #[tokio::test]
 async fn impersonating_from_a_token_through_an_overridden_endpoint_is_refused() {
     let h = Harness::start_staging(world(true)).await;
     let url = format!("{}/", h.server.url());
-    let run = h
-        .run_with(
-            &[
-                "plan",
-                "--env",
-                "staging",
-                "--impersonate-service-account",
-                DEPLOYER,
-            ],
-            &[("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS", &url)],
-        )
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("cannot impersonate");
-    run.assert_stderr_contains("from GOOGLE_OAUTH_ACCESS_TOKEN");
-    assert!(h.journal().is_empty());
+    let run = plan_impersonating(
+        &h,
+        DEPLOYER,
+        &[("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS", &url)],
+    )
+    .await;
+    assert_refused_before_any_call(
+        &h,
+        &run,
+        &["cannot impersonate", "from GOOGLE_OAUTH_ACCESS_TOKEN"],
+    );
 }
 
 #[tokio::test]
@@ -210,9 +217,7 @@ async fn an_unreadable_credentials_file_fails_naming_it() {
             ],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("/nonexistent/adc.json");
-    assert!(h.journal().is_empty());
+    assert_refused_before_any_call(&h, &run, &["/nonexistent/adc.json"]);
 }
 
 #[tokio::test]
@@ -224,9 +229,7 @@ async fn an_empty_impersonation_variable_is_an_error_not_the_own_identity() {
             &[("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT", "")],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT");
-    assert!(h.journal().is_empty());
+    assert_refused_before_any_call(&h, &run, &["CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"]);
 }
 
 /// A service-account key file, as `gcloud iam service-accounts keys create`

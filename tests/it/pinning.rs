@@ -43,16 +43,10 @@ async fn latest_is_pinned_in_the_plan_and_the_deployed_revision() {
     h.emulator.clear_journal();
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout
-            .contains("secret gemini-api-key: latest -> 2 (pinned), ENABLED (GOOGLE_API_KEY)"),
-        "{}",
-        plan.stdout
+    plan.assert_stdout_contains(
+        "secret gemini-api-key: latest -> 2 (pinned), ENABLED (GOOGLE_API_KEY)",
     );
-    assert!(
-        plan.stdout
-            .contains("+ env.GOOGLE_API_KEY: secret gemini-api-key:2")
-    );
+    plan.assert_stdout_contains("+ env.GOOGLE_API_KEY: secret gemini-api-key:2");
     // Pinning costs no request: the preflight's versions.get of each
     // reference already answers with the number (one per reference, no list).
     assert_eq!(h.count("secretmanager.projects.secrets.versions.get"), 3);
@@ -95,13 +89,7 @@ async fn a_new_version_is_a_one_line_change_and_a_new_revision() {
     assert_eq!(fields[0]["after"], "secret sre-agent-encryption-key:2");
     assert_eq!(v["service"]["new_revision"], true);
     let text = h.run(&["plan", "--env", "staging"]).await;
-    assert!(
-        text.stdout.contains(
-            "~ env.SRE_AGENT_ENCRYPTION_KEY: secret sre-agent-encryption-key:1 -> secret sre-agent-encryption-key:2"
-        ),
-        "{}",
-        text.stdout
-    );
+    text.assert_stdout_contains("~ env.SRE_AGENT_ENCRYPTION_KEY: secret sre-agent-encryption-key:1 -> secret sre-agent-encryption-key:2");
 
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
@@ -126,12 +114,7 @@ async fn an_alias_is_resolved_and_pinned() {
         ),
     );
     let plan = h.run(&["plan", "--env", "staging"]).await;
-    assert!(
-        plan.stdout
-            .contains("secret gemini-api-key: current -> 2 (pinned), ENABLED"),
-        "{}",
-        plan.all()
-    );
+    plan.assert_stdout_contains("secret gemini-api-key: current -> 2 (pinned), ENABLED");
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(template_version(&h, "GOOGLE_API_KEY"), "2");
@@ -166,12 +149,8 @@ async fn a_secret_in_another_project_is_checked_pinned_and_granted_there() {
         ),
     );
     let plan = h.run(&["plan", "--env", "staging"]).await;
-    assert!(
-        plan.stdout.contains(
-            "secret shared-token: latest -> 2 (pinned) in project acme-shared, ENABLED (SHARED_TOKEN)"
-        ),
-        "{}",
-        plan.all()
+    plan.assert_stdout_contains(
+        "secret shared-token: latest -> 2 (pinned) in project acme-shared, ENABLED (SHARED_TOKEN)",
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
@@ -196,28 +175,11 @@ async fn a_secret_in_another_project_is_checked_pinned_and_granted_there() {
 #[tokio::test(flavor = "multi_thread")]
 async fn opting_out_keeps_latest_and_warns_about_the_unpinned_key() {
     let h = Harness::start_staging(staging_world().build()).await;
-    h.write_config(
-        "staging",
-        &staging().replace(
-            "  allow_unauthenticated: false\n",
-            "  allow_unauthenticated: false\n  pin_secret_versions: false\n",
-        ),
-    );
+    h.write_config("staging", &staging_unpinned());
     let plan = h.run(&["plan", "--env", "staging"]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout
-            .contains("secret sre-agent-encryption-key:latest -> version 1 ENABLED"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(
-            "the encryption key `sre-agent-encryption-key:latest` is not pinned (`service.pin_secret_versions: false`) and up to 10 instances may run"
-        ),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("secret sre-agent-encryption-key:latest -> version 1 ENABLED");
+    plan.assert_stdout_contains("the encryption key `sre-agent-encryption-key:latest` is not pinned (`service.pin_secret_versions: false`) and up to 10 instances may run");
     let v = json(
         &h.run(&["plan", "--env", "staging", "--output", "json"])
             .await,

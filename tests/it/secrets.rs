@@ -119,12 +119,7 @@ async fn status_in_markdown_is_a_table_per_secret() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("| Version | State | Created | Read by | Disabling it |"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_contains("| Version | State | Created | Read by | Disabling it |");
     insta::with_settings!({filters => filters()}, {
         insta::assert_snapshot!("secrets_status_markdown", run.stdout);
     });
@@ -163,13 +158,7 @@ async fn a_version_no_serving_revision_reads_is_disabled() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_version_latest_resolves_to_for_a_serving_revision_is_refused() {
     let h = Harness::start_staging(staging_world().build()).await;
-    h.write_config(
-        "staging",
-        &staging().replace(
-            "  allow_unauthenticated: false\n",
-            "  allow_unauthenticated: false\n  pin_secret_versions: false\n",
-        ),
-    );
+    h.write_config("staging", &staging_unpinned());
     assert_eq!(tool(&h, &["deploy", "--env", "staging"]).await.code, 0);
     let run = disable(&h, "sre-agent-encryption-key", "1", &[]).await;
     assert_eq!(run.code, 1, "{}", run.all());

@@ -1,7 +1,7 @@
 //! Source deploys (`--source DIR`, `service.source`), end to end: what is
 //! packaged, what `plan --source` shows, and the usage errors.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::harness::*;
 
@@ -27,11 +27,45 @@ fn fixture(root: &Path) {
     );
 }
 
+/// The harness's `src` directory with [`fixture`] written into it.
+fn fixture_dir(h: &Harness) -> PathBuf {
+    let src = h.dir.path().join("src");
+    fixture(&src);
+    src
+}
+
+/// `deploy --env staging --source SRC` followed by `extra` arguments.
+async fn deploy_source(h: &Harness, src: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "deploy",
+        "--env",
+        "staging",
+        "--source",
+        src.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    h.run(&args).await
+}
+
+/// The staging config with `line` added under `service:`.
+fn staging_service_with(line: &str) -> String {
+    let config = staging().replace("service:\n", &format!("service:\n  {line}\n"));
+    assert!(config.contains(line), "{config}");
+    config
+}
+
+/// The write RPCs that touched the Cloud Run service (a rollout).
+fn rollout_rpcs(h: &Harness) -> Vec<String> {
+    h.write_rpcs()
+        .into_iter()
+        .filter(|r| r.starts_with("run.projects.locations.services."))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_source_shows_what_would_be_uploaded_and_uploads_nothing() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
+    let src = fixture_dir(&h);
     h.emulator.clear_journal();
     let src_arg = src.to_str().unwrap();
     let run = h
@@ -73,8 +107,7 @@ async fn plan_source_shows_what_would_be_uploaded_and_uploads_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn image_and_source_conflict_and_a_source_plan_is_not_saved() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
+    let src = fixture_dir(&h);
     let src_arg = src.to_str().unwrap();
     let both = h
         .run(&[
@@ -101,8 +134,7 @@ async fn image_and_source_conflict_and_a_source_plan_is_not_saved() {
 async fn service_source_is_relative_to_the_config_file() {
     let h = Harness::start_staging(staging_world().build()).await;
     fixture(&h.dir.path().join("src"));
-    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
-    assert!(config.contains("source: ../src"), "{config}");
+    let config = staging_service_with("source: ../src");
     h.write_config("staging", &config);
     let run = h
         .run(&["plan", "--env", "staging", "--output", "json"])
@@ -170,14 +202,8 @@ fn uploaded_paths(h: &Harness) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_digest() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
-    let src_arg = src.to_str().unwrap();
-    let run = h
-        .run(&[
-            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
-        ])
-        .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &["--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(
         uploaded_paths(&h),
@@ -212,18 +238,9 @@ async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_dige
 #[tokio::test(flavor = "multi_thread")]
 async fn without_gcloudignore_the_gitignore_default_applies_and_the_text_output_shows_the_digest() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
+    let src = fixture_dir(&h);
     std::fs::remove_file(src.join(".gcloudignore")).unwrap();
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--source",
-            src.to_str().unwrap(),
-        ])
-        .await;
+    let run = deploy_source(&h, &src, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     // gcloud's default: `.gcloudignore`, `.git`, `.gitignore` and the
     // patterns of `.gitignore`; `*.log` is no longer ignored.
@@ -239,20 +256,12 @@ async fn without_gcloudignore_the_gitignore_default_applies_and_the_text_output_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_deploy_of_the_same_tree_uploads_nothing_and_makes_no_revision() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
-    let src_arg = src.to_str().unwrap();
-    let first = h
-        .run(&["deploy", "--env", "staging", "--source", src_arg])
-        .await;
+    let src = fixture_dir(&h);
+    let first = deploy_source(&h, &src, &[]).await;
     assert_eq!(first.code, 0, "{}", first.all());
     let revisions = h.emulator.revisions(SERVICE).len();
     h.emulator.clear_journal();
-    let second = h
-        .run(&[
-            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
-        ])
-        .await;
+    let second = deploy_source(&h, &src, &["--output", "json"]).await;
     assert_eq!(second.code, 0, "{}", second.all());
     assert_eq!(h.count("storage.objects.insert"), 0, "{:#?}", h.writes());
     assert_eq!(h.count("storage.buckets.insert"), 0);
@@ -260,11 +269,7 @@ async fn a_second_deploy_of_the_same_tree_uploads_nothing_and_makes_no_revision(
         h.count("artifactregistry.projects.locations.repositories.create"),
         0
     );
-    let rollout: Vec<String> = h
-        .write_rpcs()
-        .into_iter()
-        .filter(|r| r.starts_with("run.projects.locations.services."))
-        .collect();
+    let rollout = rollout_rpcs(&h);
     assert!(rollout.is_empty(), "{rollout:?}");
     assert_eq!(h.emulator.revisions(SERVICE).len(), revisions);
     assert_eq!(h.emulator.objects(BUCKET).len(), 1);
@@ -286,28 +291,15 @@ async fn a_failed_build_exits_1_with_the_step_the_log_tail_and_the_url_and_rolls
         )
         .build();
     let h = Harness::start_staging(world).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--source",
-            src.to_str().unwrap(),
-        ])
-        .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains("npm ERR! missing script: build");
     run.assert_stderr_contains("failed at step #0 (gcr.io/cloud-builders/docker)");
     run.assert_stderr_contains(
         "https://console.cloud.google.com/cloud-build/builds;region=us-central1/",
     );
-    let rollout: Vec<String> = h
-        .write_rpcs()
-        .into_iter()
-        .filter(|r| r.starts_with("run.projects.locations.services."))
-        .collect();
+    let rollout = rollout_rpcs(&h);
     assert!(rollout.is_empty(), "{rollout:?}");
     assert!(h.emulator.service(SERVICE).is_none());
 }
@@ -318,19 +310,8 @@ async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
         .submit_build(autosre_emulator::SubmitBuild::NotFound)
         .build();
     let h = Harness::start_staging(world).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--source",
-            src.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
-        .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &["--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
     assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);
@@ -349,7 +330,7 @@ async fn a_source_deploy_runs_in_the_sandbox() {
     let config_dir = dir.path().join("config");
     std::fs::create_dir(&config_dir).unwrap();
     fixture(&dir.path().join("src"));
-    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    let config = staging_service_with("source: ../src");
     std::fs::write(config_dir.join("staging.yaml"), &config).unwrap();
     let env = || {
         autosre_deploy::Env::from_iter([
@@ -403,8 +384,7 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
     };
     let poll = ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "200");
     let h = Harness::start_staging_with(staging_world().build(), slow()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
+    let src = fixture_dir(&h);
     let src_arg = src.to_str().unwrap();
     let args = ["deploy", "--env", "staging", "--source", src_arg];
     let tty = h.run_in_terminal(&args, &[poll]).await;
@@ -421,8 +401,7 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
     );
 
     let h = Harness::start_staging_with(staging_world().build(), slow()).await;
-    fixture(&h.dir.path().join("src"));
-    let src = h.dir.path().join("src");
+    let src = fixture_dir(&h);
     let args = [
         "deploy",
         "--env",
@@ -478,12 +457,8 @@ async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_noth
         .filter(|r| *r != "roles/cloudbuild.builds.editor")
         .collect();
     let h = Harness::start_staging(deployer_world(&roles)).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
-    let src_arg = src.to_str().unwrap();
-    let run = h
-        .run(&["deploy", "--env", "staging", "--source", src_arg])
-        .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains("preflight failed");
     run.assert_stderr_contains("`cloudbuild.builds.get`");
@@ -492,7 +467,7 @@ async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_noth
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
     assert!(h.emulator.objects(BUCKET).is_empty());
     // `check` of a config that builds (`service.source`) shows the table.
-    let config = staging().replace("service:\n", "service:\n  source: ../src\n");
+    let config = staging_service_with("source: ../src");
     h.write_config("staging", &config);
     let check = h.run(&["check", "--env", "staging"]).await;
     assert_eq!(check.code, 1, "{}", check.all());
@@ -506,17 +481,8 @@ async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_noth
 
     // With the build roles too, the same deploy goes through.
     let h = Harness::start_staging(deployer_world(&SOURCE_DEPLOYER)).await;
-    fixture(&h.dir.path().join("src"));
-    let src = h.dir.path().join("src");
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--source",
-            src.to_str().unwrap(),
-        ])
-        .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(running_image(&h), pushed_image(&h));
 }
@@ -528,23 +494,14 @@ async fn a_deployer_missing_a_build_permission_gets_the_preflight_table_and_noth
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_or_repository_created_concurrently_is_used_as_it_is() {
     let h = Harness::start_staging(staging_world().build()).await;
-    let src = h.dir.path().join("src");
-    fixture(&src);
+    let src = fixture_dir(&h);
     h.emulator.before_request("POST", "/storage/v1/b", |state| {
         state.create_bucket(PROJECT, BUCKET);
     });
     h.emulator.before_request("POST", "/repositories", |state| {
         state.create_repository(PROJECT, "us-central1", "cloud-run-source-deploy");
     });
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--source",
-            src.to_str().unwrap(),
-        ])
-        .await;
+    let run = deploy_source(&h, &src, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let refused: Vec<(String, u16)> = h
         .journal()
@@ -586,12 +543,7 @@ async fn buildpacks_or_a_non_root_dockerfile_and_the_commit_tag() {
     write(&src, "docker/Dockerfile", "FROM python:3.12-slim\n");
     write(&src, ".git/HEAD", "ref: refs/heads/main\n");
     write(&src, ".git/refs/heads/main", &format!("{COMMIT}\n"));
-    let src_arg = src.to_str().unwrap();
-    let run = h
-        .run(&[
-            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
-        ])
-        .await;
+    let run = deploy_source(&h, &src, &["--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(
         uploaded_paths(&h),
@@ -607,14 +559,10 @@ async fn buildpacks_or_a_non_root_dockerfile_and_the_commit_tag() {
     assert_eq!(running_image(&h), pushed_image(&h));
 
     // The Dockerfile under docker/: Cloud Build directly.
-    let config = staging().replace("service:\n", "service:\n  dockerfile: docker/Dockerfile\n");
+    let config = staging_service_with("dockerfile: docker/Dockerfile");
     h.write_config("staging", &config);
     h.emulator.clear_journal();
-    let run = h
-        .run(&[
-            "deploy", "--env", "staging", "--source", src_arg, "--output", "json",
-        ])
-        .await;
+    let run = deploy_source(&h, &src, &["--output", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(h.count("run.projects.locations.builds.submit"), 0);
     assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);

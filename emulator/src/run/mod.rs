@@ -53,7 +53,7 @@ pub(crate) use handlers::{
     Write, delete, get, get_revision, list, list_revisions, seed_service, write,
 };
 pub(crate) use operations::{
-    NEVER, Operation, delete_operation, get_operation, list_operations, wait_operation,
+    Operation, Polls, delete_operation, get_operation, list_operations, wait_operation,
 };
 
 use serde_json::{Map, Value};
@@ -149,7 +149,10 @@ fn failed(kind: &str, message: &str, reason: &str, at: &str) -> Value {
     c
 }
 
-fn project_or_denied<'a>(st: &'a State, p: &str) -> Result<&'a crate::state::Project, ApiError> {
+pub(crate) fn project_or_denied<'a>(
+    st: &'a State,
+    p: &str,
+) -> Result<&'a crate::state::Project, ApiError> {
     st.project(p).ok_or_else(|| {
         ApiError::permission_denied(format!("Permission denied on resource project {p}."))
     })

@@ -79,6 +79,29 @@ pub(super) fn operation_json(op: &Operation) -> Value {
 /// `operation_polls` value for operations that never finish.
 pub(crate) const NEVER: u32 = u32::MAX;
 
+/// A long-running operation's progress: done once it has been polled `needed` times
+/// (the world's `operation_polls`; [`NEVER`] never).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Polls {
+    pub(crate) polls: u32,
+    needed: u32,
+}
+
+impl Polls {
+    pub(crate) fn new(needed: u32) -> Self {
+        Polls { polls: 0, needed }
+    }
+
+    pub(crate) fn poll(&mut self) {
+        self.polls = self.polls.saturating_add(1);
+    }
+
+    /// Whether the operation has been polled enough to be done.
+    pub(crate) fn due(&self) -> bool {
+        self.needed != NEVER && self.polls >= self.needed
+    }
+}
+
 fn missing(name: &str) -> ApiError {
     ApiError::not_found(format!("Operation '{name}' not found."))
 }

@@ -1,5 +1,8 @@
 //! Setup shared by the emulator's raw-HTTP test files.
 
+// Each test file uses some of these.
+#![allow(dead_code)]
+
 use autosre_emulator::{Emulator, Options, World};
 use serde_json::Value;
 
@@ -24,4 +27,28 @@ pub async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A gzipped tarball of `files`.
+pub fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, *data).unwrap();
+    }
+    let raw = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    gz.finish().unwrap()
+}
+
+/// One request that must succeed: the JSON answer, checked to carry no `error`.
+pub async fn ok(url: String, method: &str, path: String, body: Option<Value>) -> Value {
+    let (status, v) = call(&url, method, &path, body).await;
+    assert!(!v.is_null(), "{path}: {status} and no JSON");
+    assert!(v.get("error").is_none(), "{path}: {v}");
+    v
 }
