@@ -24,6 +24,8 @@ mod credentials;
 mod enums;
 mod error;
 mod fault;
+#[cfg(feature = "gcloud-tests")]
+pub mod gcloud;
 mod http;
 mod iam;
 mod journal;

@@ -14,31 +14,12 @@
 
 use autosre_emulator::{Emulator, Options, VersionState, World};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 
 const TOKEN: &str = "gcloud-test-token";
 const DEPLOYER: &str = "deployer@acme.iam.gserviceaccount.com";
 
-/// The gcloud CLI on PATH. This file is compiled only with the `gcloud-tests` feature, which
-/// promises gcloud: without it the tests fail, they never skip.
-fn gcloud() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("gcloud"))
-                .find(|f| f.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "the `gcloud-tests` feature is on but `gcloud` is not on PATH: install the \
-                 Google Cloud CLI, or run the tests without `--features gcloud-tests`"
-            )
-        })
-}
-
 fn gcloud_available() -> bool {
-    gcloud();
+    autosre_emulator::gcloud::path();
     true
 }
 
@@ -88,32 +69,14 @@ impl Gcloud {
     }
 
     async fn output(&self, args: &[&str]) -> (bool, String, String) {
-        let endpoint = format!("{}/", self.url);
-        let mut cmd = Command::new(gcloud());
+        let mut cmd = autosre_emulator::gcloud::command(
+            &self.url,
+            self.config.path(),
+            self.token_file.path(),
+        );
         cmd.args(args)
             .arg("--format=json")
-            .env("CLOUDSDK_CONFIG", self.config.path())
-            .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", self.token_file.path())
-            .env("CLOUDSDK_CORE_PROJECT", "acme")
-            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
-            .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
-        for api in [
-            "SECRETMANAGER",
-            "IAM",
-            "CLOUDRESOURCEMANAGER",
-            "RUN",
-            "IAP",
-            "ARTIFACTREGISTRY",
-            "CLOUDBUILD",
-        ] {
-            cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
-        }
-        // Storage's base URL path is `storage/v1/`, so its override carries it.
-        cmd.env(
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE",
-            format!("{endpoint}storage/v1/"),
-        );
+            .env("CLOUDSDK_CORE_PROJECT", "acme");
         let out = tokio::task::spawn_blocking(move || cmd.output())
             .await
             .unwrap()

@@ -5,44 +5,21 @@
 //! after another, each its own read-modify-write. Shared by the `versus_scripts` test and benchmark;
 //! compiled only with the `gcloud-tests` feature.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use crate::harness::*;
-
-/// The gcloud CLI on PATH. The `gcloud-tests` feature promises it: without it the tests
-/// fail, they never skip.
-pub fn gcloud() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("gcloud"))
-                .find(|f| f.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "the `gcloud-tests` feature is on but `gcloud` is not on PATH: install the \
-                 Google Cloud CLI, or run without `--features gcloud-tests`"
-            )
-        })
-}
 
 /// Runs `gcloud ARGS` against the emulator (with `--format=none` unless `args` choose a
 /// format); returns what it printed.
 fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) -> String {
-    let endpoint = format!("{}/", h.server.url());
-    let mut cmd = Command::new(gcloud());
+    let mut cmd = autosre_emulator::gcloud::command(
+        &h.server.url(),
+        &h.dir.path().join("gcloud"),
+        token_file,
+    );
     cmd.args(args);
     if !args.iter().any(|a| a.starts_with("--format")) {
         cmd.arg("--format=none");
-    }
-    cmd.env("CLOUDSDK_CONFIG", h.dir.path().join("gcloud"))
-        .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file)
-        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
-        .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "1")
-        .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "1");
-    for api in ["IAM", "CLOUDRESOURCEMANAGER"] {
-        cmd.env(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"), &endpoint);
     }
     let out = cmd.output().expect("gcloud runs");
     assert!(
