@@ -177,7 +177,9 @@ pub(crate) async fn deploy_in(
         let target = Target::Deploy {
             image: image.clone(),
         };
-        (plan, live) = plan::plan(&ctx.google, env, &target).await?;
+        // The live state read before the build stands; only Cloud Run's
+        // validation depends on the image.
+        plan = plan::replan(&ctx.google, env, &target, &mut live).await?;
         note_set_env(&mut plan, set_env, env);
         plan.source = Some(source);
         if settings.apply.strict_iam {

@@ -182,6 +182,31 @@ pub(crate) fn default_account(number: &str) -> String {
     format!("{number}-compute@developer.gserviceaccount.com")
 }
 
+/// Cloud Run's validation again, of the service `target` would send, on live
+/// state already read: what a source deploy needs once its image is built.
+/// Nothing else the plan reads depends on the image, and every write the
+/// apply makes is guarded by an etag read here, so a change made by someone
+/// else during the build is caught then rather than read twice now.
+pub(crate) async fn revalidate(
+    google: &Google,
+    env: &Environment,
+    target: &Target,
+    live: &mut LiveState,
+) -> Result<(), GcpError> {
+    // As in `read`: a configured account that does not exist is the problem
+    // to report, and Cloud Run is not asked.
+    let account_missing = !live.account.default && !live.account.exists;
+    let to_send = match account_missing {
+        true => None,
+        false => compute::service_to_send(env, target, live, &live.account.email),
+    };
+    live.validation = match to_send {
+        Some(service) => Validation::Answered(google.validate_service(service).await?),
+        None => Validation::NotAsked,
+    };
+    Ok(())
+}
+
 /// Every read the plan for `env` needs, in two concurrent phases.
 pub(crate) async fn read(
     google: &Google,

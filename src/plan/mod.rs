@@ -62,6 +62,18 @@ pub(crate) async fn plan(
     Ok((compute::compute(env, target, &live), live))
 }
 
+/// The plan for another `target` on live state already read, validated by
+/// Cloud Run again (see [`live::revalidate`]).
+pub(crate) async fn replan(
+    google: &Google,
+    env: &Environment,
+    target: &Target,
+    live: &mut LiveState,
+) -> Result<Plan, GcpError> {
+    live::revalidate(google, env, target, live).await?;
+    Ok(compute::compute(env, target, live))
+}
+
 /// Bumped whenever the JSON shape of a plan changes incompatibly.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 

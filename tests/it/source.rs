@@ -215,6 +215,12 @@ async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_dige
     );
     assert_eq!(h.count("run.projects.locations.builds.submit"), 1);
     assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 0);
+    // Live state is read once: after the build only Cloud Run's validation
+    // of the built image is asked again (one before the build, one after).
+    assert_eq!(h.count("run.projects.locations.services.get"), 1);
+    assert_eq!(h.count("secretmanager.projects.secrets.versions.get"), 3);
+    let validations = h.journal().iter().filter(|e| e.validate_only).count();
+    assert_eq!(validations, 2, "{:#?}", h.write_rpcs());
     let built = pushed_image(&h);
     assert!(
         built.starts_with(&format!("{IMAGE_REPO}@sha256:")),
