@@ -3,9 +3,10 @@
 
 use crate::harness::*;
 
-/// The staging world without the encryption-key secret (and, with
-/// `account: false`, without the runtime account), for the preflight tests.
-fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
+/// The staging world for the preflight tests: the encryption-key secret holds
+/// `key_versions` (there is no such secret when that is empty), and with
+/// `account: false` there is no runtime account.
+fn preflight_world(account: bool, key_versions: &[(VersionState, &[u8])]) -> World {
     let mut b = World::builder().project(PROJECT, NUMBER);
     if account {
         b = b.service_account(SA);
@@ -15,7 +16,30 @@ fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
             .secret(PROJECT, s)
             .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
     }
-    b
+    let key = "sre-agent-encryption-key";
+    if !key_versions.is_empty() {
+        b = b.secret(PROJECT, key);
+    }
+    for (state, payload) in key_versions {
+        b = b.secret_version(PROJECT, key, *state, payload);
+    }
+    b.build()
+}
+
+/// A staging deploy of `image` instead of the config's.
+async fn deploy_image(h: &Harness, image: &str) -> Run {
+    h.run(&["deploy", "--env", "staging", "--image", image])
+        .await
+}
+
+/// A staging deploy into `world` that the preflight stops (exit 1) before
+/// any write.
+async fn stopped_before_any_write(world: World) -> Run {
+    let h = Harness::start_staging(world).await;
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    run.assert_code(1);
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    run
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,27 +129,15 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
-    let world = world_without_key(true).build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    run.assert_code(1);
-    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    let run = stopped_before_any_write(preflight_world(true, &[])).await;
     // Says what is missing and the gcloud command that creates it.
     assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
-    let key = "sre-agent-encryption-key";
-    let world = world_without_key(true)
-        .secret(PROJECT, key)
-        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
-        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
-        .build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    run.assert_code(1);
-    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    let disabled = (VersionState::Disabled, PAYLOAD);
+    let run = stopped_before_any_write(preflight_world(true, &[disabled, disabled])).await;
     // `latest` resolves to version 2, DISABLED: `gcloud secrets versions enable 2`.
     assert_run_snapshot!(run);
 }
@@ -243,15 +255,7 @@ async fn image_flag_overrides_the_config() {
     let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            "us-docker.pkg.dev/acme/autosre/autosre:hotfix",
-        ])
-        .await;
+    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:hotfix").await;
     run.assert_code(0);
     // Only the service changes: no IAM write.
     assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
@@ -315,15 +319,7 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .before_request("PATCH", "/services/autosre", |state| {
             state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
         });
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            "us-docker.pkg.dev/acme/autosre/autosre:next",
-        ])
-        .await;
+    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:next").await;
     run.assert_code(1);
     // Google's message, and that traffic stays on the first revision.
     run.assert_stderr_contains(&format!("traffic stays on revision {first}"));
@@ -333,15 +329,8 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_runtime_account_stops_the_deploy() {
-    let key = "sre-agent-encryption-key";
-    let world = world_without_key(false)
-        .secret(PROJECT, key)
-        .secret_version(PROJECT, key, VersionState::Enabled, KEY)
-        .build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    run.assert_code(1);
-    assert!(h.writes().is_empty());
+    let world = preflight_world(false, &[(VersionState::Enabled, KEY)]);
+    let run = stopped_before_any_write(world).await;
     // The gcloud command that creates it.
     assert_run_snapshot!(run);
 }
@@ -508,32 +497,28 @@ async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_file_authenticates_as_gcloud_reads_it() {
+    /// `check` with no token in the environment, only the file.
+    async fn check_with_token_file(h: &Harness, file: &str) -> Run {
+        h.run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await
+    }
+
     let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     let file = file.to_str().unwrap();
-    let run = h
-        .run_with(
-            &["check", "--env", "staging"],
-            &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
-                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
-            ],
-        )
-        .await;
+    let run = check_with_token_file(&h, file).await;
     run.assert_code(0);
 
     // A wrong token is refused by the emulator, and the tool says how to authenticate.
     std::fs::write(h.dir.path().join("token"), "wrong").unwrap();
-    let run = h
-        .run_with(
-            &["check", "--env", "staging"],
-            &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
-                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
-            ],
-        )
-        .await;
+    let run = check_with_token_file(&h, file).await;
     run.assert_code(1);
     assert!(!run.all().contains("wrong"), "the token is never printed");
     // Which of the concurrent reads is refused first varies: no snapshot.
@@ -579,21 +564,26 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
             key = std::str::from_utf8(KEY).unwrap()
         )
     };
-    let file = h.dir.path().join("world.yaml");
-    let file_s = file.to_str().unwrap();
+    /// Writes `yaml` as the world file and deploys staging into a sandbox seeded from it.
+    async fn deploy_in_sandbox(h: &Harness, yaml: String) -> Run {
+        let file = h.dir.path().join("world.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        h.run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox-world",
+            file.to_str().unwrap(),
+        ])
+        .await
+    }
 
-    std::fs::write(&file, world("DISABLED")).unwrap();
-    let run = h
-        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
-        .await;
+    let run = deploy_in_sandbox(&h, world("DISABLED")).await;
     run.assert_code(1);
     // `... resolves to version 1, which is DISABLED`, `(0 writes) served by the in-process emulator`
     assert_run_snapshot!("sandbox_world_disabled_key", run);
 
-    std::fs::write(&file, world("ENABLED")).unwrap();
-    let run = h
-        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
-        .await;
+    let run = deploy_in_sandbox(&h, world("ENABLED")).await;
     run.assert_code(0);
     // `(6 writes) served by the in-process emulator`
     assert_run_snapshot!("sandbox_world_enabled_key", run);
