@@ -3,9 +3,10 @@
 
 use crate::harness::*;
 
-/// The staging world without the encryption-key secret (and, with
-/// `account: false`, without the runtime account), for the preflight tests.
-fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
+/// The staging world for the preflight tests: the encryption-key secret holds
+/// `key_versions` (there is no such secret when that is empty), and with
+/// `account: false` there is no runtime account.
+fn preflight_world(account: bool, key_versions: &[(VersionState, &[u8])]) -> World {
     let mut b = World::builder().project(PROJECT, NUMBER);
     if account {
         b = b.service_account(SA);
@@ -15,14 +16,37 @@ fn world_without_key(account: bool) -> autosre_emulator::WorldBuilder {
             .secret(PROJECT, s)
             .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
     }
-    b
+    let key = "sre-agent-encryption-key";
+    if !key_versions.is_empty() {
+        b = b.secret(PROJECT, key);
+    }
+    for (state, payload) in key_versions {
+        b = b.secret_version(PROJECT, key, *state, payload);
+    }
+    b.build()
+}
+
+/// A staging deploy of `image` instead of the config's.
+async fn deploy_image(h: &Harness, image: &str) -> Run {
+    h.run(&["deploy", "--env", "staging", "--image", image])
+        .await
+}
+
+/// A staging deploy into `world` that the preflight stops (exit 1) before
+/// any write.
+async fn stopped_before_any_write(world: World) -> Run {
+    let h = Harness::start_staging(world).await;
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    run.assert_code(1);
+    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    run
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() {
     let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
 
     // One write per policy that changes (project, three secrets, the runtime
     // account), and one services.create: the plan found no service.
@@ -71,21 +95,13 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
         "google-client-id",
         "sre-agent-encryption-key",
     ] {
-        let p = h
-            .emulator
-            .policy(&format!("projects/{PROJECT}/secrets/{s}"))
-            .unwrap();
+        let p = h.policy(&format!("projects/{PROJECT}/secrets/{s}"));
         assert!(
-            p.bindings
-                .iter()
-                .any(|b| b.role == "roles/secretmanager.secretAccessor"
-                    && b.members.contains(&format!("serviceAccount:{SA}")))
+            binds(&p, "roles/secretmanager.secretAccessor", SA_MEMBER),
+            "{s}"
         );
     }
-    let sa_policy = h
-        .emulator
-        .policy(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))
-        .unwrap();
+    let sa_policy = h.policy(&format!("projects/{PROJECT}/serviceAccounts/{SA}"));
     assert!(
         sa_policy
             .bindings
@@ -105,7 +121,7 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
     h.emulator.clear_journal();
 
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
     assert_run_snapshot!(run);
@@ -113,27 +129,15 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
-    let world = world_without_key(true).build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    let run = stopped_before_any_write(preflight_world(true, &[])).await;
     // Says what is missing and the gcloud command that creates it.
     assert_run_snapshot!(run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
-    let key = "sre-agent-encryption-key";
-    let world = world_without_key(true)
-        .secret(PROJECT, key)
-        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
-        .secret_version(PROJECT, key, VersionState::Disabled, PAYLOAD)
-        .build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
+    let disabled = (VersionState::Disabled, PAYLOAD);
+    let run = stopped_before_any_write(preflight_world(true, &[disabled, disabled])).await;
     // `latest` resolves to version 2, DISABLED: `gcloud secrets versions enable 2`.
     assert_run_snapshot!(run);
 }
@@ -149,7 +153,7 @@ async fn an_unwired_encryption_key_stops_the_deploy() {
         ),
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     assert!(h.writes().is_empty());
     assert_run_snapshot!(run);
 }
@@ -176,11 +180,11 @@ async fn other_bindings_and_conditions_are_preserved() {
         )
         .build();
     let h = Harness::start_staging(world).await;
-    let before = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let before = h.policy(&format!("projects/{PROJECT}"));
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
 
-    let after = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let after = h.policy(&format!("projects/{PROJECT}"));
     // Every binding that was there is still there, condition and all.
     for b in &before.bindings {
         assert!(
@@ -197,18 +201,14 @@ async fn other_bindings_and_conditions_are_preserved() {
             .iter()
             .any(|b| b.role == "roles/logging.logWriter"
                 && b.condition.is_none()
-                && b.members.contains(&format!("serviceAccount:{SA}")))
+                && b.members.iter().any(|m| m == SA_MEMBER))
     );
-    let secret = h
-        .emulator
-        .policy(&format!("projects/{PROJECT}/secrets/gemini-api-key"))
-        .unwrap();
-    assert!(
-        secret
-            .bindings
-            .iter()
-            .any(|b| b.role == "roles/secretmanager.admin")
-    );
+    let secret = h.policy(&format!("projects/{PROJECT}/secrets/gemini-api-key"));
+    assert!(binds(
+        &secret,
+        "roles/secretmanager.admin",
+        "group:sec@example.com"
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -224,26 +224,17 @@ async fn a_concurrent_policy_writer_loses_nothing() {
         );
     });
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let aborted = h.journal().into_iter().filter(|e| e.status == 409).count();
     assert_eq!(aborted, 1, "one write hit the stale etag");
-    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
-    assert!(p.bindings.iter().any(|b| {
-        b.role == "roles/viewer"
-            && b.members
-                .contains(&"user:concurrent@example.com".to_string())
-    }));
+    let p = h.policy(&format!("projects/{PROJECT}"));
+    assert!(binds(&p, "roles/viewer", "user:concurrent@example.com"));
     for role in [
         "roles/cloudtrace.agent",
         "roles/logging.logWriter",
         "roles/monitoring.metricWriter",
     ] {
-        assert!(
-            p.bindings
-                .iter()
-                .any(|b| b.role == role && b.members.contains(&format!("serviceAccount:{SA}"))),
-            "{role} missing"
-        );
+        assert!(binds(&p, role, SA_MEMBER), "{role} missing");
     }
 }
 
@@ -251,21 +242,12 @@ async fn a_concurrent_policy_writer_loses_nothing() {
 async fn dry_run_sends_no_write_and_lists_the_changes() {
     let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging", "--dry-run"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert!(h.writes().is_empty(), "writes: {:?}", h.write_rpcs());
     assert!(h.emulator.service(SERVICE).is_none());
-    assert!(
-        run.stdout.contains("+ roles/secretmanager.secretAccessor"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("Cloud Run service autosre will be created"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("Plan: "), "{}", run.stdout);
+    run.assert_stdout_contains("+ roles/secretmanager.secretAccessor");
+    run.assert_stdout_contains("Cloud Run service autosre will be created");
+    run.assert_stdout_contains("Plan: ");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,16 +255,8 @@ async fn image_flag_overrides_the_config() {
     let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            "us-docker.pkg.dev/acme/autosre/autosre:hotfix",
-        ])
-        .await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:hotfix").await;
+    run.assert_code(0);
     // Only the service changes: no IAM write.
     assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
     let svc = h.emulator.service(SERVICE).unwrap();
@@ -301,16 +275,11 @@ async fn project_wide_secret_access_grants_once_on_the_project() {
         &staging().replace("secret_access: per-secret", "secret_access: project"),
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 0);
     assert_eq!(h.count("cloudresourcemanager.projects.setIamPolicy"), 1);
-    let p = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
-    assert!(
-        p.bindings
-            .iter()
-            .any(|b| b.role == "roles/secretmanager.secretAccessor"
-                && b.members.contains(&format!("serviceAccount:{SA}")))
-    );
+    let p = h.policy(&format!("projects/{PROJECT}"));
+    assert!(binds(&p, "roles/secretmanager.secretAccessor", SA_MEMBER));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -325,15 +294,12 @@ async fn the_default_compute_account_is_used_when_none_is_configured() {
         ),
     );
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(svc["template"]["serviceAccount"], default_sa.as_str());
-    let p = h
-        .emulator
-        .policy(&format!(
-            "projects/{PROJECT}/secrets/sre-agent-encryption-key"
-        ))
-        .unwrap();
+    let p = h.policy(&format!(
+        "projects/{PROJECT}/secrets/sre-agent-encryption-key"
+    ));
     assert!(
         p.bindings
             .iter()
@@ -353,39 +319,18 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .before_request("PATCH", "/services/autosre", |state| {
             state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
         });
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            "us-docker.pkg.dev/acme/autosre/autosre:next",
-        ])
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:next").await;
+    run.assert_code(1);
     // Google's message, and that traffic stays on the first revision.
     run.assert_stderr_contains(&format!("traffic stays on revision {first}"));
     assert_run_snapshot!(run);
-    let svc = h.emulator.service(SERVICE).unwrap();
-    assert!(
-        svc["latestReadyRevision"]
-            .as_str()
-            .unwrap()
-            .ends_with(&first)
-    );
+    h.assert_latest_ready(&first);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_runtime_account_stops_the_deploy() {
-    let key = "sre-agent-encryption-key";
-    let world = world_without_key(false)
-        .secret(PROJECT, key)
-        .secret_version(PROJECT, key, VersionState::Enabled, KEY)
-        .build();
-    let h = Harness::start_staging(world).await;
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(h.writes().is_empty());
+    let world = preflight_world(false, &[(VersionState::Enabled, KEY)]);
+    let run = stopped_before_any_write(world).await;
     // The gcloud command that creates it.
     assert_run_snapshot!(run);
 }
@@ -407,7 +352,7 @@ async fn a_denied_secret_grant_fails_with_the_bindings_an_admin_must_add() {
     let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "/secrets/sre-agent-encryption-key:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     run.assert_stderr_contains(&format!(
             "gcloud secrets add-iam-policy-binding sre-agent-encryption-key --project={PROJECT} --member=serviceAccount:{SA} --role=roles/secretmanager.secretAccessor"
         ));
@@ -423,12 +368,12 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
     let h = Harness::start_staging(staging_world().build()).await;
     deny(&h, "POST", "projects/acme-sre-staging:setIamPolicy");
     let run = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     assert!(h.emulator.service(SERVICE).is_none());
     assert_run_snapshot!("project_grant_denied_strict", run);
 
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert!(h.emulator.service(SERVICE).is_some());
     // `warning: could not grant roles/cloudtrace.agent ...`, and the deploy goes on.
     assert_run_snapshot!("project_grant_denied_warning", run);
@@ -436,12 +381,10 @@ async fn a_denied_project_grant_is_a_warning_unless_strict() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
-    let h = propagating(staging_world().build()).await;
     // The first rollout (services.create) fails on the unpropagated grants; they have
     // propagated by the time the tool, told the rollout failed, reads the service.
-    propagate_after_the_first_rollout(&h);
-    let run = h.run(&RETRY_ARGS).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    let (h, run) = deploy_retried_once(staging_world().build()).await;
+    run.assert_code(0);
     assert_run_snapshot!(run);
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "{revisions:?}");
@@ -452,13 +395,8 @@ async fn a_rollout_is_retried_while_this_deploys_grants_propagate() {
     assert!(revisions[1].ready);
     // Grants were written once; only the rollout was repeated.
     assert_eq!(h.count("secretmanager.projects.secrets.setIamPolicy"), 3);
-    let rollouts: Vec<String> = h
-        .write_rpcs()
-        .into_iter()
-        .filter(|r| r.starts_with("run."))
-        .collect();
     assert_eq!(
-        rollouts,
+        h.rollouts(),
         [
             "run.projects.locations.services.create",
             "run.projects.locations.services.patch"
@@ -482,7 +420,7 @@ async fn a_rollout_gives_up_when_propagation_outlasts_the_timeout() {
             "1",
         ])
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     run.assert_stderr_contains("Permission denied on secret");
     let revisions = h.emulator.revisions(SERVICE);
     assert!(
@@ -503,7 +441,7 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
     );
     h.write_config("staging", &public);
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let invoker_iam_disabled =
         |h: &Harness| h.emulator.service(SERVICE).unwrap()["invokerIamDisabled"] == true;
     let all_users = |h: &Harness| {
@@ -528,7 +466,7 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
     h.write_config("staging", &staging());
     h.emulator.clear_journal();
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert!(!invoker_iam_disabled(&h), "private again");
     assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
 }
@@ -539,12 +477,12 @@ async fn allow_unauthenticated_makes_the_service_public_and_back() {
 async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
     let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     h.emulator
         .with_state(|st| st.add_binding(SERVICE, "roles/run.invoker", "allUsers"));
     h.emulator.clear_journal();
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert_eq!(
         h.write_rpcs(),
         ["run.projects.locations.services.setIamPolicy"]
@@ -559,33 +497,29 @@ async fn an_old_allusers_binding_is_removed_when_the_service_is_private() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_file_authenticates_as_gcloud_reads_it() {
+    /// `check` with no token in the environment, only the file.
+    async fn check_with_token_file(h: &Harness, file: &str) -> Run {
+        h.run_with(
+            &["check", "--env", "staging"],
+            &[
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
+                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
+            ],
+        )
+        .await
+    }
+
     let h = Harness::start_staging(staging_world().build()).await;
     let file = h.dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     let file = file.to_str().unwrap();
-    let run = h
-        .run_with(
-            &["check", "--env", "staging"],
-            &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
-                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
-            ],
-        )
-        .await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = check_with_token_file(&h, file).await;
+    run.assert_code(0);
 
     // A wrong token is refused by the emulator, and the tool says how to authenticate.
     std::fs::write(h.dir.path().join("token"), "wrong").unwrap();
-    let run = h
-        .run_with(
-            &["check", "--env", "staging"],
-            &[
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", UNSET),
-                ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", file),
-            ],
-        )
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    let run = check_with_token_file(&h, file).await;
+    run.assert_code(1);
     assert!(!run.all().contains("wrong"), "the token is never printed");
     // Which of the concurrent reads is refused first varies: no snapshot.
     run.assert_stderr_contains("(HTTP 401 UNAUTHENTICATED)");
@@ -596,13 +530,13 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
 async fn check_is_a_read_only_preflight() {
     let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert_run_snapshot!("check_passed", run);
 
     h.emulator
         .with_state(|s| s.disable_secret_version(PROJECT, "google-client-id", 1));
     let run = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     // `FAIL secret google-client-id:latest -> version 1 DISABLED`
     assert_run_snapshot!("check_failed", run);
     assert!(h.writes().is_empty());
@@ -630,22 +564,27 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
             key = std::str::from_utf8(KEY).unwrap()
         )
     };
-    let file = h.dir.path().join("world.yaml");
-    let file_s = file.to_str().unwrap();
+    /// Writes `yaml` as the world file and deploys staging into a sandbox seeded from it.
+    async fn deploy_in_sandbox(h: &Harness, yaml: String) -> Run {
+        let file = h.dir.path().join("world.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        h.run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--sandbox-world",
+            file.to_str().unwrap(),
+        ])
+        .await
+    }
 
-    std::fs::write(&file, world("DISABLED")).unwrap();
-    let run = h
-        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    let run = deploy_in_sandbox(&h, world("DISABLED")).await;
+    run.assert_code(1);
     // `... resolves to version 1, which is DISABLED`, `(0 writes) served by the in-process emulator`
     assert_run_snapshot!("sandbox_world_disabled_key", run);
 
-    std::fs::write(&file, world("ENABLED")).unwrap();
-    let run = h
-        .run(&["deploy", "--env", "staging", "--sandbox-world", file_s])
-        .await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = deploy_in_sandbox(&h, world("ENABLED")).await;
+    run.assert_code(0);
     // `(6 writes) served by the in-process emulator`
     assert_run_snapshot!("sandbox_world_enabled_key", run);
     assert!(h.journal().is_empty(), "the harness emulator saw nothing");
@@ -667,7 +606,7 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
             ],
         )
         .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     run.assert_stderr_contains("cannot get Google credentials from the metadata server");
     run.assert_stderr_contains("gcloud auth application-default login");
     assert!(h.journal().is_empty(), "nothing was sent");

@@ -41,12 +41,30 @@ fn merge(into: &mut Value, extra: Value) {
     }
 }
 
-/// The rollout runs through Cloud Run's `services.create`/`services.patch` only.
-fn rollouts(h: &Harness) -> Vec<String> {
-    h.write_rpcs()
-        .into_iter()
-        .filter(|r| r.starts_with("run."))
-        .collect()
+/// A deploy of [`NEXT_IMAGE`] that retries rollouts every 10 ms, for up to
+/// `timeout` seconds.
+async fn deploy_next_image(h: &Harness, timeout: &str) -> Run {
+    h.run(&[
+        "deploy",
+        "--env",
+        "staging",
+        "--image",
+        NEXT_IMAGE,
+        "--propagation-retry-ms",
+        "10",
+        "--iam-propagation-timeout",
+        timeout,
+    ])
+    .await
+}
+
+/// The staging world with the service an earlier deploy left, serving, whose
+/// every new revision fails with `reason` and `message`.
+fn failing_revisions(reason: &str, message: &str) -> World {
+    staging_world()
+        .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
+        .fail_revisions(reason, message)
+        .build()
 }
 
 // 1. Failed revisions.
@@ -58,9 +76,7 @@ async fn retried_on_unpropagated_grants(code: i32, revision_prefix: bool) {
     let world = staging_world()
         .revision_failure(Some(code), revision_prefix)
         .build();
-    let h = propagating(world).await;
-    propagate_after_the_first_rollout(&h);
-    let run = h.run(&RETRY_ARGS).await;
+    let (h, run) = deploy_retried_once(world).await;
     assert_eq!(
         run.code,
         0,
@@ -75,20 +91,13 @@ async fn retried_on_unpropagated_grants(code: i32, revision_prefix: bool) {
     assert_eq!(revisions[0].reason, "SECRETS_ACCESS_CHECK_FAILED");
     assert!(revisions[1].ready);
     assert_eq!(
-        rollouts(&h),
+        h.rollouts(),
         [
             "run.projects.locations.services.create",
             "run.projects.locations.services.patch"
         ]
     );
-    let svc = h.emulator.service(SERVICE).unwrap();
-    assert!(
-        svc["latestReadyRevision"]
-            .as_str()
-            .unwrap()
-            .ends_with(&revisions[1].name),
-        "{svc}"
-    );
+    h.assert_latest_ready(&revisions[1].name);
     // Every form reads the same to the user.
     assert_run_snapshot!("retried_on_unpropagated_grants", run);
 }
@@ -118,28 +127,13 @@ async fn the_structured_reason_decides_without_the_documented_words() {
     // Every new revision fails with SECRETS_ACCESS_CHECK_FAILED but a message without
     // "Permission denied on secret": the reason alone makes the tool retry, until its
     // own timeout (1 s, real time; how many retries fit is not asserted).
-    let world = staging_world()
-        .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
-        .fail_revisions("SECRETS_ACCESS_CHECK_FAILED", "The secret check failed.")
-        .build();
+    let world = failing_revisions("SECRETS_ACCESS_CHECK_FAILED", "The secret check failed.");
     let h = Harness::start_staging(world).await;
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            NEXT_IMAGE,
-            "--propagation-retry-ms",
-            "10",
-            "--iam-propagation-timeout",
-            "1",
-        ])
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    let run = deploy_next_image(&h, "1").await;
+    run.assert_code(1);
     run.assert_stderr_contains("The new secret grants have not propagated yet");
     run.assert_stderr_contains("The secret check failed.");
-    assert!(rollouts(&h).len() >= 2, "{:?}", rollouts(&h));
+    assert!(h.rollouts().len() >= 2, "{:?}", h.rollouts());
     let revisions = h.emulator.revisions(SERVICE);
     assert!(revisions[0].ready && revisions[1..].iter().all(|r| !r.ready));
 }
@@ -148,27 +142,11 @@ async fn the_structured_reason_decides_without_the_documented_words() {
 async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
     // A service deployed and serving; every new revision fails with CONTAINER_MISSING.
     let message = format!("Image '{NEXT_IMAGE}' not found.");
-    let world = staging_world()
-        .service(PROJECT, "us-central1", seeded_service(json!({}), json!({})))
-        .fail_revisions("CONTAINER_MISSING", &message)
-        .build();
-    let h = Harness::start_staging(world).await;
+    let h = Harness::start_staging(failing_revisions("CONTAINER_MISSING", &message)).await;
     let serving = h.emulator.revisions(SERVICE)[0].name.clone();
 
-    let run = h
-        .run(&[
-            "deploy",
-            "--env",
-            "staging",
-            "--image",
-            NEXT_IMAGE,
-            "--propagation-retry-ms",
-            "10",
-            "--iam-propagation-timeout",
-            "10",
-        ])
-        .await;
-    assert_eq!(run.code, 1, "{}", run.all());
+    let run = deploy_next_image(&h, "10").await;
+    run.assert_code(1);
     run.assert_stderr_contains(&message);
     run.assert_stderr_contains(&format!("traffic stays on revision {serving}"));
     assert!(
@@ -178,19 +156,13 @@ async fn a_missing_container_image_is_not_retried_and_traffic_stays() {
     );
     assert_run_snapshot!(run);
     // One rollout, one failed revision, traffic on the first.
-    assert_eq!(rollouts(&h), ["run.projects.locations.services.patch"]);
+    assert_eq!(h.rollouts(), ["run.projects.locations.services.patch"]);
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 2, "{revisions:?}");
     assert!(!revisions[1].ready);
     assert_eq!(revisions[1].reason, "CONTAINER_MISSING");
+    h.assert_latest_ready(&serving);
     let svc = h.emulator.service(SERVICE).unwrap();
-    assert!(
-        svc["latestReadyRevision"]
-            .as_str()
-            .unwrap()
-            .ends_with(&serving),
-        "{svc}"
-    );
     assert_eq!(
         svc["traffic"][0]["type"], "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
         "{svc}"
@@ -231,7 +203,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
     let plan = h
         .run(&["plan", "--env", "staging", "--image", NEXT_IMAGE])
         .await;
-    assert_eq!(plan.code, 0, "{}", plan.all());
+    plan.assert_code(0);
     plan.assert_all_contains("the update drops system annotations and labels");
     for key in [
         "run.googleapis.com/client-name",
@@ -248,7 +220,7 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
     let run = h
         .run(&["deploy", "--env", "staging", "--image", NEXT_IMAGE])
         .await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert_run_snapshot!("system_keys_deploy", run);
     assert_eq!(
         h.journal()
@@ -312,7 +284,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     let run = h
         .run(&["deploy", "--env", "staging", "--image", NEXT_IMAGE])
         .await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(svc["client"], "autosre-deploy", "{svc}");
     assert_eq!(svc["clientVersion"], env!("CARGO_PKG_VERSION"), "{svc}");
@@ -320,7 +292,7 @@ async fn the_service_names_autosre_deploy_and_its_version_as_its_client() {
     // And on a service the tool creates.
     let h = Harness::start_staging(staging_world().build()).await;
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(svc["client"], "autosre-deploy", "{svc}");
     assert_eq!(svc["clientVersion"], env!("CARGO_PKG_VERSION"), "{svc}");
@@ -338,10 +310,8 @@ fn retry_annotation(h: &Harness) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_deploys_rollout_retry_marks_the_template_with_its_own_value() {
-    let h = propagating(staging_world().build()).await;
-    propagate_after_the_first_rollout(&h);
-    let run = h.run(&RETRY_ARGS).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    let (h, run) = deploy_retried_once(staging_world().build()).await;
+    run.assert_code(0);
     assert_eq!(h.emulator.revisions(SERVICE).len(), 2);
     let first = retry_annotation(&h);
 
@@ -361,7 +331,7 @@ async fn each_deploys_rollout_retry_marks_the_template_with_its_own_value() {
         .chain(["--image", NEXT_IMAGE])
         .collect();
     let run = h.run(&args).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     run.assert_stderr_contains("The new secret grants have not propagated yet");
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 4, "{revisions:?}");
@@ -396,7 +366,7 @@ async fn first_deploy_with_validation(
 /// Then the deploy goes on and creates the service.
 async fn deploys(h: &Harness) {
     let run = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let revisions = h.emulator.revisions(SERVICE);
     assert_eq!(revisions.len(), 1, "{revisions:?}");
     assert!(revisions[0].ready);
@@ -441,7 +411,7 @@ async fn validation_as_an_operation_that_never_finishes_is_a_warning() {
         .build();
     let h = Harness::start_staging(world).await;
     let plan = h.run(&["plan", "--env", "staging"]).await;
-    assert_eq!(plan.code, 0, "{}", plan.all());
+    plan.assert_code(0);
     plan.assert_all_contains("Cloud Run did not validate");
     assert!(h.writes().is_empty());
 }

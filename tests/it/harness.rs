@@ -50,6 +50,8 @@ pub const PROJECT: &str = "acme-sre-staging";
 pub const NUMBER: u64 = 123_456_789_012;
 pub const SA: &str = "autosre-run@acme-sre-staging.iam.gserviceaccount.com";
 pub const SERVICE: &str = "projects/acme-sre-staging/locations/us-central1/services/autosre";
+/// [`SA`] as a policy member.
+pub const SA_MEMBER: &str = "serviceAccount:autosre-run@acme-sre-staging.iam.gserviceaccount.com";
 
 /// The repo's own config file.
 pub fn repo_config(name: &str) -> String {
@@ -190,6 +192,12 @@ impl Run {
             text = text.replace(from.as_str(), to);
         }
         text
+    }
+
+    /// Assert the exit code, showing stdout and stderr if it differs.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.all());
     }
 
     /// Assert that stderr contains `text`, showing stderr if not.
@@ -485,6 +493,37 @@ impl Harness {
         self.writes().into_iter().map(|e| e.rpc).collect()
     }
 
+    /// The discovery method ids of the rollout writes (Cloud Run's
+    /// `services.create`/`services.patch`/...), in order.
+    pub fn rollouts(&self) -> Vec<String> {
+        self.write_rpcs()
+            .into_iter()
+            .filter(|r| r.starts_with("run."))
+            .collect()
+    }
+
+    /// The IAM policy of `resource`, which must have one.
+    #[track_caller]
+    pub fn policy(&self, resource: &str) -> autosre_emulator::Policy {
+        self.emulator
+            .policy(resource)
+            .unwrap_or_else(|| panic!("no policy on {resource}"))
+    }
+
+    /// Assert that the service's latest ready revision is `revision` (its
+    /// name or the tail of it).
+    #[track_caller]
+    pub fn assert_latest_ready(&self, revision: &str) {
+        let svc = self.emulator.service(SERVICE).expect("the service");
+        assert!(
+            svc["latestReadyRevision"]
+                .as_str()
+                .unwrap()
+                .ends_with(revision),
+            "{svc}"
+        );
+    }
+
     /// How many requests called the discovery method `rpc`.
     pub fn count(&self, rpc: &str) -> usize {
         self.journal().iter().filter(|e| e.rpc == rpc).count()
@@ -518,6 +557,23 @@ pub fn propagate_after_the_first_rollout(h: &Harness) {
             clock.advance(PROPAGATION)
         });
     });
+}
+
+/// A first deploy of `world` ([`RETRY_ARGS`]) whose grants have not propagated
+/// for its first rollout and have for the retry.
+pub async fn deploy_retried_once(world: World) -> (Harness, Run) {
+    let h = propagating(world).await;
+    propagate_after_the_first_rollout(&h);
+    let run = h.run(&RETRY_ARGS).await;
+    (h, run)
+}
+
+/// Whether `policy` binds `member` to `role` (with or without a condition).
+pub fn binds(policy: &autosre_emulator::Policy, role: &str, member: &str) -> bool {
+    policy
+        .bindings
+        .iter()
+        .any(|b| b.role == role && b.members.iter().any(|m| m == member))
 }
 
 /// A deploy of staging that retries rollouts every 10 ms, for up to 10 s.

@@ -36,6 +36,21 @@ const EVERYTHING: [&str; 5] = [
     "roles/secretmanager.admin",
 ];
 
+/// [`EVERYTHING`] but `removed`, and with `added`.
+fn everything_but(removed: &str, added: &[&'static str]) -> Vec<&'static str> {
+    EVERYTHING
+        .into_iter()
+        .filter(|r| *r != removed)
+        .chain(added.iter().copied())
+        .collect()
+}
+
+/// A deployer who reads the project policy (roles/viewer) and holds nothing
+/// that sets it: the project grants are optional, and denied.
+fn without_project_iam_admin() -> Vec<&'static str> {
+    everything_but("roles/resourcemanager.projectIamAdmin", &["roles/viewer"])
+}
+
 async fn staging(roles: &[&str]) -> Harness {
     let h = Harness::start(world(roles)).await;
     h.write_config("staging", &repo_config("staging"));
@@ -44,14 +59,10 @@ async fn staging(roles: &[&str]) -> Harness {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
-    let roles: Vec<&str> = EVERYTHING
-        .into_iter()
-        .filter(|r| *r != "roles/iam.serviceAccountUser")
-        .collect();
-    let h = staging(&roles).await;
+    let h = staging(&everything_but("roles/iam.serviceAccountUser", &[])).await;
 
     let check = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(check.code, 1, "{}", check.all());
+    check.assert_code(1);
     // The table names the permission, its resource and that it is missing...
     let row = check
         .stdout
@@ -81,7 +92,7 @@ async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
     assert_eq!(act_as["resource"]["email"], SA);
 
     let deploy = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(deploy.code, 1, "{}", deploy.all());
+    deploy.assert_code(1);
     deploy.assert_all_contains("iam.serviceAccounts.actAs");
     deploy.assert_all_contains("roles/iam.serviceAccountUser");
     // Nothing written: not a grant, not the service.
@@ -93,18 +104,12 @@ async fn without_act_as_check_names_it_and_deploy_writes_nothing() {
 async fn a_deployer_with_every_permission_deploys() {
     let h = staging(&EVERYTHING).await;
     let check = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(check.code, 0, "{}", check.all());
+    check.assert_code(0);
     assert!(!check.stdout.contains("MISSING"), "{}", check.stdout);
-    assert!(
-        check
-            .stdout
-            .contains("Permissions of the deploying identity:"),
-        "{}",
-        check.stdout
-    );
+    check.assert_stdout_contains("Permissions of the deploying identity:");
 
     let deploy = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(deploy.code, 0, "{}", deploy.all());
+    deploy.assert_code(0);
     assert!(h.emulator.service(SERVICE).is_some());
     // The permission questions were asked, and asked in the read phases.
     assert!(
@@ -117,23 +122,11 @@ async fn a_deployer_with_every_permission_deploys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
-    // roles/viewer reads the project policy; nothing grants setIamPolicy on it.
-    let roles: Vec<&str> = EVERYTHING
-        .into_iter()
-        .filter(|r| *r != "roles/resourcemanager.projectIamAdmin")
-        .chain(["roles/viewer"])
-        .collect();
-    let h = staging(&roles).await;
+    let h = staging(&without_project_iam_admin()).await;
 
     let deploy = h.run(&["deploy", "--env", "staging"]).await;
-    assert_eq!(deploy.code, 0, "{}", deploy.all());
-    assert!(
-        deploy
-            .stderr
-            .contains("lacks permissions on project acme-sre-staging"),
-        "{}",
-        deploy.stderr
-    );
+    deploy.assert_code(0);
+    deploy.assert_stderr_contains("lacks permissions on project acme-sre-staging");
     deploy.assert_stderr_contains(&format!(
             "gcloud projects add-iam-policy-binding {PROJECT} --member=serviceAccount:{SA} --role=roles/cloudtrace.agent"
         ));
@@ -149,7 +142,7 @@ async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
         .map(|e| e.status)
         .collect();
     assert_eq!(project_writes, [403]);
-    let policy = h.emulator.policy(&format!("projects/{PROJECT}")).unwrap();
+    let policy = h.policy(&format!("projects/{PROJECT}"));
     assert!(
         !policy
             .bindings
@@ -161,21 +154,10 @@ async fn lacking_only_an_optional_grant_permission_warns_and_deploys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn strict_iam_turns_the_optional_permission_into_a_stop() {
-    let roles: Vec<&str> = EVERYTHING
-        .into_iter()
-        .filter(|r| *r != "roles/resourcemanager.projectIamAdmin")
-        .chain(["roles/viewer"])
-        .collect();
-    let h = staging(&roles).await;
+    let h = staging(&without_project_iam_admin()).await;
     let deploy = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
-    assert_eq!(deploy.code, 1, "{}", deploy.all());
-    assert!(
-        deploy
-            .all()
-            .contains("resourcemanager.projects.setIamPolicy"),
-        "{}",
-        deploy.all()
-    );
+    deploy.assert_code(1);
+    deploy.assert_all_contains("resourcemanager.projects.setIamPolicy");
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 }
 
@@ -185,15 +167,9 @@ async fn an_unserved_permission_question_is_a_warning() {
     h.emulator
         .inject_fault(Fault::status(Some("POST"), ":testIamPermissions", 501, 100));
     let check = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(check.code, 0, "{}", check.all());
-    assert!(
-        check
-            .all()
-            .contains("could not check the deploying identity's permissions"),
-        "{}",
-        check.all()
-    );
-    assert!(check.stdout.contains("not checked"), "{}", check.stdout);
+    check.assert_code(0);
+    check.assert_all_contains("could not check the deploying identity's permissions");
+    check.assert_stdout_contains("not checked");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,16 +189,13 @@ async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
             "projects/acme-sre-staging/roles/secretreader",
             MEMBER,
         );
-    for role in EVERYTHING
-        .into_iter()
-        .filter(|r| *r != "roles/secretmanager.admin")
-    {
+    for role in everything_but("roles/secretmanager.admin", &[]) {
         b = b.project_binding(PROJECT, role, MEMBER);
     }
     let h = Harness::start(b.build()).await;
     h.write_config("staging", &repo_config("staging"));
     let check = h.run(&["check", "--env", "staging"]).await;
-    assert_eq!(check.code, 1, "{}", check.all());
+    check.assert_code(1);
     check.assert_all_contains("secretmanager.secrets.getIamPolicy");
     check.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty());
@@ -232,14 +205,13 @@ async fn a_refused_secret_policy_read_is_reported_not_a_crash() {
 async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
     // Reads every secret policy (roles/secretmanager.viewer) but may not
     // change one: the runtime account's secret access cannot be granted.
-    let roles: Vec<&str> = EVERYTHING
-        .into_iter()
-        .filter(|r| *r != "roles/secretmanager.admin")
-        .chain(["roles/secretmanager.viewer"])
-        .collect();
-    let h = staging(&roles).await;
+    let h = staging(&everything_but(
+        "roles/secretmanager.admin",
+        &["roles/secretmanager.viewer"],
+    ))
+    .await;
     let grant = h.run(&["grant", "--env", "staging"]).await;
-    assert_eq!(grant.code, 1, "{}", grant.all());
+    grant.assert_code(1);
     grant.assert_all_contains("secretmanager.secrets.setIamPolicy");
     grant.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
