@@ -292,36 +292,29 @@ fn the_first_problem_in_file_order_is_reported() {
 
 #[test]
 fn encryption_key_wiring_is_reported_not_rejected() {
-    let other = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: old-key:3",
-    );
+    const SHIPPED: &str = "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest";
+    let wiring = |from: &str, to: &str| {
+        parse_text(&example_with(from, to))
+            .unwrap()
+            .encryption_key_wiring()
+    };
     assert_eq!(
-        parse_text(&other).unwrap().encryption_key_wiring(),
+        wiring(SHIPPED, "SRE_AGENT_ENCRYPTION_KEY: old-key:3"),
         KeyWiring::WiredToOtherSecret("old-key:3".to_owned())
     );
-    let missing = example_with(
-        "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
-        "",
-    );
+    assert_eq!(wiring(&format!("    {SHIPPED}\n"), ""), KeyWiring::NotWired);
     assert_eq!(
-        parse_text(&missing).unwrap().encryption_key_wiring(),
-        KeyWiring::NotWired
-    );
-    let same_project = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: projects/acme-sre-staging/secrets/sre-agent-encryption-key:2",
-    );
-    assert_eq!(
-        parse_text(&same_project).unwrap().encryption_key_wiring(),
+        wiring(
+            SHIPPED,
+            "SRE_AGENT_ENCRYPTION_KEY: projects/acme-sre-staging/secrets/sre-agent-encryption-key:2"
+        ),
         KeyWiring::Wired
     );
-    let other_project = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: projects/acme-shared/secrets/sre-agent-encryption-key",
-    );
     assert_eq!(
-        parse_text(&other_project).unwrap().encryption_key_wiring(),
+        wiring(
+            SHIPPED,
+            "SRE_AGENT_ENCRYPTION_KEY: projects/acme-shared/secrets/sre-agent-encryption-key"
+        ),
         KeyWiring::WiredToOtherSecret(
             "projects/acme-shared/secrets/sre-agent-encryption-key:latest".to_owned()
         )
