@@ -210,155 +210,85 @@ impl Case {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_top_level_key() {
-    Case {
-        yaml: format!("{}colour: blue\n", staging()),
-        at: "colour: blue",
-        key: Some("colour"),
-        message: "unknown key `colour`",
-        hint: "`project`",
-    }
-    .check()
-    .await;
+/// One `#[tokio::test]` per row, each a [`Case`] run through `Case::$check`. A row is
+/// `name: yaml => (at, key, message, hint);`, the columns being the fields of [`Case`].
+macro_rules! case_tests {
+    ($check:ident: $($(#[$attr:meta])* $name:ident: $yaml:expr => ($at:expr, $key:expr, $message:expr, $hint:expr);)*) => {
+        $(
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                Case { yaml: $yaml, at: $at, key: $key, message: $message, hint: $hint }
+                    .$check()
+                    .await;
+            }
+        )*
+    };
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_nested_key_suggests_the_close_one() {
-    Case {
-        yaml: replace_once(&staging(), "  memory: 16Gi\n", "  memroy: 16Gi\n"),
-        at: "memroy:",
-        key: Some("service.memroy"),
-        message: "unknown key `memroy`",
-        hint: "`memory`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_yaml_bad_indentation() {
-    Case {
-        yaml: replace_once(&staging(), "  memory: 16Gi\n", "   memory: 16Gi\n"),
-        at: "   memory: 16Gi",
-        key: None,
-        message: "",
-        hint: "indentation",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_yaml_unclosed_quote() {
-    Case {
-        yaml: replace_once(
-            &staging(),
-            "STRICT_EUC_ENFORCEMENT: \"true\"",
-            "STRICT_EUC_ENFORCEMENT: \"true",
-        ),
-        at: "STRICT_EUC_ENFORCEMENT",
-        key: None,
-        message: "quote",
-        hint: "quotes",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn memory_with_a_byte_unit() {
-    Case {
-        yaml: replace_once(&staging(), "memory: 16Gi", "memory: 16GB"),
-        at: "memory: 16GB",
-        key: Some("service.memory"),
-        message: "`16GB`",
-        hint: "`16Gi`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn cpu_in_words() {
-    Case {
-        yaml: replace_once(&staging(), "cpu: \"4\"", "cpu: four"),
-        at: "cpu: four",
-        key: Some("service.cpu"),
-        message: "`four`",
-        hint: "\"4\"",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn timeout_without_a_unit() {
-    Case {
-        yaml: replace_once(&staging(), "timeout: 300s", "timeout: 300"),
-        at: "timeout: 300",
-        key: Some("service.timeout"),
-        message: "`300`",
-        hint: "`300s`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn timeout_over_the_maximum() {
-    Case {
-        yaml: replace_once(&staging(), "timeout: 300s", "timeout: 90m"),
-        at: "timeout: 90m",
-        key: Some("service.timeout"),
-        message: "maximum",
-        hint: "`3600s`",
-    }
-    .check()
-    .await;
+/// The shipped `config/staging.yaml` with the one occurrence of `old` replaced by `new`.
+fn replaced(old: &str, new: &str) -> String {
+    replace_once(&staging(), old, new)
 }
 
 fn with_env_line(line: &str) -> String {
     insert_after(&staging(), "    LOG_LEVEL: INFO", line)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn env_name_starting_with_a_digit() {
-    Case {
-        yaml: with_env_line("    1BAD: x"),
-        at: "1BAD: x",
-        key: Some("service.env.1BAD"),
-        message: "`1BAD`",
-        hint: "not starting with a digit",
-    }
-    .check()
-    .await;
+fn with_secret_ref(env: &str, reference: &str) -> String {
+    let old_line = staging()
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{env}: ")))
+        .unwrap()
+        .to_string();
+    replace_once(&staging(), &old_line, &format!("    {env}: {reference}"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn env_name_with_a_dash() {
-    Case {
-        yaml: with_env_line("    WITH-DASH: x"),
-        at: "WITH-DASH: x",
-        key: Some("service.env.WITH-DASH"),
-        message: "`WITH-DASH`",
-        hint: "`WITH_DASH`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn env_name_reserved_by_cloud_run() {
-    Case {
-        yaml: with_env_line("    PORT: \"8080\""),
-        at: "PORT: \"8080\"",
-        key: Some("service.env.PORT"),
-        message: "reserved",
-        hint: "remove it",
-    }
-    .check()
-    .await;
+case_tests! { check:
+    unknown_top_level_key: format!("{}colour: blue\n", staging())
+        => ("colour: blue", Some("colour"), "unknown key `colour`", "`project`");
+    unknown_nested_key_suggests_the_close_one: replaced("  memory: 16Gi\n", "  memroy: 16Gi\n")
+        => ("memroy:", Some("service.memroy"), "unknown key `memroy`", "`memory`");
+    malformed_yaml_bad_indentation: replaced("  memory: 16Gi\n", "   memory: 16Gi\n")
+        => ("   memory: 16Gi", None, "", "indentation");
+    malformed_yaml_unclosed_quote:
+        replaced("STRICT_EUC_ENFORCEMENT: \"true\"", "STRICT_EUC_ENFORCEMENT: \"true")
+        => ("STRICT_EUC_ENFORCEMENT", None, "quote", "quotes");
+    memory_with_a_byte_unit: replaced("memory: 16Gi", "memory: 16GB")
+        => ("memory: 16GB", Some("service.memory"), "`16GB`", "`16Gi`");
+    cpu_in_words: replaced("cpu: \"4\"", "cpu: four")
+        => ("cpu: four", Some("service.cpu"), "`four`", "\"4\"");
+    timeout_without_a_unit: replaced("timeout: 300s", "timeout: 300")
+        => ("timeout: 300", Some("service.timeout"), "`300`", "`300s`");
+    timeout_over_the_maximum: replaced("timeout: 300s", "timeout: 90m")
+        => ("timeout: 90m", Some("service.timeout"), "maximum", "`3600s`");
+    env_name_starting_with_a_digit: with_env_line("    1BAD: x")
+        => ("1BAD: x", Some("service.env.1BAD"), "`1BAD`", "not starting with a digit");
+    env_name_with_a_dash: with_env_line("    WITH-DASH: x")
+        => ("WITH-DASH: x", Some("service.env.WITH-DASH"), "`WITH-DASH`", "`WITH_DASH`");
+    env_name_reserved_by_cloud_run: with_env_line("    PORT: \"8080\"")
+        => ("PORT: \"8080\"", Some("service.env.PORT"), "reserved", "remove it");
+    secret_ref_with_two_colons: with_secret_ref("GOOGLE_CLIENT_ID", "a:b:c")
+        => ("GOOGLE_CLIENT_ID: a:b:c", Some("service.secrets.GOOGLE_CLIENT_ID"), "`a:b:c`",
+            "`name:version`");
+    /// `v1` is a valid version alias; `1v` starts with a digit but is no number.
+    secret_ref_with_a_version_that_is_neither_a_number_nor_an_alias:
+        with_secret_ref("GOOGLE_API_KEY", "gemini-api-key:1v")
+        => ("GOOGLE_API_KEY: gemini-api-key:1v", Some("service.secrets.GOOGLE_API_KEY"), "`1v`",
+            "`latest`");
+    secret_ref_path_without_a_name: with_secret_ref("GOOGLE_CLIENT_ID", "projects/p/secrets/")
+        => ("GOOGLE_CLIENT_ID: projects/p/secrets/", Some("service.secrets.GOOGLE_CLIENT_ID"),
+            "`projects/p/secrets/`", "projects/PROJECT/secrets/NAME");
+    role_without_the_roles_prefix: replaced("[roles/cloudtrace.agent,", "[cloudtrace.agent,")
+        => ("project_roles:", Some("iam.project_roles[0]"), "`cloudtrace.agent`",
+            "`roles/cloudtrace.agent`");
+    member_without_a_type: format!("{}    - alice@example.com\n", staging())
+        => ("- alice@example.com", Some("iam.service_account_users[1]"), "`alice@example.com`",
+            "`user:alice@example.com`");
+    service_name_with_capitals: replaced("  name: autosre\n", "  name: AutoSRE\n")
+        => ("name: AutoSRE", Some("service.name"), "`AutoSRE`", "`autosre`");
+    service_name_starting_with_a_hyphen: replaced("  name: autosre\n", "  name: -x\n")
+        => ("name: -x", Some("service.name"), "`-x`", "starting with a letter");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,58 +312,28 @@ async fn env_var_both_plain_and_secret() {
     );
 }
 
-fn with_secret_ref(env: &str, reference: &str) -> String {
-    let old_line = staging()
-        .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{env}: ")))
-        .unwrap()
-        .to_string();
-    replace_once(&staging(), &old_line, &format!("    {env}: {reference}"))
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn secret_ref_with_two_colons() {
-    Case {
-        yaml: with_secret_ref("GOOGLE_CLIENT_ID", "a:b:c"),
-        at: "GOOGLE_CLIENT_ID: a:b:c",
-        key: Some("service.secrets.GOOGLE_CLIENT_ID"),
-        message: "`a:b:c`",
-        hint: "`name:version`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn secret_ref_with_a_version_that_is_neither_a_number_nor_an_alias() {
-    // `v1` is a valid version alias; `1v` starts with a digit but is no number.
-    Case {
-        yaml: with_secret_ref("GOOGLE_API_KEY", "gemini-api-key:1v"),
-        at: "GOOGLE_API_KEY: gemini-api-key:1v",
-        key: Some("service.secrets.GOOGLE_API_KEY"),
-        message: "`1v`",
-        hint: "`latest`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn secret_ref_path_without_a_name() {
-    Case {
-        yaml: with_secret_ref("GOOGLE_CLIENT_ID", "projects/p/secrets/"),
-        at: "GOOGLE_CLIENT_ID: projects/p/secrets/",
-        key: Some("service.secrets.GOOGLE_CLIENT_ID"),
-        message: "`projects/p/secrets/`",
-        hint: "projects/PROJECT/secrets/NAME",
-    }
-    .check()
-    .await;
-}
-
 /// A plain value for the encryption key would ship the key in the config file; the error must
 /// say so without echoing the value.
 const PLAIN_KEY: &str = "plain-fernet-key-in-the-config-do-not-print";
+
+/// `yaml` with `SRE_AGENT_ENCRYPTION_KEY` as the plain env value [`PLAIN_KEY`] is refused at
+/// that line with a hint containing `hint`, and the value appears nowhere in the output.
+async fn refuses_the_plain_key_without_printing_it(yaml: String, hint: &'static str) {
+    let run = Case {
+        yaml,
+        at: PLAIN_KEY,
+        key: Some("service.env.SRE_AGENT_ENCRYPTION_KEY"),
+        message: "must not be a plain value",
+        hint,
+    }
+    .check()
+    .await;
+    assert!(
+        !run.all().contains(PLAIN_KEY),
+        "the value was printed:\n{}",
+        run.all()
+    );
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn encryption_key_moved_from_secrets_to_a_plain_value() {
@@ -442,89 +342,19 @@ async fn encryption_key_moved_from_secrets_to_a_plain_value() {
         "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
         "",
     );
-    let run = Case {
+    refuses_the_plain_key_without_printing_it(
         yaml,
-        at: PLAIN_KEY,
-        key: Some("service.env.SRE_AGENT_ENCRYPTION_KEY"),
-        message: "must not be a plain value",
-        hint: "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-    }
-    .check()
+        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
+    )
     .await;
-    assert!(
-        !run.all().contains(PLAIN_KEY),
-        "the value was printed:\n{}",
-        run.all()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn encryption_key_as_a_plain_value_next_to_the_secret() {
-    let run = Case {
-        yaml: with_env_line(&format!("    SRE_AGENT_ENCRYPTION_KEY: {PLAIN_KEY}")),
-        at: PLAIN_KEY,
-        key: Some("service.env.SRE_AGENT_ENCRYPTION_KEY"),
-        message: "must not be a plain value",
-        hint: "delete it from `env`",
-    }
-    .check()
-    .await;
-    assert!(
-        !run.all().contains(PLAIN_KEY),
-        "the value was printed:\n{}",
-        run.all()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn role_without_the_roles_prefix() {
-    Case {
-        yaml: replace_once(&staging(), "[roles/cloudtrace.agent,", "[cloudtrace.agent,"),
-        at: "project_roles:",
-        key: Some("iam.project_roles[0]"),
-        message: "`cloudtrace.agent`",
-        hint: "`roles/cloudtrace.agent`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn member_without_a_type() {
-    Case {
-        yaml: format!("{}    - alice@example.com\n", staging()),
-        at: "- alice@example.com",
-        key: Some("iam.service_account_users[1]"),
-        message: "`alice@example.com`",
-        hint: "`user:alice@example.com`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn service_name_with_capitals() {
-    Case {
-        yaml: replace_once(&staging(), "  name: autosre\n", "  name: AutoSRE\n"),
-        at: "name: AutoSRE",
-        key: Some("service.name"),
-        message: "`AutoSRE`",
-        hint: "`autosre`",
-    }
-    .check()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn service_name_starting_with_a_hyphen() {
-    Case {
-        yaml: replace_once(&staging(), "  name: autosre\n", "  name: -x\n"),
-        at: "name: -x",
-        key: Some("service.name"),
-        message: "`-x`",
-        hint: "starting with a letter",
-    }
-    .check()
+    refuses_the_plain_key_without_printing_it(
+        with_env_line(&format!("    SRE_AGENT_ENCRYPTION_KEY: {PLAIN_KEY}")),
+        "delete it from `env`",
+    )
     .await;
 }
 
@@ -724,17 +554,28 @@ async fn validate_refuses_an_unwired_encryption_key() {
 // refused by `validate`, `plan` and `deploy` alike, at the offending line and key, before any
 // request.
 
-#[tokio::test(flavor = "multi_thread")]
-async fn guardrail_a_credential_named_plain_env_var() {
-    Case {
-        yaml: with_env_line("    STRIPE_API_KEY: sk_live_not_a_real_key"),
-        at: "STRIPE_API_KEY: sk_live",
-        key: Some("service.env.STRIPE_API_KEY"),
-        message: "looks like a credential",
-        hint: "service.plain_env_allow",
-    }
-    .check_everywhere()
-    .await;
+/// `yaml` marked `production: true`.
+fn production(yaml: &str) -> String {
+    insert_after(yaml, "region: us-central1", "production: true")
+}
+
+case_tests! { check_everywhere:
+    guardrail_a_credential_named_plain_env_var:
+        with_env_line("    STRIPE_API_KEY: sk_live_not_a_real_key")
+        => ("STRIPE_API_KEY: sk_live", Some("service.env.STRIPE_API_KEY"),
+            "looks like a credential", "service.plain_env_allow");
+    guardrail_production_needs_strict_euc_enforcement: production(&replaced(
+            "    STRICT_EUC_ENFORCEMENT: \"true\"",
+            "    STRICT_EUC_ENFORCEMENT: \"false\"",
+        ))
+        => ("STRICT_EUC_ENFORCEMENT: \"false\"", Some("service.env.STRICT_EUC_ENFORCEMENT"),
+            "`production: true` requires", "STRICT_EUC_ENFORCEMENT: \"true\"");
+    guardrail_a_public_production_service_needs_an_acknowledgement: production(&replaced(
+            "  allow_unauthenticated: false",
+            "  allow_unauthenticated: true",
+        ))
+        => ("allow_unauthenticated: true", Some("service.allow_unauthenticated"),
+            "only with `service.public_ack`", "public_ack:");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -748,40 +589,4 @@ async fn guardrail_the_allow_list_lets_a_credential_looking_name_through() {
     h.write_config("staging", &yaml);
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn guardrail_production_needs_strict_euc_enforcement() {
-    let yaml = replace_once(
-        &staging(),
-        "    STRICT_EUC_ENFORCEMENT: \"true\"",
-        "    STRICT_EUC_ENFORCEMENT: \"false\"",
-    );
-    Case {
-        yaml: insert_after(&yaml, "region: us-central1", "production: true"),
-        at: "STRICT_EUC_ENFORCEMENT: \"false\"",
-        key: Some("service.env.STRICT_EUC_ENFORCEMENT"),
-        message: "`production: true` requires",
-        hint: "STRICT_EUC_ENFORCEMENT: \"true\"",
-    }
-    .check_everywhere()
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn guardrail_a_public_production_service_needs_an_acknowledgement() {
-    let yaml = replace_once(
-        &staging(),
-        "  allow_unauthenticated: false",
-        "  allow_unauthenticated: true",
-    );
-    Case {
-        yaml: insert_after(&yaml, "region: us-central1", "production: true"),
-        at: "allow_unauthenticated: true",
-        key: Some("service.allow_unauthenticated"),
-        message: "only with `service.public_ack`",
-        hint: "public_ack:",
-    }
-    .check_everywhere()
-    .await;
 }

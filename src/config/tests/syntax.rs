@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// Each row `from => to, shown, hint;` is one [`assert_error`] on the example with `from`
+/// replaced by `to` ([`example_with`]): refused with exactly `shown`, hint containing `hint`.
+macro_rules! assert_edits_refused {
+    ($($from:expr => $to:expr, $shown:expr, $hint:expr;)+) => {
+        $(assert_error(&example_with($from, $to), $shown, $hint);)+
+    };
+}
+pub(super) use assert_edits_refused;
+
 #[test]
 fn malformed_yaml_is_a_syntax_error() {
     let (shown, hint) = error_of("region: us-central1\nproject: [acme-sre-prod\n");
@@ -50,31 +59,23 @@ fn alias_bombs_are_refused() {
 
 #[test]
 fn unknown_keys_are_rejected_at_every_level_with_a_suggestion() {
-    assert_error(
-        &example_with("region: us-central1", "regoin: us-central1"),
-        "config/prod.yaml:2:1: regoin: unknown key `regoin`",
-        "did you mean `region`?",
-    );
-    assert_error(
-        &example_with("memory: 16Gi", "memroy: 16Gi"),
-        "config/prod.yaml:8:3: service.memroy: unknown key `memroy`",
-        "did you mean `memory`?",
-    );
-    assert_error(
-        &example_with("min_instances: 0", "minInstances: 0"),
-        "config/prod.yaml:11:3: service.minInstances: unknown key `minInstances`",
-        "did you mean `min_instances`?",
-    );
-    assert_error(
-        &example_with("  secret: sre-agent", "  secert: sre-agent"),
-        "config/prod.yaml:23:3: encryption_key.secert: unknown key `secert`",
-        "did you mean `secret`?",
-    );
-    assert_error(
-        &example_with("  secret_access:", "  secrets_access:"),
-        "config/prod.yaml:27:3: iam.secrets_access: unknown key `secrets_access`",
-        "did you mean `secret_access`?",
-    );
+    assert_edits_refused! {
+        "region: us-central1" => "regoin: us-central1",
+            "config/prod.yaml:2:1: regoin: unknown key `regoin`",
+            "did you mean `region`?";
+        "memory: 16Gi" => "memroy: 16Gi",
+            "config/prod.yaml:8:3: service.memroy: unknown key `memroy`",
+            "did you mean `memory`?";
+        "min_instances: 0" => "minInstances: 0",
+            "config/prod.yaml:11:3: service.minInstances: unknown key `minInstances`",
+            "did you mean `min_instances`?";
+        "  secret: sre-agent" => "  secert: sre-agent",
+            "config/prod.yaml:23:3: encryption_key.secert: unknown key `secert`",
+            "did you mean `secret`?";
+        "  secret_access:" => "  secrets_access:",
+            "config/prod.yaml:27:3: iam.secrets_access: unknown key `secrets_access`",
+            "did you mean `secret_access`?";
+    }
     assert_error(
         "project: acme-sre-prod\nservice:\n  frobnicate: 1\n",
         "config/prod.yaml:3:3: service.frobnicate: unknown key `frobnicate`",
@@ -98,24 +99,20 @@ fn misplaced_keys_point_at_their_section() {
 
 #[test]
 fn wrong_types_name_the_key_and_what_was_found() {
-    assert_error(
-        &example_with("concurrency: 80", "concurrency: eighty"),
-        "config/prod.yaml:10:16: service.concurrency: expected a whole number (0 or more), \
-         found the text `eighty`",
-        "whole number",
-    );
-    assert_error(
-        &example_with("min_instances: 0", "min_instances: -1"),
-        "config/prod.yaml:11:18: service.min_instances: expected a whole number (0 or more), \
-         found the number `-1`",
-        "whole number",
-    );
-    assert_error(
-        &example_with("allow_unauthenticated: false", "allow_unauthenticated: yes"),
-        "config/prod.yaml:13:26: service.allow_unauthenticated: expected `true` or `false`, \
-         found the text `yes`",
-        "`true` or `false`",
-    );
+    assert_edits_refused! {
+        "concurrency: 80" => "concurrency: eighty",
+            "config/prod.yaml:10:16: service.concurrency: expected a whole number (0 or more), \
+             found the text `eighty`",
+            "whole number";
+        "min_instances: 0" => "min_instances: -1",
+            "config/prod.yaml:11:18: service.min_instances: expected a whole number (0 or more), \
+             found the number `-1`",
+            "whole number";
+        "allow_unauthenticated: false" => "allow_unauthenticated: yes",
+            "config/prod.yaml:13:26: service.allow_unauthenticated: expected `true` or `false`, \
+             found the text `yes`",
+            "`true` or `false`";
+    }
     assert_error(
         "project: acme-sre-prod\nservice: autosre\n",
         "config/prod.yaml:2:10: service: expected a mapping of `key: value` lines, found the \
@@ -151,27 +148,17 @@ fn duplicate_keys_are_rejected() {
 
 #[test]
 fn quoted_booleans_and_numeric_names_are_type_errors() {
-    assert_error(
-        &example_with(
-            "allow_unauthenticated: false",
-            "allow_unauthenticated: \"false\"",
-        ),
-        "config/prod.yaml:13:26: service.allow_unauthenticated: expected `true` or `false`, \
-         found the text `\"false\"`",
-        "without quotes",
-    );
-    assert_error(
-        &example_with("  secret: sre-agent-encryption-key", "  secret: 12"),
-        "config/prod.yaml:23:11: encryption_key.secret: expected text, found the number `12`",
-        "quote",
-    );
-    assert_error(
-        &example_with(
-            "GOOGLE_API_KEY: gemini-api-key:latest",
-            "GOOGLE_API_KEY: 12",
-        ),
-        "config/prod.yaml:19:21: service.secrets.GOOGLE_API_KEY: expected text, found the \
-         number `12`",
-        "quote",
-    );
+    assert_edits_refused! {
+        "allow_unauthenticated: false" => "allow_unauthenticated: \"false\"",
+            "config/prod.yaml:13:26: service.allow_unauthenticated: expected `true` or `false`, \
+             found the text `\"false\"`",
+            "without quotes";
+        "  secret: sre-agent-encryption-key" => "  secret: 12",
+            "config/prod.yaml:23:11: encryption_key.secret: expected text, found the number `12`",
+            "quote";
+        "GOOGLE_API_KEY: gemini-api-key:latest" => "GOOGLE_API_KEY: 12",
+            "config/prod.yaml:19:21: service.secrets.GOOGLE_API_KEY: expected text, found the \
+             number `12`",
+            "quote";
+    }
 }

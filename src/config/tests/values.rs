@@ -1,6 +1,7 @@
 //! Single values and the rules across them: project, region, names, quantities, env vars,
 //! secret references, roles and members, instance counts, the encryption key's wiring.
 
+use super::syntax::assert_edits_refused;
 use super::*;
 
 #[test]
@@ -15,16 +16,14 @@ fn project_is_required_and_checked() {
         "config/prod.yaml:1:1: project: missing required key `project`",
         "project:",
     );
-    assert_error(
-        &example_with("project: acme-sre-staging", "project: Acme-SRE-Staging"),
-        "config/prod.yaml:1:10: project: invalid project id `Acme-SRE-Staging`",
-        "`acme-sre-staging`",
-    );
-    assert_error(
-        &example_with("project: acme-sre-staging", "project: sre"),
-        "config/prod.yaml:1:10: project: invalid project id `sre`",
-        "6-30",
-    );
+    assert_edits_refused! {
+        "project: acme-sre-staging" => "project: Acme-SRE-Staging",
+            "config/prod.yaml:1:10: project: invalid project id `Acme-SRE-Staging`",
+            "`acme-sre-staging`";
+        "project: acme-sre-staging" => "project: sre",
+            "config/prod.yaml:1:10: project: invalid project id `sre`",
+            "6-30";
+    }
 }
 
 #[test]
@@ -53,111 +52,79 @@ fn service_name_follows_cloud_run_rules() {
 
 #[test]
 fn quantities_are_checked() {
-    assert_error(
-        &example_with("cpu: \"4\"", "cpu: four"),
-        "config/prod.yaml:7:8: service.cpu: invalid CPU limit `four`",
-        "`\"2\"`",
-    );
-    assert_error(
-        &example_with("memory: 16Gi", "memory: 16GB"),
-        "config/prod.yaml:8:11: service.memory: invalid memory quantity `16GB`",
-        "`16Gi`",
-    );
-    assert_error(
-        &example_with("timeout: 300s", "timeout: 300"),
-        "config/prod.yaml:9:12: service.timeout: timeout `300` has no unit",
-        "`300s`",
-    );
-    assert_error(
-        &example_with("timeout: 300s", "timeout: 90m"),
-        "config/prod.yaml:9:12: service.timeout: timeout `90m` is above Cloud Run's maximum \
-         of 60 minutes",
-        "`3600s`",
-    );
-    assert_error(
-        &example_with("concurrency: 80", "concurrency: 1001"),
-        "config/prod.yaml:10:16: service.concurrency: concurrency `1001` is outside Cloud \
-         Run's range 1..=1000",
-        "1 to 1000",
-    );
+    assert_edits_refused! {
+        "cpu: \"4\"" => "cpu: four",
+            "config/prod.yaml:7:8: service.cpu: invalid CPU limit `four`",
+            "`\"2\"`";
+        "memory: 16Gi" => "memory: 16GB",
+            "config/prod.yaml:8:11: service.memory: invalid memory quantity `16GB`",
+            "`16Gi`";
+        "timeout: 300s" => "timeout: 300",
+            "config/prod.yaml:9:12: service.timeout: timeout `300` has no unit",
+            "`300s`";
+        "timeout: 300s" => "timeout: 90m",
+            "config/prod.yaml:9:12: service.timeout: timeout `90m` is above Cloud Run's maximum \
+             of 60 minutes",
+            "`3600s`";
+        "concurrency: 80" => "concurrency: 1001",
+            "config/prod.yaml:10:16: service.concurrency: concurrency `1001` is outside Cloud \
+             Run's range 1..=1000",
+            "1 to 1000";
+    }
 }
 
 #[test]
 fn env_var_names_are_checked() {
-    assert_error(
-        &example_with("    LOG_FORMAT: JSON", "    PORT: \"8081\""),
-        "config/prod.yaml:15:5: service.env.PORT: `PORT` is reserved: Cloud Run sets it in \
-         every container",
-        "remove it",
-    );
-    assert_error(
-        &example_with("    LOG_FORMAT: JSON", "    K_REVISION: x"),
-        "config/prod.yaml:15:5: service.env.K_REVISION: `K_REVISION` is reserved: Cloud Run \
-         sets it in every container",
-        "remove it",
-    );
-    assert_error(
-        &example_with("    LOG_FORMAT: JSON", "    X_GOOGLE_TRACE: x"),
-        "config/prod.yaml:15:5: service.env.X_GOOGLE_TRACE: `X_GOOGLE_TRACE` uses the prefix \
-         `X_GOOGLE_`, which Cloud Run reserves",
-        "rename",
-    );
-    assert_error(
-        &example_with("    LOG_FORMAT: JSON", "    \"LOG=FORMAT\": JSON"),
-        "config/prod.yaml:15:5: service.env.\"LOG=FORMAT\": invalid environment variable name \
-         `LOG=FORMAT`",
-        "`LOG_FORMAT`",
-    );
-    assert_error(
-        &example_with("    LOG_FORMAT: JSON", "    log-format: JSON"),
-        "config/prod.yaml:15:5: service.env.log-format: invalid environment variable name \
-         `log-format`",
-        "`log_format`",
-    );
-    assert_error(
-        &example_with(
-            "    GOOGLE_CLIENT_ID: google",
-            "    1GOOGLE_CLIENT_ID: google",
-        ),
-        "config/prod.yaml:20:5: service.secrets.1GOOGLE_CLIENT_ID: invalid environment \
-         variable name `1GOOGLE_CLIENT_ID`",
-        "not starting with a digit",
-    );
-    assert_error(
-        &example_with("  env: SRE_AGENT_ENCRYPTION_KEY", "  env: SRE-AGENT-KEY"),
-        "config/prod.yaml:24:8: encryption_key.env: invalid environment variable name \
-         `SRE-AGENT-KEY`",
-        "`SRE_AGENT_KEY`",
-    );
+    assert_edits_refused! {
+        "    LOG_FORMAT: JSON" => "    PORT: \"8081\"",
+            "config/prod.yaml:15:5: service.env.PORT: `PORT` is reserved: Cloud Run sets it in \
+             every container",
+            "remove it";
+        "    LOG_FORMAT: JSON" => "    K_REVISION: x",
+            "config/prod.yaml:15:5: service.env.K_REVISION: `K_REVISION` is reserved: Cloud Run \
+             sets it in every container",
+            "remove it";
+        "    LOG_FORMAT: JSON" => "    X_GOOGLE_TRACE: x",
+            "config/prod.yaml:15:5: service.env.X_GOOGLE_TRACE: `X_GOOGLE_TRACE` uses the prefix \
+             `X_GOOGLE_`, which Cloud Run reserves",
+            "rename";
+        "    LOG_FORMAT: JSON" => "    \"LOG=FORMAT\": JSON",
+            "config/prod.yaml:15:5: service.env.\"LOG=FORMAT\": invalid environment variable name \
+             `LOG=FORMAT`",
+            "`LOG_FORMAT`";
+        "    LOG_FORMAT: JSON" => "    log-format: JSON",
+            "config/prod.yaml:15:5: service.env.log-format: invalid environment variable name \
+             `log-format`",
+            "`log_format`";
+        "    GOOGLE_CLIENT_ID: google" => "    1GOOGLE_CLIENT_ID: google",
+            "config/prod.yaml:20:5: service.secrets.1GOOGLE_CLIENT_ID: invalid environment \
+             variable name `1GOOGLE_CLIENT_ID`",
+            "not starting with a digit";
+        "  env: SRE_AGENT_ENCRYPTION_KEY" => "  env: SRE-AGENT-KEY",
+            "config/prod.yaml:24:8: encryption_key.env: invalid environment variable name \
+             `SRE-AGENT-KEY`",
+            "`SRE_AGENT_KEY`";
+    }
 }
 
 #[test]
 fn env_values_must_be_quoted_text() {
-    assert_error(
-        &example_with(
-            "STRICT_EUC_ENFORCEMENT: \"true\"",
-            "STRICT_EUC_ENFORCEMENT: true",
-        ),
-        "config/prod.yaml:17:29: service.env.STRICT_EUC_ENFORCEMENT: env values must be text; \
-         YAML reads `true` as a boolean",
-        "`STRICT_EUC_ENFORCEMENT: \"true\"`",
-    );
-    assert_error(
-        &example_with("LOG_LEVEL: INFO", "LOG_LEVEL: 1.10"),
-        "config/prod.yaml:16:16: service.env.LOG_LEVEL: env values must be text; YAML reads \
-         `1.10` as a number",
-        "`LOG_LEVEL: \"1.10\"`",
-    );
-    assert_error(
-        &example_with("LOG_LEVEL: INFO", "LOG_LEVEL:"),
-        "config/prod.yaml:16:14: service.env.LOG_LEVEL: `LOG_LEVEL` has no value",
-        "`LOG_LEVEL: \"\"`",
-    );
-    assert_error(
-        &example_with("LOG_LEVEL: INFO", "LOG_LEVEL: [INFO, DEBUG]"),
-        "config/prod.yaml:16:16: service.env.LOG_LEVEL: env values must be text, found a list",
-        "one quoted value",
-    );
+    assert_edits_refused! {
+        "STRICT_EUC_ENFORCEMENT: \"true\"" => "STRICT_EUC_ENFORCEMENT: true",
+            "config/prod.yaml:17:29: service.env.STRICT_EUC_ENFORCEMENT: env values must be text; \
+             YAML reads `true` as a boolean",
+            "`STRICT_EUC_ENFORCEMENT: \"true\"`";
+        "LOG_LEVEL: INFO" => "LOG_LEVEL: 1.10",
+            "config/prod.yaml:16:16: service.env.LOG_LEVEL: env values must be text; YAML reads \
+             `1.10` as a number",
+            "`LOG_LEVEL: \"1.10\"`";
+        "LOG_LEVEL: INFO" => "LOG_LEVEL:",
+            "config/prod.yaml:16:14: service.env.LOG_LEVEL: `LOG_LEVEL` has no value",
+            "`LOG_LEVEL: \"\"`";
+        "LOG_LEVEL: INFO" => "LOG_LEVEL: [INFO, DEBUG]",
+            "config/prod.yaml:16:16: service.env.LOG_LEVEL: env values must be text, found a list",
+            "one quoted value";
+    }
 }
 
 #[test]
@@ -268,23 +235,19 @@ fn secret_references_in_the_file_resolve() {
 
 #[test]
 fn roles_and_members_are_checked() {
-    assert_error(
-        &example_with("roles/logging.logWriter", "logging.logWriter"),
-        "config/prod.yaml:26:43: iam.project_roles[1]: invalid IAM role `logging.logWriter`",
-        "`roles/logging.logWriter`",
-    );
-    assert_error(
-        &example_with("    - serviceAccount:service-", "    - robot:service-"),
-        "config/prod.yaml:29:7: iam.service_account_users[0]: invalid IAM member \
-         `robot:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com`",
-        "`serviceAccount:EMAIL`",
-    );
-    assert_error(
-        &example_with("{project_number}", "{project_id}"),
-        "config/prod.yaml:29:7: iam.service_account_users[0]: unknown placeholder in IAM \
-         member `serviceAccount:service-{project_id}@gcp-sa-aiplatform.iam.gserviceaccount.com`",
-        "`{project_number}`",
-    );
+    assert_edits_refused! {
+        "roles/logging.logWriter" => "logging.logWriter",
+            "config/prod.yaml:26:43: iam.project_roles[1]: invalid IAM role `logging.logWriter`",
+            "`roles/logging.logWriter`";
+        "    - serviceAccount:service-" => "    - robot:service-",
+            "config/prod.yaml:29:7: iam.service_account_users[0]: invalid IAM member \
+             `robot:service-{project_number}@gcp-sa-aiplatform.iam.gserviceaccount.com`",
+            "`serviceAccount:EMAIL`";
+        "{project_number}" => "{project_id}",
+            "config/prod.yaml:29:7: iam.service_account_users[0]: unknown placeholder in IAM \
+             member `serviceAccount:service-{project_id}@gcp-sa-aiplatform.iam.gserviceaccount.com`",
+            "`{project_number}`";
+    }
 }
 
 #[test]
@@ -329,36 +292,29 @@ fn the_first_problem_in_file_order_is_reported() {
 
 #[test]
 fn encryption_key_wiring_is_reported_not_rejected() {
-    let other = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: old-key:3",
-    );
+    const SHIPPED: &str = "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest";
+    let wiring = |from: &str, to: &str| {
+        parse_text(&example_with(from, to))
+            .unwrap()
+            .encryption_key_wiring()
+    };
     assert_eq!(
-        parse_text(&other).unwrap().encryption_key_wiring(),
+        wiring(SHIPPED, "SRE_AGENT_ENCRYPTION_KEY: old-key:3"),
         KeyWiring::WiredToOtherSecret("old-key:3".to_owned())
     );
-    let missing = example_with(
-        "    SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest\n",
-        "",
-    );
+    assert_eq!(wiring(&format!("    {SHIPPED}\n"), ""), KeyWiring::NotWired);
     assert_eq!(
-        parse_text(&missing).unwrap().encryption_key_wiring(),
-        KeyWiring::NotWired
-    );
-    let same_project = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: projects/acme-sre-staging/secrets/sre-agent-encryption-key:2",
-    );
-    assert_eq!(
-        parse_text(&same_project).unwrap().encryption_key_wiring(),
+        wiring(
+            SHIPPED,
+            "SRE_AGENT_ENCRYPTION_KEY: projects/acme-sre-staging/secrets/sre-agent-encryption-key:2"
+        ),
         KeyWiring::Wired
     );
-    let other_project = example_with(
-        "SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key:latest",
-        "SRE_AGENT_ENCRYPTION_KEY: projects/acme-shared/secrets/sre-agent-encryption-key",
-    );
     assert_eq!(
-        parse_text(&other_project).unwrap().encryption_key_wiring(),
+        wiring(
+            SHIPPED,
+            "SRE_AGENT_ENCRYPTION_KEY: projects/acme-shared/secrets/sre-agent-encryption-key"
+        ),
         KeyWiring::WiredToOtherSecret(
             "projects/acme-shared/secrets/sre-agent-encryption-key:latest".to_owned()
         )
