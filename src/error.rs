@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::config::ConfigError;
 use crate::gcp::credentials::{CredentialsError, Source};
-use crate::gcp::{ConnectError, GcpError};
+use crate::gcp::{ConnectError, EndpointError, GcpError};
 use crate::plan::Problem;
 use crate::plan::saved::SavedPlanError;
 
@@ -38,6 +38,9 @@ pub(crate) enum Error {
     #[error(transparent)]
     Connect(#[from] ConnectError),
 
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+
     #[error("cannot get Google credentials")]
     Credentials(#[from] CredentialsError),
 
@@ -46,6 +49,21 @@ pub(crate) enum Error {
         source: Source,
         #[source]
         cause: google_cloud_auth::errors::CredentialsError,
+    },
+
+    /// No source of credentials was set up, and the metadata server (the
+    /// last one tried) did not give a token.
+    #[error(
+        "no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE and GOOGLE_APPLICATION_CREDENTIALS are unset, gcloud's application default credentials file does not exist, and the metadata server gave no token"
+    )]
+    NoCredentials,
+
+    /// Google answered 401: the credentials the run found were refused.
+    #[error("{} was refused{}: {operation} `{resource}` answered HTTP 401 UNAUTHENTICATED", refused_words(from), match from { Source::EnvToken | Source::TokenFile(_) => " (expired?)", _ => "" })]
+    CredentialsRefused {
+        from: Source,
+        operation: &'static str,
+        resource: String,
     },
 
     #[error("cannot impersonate `{target}` with the credentials from {source}")]
@@ -189,6 +207,36 @@ fn credentials_hint(e: &CredentialsError) -> String {
     }
 }
 
+/// What was refused, by where it came from.
+fn refused_words(source: &Source) -> String {
+    match source {
+        Source::EnvToken => "the token in GOOGLE_OAUTH_ACCESS_TOKEN".into(),
+        Source::TokenFile(p) => format!(
+            "the token in CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (`{}`)",
+            p.display()
+        ),
+        other => format!("the credentials from {other}"),
+    }
+}
+
+/// The fix for refused credentials, by where they came from.
+fn refused_hint(source: &Source) -> String {
+    match source {
+        Source::EnvToken => {
+            "set a fresh token: export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"".into()
+        }
+        Source::TokenFile(p) => format!(
+            "write a fresh token to the file: gcloud auth print-access-token > {}",
+            p.display()
+        ),
+        Source::AdcFile { from_env: true, .. } => "check the file GOOGLE_APPLICATION_CREDENTIALS names (a deleted key, or an account disabled), or unset it and run `gcloud auth application-default login`".into(),
+        Source::AdcFile { .. } => "log in again: gcloud auth application-default login".into(),
+        Source::MetadataServer => "check the service account of the machine or job this runs on".into(),
+        #[cfg(feature = "sandbox")]
+        Source::Sandbox => "the sandbox refused its own token; report it".into(),
+    }
+}
+
 /// `serving revision R (100% of traffic) reads it as ENV (pinned)`, each.
 fn uses_words(uses: &[crate::secrets::usage::Use]) -> String {
     uses.iter()
@@ -230,6 +278,7 @@ impl Error {
     pub(crate) fn category(&self) -> Category {
         match self {
             Error::Config(_)
+            | Error::Endpoint(_)
             | Error::SecretArgument { .. }
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
@@ -255,8 +304,13 @@ impl Error {
             Error::Config(e) => e.hint().map(str::to_string),
             Error::Gcp(e) => e.hint(),
             Error::Credentials(e) => Some(credentials_hint(e)),
-            Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
+            Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::Endpoint(e) => Some(format!(
+                "set {} to a base URL such as `https://run.googleapis.com/`, or unset it to use Google's",
+                e.var
+            )),
             Error::ImpersonationRefused { target, .. } => Some(format!(
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),

@@ -148,6 +148,8 @@ pub(crate) fn apply_set_env(
     };
     for (name, value) in set {
         config::env_name(name).map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
+        config::env_value_size(name, value)
+            .map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
         if *name == env.encryption_key.env {
             return Err(refuse(
                 name,

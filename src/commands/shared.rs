@@ -19,6 +19,8 @@ pub(crate) struct Context {
     pub(crate) google: Google,
     /// Whose identity the run uses, as far as it is known.
     pub(crate) identity: credentials::Identity,
+    /// Where the credentials came from: what a 401 is about.
+    source: credentials::Source,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::Running>,
 }
@@ -63,7 +65,7 @@ impl Context {
         let (endpoints, resolved) = match sandboxed {
             Some((endpoints, resolved)) => (endpoints, resolved?),
             None => {
-                let endpoints = Endpoints::from_lookup(|k| vars.get(k));
+                let endpoints = Endpoints::from_lookup(|k| vars.get(k))?;
                 let resolved = credentials::resolve(|k| vars.get(k), impersonate, &endpoints)?;
                 (endpoints, resolved)
             }
@@ -87,6 +89,8 @@ impl Context {
                     source: Box::new(source),
                     cause,
                 },
+                // The last source tried: none of the others was set up.
+                None if source == credentials::Source::MetadataServer => Error::NoCredentials,
                 None => Error::Token { source, cause },
             });
         }
@@ -96,6 +100,7 @@ impl Context {
             printer: printer.clone(),
             google,
             identity,
+            source,
             #[cfg(feature = "sandbox")]
             sandbox,
         })
@@ -121,7 +126,15 @@ pub(crate) async fn with_context<T>(
     f: impl AsyncFnOnce(&Context) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let ctx = Context::connect(globals, printer, vars, env).await?;
-    let result = f(&ctx).await;
+    let result = f(&ctx).await.map_err(|e| match e {
+        // A 401 is about the credentials: say which were refused.
+        Error::Gcp(g) if g.is(crate::gcp::Kind::Unauthenticated) => Error::CredentialsRefused {
+            from: ctx.source.clone(),
+            operation: g.operation,
+            resource: g.resource,
+        },
+        e => e,
+    });
     ctx.finish().await;
     result
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::ExitStatus;
 use crate::cli::Output;
-use crate::config::{self, KeyWiring};
+use crate::config;
 use crate::error::{Category, Error};
 use crate::printer::Printer;
 use crate::report;
@@ -67,25 +67,10 @@ pub(crate) fn run(
         })
         .collect();
     for env in &loaded.environments {
-        let key = &env.encryption_key;
-        let unwired = match env.encryption_key_wiring() {
-            KeyWiring::Wired => None,
-            KeyWiring::WiredToOtherSecret(other) => Some(format!(
-                "`{}` reads secret `{other}`, not the encryption key secret `{}`",
-                key.env, key.secret
-            )),
-            _ => Some(format!(
-                "`{}` is not wired to the encryption key secret `{}`; without it the agent makes a throw-away key at start-up",
-                key.env, key.secret
-            )),
-        };
-        if let Some(why) = unwired {
+        if let Some(e) = config::key_wiring_error(env) {
             errors.push(Invalid {
-                message: format!("{}: service.secrets: {why}", env.source.display()),
-                hint: Some(format!(
-                    "add `{}: {}:latest` under `service.secrets`",
-                    key.env, key.secret
-                )),
+                message: e.to_string(),
+                hint: e.hint().map(str::to_string),
             });
             continue;
         }

@@ -19,6 +19,9 @@ pub enum ConfigError {
         available: Vec<String>,
         hint: String,
     },
+    /// `--env` was given a path (`../config/staging`), not a name.
+    #[error("`{env}` is not an environment name: an environment is named by its file stem")]
+    NotAName { env: String, hint: String },
     /// Both `<env>.yaml` and `<env>.yml` exist; neither is preferred silently.
     #[error("{}: environment `{env}` is defined by more than one file", path.display())]
     Ambiguous {
@@ -68,6 +71,7 @@ impl ConfigError {
     pub fn hint(&self) -> Option<&str> {
         let hint = match self {
             ConfigError::NotFound { hint, .. }
+            | ConfigError::NotAName { hint, .. }
             | ConfigError::Ambiguous { hint, .. }
             | ConfigError::NotAFile { hint, .. }
             | ConfigError::Unreadable { hint, .. }

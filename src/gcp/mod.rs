@@ -30,7 +30,7 @@ use google_cloud_run_v2::model::Service;
 use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_wkt::FieldMask;
 
-pub(crate) use endpoints::{Api, Endpoints};
+pub(crate) use endpoints::{Api, EndpointError, Endpoints};
 pub(crate) use error::{GcpError, Kind};
 use iam::{POLICY_VERSION, PolicyResource};
 pub(crate) use retry::Retry;

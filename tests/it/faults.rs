@@ -358,14 +358,26 @@ async fn a_refused_connection_names_the_call() {
     run.assert_stderr_contains("transient");
 }
 
-/// 401 is about the caller's credentials: the hint says how to log in.
+/// 401 is about the caller's credentials: one line naming the source that
+/// was refused (an expired GOOGLE_OAUTH_ACCESS_TOKEN), and the fix for it.
 #[tokio::test(flavor = "multi_thread")]
-async fn unauthenticated_says_how_to_log_in() {
+async fn unauthenticated_names_the_refused_token_and_its_fix() {
     let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::status(None, "/", 401, 1000));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("gcloud auth application-default login");
+    run.assert_stderr_contains(
+        "error: the token in GOOGLE_OAUTH_ACCESS_TOKEN was refused (expired?): ",
+    );
+    run.assert_stderr_contains(
+        "hint: set a fresh token: export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"",
+    );
+    assert!(
+        !run.stderr.contains("application-default login"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("caused by"), "{}", run.stderr);
     assert!(h.writes().is_empty());
 }
 
