@@ -185,6 +185,15 @@ pub(crate) enum Error {
         log_url: Option<String>,
     },
 
+    /// A failure after this run wrote something (`key rotate`'s version,
+    /// added before its deploy failed): the message says what was written,
+    /// whatever the failure says.
+    #[error("{}; then: {cause}", written.join("; "))]
+    AfterWrites {
+        written: Vec<String>,
+        cause: Box<Error>,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -293,6 +302,11 @@ impl Error {
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
             Error::Reported(c) => *c,
+            // The writes were the operation's: not "nothing was sent".
+            Error::AfterWrites { cause, .. } => match cause.category() {
+                Category::User => Category::Failed,
+                c => c,
+            },
             Error::Interrupted { signal } => Category::Interrupted(*signal),
             _ => Category::Failed,
         }
@@ -307,6 +321,7 @@ impl Error {
             Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::AfterWrites { cause, .. } => cause.hint(),
             Error::Endpoint(e) => Some(format!(
                 "set {} to a base URL such as `https://run.googleapis.com/`, or unset it to use Google's",
                 e.var

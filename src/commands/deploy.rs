@@ -124,6 +124,21 @@ pub(crate) fn release(
     })
 }
 
+/// The plan `deploy_in` would compute first, read-only: what `key rotate`
+/// judges before it writes anything.
+pub(crate) async fn plan_in(
+    ctx: &Context,
+    env: &Environment,
+    release: &Release,
+) -> Result<crate::plan::Plan, Error> {
+    let target = Target::Deploy {
+        image: release.image.clone(),
+    };
+    let (mut plan, _) = plan::plan(&ctx.google, env, &target).await?;
+    plan.source = release.source.as_ref().map(|(_, s)| s.clone());
+    Ok(plan)
+}
+
 /// The deploy of `env` on an open connection: what `deploy` runs, and
 /// `key rotate` after adding its version. `set_env` names the variables
 /// `--set-env` set (already applied to `env`).

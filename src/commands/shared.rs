@@ -21,6 +21,10 @@ pub(crate) struct Context {
     pub(crate) identity: credentials::Identity,
     /// Where the credentials came from: what a 401 is about.
     source: credentials::Source,
+    /// Writes this run made before the step now running (a key version
+    /// `key rotate` added before its deploy), in words: every report of a
+    /// later failure says them.
+    written: std::sync::Mutex<Vec<String>>,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::Running>,
 }
@@ -101,9 +105,26 @@ impl Context {
             google,
             identity,
             source,
+            written: std::sync::Mutex::new(Vec::new()),
             #[cfg(feature = "sandbox")]
             sandbox,
         })
+    }
+
+    /// Record a write, for the reports of what follows (see `written`).
+    pub(crate) fn wrote(&self, what: String) {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what);
+    }
+
+    /// The writes recorded so far.
+    pub(crate) fn written(&self) -> Vec<String> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Print the sandbox's request count and stop it.
@@ -206,6 +227,9 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         /// The Console page of the service's revisions, when the run had a service.
         #[serde(skip_serializing_if = "Option::is_none")]
         console_url: Option<String>,
+        /// Writes the run made before this deploy (`key rotate`'s new version).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        written_before: Vec<String>,
     }
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
@@ -214,6 +238,7 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
             outcome,
             identity: &ctx.identity,
             console_url: console_url(plan),
+            written_before: ctx.written(),
         })),
         Output::Human | Output::Markdown => {
             let text = report::outcome_human(outcome);
