@@ -194,6 +194,15 @@ pub(crate) enum Error {
         cause: Box<Error>,
     },
 
+    /// `--timeout` ran out before any write began (the apply step reports
+    /// its own deadline, with what it wrote).
+    #[error("--timeout {} ran out{}", duration_words(*timeout), waiting.as_ref().map(|(what, d)| format!(" while waiting for {what} ({} so far)", duration_words(*d))).unwrap_or_default())]
+    Deadline {
+        timeout: std::time::Duration,
+        /// The call waited on longest, when one was in flight.
+        waiting: Option<(String, std::time::Duration)>,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -213,6 +222,22 @@ fn credentials_hint(e: &CredentialsError) -> String {
             "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
         ),
         _ => AUTH_HINT.into(),
+    }
+}
+
+/// `250ms`, `12s`, `15m`, `1h30m`: as `--timeout` takes it.
+fn duration_words(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let s = d.as_secs();
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
     }
 }
 
@@ -322,6 +347,9 @@ impl Error {
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } => Some(hint.clone()),
             Error::AfterWrites { cause, .. } => cause.hint(),
+            Error::Deadline { .. } => Some(
+                "raise --timeout, or check the way to Google (network, proxy, CLOUDSDK_API_ENDPOINT_OVERRIDES_*); --request-timeout bounds each request".into(),
+            ),
             Error::Endpoint(e) => Some(format!(
                 "set {} to a base URL such as `https://run.googleapis.com/`, or unset it to use Google's",
                 e.var

@@ -33,10 +33,16 @@ use crate::settings::Globals;
 /// The label on secrets the tool creates.
 const MANAGED_BY: (&str, &str) = ("managed-by", "autosre-deploy");
 
-/// `key generate`: a new key and a newline on stdout, nothing else.
-pub(crate) fn generate(printer: &Printer) -> Result<ExitStatus, Error> {
+/// `key generate`: a new key and a newline on stdout, nothing else; with
+/// `--output json`, `{"key": "..."}` (the one document every JSON run
+/// prints); with `--output markdown`, the key as code.
+pub(crate) fn generate(globals: &Globals, printer: &Printer) -> Result<ExitStatus, Error> {
     let key = crate::key::generate().map_err(Error::Random)?;
-    printer.data(&key);
+    match globals.output {
+        Output::Human => printer.data(&key),
+        Output::Json => printer.data(&crate::report::json(&serde_json::json!({ "key": &key }))),
+        Output::Markdown => printer.data(&format!("`{key}`")),
+    }
     Ok(ExitStatus::Success)
 }
 

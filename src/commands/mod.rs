@@ -27,7 +27,7 @@ pub(crate) async fn run(
     printer: &Printer,
     interrupt: &Interrupt,
 ) -> Result<ExitStatus, Error> {
-    let globals = Globals::resolve(cli.global, env, interrupt.clone());
+    let globals = Globals::resolve(cli.global, env, interrupt.clone(), cli.command.name());
     let printer = printer.clone();
     // Each command's future is boxed: together they would make one state
     // machine as large as the largest, on the caller's stack.
@@ -57,7 +57,7 @@ pub(crate) async fn run(
         Command::Secrets(crate::cli::SecretsCommand::Disable(args)) => {
             secrets::disable(&globals, &printer, env, args).await
         }
-        Command::Key(KeyCommand::Generate) => key::generate(&printer),
+        Command::Key(KeyCommand::Generate) => key::generate(&globals, &printer),
         Command::Key(KeyCommand::Init(args)) => {
             key::init(&globals, &printer, env, &args.env.env, args.dry_run).await
         }

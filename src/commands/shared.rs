@@ -146,8 +146,24 @@ pub(crate) async fn with_context<T>(
     env: &Environment,
     f: impl AsyncFnOnce(&Context) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let ctx = Context::connect(globals, printer, vars, env).await?;
-    let result = f(&ctx).await.map_err(|e| match e {
+    let ctx = tokio::select! {
+        c = Context::connect(globals, printer, vars, env) => c?,
+        () = globals.interrupt.deadline_before_writes(globals.deadline) => {
+            return Err(Error::Deadline {
+                timeout: globals.timeout,
+                waiting: Some(("credentials and clients for Google".into(), globals.timeout)),
+            });
+        }
+    };
+    let result = tokio::select! {
+        r = f(&ctx) => r,
+        never = show_waits(&ctx) => match never {},
+        () = globals.interrupt.deadline_before_writes(globals.deadline) => Err(Error::Deadline {
+            timeout: globals.timeout,
+            waiting: ctx.google.waits().longest(),
+        }),
+    };
+    let result = result.map_err(|e| match e {
         // A 401 is about the credentials: say which were refused.
         Error::Gcp(g) if g.is(crate::gcp::Kind::Unauthenticated) => Error::CredentialsRefused {
             from: ctx.source.clone(),
@@ -160,6 +176,35 @@ pub(crate) async fn with_context<T>(
     result
 }
 
+/// Show a wait for Google that lasts longer than `--slow-wait-ms` (5 s):
+/// what is awaited and for how long, as a spinner on a terminal and a line
+/// (with a heartbeat) elsewhere. Runs until the command ends.
+async fn show_waits(ctx: &Context) -> std::convert::Infallible {
+    let slow = ctx.globals.slow_wait;
+    let tick = (slow / 2).clamp(
+        std::time::Duration::from_millis(5),
+        std::time::Duration::from_secs(1),
+    );
+    let mut shown: Option<(String, crate::printer::Progress)> = None;
+    loop {
+        tokio::time::sleep(tick).await;
+        match ctx.google.waits().longest().filter(|(_, d)| *d >= slow) {
+            Some((what, waited)) => {
+                let since = std::time::Instant::now() - waited;
+                match &mut shown {
+                    Some((w, p)) if *w == what => p.update(&what),
+                    _ => {
+                        let mut p = ctx.printer.progress_since("Waiting for Google", since);
+                        p.update(&what);
+                        shown = Some((what, p));
+                    }
+                }
+            }
+            None => shown = None,
+        }
+    }
+}
+
 /// The plan on stdout, in the chosen format.
 pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
     let text = match ctx.globals.output {
@@ -168,7 +213,7 @@ pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
             plan,
             identity: &ctx.identity,
         }),
-        Output::Markdown => report::plan_markdown(plan),
+        Output::Markdown => report::plan_markdown_for(plan, ctx.globals.command),
     };
     ctx.printer.data(&text);
 }
@@ -240,7 +285,12 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
             console_url: console_url(plan),
             written_before: ctx.written(),
         })),
-        Output::Human | Output::Markdown => {
+        Output::Markdown => ctx.printer.data(&report::outcome_markdown(
+            plan,
+            outcome,
+            ctx.globals.command,
+        )),
+        Output::Human => {
             let text = report::outcome_human(outcome);
             if !text.is_empty() {
                 ctx.printer.data(&text);

@@ -67,6 +67,28 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// Where the problem is, as fields: the file, and for a problem inside it the line,
+    /// column and (for a value) the dotted key.
+    pub fn location(&self) -> (Option<&std::path::Path>, Option<(u64, u64)>, Option<&str>) {
+        match self {
+            ConfigError::NotFound { path, .. }
+            | ConfigError::Ambiguous { path, .. }
+            | ConfigError::NotAFile { path, .. }
+            | ConfigError::Unreadable { path, .. } => (Some(path), None, None),
+            ConfigError::NotAName { .. } => (None, None, None),
+            ConfigError::Syntax {
+                path, line, column, ..
+            } => (Some(path), Some((*line, *column)), None),
+            ConfigError::Invalid {
+                path,
+                line,
+                column,
+                key,
+                ..
+            } => (Some(path), Some((*line, *column)), Some(key)),
+        }
+    }
+
     /// What to do about it, for a separate `hint:` line.
     pub fn hint(&self) -> Option<&str> {
         let hint = match self {

@@ -512,6 +512,12 @@ async fn validate_reports_as_json_too() {
         "{message}"
     );
     assert!(v["errors"][0]["hint"].is_string());
+    // Where, as fields: the file, line, column and key.
+    let e = &v["errors"][0];
+    assert!(e["file"].as_str().unwrap().ends_with("dev.yaml"), "{e}");
+    assert_eq!(e["key"], "service.memory", "{e}");
+    assert!(e["line"].as_u64().unwrap() > 1, "{e}");
+    assert!(e["column"].as_u64().unwrap() > 1, "{e}");
     assert!(h.journal().is_empty());
 }
 

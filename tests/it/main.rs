@@ -10,6 +10,7 @@ mod harness;
 mod agent;
 mod cli;
 mod config_errors;
+mod contract;
 mod deploy;
 mod example;
 mod faults;
