@@ -146,8 +146,10 @@ pub(crate) async fn with_context<T>(
     env: &Environment,
     f: impl AsyncFnOnce(&Context) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    // Boxed: the command's future is large, and the run's lives on the
+    // caller's stack.
     let ctx = tokio::select! {
-        c = Context::connect(globals, printer, vars, env) => c?,
+        c = Box::pin(Context::connect(globals, printer, vars, env)) => c?,
         () = globals.interrupt.deadline_before_writes(globals.deadline) => {
             return Err(Error::Deadline {
                 timeout: globals.timeout,
@@ -156,11 +158,16 @@ pub(crate) async fn with_context<T>(
         }
     };
     let result = tokio::select! {
-        r = f(&ctx) => r,
-        never = show_waits(&ctx) => match never {},
-        () = globals.interrupt.deadline_before_writes(globals.deadline) => Err(Error::Deadline {
+        r = Box::pin(f(&ctx)) => r,
+        never = Box::pin(show_waits(&ctx)) => match never {},
+        // What was awaited is read as the deadline passes, while the calls
+        // still run (the select drops them before its arm runs).
+        waiting = async {
+            globals.interrupt.deadline_before_writes(globals.deadline).await;
+            ctx.google.waits().longest()
+        } => Err(Error::Deadline {
             timeout: globals.timeout,
-            waiting: ctx.google.waits().longest(),
+            waiting,
         }),
     };
     let result = result.map_err(|e| match e {
