@@ -60,6 +60,8 @@ pub(crate) enum SavedPlanError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the plan file `{path}` is not a regular file ({kind}); nothing was read")]
+    NotAFile { path: String, kind: &'static str },
     #[error("`{path}` is not an autosre-deploy plan: {reason}")]
     NotAPlan { path: String, reason: String },
     #[error(
@@ -167,6 +169,19 @@ impl SavedPlan {
 
     pub(crate) fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let shown = path.display().to_string();
+        // Checked before opening, as the config loader does: opening a FIFO
+        // blocks until something writes to it.
+        if let Ok(meta) = path.metadata()
+            && !meta.is_file()
+        {
+            return Err(SavedPlanError::NotAFile {
+                path: shown,
+                kind: match meta.is_dir() {
+                    true => "a directory",
+                    false => "a FIFO, socket or device",
+                },
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
             path: shown.clone(),
             source,
