@@ -135,8 +135,15 @@ fn every_relative_link_and_anchor_in_the_docs_resolves() {
             }
         }
     }
-    assert!(checked > 20, "only {checked} links found: is the parser broken?");
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        checked > 20,
+        "only {checked} links found: is the parser broken?"
+    );
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -153,7 +160,10 @@ fn slugs_follow_github() {
         slug("The JSON output (`schema_version` 1)"),
         "the-json-output-schema_version-1"
     );
-    assert_eq!(slug("What `deploy` does, in order"), "what-deploy-does-in-order");
+    assert_eq!(
+        slug("What `deploy` does, in order"),
+        "what-deploy-does-in-order"
+    );
     assert_eq!(
         slug("One-off env vars: `--set-env`"),
         "one-off-env-vars---set-env"
