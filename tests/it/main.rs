@@ -12,6 +12,7 @@ mod cli;
 mod config_errors;
 mod contract;
 mod deploy;
+mod docs;
 mod example;
 mod faults;
 mod google;
