@@ -178,7 +178,7 @@ pub(crate) async fn disable(
 /// refused or fails: the check is advice, the guard is the serving revisions.
 async fn other_readers(ctx: &Context, env: &Environment, id: &SecretId) -> Option<Vec<String>> {
     let project = env.project.to_string();
-    match ctx.google.services(&project, &env.region.to_string()).await {
+    match ctx.google.services(&project, env.region.as_ref()).await {
         Ok(services) => {
             let own = env.service.name.to_string();
             Some(

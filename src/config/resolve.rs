@@ -71,7 +71,7 @@ pub(super) fn resolve(
     let region: Option<Region> = typed(&mut p, raw.region.as_ref(), "region", defaults::REGION);
     if let (Some(r), Some(written)) = (&region, &raw.region) {
         p.check(written, "region", |_| {
-            validate::cloud_run_region(&r.to_string())
+            validate::cloud_run_region(r.as_ref())
         });
     }
 
