@@ -11,6 +11,7 @@ mod agent;
 mod cli;
 mod config_errors;
 mod contract;
+mod deadlines;
 mod deploy;
 mod docs;
 mod example;
