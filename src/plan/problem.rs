@@ -73,6 +73,10 @@ pub(crate) enum WarningKind {
     /// The encryption key's payload could not be read, so its format was
     /// not verified.
     KeyFormatNotVerified,
+    /// The encryption key is valid but holds characters the agent's Fernet
+    /// skips (a trailing newline, quotes): it works, a stricter reader may
+    /// not take it.
+    KeyStrayCharacters,
     /// `service.pin_secret_versions: false` leaves the encryption key at
     /// `latest` (or an alias) with more than one instance allowed.
     EncryptionKeyUnpinned,
