@@ -317,7 +317,10 @@ mod tests {
     #[test]
     fn the_check_agrees_with_pythons_fernet_on_every_row_of_the_table() {
         let table = include_str!("testdata/fernet_verdicts.tsv");
-        assert!(table.starts_with("# cryptography "), "the table records its version");
+        assert!(
+            table.starts_with("# cryptography "),
+            "the table records its version"
+        );
         let mut rows = 0;
         for line in table.lines().filter(|l| !l.starts_with('#')) {
             let cols: Vec<&str> = line.split('\t').collect();
@@ -331,7 +334,10 @@ mod tests {
                 }
                 ("refused", "ascii") => assert_eq!(ours, Err(KeyFormatError::NotAscii), "{shown}"),
                 ("refused", "binascii") => assert!(
-                    matches!(ours, Err(KeyFormatError::Padding { .. } | KeyFormatError::Empty)),
+                    matches!(
+                        ours,
+                        Err(KeyFormatError::Padding { .. } | KeyFormatError::Empty)
+                    ),
                     "{shown}: {ours:?}"
                 ),
                 ("refused", length) => {
@@ -378,9 +384,16 @@ mod tests {
             4,
             &["quote", "carriage_return", "newline"],
         );
-        stray(format!(" {}\t{}=", &bare[..10], &bare[10..]), 2, &["space_or_tab"]);
+        stray(
+            format!(" {}\t{}=", &bare[..10], &bare[10..]),
+            2,
+            &["space_or_tab"],
+        );
         let standard = base64::engine::general_purpose::STANDARD.encode([0xfb_u8; 32]);
-        assert_eq!(validate(standard.as_bytes()), Ok(Accepted { warning: None }));
+        assert_eq!(
+            validate(standard.as_bytes()),
+            Ok(Accepted { warning: None })
+        );
         assert_eq!(
             validate(URL_SAFE.encode([0xfb_u8; 32]).as_bytes()),
             Ok(Accepted { warning: None }),
@@ -401,10 +414,7 @@ mod tests {
                 VALID.trim_end_matches('=').as_bytes().to_vec(),
                 KeyFormatError::Padding { data_chars: 43 },
             ),
-            (
-                format!("{VALID}é").into_bytes(),
-                KeyFormatError::NotAscii,
-            ),
+            (format!("{VALID}é").into_bytes(), KeyFormatError::NotAscii),
             (
                 URL_SAFE.encode([7u8; 16]).into_bytes(),
                 KeyFormatError::WrongLength { bytes: 16 },

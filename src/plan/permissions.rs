@@ -28,7 +28,7 @@
 
 mod ask;
 mod assess;
-mod tables;
+pub(crate) mod tables;
 
 use serde::{Deserialize, Serialize};
 

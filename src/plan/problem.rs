@@ -59,6 +59,9 @@ pub(crate) enum WarningKind {
     ValidationAwaitsGrants,
     /// Cloud Run could not validate the service (404, 403, no answer).
     NotValidatedByCloudRun,
+    /// Before a source build, Cloud Run's validation did not find the image
+    /// the build is to make; it is validated again after the build.
+    ValidationAwaitsBuild,
     /// The update drops system annotations or labels the live service has.
     SystemKeysDropped,
     /// The deploying identity lacks a permission only a non-required grant
@@ -77,6 +80,10 @@ pub(crate) enum WarningKind {
     /// skips (a trailing newline, quotes): it works, a stricter reader may
     /// not take it.
     KeyStrayCharacters,
+    /// The account a source deploy's build runs as holds, in the project
+    /// policy the plan read, no role with the build permissions (or Cloud
+    /// Build has no default account): the build would fail.
+    BuildAccountWithoutBuildRole,
     /// `service.pin_secret_versions: false` leaves the encryption key at
     /// `latest` (or an alias) with more than one instance allowed.
     EncryptionKeyUnpinned,
