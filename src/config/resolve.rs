@@ -182,7 +182,7 @@ fn resolve_build(
                 ));
             };
             match &region {
-                Some(r) if r.to_string() != pool_at => Err(InvalidValue::new(
+                Some(r) if *r != *pool_at => Err(InvalidValue::new(
                     format!("the worker pool is in `{pool_at}`, not in build.region `{r}`"),
                     "a private pool's builds run in its own region: remove build.region or \
                      make it the pool's",

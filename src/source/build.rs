@@ -342,10 +342,7 @@ fn cloud_build_request(
 pub(crate) fn bucket_name(project: &str, region: &str) -> String {
     /// Bucket names are at most 63 characters (sources.py `_MAX_BUCKET_NAME_LENGTH`).
     const MAX: usize = 63;
-    let safe = project
-        .replace(':', "_")
-        .replace('.', "_")
-        .replace("google", "elgoog");
+    let safe = project.replace([':', '.'], "_").replace("google", "elgoog");
     let name = format!("run-sources-{safe}-{region}");
     match (name.len() > MAX, shorten_region(region)) {
         (true, Some(short)) => format!("run-sources-{safe}-{short}"),
