@@ -115,6 +115,7 @@ async fn builds_submit_gets_the_uploaded_generation() {
 /// shows the bucket (its `projectNumber` is not ours) or refuses to (403).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_staging_bucket_of_another_project_is_never_used() {
+    let random = regex::Regex::new(r"^run-sources-[0-9a-f]{32}$").unwrap();
     for enforced in [false, true] {
         let mut world = staging_world().project("squatter-project", 999_000_111);
         if enforced {
@@ -138,8 +139,7 @@ async fn a_staging_bucket_of_another_project_is_never_used() {
         run.assert_stderr_contains(&format!("gs://{BUCKET}"));
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         let bucket = v["plan"]["source"]["bucket"].as_str().unwrap().to_string();
-        let re = regex::Regex::new(r"^run-sources-[0-9a-f]{32}$").unwrap();
-        assert!(re.is_match(&bucket), "{bucket}");
+        assert!(random.is_match(&bucket), "{bucket}");
         assert_eq!(h.emulator.objects(&bucket).len(), 1);
         let build = the_build(&h, &run);
         assert_eq!(build["source"]["storageSource"]["bucket"], bucket.as_str());
