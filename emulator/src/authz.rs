@@ -8,10 +8,10 @@
 //! - Fresh grants count after `iam_propagation` on the emulator clock, as for Cloud Run's
 //!   secret check ("Typically 2 minutes, potentially 7 minutes or longer",
 //!   cloud.google.com/iam/docs/access-change-propagation).
-//! - The predefined roles' permissions, limited to the services the emulator serves, are
-//!   copied from the role definitions (iann0036/iam-dataset `gcp/roles/*.json`, a dump of
-//!   `gcloud iam roles describe`); roles/owner holds everything, roles/editor everything but
-//!   `*.setIamPolicy`, roles/viewer the `get`, `list` and `getIamPolicy` permissions.
+//! - The predefined roles' permissions are Google's role definitions, read from the
+//!   vendored snapshot (`autosre_types::roles`, `types/roles/README.md`: a dump of
+//!   `gcloud iam roles describe`, the basic roles cut to the services used here). A role
+//!   not in the snapshot is looked up among the world's custom roles, else grants nothing.
 //! - Each route requires the permission its API reference names (e.g. services.patch:
 //!   `run.services.update`, or `run.services.create` when it creates; a template's service
 //!   account also needs `iam.serviceAccounts.actAs` on that account,
@@ -44,163 +44,9 @@ pub(crate) fn caller_member(caller: &str) -> Option<String> {
         .then(|| format!("{kind}:{email}"))
 }
 
-const RUN_DEVELOPER: &[&str] = &[
-    "resourcemanager.projects.get",
-    // builds:submit (cloud.google.com/run/docs/reference/iam/roles: run.admin, run.developer
-    // and run.sourceDeveloper hold it).
-    "run.builds.create",
-    "run.operations.delete",
-    "run.operations.get",
-    "run.operations.list",
-    "run.revisions.delete",
-    "run.revisions.get",
-    "run.revisions.list",
-    "run.services.create",
-    "run.services.delete",
-    "run.services.get",
-    "run.services.getIamPolicy",
-    "run.services.list",
-    "run.services.update",
-];
-const RUN_VIEWER: &[&str] = &[
-    "resourcemanager.projects.get",
-    "run.operations.get",
-    "run.operations.list",
-    "run.revisions.get",
-    "run.revisions.list",
-    "run.services.get",
-    "run.services.getIamPolicy",
-    "run.services.list",
-];
-const SECRET_ADMIN: &[&str] = &[
-    "resourcemanager.projects.get",
-    "secretmanager.secrets.create",
-    "secretmanager.secrets.delete",
-    "secretmanager.secrets.get",
-    "secretmanager.secrets.getIamPolicy",
-    "secretmanager.secrets.list",
-    "secretmanager.secrets.setIamPolicy",
-    "secretmanager.secrets.update",
-    "secretmanager.versions.access",
-    "secretmanager.versions.add",
-    "secretmanager.versions.destroy",
-    "secretmanager.versions.disable",
-    "secretmanager.versions.enable",
-    "secretmanager.versions.get",
-    "secretmanager.versions.list",
-];
-
-/// Whether predefined `role` contains `perm`; `None` for a role not in the table.
+/// Whether predefined `role` contains `perm`; `None` for a role not in the snapshot.
 fn predefined(role: &str, perm: &str) -> Option<bool> {
-    let list: &[&str] = match role {
-        "roles/owner" => return Some(true),
-        "roles/editor" => return Some(!perm.ends_with(".setIamPolicy")),
-        "roles/viewer" => {
-            return Some(
-                [".get", ".list", ".getIamPolicy"]
-                    .iter()
-                    .any(|s| perm.ends_with(s)),
-            );
-        }
-        "roles/run.admin" => {
-            return Some(RUN_DEVELOPER.contains(&perm) || perm == "run.services.setIamPolicy");
-        }
-        "roles/run.developer" => RUN_DEVELOPER,
-        "roles/run.viewer" => RUN_VIEWER,
-        "roles/run.invoker" => &["run.routes.invoke"],
-        "roles/iam.serviceAccountUser" => &[
-            "iam.serviceAccounts.actAs",
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.list",
-            "resourcemanager.projects.get",
-        ],
-        "roles/iam.serviceAccountAdmin" => &[
-            "iam.serviceAccounts.create",
-            "iam.serviceAccounts.delete",
-            "iam.serviceAccounts.disable",
-            "iam.serviceAccounts.enable",
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.getIamPolicy",
-            "iam.serviceAccounts.list",
-            "iam.serviceAccounts.setIamPolicy",
-            "iam.serviceAccounts.update",
-            "resourcemanager.projects.get",
-        ],
-        "roles/secretmanager.admin" => SECRET_ADMIN,
-        "roles/secretmanager.secretAccessor" => &["secretmanager.versions.access"],
-        // Secret Version Adder: "Allows adding versions to existing secrets"
-        // (cloud.google.com/secret-manager/docs/access-control).
-        "roles/secretmanager.secretVersionAdder" => &["secretmanager.versions.add"],
-        "roles/secretmanager.viewer" => &[
-            "resourcemanager.projects.get",
-            "secretmanager.secrets.get",
-            "secretmanager.secrets.getIamPolicy",
-            "secretmanager.secrets.list",
-            "secretmanager.versions.get",
-            "secretmanager.versions.list",
-        ],
-        "roles/secretmanager.secretVersionManager" => &[
-            "resourcemanager.projects.get",
-            "secretmanager.versions.add",
-            "secretmanager.versions.destroy",
-            "secretmanager.versions.disable",
-            "secretmanager.versions.enable",
-            "secretmanager.versions.get",
-            "secretmanager.versions.list",
-        ],
-        "roles/resourcemanager.projectIamAdmin" => &[
-            "resourcemanager.projects.get",
-            "resourcemanager.projects.getIamPolicy",
-            "resourcemanager.projects.setIamPolicy",
-        ],
-        // Permissions of the role limited to the IAM ones the emulator serves
-        // (iann0036/iam-dataset `gcp/roles/iam.serviceAccountTokenCreator.json`).
-        "roles/iam.serviceAccountTokenCreator" => &[
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.getAccessToken",
-            "iam.serviceAccounts.getOpenIdToken",
-            "iam.serviceAccounts.implicitDelegation",
-            "iam.serviceAccounts.list",
-            "iam.serviceAccounts.signBlob",
-            "iam.serviceAccounts.signJwt",
-            "resourcemanager.projects.get",
-        ],
-        // cloud.google.com/storage/docs/access-control/iam-roles (the permissions used here).
-        "roles/storage.admin" => return Some(perm.starts_with("storage.")),
-        "roles/storage.objectAdmin" => return Some(perm.starts_with("storage.objects.")),
-        "roles/storage.objectCreator" => &["storage.objects.create"],
-        "roles/storage.objectViewer" => &["storage.objects.get", "storage.objects.list"],
-        // cloud.google.com/build/docs/iam-roles-permissions.
-        "roles/cloudbuild.builds.editor" => &[
-            "cloudbuild.builds.create",
-            "cloudbuild.builds.get",
-            "cloudbuild.builds.list",
-            "cloudbuild.builds.update",
-        ],
-        "roles/cloudbuild.builds.viewer" => &["cloudbuild.builds.get", "cloudbuild.builds.list"],
-        // cloud.google.com/artifact-registry/docs/access-control#roles.
-        "roles/artifactregistry.admin" => return Some(perm.starts_with("artifactregistry.")),
-        "roles/artifactregistry.writer" | "roles/artifactregistry.reader" => &[
-            "artifactregistry.repositories.get",
-            "artifactregistry.repositories.list",
-            "artifactregistry.repositories.downloadArtifacts",
-        ],
-        "roles/artifactregistry.createOnPushWriter" => &[
-            "artifactregistry.repositories.create",
-            "artifactregistry.repositories.get",
-            "artifactregistry.repositories.list",
-        ],
-        "roles/iap.admin" => &[
-            "iap.web.getIamPolicy",
-            "iap.web.setIamPolicy",
-            "iap.webServices.getIamPolicy",
-            "iap.webServices.setIamPolicy",
-            "iap.webTypes.getIamPolicy",
-            "iap.webTypes.setIamPolicy",
-        ],
-        _ => return None,
-    };
-    Some(list.contains(&perm))
+    autosre_types::roles::role_holds(role, perm)
 }
 
 fn role_has(st: &State, role: &str, perm: &str) -> bool {

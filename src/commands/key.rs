@@ -33,6 +33,16 @@ use crate::settings::Globals;
 /// The label on secrets the tool creates.
 const MANAGED_BY: (&str, &str) = ("managed-by", "autosre-deploy");
 
+/// What `key init` asks of the project before it creates the key secret.
+pub(crate) const CREATE: [&str; 2] = ["secretmanager.secrets.create", "secretmanager.versions.add"];
+/// What `key check` asks of the key secret.
+pub(crate) const CHECK: [&str; 2] = [
+    "secretmanager.versions.list",
+    "secretmanager.versions.access",
+];
+/// What `key rotate` asks of the key secret.
+pub(crate) const ROTATE: [&str; 1] = ["secretmanager.versions.add"];
+
 /// `key generate`: a new key and a newline on stdout, nothing else.
 pub(crate) fn generate(printer: &Printer) -> Result<ExitStatus, Error> {
     let key = crate::key::generate().map_err(Error::Random)?;
@@ -97,7 +107,7 @@ pub(crate) async fn init(
             ctx,
             vec![Ask::new(
                 project_resource,
-                &["secretmanager.secrets.create", "secretmanager.versions.add"],
+                &CREATE,
                 IfMissing::Fail,
             )],
         )
@@ -176,14 +186,7 @@ pub(crate) async fn check(
             project: project.clone(),
             secret: secret.clone(),
         };
-        let ask = Ask::new(
-            resource,
-            &[
-                "secretmanager.versions.list",
-                "secretmanager.versions.access",
-            ],
-            IfMissing::Fail,
-        );
+        let ask = Ask::new(resource, &CHECK, IfMissing::Fail);
         match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => return Err(missing()),
             r => r?,
@@ -285,7 +288,7 @@ pub(crate) async fn rotate(
             project: project.clone(),
             secret: secret.clone(),
         };
-        let ask = Ask::new(resource, &["secretmanager.versions.add"], IfMissing::Fail);
+        let ask = Ask::new(resource, &ROTATE, IfMissing::Fail);
         match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => {
                 return Err(Error::KeySecretMissing {
