@@ -299,6 +299,116 @@ mod tests {
         assert!(caller_member("alice").is_none());
     }
 
+    /// Every permission some route requires, with every route called on a project that has
+    /// a service, a secret and an account (builds:submit and Cloud Build's and Artifact
+    /// Registry's checks included).
+    fn every_required_permission() -> std::collections::BTreeSet<String> {
+        use crate::clock::{Clock, SharedClock};
+        let world = crate::World::builder()
+            .project("acme", 42)
+            .service_account("run@acme.iam.gserviceaccount.com")
+            .secret("acme", "db")
+            .build();
+        let mut st = State::from_world(
+            world,
+            1,
+            std::time::Duration::ZERO,
+            SharedClock::new(Clock::Manual),
+        )
+        .expect("valid world");
+        let headers = axum::http::HeaderMap::new();
+        let mut all = std::collections::BTreeSet::new();
+        for route in crate::routes::table() {
+            let n = route.spec.flat_path.matches('{').count();
+            let p: Vec<String> = ["acme", "us-central1", "svc", "1", "x"][..n.min(5)]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let c = Ctx {
+                st: &mut st,
+                p,
+                q: crate::util::Query::default(),
+                body: json!({"template": {"serviceAccount": "run@acme.iam.gserviceaccount.com"}}),
+                raw: &[],
+                headers: &headers,
+                base_url: "",
+                reply: None,
+            };
+            all.extend(
+                required(route.spec.method_id, &c)
+                    .into_iter()
+                    .map(|(p, _)| p),
+            );
+        }
+        // The checks the Cloud Build, Artifact Registry and builds:submit handlers make.
+        for source in [include_str!("build.rs"), include_str!("registry.rs")] {
+            for chunk in source.split("require_on_project(").skip(1) {
+                if let Some(perm) = chunk.split('"').nth(1) {
+                    all.insert(perm.to_string());
+                }
+            }
+        }
+        all
+    }
+
+    /// The emulator's role table is Google's data (`types/roles/`): every permission a route
+    /// requires is one a predefined role holds (a permission written from memory, such as
+    /// `run.builds.create`, is not), and the basic and service roles hold them as Google says.
+    #[test]
+    fn the_permissions_routes_require_exist_in_googles_role_data() {
+        let all = every_required_permission();
+        assert!(all.contains("cloudbuild.builds.create"), "{all:?}");
+        assert!(all.contains("run.services.update"), "{all:?}");
+        assert!(all.contains("iam.serviceAccounts.actAs"), "{all:?}");
+        let unknown: Vec<&String> = all
+            .iter()
+            .filter(|p| autosre_types::roles::roles_holding(p).next().is_none())
+            .collect();
+        assert!(unknown.is_empty(), "no predefined role holds {unknown:?}");
+        for perm in &all {
+            for role in autosre_types::roles::roles() {
+                let data = autosre_types::roles::role_holds(role, perm);
+                assert_eq!(predefined(role, perm), data, "{role} {perm}");
+            }
+        }
+    }
+
+    /// Every predefined role a world, a doc or the emulator's code names is in the data, so
+    /// a binding of it grants what Google's role grants (not nothing).
+    #[test]
+    fn every_role_the_emulator_names_is_in_googles_role_data() {
+        let texts = [
+            include_str!("../README.md"),
+            include_str!("../worlds/example.yaml"),
+            include_str!("authz.rs"),
+            include_str!("iam.rs"),
+            include_str!("run/mod.rs"),
+        ];
+        let mut named = std::collections::BTreeSet::new();
+        for t in texts {
+            for chunk in t.split("roles/").skip(1) {
+                let name: String = chunk
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect();
+                let name = name.trim_end_matches('.');
+                // Lower-case service, a dot, a role: `roles/run.admin`, `roles/owner`.
+                if name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && !name.ends_with("json")
+                {
+                    named.insert(format!("roles/{name}"));
+                }
+            }
+        }
+        let custom = ["roles/deployer", "roles/made.up", "roles/x.y"];
+        let missing: Vec<&String> = named
+            .iter()
+            .filter(|r| !custom.contains(&r.as_str()))
+            .filter(|r| autosre_types::roles::permissions(r).is_none())
+            .collect();
+        assert!(missing.is_empty(), "roles not in types/roles/: {missing:?}");
+    }
+
     #[test]
     fn predefined_roles_hold_what_google_lists() {
         assert_eq!(
