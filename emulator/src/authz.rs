@@ -186,6 +186,20 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
                 "testIamPermissions" => Vec::new(),
                 m => one(&format!("run.services.{m}"), service()),
             };
+            if matches!(method, "create" | "patch") {
+                // create names the service in `serviceId`.
+                let name = match method {
+                    "create" => format!(
+                        "{}/services/{}",
+                        location(),
+                        c.q.get("serviceId").unwrap_or_default()
+                    ),
+                    _ => service(),
+                };
+                if invoker_check_changes(c, &name) {
+                    need.push(("run.services.setIamPolicy".into(), name));
+                }
+            }
             if matches!(method, "create" | "patch")
                 && let Some(t) = c.body.get("template")
             {
@@ -248,6 +262,38 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
         },
         _ => Vec::new(),
     }
+}
+
+/// Whether a services.create or .patch sets or clears `invokerIamDisabled`: that needs
+/// `run.services.setIamPolicy` besides create or update ("To disable or re-enable the
+/// Invoker IAM check on a service, you must have the following permissions:
+/// run.services.create, run.services.update, run.services.setIamPolicy",
+/// cloud.google.com/run/docs/authenticating/public). proto3 JSON leaves a false bool out, so
+/// a write that replaces the service without the field clears it; an `updateMask` that does
+/// not name it leaves it.
+fn invoker_check_changes(c: &Ctx<'_>, service: &str) -> bool {
+    let masked_out = c.q.get("updateMask").is_some_and(|m| {
+        let m = m.trim();
+        !m.is_empty()
+            && m != "*"
+            && !m
+                .split(',')
+                .any(|f| matches!(f.trim(), "invoker_iam_disabled" | "invokerIamDisabled"))
+    });
+    if masked_out {
+        return false;
+    }
+    let want = c
+        .body
+        .get("invokerIamDisabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let now =
+        c.st.canonical_resource(service)
+            .ok()
+            .and_then(|key| c.st.services.get(&key))
+            .is_some_and(|s| s.invoker_iam_disabled());
+    want != now
 }
 
 /// Refuses the request unless the caller holds every permission it needs.

@@ -216,3 +216,56 @@ async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
     grant.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 }
+
+/// Public access (`allow_unauthenticated: true`, Cloud Run's
+/// `invokerIamDisabled`) needs `run.services.setIamPolicy` besides create
+/// or update (cloud.google.com/run/docs/authenticating/public):
+/// roles/run.developer is not enough. The preflight says so before
+/// anything is written; with roles/run.admin the same deploy goes through,
+/// and making the service private again needs it as much.
+#[tokio::test(flavor = "multi_thread")]
+async fn public_access_needs_set_iam_policy_and_the_preflight_asks_for_it() {
+    let public = repo_config("staging").replace(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    let h = staging(&EVERYTHING).await;
+    h.write_config("staging", &public);
+    let check = h.run(&["check", "--env", "staging"]).await;
+    check.assert_code(1);
+    let row = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("run.services.setIamPolicy") && l.contains("MISSING"))
+        .unwrap_or_else(|| panic!("no missing setIamPolicy row:\n{}", check.stdout));
+    assert!(row.contains(PROJECT), "{row}");
+    check.assert_all_contains("--role=roles/run.admin");
+    let deploy = h.run(&["deploy", "--env", "staging"]).await;
+    deploy.assert_code(1);
+    deploy.assert_all_contains("run.services.setIamPolicy");
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+    assert!(h.emulator.service(SERVICE).is_none());
+
+    let admin = everything_but("roles/run.developer", &["roles/run.admin"]);
+    let h = staging(&admin).await;
+    h.write_config("staging", &public);
+    h.run(&["deploy", "--env", "staging"]).await.assert_code(0);
+    let service = h.emulator.service(SERVICE).expect("deployed");
+    assert_eq!(service["invokerIamDisabled"], true, "{service}");
+
+    // Private again, by a deployer who may update but not set the policy.
+    h.emulator.with_state(|st| {
+        st.add_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/run.developer",
+            MEMBER,
+        );
+        st.remove_binding(&format!("projects/{PROJECT}"), "roles/run.admin", MEMBER);
+    });
+    let writes = h.writes().len();
+    h.write_config("staging", &repo_config("staging"));
+    let private = h.run(&["deploy", "--env", "staging"]).await;
+    private.assert_code(1);
+    private.assert_all_contains("run.services.setIamPolicy");
+    assert_eq!(h.writes().len(), writes, "{:#?}", h.writes());
+}

@@ -109,7 +109,9 @@ pub(crate) fn why(permission: &str) -> &'static str {
         "run.services.create" => "create the Cloud Run service",
         "run.services.update" => "update the Cloud Run service",
         "run.services.getIamPolicy" => "read the service's IAM policy",
-        "run.services.setIamPolicy" => "change who may invoke the service",
+        "run.services.setIamPolicy" => {
+            "change who may invoke the service (its policy, or public access)"
+        }
         "run.operations.get" => "follow the rollout's operation until the revision is ready",
         ACT_AS => "run the service as the runtime service account",
         "iam.serviceAccounts.get" => "check that the runtime service account exists",
