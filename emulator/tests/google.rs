@@ -485,3 +485,54 @@ projects:
         "needs a caller"
     );
 }
+
+/// `disabledApis`: every request to a disabled API is 403 PERMISSION_DENIED with Google's
+/// `SERVICE_DISABLED` ErrorInfo (domain `googleapis.com`, metadata `service` and `consumer`
+/// as `projects/NUMBER`; googleapis/googleapis `google/api/error_reason.proto`), before any
+/// permission is checked; other APIs answer as usual. builds:submit needs Cloud Build too.
+#[tokio::test]
+async fn a_disabled_api_answers_service_disabled() {
+    let w = World::from_yaml(
+        "disabledApis: [secretmanager.googleapis.com, cloudbuild.googleapis.com]\nprojects:\n  - {id: acme, number: 42}\n",
+    )
+    .unwrap();
+    let (_emu, url) = start(w, Options::default()).await;
+    let (status, body) = call(&url, "GET", "/v1/projects/acme/secrets/key", None).await;
+    assert_eq!(status, 403, "{body}");
+    let e = &body["error"];
+    assert_eq!(e["status"], "PERMISSION_DENIED");
+    assert_eq!(
+        e["details"][0],
+        json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+            "domain": "googleapis.com",
+            "metadata": {"service": "secretmanager.googleapis.com", "consumer": "projects/42"}})
+    );
+    assert!(
+        e["message"].as_str().unwrap().starts_with(
+            "Secret Manager API has not been used in project 42 before or it is disabled."
+        ),
+        "{e}"
+    );
+    let submit = "/v2/projects/acme/locations/us-central1/builds:submit";
+    let (status, body) = call(&url, "POST", submit, Some(json!({}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["metadata"]["service"],
+        "cloudbuild.googleapis.com"
+    );
+    // Cloud Run itself is enabled.
+    let (status, body) = call(
+        &url,
+        "GET",
+        "/v2/projects/acme/locations/us-central1/services",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A name the emulator cannot disable is refused with the list it can.
+    let err = World::from_yaml("disabledApis: [storage.googleapis.com]\n")
+        .and_then(|w| Emulator::try_new(w, Options::default()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cloudbuild.googleapis.com"), "{err}");
+}

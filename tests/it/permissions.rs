@@ -269,3 +269,34 @@ async fn public_access_needs_set_iam_policy_and_the_preflight_asks_for_it() {
     private.assert_all_contains("run.services.setIamPolicy");
     assert_eq!(h.writes().len(), writes, "{:#?}", h.writes());
 }
+
+/// A read in the preflight refused because the API is not enabled (403
+/// with ErrorInfo `SERVICE_DISABLED`) says so, with the command that
+/// enables it: never a missing permission or a refused read, which no
+/// role would fix. Decided on the ErrorInfo, not on Google's words.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_api_in_the_preflight_says_which_and_how_to_enable_it() {
+    let mut b = staging_world()
+        .caller(DEPLOYER)
+        .enforce_caller_permissions()
+        .disabled_api("secretmanager.googleapis.com");
+    for role in EVERYTHING {
+        b = b.project_binding(PROJECT, role, MEMBER);
+    }
+    let h = Harness::start(b.build()).await;
+    h.write_config("staging", &repo_config("staging"));
+    for command in ["check", "deploy"] {
+        let run = h.run(&[command, "--env", "staging"]).await;
+        run.assert_code(1);
+        run.assert_all_contains(&format!(
+            "API secretmanager.googleapis.com is not enabled in project {PROJECT}"
+        ));
+        run.assert_all_contains(&format!(
+            "gcloud services enable secretmanager.googleapis.com --project {PROJECT}"
+        ));
+        for wrong in ["lacks permission", "permission denied", "Google refused"] {
+            assert!(!run.all().contains(wrong), "{command}: {}", run.all());
+        }
+    }
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}

@@ -543,6 +543,30 @@ async fn the_roles_googles_source_deploy_guide_names_are_enough_to_deploy_from_s
     );
 }
 
+/// Cloud Build not enabled in a new project: the build's refusal (403 with
+/// ErrorInfo `SERVICE_DISABLED`) is reported as the API to enable, with the
+/// command, not as a missing permission; nothing is rolled out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_cloud_build_api_says_so_with_the_command_that_enables_it() {
+    let h = Harness::start_staging(
+        staging_world()
+            .disabled_api("cloudbuild.googleapis.com")
+            .build(),
+    )
+    .await;
+    let src = fixture_dir(&h);
+    let run = deploy_source(&h, &src, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains(&format!(
+        "API cloudbuild.googleapis.com is not enabled in project {PROJECT}"
+    ));
+    run.assert_stderr_contains(&format!(
+        "gcloud services enable cloudbuild.googleapis.com --project {PROJECT}"
+    ));
+    assert!(!run.all().contains("lacks permission"), "{}", run.all());
+    assert!(h.emulator.service(SERVICE).is_none());
+}
+
 /// Another deploy creates the staging bucket and the repository between
 /// this one's read and its create: Storage answers 409 (its own error
 /// shape, no `status`), Artifact Registry ALREADY_EXISTS; both mean "there
