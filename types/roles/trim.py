@@ -22,7 +22,8 @@ iap.httpsResourceAccessor logging.logWriter logging.viewer monitoring.metricWrit
 monitoring.viewer owner resourcemanager.projectIamAdmin run.admin run.developer
 run.invoker run.sourceDeveloper run.viewer secretmanager.admin
 secretmanager.secretAccessor secretmanager.secretVersionAdder
-secretmanager.secretVersionManager secretmanager.viewer serviceusage.serviceUsageConsumer
+secretmanager.secretVersionManager secretmanager.viewer serviceusage.serviceUsageAdmin
+serviceusage.serviceUsageConsumer
 storage.admin storage.objectAdmin storage.objectCreator storage.objectViewer
 telemetry.writer viewer
 """.split()

@@ -135,3 +135,36 @@ fn a_source_deploys_permissions_are_all_granted_by_run_source_developer() {
     assert!(roles_holding("cloudbuild.builds.create").any(|r| r == "roles/owner"));
     assert!(roles_holding("run.builds.create").next().is_none());
 }
+
+/// The user docs name only real predefined roles (the custom-role examples
+/// aside), so a role a reader is told to grant holds what the text says.
+#[test]
+fn the_docs_name_only_roles_in_googles_role_data() {
+    let docs = [
+        ("README.md", include_str!("../../../README.md")),
+        (
+            "docs/permissions.md",
+            include_str!("../../../docs/permissions.md"),
+        ),
+    ];
+    let mut unknown = Vec::new();
+    for (file, text) in docs {
+        for chunk in text.split("roles/").skip(1) {
+            let name: String = chunk
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                .collect();
+            let name = name.trim_end_matches('.');
+            // `roles/NAME` with a lower-case service: predefined (a custom
+            // role is `projects/P/roles/ID`, written with its own prefix).
+            let predefined = name.contains('.') || matches!(name, "owner" | "editor" | "viewer");
+            if predefined
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && autosre_types::roles::permissions(&format!("roles/{name}")).is_none()
+            {
+                unknown.push(format!("{file}: roles/{name}"));
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "not in types/roles/: {unknown:?}");
+}
