@@ -146,6 +146,14 @@ fn the_docs_name_only_roles_in_googles_role_data() {
             "docs/permissions.md",
             include_str!("../../../docs/permissions.md"),
         ),
+        (
+            "docs/source-builds.md",
+            include_str!("../../../docs/source-builds.md"),
+        ),
+        (
+            "docs/configuration.md",
+            include_str!("../../../docs/configuration.md"),
+        ),
     ];
     let mut unknown = Vec::new();
     for (file, text) in docs {
