@@ -47,8 +47,9 @@ pub(crate) struct GcpError {
     /// The `type` of each `google.rpc.PreconditionFailure` violation in the
     /// error's details, e.g. `constraints/iam.allowedPolicyMemberDomains`.
     pub(crate) violations: Vec<String>,
-    /// With [`Kind::ServiceDisabled`]: which API, in which project.
-    pub(crate) disabled: Option<DisabledApi>,
+    /// With [`Kind::ServiceDisabled`]: which API, in which project (boxed:
+    /// every error carries the field, few have one).
+    pub(crate) disabled: Option<Box<DisabledApi>>,
 }
 
 /// An API not enabled in a project, from the `google.rpc.ErrorInfo` Google
@@ -233,7 +234,7 @@ impl GcpError {
 
 /// The disabled API a 403's details name, decided on the ErrorInfo's reason
 /// and domain, never on the message.
-fn disabled_api(details: &[StatusDetails], resource: &str) -> Option<DisabledApi> {
+fn disabled_api(details: &[StatusDetails], resource: &str) -> Option<Box<DisabledApi>> {
     details.iter().find_map(|d| match d {
         StatusDetails::ErrorInfo(i)
             if i.reason == "SERVICE_DISABLED" && i.domain == "googleapis.com" =>
@@ -250,7 +251,7 @@ fn disabled_api(details: &[StatusDetails], resource: &str) -> Option<DisabledApi
                 .get("consumer")
                 .and_then(|c| c.strip_prefix("projects/"));
             let project = named.or(number).unwrap_or("PROJECT").to_string();
-            Some(DisabledApi { service, project })
+            Some(Box::new(DisabledApi { service, project }))
         }
         _ => None,
     })
