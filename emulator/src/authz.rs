@@ -8,10 +8,10 @@
 //! - Fresh grants count after `iam_propagation` on the emulator clock, as for Cloud Run's
 //!   secret check ("Typically 2 minutes, potentially 7 minutes or longer",
 //!   cloud.google.com/iam/docs/access-change-propagation).
-//! - The predefined roles' permissions, limited to the services the emulator serves, are
-//!   copied from the role definitions (iann0036/iam-dataset `gcp/roles/*.json`, a dump of
-//!   `gcloud iam roles describe`); roles/owner holds everything, roles/editor everything but
-//!   `*.setIamPolicy`, roles/viewer the `get`, `list` and `getIamPolicy` permissions.
+//! - The predefined roles' permissions are Google's role definitions, read from the
+//!   vendored snapshot (`autosre_types::roles`, `types/roles/README.md`: a dump of
+//!   `gcloud iam roles describe`, the basic roles cut to the services used here). A role
+//!   not in the snapshot is looked up among the world's custom roles, else grants nothing.
 //! - Each route requires the permission its API reference names (e.g. services.patch:
 //!   `run.services.update`, or `run.services.create` when it creates; a template's service
 //!   account also needs `iam.serviceAccounts.actAs` on that account,
@@ -44,163 +44,9 @@ pub(crate) fn caller_member(caller: &str) -> Option<String> {
         .then(|| format!("{kind}:{email}"))
 }
 
-const RUN_DEVELOPER: &[&str] = &[
-    "resourcemanager.projects.get",
-    // builds:submit (cloud.google.com/run/docs/reference/iam/roles: run.admin, run.developer
-    // and run.sourceDeveloper hold it).
-    "run.builds.create",
-    "run.operations.delete",
-    "run.operations.get",
-    "run.operations.list",
-    "run.revisions.delete",
-    "run.revisions.get",
-    "run.revisions.list",
-    "run.services.create",
-    "run.services.delete",
-    "run.services.get",
-    "run.services.getIamPolicy",
-    "run.services.list",
-    "run.services.update",
-];
-const RUN_VIEWER: &[&str] = &[
-    "resourcemanager.projects.get",
-    "run.operations.get",
-    "run.operations.list",
-    "run.revisions.get",
-    "run.revisions.list",
-    "run.services.get",
-    "run.services.getIamPolicy",
-    "run.services.list",
-];
-const SECRET_ADMIN: &[&str] = &[
-    "resourcemanager.projects.get",
-    "secretmanager.secrets.create",
-    "secretmanager.secrets.delete",
-    "secretmanager.secrets.get",
-    "secretmanager.secrets.getIamPolicy",
-    "secretmanager.secrets.list",
-    "secretmanager.secrets.setIamPolicy",
-    "secretmanager.secrets.update",
-    "secretmanager.versions.access",
-    "secretmanager.versions.add",
-    "secretmanager.versions.destroy",
-    "secretmanager.versions.disable",
-    "secretmanager.versions.enable",
-    "secretmanager.versions.get",
-    "secretmanager.versions.list",
-];
-
-/// Whether predefined `role` contains `perm`; `None` for a role not in the table.
+/// Whether predefined `role` contains `perm`; `None` for a role not in the snapshot.
 fn predefined(role: &str, perm: &str) -> Option<bool> {
-    let list: &[&str] = match role {
-        "roles/owner" => return Some(true),
-        "roles/editor" => return Some(!perm.ends_with(".setIamPolicy")),
-        "roles/viewer" => {
-            return Some(
-                [".get", ".list", ".getIamPolicy"]
-                    .iter()
-                    .any(|s| perm.ends_with(s)),
-            );
-        }
-        "roles/run.admin" => {
-            return Some(RUN_DEVELOPER.contains(&perm) || perm == "run.services.setIamPolicy");
-        }
-        "roles/run.developer" => RUN_DEVELOPER,
-        "roles/run.viewer" => RUN_VIEWER,
-        "roles/run.invoker" => &["run.routes.invoke"],
-        "roles/iam.serviceAccountUser" => &[
-            "iam.serviceAccounts.actAs",
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.list",
-            "resourcemanager.projects.get",
-        ],
-        "roles/iam.serviceAccountAdmin" => &[
-            "iam.serviceAccounts.create",
-            "iam.serviceAccounts.delete",
-            "iam.serviceAccounts.disable",
-            "iam.serviceAccounts.enable",
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.getIamPolicy",
-            "iam.serviceAccounts.list",
-            "iam.serviceAccounts.setIamPolicy",
-            "iam.serviceAccounts.update",
-            "resourcemanager.projects.get",
-        ],
-        "roles/secretmanager.admin" => SECRET_ADMIN,
-        "roles/secretmanager.secretAccessor" => &["secretmanager.versions.access"],
-        // Secret Version Adder: "Allows adding versions to existing secrets"
-        // (cloud.google.com/secret-manager/docs/access-control).
-        "roles/secretmanager.secretVersionAdder" => &["secretmanager.versions.add"],
-        "roles/secretmanager.viewer" => &[
-            "resourcemanager.projects.get",
-            "secretmanager.secrets.get",
-            "secretmanager.secrets.getIamPolicy",
-            "secretmanager.secrets.list",
-            "secretmanager.versions.get",
-            "secretmanager.versions.list",
-        ],
-        "roles/secretmanager.secretVersionManager" => &[
-            "resourcemanager.projects.get",
-            "secretmanager.versions.add",
-            "secretmanager.versions.destroy",
-            "secretmanager.versions.disable",
-            "secretmanager.versions.enable",
-            "secretmanager.versions.get",
-            "secretmanager.versions.list",
-        ],
-        "roles/resourcemanager.projectIamAdmin" => &[
-            "resourcemanager.projects.get",
-            "resourcemanager.projects.getIamPolicy",
-            "resourcemanager.projects.setIamPolicy",
-        ],
-        // Permissions of the role limited to the IAM ones the emulator serves
-        // (iann0036/iam-dataset `gcp/roles/iam.serviceAccountTokenCreator.json`).
-        "roles/iam.serviceAccountTokenCreator" => &[
-            "iam.serviceAccounts.get",
-            "iam.serviceAccounts.getAccessToken",
-            "iam.serviceAccounts.getOpenIdToken",
-            "iam.serviceAccounts.implicitDelegation",
-            "iam.serviceAccounts.list",
-            "iam.serviceAccounts.signBlob",
-            "iam.serviceAccounts.signJwt",
-            "resourcemanager.projects.get",
-        ],
-        // cloud.google.com/storage/docs/access-control/iam-roles (the permissions used here).
-        "roles/storage.admin" => return Some(perm.starts_with("storage.")),
-        "roles/storage.objectAdmin" => return Some(perm.starts_with("storage.objects.")),
-        "roles/storage.objectCreator" => &["storage.objects.create"],
-        "roles/storage.objectViewer" => &["storage.objects.get", "storage.objects.list"],
-        // cloud.google.com/build/docs/iam-roles-permissions.
-        "roles/cloudbuild.builds.editor" => &[
-            "cloudbuild.builds.create",
-            "cloudbuild.builds.get",
-            "cloudbuild.builds.list",
-            "cloudbuild.builds.update",
-        ],
-        "roles/cloudbuild.builds.viewer" => &["cloudbuild.builds.get", "cloudbuild.builds.list"],
-        // cloud.google.com/artifact-registry/docs/access-control#roles.
-        "roles/artifactregistry.admin" => return Some(perm.starts_with("artifactregistry.")),
-        "roles/artifactregistry.writer" | "roles/artifactregistry.reader" => &[
-            "artifactregistry.repositories.get",
-            "artifactregistry.repositories.list",
-            "artifactregistry.repositories.downloadArtifacts",
-        ],
-        "roles/artifactregistry.createOnPushWriter" => &[
-            "artifactregistry.repositories.create",
-            "artifactregistry.repositories.get",
-            "artifactregistry.repositories.list",
-        ],
-        "roles/iap.admin" => &[
-            "iap.web.getIamPolicy",
-            "iap.web.setIamPolicy",
-            "iap.webServices.getIamPolicy",
-            "iap.webServices.setIamPolicy",
-            "iap.webTypes.getIamPolicy",
-            "iap.webTypes.setIamPolicy",
-        ],
-        _ => return None,
-    };
-    Some(list.contains(&perm))
+    autosre_types::roles::role_holds(role, perm)
 }
 
 fn role_has(st: &State, role: &str, perm: &str) -> bool {
@@ -340,6 +186,20 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
                 "testIamPermissions" => Vec::new(),
                 m => one(&format!("run.services.{m}"), service()),
             };
+            if matches!(method, "create" | "patch") {
+                // create names the service in `serviceId`.
+                let name = match method {
+                    "create" => format!(
+                        "{}/services/{}",
+                        location(),
+                        c.q.get("serviceId").unwrap_or_default()
+                    ),
+                    _ => service(),
+                };
+                if invoker_check_changes(c, &name) {
+                    need.push(("run.services.setIamPolicy".into(), name));
+                }
+            }
             if matches!(method, "create" | "patch")
                 && let Some(t) = c.body.get("template")
             {
@@ -404,6 +264,38 @@ fn required(method_id: &str, c: &Ctx<'_>) -> Vec<(String, String)> {
     }
 }
 
+/// Whether a services.create or .patch sets or clears `invokerIamDisabled`: that needs
+/// `run.services.setIamPolicy` besides create or update ("To disable or re-enable the
+/// Invoker IAM check on a service, you must have the following permissions:
+/// run.services.create, run.services.update, run.services.setIamPolicy",
+/// cloud.google.com/run/docs/authenticating/public). proto3 JSON leaves a false bool out, so
+/// a write that replaces the service without the field clears it; an `updateMask` that does
+/// not name it leaves it.
+fn invoker_check_changes(c: &Ctx<'_>, service: &str) -> bool {
+    let masked_out = c.q.get("updateMask").is_some_and(|m| {
+        let m = m.trim();
+        !m.is_empty()
+            && m != "*"
+            && !m
+                .split(',')
+                .any(|f| matches!(f.trim(), "invoker_iam_disabled" | "invokerIamDisabled"))
+    });
+    if masked_out {
+        return false;
+    }
+    let want = c
+        .body
+        .get("invokerIamDisabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let now =
+        c.st.canonical_resource(service)
+            .ok()
+            .and_then(|key| c.st.services.get(&key))
+            .is_some_and(|s| s.invoker_iam_disabled());
+    want != now
+}
+
 /// Refuses the request unless the caller holds every permission it needs.
 pub(crate) fn authorize(method_id: &str, c: &Ctx<'_>) -> Result<(), ApiError> {
     let Some(who) = c.st.caller_member.clone() else {
@@ -451,6 +343,116 @@ mod tests {
         );
         assert!(caller_member("group:g@example.com").is_none());
         assert!(caller_member("alice").is_none());
+    }
+
+    /// Every permission some route requires, with every route called on a project that has
+    /// a service, a secret and an account (builds:submit and Cloud Build's and Artifact
+    /// Registry's checks included).
+    fn every_required_permission() -> std::collections::BTreeSet<String> {
+        use crate::clock::{Clock, SharedClock};
+        let world = crate::World::builder()
+            .project("acme", 42)
+            .service_account("run@acme.iam.gserviceaccount.com")
+            .secret("acme", "db")
+            .build();
+        let mut st = State::from_world(
+            world,
+            1,
+            std::time::Duration::ZERO,
+            SharedClock::new(Clock::Manual),
+        )
+        .expect("valid world");
+        let headers = axum::http::HeaderMap::new();
+        let mut all = std::collections::BTreeSet::new();
+        for route in crate::routes::table() {
+            let n = route.spec.flat_path.matches('{').count();
+            let p: Vec<String> = ["acme", "us-central1", "svc", "1", "x"][..n.min(5)]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let c = Ctx {
+                st: &mut st,
+                p,
+                q: crate::util::Query::default(),
+                body: json!({"template": {"serviceAccount": "run@acme.iam.gserviceaccount.com"}}),
+                raw: &[],
+                headers: &headers,
+                base_url: "",
+                reply: None,
+            };
+            all.extend(
+                required(route.spec.method_id, &c)
+                    .into_iter()
+                    .map(|(p, _)| p),
+            );
+        }
+        // The checks the Cloud Build, Artifact Registry and builds:submit handlers make.
+        for source in [include_str!("build.rs"), include_str!("registry.rs")] {
+            for chunk in source.split("require_on_project(").skip(1) {
+                if let Some(perm) = chunk.split('"').nth(1) {
+                    all.insert(perm.to_string());
+                }
+            }
+        }
+        all
+    }
+
+    /// The emulator's role table is Google's data (`types/roles/`): every permission a route
+    /// requires is one a predefined role holds (a permission written from memory, such as
+    /// `run.builds.create`, is not), and the basic and service roles hold them as Google says.
+    #[test]
+    fn the_permissions_routes_require_exist_in_googles_role_data() {
+        let all = every_required_permission();
+        assert!(all.contains("cloudbuild.builds.create"), "{all:?}");
+        assert!(all.contains("run.services.update"), "{all:?}");
+        assert!(all.contains("iam.serviceAccounts.actAs"), "{all:?}");
+        let unknown: Vec<&String> = all
+            .iter()
+            .filter(|p| autosre_types::roles::roles_holding(p).next().is_none())
+            .collect();
+        assert!(unknown.is_empty(), "no predefined role holds {unknown:?}");
+        for perm in &all {
+            for role in autosre_types::roles::roles() {
+                let data = autosre_types::roles::role_holds(role, perm);
+                assert_eq!(predefined(role, perm), data, "{role} {perm}");
+            }
+        }
+    }
+
+    /// Every predefined role a world, a doc or the emulator's code names is in the data, so
+    /// a binding of it grants what Google's role grants (not nothing).
+    #[test]
+    fn every_role_the_emulator_names_is_in_googles_role_data() {
+        let texts = [
+            include_str!("../README.md"),
+            include_str!("../worlds/example.yaml"),
+            include_str!("authz.rs"),
+            include_str!("iam.rs"),
+            include_str!("run/mod.rs"),
+        ];
+        let mut named = std::collections::BTreeSet::new();
+        for t in texts {
+            for chunk in t.split("roles/").skip(1) {
+                let name: String = chunk
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect();
+                let name = name.trim_end_matches('.');
+                // Lower-case service, a dot, a role: `roles/run.admin`, `roles/owner`.
+                if name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && !name.ends_with("json")
+                {
+                    named.insert(format!("roles/{name}"));
+                }
+            }
+        }
+        let custom = ["roles/deployer", "roles/made.up", "roles/x.y"];
+        let missing: Vec<&String> = named
+            .iter()
+            .filter(|r| !custom.contains(&r.as_str()))
+            .filter(|r| autosre_types::roles::permissions(r).is_none())
+            .collect();
+        assert!(missing.is_empty(), "roles not in types/roles/: {missing:?}");
     }
 
     #[test]

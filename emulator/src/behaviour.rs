@@ -114,6 +114,8 @@ pub(crate) struct Behaviour {
     pub(crate) restricted_projects: BTreeSet<String>,
     /// `projects/P/roles/ID` -> permissions.
     pub(crate) custom_roles: BTreeMap<String, Vec<String>>,
+    /// The APIs not enabled (`disabledApis`).
+    pub(crate) disabled_apis: Vec<crate::journal::Api>,
     /// Project number -> setIamPolicy calls adding IAP's service agent still to refuse
     /// (`iapAgentPending`).
     pub(crate) iap_agent_pending: BTreeMap<u64, u32>,

@@ -34,8 +34,12 @@
 //!   cloud.google.com/build/docs/securing-builds/store-manage-build-logs); `logUrl` is the
 //!   Console page of the build.
 //! - World option `failBuilds: {step, logLines, status}` fails every build at that step.
-//! - Permissions: `cloudbuild.builds.create`/`get` on the project; `builds:submit` needs
-//!   `run.builds.create` on the location (cloud.google.com/run/docs/reference/iam/permissions).
+//! - Permissions: `cloudbuild.builds.create`/`get` on the project, `builds:submit` included:
+//!   it starts a Cloud Build, and there is no `run.builds.*` permission (no predefined role
+//!   holds one, see `types/roles/`). Google asks a source deployer for
+//!   `roles/run.sourceDeveloper` (which holds `cloudbuild.builds.create`/`get`),
+//!   `roles/serviceusage.serviceUsageConsumer` and `roles/iam.serviceAccountUser`
+//!   (cloud.google.com/run/docs/deploying-source-code).
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -699,7 +703,7 @@ pub(crate) fn submit(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     let location = c.p[1].clone();
     crate::authz::require_on_project(
         c.st,
-        "run.builds.create",
+        "cloudbuild.builds.create",
         &format!("projects/{pid}/locations/{location}"),
         &pid,
     )?;

@@ -111,6 +111,49 @@ async fn deploying_needs_act_as_on_the_runtime_account() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Setting or clearing `invokerIamDisabled` needs `run.services.setIamPolicy` besides
+/// `run.services.update` (cloud.google.com/run/docs/authenticating/public): roles/run.developer
+/// may update the image but not make the service public; roles/run.admin may.
+#[tokio::test]
+async fn public_access_needs_set_iam_policy_on_the_service() {
+    let deployer = format!("serviceAccount:{DEPLOYER}");
+    let world = base()
+        .caller(DEPLOYER)
+        .enforce_caller_permissions()
+        .project_binding("acme", "roles/run.developer", &deployer)
+        .project_binding("acme", "roles/iam.serviceAccountUser", &deployer)
+        .build();
+    let (emu, url) = start(world, Options::default()).await;
+    let mut public = template("x/y:1");
+    public["invokerIamDisabled"] = json!(true);
+    let (status, body) = call(&url, "PATCH", &format!("/v2/{SVC}"), Some(public.clone())).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["status"], "PERMISSION_DENIED");
+    assert_eq!(
+        body["error"]["details"][0]["metadata"],
+        json!({"permission": "run.services.setIamPolicy", "resource": SVC})
+    );
+    // An update that leaves the field as it is needs no more than update.
+    let (status, body) = update_image(&url).await;
+    assert_eq!(status, 200, "{body}");
+    // An update mask that does not name the field leaves it.
+    let masked = format!("/v2/{SVC}?updateMask=template");
+    let (status, body) = call(&url, "PATCH", &masked, Some(public.clone())).await;
+    assert_eq!(status, 200, "{body}");
+
+    emu.with_state(|st| st.add_binding("projects/acme", "roles/run.admin", &deployer));
+    let (status, body) = call(&url, "PATCH", &format!("/v2/{SVC}"), Some(public)).await;
+    assert_eq!(status, 200, "{body}");
+    // Clearing it (proto3 JSON leaves a false bool out) needs it as much.
+    emu.with_state(|st| st.remove_binding("projects/acme", "roles/run.admin", &deployer));
+    let (status, body) = update_image(&url).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["metadata"]["permission"],
+        "run.services.setIamPolicy"
+    );
+}
+
 #[tokio::test]
 async fn test_iam_permissions_answers_the_truth_and_custom_roles_count() {
     let deployer = format!("serviceAccount:{DEPLOYER}");
@@ -474,4 +517,55 @@ projects:
         World::from_yaml("enforceCallerPermissions: true\n").is_err(),
         "needs a caller"
     );
+}
+
+/// `disabledApis`: every request to a disabled API is 403 PERMISSION_DENIED with Google's
+/// `SERVICE_DISABLED` ErrorInfo (domain `googleapis.com`, metadata `service` and `consumer`
+/// as `projects/NUMBER`; googleapis/googleapis `google/api/error_reason.proto`), before any
+/// permission is checked; other APIs answer as usual. builds:submit needs Cloud Build too.
+#[tokio::test]
+async fn a_disabled_api_answers_service_disabled() {
+    let w = World::from_yaml(
+        "disabledApis: [secretmanager.googleapis.com, cloudbuild.googleapis.com]\nprojects:\n  - {id: acme, number: 42}\n",
+    )
+    .unwrap();
+    let (_emu, url) = start(w, Options::default()).await;
+    let (status, body) = call(&url, "GET", "/v1/projects/acme/secrets/key", None).await;
+    assert_eq!(status, 403, "{body}");
+    let e = &body["error"];
+    assert_eq!(e["status"], "PERMISSION_DENIED");
+    assert_eq!(
+        e["details"][0],
+        json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+            "domain": "googleapis.com",
+            "metadata": {"service": "secretmanager.googleapis.com", "consumer": "projects/42"}})
+    );
+    assert!(
+        e["message"].as_str().unwrap().starts_with(
+            "Secret Manager API has not been used in project 42 before or it is disabled."
+        ),
+        "{e}"
+    );
+    let submit = "/v2/projects/acme/locations/us-central1/builds:submit";
+    let (status, body) = call(&url, "POST", submit, Some(json!({}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["metadata"]["service"],
+        "cloudbuild.googleapis.com"
+    );
+    // Cloud Run itself is enabled.
+    let (status, body) = call(
+        &url,
+        "GET",
+        "/v2/projects/acme/locations/us-central1/services",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A name the emulator cannot disable is refused with the list it can.
+    let err = World::from_yaml("disabledApis: [storage.googleapis.com]\n")
+        .and_then(|w| Emulator::try_new(w, Options::default()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cloudbuild.googleapis.com"), "{err}");
 }

@@ -33,6 +33,16 @@ use crate::settings::Globals;
 /// The label on secrets the tool creates.
 const MANAGED_BY: (&str, &str) = ("managed-by", "autosre-deploy");
 
+/// What `key init` asks of the project before it creates the key secret.
+pub(crate) const CREATE: [&str; 2] = ["secretmanager.secrets.create", "secretmanager.versions.add"];
+/// What `key check` asks of the key secret.
+pub(crate) const CHECK: [&str; 2] = [
+    "secretmanager.versions.list",
+    "secretmanager.versions.access",
+];
+/// What `key rotate` asks of the key secret.
+pub(crate) const ROTATE: [&str; 1] = ["secretmanager.versions.add"];
+
 /// `key generate`: a new key and a newline on stdout, nothing else; with
 /// `--output json`, `{"key": "..."}` (the one document every JSON run
 /// prints); with `--output markdown`, the key as code.
@@ -103,7 +113,7 @@ pub(crate) async fn init(
             ctx,
             vec![Ask::new(
                 project_resource,
-                &["secretmanager.secrets.create", "secretmanager.versions.add"],
+                &CREATE,
                 IfMissing::Fail,
             )],
         )
@@ -184,14 +194,7 @@ pub(crate) async fn check(
             project: project.clone(),
             secret: secret.clone(),
         };
-        let ask = Ask::new(
-            resource,
-            &[
-                "secretmanager.versions.list",
-                "secretmanager.versions.access",
-            ],
-            IfMissing::Fail,
-        );
+        let ask = Ask::new(resource, &CHECK, IfMissing::Fail);
         match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => return Err(missing()),
             r => r?,
@@ -335,7 +338,7 @@ where
             project: project.clone(),
             secret: secret.clone(),
         };
-        let ask = Ask::new(resource, &["secretmanager.versions.add"], IfMissing::Fail);
+        let ask = Ask::new(resource, &ROTATE, IfMissing::Fail);
         match require(ctx, vec![ask]).await {
             Err(Error::Gcp(e)) if e.is(Kind::NotFound) => {
                 return Err(Error::KeySecretMissing {

@@ -5,7 +5,7 @@
 mod check;
 mod deploy;
 mod grant;
-mod key;
+pub(crate) mod key;
 mod permissions;
 mod plan;
 pub(crate) mod secrets;

@@ -24,11 +24,12 @@ use crate::settings::Globals;
 
 /// What reading the service's revisions needs, asked of the service (or of
 /// the project before the first deploy: the service inherits its grants).
-const READ_SERVICE: [&str; 2] = ["run.services.get", "run.revisions.list"];
+pub(crate) const READ_SERVICE: [&str; 2] = ["run.services.get", "run.revisions.list"];
 /// What reading a secret's versions and aliases needs.
-const READ_SECRET: [&str; 2] = ["secretmanager.secrets.get", "secretmanager.versions.list"];
+pub(crate) const READ_SECRET: [&str; 2] =
+    ["secretmanager.secrets.get", "secretmanager.versions.list"];
 /// What `secrets disable` needs beyond reading.
-const DISABLE: &str = "secretmanager.versions.disable";
+pub(crate) const DISABLE: &str = "secretmanager.versions.disable";
 
 /// Ask for the reads of the service and of `secrets` (plus `extra` on each
 /// secret); a secret that does not exist is reported by the read itself.

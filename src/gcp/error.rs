@@ -19,6 +19,10 @@ pub(crate) enum Kind {
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
+    /// A 403 whose `google.rpc.ErrorInfo` says `SERVICE_DISABLED`: the API
+    /// is not enabled in the project, which no permission changes (see
+    /// [`DisabledApi`]).
+    ServiceDisabled,
     /// A policy came back without an etag: writing it would be a blind
     /// overwrite, so it is never written.
     NoEtag,
@@ -43,6 +47,22 @@ pub(crate) struct GcpError {
     /// The `type` of each `google.rpc.PreconditionFailure` violation in the
     /// error's details, e.g. `constraints/iam.allowedPolicyMemberDomains`.
     pub(crate) violations: Vec<String>,
+    /// With [`Kind::ServiceDisabled`]: which API, in which project (boxed:
+    /// every error carries the field, few have one).
+    pub(crate) disabled: Option<Box<DisabledApi>>,
+}
+
+/// An API not enabled in a project, from the `google.rpc.ErrorInfo` Google
+/// sends with the 403: reason `SERVICE_DISABLED`, domain `googleapis.com`,
+/// metadata `service` (`cloudbuild.googleapis.com`) and `consumer`
+/// (`projects/NUMBER`) (googleapis/googleapis `google/api/error_reason.proto`,
+/// `SERVICE_DISABLED`; cloud.google.com/apis/design/errors, "Error details").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DisabledApi {
+    pub(crate) service: String,
+    /// The project to enable it in: its id when the request named one,
+    /// else the number from `consumer`.
+    pub(crate) project: String,
 }
 
 impl GcpError {
@@ -68,6 +88,7 @@ impl GcpError {
             attempts: 0,
             transient: false,
             violations: Vec::new(),
+            disabled: None,
         }
     }
 
@@ -90,6 +111,7 @@ impl GcpError {
             attempts: 1,
             transient: false,
             violations: Vec::new(),
+            disabled: None,
         }
     }
 
@@ -136,11 +158,22 @@ impl GcpError {
             }
             _ => err.to_string(),
         };
+        let disabled = err
+            .status()
+            .and_then(|s| disabled_api(&s.details, resource));
+        let (kind, message) = match &disabled {
+            Some(d) => (
+                Kind::ServiceDisabled,
+                format!("API {} is not enabled in project {}", d.service, d.project),
+            ),
+            None => (kind, message),
+        };
         GcpError {
             kind,
             operation,
             resource: resource.to_string(),
             message,
+            disabled,
             http_status: err.http_status_code(),
             attempts: 1,
             transient: false,
@@ -174,6 +207,7 @@ impl GcpError {
             Kind::AlreadyExists => "ALREADY_EXISTS",
             Kind::FailedPrecondition => "FAILED_PRECONDITION",
             Kind::InvalidArgument => "INVALID_ARGUMENT",
+            Kind::ServiceDisabled => "SERVICE_DISABLED",
             Kind::NoEtag => "NO_ETAG",
             Kind::Other => "ERROR",
         }
@@ -183,6 +217,12 @@ impl GcpError {
     pub(crate) fn hint(&self) -> Option<String> {
         match self.kind {
             Kind::Unauthenticated => Some(crate::error::AUTH_HINT.to_string()),
+            Kind::ServiceDisabled => self.disabled.as_ref().map(|d| {
+                format!(
+                    "gcloud services enable {} --project {}   (an API a deploy uses must be enabled; no role grants it)",
+                    d.service, d.project
+                )
+            }),
             Kind::PermissionDenied => Some(format!(
                 "the identity running autosre-deploy lacks permission for {} on `{}`",
                 self.operation, self.resource
@@ -190,6 +230,31 @@ impl GcpError {
             _ => None,
         }
     }
+}
+
+/// The disabled API a 403's details name, decided on the ErrorInfo's reason
+/// and domain, never on the message.
+fn disabled_api(details: &[StatusDetails], resource: &str) -> Option<Box<DisabledApi>> {
+    details.iter().find_map(|d| match d {
+        StatusDetails::ErrorInfo(i)
+            if i.reason == "SERVICE_DISABLED" && i.domain == "googleapis.com" =>
+        {
+            let service = i.metadata.get("service").filter(|s| !s.is_empty())?.clone();
+            // The request's project id reads better in a command than the
+            // consumer's number, and names the same project.
+            let named = resource
+                .strip_prefix("projects/")
+                .and_then(|r| r.split('/').next())
+                .filter(|p| !p.is_empty() && *p != "-" && !p.bytes().all(|b| b.is_ascii_digit()));
+            let number = i
+                .metadata
+                .get("consumer")
+                .and_then(|c| c.strip_prefix("projects/"));
+            let project = named.or(number).unwrap_or("PROJECT").to_string();
+            Some(Box::new(DisabledApi { service, project }))
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -209,6 +274,59 @@ mod tests {
                 PreconditionFailure::new().set_violations([Violation::new().set_type(violation)]),
             )]);
         GcpError::from_gax("setIamPolicy", "projects/p", &GaxError::service(status))
+    }
+
+    fn disabled(reason: &str, domain: &str, resource: &str) -> GcpError {
+        let info = google_cloud_rpc::model::ErrorInfo::new()
+            .set_reason(reason)
+            .set_domain(domain)
+            .set_metadata([
+                ("service", "cloudbuild.googleapis.com"),
+                ("consumer", "projects/123456"),
+            ]);
+        let status = Status::default()
+            .set_code(Code::PermissionDenied)
+            // Words that name a permission: the decision is not on them.
+            .set_message("Permission denied: cloudbuild.builds.create")
+            .set_details([StatusDetails::ErrorInfo(info)]);
+        GcpError::from_gax("builds.submit", resource, &GaxError::service(status))
+    }
+
+    /// A 403 with ErrorInfo SERVICE_DISABLED (domain googleapis.com) is a
+    /// disabled API with the command that enables it, not a permission.
+    #[test]
+    fn a_disabled_api_is_recognised_by_its_error_info() {
+        let e = disabled(
+            "SERVICE_DISABLED",
+            "googleapis.com",
+            "projects/acme/locations/global",
+        );
+        assert_eq!(e.kind, Kind::ServiceDisabled);
+        assert_eq!(
+            e.message,
+            "API cloudbuild.googleapis.com is not enabled in project acme"
+        );
+        let hint = e.hint().expect("a hint");
+        assert!(
+            hint.starts_with("gcloud services enable cloudbuild.googleapis.com --project acme"),
+            "{hint}"
+        );
+        // No project id in the resource: the consumer's number.
+        let e = disabled(
+            "SERVICE_DISABLED",
+            "googleapis.com",
+            "projects/-/serviceAccounts/x",
+        );
+        assert_eq!(e.disabled.expect("disabled").project, "123456");
+        // Another reason or domain: a plain permission refusal.
+        assert_eq!(
+            disabled("IAM_PERMISSION_DENIED", "googleapis.com", "projects/acme").kind,
+            Kind::PermissionDenied
+        );
+        assert_eq!(
+            disabled("SERVICE_DISABLED", "run.googleapis.com", "projects/acme").kind,
+            Kind::PermissionDenied
+        );
     }
 
     /// Decided on the PreconditionFailure's type, not on the words.

@@ -28,7 +28,7 @@
 //! `ask.rs` is part 1, `assess.rs` parts 2 and 3, `tables.rs` the fixed
 //! lookups (role, read permission, words) both use.
 
-mod ask;
+pub(super) mod ask;
 mod assess;
 pub(crate) mod tables;
 

@@ -216,3 +216,87 @@ async fn grant_stops_before_writing_when_secret_grants_would_be_denied() {
     grant.assert_all_contains("roles/secretmanager.admin");
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 }
+
+/// Public access (`allow_unauthenticated: true`, Cloud Run's
+/// `invokerIamDisabled`) needs `run.services.setIamPolicy` besides create
+/// or update (cloud.google.com/run/docs/authenticating/public):
+/// roles/run.developer is not enough. The preflight says so before
+/// anything is written; with roles/run.admin the same deploy goes through,
+/// and making the service private again needs it as much.
+#[tokio::test(flavor = "multi_thread")]
+async fn public_access_needs_set_iam_policy_and_the_preflight_asks_for_it() {
+    let public = repo_config("staging").replace(
+        "allow_unauthenticated: false",
+        "allow_unauthenticated: true",
+    );
+    let h = staging(&EVERYTHING).await;
+    h.write_config("staging", &public);
+    let check = h.run(&["check", "--env", "staging"]).await;
+    check.assert_code(1);
+    let row = check
+        .stdout
+        .lines()
+        .find(|l| l.contains("run.services.setIamPolicy") && l.contains("MISSING"))
+        .unwrap_or_else(|| panic!("no missing setIamPolicy row:\n{}", check.stdout));
+    assert!(row.contains(PROJECT), "{row}");
+    check.assert_all_contains("--role=roles/run.admin");
+    let deploy = h.run(&["deploy", "--env", "staging"]).await;
+    deploy.assert_code(1);
+    deploy.assert_all_contains("run.services.setIamPolicy");
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+    assert!(h.emulator.service(SERVICE).is_none());
+
+    let admin = everything_but("roles/run.developer", &["roles/run.admin"]);
+    let h = staging(&admin).await;
+    h.write_config("staging", &public);
+    h.run(&["deploy", "--env", "staging"]).await.assert_code(0);
+    let service = h.emulator.service(SERVICE).expect("deployed");
+    assert_eq!(service["invokerIamDisabled"], true, "{service}");
+
+    // Private again, by a deployer who may update but not set the policy.
+    h.emulator.with_state(|st| {
+        st.add_binding(
+            &format!("projects/{PROJECT}"),
+            "roles/run.developer",
+            MEMBER,
+        );
+        st.remove_binding(&format!("projects/{PROJECT}"), "roles/run.admin", MEMBER);
+    });
+    let writes = h.writes().len();
+    h.write_config("staging", &repo_config("staging"));
+    let private = h.run(&["deploy", "--env", "staging"]).await;
+    private.assert_code(1);
+    private.assert_all_contains("run.services.setIamPolicy");
+    assert_eq!(h.writes().len(), writes, "{:#?}", h.writes());
+}
+
+/// A read in the preflight refused because the API is not enabled (403
+/// with ErrorInfo `SERVICE_DISABLED`) says so, with the command that
+/// enables it: never a missing permission or a refused read, which no
+/// role would fix. Decided on the ErrorInfo, not on Google's words.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_api_in_the_preflight_says_which_and_how_to_enable_it() {
+    let mut b = staging_world()
+        .caller(DEPLOYER)
+        .enforce_caller_permissions()
+        .disabled_api("secretmanager.googleapis.com");
+    for role in EVERYTHING {
+        b = b.project_binding(PROJECT, role, MEMBER);
+    }
+    let h = Harness::start(b.build()).await;
+    h.write_config("staging", &repo_config("staging"));
+    for command in ["check", "deploy"] {
+        let run = h.run(&[command, "--env", "staging"]).await;
+        run.assert_code(1);
+        run.assert_all_contains(&format!(
+            "API secretmanager.googleapis.com is not enabled in project {PROJECT}"
+        ));
+        run.assert_all_contains(&format!(
+            "gcloud services enable secretmanager.googleapis.com --project {PROJECT}"
+        ));
+        for wrong in ["lacks permission", "permission denied", "Google refused"] {
+            assert!(!run.all().contains(wrong), "{command}: {}", run.all());
+        }
+    }
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}

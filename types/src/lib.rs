@@ -9,6 +9,7 @@
 //! - [`Timeout`]: Cloud Run's request timeout, held as whole seconds (`"300s"`, `"5m"`).
 //! - [`check_cpu_memory`]: Cloud Run's documented CPU/memory table, with Google's wording.
 //! - [`spellings`]: the spellings accepted and refused, as tables other crates test against.
+//! - [`roles`]: the permissions of Google's predefined IAM roles, from a vendored snapshot.
 //!
 //! Values compare by value (`"1000m" == "1"`, `"0.5Gi" == "512Mi"`) and display in one
 //! canonical spelling. Parse errors are typed; each carries a `hint()` saying what to write.
@@ -17,6 +18,7 @@
 
 mod cpu;
 mod memory;
+pub mod roles;
 #[cfg(feature = "schemars")]
 mod schema;
 pub mod spellings;

@@ -158,6 +158,16 @@ pub(crate) fn project_or_denied<'a>(
     })
 }
 
+impl RunService {
+    /// The service's `invokerIamDisabled` (public access without the invoker check).
+    pub(crate) fn invoker_iam_disabled(&self) -> bool {
+        self.spec
+            .get("invokerIamDisabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+}
+
 fn service_key(project_id: &str, region: &str, id: &str) -> String {
     format!("projects/{project_id}/locations/{region}/services/{id}")
 }

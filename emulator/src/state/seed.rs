@@ -44,6 +44,11 @@ impl State {
             validate_only: world.validate_only.clone(),
             revision_failure: world.revision_failure.clone(),
             fail_revisions: world.fail_revisions.clone(),
+            disabled_apis: world
+                .disabled_apis
+                .iter()
+                .filter_map(|a| crate::routes::api_named(a))
+                .collect(),
             ..Behaviour::default()
         };
         for p in &world.projects {

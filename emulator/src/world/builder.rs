@@ -131,6 +131,13 @@ impl WorldBuilder {
         self
     }
 
+    /// The API `service` (e.g. `cloudbuild.googleapis.com`) is not enabled: its requests
+    /// are 403 `SERVICE_DISABLED`.
+    pub fn disabled_api(mut self, service: &str) -> Self {
+        self.world.disabled_apis.push(service.to_string());
+        self
+    }
+
     /// Email recorded as `creator`/`lastModifier` on Cloud Run writes.
     pub fn caller(mut self, email: &str) -> Self {
         self.world.caller = Some(email.to_string());

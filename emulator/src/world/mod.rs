@@ -45,6 +45,10 @@ pub struct World {
     /// Cloud Build's default build account (`defaultBuildAccount: compute | legacy | none`).
     #[serde(default)]
     pub(crate) default_build_account: crate::build::DefaultBuildAccount,
+    /// APIs not enabled in any project (`disabledApis: [cloudbuild.googleapis.com]`): every
+    /// request to one is 403 with Google's `SERVICE_DISABLED` ErrorInfo.
+    #[serde(default)]
+    pub(crate) disabled_apis: Vec<String>,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -262,6 +266,14 @@ impl World {
 
     /// The checks that need no state: unique projects, payloads, services as mappings.
     pub(crate) fn check_shape(&self) -> Result<(), WorldError> {
+        for api in &self.disabled_apis {
+            if crate::routes::api_named(api).is_none() {
+                return Err(WorldError::Invalid(format!(
+                    "disabledApis: `{api}` is not an API the emulator can disable (one of {})",
+                    crate::routes::disableable().join(", ")
+                )));
+            }
+        }
         if let Some(p) = &self.operation_polls {
             p.count()?;
         }

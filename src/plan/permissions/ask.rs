@@ -32,18 +32,20 @@ pub(crate) fn iap_permissions() -> Vec<String> {
 
 /// A source deploy's permissions, all asked of the project, and whether
 /// each is required: creating the bucket or the repository is needed only
-/// the first time, Cloud Build's create only when `builds:submit` is not
-/// available, so those are warnings when missing.
-pub(crate) const BUILD: [(&str, bool); 9] = [
+/// the first time, so those are warnings when missing. Both ways of building
+/// (Cloud Run's `builds:submit` and Cloud Build's `builds.create`) start a
+/// Cloud Build and need `cloudbuild.builds.create`: there is no `run.builds.*`
+/// permission. Google's source-deploy role, roles/run.sourceDeveloper, holds
+/// every one of them (cloud.google.com/run/docs/deploying-source-code).
+pub(crate) const BUILD: [(&str, bool); 8] = [
     ("storage.buckets.get", true),
     ("storage.buckets.create", false),
     ("storage.objects.get", true),
     ("storage.objects.create", true),
     ("artifactregistry.repositories.get", true),
     ("artifactregistry.repositories.create", false),
-    ("run.builds.create", true),
+    ("cloudbuild.builds.create", true),
     ("cloudbuild.builds.get", true),
-    ("cloudbuild.builds.create", false),
 ];
 
 fn strings(perms: &[&str]) -> Vec<String> {

@@ -86,8 +86,21 @@ pub(crate) fn assess(
         if live.service.is_some() {
             rows.push((on.clone(), "run.services.getIamPolicy", false));
         }
-        if let Some(c) = change_on(&resource) {
-            rows.push((on, "run.services.setIamPolicy", c.required));
+        // Setting or clearing `invokerIamDisabled` (public access) needs
+        // run.services.setIamPolicy besides create or update, and the write
+        // itself is refused without it ("To disable or re-enable the Invoker
+        // IAM check on a service, you must have ... run.services.setIamPolicy",
+        // cloud.google.com/run/docs/authenticating/public).
+        let public_changes = matches!(service, Some(ServiceAction::Create | ServiceAction::Update))
+            && live
+                .service
+                .as_ref()
+                .is_some_and(|s| s.invoker_iam_disabled)
+                != env.service.allow_unauthenticated;
+        match change_on(&resource) {
+            _ if public_changes => rows.push((on, "run.services.setIamPolicy", true)),
+            Some(c) => rows.push((on, "run.services.setIamPolicy", c.required)),
+            None => {}
         }
         // IAP: on the service's IAP resource once the service exists, else
         // on the project. Not required: the rollout does not depend on who

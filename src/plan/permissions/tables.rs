@@ -1,11 +1,13 @@
 //! The fixed tables of the permission rules: which predefined role grants a
 //! permission, which permission each read needs, and the words the plan uses
-//! for each.
+//! for each; and, over Google's role data, which roles hold a permission.
 //!
 //! Kept apart from the rules in `assess.rs` because they are lookup data, not
 //! decisions: a new permission or read is one line here. Roles: the
 //! predefined role named for each permission is the smallest one listed in
-//! cloud.google.com/iam/docs/roles-permissions that grants it.
+//! cloud.google.com/iam/docs/roles-permissions that grants it, or the one
+//! Google's guide for the step names; tests hold every pairing to the
+//! vendored role definitions (`types/roles/`, [`role_holds`]).
 
 use super::ACT_AS;
 
@@ -44,13 +46,15 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         "run.services.setIamPolicy" => "roles/run.admin",
         // `secrets status` reads the revisions: run.viewer has it.
         "run.revisions.list" => "roles/run.viewer",
-        "run.builds.create" => "roles/run.sourceDeveloper",
-        p if p.starts_with("storage.buckets.") => "roles/storage.admin",
-        p if p.starts_with("storage.objects.") => "roles/storage.objectAdmin",
-        "artifactregistry.repositories.create" => "roles/artifactregistry.admin",
-        p if p.starts_with("artifactregistry.") => "roles/artifactregistry.reader",
-        "cloudbuild.builds.get" => "roles/cloudbuild.builds.viewer",
-        p if p.starts_with("cloudbuild.") => "roles/cloudbuild.builds.editor",
+        // A source deploy's upload and build: Google's source-deploy guide
+        // names roles/run.sourceDeveloper, which holds all of them
+        // (cloud.google.com/run/docs/deploying-source-code).
+        p if p.starts_with("storage.")
+            || p.starts_with("artifactregistry.")
+            || p.starts_with("cloudbuild.") =>
+        {
+            "roles/run.sourceDeveloper"
+        }
         p if p.starts_with("run.") => "roles/run.developer",
         "secretmanager.secrets.get"
         | "secretmanager.versions.get"
@@ -63,28 +67,64 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         "secretmanager.versions.add" => "roles/secretmanager.secretVersionAdder",
         p if p.starts_with("secretmanager.") => "roles/secretmanager.admin",
         p if p.starts_with("iap.") => "roles/iap.admin",
-        _ => "roles/resourcemanager.projectIamAdmin",
+        "resourcemanager.projects.get"
+        | "resourcemanager.projects.getIamPolicy"
+        | "resourcemanager.projects.setIamPolicy" => "roles/resourcemanager.projectIamAdmin",
+        // Any other: the smallest role in Google's data that holds it.
+        p => roles_holding(p)
+            .filter(|r| !matches!(*r, "roles/owner" | "roles/editor" | "roles/viewer"))
+            .min_by_key(|r| autosre_types::roles::permissions(r).map_or(0, <[_]>::len))
+            .unwrap_or("roles/owner"),
     }
 }
 
+/// Whether predefined `role` holds `permission`, by Google's role
+/// definitions (`types/roles/`); `None` for a role not in that data (a
+/// custom role, or a predefined one the data does not carry).
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "the one-role question beside roles_holding")
+)]
+pub(crate) fn role_holds(role: &str, permission: &str) -> Option<bool> {
+    autosre_types::roles::role_holds(role, permission)
+}
+
+/// The predefined roles (of those in `types/roles/`) that hold `permission`,
+/// sorted by name.
+pub(crate) fn roles_holding(permission: &str) -> impl Iterator<Item = &'static str> {
+    autosre_types::roles::roles_holding(permission)
+}
+
+/// The permission each read needs, by the operation name the read logs.
+pub(super) const READS: [(&str, &str); 13] = [
+    ("projects.get", "resourcemanager.projects.get"),
+    (
+        "projects.getIamPolicy",
+        "resourcemanager.projects.getIamPolicy",
+    ),
+    ("secrets.get", "secretmanager.secrets.get"),
+    ("secrets.versions.get", "secretmanager.versions.get"),
+    ("secrets.versions.list", "secretmanager.versions.list"),
+    ("services.revisions.list", "run.revisions.list"),
+    ("secrets.getIamPolicy", "secretmanager.secrets.getIamPolicy"),
+    ("serviceAccounts.get", "iam.serviceAccounts.get"),
+    (
+        "serviceAccounts.getIamPolicy",
+        "iam.serviceAccounts.getIamPolicy",
+    ),
+    ("services.getIamPolicy", "run.services.getIamPolicy"),
+    ("services.get", "run.services.get"),
+    ("iap.getIamPolicy", "iap.webServices.getIamPolicy"),
+    // Cloud Run's validateOnly check is a services.patch.
+    ("services.patch(validateOnly)", "run.services.update"),
+];
+
 /// The permission a read needs, by the operation name the read logs.
 pub(super) fn read_permission(operation: &str) -> &'static str {
-    match operation {
-        "projects.get" => "resourcemanager.projects.get",
-        "projects.getIamPolicy" => "resourcemanager.projects.getIamPolicy",
-        "secrets.get" => "secretmanager.secrets.get",
-        "secrets.versions.get" => "secretmanager.versions.get",
-        "secrets.versions.list" => "secretmanager.versions.list",
-        "services.revisions.list" => "run.revisions.list",
-        "secrets.getIamPolicy" => "secretmanager.secrets.getIamPolicy",
-        "serviceAccounts.get" => "iam.serviceAccounts.get",
-        "serviceAccounts.getIamPolicy" => "iam.serviceAccounts.getIamPolicy",
-        "services.getIamPolicy" => "run.services.getIamPolicy",
-        "services.get" => "run.services.get",
-        "iap.getIamPolicy" => "iap.webServices.getIamPolicy",
-        // Cloud Run's validateOnly check is a services.patch.
-        _ => "run.services.update",
-    }
+    READS
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map_or("run.services.update", |(_, p)| p)
 }
 
 pub(crate) fn why(permission: &str) -> &'static str {
@@ -96,7 +136,9 @@ pub(crate) fn why(permission: &str) -> &'static str {
         "run.services.create" => "create the Cloud Run service",
         "run.services.update" => "update the Cloud Run service",
         "run.services.getIamPolicy" => "read the service's IAM policy",
-        "run.services.setIamPolicy" => "change who may invoke the service",
+        "run.services.setIamPolicy" => {
+            "change who may invoke the service (its policy, or public access)"
+        }
         "run.operations.get" => "follow the rollout's operation until the revision is ready",
         ACT_AS => "run the service as the runtime service account",
         "iam.serviceAccounts.get" => "check that the runtime service account exists",
@@ -110,10 +152,9 @@ pub(crate) fn why(permission: &str) -> &'static str {
         "storage.objects.create" => "upload the source archive",
         "artifactregistry.repositories.get" => "find the image repository",
         "artifactregistry.repositories.create" => "create the image repository the first time",
-        "run.builds.create" => "build the image from source (builds:submit)",
         "cloudbuild.builds.get" => "follow the build and read its result",
         "cloudbuild.builds.create" => {
-            "build through Cloud Build where builds:submit is unavailable"
+            "build the image from source (Cloud Run's builds:submit or Cloud Build's builds.create)"
         }
         "secretmanager.secrets.get" => "check that the secret exists",
         "secretmanager.versions.get" => "check the referenced secret version",
@@ -145,6 +186,10 @@ pub(super) fn what_unchecked(operation: &str) -> &'static str {
         _ => "have Cloud Run validate the service it would send",
     }
 }
+
+#[cfg(test)]
+#[path = "roles_tests.rs"]
+mod roles_tests;
 
 #[cfg(test)]
 mod tests {
