@@ -585,18 +585,16 @@ async fn run_block(block: &[Command]) -> Vec<String> {
     problems
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_command_line_in_the_docs_parses_and_runs() {
-    let mut found = find(&documents());
+/// Find the command lines of `docs` and parse each; the parse errors join
+/// `problems`. Returns what was found and how many lines were parsed.
+fn check(docs: &[(String, String)]) -> (Found, usize) {
+    let mut found = find(docs);
     let mut parsed = 0;
-    for block in &found.blocks {
-        for cmd in block {
-            parsed += 1;
-            if let Err(e) = parse(&cmd.args, false) {
-                found
-                    .problems
-                    .push(format!("{}: `{}`: {e}", cmd.at, cmd.args.join(" ")));
-            }
+    for cmd in found.blocks.iter().flatten() {
+        parsed += 1;
+        if let Err(e) = parse(&cmd.args, false) {
+            let line = cmd.args.join(" ");
+            found.problems.push(format!("{}: `{line}`: {e}", cmd.at));
         }
     }
     for (at, args, fragment) in &found.parsed_only {
@@ -607,15 +605,18 @@ async fn every_command_line_in_the_docs_parses_and_runs() {
                 .push(format!("{at}: `{}`: {e}", args.join(" ")));
         }
     }
+    (found, parsed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_line_in_the_docs_parses_and_runs() {
+    let (mut found, parsed) = check(&documents());
     let runs = found
         .blocks
         .iter()
-        .map(|b| {
-            b.iter()
-                .filter(|c| matches!(c.expect, Expect::Exit(_)))
-                .count()
-        })
-        .sum::<usize>();
+        .flatten()
+        .filter(|c| matches!(c.expect, Expect::Exit(_)))
+        .count();
     let outcomes = futures::future::join_all(found.blocks.iter().map(|b| run_block(b))).await;
     found.problems.extend(outcomes.into_iter().flatten());
     eprintln!("{parsed} command lines parsed, {runs} of them run");
@@ -629,4 +630,84 @@ async fn every_command_line_in_the_docs_parses_and_runs() {
         found.problems.len(),
         found.problems.join("\n\n")
     );
+}
+
+/// A doc with one of each kind of line the harness knows.
+const SAMPLE: &str = r#"# Sample
+
+Use `deploy --plann FILE`, `plan --env E [--output human|jsn]` and
+`autosre-deploy chekc --env E`; `autosre-deploy grant` is fine.
+
+```sh
+autosre-deploy plan --env staging --detailed-exit-code
+autosre-deploy plan --env staging && echo done
+docker run --rm img autosre-deploy validate
+autosre-deploy key generate | gcloud secrets versions add k --data-file=-   # not run: needs gcloud
+cargo test --workspace
+autosre-deploy plan --env staging --detailed-exitcode
+autosre-deploy plan --env prod \
+  --out p.json
+cargo run -- deploy --plan p.json   # exits 1: why not
+autosre-deploy plan --env staging --detailed-exitcode
+```
+
+```yaml
+run: autosre-deploy plan --env staging --outptu p.json
+description: what autosre-deploy needs
+```
+"#;
+
+#[test]
+fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
+    let (found, parsed) = check(&[("docs/sample.md".to_string(), SAMPLE.to_string())]);
+    let problems = found.problems.join("\n");
+    for expected in [
+        "docs/sample.md:3: `deploy --plann FILE`: error: unexpected argument '--plann'",
+        "docs/sample.md:3: `plan --env E --output jsn`: error: invalid value 'jsn'",
+        "docs/sample.md:4: `chekc --env E`: error: unrecognized subcommand 'chekc'",
+        "docs/sample.md:7: `plan --env staging --detailed-exit-code`: error: unexpected argument",
+        "docs/sample.md:8: the harness cannot run the shell syntax `&`",
+        "docs/sample.md:9: runs autosre-deploy inside another program",
+        "docs/sample.md:20: `plan --env staging --outptu p.json`: error: unexpected argument",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "{expected}\nnot in\n{problems}"
+        );
+    }
+    assert_eq!(found.problems.len(), 7, "{problems}");
+    // The `grant` of the prose, the 3 of `--output`, `chekc`, the docker
+    // line's `validate`, 7 runnable lines, the YAML's `plan`.
+    assert_eq!(parsed, 14, "{found:#?}");
+    let block: Vec<(String, &Expect)> = found.blocks[0]
+        .iter()
+        .map(|c| (c.at.to_string(), &c.expect))
+        .collect();
+    assert_eq!(
+        format!("{block:?}"),
+        "[(\"docs/sample.md:7\", Exit(0)), \
+         (\"docs/sample.md:10\", NotRun(\"needs gcloud\")), \
+         (\"docs/sample.md:12\", Exit(0)), \
+         (\"docs/sample.md:13\", Exit(0)), \
+         (\"docs/sample.md:15\", Exit(1)), \
+         (\"docs/sample.md:16\", Exit(0))]"
+    );
+}
+
+#[tokio::test]
+async fn a_block_runs_in_order_and_an_undeclared_exit_code_fails() {
+    let (found, _) = check(&[("docs/sample.md".to_string(), SAMPLE.to_string())]);
+    let problems = run_block(&found.blocks[0]).await;
+    // Line 12 has changes to show and does not say so; `deploy --plan p.json`
+    // applies the plan the line before saved (for a `prod` config made for
+    // the doc) although its comment expects it to fail; line 16, after that
+    // deploy, has no changes left.
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    let starts = [
+        "docs/sample.md:12: `plan --env staging --detailed-exitcode` exited 2 (the doc expects 0",
+        "docs/sample.md:15: `deploy --plan p.json` exited 0 (the doc expects 1",
+    ];
+    for (problem, start) in problems.iter().zip(starts) {
+        assert!(problem.starts_with(start), "{problem}");
+    }
 }
