@@ -186,4 +186,5 @@ fn a_dead_link_and_a_dead_anchor_are_found() {
 }
 
 mod commands;
+mod find;
 mod shell;
