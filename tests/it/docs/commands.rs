@@ -275,6 +275,11 @@ autosre-deploy plan --env staging --detailed-exitcode
 run: autosre-deploy plan --env staging --outptu p.json
 description: what autosre-deploy needs
 ```
+
+```console
+$ autosre-deploy validate
+hint: run autosre-deploy deploy --plann p.json
+```
 "#;
 
 #[test]
@@ -289,16 +294,19 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
         "docs/sample.md:8: the harness cannot run the shell syntax `&`",
         "docs/sample.md:9: runs autosre-deploy inside another program",
         "docs/sample.md:20: `plan --env staging --outptu p.json`: error: unexpected argument",
+        "docs/sample.md:26: `deploy --plann p.json`: error: unexpected argument",
     ] {
         assert!(
             problems.contains(expected),
             "{expected}\nnot in\n{problems}"
         );
     }
-    assert_eq!(found.problems.len(), 7, "{problems}");
-    // The `grant` of the prose, the 3 of `--output`, `chekc`, the docker
-    // line's `validate`, 7 runnable lines, the YAML's `plan`.
-    assert_eq!(parsed, 14, "{found:#?}");
+    assert_eq!(found.problems.len(), 8, "{problems}");
+    // Prose: `deploy --plann`, the synopsis and its 2 alternatives, `chekc`,
+    // `grant`; the shell block: 6 lines of ours and the docker line's
+    // `validate`; the YAML's `plan`; the console's command and the `deploy`
+    // of its output.
+    assert_eq!(parsed, 16, "{found:#?}");
     let block: Vec<(String, &Expect)> = found.blocks[0]
         .iter()
         .map(|c| (c.at.to_string(), &c.expect))
@@ -312,6 +320,8 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
          (\"docs/sample.md:15\", Exit(1)), \
          (\"docs/sample.md:16\", Exit(0))]"
     );
+    assert_eq!(found.blocks.len(), 2);
+    assert_eq!(found.blocks[1][0].at.to_string(), "docs/sample.md:25");
 }
 
 #[tokio::test]

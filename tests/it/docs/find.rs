@@ -95,15 +95,29 @@ fn doc_variable(name: &str) -> Option<String> {
         .map(|(_, file)| file.to_string())
 }
 
-fn is_shell(info: &str) -> bool {
-    let lang = info.split([' ', ',', '{']).next().unwrap_or("");
-    matches!(lang, "sh" | "bash" | "shell" | "zsh" | "console")
+/// What the lines of a fenced block are, by its info string.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    /// `sh`, `bash`, `shell`, `zsh`: every line is a command line.
+    Shell,
+    /// `console`: a line starting with `$ ` is a command line; the rest is output.
+    Console,
+    /// Anything else (YAML, JSON, output).
+    Other,
+}
+
+fn fence_kind(info: &str) -> Fence {
+    match info.split([' ', ',', '{']).next().unwrap_or("") {
+        "sh" | "bash" | "shell" | "zsh" => Fence::Shell,
+        "console" => Fence::Console,
+        _ => Fence::Other,
+    }
 }
 
 pub(super) fn find(docs: &[(String, String)]) -> Found {
     let mut found = Found::default();
     for (file, text) in docs {
-        let mut fence: Option<(bool, Vec<Command>)> = None;
+        let mut fence: Option<(Fence, Vec<Command>)> = None;
         let mut paragraph: Vec<(usize, &str)> = Vec::new();
         let mut pending: Option<(usize, String)> = None;
         for (i, raw) in text.lines().enumerate() {
@@ -116,7 +130,7 @@ pub(super) fn find(docs: &[(String, String)]) -> Found {
                 prose_spans(&paragraph, file, &mut found);
                 paragraph.clear();
                 fence = match fence.take() {
-                    None => Some((is_shell(info.trim()), Vec::new())),
+                    None => Some((fence_kind(info.trim()), Vec::new())),
                     Some((_, block)) => {
                         if !block.is_empty() {
                             found.blocks.push(block);
@@ -126,7 +140,7 @@ pub(super) fn find(docs: &[(String, String)]) -> Found {
                 };
                 continue;
             }
-            let Some((shell, block)) = fence.as_mut() else {
+            let Some((kind, block)) = fence.as_mut() else {
                 match raw.trim().is_empty() {
                     true => {
                         prose_spans(&paragraph, file, &mut found);
@@ -136,7 +150,9 @@ pub(super) fn find(docs: &[(String, String)]) -> Found {
                 }
                 continue;
             };
-            if !*shell {
+            let output =
+                *kind == Fence::Console && pending.is_none() && !raw.trim_start().starts_with("$ ");
+            if *kind == Fence::Other || output {
                 for args in mentions(raw, false) {
                     found.parsed_only.push((at(n), args, false));
                 }
