@@ -132,10 +132,15 @@ async fn run_block(block: &[Command]) -> Vec<String> {
         let Expect::Exit(expected) = cmd.expect else {
             continue;
         };
-        let Ok(Some(matches)) = parse(&cmd.args, false) else {
+        let Ok(parsed) = parse(&cmd.args, false) else {
             continue; // reported by the parse check
         };
         let mut args = cmd.args.clone();
+        // `--help` and `--version` run as written.
+        let Some(matches) = parsed else {
+            problems.extend(check_run(cmd, expected, &args, &h).await);
+            continue;
+        };
         for m in levels(&matches) {
             if let Ok(Some(env)) = m.try_get_one::<String>("env") {
                 let file = h.config_dir().join(format!("{env}.yaml"));
@@ -167,35 +172,7 @@ async fn run_block(block: &[Command]) -> Vec<String> {
                 h.config_dir().display().to_string(),
             ]);
         }
-        let mut vars: Vec<(String, String)> = STEP_FILES
-            .iter()
-            .map(|(k, f)| (k.to_string(), dir.join(f).display().to_string()))
-            .collect();
-        vars.extend(cmd.vars.iter().cloned());
-        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = run_in_process(&argv, h.env_vars(&vars).into_iter().collect()).await;
-        if run.code != expected {
-            problems.push(format!(
-                "{}: `{}` exited {} (the doc expects {expected}; declare another code with \
-                 `# exits N: <why>`)\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                cmd.at,
-                cmd.args.join(" "),
-                run.code,
-                run.stdout,
-                run.stderr
-            ));
-        }
-        if let Some((file, append)) = &cmd.stdout_to {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(*append)
-                .truncate(!*append)
-                .open(dir.join(file))
-                .unwrap();
-            std::io::Write::write_all(&mut f, run.stdout.as_bytes()).unwrap();
-        }
+        problems.extend(check_run(cmd, expected, &args, &h).await);
     }
     problems
 }
@@ -221,6 +198,41 @@ fn check(docs: &[(String, String)]) -> (Found, usize) {
         }
     }
     (found, parsed)
+}
+
+/// Run the command line `cmd` as `args` against `h`'s emulator, its stdout
+/// into the file the line redirects it to; what went wrong, if anything.
+async fn check_run(cmd: &Command, expected: i32, args: &[String], h: &Harness) -> Option<String> {
+    let dir = h.dir.path();
+    let mut vars: Vec<(String, String)> = STEP_FILES
+        .iter()
+        .map(|(k, f)| (k.to_string(), dir.join(f).display().to_string()))
+        .collect();
+    vars.extend(cmd.vars.iter().cloned());
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = run_in_process(&argv, h.env_vars(&vars).into_iter().collect()).await;
+    if let Some((file, append)) = &cmd.stdout_to {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(*append)
+            .truncate(!*append)
+            .open(dir.join(file))
+            .unwrap();
+        std::io::Write::write_all(&mut f, run.stdout.as_bytes()).unwrap();
+    }
+    (run.code != expected).then(|| {
+        format!(
+            "{}: `{}` exited {} (the doc expects {expected}; declare another code with \
+             `# exits N: <why>`)\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            cmd.at,
+            cmd.args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -279,6 +291,7 @@ description: what autosre-deploy needs
 ```console
 $ autosre-deploy validate
 hint: run autosre-deploy deploy --plann p.json
+$ autosre-deploy --version
 ```
 "#;
 
@@ -305,8 +318,8 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
     // Prose: `deploy --plann`, the synopsis and its 2 alternatives, `chekc`,
     // `grant`; the shell block: 6 lines of ours and the docker line's
     // `validate`; the YAML's `plan`; the console's command and the `deploy`
-    // of its output.
-    assert_eq!(parsed, 16, "{found:#?}");
+    // of its output, `--version`.
+    assert_eq!(parsed, 17, "{found:#?}");
     let block: Vec<(String, &Expect)> = found.blocks[0]
         .iter()
         .map(|c| (c.at.to_string(), &c.expect))
@@ -321,7 +334,8 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
          (\"docs/sample.md:16\", Exit(0))]"
     );
     assert_eq!(found.blocks.len(), 2);
-    assert_eq!(found.blocks[1][0].at.to_string(), "docs/sample.md:25");
+    let console: Vec<String> = found.blocks[1].iter().map(|c| c.at.to_string()).collect();
+    assert_eq!(console, ["docs/sample.md:25", "docs/sample.md:27"]);
 }
 
 #[tokio::test]
@@ -340,4 +354,7 @@ async fn a_block_runs_in_order_and_an_undeclared_exit_code_fails() {
     for (problem, start) in problems.iter().zip(starts) {
         assert!(problem.starts_with(start), "{problem}");
     }
+    // `validate` of the shipped configs, and `--version` as written.
+    let console = run_block(&found.blocks[1]).await;
+    assert!(console.is_empty(), "{console:#?}");
 }
