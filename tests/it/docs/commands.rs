@@ -268,7 +268,7 @@ async fn every_command_line_in_the_docs_parses_and_runs() {
 const SAMPLE: &str = r#"# Sample
 
 Use `deploy --plann FILE`, `plan --env E [--output human|jsn]` and
-`autosre-deploy chekc --env E`; `autosre-deploy grant` is fine.
+`autosre-deploy chekc --env E`; `autosre-deploy grant` is fine, `x: autosre-deploy plan -x` not.
 
 ```sh
 autosre-deploy plan --env staging --detailed-exit-code
@@ -303,6 +303,7 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
         "docs/sample.md:3: `deploy --plann FILE`: error: unexpected argument '--plann'",
         "docs/sample.md:3: `plan --env E --output jsn`: error: invalid value 'jsn'",
         "docs/sample.md:4: `chekc --env E`: error: unrecognized subcommand 'chekc'",
+        "docs/sample.md:4: `plan -x`: error: unexpected argument '-x'",
         "docs/sample.md:7: `plan --env staging --detailed-exit-code`: error: unexpected argument",
         "docs/sample.md:8: the harness cannot run the shell syntax `&`",
         "docs/sample.md:9: runs autosre-deploy inside another program",
@@ -314,12 +315,12 @@ fn stale_flags_and_lines_it_cannot_classify_are_named_by_file_and_line() {
             "{expected}\nnot in\n{problems}"
         );
     }
-    assert_eq!(found.problems.len(), 8, "{problems}");
+    assert_eq!(found.problems.len(), 9, "{problems}");
     // Prose: `deploy --plann`, the synopsis and its 2 alternatives, `chekc`,
-    // `grant`; the shell block: 6 lines of ours and the docker line's
+    // `grant`, `plan -x`; the shell block: 6 lines of ours and the docker line's
     // `validate`; the YAML's `plan`; the console's command and the `deploy`
     // of its output, `--version`.
-    assert_eq!(parsed, 17, "{found:#?}");
+    assert_eq!(parsed, 18, "{found:#?}");
     let block: Vec<(String, &Expect)> = found.blocks[0]
         .iter()
         .map(|c| (c.at.to_string(), &c.expect))

@@ -394,8 +394,10 @@ fn prose_spans(paragraph: &[(usize, &str)], file: &str, found: &mut Found) {
                 line,
             };
             let words: Vec<String> = span.split_whitespace().map(str::to_string).collect();
-            if span.starts_with("autosre-deploy ") {
-                for args in mentions(&span, true) {
+            // `autosre-deploy grant`, or `script: autosre-deploy plan ...`.
+            let named = mentions(&span, span.starts_with("autosre-deploy "));
+            if !named.is_empty() {
+                for args in named {
                     found.parsed_only.push((at.clone(), args, true));
                 }
             } else if words.len() >= 2
