@@ -76,9 +76,11 @@ fn levels(m: &clap::ArgMatches) -> Vec<&clap::ArgMatches> {
 /// fixture configs share) and `config/example.yaml`'s.
 fn world() -> World {
     const EXAMPLE_NUMBER: u64 = 210_987_654_321;
+    // The example's runtime account is the project's default compute
+    // account, which a project of the world has.
     let mut b = staging_world()
         .project(EXAMPLE_PROJECT, EXAMPLE_NUMBER)
-        .service_account(&default_compute_account(EXAMPLE_NUMBER));
+        .project_binding(EXAMPLE_PROJECT, "roles/owner", "user:owner@example.com");
     for s in [
         "gemini-api-key",
         "google-client-id",
