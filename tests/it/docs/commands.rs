@@ -4,9 +4,10 @@
 //!
 //! The convention, for whoever writes docs (docs/architecture.md says it too):
 //!
-//! - In a fenced `sh`/`bash`/`shell`/`console` block, a line that starts with
-//!   `autosre-deploy` or `cargo run -- ...` (after an optional `$ ` prompt and
-//!   `NAME=value` assignments) is parsed by the tool's real clap tree and then
+//! - In a fenced `sh`/`bash`/`shell` block (of a `console` block, the lines
+//!   after `$ `), a line that starts with `autosre-deploy` (or
+//!   `path/to/autosre-deploy`) or `cargo run -- ...` (after an optional `$ `
+//!   prompt and `NAME=value` assignments) is parsed by the tool's real clap tree and then
 //!   **run**, in-process, against the emulator: the blocks of a file each get
 //!   a fresh emulator and a temp directory holding the shipped `config/*.yaml`
 //!   (plus a copy of `staging.yaml` for any other `--env` a doc names) and a
@@ -293,7 +294,7 @@ description: what autosre-deploy needs
 ```console
 $ autosre-deploy validate
 hint: run autosre-deploy deploy --plann p.json
-$ autosre-deploy --version
+$ ./target/debug/autosre-deploy --version
 ```
 "#;
 

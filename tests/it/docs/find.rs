@@ -227,7 +227,12 @@ fn shell_line(at: At, line: &str, block: &mut Vec<Command>, found: &mut Found) {
         })
         .collect();
     let args: Vec<String> = match program.as_slice() {
-        ["autosre-deploy", rest @ ..] => rest.iter().map(|s| s.to_string()).collect(),
+        // `autosre-deploy`, or a built one: `./target/release/autosre-deploy`.
+        [program, rest @ ..]
+            if *program == "autosre-deploy" || program.ends_with("/autosre-deploy") =>
+        {
+            rest.iter().map(|s| s.to_string()).collect()
+        }
         ["cargo", "run", rest @ ..] => match rest.iter().position(|a| *a == "--") {
             Some(i) => rest[i + 1..].iter().map(|s| s.to_string()).collect(),
             None => Vec::new(),
@@ -304,7 +309,7 @@ fn mentions(text: &str, loose: bool) -> Vec<Vec<String>> {
         let before = rest[..at].chars().last();
         let after = &rest[at + "autosre-deploy ".len()..];
         rest = after;
-        if before.is_some_and(|c| !(c.is_whitespace() || "`$:'\"(".contains(c))) {
+        if before.is_some_and(|c| !(c.is_whitespace() || "`$:'\"(/".contains(c))) {
             continue;
         }
         let end = after.find(['|', '>', '#', ';', '&', '`', '<', '\'', '"', ')']);
