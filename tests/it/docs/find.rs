@@ -265,6 +265,7 @@ fn shell_line(at: At, line: &str, block: &mut Vec<Command>, found: &mut Found) {
     // After the arguments: `> FILE`, `>> FILE`, or `| other programs`.
     let rest: Vec<&Token> = tokens.iter().skip(vars.len() + program.len()).collect();
     let stdout_to = match rest.as_slice() {
+        _ if matches!(expect, Expect::NotRun(_)) => None,
         [] => None,
         [Token::Op(">"), Token::Word(f)] => Some((f.clone(), false)),
         [Token::Op(">>"), Token::Word(f)] => Some((f.clone(), true)),
