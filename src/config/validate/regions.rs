@@ -2,9 +2,12 @@
 //! rather than as a 404 from Google after the reads.
 //!
 //! The list is Cloud Run's published locations, https://cloud.google.com/run/docs/locations
-//! (Tier 1 and Tier 2 tables, as published in 2025; `gcloud run regions list` prints the
-//! current one). Google adds regions now and then: a region missing here is reported with the
-//! list's source, so a newer region is a one-line change below.
+//! (its Tier 1 and Tier 2 tables, checked entry by entry against a stored copy of that page),
+//! plus `europe-north2` and `northamerica-south1`, regions Google opened after that copy was
+//! taken; `gcloud run regions list` prints the current list. Google adds regions now and then:
+//! a region missing here is reported with the list's source, so a newer region is a one-line
+//! change below. Accepting a region Google lacks costs one 404 later; refusing one it has
+//! would block a deploy, so the list errs on the side of more.
 
 use super::{Check, InvalidValue};
 
