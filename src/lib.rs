@@ -117,6 +117,13 @@ pub async fn run(
     run_with(args, env, Streams::new(stdout, stderr), Interrupt::never()).await
 }
 
+/// The command-line interface as clap sees it: what a command line means
+/// without running it. The docs' test parses every command line in the
+/// documentation with it, so a renamed flag fails the build, not the reader.
+pub fn command() -> clap::Command {
+    <cli::Cli as clap::CommandFactory>::command()
+}
+
 /// [`run`] on this process's stdout and stderr, as the binary does.
 pub async fn run_process(args: Vec<OsString>, env: Env) -> ExitStatus {
     run_with(args, env, Streams::std(), Interrupt::listen()).await

@@ -184,3 +184,7 @@ fn a_dead_link_and_a_dead_anchor_are_found() {
         vec!["b.md#c".to_string()]
     );
 }
+
+mod commands;
+mod find;
+mod shell;
