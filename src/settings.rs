@@ -27,6 +27,8 @@ pub(crate) struct Globals {
     /// `--impersonate-service-account` (the variable is read with the
     /// credentials, in `gcp::credentials`).
     pub(crate) impersonate_service_account: Option<String>,
+    /// The run as a CI step (GitHub Actions outputs, summary, annotations).
+    pub(crate) ci: crate::ci::Ci,
 }
 
 /// Where the sandbox's world comes from.
@@ -56,9 +58,15 @@ fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
 }
 
 impl Globals {
-    pub(crate) fn resolve(g: GlobalArgs, env: &Env, interrupt: Interrupt) -> Globals {
+    pub(crate) fn resolve(
+        g: GlobalArgs,
+        env: &Env,
+        interrupt: Interrupt,
+        ci: crate::ci::Ci,
+    ) -> Globals {
         Globals {
             interrupt,
+            ci,
             impersonate_service_account: g.impersonate_service_account,
             config_dir: g.config_dir,
             output: g.output,

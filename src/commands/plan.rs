@@ -44,6 +44,7 @@ pub(crate) async fn run(
         if let Some(out) = &settings.out {
             let text = std::fs::read_to_string(&env.source).unwrap_or_default();
             SavedPlan::new(plan.clone(), &image, &settings.set_env, &text).write(out)?;
+            globals.ci.plan_file(out);
             printer.success(&format!(
                 "Saved the plan to {0}; apply exactly it with `autosre-deploy deploy --plan {0}`",
                 out.display()

@@ -137,6 +137,7 @@ pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
         Output::Markdown => report::plan_markdown(plan),
     };
     ctx.printer.data(&text);
+    ctx.globals.ci.plan(plan);
 }
 
 /// `plan --output json`: the plan, and whose identity read live state.
@@ -194,6 +195,7 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         #[serde(skip_serializing_if = "Option::is_none")]
         console_url: Option<String>,
     }
+    ctx.globals.ci.outcome(plan, outcome);
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
             schema_version: SCHEMA_VERSION,

@@ -58,6 +58,9 @@ pub(crate) fn run(
     // `deploy` would refuse (the encryption key not wired) is not good:
     // validate holds it to the same rule, offline.
     let mut valid = Vec::new();
+    for e in &loaded.errors {
+        globals.ci.config_error(e);
+    }
     let mut errors: Vec<Invalid> = loaded
         .errors
         .iter()
@@ -80,6 +83,7 @@ pub(crate) fn run(
             )),
         };
         if let Some(why) = unwired {
+            globals.ci.file_error(&env.source, "service.secrets", &why);
             errors.push(Invalid {
                 message: format!("{}: service.secrets: {why}", env.source.display()),
                 hint: Some(format!(
