@@ -12,8 +12,8 @@ use crate::harness::*;
 
 /// The files a runner gives a step, in the harness's temp dir.
 pub struct Step {
-    output: PathBuf,
-    summary: PathBuf,
+    pub output: PathBuf,
+    pub summary: PathBuf,
 }
 
 impl Step {
