@@ -255,7 +255,9 @@ impl Google {
     where
         F: Future<Output = Result<T, GaxError>>,
     {
-        self.ready(api)
+        // Boxed: building a client is a large state machine, and every
+        // call's future would otherwise carry it.
+        Box::pin(self.ready(api))
             .await
             .map_err(|e| GcpError::operation_failed(operation, resource, e.to_string()))?;
         let mut attempt = 0;
