@@ -12,6 +12,7 @@ mod ci;
 mod cli;
 mod config_errors;
 mod deploy;
+mod docs;
 mod example;
 mod faults;
 mod google;
