@@ -29,6 +29,13 @@ pub(crate) struct Globals {
     pub(crate) impersonate_service_account: Option<String>,
     /// The run as a CI step (GitHub Actions outputs, summary, annotations).
     pub(crate) ci: crate::ci::Ci,
+    /// `--timeout`, and when it runs out (from the start of the run).
+    pub(crate) timeout: Duration,
+    pub(crate) deadline: Instant,
+    /// A wait for Google longer than this is shown (what, for how long).
+    pub(crate) slow_wait: Duration,
+    /// The command as typed (`key rotate`), for Markdown headings.
+    pub(crate) command: &'static str,
 }
 
 /// Where the sandbox's world comes from.
@@ -45,9 +52,6 @@ pub(crate) enum Sandbox {
 /// to 7 minutes).
 pub(crate) const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(420);
 
-/// How long a run may take unless `--timeout` says otherwise.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
 /// A duration in ms from a flag, else an environment variable, else a
 /// default; at least 10 ms.
 fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
@@ -62,12 +66,17 @@ impl Globals {
         g: GlobalArgs,
         env: &Env,
         interrupt: Interrupt,
+        command: &'static str,
         ci: crate::ci::Ci,
     ) -> Globals {
         Globals {
+            command,
             interrupt,
             ci,
             impersonate_service_account: g.impersonate_service_account,
+            timeout: g.timeout,
+            deadline: Instant::now() + g.timeout,
+            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000),
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -105,18 +114,13 @@ impl Globals {
         Ok(config::load(&self.config_dir, env)?)
     }
 
-    fn apply_options(
-        &self,
-        strict_iam: bool,
-        propagation_timeout: Duration,
-        timeout: Duration,
-    ) -> ApplyOptions {
+    fn apply_options(&self, strict_iam: bool, propagation_timeout: Duration) -> ApplyOptions {
         ApplyOptions {
             strict_iam,
             poll_interval: self.poll_interval,
             propagation_timeout,
             propagation_retry: self.propagation_retry,
-            deadline: Instant::now() + timeout,
+            deadline: self.deadline,
             interrupt: self.interrupt.clone(),
         }
     }
@@ -156,6 +160,8 @@ pub(crate) fn apply_set_env(
     };
     for (name, value) in set {
         config::env_name(name).map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
+        config::env_value_size(name, value)
+            .map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
         if *name == env.encryption_key.env {
             return Err(refuse(
                 name,
@@ -255,13 +261,12 @@ impl DeploySettings {
             apply: globals.apply_options(
                 args.strict_iam,
                 Duration::from_secs(args.iam_propagation_timeout),
-                args.timeout,
             ),
         }
     }
 
-    /// `key rotate`'s deploy: `deploy --env E` with its defaults, and the
-    /// rotation's `--timeout`.
+    /// `key rotate`'s deploy: `deploy --env E` with its defaults, within
+    /// the run's `--timeout`.
     pub(crate) fn for_rotation(args: &KeyRotateArgs, globals: &Globals) -> DeploySettings {
         DeploySettings {
             env: Some(args.env.env.clone()),
@@ -270,7 +275,7 @@ impl DeploySettings {
             dry_run: false,
             saved_plan: None,
             set_env: vec![],
-            apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT, args.timeout),
+            apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT),
         }
     }
 
@@ -321,7 +326,7 @@ impl GrantSettings {
             env: args.env.env,
             dry_run: args.dry_run,
             // `grant` rolls nothing out, so there is nothing to retry.
-            apply: globals.apply_options(args.strict_iam, Duration::ZERO, DEFAULT_TIMEOUT),
+            apply: globals.apply_options(args.strict_iam, Duration::ZERO),
         }
     }
 }

@@ -64,7 +64,7 @@ struct Record {
     summary: Option<String>,
     warnings: Vec<String>,
     /// Config errors, each on its file (and line and column when known).
-    config_errors: Vec<(Location, String, String)>,
+    config_errors: Vec<(Option<Location>, String, String)>,
     /// The failure of an apply, already printed.
     failure: Option<String>,
 }
@@ -98,11 +98,11 @@ impl Ci {
 
     /// A plan was made: what it would change, and the Markdown plan as the
     /// summary (until an outcome replaces it).
-    pub(crate) fn plan(&self, plan: &Plan) {
+    pub(crate) fn plan(&self, plan: &Plan, command: &'static str) {
         self.record(|r| {
             r.changed = Some(plan.changes.any());
             r.url = plan.service.as_ref().and_then(|s| s.url.clone());
-            r.summary = Some(report::plan_markdown(plan));
+            r.summary = Some(report::plan_markdown_for(plan, command));
             for w in &plan.warnings {
                 push_new(&mut r.warnings, &w.message);
             }
@@ -116,7 +116,7 @@ impl Ci {
 
     /// A deploy ran: its revision and URL, and what it did as the summary,
     /// the plan folded below it.
-    pub(crate) fn outcome(&self, plan: &Plan, outcome: &Outcome) {
+    pub(crate) fn outcome(&self, plan: &Plan, outcome: &Outcome, command: &'static str) {
         self.record(|r| {
             r.changed = Some(plan.changes.any());
             if let Some(s) = &outcome.service {
@@ -139,7 +139,7 @@ impl Ci {
             }
             md.push_str(&format!(
                 "<details><summary>Plan</summary>\n\n{}\n</details>\n",
-                report::plan_markdown(plan)
+                report::plan_markdown_for(plan, command)
             ));
             r.summary = Some(md);
             for w in &outcome.warnings {
@@ -155,18 +155,6 @@ impl Ci {
             if !r.config_errors.contains(&entry) {
                 r.config_errors.push(entry);
             }
-        });
-    }
-
-    /// A config file that parses but is refused (no line to point at).
-    pub(crate) fn file_error(&self, file: &Path, title: &str, message: &str) {
-        self.record(|r| {
-            let at = Location {
-                file: file.display().to_string(),
-                ..Location::default()
-            };
-            r.config_errors
-                .push((at, title.to_string(), message.to_string()));
         });
     }
 
@@ -195,7 +183,7 @@ impl Ci {
         let r = g.record.lock().unwrap_or_else(|p| p.into_inner());
         let mut annotations = String::new();
         for (at, title, message) in &r.config_errors {
-            annotations.push_str(&github::annotation("error", Some(at), title, message));
+            annotations.push_str(&github::annotation("error", at.as_ref(), title, message));
         }
         match result {
             Err(Error::Config(_)) | Ok(_) => {}
@@ -270,50 +258,24 @@ fn push_new(list: &mut Vec<String>, item: &str) {
 }
 
 /// A config error as (where, title, message): the key (or "invalid YAML")
-/// as the title, the message without the location it already carries.
-fn config_annotation(e: &ConfigError) -> (Location, String, String) {
-    let at = |path: &Path, line: Option<u64>, col: Option<u64>| Location {
-        file: path.display().to_string(),
-        line,
-        col,
+/// as the title; the message without the location the annotation carries.
+fn config_annotation(e: &ConfigError) -> (Option<Location>, String, String) {
+    let (file, at, key) = e.location();
+    let location = file.map(|f| Location {
+        file: f.display().to_string(),
+        line: at.map(|(l, _)| l),
+        col: at.map(|(_, c)| c),
+    });
+    let (title, message) = match e {
+        ConfigError::Invalid { key, message, .. } => (key.clone(), message.clone()),
+        ConfigError::Syntax { message, .. } => ("invalid YAML".to_string(), message.clone()),
+        _ => (key.unwrap_or(TITLE).to_string(), e.to_string()),
     };
-    let hinted = |message: &str| match e.hint() {
+    let message = match e.hint() {
         Some(h) => format!("{message}\nhint: {h}"),
-        None => message.to_string(),
+        None => message,
     };
-    match e {
-        ConfigError::Invalid {
-            path,
-            line,
-            column,
-            key,
-            message,
-            ..
-        } => (
-            at(path, Some(*line), Some(*column)),
-            key.clone(),
-            hinted(message),
-        ),
-        ConfigError::Syntax {
-            path,
-            line,
-            column,
-            message,
-            ..
-        } => (
-            at(path, Some(*line), Some(*column)),
-            "invalid YAML".to_string(),
-            hinted(message),
-        ),
-        ConfigError::NotFound { path, .. }
-        | ConfigError::Ambiguous { path, .. }
-        | ConfigError::NotAFile { path, .. }
-        | ConfigError::Unreadable { path, .. } => (
-            at(path, None, None),
-            TITLE.to_string(),
-            hinted(&e.to_string()),
-        ),
-    }
+    (location, title, message)
 }
 
 /// The `exit_reason` output: why the run ended, from the typed error.

@@ -11,6 +11,8 @@ mod agent;
 mod ci;
 mod cli;
 mod config_errors;
+mod contract;
+mod deadlines;
 mod deploy;
 mod docs;
 mod example;
