@@ -46,6 +46,10 @@ pub(crate) struct GlobalArgs {
     #[cfg(feature = "sandbox")]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) sandbox_world: Option<PathBuf>,
+    /// Report as a CI step: `github` writes step outputs, a step summary and
+    /// annotations; `auto` does so when GITHUB_ACTIONS is `true`.
+    #[arg(long, global = true, value_enum, default_value_t = CiMode::Auto)]
+    pub(crate) ci: CiMode,
     /// Act as service account SA (an email; also
     /// CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT; `A,B,SA` delegates through A and B).
     #[arg(long, global = true, value_name = "SA")]
@@ -317,6 +321,13 @@ pub(crate) enum Output {
     Human,
     Json,
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CiMode {
+    Auto,
+    Github,
+    None,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

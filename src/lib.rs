@@ -13,6 +13,7 @@
 //! subcommand and wires the others together.
 
 mod apply;
+mod ci;
 mod cli;
 mod commands;
 mod config;
@@ -206,6 +207,7 @@ async fn run_with(
     };
     let g = &cli.global;
     let json_output = g.output == cli::Output::Json;
+    let ci = ci::Ci::detect(g.ci, &env);
     let printer = Printer::new(
         PrinterConfig::new(g.quiet, g.log_format, &|k| env.get(k)),
         streams,
@@ -220,9 +222,10 @@ async fn run_with(
     // A signal before any write ends the run here; once writes begin, the
     // apply step handles it and reports what it wrote.
     let result = tokio::select! {
-        r = commands::run(cli, &env, &printer, &interrupt).with_subscriber(logs) => r,
+        r = commands::run(cli, &env, &printer, &interrupt, &ci).with_subscriber(logs) => r,
         signal = interrupt.before_writes() => Err(error::Error::Interrupted { signal }),
     };
+    ci.finish(&printer, &result);
     match result {
         Ok(status) => status,
         Err(e) => {

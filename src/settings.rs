@@ -27,6 +27,8 @@ pub(crate) struct Globals {
     /// `--impersonate-service-account` (the variable is read with the
     /// credentials, in `gcp::credentials`).
     pub(crate) impersonate_service_account: Option<String>,
+    /// The run as a CI step (GitHub Actions outputs, summary, annotations).
+    pub(crate) ci: crate::ci::Ci,
     /// `--timeout`, and when it runs out (from the start of the run).
     pub(crate) timeout: Duration,
     pub(crate) deadline: Instant,
@@ -65,10 +67,12 @@ impl Globals {
         env: &Env,
         interrupt: Interrupt,
         command: &'static str,
+        ci: crate::ci::Ci,
     ) -> Globals {
         Globals {
             command,
             interrupt,
+            ci,
             impersonate_service_account: g.impersonate_service_account,
             timeout: g.timeout,
             deadline: Instant::now() + g.timeout,

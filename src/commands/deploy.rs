@@ -155,13 +155,17 @@ pub(crate) async fn deploy_in(
     let target = Target::Deploy {
         image: image.clone(),
     };
-    printer.step(&format!(
+    let reading = format!(
         "Reading live state for `{}` (project {}, region {})",
         env.name, env.project, env.region
-    ));
+    );
+    let fold = ctx.globals.ci.group(printer, &reading);
+    printer.step(&reading);
     let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
+    drop(fold);
     note_set_env(&mut plan, set_env, env);
     plan.source = source.as_ref().map(|(_, s)| s.clone().builds_as(&live));
+    ctx.globals.ci.plan(&plan, ctx.globals.command);
     if settings.apply.strict_iam {
         plan::permissions::strict(&mut plan);
     }
@@ -207,6 +211,7 @@ pub(crate) async fn deploy_in(
         if settings.apply.strict_iam {
             plan::permissions::strict(&mut plan);
         }
+        ctx.globals.ci.plan(&plan, ctx.globals.command);
         preflight_result(&plan)?;
     }
     if let Some(s) = saved_plan {
@@ -237,6 +242,10 @@ pub(crate) async fn deploy_in(
     }
     // The unredacted service to send: the plan holds only a redacted view.
     let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
+    let fold = ctx
+        .globals
+        .ci
+        .group(printer, &format!("Applying the plan to `{}`", env.name));
     let outcome = apply::apply(
         &ctx.google,
         &plan,
@@ -246,6 +255,7 @@ pub(crate) async fn deploy_in(
         printer,
     )
     .await;
+    drop(fold);
     settle(ctx, &plan, &outcome)?;
     match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
         Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),

@@ -26,8 +26,15 @@ pub(crate) async fn run(
     env: &Env,
     printer: &Printer,
     interrupt: &Interrupt,
+    ci: &crate::ci::Ci,
 ) -> Result<ExitStatus, Error> {
-    let globals = Globals::resolve(cli.global, env, interrupt.clone(), cli.command.name());
+    let globals = Globals::resolve(
+        cli.global,
+        env,
+        interrupt.clone(),
+        cli.command.name(),
+        ci.clone(),
+    );
     let printer = printer.clone();
     // Each command's future is boxed: together they would make one state
     // machine as large as the largest, on the caller's stack.

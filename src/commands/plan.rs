@@ -48,6 +48,7 @@ pub(crate) async fn run(
         if let Some(out) = &settings.out {
             let saved = SavedPlan::new(plan.clone(), &image, &settings.set_env, config_sha256);
             saved.write(out)?;
+            globals.ci.plan_file(out);
             printer.success(&format!(
                 "Saved the plan to {0}; apply exactly it with `autosre-deploy deploy --plan {0}`",
                 out.display()

@@ -223,6 +223,7 @@ pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
         Output::Markdown => report::plan_markdown_for(plan, ctx.globals.command),
     };
     ctx.printer.data(&text);
+    ctx.globals.ci.plan(plan, ctx.globals.command);
 }
 
 /// `plan --output json`: the plan, and whose identity read live state.
@@ -283,6 +284,7 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         #[serde(skip_serializing_if = "Vec::is_empty")]
         written_before: Vec<String>,
     }
+    ctx.globals.ci.outcome(plan, outcome, ctx.globals.command);
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
             schema_version: SCHEMA_VERSION,

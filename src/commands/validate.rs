@@ -83,9 +83,13 @@ pub(crate) fn run(
     // `deploy` would refuse (the encryption key not wired) is not good:
     // validate holds it to the same rule, offline.
     let mut valid = Vec::new();
+    for e in &loaded.errors {
+        globals.ci.config_error(e);
+    }
     let mut errors: Vec<Invalid> = loaded.errors.iter().map(Invalid::of).collect();
     for env in &loaded.environments {
         if let Some(e) = config::key_wiring_error(env) {
+            globals.ci.config_error(&e);
             errors.push(Invalid::of(&e));
             continue;
         }

@@ -38,26 +38,59 @@ pub(crate) use retry::Retry;
 use retry::Safety;
 pub(crate) use run::Validated;
 
-/// Connected clients, one per API: Cloud Run (services, revisions, builds),
-/// Secret Manager, IAM, Resource Manager, IAP, Cloud Build, Artifact Registry
-/// and Cloud Storage.
+/// Clients, one per API: Cloud Run (services, revisions, builds), Secret
+/// Manager, IAM, Resource Manager, IAP, Cloud Build, Artifact Registry and
+/// Cloud Storage; each built on its first call (see [`Lazy`]).
 pub(crate) struct Google {
-    run: google_cloud_run_v2::client::Services,
-    revisions: google_cloud_run_v2::client::Revisions,
-    secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
-    iam: google_cloud_iam_admin_v1::client::Iam,
-    projects: google_cloud_resourcemanager_v3::client::Projects,
-    iap: google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
-    builds: google_cloud_run_v2::client::Builds,
-    cloud_build: google_cloud_build_v1::client::CloudBuild,
-    artifacts: google_cloud_artifactregistry_v1::client::ArtifactRegistry,
+    run: Lazy<google_cloud_run_v2::client::Services>,
+    revisions: Lazy<google_cloud_run_v2::client::Revisions>,
+    secrets: Lazy<google_cloud_secretmanager_v1::client::SecretManagerService>,
+    iam: Lazy<google_cloud_iam_admin_v1::client::Iam>,
+    projects: Lazy<google_cloud_resourcemanager_v3::client::Projects>,
+    iap: Lazy<google_cloud_iap_v1::client::IdentityAwareProxyAdminService>,
+    builds: Lazy<google_cloud_run_v2::client::Builds>,
+    cloud_build: Lazy<google_cloud_build_v1::client::CloudBuild>,
+    artifacts: Lazy<google_cloud_artifactregistry_v1::client::ArtifactRegistry>,
     /// The Storage JSON API: buckets, objects, uploads (see `source.rs`).
-    http: reqwest::Client,
+    http: Lazy<reqwest::Client>,
     creds: Credentials,
+    endpoints: Endpoints,
     storage_endpoint: String,
     retry: Retry,
     /// The calls in flight (see [`waits`]).
     waits: waits::Waits,
+}
+
+/// A client built on its first use. Building one loads the system's CA
+/// certificates (each client makes its own HTTP client, and the official
+/// crates take no shared one), a few milliseconds of CPU each: built up
+/// front, the eleven clients held the first request back by all of them,
+/// though most runs call only a few APIs. [`Google::call`] builds the
+/// clients of its API ([`Google::ready`]) before running the closure that
+/// uses them, so the `Deref` below always finds the client built.
+pub(crate) struct Lazy<T>(tokio::sync::OnceCell<T>);
+
+impl<T> Lazy<T> {
+    fn new() -> Lazy<T> {
+        Lazy(tokio::sync::OnceCell::new())
+    }
+
+    async fn init<F: Future<Output = Result<T, ConnectError>>>(
+        &self,
+        build: impl FnOnce() -> F,
+    ) -> Result<(), ConnectError> {
+        self.0.get_or_try_init(build).await.map(|_| ())
+    }
+}
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0
+            .get()
+            .expect("Google::call builds the clients of its API before using them")
+    }
 }
 
 /// A client could not be built (bad endpoint URL, TLS setup).
@@ -125,48 +158,83 @@ pub(crate) mod secrets;
 pub(crate) mod source;
 
 impl Google {
+    /// The clients for `endpoints` with `creds`; none is built yet (see
+    /// [`Lazy`]). Returns a `Result` for the errors of building a client,
+    /// which now surface at the first call of its API.
     pub(crate) async fn connect(
         endpoints: &Endpoints,
         creds: &Credentials,
         retry: Retry,
     ) -> Result<Google, ConnectError> {
-        // Every client on its endpoint, with the run's credentials.
-        macro_rules! client {
-            ($client:ty, $api:expr) => {
-                build_client!($client, $api, endpoints, creds)
-            };
-        }
         Ok(Google {
             retry,
-            run: client!(google_cloud_run_v2::client::Services, Api::Run),
-            revisions: client!(google_cloud_run_v2::client::Revisions, Api::Run),
-            secrets: client!(
-                google_cloud_secretmanager_v1::client::SecretManagerService,
-                Api::SecretManager
-            ),
-            iam: client!(google_cloud_iam_admin_v1::client::Iam, Api::Iam),
-            projects: client!(
-                google_cloud_resourcemanager_v3::client::Projects,
-                Api::ResourceManager
-            ),
-            iap: client!(
-                google_cloud_iap_v1::client::IdentityAwareProxyAdminService,
-                Api::Iap
-            ),
-            builds: client!(google_cloud_run_v2::client::Builds, Api::Run),
-            cloud_build: client!(google_cloud_build_v1::client::CloudBuild, Api::CloudBuild),
-            artifacts: client!(
-                google_cloud_artifactregistry_v1::client::ArtifactRegistry,
-                Api::ArtifactRegistry
-            ),
-            http: reqwest::Client::builder()
-                .timeout(retry.attempt_timeout)
-                .build()
-                .map_err(connect_error(Api::Storage))?,
+            run: Lazy::new(),
+            revisions: Lazy::new(),
+            secrets: Lazy::new(),
+            iam: Lazy::new(),
+            projects: Lazy::new(),
+            iap: Lazy::new(),
+            builds: Lazy::new(),
+            cloud_build: Lazy::new(),
+            artifacts: Lazy::new(),
+            http: Lazy::new(),
             creds: creds.clone(),
+            endpoints: endpoints.clone(),
             storage_endpoint: endpoints.get(Api::Storage).to_string(),
             waits: waits::Waits::default(),
         })
+    }
+
+    /// Build the clients that calls of `api` use, once.
+    async fn ready(&self, api: Api) -> Result<(), ConnectError> {
+        let (endpoints, creds) = (&self.endpoints, &self.creds);
+        macro_rules! init {
+            ($field:ident, $client:ty) => {
+                self.$field
+                    .init(|| async { Ok(build_client!($client, api, endpoints, creds)) })
+                    .await?
+            };
+        }
+        match api {
+            Api::Run => {
+                init!(run, google_cloud_run_v2::client::Services);
+                init!(revisions, google_cloud_run_v2::client::Revisions);
+                init!(builds, google_cloud_run_v2::client::Builds);
+            }
+            Api::SecretManager => {
+                init!(
+                    secrets,
+                    google_cloud_secretmanager_v1::client::SecretManagerService
+                )
+            }
+            Api::Iam => init!(iam, google_cloud_iam_admin_v1::client::Iam),
+            Api::ResourceManager => {
+                init!(projects, google_cloud_resourcemanager_v3::client::Projects)
+            }
+            Api::Iap => init!(
+                iap,
+                google_cloud_iap_v1::client::IdentityAwareProxyAdminService
+            ),
+            Api::CloudBuild => init!(cloud_build, google_cloud_build_v1::client::CloudBuild),
+            Api::ArtifactRegistry => init!(
+                artifacts,
+                google_cloud_artifactregistry_v1::client::ArtifactRegistry
+            ),
+            Api::Storage => {
+                let timeout = self.retry.attempt_timeout;
+                self.http
+                    .init(|| async move {
+                        reqwest::Client::builder()
+                            .timeout(timeout)
+                            .build()
+                            .map_err(connect_error(Api::Storage))
+                    })
+                    .await?;
+            }
+            // Impersonation's token calls are the credentials' own.
+            Api::IamCredentials => {}
+        }
+        Ok(())
     }
 
     /// The calls in flight: what a long wait is for.
@@ -194,6 +262,11 @@ impl Google {
     where
         F: Future<Output = Result<T, GaxError>>,
     {
+        // Boxed: building a client is a large state machine, and every
+        // call's future would otherwise carry it.
+        Box::pin(self.ready(api))
+            .await
+            .map_err(|e| GcpError::operation_failed(operation, resource, e.to_string()))?;
         let mut attempt = 0;
         loop {
             let started = Instant::now();

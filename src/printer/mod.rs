@@ -258,6 +258,13 @@ impl Printer {
         self.write_err(&text);
     }
 
+    /// A GitHub Actions workflow command (`::error ...::`, `::group::`), as
+    /// is: never styled, never a JSON log line, written with `--quiet` too
+    /// (see `crate::ci`).
+    pub(crate) fn workflow_command(&self, text: &str) {
+        self.write_err(text);
+    }
+
     fn write_err(&self, text: &str) {
         self.spinner_aside(|| lock(&self.shared.err).text(text));
     }

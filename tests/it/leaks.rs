@@ -417,3 +417,42 @@ async fn secrets_commands_show_no_payload_at_any_verbosity() {
         }
     }
 }
+
+/// As a GitHub Actions step: the step outputs, the step summary and the
+/// annotations carry no value either, while the plain-credential warnings
+/// still become `::warning` annotations.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_outputs_summary_and_annotations_show_no_value() {
+    let h = migrating().await;
+    let file = h.dir.path().join("plan.json").display().to_string();
+    for (name, args) in [
+        ("plan", vec!["plan", "--env", "staging", "--out", &file]),
+        ("dry-run", vec!["deploy", "--env", "staging", "--dry-run"]),
+        ("deploy", vec!["deploy", "--plan", &file]),
+    ] {
+        let step = crate::ci::Step::new(&h, name);
+        let run = step.run(&h, &args).await;
+        assert_eq!(run.code, 0, "{name}: {}", run.all());
+        let outputs = std::fs::read_to_string(&step.output).expect("$GITHUB_OUTPUT");
+        let summary = std::fs::read_to_string(&step.summary).expect("$GITHUB_STEP_SUMMARY");
+        for (what, text) in [
+            ("run", run.all()),
+            ("$GITHUB_OUTPUT", outputs),
+            ("$GITHUB_STEP_SUMMARY", summary.clone()),
+        ] {
+            assert_no_value(&format!("{name}: {what}"), &text);
+        }
+        assert_sensitive_shown(name, &summary);
+        let warnings: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("::warning "))
+            .collect();
+        for key in ["SRE_AGENT_ENCRYPTION_KEY", "GOOGLE_API_KEY"] {
+            assert!(
+                warnings.iter().any(|w| w.contains(&format!("`{key}`"))),
+                "{name}: no ::warning about {key}: {warnings:#?}"
+            );
+        }
+    }
+}

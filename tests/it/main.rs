@@ -8,6 +8,7 @@
 mod harness;
 
 mod agent;
+mod ci;
 mod cli;
 mod config_errors;
 mod contract;
@@ -24,6 +25,7 @@ mod latency;
 mod leaks;
 mod permissions;
 mod pinning;
+mod pipelines;
 mod plan;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
