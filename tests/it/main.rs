@@ -29,3 +29,8 @@ mod signals;
 mod source;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;
+
+// The pure part of `cargo bench --bench deploy` (its figures and tables), tested here with
+// the rest; the benchmark alone times anything.
+#[path = "../../benches/deploy/report.rs"]
+mod bench_report;
