@@ -396,9 +396,13 @@ fn main() {
     let bytes = std::fs::metadata(&bench.binary).map_or(0, |m| m.len());
     let latency_ms = args.latency.as_millis();
     println!(
-        "autosre-deploy {} ({:.1} MB release binary), {latency_ms} ms per request, {} cores\n",
+        "autosre-deploy {} ({:.1} MB {} binary), {latency_ms} ms per request, {} cores\n",
         env!("CARGO_PKG_VERSION"),
         bytes as f64 / 1e6,
+        match cfg!(debug_assertions) {
+            true => "debug (`cargo bench` runs the release one)",
+            false => "release",
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
 

@@ -145,9 +145,9 @@ pub fn table(rows: &[Row]) -> String {
 }
 
 fn cells(row: &Row) -> Vec<String> {
-    let mut cells = vec![row.scenario.clone()];
-    match &row.outcome {
-        Outcome::Measured(m) => cells.extend([
+    let mut cells = match &row.outcome {
+        Outcome::Measured(m) => vec![
+            row.scenario.clone(),
             m.requests.to_string(),
             m.writes.to_string(),
             m.depth.to_string(),
@@ -155,15 +155,15 @@ fn cells(row: &Row) -> Vec<String> {
             format!("{:.0} ms", m.floor_ms),
             m.over_floor()
                 .map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
-        ]),
-        Outcome::NotAvailable(why) => cells.push(format!("not available: {why}")),
-        Outcome::Failed(why) => cells.push(format!("failed: {why}")),
-    }
-    cells.resize(COLUMNS.len(), String::new());
+        ],
+        Outcome::NotAvailable(why) => vec![format!("{}: not available ({why})", row.scenario)],
+        Outcome::Failed(why) => vec![format!("{}: failed ({why})", row.scenario)],
+    };
+    cells.resize(COLUMNS.len(), "-".to_string());
     cells
 }
 
-/// A Markdown table; numbers (cells starting with a digit) are right-aligned.
+/// A Markdown table; numbers (cells after the first starting with a digit) are right-aligned.
 pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -172,24 +172,19 @@ pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let pad = |cell: &str, w: usize| {
+    let pad = |(i, (cell, &w)): (usize, (&String, &usize))| {
         let fill = " ".repeat(w - cell.chars().count());
-        match cell.starts_with(|c: char| c.is_ascii_digit()) {
+        match i > 0 && cell.starts_with(|c: char| c.is_ascii_digit()) {
             true => format!("{fill}{cell}"),
             false => format!("{cell}{fill}"),
         }
     };
-    let mut out = line(
-        header
-            .iter()
-            .zip(&widths)
-            .map(|(h, &w)| pad(h, w))
-            .collect(),
-    );
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = line(header.iter().zip(&widths).enumerate().map(pad).collect());
     out.push_str(&line(widths.iter().map(|&w| "-".repeat(w)).collect()));
     for row in rows {
         out.push_str(&line(
-            row.iter().zip(&widths).map(|(c, &w)| pad(c, w)).collect(),
+            row.iter().zip(&widths).enumerate().map(pad).collect(),
         ));
     }
     out
@@ -319,16 +314,16 @@ mod tests {
                 "rollback",
                 Outcome::NotAvailable("no `rollback` command".into()),
             ),
-            Row::new("plan", Outcome::Failed("exit 1: boom".into())),
+            Row::new("2 regions", Outcome::Failed("exit 1: boom".into())),
         ];
         assert_eq!(
             table(&rows),
             "\
-| scenario     | requests                             | writes | sequential depth | wall   | floor  | wall / floor |
-| ------------ | ------------------------------------ | ------ | ---------------- | ------ | ------ | ------------ |
-| first deploy |                                   23 |      3 |                5 | 307 ms | 252 ms |        1.22x |
-| rollback     | not available: no `rollback` command |        |                  |        |        |              |
-| plan         | failed: exit 1: boom                 |        |                  |        |        |              |
+| scenario                                        | requests | writes | sequential depth | wall   | floor  | wall / floor |
+| ----------------------------------------------- | -------- | ------ | ---------------- | ------ | ------ | ------------ |
+| first deploy                                    |       23 |      3 |                5 | 307 ms | 252 ms |        1.22x |
+| rollback: not available (no `rollback` command) | -        | -      | -                | -      | -      | -            |
+| 2 regions: failed (exit 1: boom)                | -        | -      | -                | -      | -      | -            |
 "
         );
     }
