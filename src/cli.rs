@@ -54,6 +54,15 @@ pub(crate) struct GlobalArgs {
     /// answer in time counts as a transient failure and is retried.
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub(crate) request_timeout: std::time::Duration,
+    /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`: a run still waiting
+    /// then ends, naming what it waited for (exit 1); a rollout in progress is
+    /// reported with how to watch it.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Show a wait for Google after this many ms, with what is awaited
+    /// (default 5000; also AUTOSRE_DEPLOY_SLOW_WAIT_MS).
+    #[arg(long, global = true, hide = true)]
+    pub(crate) slow_wait_ms: Option<u64>,
     /// First wait before retrying a transient failure, in ms (default 1000,
     /// doubling to 30 s; also AUTOSRE_DEPLOY_RETRY_INITIAL_MS).
     #[arg(long, global = true, hide = true)]
@@ -88,6 +97,27 @@ pub(crate) enum Command {
     Key(KeyCommand),
 }
 
+impl Command {
+    /// The command as typed, for headings: `deploy`, `key rotate`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Deploy(a) if a.dry_run => "deploy --dry-run",
+            Command::Deploy(_) => "deploy",
+            Command::Plan(_) => "plan",
+            Command::Grant(a) if a.dry_run => "grant --dry-run",
+            Command::Grant(_) => "grant",
+            Command::Check(_) => "check",
+            Command::Validate(_) => "validate",
+            Command::Secrets(SecretsCommand::Status(_)) => "secrets status",
+            Command::Secrets(SecretsCommand::Disable(_)) => "secrets disable",
+            Command::Key(KeyCommand::Generate) => "key generate",
+            Command::Key(KeyCommand::Init(_)) => "key init",
+            Command::Key(KeyCommand::Check(_)) => "key check",
+            Command::Key(KeyCommand::Rotate(_)) => "key rotate",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyCommand {
     /// Print a new Fernet key (32 random bytes, URL-safe base64) on stdout, for piping.
@@ -119,9 +149,6 @@ pub(crate) struct KeyRotateArgs {
     /// Say what would happen; change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Bound the deploy, as `deploy --timeout`.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,10 +216,6 @@ pub(crate) struct DeployArgs {
     /// to 7 minutes).
     #[arg(long, value_name = "SECONDS", default_value_t = 420)]
     pub(crate) iam_propagation_timeout: u64,
-    /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`; a rollout still in
-    /// progress then is reported with how to watch it (exit 1).
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
 }
 
 /// `KEY=VALUE` of `--set-env` (the value may contain `=`, and may be empty).
