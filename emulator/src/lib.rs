@@ -48,7 +48,7 @@ pub use build::{DefaultBuildAccount, SubmitBuild};
 pub use clock::Clock;
 pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
-pub use journal::{Api, JournalEntry};
+pub use journal::{Api, Chain, JournalEntry, critical_chain};
 pub use registry::PushedImage;
 pub use routes::{RouteSpec, routes};
 pub use run::{ResolvedSecret, Revision};
@@ -204,7 +204,9 @@ impl Emulator {
         })
     }
 
-    pub(crate) fn elapsed(&self) -> Duration {
+    /// Real time since the emulator was created: the time base of the journal's `started`
+    /// and `ended`, so that a client can place its own events (a process spawned) among them.
+    pub fn elapsed(&self) -> Duration {
         self.inner.created.elapsed()
     }
 
@@ -216,7 +218,8 @@ impl Emulator {
         lock(&self.inner.control).base_url.clone()
     }
 
-    pub(crate) fn latency(&self) -> Duration {
+    /// The latency added before every answer now.
+    pub fn latency(&self) -> Duration {
         lock(&self.inner.control).latency
     }
 

@@ -590,15 +590,5 @@ pub const RETRY_ARGS: [&str; 7] = [
 /// The longest sequence of requests in which each began after the previous
 /// one ended: the number of sequential round trips a run took.
 pub fn chain_depth(j: &[JournalEntry]) -> usize {
-    let mut sorted: Vec<&JournalEntry> = j.iter().collect();
-    sorted.sort_by_key(|e| e.started);
-    let mut depth = vec![1usize; sorted.len()];
-    for i in 0..sorted.len() {
-        for k in 0..i {
-            if sorted[k].ended <= sorted[i].started {
-                depth[i] = depth[i].max(depth[k] + 1);
-            }
-        }
-    }
-    depth.into_iter().max().unwrap_or(0)
+    autosre_emulator::critical_chain(j).depth
 }

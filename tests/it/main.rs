@@ -35,3 +35,8 @@ mod source;
 mod staging;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;
+
+// The pure part of `cargo bench --bench deploy` (its figures and tables), tested here with
+// the rest; the benchmark alone times anything.
+#[path = "../../benches/deploy/report.rs"]
+mod bench_report;

@@ -2,7 +2,7 @@
 //! emulator: first `gcloud projects describe` for the project number (Resource Manager v1
 //! `projects.get`), then one `gcloud projects add-iam-policy-binding` per project role (11)
 //! and one `gcloud iam service-accounts add-iam-policy-binding` per AI Platform agent (2), one
-//! after another, each its own read-modify-write. Shared by the `versus_scripts` test and benchmark;
+//! after another, each its own read-modify-write. Shared by the `versus_scripts` test and the `deploy` benchmark;
 //! compiled only with the `gcloud-tests` feature.
 
 use std::path::Path;

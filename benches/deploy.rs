@@ -1,0 +1,541 @@
+//! `cargo bench --bench deploy [--features gcloud-tests] [-- --latency-ms N --json FILE]`
+//!
+//! The release build of `autosre-deploy`, run as its own process against the emulator with
+//! a fixed latency added to every request (50 ms unless `--latency-ms`), for
+//! `config/example.yaml`: requests, writes and sequential depth from the emulator's journal,
+//! wall time from spawn to exit, and the floor no client can beat (depth x latency plus the
+//! emulator's own time along that chain). Then the old grant script's gcloud sequence
+//! against `grant` at the same latency, the same table for an environment of 50 secrets and
+//! 40 roles, and start-up: `--version`, `validate`, and `plan` at 0 latency, 20 runs each
+//! (median wall time, peak RSS, time to the first request). Prints Markdown tables; `--json
+//! FILE` writes the same figures. Asserts nothing: the tests check behaviour, this measures.
+//!
+//! A benchmark (`harness = false`) rather than a binary of the package: `cargo bench` builds
+//! the release binary it runs and the in-process emulator in one command, and nothing of it
+//! ships. What the build lacks (a `rollback` command, regions, gcloud) is read from the
+//! tool's `--help` and PATH at run time, and its row says so.
+
+#[path = "../tests/it/harness.rs"]
+mod harness;
+#[path = "deploy/process.rs"]
+mod process;
+#[path = "deploy/report.rs"]
+mod report;
+#[cfg(feature = "gcloud-tests")]
+#[path = "../tests/it/scripts.rs"]
+mod scripts;
+#[path = "deploy/synthetic.rs"]
+mod synthetic;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use autosre_emulator::critical_chain;
+use harness::*;
+use report::{Measured, Outcome, Row, markdown, median, ms, ratio};
+use serde_json::json;
+
+const RUNS: usize = 20;
+const SECRETS: usize = 50;
+
+struct Bench {
+    rt: tokio::runtime::Runtime,
+    latency: Duration,
+    binary: PathBuf,
+    /// The subcommands the build's `--help` lists.
+    commands: Vec<String>,
+}
+
+impl Bench {
+    /// A fresh emulator serving `world` with the bench's latency, and `config/<env>.yaml`.
+    fn harness(&self, world: World, env: &str, yaml: &str) -> Harness {
+        let options = Options {
+            token: Some(TOKEN.to_string()),
+            latency: self.latency,
+            ..Options::default()
+        };
+        let h = self.rt.block_on(Harness::start_with(world, options));
+        h.write_config(env, yaml);
+        h
+    }
+
+    /// The release binary with `args`, pointed at `h` as the harness's own runs are, with
+    /// the default poll and retry intervals (the harness shortens them for tests).
+    fn tool(&self, h: &Harness, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.current_dir(h.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(h.env_vars(&[
+                ("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", UNSET),
+                ("AUTOSRE_DEPLOY_RETRY_INITIAL_MS", UNSET),
+            ]))
+            .args(args)
+            .arg("--config-dir")
+            .arg(h.config_dir());
+        cmd
+    }
+
+    /// Runs the tool once against `h` and reads the run's requests from the journal.
+    fn measure(&self, h: &Harness, args: &[&str]) -> Outcome {
+        h.emulator.clear_journal();
+        let spawned = h.emulator.elapsed();
+        let done = process::run(self.tool(h, args));
+        if done.code != 0 {
+            return Outcome::Failed(done.failure());
+        }
+        Outcome::Measured(measured(h, spawned, done.wall, done.peak_rss_kib))
+    }
+
+    fn has_command(&self, name: &str) -> bool {
+        self.commands.iter().any(|c| c == name)
+    }
+
+    /// The table's rows for `env` in `h`, in order (each run starts from the state the
+    /// previous one left); `grant` was measured on a fresh world of its own.
+    fn scenarios(&self, h: &Harness, env: &str, grant: Outcome) -> Vec<Row> {
+        let src = h.dir.path().join("src");
+        synthetic::source_tree(&src);
+        let image = "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:bench-2";
+        let mut rows = vec![
+            Row::new("first deploy", self.measure(h, &["deploy", "--env", env])),
+            Row::new("no-op redeploy", self.measure(h, &["deploy", "--env", env])),
+            Row::new(
+                "image-only change",
+                self.measure(h, &["deploy", "--env", env, "--image", image]),
+            ),
+            Row::new("plan", self.measure(h, &["plan", "--env", env])),
+            Row::new("grant only (fresh project)", grant),
+            Row::new("check", self.measure(h, &["check", "--env", env])),
+            Row::new(
+                "key check",
+                self.measure(h, &["key", "check", "--env", env]),
+            ),
+        ];
+        let src = src.to_str().expect("a UTF-8 temp dir");
+        rows.push(Row::new(
+            "source deploy (4 files)",
+            self.measure(h, &["deploy", "--env", env, "--source", src]),
+        ));
+        rows.push(Row::new(
+            "rollback",
+            match self.has_command("rollback") {
+                true => self.measure(h, &["rollback", "--env", env]),
+                false => Outcome::NotAvailable("no `rollback` command in this build".into()),
+            },
+        ));
+        rows
+    }
+
+    /// `grant` on a fresh world.
+    fn grant(&self, world: World, env: &str, yaml: &str) -> (Harness, Outcome) {
+        let h = self.harness(world, env, yaml);
+        let outcome = self.measure(&h, &["grant", "--env", env]);
+        (h, outcome)
+    }
+
+    /// `config/example.yaml` in two regions, when the build takes `regions:`.
+    fn two_regions(&self) -> Row {
+        let outcome = match self.regions_in_help() {
+            false => Outcome::NotAvailable("no regions in this build's `deploy --help`".into()),
+            true => {
+                let h = self.harness(
+                    example_world(NUMBER).build(),
+                    "two",
+                    &synthetic::two_regions(),
+                );
+                self.measure(&h, &["deploy", "--env", "two"])
+            }
+        };
+        Row::new("two-region deploy", outcome)
+    }
+
+    fn regions_in_help(&self) -> bool {
+        let help = process::run({
+            let mut c = Command::new(&self.binary);
+            c.args(["deploy", "--help"]);
+            c
+        });
+        help.stdout.to_lowercase().contains("region")
+    }
+
+    /// Runs `cmd()` [`RUNS`] times: median wall, the highest peak RSS, and the median time
+    /// from spawn to the first request `h` saw (when given).
+    fn startup(&self, what: &str, h: Option<&Harness>, cmd: impl Fn() -> Command) -> Startup {
+        let (mut walls, mut firsts, mut rss) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..RUNS {
+            if let Some(h) = h {
+                h.emulator.clear_journal();
+            }
+            let spawned = h.map(|h| h.emulator.elapsed());
+            let done = process::run(cmd());
+            assert_eq!(done.code, 0, "{what}: {}", done.failure());
+            walls.push(ms(done.wall));
+            rss = rss.max(done.peak_rss_kib);
+            if let (Some(h), Some(spawned)) = (h, spawned) {
+                firsts.extend(measured(h, spawned, done.wall, 0).first_request_ms);
+            }
+        }
+        Startup {
+            what: what.to_string(),
+            runs: RUNS,
+            median_wall_ms: median(&walls),
+            peak_rss_kib: rss,
+            median_first_request_ms: (!firsts.is_empty()).then(|| median(&firsts)),
+        }
+    }
+}
+
+/// The run just finished against `h`, from its journal.
+fn measured(h: &Harness, spawned: Duration, wall: Duration, rss: u64) -> Measured {
+    let journal = h.journal();
+    let latency = h.emulator.latency();
+    Measured::new(
+        &journal,
+        critical_chain(&journal),
+        latency,
+        spawned,
+        wall,
+        rss,
+    )
+}
+
+/// The old script's grant against `grant`, at the same latency.
+struct Versus {
+    script: Outcome,
+    tool: Outcome,
+    /// Whether both left the same project and service account policies; `None` when the
+    /// script did not run.
+    identical: Option<bool>,
+}
+
+impl Versus {
+    fn rows(&self) -> Vec<Row> {
+        vec![
+            Row::new("grant_permissions.py (gcloud x14)", self.script.clone()),
+            Row::new("autosre-deploy grant", self.tool.clone()),
+        ]
+    }
+
+    fn wall_ratio(&self) -> String {
+        let (s, t) = self.pair();
+        ratio(s.map(|m| m.wall_ms), t.map(|m| m.wall_ms))
+    }
+
+    fn depth_ratio(&self) -> String {
+        let (s, t) = self.pair();
+        ratio(s.map(|m| m.depth as f64), t.map(|m| m.depth as f64))
+    }
+
+    fn pair(&self) -> (Option<&Measured>, Option<&Measured>) {
+        (self.script.measured(), self.tool.measured())
+    }
+}
+
+#[cfg(feature = "gcloud-tests")]
+/// Every binding of `resource`'s policy, members sorted, in a stable order.
+fn bindings(h: &Harness, resource: &str) -> Vec<String> {
+    let mut all: Vec<String> = h
+        .emulator
+        .policy(resource)
+        .map(|p| p.bindings)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut b| {
+            b.members.sort();
+            format!("{} {:?} {:?}", b.role, b.members, b.condition)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[cfg(feature = "gcloud-tests")]
+/// Whether the two emulators hold the same project and runtime account policies.
+fn same_policies(a: &Harness, b: &Harness) -> bool {
+    let sa = default_compute_account(NUMBER);
+    [
+        format!("projects/{EXAMPLE_PROJECT}"),
+        format!("projects/{EXAMPLE_PROJECT}/serviceAccounts/{sa}"),
+    ]
+    .iter()
+    .all(|r| bindings(a, r) == bindings(b, r))
+}
+
+fn gcloud_on_path() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("gcloud").is_file()))
+}
+
+/// The script's gcloud sequence against a fresh example world (`crate::scripts`, shared
+/// with the `versus_scripts` test), after one untimed gcloud call that sets up its config
+/// directory as a user's would already be.
+#[cfg(feature = "gcloud-tests")]
+fn script(bench: &Bench, tool: &Harness) -> (Outcome, Option<bool>) {
+    if !gcloud_on_path() {
+        return (Outcome::NotAvailable("gcloud is not on PATH".into()), None);
+    }
+    let h = bench.harness(
+        example_world(NUMBER).build(),
+        "example",
+        &repo_config("example"),
+    );
+    let token = h.dir.path().join("token");
+    std::fs::write(&token, TOKEN).expect("token file");
+    let warm =
+        autosre_emulator::gcloud::command(&h.server.url(), &h.dir.path().join("gcloud"), &token)
+            .args(["config", "list", "--format=none"])
+            .output()
+            .expect("gcloud runs");
+    assert!(
+        warm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
+    h.emulator.clear_journal();
+    let spawned = h.emulator.elapsed();
+    let started = Instant::now();
+    bench
+        .rt
+        .block_on(async { scripts::replay_grant_script(&h) });
+    let m = measured(&h, spawned, started.elapsed(), 0);
+    (Outcome::Measured(m), Some(same_policies(&h, tool)))
+}
+
+#[cfg(not(feature = "gcloud-tests"))]
+fn script(_: &Bench, _: &Harness) -> (Outcome, Option<bool>) {
+    let why = match gcloud_on_path() {
+        true => "built without `--features gcloud-tests`",
+        false => "gcloud is not on PATH (and the build lacks `--features gcloud-tests`)",
+    };
+    (Outcome::NotAvailable(why.into()), None)
+}
+
+/// Start-up figures of one command over [`RUNS`] runs.
+#[derive(serde::Serialize)]
+struct Startup {
+    what: String,
+    runs: usize,
+    median_wall_ms: f64,
+    peak_rss_kib: u64,
+    median_first_request_ms: Option<f64>,
+}
+
+impl Startup {
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.what.clone(),
+            self.runs.to_string(),
+            format!("{:.1} ms", self.median_wall_ms),
+            format!("{:.1} MiB", self.peak_rss_kib as f64 / 1024.0),
+            self.median_first_request_ms
+                .map_or_else(|| "-".to_string(), |f| format!("{f:.1} ms")),
+        ]
+    }
+}
+
+/// The subcommands listed under `Commands:` in `help`.
+fn commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+struct Args {
+    latency: Duration,
+    json: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        latency: Duration::from_millis(50),
+        json: None,
+    };
+    let mut argv = std::env::args().skip(1);
+    while let Some(a) = argv.next() {
+        match a.as_str() {
+            "--latency-ms" => {
+                let v = argv.next().and_then(|v| v.parse().ok());
+                args.latency = Duration::from_millis(v.expect("--latency-ms takes a number"));
+            }
+            "--json" => args.json = Some(argv.next().expect("--json takes a file").into()),
+            // `cargo bench` passes `--bench`; there is nothing to filter.
+            "--bench" => {}
+            other => {
+                eprintln!("unknown argument `{other}`; usage: [--latency-ms N] [--json FILE]");
+                std::process::exit(2);
+            }
+        }
+    }
+    args
+}
+
+fn main() {
+    let started = Instant::now();
+    let args = args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_autosre-deploy"));
+    let help = process::run({
+        let mut c = Command::new(&binary);
+        c.arg("--help");
+        c
+    });
+    let bench = Bench {
+        rt,
+        latency: args.latency,
+        binary,
+        commands: commands(&help.stdout),
+    };
+    let bytes = std::fs::metadata(&bench.binary).map_or(0, |m| m.len());
+    let latency_ms = args.latency.as_millis();
+    println!(
+        "autosre-deploy {} ({:.1} MB {} binary), {latency_ms} ms per request, {} cores\n",
+        env!("CARGO_PKG_VERSION"),
+        bytes as f64 / 1e6,
+        match cfg!(debug_assertions) {
+            true => "debug (`cargo bench` runs the release one)",
+            false => "release",
+        },
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+
+    // config/example.yaml.
+    let example = repo_config("example");
+    let (granted, grant) = bench.grant(example_world(NUMBER).build(), "example", &example);
+    let h = bench.harness(example_world(NUMBER).build(), "example", &example);
+    let mut rows = bench.scenarios(&h, "example", grant.clone());
+    rows.push(bench.two_regions());
+    println!(
+        "config/example.yaml, {latency_ms} ms per request:\n\n{}",
+        report::table(&rows)
+    );
+
+    // The old script's grant, same latency.
+    let (script, identical) = script(&bench, &granted);
+    let versus = Versus {
+        script,
+        tool: grant,
+        identical,
+    };
+    println!(
+        "grant_permissions.py's gcloud sequence against `grant`, {latency_ms} ms per request:\n\n{}",
+        report::table(&versus.rows())
+    );
+    println!(
+        "wall: script / grant = {}; sequential depth: script / grant = {}; final policies identical: {}\n",
+        versus.wall_ratio(),
+        versus.depth_ratio(),
+        match versus.identical {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "- (the script did not run)",
+        }
+    );
+
+    // Scale: 50 secrets, 40 project roles.
+    let (yaml, secrets) = synthetic::scaled_example(SECRETS);
+    let (_, grant) = bench.grant(synthetic::world_with(&secrets), "scaled", &yaml);
+    let scaled = bench.harness(synthetic::world_with(&secrets), "scaled", &yaml);
+    let mut scale = bench.scenarios(&scaled, "scaled", grant);
+    scale.push(Row::new(
+        "20 targets in 4 projects",
+        Outcome::NotAvailable(match bench.has_command("targets") {
+            false => "no many-targets support (`targets` command) in this build".into(),
+            true => "this build has `targets`; the benchmark does not drive it yet".into(),
+        }),
+    ));
+    println!(
+        "{SECRETS} secrets and 40 project roles, {latency_ms} ms per request:\n\n{}",
+        report::table(&scale)
+    );
+    println!("{}\n", scale_summary(&rows, &scale));
+
+    // Start-up and memory, at 0 latency.
+    h.emulator.set_latency(Duration::ZERO);
+    let startup = [
+        bench.startup("--version", None, || {
+            let mut c = Command::new(&bench.binary);
+            c.arg("--version");
+            c
+        }),
+        bench.startup("validate --env example", None, || {
+            bench.tool(&h, &["validate", "--env", "example"])
+        }),
+        bench.startup("plan --env example (0 ms latency)", Some(&h), || {
+            bench.tool(&h, &["plan", "--env", "example"])
+        }),
+    ];
+    let deploy_rss = rows[0].measured().map_or(0, |m| m.peak_rss_kib);
+    println!(
+        "start-up and memory, {RUNS} runs each:\n\n{}\npeak RSS of the first deploy above: {:.1} MiB\n",
+        markdown(
+            &[
+                "command",
+                "runs",
+                "median wall",
+                "peak RSS",
+                "median first request"
+            ],
+            &startup.iter().map(Startup::cells).collect::<Vec<_>>(),
+        ),
+        deploy_rss as f64 / 1024.0,
+    );
+    println!("benchmark took {:.0} s", started.elapsed().as_secs_f64());
+
+    if let Some(file) = &args.json {
+        let doc = json!({
+            "schema_version": 1,
+            "latency_ms": latency_ms as u64,
+            "binary_bytes": bytes,
+            "example": rows,
+            "versus_scripts": {
+                "rows": versus.rows(),
+                "wall_ratio": versus.wall_ratio(),
+                "depth_ratio": versus.depth_ratio(),
+                "identical_policies": versus.identical,
+            },
+            "scale": {"secrets": SECRETS, "project_roles": 40, "rows": scale},
+            "startup": startup,
+            "first_deploy_peak_rss_kib": deploy_rss,
+        });
+        let text = serde_json::to_string_pretty(&doc).expect("JSON");
+        std::fs::write(file, text + "\n")
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+        println!("wrote {}", file.display());
+    }
+}
+
+/// Whether depth stayed as it was with more secrets and roles, and each policy was written
+/// at most once.
+fn scale_summary(example: &[Row], scale: &[Row]) -> String {
+    let mut grew = Vec::new();
+    let mut rewritten = Vec::new();
+    for (a, b) in example.iter().zip(scale) {
+        if let (Some(m), Some(n)) = (a.measured(), b.measured()) {
+            if n.depth > m.depth {
+                grew.push(format!("{} ({} -> {})", b.scenario, m.depth, n.depth));
+            }
+            if n.max_writes_per_policy > 1 {
+                rewritten.push(b.scenario.clone());
+            }
+        }
+    }
+    format!(
+        "sequential depth against the example: {}; each IAM policy written at most once per run: {}",
+        match grew.is_empty() {
+            true => "the same or less in every row".to_string(),
+            false => format!("deeper in {}", grew.join(", ")),
+        },
+        match rewritten.is_empty() {
+            true => "yes".to_string(),
+            false => format!("NO ({})", rewritten.join(", ")),
+        },
+    )
+}
