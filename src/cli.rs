@@ -193,6 +193,18 @@ pub(crate) struct DeployArgs {
     /// progress then is reported with how to watch it (exit 1).
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub(crate) timeout: std::time::Duration,
+    /// Create the new revision without sending it traffic: the live split
+    /// stays, by revision name (refused on a first deploy).
+    #[arg(long, conflicts_with_all = ["plan", "to_latest"])]
+    pub(crate) no_traffic: bool,
+    /// Give the new revision a tagged URL (`https://TAG---...`), moving the
+    /// tag from any other revision; tag and service name at most 46 characters.
+    #[arg(long, value_name = "TAG", conflicts_with = "plan")]
+    pub(crate) tag: Option<String>,
+    /// Send all traffic to the new revision (LATEST = 100) even with
+    /// `service.traffic: keep` or traffic pinned to named revisions.
+    #[arg(long, conflicts_with = "plan")]
+    pub(crate) to_latest: bool,
 }
 
 /// `KEY=VALUE` of `--set-env` (the value may contain `=`, and may be empty).

@@ -10,7 +10,7 @@ use autosre_types::{Cpu, Memory, Timeout};
 use serde_saphyr::Spanned;
 
 use super::defaults;
-use super::environment::{EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec};
+use super::environment::{EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec, TrafficMode};
 use super::error::ConfigError;
 use super::guardrails;
 use super::problems::Problems;
@@ -351,6 +351,17 @@ fn resolve_service(
         "service.pin_secret_versions",
         defaults::PIN_SECRET_VERSIONS,
     );
+    let traffic = match &raw.traffic {
+        Some(t) => p.check_text(t, "service.traffic", |s| match s {
+            "latest" => Ok(TrafficMode::Latest),
+            "keep" => Ok(TrafficMode::Keep),
+            other => Err(InvalidValue::new(
+                format!("`{other}` is not a traffic mode"),
+                "write `latest` (each deploy serves its new revision) or `keep` (the live split stays)",
+            )),
+        }),
+        None => Some(TrafficMode::Latest),
+    };
     let public_ack = match &raw.public_ack {
         Some(ack) => p.text(ack, "service.public_ack").map(str::to_owned),
         None => None,
@@ -387,5 +398,6 @@ fn resolve_service(
             .collect(),
         secrets,
         pin_secret_versions,
+        traffic: traffic?,
     })
 }

@@ -41,6 +41,10 @@ pub(crate) enum ProblemKind {
     KeyMalformed,
     /// The key's payload does not match the checksum Secret Manager sent.
     KeyChecksumMismatch,
+    /// `--no-traffic` on a first deploy: there is no revision to keep serving.
+    NoTrafficOnFirstDeploy,
+    /// A revision traffic would move to cannot start (`promote`, `rollback`).
+    RevisionCannotStart,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -53,6 +57,8 @@ pub(crate) struct Warning {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum WarningKind {
+    /// Traffic is pinned to named revisions: the new revision gets none.
+    TrafficPinned,
     /// The live service holds a credential as a plain env var value.
     PlainCredentialInLiveService,
     /// Cloud Run's validation fails on what this plan grants first.

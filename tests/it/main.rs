@@ -22,6 +22,7 @@ mod leaks;
 mod permissions;
 mod pinning;
 mod plan;
+mod release;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
 mod secrets;
