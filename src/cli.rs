@@ -86,6 +86,58 @@ pub(crate) enum Command {
     /// The agent's encryption key: generate, init, check, rotate.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Move traffic to a revision: a share of it, or all (back to LATEST).
+    Promote(PromoteArgs),
+    /// Move all traffic back to the revision that served before the last deploy.
+    Rollback(RollbackArgs),
+    /// The service's revisions, newest first: image, secrets, traffic, tags.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// The revision to promote (default: the newest ready one).
+    #[arg(long, value_name = "REVISION", conflicts_with = "tag")]
+    pub(crate) revision: Option<String>,
+    /// Promote the revision this tag points at.
+    #[arg(long, value_name = "TAG")]
+    pub(crate) tag: Option<String>,
+    /// Its share of traffic; the other revisions share the rest as they did.
+    /// At 100, traffic goes back to LATEST when it is the newest ready revision.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub(crate) percent: i32,
+    /// Print the move; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Bound the wait for Cloud Run to route the traffic.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Roll back to this revision instead of the one recorded before the last deploy.
+    #[arg(long, value_name = "REVISION")]
+    pub(crate) to: Option<String>,
+    /// Print the move; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Bound the wait for Cloud Run to route the traffic.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Show at most N revisions.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) limit: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,7 +35,7 @@ use crate::plan::traffic::{self, Share};
 use crate::printer::Printer;
 
 /// The service after the rollout.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct ServiceOutcome {
     pub(crate) name: String,
     pub(crate) ready: bool,

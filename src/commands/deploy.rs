@@ -154,7 +154,9 @@ pub(crate) async fn deploy_in(
         "Reading live state for `{}` (project {}, region {})",
         env.name, env.project, env.region
     ));
-    let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
+    // Boxed, as the apply below: the reads' and the rollout's state machines
+    // are large, and the run's future lives on the caller's stack.
+    let (mut plan, mut live) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
     note_set_env(&mut plan, set_env, env);
     plan.source = source.as_ref().map(|(_, s)| s.clone());
     if settings.apply.strict_iam {
@@ -240,14 +242,14 @@ pub(crate) async fn deploy_in(
     }
     // The unredacted service to send: the plan holds only a redacted view.
     let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
-    let outcome = apply::apply(
+    let outcome = Box::pin(apply::apply(
         &ctx.google,
         &plan,
         live,
         Some(desired),
         settings.apply.clone(),
         printer,
-    )
+    ))
     .await;
     settle(ctx, &plan, &outcome)?;
     match outcome.service.as_ref() {

@@ -317,40 +317,32 @@ pub(crate) fn give(
     latest_ready: &str,
 ) -> Vec<Target> {
     let percent = percent.clamp(0, 100);
-    // LATEST's share, named, so that the move is exact whatever is newest.
-    let resolved: Vec<Target> = live
-        .iter()
-        .map(|t| match t.is_latest() {
-            true => Target {
-                revision: Some(latest_ready.to_string()),
-                tag: None,
-                ..t.clone()
-            },
-            false => t.clone(),
-        })
-        .collect();
-    // Tags, kept apart: (tag, target's revision or LATEST).
+    // The other targets' shares; LATEST keeps its own (it follows new
+    // revisions, as gcloud keeps targets not named), unless it is the
+    // revision given traffic now, whose share it then is.
     let tags: Vec<(String, Option<String>)> = live
         .iter()
         .filter_map(|t| Some((t.tag.clone()?, t.revision.clone())))
         .collect();
-    // The other revisions' shares.
-    let mut others: Vec<(String, i32)> = Vec::new();
-    for t in resolved.iter().filter(|t| t.percent > 0) {
-        let r = t.revision.clone().unwrap_or_default();
-        if r == revision {
+    let mut others: Vec<(Option<String>, i32)> = Vec::new();
+    for t in live.iter().filter(|t| t.percent > 0) {
+        let key = match &t.revision {
+            None if latest_ready == revision => continue,
+            r => r.clone(),
+        };
+        if key.as_deref() == Some(revision) {
             continue;
         }
-        match others.iter_mut().find(|(o, _)| *o == r) {
+        match others.iter_mut().find(|(o, _)| *o == key) {
             Some((_, p)) => *p += t.percent,
-            None => others.push((r, t.percent)),
+            None => others.push((key, t.percent)),
         }
     }
     let rest = 100 - percent;
     let total: i32 = others.iter().map(|(_, p)| p).sum();
-    let mut shares: Vec<(String, i32)> = Vec::new();
+    let mut shares: Vec<(Option<String>, i32)> = Vec::new();
     if rest > 0 && total > 0 {
-        let mut given: Vec<(String, i32, i32)> = others
+        let mut given: Vec<(Option<String>, i32, i32)> = others
             .iter()
             .map(|(r, p)| (r.clone(), p * rest / total, (p * rest) % total))
             .collect();
@@ -380,7 +372,11 @@ pub(crate) fn give(
             shares
                 .into_iter()
                 .filter(|(_, p)| *p > 0)
-                .map(|(r, p)| Target::named(&r, p)),
+                .map(|(revision, percent)| Target {
+                    revision,
+                    percent,
+                    tag: None,
+                }),
         );
     }
     for (tag, on) in tags {

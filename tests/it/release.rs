@@ -226,3 +226,283 @@ async fn an_unchanged_deploy_reports_the_service_in_json() {
     assert_eq!(svc["traffic"][0]["percent"], 100);
     assert!(svc.get("revision").is_none());
 }
+
+/// Revisions of the service in the emulator.
+fn revision_count(h: &Harness) -> usize {
+    h.emulator.revisions(SERVICE).len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_10_then_50_then_all_restores_latest_without_a_new_revision() {
+    let (h, first) = deployed().await;
+    deploy(&h, "2", &["--no-traffic", "--tag", "canary"])
+        .await
+        .assert_code(0);
+    let second = latest_ready(&h);
+    let revisions = revision_count(&h);
+
+    // A dry run plans and writes nothing.
+    let writes = h.writes().len();
+    let run = h
+        .run(&[
+            "promote",
+            "--env",
+            "staging",
+            "--tag",
+            "canary",
+            "--percent",
+            "10",
+            "--dry-run",
+        ])
+        .await;
+    run.assert_code(0);
+    run.assert_stdout_contains(&format!("10% {second} (tag canary), 90% {first}"));
+    assert_eq!(h.writes().len(), writes);
+
+    let run = h
+        .run(&[
+            "promote",
+            "--env",
+            "staging",
+            "--tag",
+            "canary",
+            "--percent",
+            "10",
+        ])
+        .await;
+    run.assert_code(0);
+    assert_eq!(split(&h), {
+        let mut v = vec![(first.clone(), 90), (second.clone(), 10)];
+        v.sort();
+        v
+    });
+    // A deploy with traffic split 90 named / 10 LATEST... here all named: the
+    // outcome names what really serves, in JSON too.
+    let run = h
+        .run(&[
+            "promote",
+            "--env",
+            "staging",
+            "--revision",
+            &second,
+            "--percent",
+            "50",
+            "--output",
+            "json",
+        ])
+        .await;
+    run.assert_code(0);
+    let out = json(&run);
+    assert_eq!(out["plan"]["after"][0]["percent"], 50);
+    let shares = out["outcome"]["service"]["traffic"].as_array().unwrap();
+    assert_eq!(
+        shares
+            .iter()
+            .map(|s| s["percent"].as_i64().unwrap())
+            .sum::<i64>(),
+        100
+    );
+
+    // Plain promote: the newest ready revision gets all, as LATEST again.
+    let run = h.run(&["promote", "--env", "staging"]).await;
+    run.assert_code(0);
+    assert_eq!(split(&h), [(second.clone(), 100)]);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert!(
+        svc["traffic"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.get("revision").is_none() && t["percent"] == 100),
+        "{svc}"
+    );
+    // The tag stays; no move made a revision.
+    assert_eq!(tags(&h), [("canary".to_string(), second)]);
+    assert_eq!(revision_count(&h), revisions);
+    // Later deploys serve again.
+    deploy(&h, "3", &[]).await.assert_code(0);
+    assert_eq!(split(&h), [(latest_ready(&h), 100)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_with_latest_is_reported_as_it_serves_after_a_deploy() {
+    let (h, first) = deployed().await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "  allow_unauthenticated: false\n",
+            "  allow_unauthenticated: false\n  traffic: keep\n",
+        ),
+    );
+    deploy(&h, "2", &[]).await.assert_code(0);
+    let second = latest_ready(&h);
+    // 90% named on the first, 10% on LATEST (the second).
+    h.run(&[
+        "promote",
+        "--env",
+        "staging",
+        "--revision",
+        &first,
+        "--percent",
+        "90",
+    ])
+    .await
+    .assert_code(0);
+    let plan = h
+        .run(&["plan", "--env", "staging", "--image", &format!("{IMAGE}:3")])
+        .await;
+    plan.assert_stdout_contains("10% to the new revision (LATEST)");
+    let run = deploy(&h, "3", &["--output", "json"]).await;
+    run.assert_code(0);
+    let third = latest_ready(&h);
+    assert_ne!(third, second);
+    let out = json(&run);
+    let svc = &out["outcome"]["service"];
+    assert_eq!(svc["serving"], first.as_str());
+    let latest = svc["traffic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["latest"] == true)
+        .unwrap();
+    assert_eq!(latest["revision"], third.as_str());
+    assert_eq!(latest["percent"], 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_refuses_a_revision_that_is_not_ready() {
+    // The first rollout fails (the grants have not propagated), the retry is ready.
+    let (h, run) = deploy_retried_once(staging_world().build()).await;
+    run.assert_code(0);
+    let failed = h.emulator.revisions(SERVICE)[0].name.clone();
+    assert!(!h.emulator.revisions(SERVICE)[0].ready);
+    let writes = h.writes().len();
+    let run = h
+        .run(&[
+            "promote",
+            "--env",
+            "staging",
+            "--revision",
+            &failed,
+            "--output",
+            "json",
+        ])
+        .await;
+    run.assert_code(1);
+    let out = json(&run);
+    assert_eq!(out["plan"]["problems"][0]["kind"], "revision_cannot_start");
+    assert_eq!(h.writes().len(), writes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_goes_back_and_a_second_rollback_undoes_it() {
+    let (h, first) = deployed().await;
+    deploy(&h, "2", &[]).await.assert_code(0);
+    let second = latest_ready(&h);
+    let revisions = revision_count(&h);
+
+    let run = h.run(&["rollback", "--env", "staging", "--dry-run"]).await;
+    run.assert_code(0);
+    run.assert_stdout_contains(&format!("all traffic to {first}"));
+
+    let run = h.run(&["rollback", "--env", "staging"]).await;
+    run.assert_code(0);
+    assert_eq!(split(&h), [(first.clone(), 100)]);
+    run.assert_stderr_contains("Undo with `autosre-deploy rollback --env staging`");
+    let run = h.run(&["rollback", "--env", "staging"]).await;
+    run.assert_code(0);
+    assert_eq!(split(&h), [(second.clone(), 100)]);
+    // Traffic moves only.
+    assert_eq!(revision_count(&h), revisions);
+
+    // With --to, any ready revision.
+    let run = h
+        .run(&[
+            "rollback", "--env", "staging", "--to", &first, "--output", "json",
+        ])
+        .await;
+    run.assert_code(0);
+    assert_eq!(json(&run)["outcome"]["service"]["serving"], first.as_str());
+    let run = h
+        .run(&["rollback", "--env", "staging", "--to", "autosre-99999-zzz"])
+        .await;
+    run.assert_code(1);
+    run.assert_stderr_contains("has no revision `autosre-99999-zzz`");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_refuses_a_revision_pinned_to_a_disabled_version() {
+    let (h, first) = deployed().await;
+    // A new key version, deployed; then the first revision's version disabled.
+    h.run(&["key", "rotate", "--env", "staging", "--no-deploy"])
+        .await
+        .assert_code(0);
+    deploy(&h, "2", &[]).await.assert_code(0);
+    h.run(&[
+        "secrets",
+        "disable",
+        "--env",
+        "staging",
+        "sre-agent-encryption-key",
+        "1",
+    ])
+    .await
+    .assert_code(0);
+    let writes = h.writes().len();
+    let run = h.run(&["rollback", "--env", "staging"]).await;
+    run.assert_code(1);
+    run.assert_all_contains(&format!(
+        "revision {first} reads SRE_AGENT_ENCRYPTION_KEY from secret `sre-agent-encryption-key` version 1, which is DISABLED"
+    ));
+    run.assert_all_contains("gcloud secrets versions enable 1 --secret sre-agent-encryption-key");
+    assert_eq!(h.writes().len(), writes, "nothing was written");
+    let run = h
+        .run(&["rollback", "--env", "staging", "--output", "json"])
+        .await;
+    run.assert_code(1);
+    assert_eq!(
+        json(&run)["plan"]["problems"][0]["kind"],
+        "revision_cannot_start"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_revisions_newest_first_in_each_format() {
+    let (h, first) = deployed().await;
+    deploy(&h, "2", &["--no-traffic", "--tag", "canary"])
+        .await
+        .assert_code(0);
+    let second = latest_ready(&h);
+
+    let run = h.run(&["history", "--env", "staging"]).await;
+    run.assert_code(0);
+    let out = &run.stdout;
+    let (a, b) = (out.find(&second).unwrap(), out.find(&first).unwrap());
+    assert!(a < b, "newest first:\n{out}");
+    run.assert_stdout_contains(&format!("{first} 100% ready"));
+    run.assert_stdout_contains(&format!("{IMAGE}:2"));
+    run.assert_stdout_contains("tag: canary https://canary---autosre-");
+    run.assert_stdout_contains("SRE_AGENT_ENCRYPTION_KEY=sre-agent-encryption-key:1");
+    run.assert_stdout_contains(&format!("autosre-deploy {}", env!("CARGO_PKG_VERSION")));
+    run.assert_stdout_contains("<- rollback target");
+
+    let run = h
+        .run(&[
+            "history", "--env", "staging", "--output", "json", "--limit", "1",
+        ])
+        .await;
+    run.assert_code(0);
+    let j = json(&run);
+    assert_eq!(j["revisions"].as_array().unwrap().len(), 1);
+    assert_eq!(j["revisions"][0]["name"], second.as_str());
+    assert_eq!(j["revisions"][0]["tags"][0]["tag"], "canary");
+    assert_eq!(j["rollback_target"], first.as_str());
+    assert_eq!(j["more"], 1);
+
+    let run = h
+        .run(&["history", "--env", "staging", "--output", "markdown"])
+        .await;
+    run.assert_code(0);
+    run.assert_stdout_contains("| revision | created |");
+    run.assert_stdout_contains(&format!("| `{first}` |"));
+}
