@@ -107,7 +107,7 @@ pub(crate) struct Behaviour {
 /// INVALID_ARGUMENT, as for any account that does not exist, and nothing is written. Google
 /// creates the agent when IAP is first used in the project; until then gcloud's `--iap`
 /// invoker grant answers 400, which gcloud retries 10 times 15 s apart
-/// (`command_lib/run/serverless_operations.py`, GOOGLE-FACTS §5). Each refusal counts down.
+/// (gcloud's `command_lib/run/serverless_operations.py`). Each refusal counts down.
 pub(crate) fn check_iap_agent(
     st: &mut State,
     before: &Policy,

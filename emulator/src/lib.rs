@@ -1,6 +1,8 @@
 //! A local, stateful stand-in for the Google Cloud control plane that `autosre-deploy`
-//! talks to: Cloud Run Admin v2, Secret Manager v1, IAM v1 (service accounts) and Resource
-//! Manager v3, served as their real REST shapes on `127.0.0.1` so the official
+//! talks to: Cloud Run Admin v2, Secret Manager v1, IAM v1 (service accounts), Resource
+//! Manager v3 (and v1 project IAM, which gcloud uses), Identity-Aware Proxy v1 policies, IAM
+//! Credentials v1 and, for source deploys, Cloud Storage JSON v1, Artifact Registry v1 and
+//! Cloud Build v1, served as their real REST shapes on `127.0.0.1` so the official
 //! google-cloud-rust clients and the `gcloud` CLI work against it unmodified.
 //!
 //! Routes, methods, query parameters and field names come from Google's discovery documents
@@ -9,12 +11,13 @@
 //! it with a [`World`], latency, injected [`Fault`]s and [`Emulator::before_request`] hooks;
 //! the [`JournalEntry`] list records every request for performance and reliability checks.
 //!
-//! Module map: `routes` (what is served), `http` (auth, faults, latency, journal),
-//! `fault` (injected faults), `clock` (the emulator's time), `iam` (allow policies),
-//! `authz` (the caller's permissions), `behaviour` (world options for undocumented or
-//! project-specific behaviour), `run` (split by concern, see its docs), `secrets`,
-//! `service_accounts`, `projects` (one per API), `state`/`world` (the estate),
-//! `enums`/`error`/`util` (wire details).
+//! Module map: `routes` (what is served), `http` (auth, faults, latency), `journal` (every
+//! request), `fault` (injected faults), `clock` (the emulator's time), `iam` (allow policies),
+//! `authz` (the caller's permissions), `credentials` (IAM Credentials' tokens), `behaviour`
+//! (world options for undocumented or project-specific behaviour), `run` (split by concern,
+//! see its docs), `secrets`, `service_accounts`, `projects`, `storage`, `registry`, `build`
+//! (one per API), `state`/`world` (the estate), `gcloud` (the real gcloud CLI pointed at the
+//! emulator), `enums`/`error`/`util` (wire details).
 
 mod authz;
 mod behaviour;

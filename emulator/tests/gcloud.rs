@@ -258,7 +258,7 @@ async fn gcloud_describes_the_project() {
 
 /// `gcloud beta iap web add-iam-policy-binding --resource-type=cloud-run`, what the old
 /// deploy_web.py ran for each IAP member: the project number from Resource Manager, then one
-/// read-modify-write of the service's IAP policy (GOOGLE-FACTS §5), which the emulator's IAP
+/// read-modify-write of the service's IAP policy (<https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run>), which the emulator's IAP
 /// routes serve under `projects/NUMBER/iap_web/cloud_run-REGION/services/SERVICE`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcloud_grants_an_iap_member_on_a_cloud_run_service() {

@@ -105,7 +105,7 @@ pub(crate) async fn apply_change(
 
 /// How many times a write that adds IAP's service agent is sent while
 /// Google says the agent does not exist yet: gcloud's `--iap` makes 10
-/// attempts (GOOGLE-FACTS §5).
+/// attempts (gcloud's `command_lib/run/serverless_operations.py`).
 const AGENT_ATTEMPTS: u32 = 10;
 
 /// One setIamPolicy of `edited`. IAP's service agent is created by Google

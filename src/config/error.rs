@@ -2,7 +2,7 @@
 //!
 //! Display is one line, `<file>:<line>:<col>: <key>: <message>` for problems inside a file,
 //! with no colour and no hint: the caller prints [`ConfigError::hint`] on its own `hint:`
-//! line (ENGINEERING.md point 7). Every variant is a user error: the file or the directory
+//! line, as every error the tool prints. Every variant is a user error: the file or the directory
 //! is wrong, not the operation.
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! rules (min vs max instances, a variable in both `env` and `secrets`, the encryption key as a
 //! plain value). It never talks to Google; `plan` checks what exists.
 //!
-//! # Shape (ENGINEERING.md points 2 and 3)
+//! # Shape
 //!
 //! ```text
 //! text --yaml.rs (syntax check, then one serde_path_to_error pass)--> RawFile (raw.rs: every

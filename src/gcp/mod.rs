@@ -37,7 +37,9 @@ pub(crate) use retry::Retry;
 use retry::Safety;
 pub(crate) use run::Validated;
 
-/// Connected clients for the four APIs.
+/// Connected clients, one per API: Cloud Run (services, revisions, builds),
+/// Secret Manager, IAM, Resource Manager, IAP, Cloud Build, Artifact Registry
+/// and Cloud Storage.
 pub(crate) struct Google {
     run: google_cloud_run_v2::client::Services,
     revisions: google_cloud_run_v2::client::Revisions,
@@ -86,7 +88,7 @@ fn connect_error<E: std::fmt::Display>(api: Api) -> impl FnOnce(E) -> ConnectErr
     }
 }
 
-/// The same IAM call on whichever client owns the resource: the four
+/// The same IAM call on whichever client owns the resource: the five
 /// clients' request builders have the same setters but no common trait.
 /// Only one arm runs, so arguments may be moved in each.
 macro_rules! iam_call {

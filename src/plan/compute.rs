@@ -28,7 +28,8 @@ pub(crate) const ALL_USERS: &str = "allUsers";
 pub(crate) const IAP_ACCESSOR: &str = "roles/iap.httpsResourceAccessor";
 
 /// IAP's service agent, which must be able to invoke the service
-/// (GOOGLE-FACTS §5: what gcloud's `--iap` grants).
+/// (what gcloud's `--iap` grants: gcloud's `command_lib/run/serverless_operations.py`;
+/// <https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run>).
 pub(crate) fn iap_agent(project_number: &str) -> String {
     format!("serviceAccount:service-{project_number}@gcp-sa-iap.iam.gserviceaccount.com")
 }

@@ -18,9 +18,11 @@
 //!    plan says what it could not check, and stops only when a required step
 //!    depends on it.
 //!
-//! Google's facts (GOOGLE-FACTS.md §2): testIamPermissions returns the held
-//! subset; `iam.serviceAccounts.actAs` is tested on the account itself; a
-//! permission is asked only of a resource it can be granted on.
+//! Google's facts: testIamPermissions returns the held subset
+//! (<https://cloud.google.com/resource-manager/reference/rest/v3/projects/testIamPermissions>);
+//! `iam.serviceAccounts.actAs` is tested on the account itself
+//! (<https://cloud.google.com/iam/docs/service-account-permissions>); a permission is
+//! asked only of a resource it can be granted on.
 //!
 //! Layout: this file holds the data the parts share and `--strict-iam`;
 //! `ask.rs` is part 1, `assess.rs` parts 2 and 3, `tables.rs` the fixed

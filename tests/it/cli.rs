@@ -1,6 +1,6 @@
 //! End-to-end: the command-line surface. `--help` of the tool and of every subcommand is
-//! snapshotted (ENGINEERING.md point 10), so a flag that appears, disappears or changes its
-//! wording shows up in review; `-v` and `--log-format json` are checked against the emulator.
+//! snapshotted, so a flag that appears, disappears or changes its wording shows up
+//! in review; `-v` and `--log-format json` are checked against the emulator.
 
 use std::process::{Command, Stdio};
 

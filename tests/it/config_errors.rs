@@ -1,7 +1,7 @@
 //! End-to-end: an invalid config is a user error caught offline.
 //!
 //! Each test breaks one thing in the shipped `config/staging.yaml` and pins the contract from
-//! the README ("Rejected offline (exit 2, nothing sent)") and ENGINEERING.md point 7: exit code
+//! docs/configuration.md ("Rejected offline"): exit code
 //! 2, not a single request to the emulator, nothing on stdout, and on stderr
 //! `<file>:<line>:<col>: <key>: <message>` naming the exact line of the offending key or value,
 //! followed by a separate `hint:` line saying what to write instead.

@@ -11,6 +11,7 @@ mod agent;
 mod cli;
 mod config_errors;
 mod deploy;
+mod docs;
 mod example;
 mod faults;
 mod google;

@@ -329,7 +329,7 @@ async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
 }
 
 /// `--sandbox` seeds what a source deploy needs, from `--source` or from
-/// `service.source`: the README's example runs with no Google project.
+/// `service.source`: docs/source-builds.md's example runs with no Google project.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_deploy_runs_in_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
