@@ -130,7 +130,7 @@ pub(crate) fn serving_revisions(shares: &[Share]) -> Vec<String> {
             None => by.push((s.revision.clone(), s.percent)),
         }
     }
-    by.sort_by(|a, b| b.1.cmp(&a.1));
+    by.sort_by_key(|b| std::cmp::Reverse(b.1));
     by.into_iter().map(|(r, _)| r).collect()
 }
 
