@@ -54,6 +54,15 @@ pub(crate) struct GlobalArgs {
     /// answer in time counts as a transient failure and is retried.
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub(crate) request_timeout: std::time::Duration,
+    /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`: a run still waiting
+    /// then ends, naming what it waited for (exit 1); a rollout in progress is
+    /// reported with how to watch it.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Show a wait for Google after this many ms, with what is awaited
+    /// (default 5000; also AUTOSRE_DEPLOY_SLOW_WAIT_MS).
+    #[arg(long, global = true, hide = true)]
+    pub(crate) slow_wait_ms: Option<u64>,
     /// First wait before retrying a transient failure, in ms (default 1000,
     /// doubling to 30 s; also AUTOSRE_DEPLOY_RETRY_INITIAL_MS).
     #[arg(long, global = true, hide = true)]
@@ -111,9 +120,6 @@ pub(crate) struct PromoteArgs {
     /// Print the move; change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Bound the wait for Cloud Run to route the traffic.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -126,9 +132,6 @@ pub(crate) struct RollbackArgs {
     /// Print the move; change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Bound the wait for Cloud Run to route the traffic.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +141,32 @@ pub(crate) struct HistoryArgs {
     /// Show at most N revisions.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+impl Command {
+    /// The command as typed, for headings: `deploy`, `key rotate`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Deploy(a) if a.dry_run => "deploy --dry-run",
+            Command::Deploy(_) => "deploy",
+            Command::Plan(_) => "plan",
+            Command::Grant(a) if a.dry_run => "grant --dry-run",
+            Command::Grant(_) => "grant",
+            Command::Check(_) => "check",
+            Command::Validate(_) => "validate",
+            Command::Secrets(SecretsCommand::Status(_)) => "secrets status",
+            Command::Secrets(SecretsCommand::Disable(_)) => "secrets disable",
+            Command::Key(KeyCommand::Generate) => "key generate",
+            Command::Key(KeyCommand::Init(_)) => "key init",
+            Command::Key(KeyCommand::Check(_)) => "key check",
+            Command::Key(KeyCommand::Rotate(_)) => "key rotate",
+            Command::Promote(a) if a.dry_run => "promote --dry-run",
+            Command::Promote(_) => "promote",
+            Command::Rollback(a) if a.dry_run => "rollback --dry-run",
+            Command::Rollback(_) => "rollback",
+            Command::History(_) => "history",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,9 +200,6 @@ pub(crate) struct KeyRotateArgs {
     /// Say what would happen; change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Bound the deploy, as `deploy --timeout`.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,10 +267,6 @@ pub(crate) struct DeployArgs {
     /// to 7 minutes).
     #[arg(long, value_name = "SECONDS", default_value_t = 420)]
     pub(crate) iam_propagation_timeout: u64,
-    /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`; a rollout still in
-    /// progress then is reported with how to watch it (exit 1).
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
     /// Create the new revision without sending it traffic: the live split
     /// stays, by revision name (refused on a first deploy).
     #[arg(long, conflicts_with_all = ["plan", "to_latest"])]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::config::ConfigError;
 use crate::gcp::credentials::{CredentialsError, Source};
-use crate::gcp::{ConnectError, GcpError};
+use crate::gcp::{ConnectError, EndpointError, GcpError};
 use crate::plan::Problem;
 use crate::plan::saved::SavedPlanError;
 
@@ -38,6 +38,9 @@ pub(crate) enum Error {
     #[error(transparent)]
     Connect(#[from] ConnectError),
 
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+
     #[error("cannot get Google credentials")]
     Credentials(#[from] CredentialsError),
 
@@ -46,6 +49,21 @@ pub(crate) enum Error {
         source: Source,
         #[source]
         cause: google_cloud_auth::errors::CredentialsError,
+    },
+
+    /// No source of credentials was set up, and the metadata server (the
+    /// last one tried) did not give a token.
+    #[error(
+        "no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE and GOOGLE_APPLICATION_CREDENTIALS are unset, gcloud's application default credentials file does not exist, and the metadata server gave no token"
+    )]
+    NoCredentials,
+
+    /// Google answered 401: the credentials the run found were refused.
+    #[error("{} was refused{}: {operation} `{resource}` answered HTTP 401 UNAUTHENTICATED", refused_words(from), match from { Source::EnvToken | Source::TokenFile(_) => " (expired?)", _ => "" })]
+    CredentialsRefused {
+        from: Source,
+        operation: &'static str,
+        resource: String,
     },
 
     #[error("cannot impersonate `{target}` with the credentials from {source}")]
@@ -175,6 +193,24 @@ pub(crate) enum Error {
         log_url: Option<String>,
     },
 
+    /// A failure after this run wrote something (`key rotate`'s version,
+    /// added before its deploy failed): the message says what was written,
+    /// whatever the failure says.
+    #[error("{}; then: {cause}", written.join("; "))]
+    AfterWrites {
+        written: Vec<String>,
+        cause: Box<Error>,
+    },
+
+    /// `--timeout` ran out before any write began (the apply step reports
+    /// its own deadline, with what it wrote).
+    #[error("--timeout {} ran out{}", duration_words(*timeout), waiting.as_ref().map(|(what, d)| format!(" while waiting for {what} ({} so far)", duration_words(*d))).unwrap_or_default())]
+    Deadline {
+        timeout: std::time::Duration,
+        /// The call waited on longest, when one was in flight.
+        waiting: Option<(String, std::time::Duration)>,
+    },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -194,6 +230,52 @@ fn credentials_hint(e: &CredentialsError) -> String {
             "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
         ),
         _ => AUTH_HINT.into(),
+    }
+}
+
+/// `250ms`, `12s`, `15m`, `1h30m`: as `--timeout` takes it.
+fn duration_words(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let s = d.as_secs();
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+/// What was refused, by where it came from.
+fn refused_words(source: &Source) -> String {
+    match source {
+        Source::EnvToken => "the token in GOOGLE_OAUTH_ACCESS_TOKEN".into(),
+        Source::TokenFile(p) => format!(
+            "the token in CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (`{}`)",
+            p.display()
+        ),
+        other => format!("the credentials from {other}"),
+    }
+}
+
+/// The fix for refused credentials, by where they came from.
+fn refused_hint(source: &Source) -> String {
+    match source {
+        Source::EnvToken => {
+            "set a fresh token: export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"".into()
+        }
+        Source::TokenFile(p) => format!(
+            "write a fresh token to the file: gcloud auth print-access-token > {}",
+            p.display()
+        ),
+        Source::AdcFile { from_env: true, .. } => "check the file GOOGLE_APPLICATION_CREDENTIALS names (a deleted key, or an account disabled), or unset it and run `gcloud auth application-default login`".into(),
+        Source::AdcFile { .. } => "log in again: gcloud auth application-default login".into(),
+        Source::MetadataServer => "check the service account of the machine or job this runs on".into(),
+        #[cfg(feature = "sandbox")]
+        Source::Sandbox => "the sandbox refused its own token; report it".into(),
     }
 }
 
@@ -238,6 +320,7 @@ impl Error {
     pub(crate) fn category(&self) -> Category {
         match self {
             Error::Config(_)
+            | Error::Endpoint(_)
             | Error::SecretArgument { .. }
             | Error::ReleaseArgument { .. }
             | Error::NoEnvironments { .. }
@@ -253,6 +336,11 @@ impl Error {
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
             Error::Reported(c) => *c,
+            // The writes were the operation's: not "nothing was sent".
+            Error::AfterWrites { cause, .. } => match cause.category() {
+                Category::User => Category::Failed,
+                c => c,
+            },
             Error::Interrupted { signal } => Category::Interrupted(*signal),
             _ => Category::Failed,
         }
@@ -264,8 +352,17 @@ impl Error {
             Error::Config(e) => e.hint().map(str::to_string),
             Error::Gcp(e) => e.hint(),
             Error::Credentials(e) => Some(credentials_hint(e)),
-            Error::Token { .. } => Some(AUTH_HINT.into()),
+            Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
+            Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::AfterWrites { cause, .. } => cause.hint(),
+            Error::Deadline { .. } => Some(
+                "raise --timeout, or check the way to Google (network, proxy, CLOUDSDK_API_ENDPOINT_OVERRIDES_*); --request-timeout bounds each request".into(),
+            ),
+            Error::Endpoint(e) => Some(format!(
+                "set {} to a base URL such as `https://run.googleapis.com/`, or unset it to use Google's",
+                e.var
+            )),
             Error::ImpersonationRefused { target, .. } => Some(format!(
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),

@@ -99,6 +99,21 @@ impl Interrupt {
         }
     }
 
+    /// Whether writes have begun (and the apply step owns signals and the
+    /// deadline).
+    pub(crate) fn writing(&self) -> bool {
+        self.writing.load(Ordering::SeqCst)
+    }
+
+    /// Resolves at `at`, unless writes have begun by then: from then on the
+    /// apply step ends the run itself at its deadline, saying what it wrote.
+    pub(crate) async fn deadline_before_writes(&self, at: std::time::Instant) {
+        tokio::time::sleep_until(at.into()).await;
+        if self.writing() {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Writes begin: signals are now the apply step's to handle.
     pub(crate) fn start_writing(&self) {
         self.writing.store(true, Ordering::SeqCst);

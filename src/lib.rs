@@ -123,6 +123,53 @@ pub async fn run_process(args: Vec<OsString>, env: Env) -> ExitStatus {
     run_with(args, env, Streams::std(), Interrupt::listen()).await
 }
 
+/// The value of `--flag VALUE` or `--flag=VALUE` in raw arguments: what a
+/// run that clap refused still asked for (`--output json`,
+/// `--log-format json`).
+fn raw_flag<'a>(args: &'a [OsString], flag: &str) -> Option<&'a str> {
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == flag {
+            return it.next();
+        }
+        if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// A usage error from clap, in the formats the run asked for: with
+/// `--log-format json` one JSON line on stderr, with `--output json` the
+/// failure document on stdout (the contract holds for every exit).
+fn usage_error(args: &[OsString], text: &str, streams: &mut Streams) {
+    let json_out = raw_flag(args, "--output") == Some("json");
+    let json_log = raw_flag(args, "--log-format") == Some("json");
+    let mut lines = text.trim().lines();
+    let first = lines.next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first).trim();
+    let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+    let hint = rest.join("\n");
+    let hint = (!hint.is_empty()).then_some(hint);
+    let err = match json_log {
+        true => {
+            let mut extra = serde_json::Map::new();
+            if let Some(h) = &hint {
+                extra.insert("hint".into(), h.clone().into());
+            }
+            printer::json_line(printer::Severity::Error, message, extra)
+        }
+        false => text.to_string(),
+    };
+    let _ = streams.err.write_all(err.as_bytes());
+    let _ = streams.err.flush();
+    if json_out {
+        let doc = report::json(&report::FailureReport::new(message, hint.as_deref()));
+        let _ = streams.out.write_all(format!("{doc}\n").as_bytes());
+        let _ = streams.out.flush();
+    }
+}
+
 async fn run_with(
     args: Vec<OsString>,
     env: Env,
@@ -137,12 +184,13 @@ async fn run_with(
         Err(e) => {
             // `--help` and `--version` are data, on stdout; the rest errors.
             let text = e.render().to_string();
-            let sink = match e.use_stderr() {
-                true => &mut streams.err,
-                false => &mut streams.out,
-            };
-            let _ = sink.write_all(text.as_bytes());
-            let _ = sink.flush();
+            match e.use_stderr() {
+                true => usage_error(&args, &text, &mut streams),
+                false => {
+                    let _ = streams.out.write_all(text.as_bytes());
+                    let _ = streams.out.flush();
+                }
+            }
             return match (e.use_stderr(), detailed) {
                 (false, _) => ExitStatus::Success,
                 (true, true) => ExitStatus::Failure,

@@ -22,5 +22,8 @@ fn main() -> ExitCode {
         args,
         autosre_deploy::Env::from_process(),
     ));
+    // A blocking task still running (a read a signal interrupted) does not
+    // hold the exit.
+    runtime.shutdown_background();
     ExitCode::from(status.code())
 }

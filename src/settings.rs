@@ -27,6 +27,13 @@ pub(crate) struct Globals {
     /// `--impersonate-service-account` (the variable is read with the
     /// credentials, in `gcp::credentials`).
     pub(crate) impersonate_service_account: Option<String>,
+    /// `--timeout`, and when it runs out (from the start of the run).
+    pub(crate) timeout: Duration,
+    pub(crate) deadline: Instant,
+    /// A wait for Google longer than this is shown (what, for how long).
+    pub(crate) slow_wait: Duration,
+    /// The command as typed (`key rotate`), for Markdown headings.
+    pub(crate) command: &'static str,
 }
 
 /// Where the sandbox's world comes from.
@@ -43,9 +50,6 @@ pub(crate) enum Sandbox {
 /// to 7 minutes).
 pub(crate) const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(420);
 
-/// How long a run may take unless `--timeout` says otherwise.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
 /// A duration in ms from a flag, else an environment variable, else a
 /// default; at least 10 ms.
 fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
@@ -56,10 +60,19 @@ fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
 }
 
 impl Globals {
-    pub(crate) fn resolve(g: GlobalArgs, env: &Env, interrupt: Interrupt) -> Globals {
+    pub(crate) fn resolve(
+        g: GlobalArgs,
+        env: &Env,
+        interrupt: Interrupt,
+        command: &'static str,
+    ) -> Globals {
         Globals {
+            command,
             interrupt,
             impersonate_service_account: g.impersonate_service_account,
+            timeout: g.timeout,
+            deadline: Instant::now() + g.timeout,
+            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000),
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -97,18 +110,13 @@ impl Globals {
         Ok(config::load(&self.config_dir, env)?)
     }
 
-    fn apply_options(
-        &self,
-        strict_iam: bool,
-        propagation_timeout: Duration,
-        timeout: Duration,
-    ) -> ApplyOptions {
+    fn apply_options(&self, strict_iam: bool, propagation_timeout: Duration) -> ApplyOptions {
         ApplyOptions {
             strict_iam,
             poll_interval: self.poll_interval,
             propagation_timeout,
             propagation_retry: self.propagation_retry,
-            deadline: Instant::now() + timeout,
+            deadline: self.deadline,
             interrupt: self.interrupt.clone(),
         }
     }
@@ -148,6 +156,8 @@ pub(crate) fn apply_set_env(
     };
     for (name, value) in set {
         config::env_name(name).map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
+        config::env_value_size(name, value)
+            .map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
         if *name == env.encryption_key.env {
             return Err(refuse(
                 name,
@@ -262,13 +272,12 @@ impl DeploySettings {
             apply: globals.apply_options(
                 args.strict_iam,
                 Duration::from_secs(args.iam_propagation_timeout),
-                args.timeout,
             ),
         }
     }
 
-    /// `key rotate`'s deploy: `deploy --env E` with its defaults, and the
-    /// rotation's `--timeout`.
+    /// `key rotate`'s deploy: `deploy --env E` with its defaults, within
+    /// the run's `--timeout`.
     pub(crate) fn for_rotation(args: &KeyRotateArgs, globals: &Globals) -> DeploySettings {
         DeploySettings {
             env: Some(args.env.env.clone()),
@@ -278,7 +287,7 @@ impl DeploySettings {
             saved_plan: None,
             set_env: vec![],
             traffic: ReleaseTraffic::default(),
-            apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT, args.timeout),
+            apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT),
         }
     }
 
@@ -329,7 +338,7 @@ impl GrantSettings {
             env: args.env.env,
             dry_run: args.dry_run,
             // `grant` rolls nothing out, so there is nothing to retry.
-            apply: globals.apply_options(args.strict_iam, Duration::ZERO, DEFAULT_TIMEOUT),
+            apply: globals.apply_options(args.strict_iam, Duration::ZERO),
         }
     }
 }

@@ -40,6 +40,11 @@ pub(crate) async fn run(
         (None, None) => unreachable!("clap requires --env without --plan"),
     };
     let mut env = globals.load(&env_name)?;
+    // `validate`'s rule, offline: a key that is not wired is the config's
+    // fault (exit 2), found before any request.
+    if let Some(e) = crate::config::key_wiring_error(&env) {
+        return Err(e.into());
+    }
     // A saved plan applies the overrides it was made with (clap refuses
     // `--set-env` next to `--plan`).
     let set_env = match &saved_plan {
@@ -126,6 +131,21 @@ pub(crate) fn release(
             }
         }
     })
+}
+
+/// The plan `deploy_in` would compute first, read-only: what `key rotate`
+/// judges before it writes anything.
+pub(crate) async fn plan_in(
+    ctx: &Context,
+    env: &Environment,
+    release: &Release,
+) -> Result<crate::plan::Plan, Error> {
+    let target = Target::Deploy {
+        image: release.image.clone(),
+    };
+    let (mut plan, _) = plan::plan(&ctx.google, env, &target).await?;
+    plan.source = release.source.as_ref().map(|(_, s)| s.clone());
+    Ok(plan)
 }
 
 /// The deploy of `env` on an open connection: what `deploy` runs, and
@@ -293,10 +313,10 @@ pub(crate) async fn deploy_in(
     Ok(ExitStatus::Success)
 }
 
-/// The config the saved plan was made from must be the one on disk now.
+/// The environment the saved plan was made for must be the one the config
+/// resolves to now (a comment or layout edit is no change).
 fn check_config_unchanged(env: &Environment, s: &SavedPlan) -> Result<(), Error> {
-    let text = std::fs::read_to_string(&env.source).unwrap_or_default();
-    match saved::sha256_hex(text.as_bytes()) == s.config_sha256 {
+    match saved::environment_sha256(env) == s.config_sha256 {
         true => Ok(()),
         false => Err(Error::ConfigChangedSincePlan {
             env: env.name.clone(),

@@ -25,7 +25,7 @@ use crate::gcp::Kind;
 use crate::gcp::iam::PolicyResource;
 use crate::key::{Checksum, Inspection};
 use crate::plan::live::SecretId;
-use crate::plan::{SCHEMA_VERSION, preflight};
+use crate::plan::{Plan, Problem, ProblemKind, SCHEMA_VERSION, preflight};
 use crate::printer::Printer;
 use crate::secrets::ServingRead;
 use crate::settings::Globals;
@@ -33,10 +33,16 @@ use crate::settings::Globals;
 /// The label on secrets the tool creates.
 const MANAGED_BY: (&str, &str) = ("managed-by", "autosre-deploy");
 
-/// `key generate`: a new key and a newline on stdout, nothing else.
-pub(crate) fn generate(printer: &Printer) -> Result<ExitStatus, Error> {
+/// `key generate`: a new key and a newline on stdout, nothing else; with
+/// `--output json`, `{"key": "..."}` (the one document every JSON run
+/// prints); with `--output markdown`, the key as code.
+pub(crate) fn generate(globals: &Globals, printer: &Printer) -> Result<ExitStatus, Error> {
     let key = crate::key::generate().map_err(Error::Random)?;
-    printer.data(&key);
+    match globals.output {
+        Output::Human => printer.data(&key),
+        Output::Json => printer.data(&crate::report::json(&serde_json::json!({ "key": &key }))),
+        Output::Markdown => printer.data(&format!("`{key}`")),
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -256,6 +262,8 @@ struct RotateReport<'a> {
     environment: &'a str,
     project: &'a str,
     secret: &'a str,
+    /// `would_add` (`--dry-run`) or `added`.
+    action: &'static str,
     /// The version added (absent with `--dry-run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
@@ -264,20 +272,58 @@ struct RotateReport<'a> {
     serving: Vec<ServingRead>,
 }
 
-/// `key rotate`: add a version with a new key, then (unless `no_deploy`)
-/// run `deploy` in the same connection, then say which key version each
-/// serving revision reads.
-pub(crate) async fn rotate(
+/// How `key rotate` deploys: the plan a deploy would make (judged before
+/// anything is written) and the deploy itself. Passed in by the caller:
+/// commands do not import each other.
+pub(crate) struct Deploy<P, R> {
+    pub(crate) plan: P,
+    pub(crate) run: R,
+}
+
+/// What stops a rotation's deploy: every problem of its plan but those the
+/// new key version fixes (the key secret's own version and format).
+fn rotation_blockers(plan: &Plan, env: &Environment) -> Vec<Problem> {
+    let own = preflight::check_for_env(&plan.preflight.secrets, &env.encryption_key.env)
+        .and_then(|c| preflight::secret_problem(c, env));
+    plan.preflight
+        .problems
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.kind,
+                ProblemKind::KeyMalformed | ProblemKind::KeyChecksumMismatch
+            )
+        })
+        .filter(|p| own.as_ref() != Some(*p))
+        .cloned()
+        .collect()
+}
+
+/// `key rotate`: unless `no_deploy`, the deploy's whole preflight first
+/// (nothing is written when it fails); then add a version with a new key,
+/// deploy in the same connection, and say which key version each serving
+/// revision reads. Once the version is added, every failure says so.
+pub(crate) async fn rotate<P, R>(
     globals: &Globals,
     printer: &Printer,
     vars: &crate::Env,
     env_name: &str,
     no_deploy: bool,
     dry_run: bool,
-    deploy: impl AsyncFnOnce(&Context, &Environment) -> Result<ExitStatus, Error>,
-) -> Result<ExitStatus, Error> {
+    deploy: Deploy<P, R>,
+) -> Result<ExitStatus, Error>
+where
+    P: AsyncFnOnce(&Context, &Environment) -> Result<Plan, Error>,
+    R: AsyncFnOnce(&Context, &Environment) -> Result<ExitStatus, Error>,
+{
     let env = globals.load(env_name)?;
-    warn_unwired(printer, &env);
+    if no_deploy {
+        warn_unwired(printer, &env);
+    } else if let Some(e) = crate::config::key_wiring_error(&env) {
+        // The deploy would refuse it (as `deploy` and `validate` do): before
+        // any request, nothing added.
+        return Err(e.into());
+    }
     let project = env.project.to_string();
     let secret = env.encryption_key.secret.clone();
     with_context(globals, printer, vars, &env, async |ctx| {
@@ -296,14 +342,37 @@ pub(crate) async fn rotate(
             }
             r => r?,
         }
+        if !no_deploy {
+            printer.step(&format!(
+                "Checking that `{}` can deploy before adding a key version",
+                env.name
+            ));
+            let plan = (deploy.plan)(ctx, &env).await?;
+            let problems = rotation_blockers(&plan, &env);
+            if !problems.is_empty() {
+                return Err(Error::Preflight { problems });
+            }
+        }
+        let mut report = RotateReport {
+            schema_version: SCHEMA_VERSION,
+            environment: &env.name,
+            project: &project,
+            secret: &secret,
+            action: "would_add",
+            version: None,
+            deployed: false,
+            serving: Vec::new(),
+        };
         if dry_run {
             let then = match no_deploy {
                 true => "the service keeps its key until the next deploy".to_string(),
                 false => format!("then deploy `{}` so the service uses it", env.name),
             };
-            printer.data(&format!(
-                "Would add a version with a new key to secret `{secret}` in project {project}; {then}. Nothing was changed."
-            ));
+            print_report(ctx, &report, || {
+                format!(
+                    "Would add a version with a new key to secret `{secret}` in project {project}; {then}. Nothing was changed."
+                )
+            });
             return Ok(ExitStatus::Success);
         }
         let key = crate::key::generate().map_err(Error::Random)?;
@@ -313,18 +382,12 @@ pub(crate) async fn rotate(
             .await?;
         drop(key);
         let number = last_segment(&added.name);
+        ctx.wrote(format!("added version {number} with a new key to secret `{secret}`"));
         printer.success(&format!(
             "Added version {number} with a new key to secret `{secret}`."
         ));
-        let mut report = RotateReport {
-            schema_version: SCHEMA_VERSION,
-            environment: &env.name,
-            project: &project,
-            secret: &secret,
-            version: Some(number.clone()),
-            deployed: false,
-            serving: Vec::new(),
-        };
+        report.action = "added";
+        report.version = Some(number.clone());
         if no_deploy {
             printer.info(&format!(
                 "The service keeps its key until the next deploy: autosre-deploy deploy --env {}",
@@ -332,13 +395,20 @@ pub(crate) async fn rotate(
             ));
         } else {
             // The deploy prints its own plan and outcome on stdout; with
-            // `--output json` that is the one JSON document.
-            if let Err(e) = deploy(ctx, &env).await {
+            // `--output json` that is the one JSON document, and it lists
+            // the version added (`written_before`).
+            if let Err(e) = (deploy.run)(ctx, &env).await {
                 printer.warn(&format!(
                     "version {number} was added, but the deploy did not finish; the service keeps its previous key until `autosre-deploy deploy --env {}` succeeds",
                     env.name
                 ));
-                return Err(e);
+                return Err(match e.is_reported() {
+                    true => e,
+                    false => Error::AfterWrites {
+                        written: ctx.written(),
+                        cause: Box::new(e),
+                    },
+                });
             }
             report.deployed = true;
         }

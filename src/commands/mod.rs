@@ -28,7 +28,7 @@ pub(crate) async fn run(
     printer: &Printer,
     interrupt: &Interrupt,
 ) -> Result<ExitStatus, Error> {
-    let globals = Globals::resolve(cli.global, env, interrupt.clone());
+    let globals = Globals::resolve(cli.global, env, interrupt.clone(), cli.command.name());
     let printer = printer.clone();
     // Each command's future is boxed: together they would make one state
     // machine as large as the largest, on the caller's stack.
@@ -61,7 +61,7 @@ pub(crate) async fn run(
         Command::Promote(args) => Box::pin(release::promote(&globals, &printer, env, args)).await,
         Command::Rollback(args) => Box::pin(release::rollback(&globals, &printer, env, args)).await,
         Command::History(args) => Box::pin(release::history(&globals, &printer, env, args)).await,
-        Command::Key(KeyCommand::Generate) => key::generate(&printer),
+        Command::Key(KeyCommand::Generate) => key::generate(&globals, &printer),
         Command::Key(KeyCommand::Init(args)) => {
             key::init(&globals, &printer, env, &args.env.env, args.dry_run).await
         }
@@ -69,17 +69,17 @@ pub(crate) async fn run(
             key::check(&globals, &printer, env, &args.env).await
         }
         Command::Key(KeyCommand::Rotate(args)) => {
-            // The rotation's deploy is `deploy --env E`, with its defaults.
+            // The rotation's deploy is `deploy --env E`, with its defaults;
+            // its plan is judged before the new version is added.
             let settings = DeploySettings::for_rotation(&args, &globals);
             let (env_name, no_deploy, dry_run) = (args.env.env, args.no_deploy, args.dry_run);
-            key::rotate(
-                &globals,
-                &printer,
-                env,
-                &env_name,
-                no_deploy,
-                dry_run,
-                async |ctx, config| {
+            let deploy = key::Deploy {
+                plan: async |ctx: &shared::Context, config: &crate::config::Environment| {
+                    let mut config = config.clone();
+                    let release = deploy::release(&ctx.printer, &mut config, &settings)?;
+                    Box::pin(deploy::plan_in(ctx, &config, &release)).await
+                },
+                run: async |ctx: &shared::Context, config: &crate::config::Environment| {
                     let mut config = config.clone();
                     let release = deploy::release(&ctx.printer, &mut config, &settings)?;
                     Box::pin(deploy::deploy_in(
@@ -92,6 +92,9 @@ pub(crate) async fn run(
                     ))
                     .await
                 },
+            };
+            key::rotate(
+                &globals, &printer, env, &env_name, no_deploy, dry_run, deploy,
             )
             .await
         }

@@ -16,8 +16,12 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let mut env = globals.load(&settings.env)?;
     let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
-    if settings.out.is_some() {
+    // Judged before `--image` or a build can change it, as `deploy --plan`
+    // judges it.
+    let config_sha256 = crate::plan::saved::environment_sha256(&env);
+    if let Some(out) = &settings.out {
         crate::settings::savable_set_env(&settings.set_env)?;
+        crate::plan::saved::check_writable(out)?;
     }
     let (image, source) = match settings.artifact(&mut env)? {
         Artifact::Image(image) => (image, None),
@@ -40,8 +44,8 @@ pub(crate) async fn run(
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
         if let Some(out) = &settings.out {
-            let text = std::fs::read_to_string(&env.source).unwrap_or_default();
-            SavedPlan::new(plan.clone(), &image, &settings.set_env, &text).write(out)?;
+            let saved = SavedPlan::new(plan.clone(), &image, &settings.set_env, config_sha256);
+            saved.write(out)?;
             printer.success(&format!(
                 "Saved the plan to {0}; apply exactly it with `autosre-deploy deploy --plan {0}`",
                 out.display()

@@ -1,8 +1,6 @@
 //! `promote`, `rollback` and `history`: read the service and its revisions,
 //! compute the move (or the history), apply it, report (see `crate::release`).
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::shared::{Context, with_context};
@@ -35,7 +33,7 @@ pub(crate) async fn promote(
         percent: args.percent,
         record: false,
         dry_run: args.dry_run,
-        timeout: args.timeout,
+        timeout: globals.deadline,
     };
     with_context(globals, printer, vars, &env, async |ctx| {
         // Boxed: the move's state machine is large, and the run's future
@@ -59,7 +57,7 @@ pub(crate) async fn rollback(
         // Recorded, so that a second rollback undoes this one.
         record: true,
         dry_run: args.dry_run,
-        timeout: args.timeout,
+        timeout: globals.deadline,
     };
     with_context(globals, printer, vars, &env, async |ctx| {
         // Boxed: the move's state machine is large, and the run's future
@@ -96,7 +94,8 @@ struct Move {
     percent: i32,
     record: bool,
     dry_run: bool,
-    timeout: Duration,
+    /// When the run must end (the global `--timeout`).
+    timeout: std::time::Instant,
 }
 
 /// The service and its revisions; refused before the first deploy.

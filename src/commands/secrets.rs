@@ -89,6 +89,23 @@ pub(crate) async fn status(
     .await
 }
 
+/// What `secrets disable` found or did.
+#[derive(serde::Serialize)]
+struct DisableReport<'a> {
+    schema_version: u32,
+    environment: &'a str,
+    project: &'a str,
+    secret: &'a str,
+    version: u64,
+    /// `disabled`, `would_disable` (`--dry-run`) or `already_<state>`.
+    action: String,
+    /// Whether the environment's config references the secret.
+    referenced_by_config: bool,
+    /// Other Cloud Run services of the project and region whose current
+    /// template reads the secret; `null` when they could not be listed.
+    other_services: Option<Vec<String>>,
+}
+
 pub(crate) async fn disable(
     globals: &Globals,
     printer: &Printer,
@@ -108,29 +125,85 @@ pub(crate) async fn disable(
             .find(|v| v.version == version)
             .expect("guard_disable checked it exists");
         let what = format!("version {version} of secret `{}`", id.secret);
+        let mut report = DisableReport {
+            schema_version: crate::plan::SCHEMA_VERSION,
+            environment: &env.name,
+            project: &id.project,
+            secret: &id.secret,
+            version,
+            action: format!("already_{}", v.state.to_ascii_lowercase()),
+            referenced_by_config: config_secrets(&env).contains(&id),
+            other_services: None,
+        };
         if v.state != "ENABLED" {
-            printer.success(&format!(
-                "{what} is already {}; nothing was written",
-                v.state
-            ));
+            print_disable(ctx, &report, &format!("{what} is already {}; nothing was written", v.state));
             return Ok(ExitStatus::Success);
         }
         for b in &v.breaks {
             printer.warn(&break_words(b));
         }
-        if args.dry_run {
-            printer.success(&format!(
-                "would disable {what}; nothing was written (--dry-run)"
+        report.other_services = other_readers(ctx, &env, &id).await;
+        if !report.referenced_by_config {
+            printer.warn(&format!(
+                "environment `{}` does not reference secret `{}`: only its service's revisions were checked, and other services may read it",
+                env.name, id.secret
             ));
+        }
+        if let Some(names) = report.other_services.as_ref().filter(|n| !n.is_empty()) {
+            printer.warn(&format!(
+                "other services in project {} (region {}) read secret `{}`: {}; disabling a version they read breaks their next instance start",
+                env.project,
+                env.region,
+                id.secret,
+                names.join(", ")
+            ));
+        }
+        if args.dry_run {
+            report.action = "would_disable".into();
+            print_disable(ctx, &report, &format!("would disable {what}; nothing was written (--dry-run)"));
             return Ok(ExitStatus::Success);
         }
         ctx.google
             .disable_secret_version(&id.project, &id.secret, &version.to_string())
             .await?;
-        printer.success(&format!("disabled {what}"));
+        report.action = "disabled".into();
+        print_disable(ctx, &report, &format!("disabled {what}"));
         Ok(ExitStatus::Success)
     })
     .await
+}
+
+/// The other services of the environment's project and region that read
+/// `id` (run.v2 `services.list`); `None`, with a warning, when the list is
+/// refused or fails: the check is advice, the guard is the serving revisions.
+async fn other_readers(ctx: &Context, env: &Environment, id: &SecretId) -> Option<Vec<String>> {
+    let project = env.project.to_string();
+    match ctx.google.services(&project, env.region.as_ref()).await {
+        Ok(services) => {
+            let own = env.service.name.to_string();
+            Some(
+                secrets::services_reading(&services, id, &project)
+                    .into_iter()
+                    .filter(|s| *s != own)
+                    .collect(),
+            )
+        }
+        Err(e) => {
+            ctx.printer.warn(&format!(
+                "could not list the services of project {project} (region {}) to see which read secret `{}`: {e}",
+                env.region, id.secret
+            ));
+            None
+        }
+    }
+}
+
+/// The result on stdout: the JSON document, or the sentence.
+fn print_disable(ctx: &Context, report: &DisableReport<'_>, words: &str) {
+    ctx.printer.data(&match ctx.globals.output {
+        Output::Json => report::json(report),
+        Output::Human | Output::Markdown => words.to_string(),
+    });
 }
 
 /// `SECRET` (`name` or `projects/P/secrets/S`) and a version number.

@@ -19,6 +19,12 @@ pub(crate) struct Context {
     pub(crate) google: Google,
     /// Whose identity the run uses, as far as it is known.
     pub(crate) identity: credentials::Identity,
+    /// Where the credentials came from: what a 401 is about.
+    source: credentials::Source,
+    /// Writes this run made before the step now running (a key version
+    /// `key rotate` added before its deploy), in words: every report of a
+    /// later failure says them.
+    written: std::sync::Mutex<Vec<String>>,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::Running>,
 }
@@ -63,7 +69,7 @@ impl Context {
         let (endpoints, resolved) = match sandboxed {
             Some((endpoints, resolved)) => (endpoints, resolved?),
             None => {
-                let endpoints = Endpoints::from_lookup(|k| vars.get(k));
+                let endpoints = Endpoints::from_lookup(|k| vars.get(k))?;
                 let resolved = credentials::resolve(|k| vars.get(k), impersonate, &endpoints)?;
                 (endpoints, resolved)
             }
@@ -87,6 +93,8 @@ impl Context {
                     source: Box::new(source),
                     cause,
                 },
+                // The last source tried: none of the others was set up.
+                None if source == credentials::Source::MetadataServer => Error::NoCredentials,
                 None => Error::Token { source, cause },
             });
         }
@@ -96,9 +104,27 @@ impl Context {
             printer: printer.clone(),
             google,
             identity,
+            source,
+            written: std::sync::Mutex::new(Vec::new()),
             #[cfg(feature = "sandbox")]
             sandbox,
         })
+    }
+
+    /// Record a write, for the reports of what follows (see `written`).
+    pub(crate) fn wrote(&self, what: String) {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what);
+    }
+
+    /// The writes recorded so far.
+    pub(crate) fn written(&self) -> Vec<String> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Print the sandbox's request count and stop it.
@@ -120,10 +146,70 @@ pub(crate) async fn with_context<T>(
     env: &Environment,
     f: impl AsyncFnOnce(&Context) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let ctx = Context::connect(globals, printer, vars, env).await?;
-    let result = f(&ctx).await;
+    // Boxed: the command's future is large, and the run's lives on the
+    // caller's stack.
+    let ctx = tokio::select! {
+        c = Box::pin(Context::connect(globals, printer, vars, env)) => c?,
+        () = globals.interrupt.deadline_before_writes(globals.deadline) => {
+            return Err(Error::Deadline {
+                timeout: globals.timeout,
+                waiting: Some(("credentials and clients for Google".into(), globals.timeout)),
+            });
+        }
+    };
+    let result = tokio::select! {
+        r = Box::pin(f(&ctx)) => r,
+        never = Box::pin(show_waits(&ctx)) => match never {},
+        // What was awaited is read as the deadline passes, while the calls
+        // still run (the select drops them before its arm runs).
+        waiting = async {
+            globals.interrupt.deadline_before_writes(globals.deadline).await;
+            ctx.google.waits().longest()
+        } => Err(Error::Deadline {
+            timeout: globals.timeout,
+            waiting,
+        }),
+    };
+    let result = result.map_err(|e| match e {
+        // A 401 is about the credentials: say which were refused.
+        Error::Gcp(g) if g.is(crate::gcp::Kind::Unauthenticated) => Error::CredentialsRefused {
+            from: ctx.source.clone(),
+            operation: g.operation,
+            resource: g.resource,
+        },
+        e => e,
+    });
     ctx.finish().await;
     result
+}
+
+/// Show a wait for Google that lasts longer than `--slow-wait-ms` (5 s):
+/// what is awaited and for how long, as a spinner on a terminal and a line
+/// (with a heartbeat) elsewhere. Runs until the command ends.
+async fn show_waits(ctx: &Context) -> std::convert::Infallible {
+    let slow = ctx.globals.slow_wait;
+    let tick = (slow / 2).clamp(
+        std::time::Duration::from_millis(5),
+        std::time::Duration::from_secs(1),
+    );
+    let mut shown: Option<(String, crate::printer::Progress)> = None;
+    loop {
+        tokio::time::sleep(tick).await;
+        match ctx.google.waits().longest().filter(|(_, d)| *d >= slow) {
+            Some((what, waited)) => {
+                let since = std::time::Instant::now() - waited;
+                match &mut shown {
+                    Some((w, p)) if *w == what => p.update(&what),
+                    _ => {
+                        let mut p = ctx.printer.progress_since("Waiting for Google", since);
+                        p.update(&what);
+                        shown = Some((what, p));
+                    }
+                }
+            }
+            None => shown = None,
+        }
+    }
 }
 
 /// The plan on stdout, in the chosen format.
@@ -134,7 +220,7 @@ pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
             plan,
             identity: &ctx.identity,
         }),
-        Output::Markdown => report::plan_markdown(plan),
+        Output::Markdown => report::plan_markdown_for(plan, ctx.globals.command),
     };
     ctx.printer.data(&text);
 }
@@ -193,6 +279,9 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
         /// The Console page of the service's revisions, when the run had a service.
         #[serde(skip_serializing_if = "Option::is_none")]
         console_url: Option<String>,
+        /// Writes the run made before this deploy (`key rotate`'s new version).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        written_before: Vec<String>,
     }
     match ctx.globals.output {
         Output::Json => ctx.printer.data(&report::json(&Report {
@@ -201,8 +290,14 @@ pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcom
             outcome,
             identity: &ctx.identity,
             console_url: console_url(plan),
+            written_before: ctx.written(),
         })),
-        Output::Human | Output::Markdown => {
+        Output::Markdown => ctx.printer.data(&report::outcome_markdown(
+            plan,
+            outcome,
+            ctx.globals.command,
+        )),
+        Output::Human => {
             let text = report::outcome_human(outcome);
             if !text.is_empty() {
                 ctx.printer.data(&text);

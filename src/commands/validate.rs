@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::ExitStatus;
 use crate::cli::Output;
-use crate::config::{self, KeyWiring};
+use crate::config;
 use crate::error::{Category, Error};
 use crate::printer::Printer;
 use crate::report;
@@ -26,9 +26,34 @@ struct Valid {
 
 #[derive(Serialize)]
 struct Invalid {
+    /// The file, as given (`config/staging.yaml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    /// Where in it, for a problem inside the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u64>,
+    /// The dotted key (`service.memory`), for a problem with a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<String>,
+}
+
+impl Invalid {
+    fn of(e: &config::ConfigError) -> Invalid {
+        let (file, at, key) = e.location();
+        Invalid {
+            file: file.map(|f| f.display().to_string()),
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
+            key: key.map(str::to_string),
+            message: e.to_string(),
+            hint: e.hint().map(str::to_string),
+        }
+    }
 }
 
 pub(crate) fn run(
@@ -58,35 +83,10 @@ pub(crate) fn run(
     // `deploy` would refuse (the encryption key not wired) is not good:
     // validate holds it to the same rule, offline.
     let mut valid = Vec::new();
-    let mut errors: Vec<Invalid> = loaded
-        .errors
-        .iter()
-        .map(|e| Invalid {
-            message: e.to_string(),
-            hint: e.hint().map(str::to_string),
-        })
-        .collect();
+    let mut errors: Vec<Invalid> = loaded.errors.iter().map(Invalid::of).collect();
     for env in &loaded.environments {
-        let key = &env.encryption_key;
-        let unwired = match env.encryption_key_wiring() {
-            KeyWiring::Wired => None,
-            KeyWiring::WiredToOtherSecret(other) => Some(format!(
-                "`{}` reads secret `{other}`, not the encryption key secret `{}`",
-                key.env, key.secret
-            )),
-            _ => Some(format!(
-                "`{}` is not wired to the encryption key secret `{}`; without it the agent makes a throw-away key at start-up",
-                key.env, key.secret
-            )),
-        };
-        if let Some(why) = unwired {
-            errors.push(Invalid {
-                message: format!("{}: service.secrets: {why}", env.source.display()),
-                hint: Some(format!(
-                    "add `{}: {}:latest` under `service.secrets`",
-                    key.env, key.secret
-                )),
-            });
+        if let Some(e) = config::key_wiring_error(env) {
+            errors.push(Invalid::of(&e));
             continue;
         }
         if globals.output != Output::Json {

@@ -19,6 +19,9 @@ pub enum ConfigError {
         available: Vec<String>,
         hint: String,
     },
+    /// `--env` was given a path (`../config/staging`), not a name.
+    #[error("`{env}` is not an environment name: an environment is named by its file stem")]
+    NotAName { env: String, hint: String },
     /// Both `<env>.yaml` and `<env>.yml` exist; neither is preferred silently.
     #[error("{}: environment `{env}` is defined by more than one file", path.display())]
     Ambiguous {
@@ -64,10 +67,33 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// Where the problem is, as fields: the file, and for a problem inside it the line,
+    /// column and (for a value) the dotted key.
+    pub fn location(&self) -> (Option<&std::path::Path>, Option<(u64, u64)>, Option<&str>) {
+        match self {
+            ConfigError::NotFound { path, .. }
+            | ConfigError::Ambiguous { path, .. }
+            | ConfigError::NotAFile { path, .. }
+            | ConfigError::Unreadable { path, .. } => (Some(path), None, None),
+            ConfigError::NotAName { .. } => (None, None, None),
+            ConfigError::Syntax {
+                path, line, column, ..
+            } => (Some(path), Some((*line, *column)), None),
+            ConfigError::Invalid {
+                path,
+                line,
+                column,
+                key,
+                ..
+            } => (Some(path), Some((*line, *column)), Some(key)),
+        }
+    }
+
     /// What to do about it, for a separate `hint:` line.
     pub fn hint(&self) -> Option<&str> {
         let hint = match self {
             ConfigError::NotFound { hint, .. }
+            | ConfigError::NotAName { hint, .. }
             | ConfigError::Ambiguous { hint, .. }
             | ConfigError::NotAFile { hint, .. }
             | ConfigError::Unreadable { hint, .. }

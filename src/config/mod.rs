@@ -62,6 +62,7 @@ mod secret_ref;
 mod suggest;
 mod validate;
 mod values;
+mod wiring;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -74,13 +75,14 @@ pub use environment::{Environment, KeyWiring, SecretAccess};
 pub use error::ConfigError;
 /// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
 /// values of such env vars are never shown, in config errors or in plans.
-pub use redact::is_sensitive_name;
+pub use redact::{is_sensitive_name, redact_url_userinfo};
 #[cfg(test)]
 pub use schema::json_schema;
 pub use secret_ref::SecretRef;
 pub use validate::InvalidValue;
-pub(crate) use validate::env_name;
+pub(crate) use validate::{env_name, env_value_size};
 pub use values::parse_image;
+pub use wiring::key_wiring_error;
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];
@@ -102,13 +104,16 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
         && !env.starts_with('.')
         && !env.contains(['/', '\\'])
         && Path::new(env).components().count() == 1;
-    // Anything at the path counts as existing (`metadata` follows symlinks), so a directory or
-    // a FIFO named `prod.yaml` is reported as what it is, not as a missing environment.
-    let existing: Vec<&PathBuf> = if plain_name {
-        candidates.iter().filter(|p| p.metadata().is_ok()).collect()
-    } else {
-        Vec::new()
-    };
+    if !plain_name && !env.is_empty() {
+        return Err(not_a_name(env));
+    }
+    // Anything at the path counts as existing, a symlink that leads nowhere included, so a
+    // directory, a FIFO or a broken link named `prod.yaml` is reported as what it is, not as a
+    // missing environment.
+    let existing: Vec<&PathBuf> = candidates
+        .iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
     match existing.as_slice() {
         [path] => {
             not_a_file(path)?;
@@ -187,7 +192,8 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ConfigError> 
         let Some(rank) = EXTENSIONS.iter().position(|e| *e == ext) else {
             continue;
         };
-        if stem.starts_with('.') || path.metadata().is_err() {
+        // A symlink that leads nowhere is kept: it is reported as a broken file, not skipped.
+        if stem.starts_with('.') || path.symlink_metadata().is_err() {
             continue;
         }
         files.push((stem.to_owned(), rank, path));
@@ -214,8 +220,23 @@ fn ambiguous(config_dir: &Path, env: &str, path: &Path) -> ConfigError {
 /// An error unless `path` is a regular file (after following symlinks). Checked before
 /// reading: opening a FIFO would block until someone writes to it.
 fn not_a_file(path: &Path) -> Result<(), ConfigError> {
-    let Ok(meta) = path.metadata() else {
-        return Ok(()); // vanished: `read` reports it
+    let meta = match path.metadata() {
+        Ok(meta) => meta,
+        // A symlink whose target is missing, or a loop of symlinks.
+        Err(e) if path.symlink_metadata().is_ok_and(|m| m.is_symlink()) => {
+            let target = std::fs::read_link(path)
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default();
+            return Err(ConfigError::NotAFile {
+                path: path.to_owned(),
+                kind: format!("a broken symbolic link{target}: {e}"),
+                hint: format!(
+                    "point `{}` at an existing YAML file, or remove it",
+                    path.display()
+                ),
+            });
+        }
+        Err(_) => return Ok(()), // vanished: `read` reports it
     };
     if meta.is_file() {
         return Ok(());
@@ -271,6 +292,30 @@ fn read(path: &Path) -> Result<String, ConfigError> {
             hint: "save the file as UTF-8".to_owned(),
         }
     })
+}
+
+/// `--env` given a path: name the environment and its directory apart.
+fn not_a_name(env: &str) -> ConfigError {
+    let path = Path::new(env);
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty() && !s.starts_with('.'));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| d.display().to_string());
+    let hint = match (dir, stem) {
+        (Some(dir), Some(stem)) => format!(
+            "name the directory with --config-dir: `--config-dir {dir} --env {stem}`"
+        ),
+        _ => "an environment is named by its file stem, such as `staging` for               `config/staging.yaml`; name another directory with --config-dir"
+            .to_owned(),
+    };
+    ConfigError::NotAName {
+        env: env.to_owned(),
+        hint,
+    }
 }
 
 fn not_found(config_dir: &Path, env: &str, path: &Path, plain_name: bool) -> ConfigError {

@@ -69,6 +69,11 @@ pub(super) fn resolve(
         }
     };
     let region: Option<Region> = typed(&mut p, raw.region.as_ref(), "region", defaults::REGION);
+    if let (Some(r), Some(written)) = (&region, &raw.region) {
+        p.check(written, "region", |_| {
+            validate::cloud_run_region(r.as_ref())
+        });
+    }
 
     let raw_key = raw.encryption_key.unwrap_or_default();
     if let Some(secret) = &raw_key.secret {

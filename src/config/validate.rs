@@ -11,10 +11,32 @@ use std::fmt;
 use autosre_types::{Cpu, Memory, Timeout};
 
 mod iam;
+mod regions;
 
 #[cfg(test)]
 pub(super) use iam::is_broad_member;
 pub(super) use iam::{account_user, iap_member, member, role, service_account};
+pub(super) use regions::cloud_run_region;
+
+/// The most bytes Cloud Run takes in one env var's value: run.v2 `EnvVar.value`, "the maximum
+/// length is 32768 bytes" (emulator/discovery/run.v2.json; also
+/// https://cloud.google.com/run/docs/configuring/services/environment-variables).
+pub(super) const ENV_VALUE_MAX_BYTES: usize = 32_768;
+
+/// An env value Cloud Run would refuse for its size, found offline. The value is never
+/// echoed: only its size.
+pub(crate) fn env_value_size(name: &str, value: &str) -> Check {
+    if value.len() <= ENV_VALUE_MAX_BYTES {
+        return Ok(());
+    }
+    Err(InvalidValue::new(
+        format!(
+            "the value of `{name}` is {} bytes; Cloud Run takes at most {ENV_VALUE_MAX_BYTES} bytes per value",
+            value.len()
+        ),
+        "shorten it, or store it in Secret Manager and wire it under `service.secrets`          (a secret version holds up to 64 KiB)",
+    ))
+}
 
 /// A rejected value: the message names the value in backticks, the hint says what to write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -466,7 +466,7 @@ fn file_identity(json: &Value) -> (Option<String>, bool) {
 pub(crate) fn from_env(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<(Credentials, Source), CredentialsError> {
-    let r = resolve(lookup, None, &Endpoints::from_lookup(|_| None))?;
+    let r = resolve(lookup, None, &Endpoints::from_lookup(|_| None).unwrap())?;
     Ok((r.credentials, r.source))
 }
 
@@ -569,7 +569,7 @@ mod tests {
         let r = resolve(
             |k| (k == "GOOGLE_APPLICATION_CREDENTIALS").then(|| path_text.clone()),
             None,
-            &Endpoints::from_lookup(|_| None),
+            &Endpoints::from_lookup(|_| None).unwrap(),
         )
         .unwrap();
         assert_eq!(

@@ -83,6 +83,32 @@ impl Api {
     }
 }
 
+/// An override that is no base URL: a configuration error, reported with the variable and
+/// its value before anything is sent, and never retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}=`{value}` is not an API endpoint: {reason}")]
+pub(crate) struct EndpointError {
+    pub(crate) var: String,
+    pub(crate) value: String,
+    reason: &'static str,
+}
+
+/// Whether `url` is a base URL the clients can send to: `http` or `https`, with a host.
+fn check_url(url: &str) -> Result<(), &'static str> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| "it is not a URL such as `https://run.googleapis.com`")?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(_) => return Err("the scheme must be `https` (or `http` for a local emulator)"),
+        None => return Err("it is not a URL such as `https://run.googleapis.com`"),
+    }
+    match uri.host() {
+        Some(h) if !h.is_empty() => Ok(()),
+        _ => Err("it names no host"),
+    }
+}
+
 /// The endpoint of every API, resolved once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Endpoints(BTreeMap<Api, String>);
@@ -90,19 +116,28 @@ pub(crate) struct Endpoints(BTreeMap<Api, String>);
 impl Endpoints {
     /// Google's endpoints, with gcloud's overrides applied from `lookup`
     /// (the process environment in production, a map in tests).
-    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Endpoints {
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Endpoints, EndpointError> {
         let map = Api::ALL
             .into_iter()
             .map(|api| {
                 let var = format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{}", api.override_suffix());
-                let url = lookup(&var)
+                let given = lookup(&var)
                     .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| api.default_endpoint().to_string());
-                (api, normalize(&url))
+                    .filter(|v| !v.is_empty());
+                if let Some(value) = &given {
+                    check_url(value).map_err(|reason| EndpointError {
+                        var: var.clone(),
+                        value: value.clone(),
+                        reason,
+                    })?;
+                }
+                let url = given.unwrap_or_else(|| api.default_endpoint().to_string());
+                Ok((api, normalize(&url)))
             })
-            .collect();
-        Endpoints(map)
+            .collect::<Result<_, _>>()?;
+        Ok(Endpoints(map))
     }
 
     /// Every API at one base URL: the in-process emulator of `--sandbox`.
@@ -138,9 +173,31 @@ fn normalize(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A malformed override is named with its variable and value, and is
+    /// no transient failure to retry: it never reaches a client.
+    #[test]
+    fn a_malformed_override_names_the_variable_and_the_value() {
+        for (value, reason) in [
+            ("not-a-url", "it is not a URL"),
+            ("ftp://example.com", "the scheme must be `https`"),
+            ("https://", "it is not a URL"),
+        ] {
+            let e = Endpoints::from_lookup(|k| {
+                (k == "CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN").then(|| value.to_string())
+            })
+            .unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN=`{value}`")),
+                "{text}"
+            );
+            assert!(text.contains(reason), "{text}");
+        }
+    }
+
     #[test]
     fn defaults_are_googles_endpoints() {
-        let e = Endpoints::from_lookup(|_| None);
+        let e = Endpoints::from_lookup(|_| None).unwrap();
         assert_eq!(e.get(Api::Run), "https://run.googleapis.com");
         assert!(!e.overridden());
     }
@@ -150,7 +207,8 @@ mod tests {
         let e = Endpoints::from_lookup(|k| {
             (k == "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER")
                 .then(|| "http://127.0.0.1:9/".to_string())
-        });
+        })
+        .unwrap();
         assert_eq!(e.get(Api::SecretManager), "http://127.0.0.1:9");
         assert_eq!(e.get(Api::Iam), "https://iam.googleapis.com");
         assert!(e.overridden());

@@ -18,6 +18,7 @@ pub(crate) mod endpoints;
 pub(crate) mod error;
 pub(crate) mod iam;
 pub(crate) mod retry;
+pub(crate) mod waits;
 
 use std::future::Future;
 use std::time::Instant;
@@ -30,7 +31,7 @@ use google_cloud_run_v2::model::Service;
 use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_wkt::FieldMask;
 
-pub(crate) use endpoints::{Api, Endpoints};
+pub(crate) use endpoints::{Api, EndpointError, Endpoints};
 pub(crate) use error::{GcpError, Kind};
 use iam::{POLICY_VERSION, PolicyResource};
 pub(crate) use retry::Retry;
@@ -57,6 +58,8 @@ pub(crate) struct Google {
     creds: Credentials,
     storage_endpoint: String,
     retry: Retry,
+    /// The calls in flight (see [`waits`]).
+    waits: waits::Waits,
 }
 
 /// A client could not be built (bad endpoint URL, TLS setup).
@@ -165,7 +168,13 @@ impl Google {
                 .map_err(connect_error(Api::Storage))?,
             creds: creds.clone(),
             storage_endpoint: endpoints.get(Api::Storage).to_string(),
+            waits: waits::Waits::default(),
         })
+    }
+
+    /// The calls in flight: what a long wait is for.
+    pub(crate) fn waits(&self) -> &waits::Waits {
+        &self.waits
     }
 
     /// How failed calls are retried: also the backoff of a read-modify-write
@@ -191,6 +200,9 @@ impl Google {
         let mut attempt = 0;
         loop {
             let started = Instant::now();
+            let waiting = self
+                .waits
+                .start(format!("{} {operation} `{resource}`", api.short()));
             let result = match tokio::time::timeout(self.retry.attempt_timeout, send()).await {
                 Ok(r) => r,
                 Err(_) => Err(GaxError::timeout(format!(
@@ -198,6 +210,7 @@ impl Google {
                     self.retry.attempt_timeout
                 ))),
             };
+            drop(waiting);
             let latency_ms = started.elapsed().as_millis() as u64;
             let e = match result {
                 Ok(v) => {

@@ -135,6 +135,34 @@ impl Google {
         }
     }
 
+    /// Every Cloud Run service of `project` in `region`, every page
+    /// (run.v2 `services.list`, parent `projects/P/locations/R`).
+    pub(crate) async fn services(
+        &self,
+        project: &str,
+        region: &str,
+    ) -> Result<Vec<google_cloud_run_v2::model::Service>, GcpError> {
+        let parent = format!("projects/{project}/locations/{region}");
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .call(Api::Run, "services.list", &parent, Safety::Read, || {
+                    self.run
+                        .list_services()
+                        .set_parent(&parent)
+                        .set_page_token(&token)
+                        .send()
+                })
+                .await?;
+            out.extend(page.services);
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            token = page.next_page_token;
+        }
+    }
+
     /// The payload of `version` (a number, `latest` or an alias).
     pub(crate) async fn access_secret_version(
         &self,

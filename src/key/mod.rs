@@ -56,7 +56,7 @@ impl KeyFormatError {
     /// The fix, the same for every kind: store a freshly generated key.
     pub(crate) fn hint(env: &str) -> String {
         format!(
-            "add a new version with a valid key: `autosre-deploy key rotate --env {env}` (or `autosre-deploy key generate | gcloud secrets versions add SECRET --data-file=-`)"
+            "add a new version with a valid key: `autosre-deploy key rotate --env {env}` (or `autosre-deploy key generate | tr -d '\\n' | gcloud secrets versions add SECRET --data-file=-`)"
         )
     }
 }

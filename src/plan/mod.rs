@@ -262,7 +262,9 @@ pub(crate) enum ServiceAction {
     None,
 }
 
-/// Counts, as in `Plan: 3 to add, 1 to change, 0 to remove`.
+/// Counts, as in `Plan: 3 to add, 1 to change, 0 to remove`: one per line
+/// of the diff the plan shows (`+`, `~`, `-`), so the summary says what the
+/// reader sees.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Changes {
     pub(crate) add: usize,
@@ -290,10 +292,22 @@ impl Changes {
             c.add += i.add.len();
             c.remove += i.remove.len();
         }
-        match service.map(|s| s.action) {
-            Some(ServiceAction::Create) => c.add += 1,
-            Some(ServiceAction::Update) => c.change += 1,
-            _ => {}
+        let Some(s) = service.filter(|s| s.action != ServiceAction::None) else {
+            return c;
+        };
+        for f in &s.fields {
+            match f.op {
+                service::Op::Add => c.add += 1,
+                service::Op::Change => c.change += 1,
+                service::Op::Remove => c.remove += 1,
+            }
+        }
+        // A change with no field line (none today) still counts once.
+        if s.fields.is_empty() {
+            match s.action {
+                ServiceAction::Create => c.add += 1,
+                _ => c.change += 1,
+            }
         }
         c
     }

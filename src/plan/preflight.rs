@@ -155,16 +155,18 @@ pub(crate) fn secret_problem(c: &SecretCheck, env: &Environment) -> Option<Probl
     };
     let p = &c.project;
     let s = &c.secret;
-    let create_data = match is_key {
-        // A Fernet key: 32 random bytes, URL-safe base64. Piped, never echoed.
-        true => {
-            "python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
-        }
-        false => "printf %s \"$VALUE\"",
-    };
+    let create_data = "printf %s \"$VALUE\"";
+    let e = &env.name;
     let (kind, message, hint) = match c.state {
         // The refused read is the problem (see `permissions::assess`).
         SecretState::Enabled | SecretState::Unreadable => return None,
+        // The key is made by the tool: a Fernet key, stored without the
+        // trailing newline a shell pipe of `print` or `echo` would add.
+        SecretState::SecretNotFound if is_key => (
+            ProblemKind::SecretNotFound,
+            format!("{what} does not exist in project `{p}`"),
+            format!("autosre-deploy key init --env {e}"),
+        ),
         SecretState::SecretNotFound => (
             ProblemKind::SecretNotFound,
             format!("{what} does not exist in project `{p}`"),
@@ -175,7 +177,12 @@ pub(crate) fn secret_problem(c: &SecretCheck, env: &Environment) -> Option<Probl
         SecretState::VersionNotFound => (
             ProblemKind::VersionNotFound,
             format!("{what} has no version `{}`", c.version),
-            format!("{create_data} | gcloud secrets versions add {s} --project={p} --data-file=-"),
+            match is_key {
+                true => format!("autosre-deploy key rotate --env {e}"),
+                false => format!(
+                    "{create_data} | gcloud secrets versions add {s} --project={p} --data-file=-"
+                ),
+            },
         ),
         SecretState::Disabled | SecretState::Destroyed => {
             let v = c.resolved.as_deref().unwrap_or(&c.version);
@@ -187,13 +194,20 @@ pub(crate) fn secret_problem(c: &SecretCheck, env: &Environment) -> Option<Probl
                 "latest" => format!("version `latest` resolves to version {v}, which is {state}"),
                 _ => format!("version {v} is {state}"),
             };
-            let hint = match c.state {
-                SecretState::Disabled => format!(
-                    "gcloud secrets versions enable {v} --secret={s} --project={p}   (or add a new version: {create_data} | gcloud secrets versions add {s} --project={p} --data-file=-)"
-                ),
-                _ => format!(
+            let add = match is_key {
+                true => format!("autosre-deploy key rotate --env {e}"),
+                false => format!(
                     "{create_data} | gcloud secrets versions add {s} --project={p} --data-file=-"
                 ),
+            };
+            let hint = match (c.state, is_key) {
+                (SecretState::Disabled, true) => format!(
+                    "{add}   (or enable it again: gcloud secrets versions enable {v} --secret={s} --project={p})"
+                ),
+                (SecretState::Disabled, false) => format!(
+                    "gcloud secrets versions enable {v} --secret={s} --project={p}   (or add a new version: {add})"
+                ),
+                _ => add,
             };
             (
                 ProblemKind::VersionNotEnabled,

@@ -86,3 +86,105 @@ pub(crate) enum WarningKind {
     /// invoker grant belong to the service.
     IapLeftToDeploy,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every problem kind, by [`problem_index`]'s order.
+    const PROBLEMS: [ProblemKind; 11] = [
+        ProblemKind::KeyNotWired,
+        ProblemKind::KeyWiredToOtherSecret,
+        ProblemKind::SecretNotFound,
+        ProblemKind::VersionNotFound,
+        ProblemKind::VersionNotEnabled,
+        ProblemKind::ServiceAccountMissing,
+        ProblemKind::ServiceRejected,
+        ProblemKind::MissingPermission,
+        ProblemKind::ReadRefused,
+        ProblemKind::KeyMalformed,
+        ProblemKind::KeyChecksumMismatch,
+    ];
+
+    /// Exhaustive: a new kind does not compile until it is listed above.
+    fn problem_index(k: ProblemKind) -> usize {
+        match k {
+            ProblemKind::KeyNotWired => 0,
+            ProblemKind::KeyWiredToOtherSecret => 1,
+            ProblemKind::SecretNotFound => 2,
+            ProblemKind::VersionNotFound => 3,
+            ProblemKind::VersionNotEnabled => 4,
+            ProblemKind::ServiceAccountMissing => 5,
+            ProblemKind::ServiceRejected => 6,
+            ProblemKind::MissingPermission => 7,
+            ProblemKind::ReadRefused => 8,
+            ProblemKind::KeyMalformed => 9,
+            ProblemKind::KeyChecksumMismatch => 10,
+        }
+    }
+
+    const WARNINGS: [WarningKind; 11] = [
+        WarningKind::PlainCredentialInLiveService,
+        WarningKind::ValidationAwaitsGrants,
+        WarningKind::NotValidatedByCloudRun,
+        WarningKind::SystemKeysDropped,
+        WarningKind::MissingPermission,
+        WarningKind::ReadRefused,
+        WarningKind::PermissionsNotChecked,
+        WarningKind::SetEnv,
+        WarningKind::KeyFormatNotVerified,
+        WarningKind::EncryptionKeyUnpinned,
+        WarningKind::IapLeftToDeploy,
+    ];
+
+    fn warning_index(k: WarningKind) -> usize {
+        match k {
+            WarningKind::PlainCredentialInLiveService => 0,
+            WarningKind::ValidationAwaitsGrants => 1,
+            WarningKind::NotValidatedByCloudRun => 2,
+            WarningKind::SystemKeysDropped => 3,
+            WarningKind::MissingPermission => 4,
+            WarningKind::ReadRefused => 5,
+            WarningKind::PermissionsNotChecked => 6,
+            WarningKind::SetEnv => 7,
+            WarningKind::KeyFormatNotVerified => 8,
+            WarningKind::EncryptionKeyUnpinned => 9,
+            WarningKind::IapLeftToDeploy => 10,
+        }
+    }
+
+    fn name<T: Serialize>(kind: T) -> String {
+        serde_json::to_value(kind)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The documented kinds are the code's kinds: `docs/output.md` has a row
+    /// for every problem and warning kind, and no other.
+    #[test]
+    fn the_docs_list_every_kind() {
+        let docs = include_str!("../../docs/output.md");
+        let rows = |section: &str| -> Vec<String> {
+            let start = docs.find(section).expect(section);
+            docs[start..]
+                .lines()
+                .skip(1)
+                .skip_while(|l| !l.starts_with("| `"))
+                .take_while(|l| l.starts_with('|'))
+                .filter_map(|l| l.strip_prefix("| `")?.split('`').next().map(str::to_string))
+                .collect()
+        };
+        for (i, k) in PROBLEMS.iter().enumerate() {
+            assert_eq!(problem_index(*k), i);
+        }
+        for (i, k) in WARNINGS.iter().enumerate() {
+            assert_eq!(warning_index(*k), i);
+        }
+        let problems: Vec<String> = PROBLEMS.iter().map(|k| name(*k)).collect();
+        let warnings: Vec<String> = WARNINGS.iter().map(|k| name(*k)).collect();
+        assert_eq!(rows("### Problem kinds"), problems);
+        assert_eq!(rows("### Warning kinds"), warnings);
+    }
+}

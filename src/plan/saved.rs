@@ -3,8 +3,9 @@
 //!
 //! The file holds the plan (which never contains a secret value), the
 //! environment, the image, the `--set-env` overrides the plan was made with
-//! (plain values only: see [`SetEnv`]), a SHA-256 of the config file it came
-//! from, and a SHA-256 digest over all of that. `deploy --plan` applies those
+//! (plain values only: see [`SetEnv`]), a SHA-256 of the environment resolved
+//! from the config file (so an edit of a comment or of the layout is no
+//! change, a changed value is), and a SHA-256 digest over all of that. `deploy --plan` applies those
 //! same overrides, and no others. Applying re-reads live state, recomputes
 //! the plan and requires it to equal the saved one: the plan carries every
 //! IAM policy's etag, the service's etag and generation, and what each secret
@@ -27,6 +28,7 @@ pub(crate) struct SavedPlan {
     pub(crate) kind: String,
     pub(crate) schema_version: u32,
     pub(crate) environment: String,
+    /// [`environment_sha256`] of the environment the plan was made for.
     pub(crate) config_sha256: String,
     pub(crate) image: String,
     /// `plan --set-env KEY=VALUE`, in the order given; absent when none.
@@ -58,6 +60,8 @@ pub(crate) enum SavedPlanError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the plan file `{path}` is not a regular file ({kind}); nothing was read")]
+    NotAFile { path: String, kind: &'static str },
     #[error("`{path}` is not an autosre-deploy plan: {reason}")]
     NotAPlan { path: String, reason: String },
     #[error(
@@ -70,18 +74,48 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// The SHA-256 of the resolved environment: every value the deploy uses,
+/// none of the file's bytes that do not change one (comments, layout, key
+/// order, a default written out). The file's path is left out: the same
+/// config reached by another `--config-dir` is the same config.
+pub(crate) fn environment_sha256(env: &crate::config::Environment) -> String {
+    let mut env = env.clone();
+    env.source = std::path::PathBuf::new();
+    sha256_hex(&serde_json::to_vec(&env).expect("an environment serializes"))
+}
+
+/// Refuse a plan file that cannot be written (a missing directory, a
+/// directory, no permission) before anything is read from Google. A file
+/// created to find out is removed again.
+pub(crate) fn check_writable(path: &Path) -> Result<(), SavedPlanError> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|source| SavedPlanError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 impl SavedPlan {
     pub(crate) fn new(
         plan: Plan,
         image: &str,
         set_env: &[(String, String)],
-        config_text: &str,
+        environment_sha256: String,
     ) -> SavedPlan {
         let mut saved = SavedPlan {
             kind: KIND.into(),
             schema_version: SCHEMA_VERSION,
             environment: plan.environment.clone(),
-            config_sha256: sha256_hex(config_text.as_bytes()),
+            config_sha256: environment_sha256,
             image: image.into(),
             set_env: set_env
                 .iter()
@@ -135,6 +169,19 @@ impl SavedPlan {
 
     pub(crate) fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let shown = path.display().to_string();
+        // Checked before opening, as the config loader does: opening a FIFO
+        // blocks until something writes to it.
+        if let Ok(meta) = path.metadata()
+            && !meta.is_file()
+        {
+            return Err(SavedPlanError::NotAFile {
+                path: shown,
+                kind: match meta.is_dir() {
+                    true => "a directory",
+                    false => "a FIFO, socket or device",
+                },
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
             path: shown.clone(),
             source,

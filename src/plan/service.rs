@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Cpu, Memory, is_sensitive_name};
+use crate::config::{Cpu, Memory, is_sensitive_name, redact_url_userinfo};
 
 pub(crate) use system::drop_system_keys;
 pub(crate) use system::system_keys;
@@ -72,13 +72,30 @@ impl std::fmt::Display for Sensitive {
     }
 }
 
+/// The most of a plain value a plan shows.
+const SHOWN_BYTES: usize = 200;
+
 impl EnvValue {
     /// How a plan shows it: a secret by its reference, a sensitive value by
     /// its size and hash prefix, never by the value.
     pub(crate) fn display(&self, sensitive: bool) -> String {
         match self {
             EnvValue::Plain(v) if sensitive => Sensitive::of(v).to_string(),
-            EnvValue::Plain(v) => format!("{v:?}"),
+            // A value too long to read in a plan (a live one: the config
+            // refuses values over Cloud Run's limit) by its start and size.
+            EnvValue::Plain(v) if v.len() > SHOWN_BYTES => {
+                let cut = (0..=SHOWN_BYTES)
+                    .rev()
+                    .find(|i| v.is_char_boundary(*i))
+                    .unwrap_or(0);
+                format!(
+                    "{:?}... ({} bytes, sha256 {})",
+                    redact_url_userinfo(&v[..cut]),
+                    v.len(),
+                    Sensitive::of(v).sha256_prefix
+                )
+            }
+            EnvValue::Plain(v) => format!("{:?}", redact_url_userinfo(v)),
             EnvValue::Secret { secret, version } => format!("secret {secret}:{version}"),
             EnvValue::Sensitive(s) => s.to_string(),
         }
@@ -120,14 +137,16 @@ pub(crate) const SERVICE_LEVEL_FIELDS: [&str; 2] = ["invoker_iam_disabled", "iap
 
 impl ServiceView {
     /// The view as a plan may hold it: plain values of env vars whose name
-    /// says credential are replaced by [`Sensitive`].
+    /// says credential are replaced by [`Sensitive`], and the userinfo of
+    /// URLs in the others by `<redacted>`.
     pub(crate) fn redacted(&self) -> ServiceView {
         let mut out = self.clone();
         for (name, value) in out.env.iter_mut() {
-            if let EnvValue::Plain(v) = value
-                && is_sensitive_name(name)
-            {
-                *value = EnvValue::Sensitive(Sensitive::of(v));
+            if let EnvValue::Plain(v) = value {
+                *value = match is_sensitive_name(name) {
+                    true => EnvValue::Sensitive(Sensitive::of(v)),
+                    false => EnvValue::Plain(redact_url_userinfo(v).into_owned()),
+                };
             }
         }
         out

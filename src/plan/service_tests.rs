@@ -93,3 +93,21 @@ fn apply_keeps_fields_the_config_does_not_own() {
     let out = apply_view(Some(&live), "n", &view());
     assert_eq!(out.labels.get("team").map(String::as_str), Some("sre"));
 }
+
+/// A live value of megabytes is shown by its start, size and hash, and a
+/// URL's credentials are never shown, whatever the variable's name.
+#[test]
+fn long_values_are_cut_and_url_credentials_redacted() {
+    let big = EnvValue::Plain("x".repeat(2 << 20));
+    let shown = big.display(false);
+    assert!(shown.len() < 300, "{}", shown.len());
+    assert!(shown.contains("(2097152 bytes, sha256 "), "{shown}");
+    let url = EnvValue::Plain("postgres://app:PASSWORD@db/x".into());
+    assert_eq!(url.display(false), "\"postgres://<redacted>@db/x\"");
+    let mut v = view();
+    v.env.insert("DATABASE_URL".into(), url);
+    assert_eq!(
+        v.redacted().env["DATABASE_URL"],
+        EnvValue::Plain("postgres://<redacted>@db/x".into())
+    );
+}

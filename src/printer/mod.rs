@@ -236,6 +236,12 @@ impl Printer {
         Progress::start(label, self.clone())
     }
 
+    /// Progress for a wait that began at `started`: its elapsed time counts
+    /// from then.
+    pub(crate) fn progress_since(&self, label: &str, started: std::time::Instant) -> Progress {
+        Progress::start_at(label, self.clone(), started)
+    }
+
     /// A writer for tracing logs ([`crate::logging::subscriber`]): the same
     /// stderr, with any spinner put aside while a log line is written.
     pub(crate) fn log_writer(&self) -> LogWriter {

@@ -28,6 +28,11 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(super) fn start(label: &str, printer: Printer) -> Progress {
+        Progress::start_at(label, printer, Instant::now())
+    }
+
+    /// A wait that began at `started` (before it was worth showing).
+    pub(super) fn start_at(label: &str, printer: Printer, started: Instant) -> Progress {
         let spinner = printer.shared.live.then(|| {
             let term = ErrTerm {
                 sink: printer.shared.err.clone(),
@@ -53,7 +58,7 @@ impl Progress {
         Progress {
             label: label.to_string(),
             printer,
-            started: Instant::now(),
+            started,
             spinner,
             last_line: None,
         }

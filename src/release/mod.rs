@@ -306,7 +306,7 @@ pub(crate) async fn apply(
     google: &Google,
     live: &Live,
     plan: &MovePlan,
-    timeout: Duration,
+    deadline: std::time::Instant,
 ) -> Result<ServiceOutcome, Failure> {
     let failure = |e: GcpError| Failure {
         message: e.to_string(),
@@ -324,7 +324,7 @@ pub(crate) async fn apply(
     let name = service.name.clone();
     let mut op = google.update_service(service).await.map_err(failure)?;
     while !op.done {
-        if started.elapsed() > timeout {
+        if std::time::Instant::now() > deadline {
             return Err(Failure {
                 message: format!(
                     "the traffic change did not finish within the deadline (--timeout); operation `{}` is still in progress",

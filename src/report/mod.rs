@@ -21,7 +21,7 @@ use crate::plan::{
 };
 use crate::printer::{Printer, Style};
 
-pub(crate) use outcome::outcome_human;
+pub(crate) use outcome::{outcome_human, outcome_markdown};
 pub(crate) use permissions::permissions_table;
 
 fn state_word(c: &SecretCheck) -> String {
@@ -59,17 +59,29 @@ pub(crate) fn plan_human(plan: &Plan, p: &Printer) -> String {
 }
 
 /// The plan as Markdown, the diffs in `diff` blocks.
+#[cfg(test)]
 pub(crate) fn plan_markdown(plan: &Plan) -> String {
-    plan_text(plan, Format::Markdown)
+    plan_markdown_for(plan, "plan")
+}
+
+/// [`plan_markdown`] headed by the command that printed it (`check`,
+/// `deploy --dry-run`): a CI summary says which step it is.
+pub(crate) fn plan_markdown_for(plan: &Plan, command: &'static str) -> String {
+    render(plan, Format::Markdown, command)
 }
 
 /// The plan for people. Both formats walk the plan in the same order with
 /// the same words; only the layout differs (a list or a table, a heading
 /// line or a `####`, markers painted or in a `diff` block).
 pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
+    render(plan, format, "plan")
+}
+
+fn render(plan: &Plan, format: Format<'_>, command: &'static str) -> String {
     let mut r = Renderer {
         s: String::new(),
         format,
+        command,
     };
     r.header(plan);
     r.preflight(&plan.preflight, &plan.project);
@@ -104,6 +116,8 @@ pub(crate) fn plan_text(plan: &Plan, format: Format<'_>) -> String {
 struct Renderer<'a> {
     s: String,
     format: Format<'a>,
+    /// The command named in a Markdown heading.
+    command: &'static str,
 }
 
 impl Renderer<'_> {
@@ -134,8 +148,9 @@ impl Renderer<'_> {
                 self.line(format_args!("\nPreflight:"));
             }
             Format::Markdown => {
+                let command = self.command;
                 self.line(format_args!(
-                    "### autosre-deploy plan: `{}` ({} / {})\n",
+                    "### autosre-deploy {command}: `{}` ({} / {})\n",
                     plan.environment, plan.project, plan.region
                 ));
                 self.line(format_args!("**{}**\n", plan.changes));

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::apply::{IamStatus, Outcome};
+use crate::plan::Plan;
 
 /// What a deploy did, as text for stdout.
 pub(crate) fn outcome_human(outcome: &Outcome) -> String {
@@ -63,6 +64,55 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
                 let _ = writeln!(s, "tag {tag}: {} {url}", t.revision);
             }
         }
+    }
+    s
+}
+
+/// What a deploy (or `grant`) did, as Markdown for a CI step summary: a
+/// heading naming the command and where, then one item per IAM change and
+/// the service.
+pub(crate) fn outcome_markdown(plan: &Plan, outcome: &Outcome, command: &str) -> String {
+    let mut s = format!(
+        "### autosre-deploy {command}: `{}` ({} / {})\n\n",
+        plan.environment, plan.project, plan.region
+    );
+    let before = s.len();
+    for i in &outcome.iam {
+        let word = match i.status {
+            IamStatus::Applied => "granted",
+            IamStatus::AlreadyPresent => "already present",
+            IamStatus::Denied => "**DENIED**",
+            IamStatus::Failed => "**FAILED**",
+        };
+        let _ = writeln!(s, "- IAM on `{}`: {word}", i.resource.label());
+        for (marker, grants, note) in [
+            ("+", &i.added, ""),
+            ("-", &i.removed, ""),
+            ("!", &i.not_added, " (not granted)"),
+            ("!", &i.not_removed, " (not removed)"),
+        ] {
+            for g in grants {
+                let _ = writeln!(s, "  - `{marker} {} {}`{note}", g.role, g.member);
+            }
+        }
+    }
+    if let Some(svc) = &outcome.service {
+        let code = |v: Option<&str>| v.map(|v| format!("`{v}`")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "- Service `{}`: {}, revision {}, serving {}, URL {}",
+            svc.name,
+            if svc.ready { "ready" } else { "**NOT READY**" },
+            code(svc.revision.as_deref()),
+            code(svc.serving.as_deref()),
+            svc.url.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(f) = &outcome.failure {
+        let _ = writeln!(s, "\n**Failed:** {}", f.message);
+    }
+    if s.len() == before {
+        s.push_str("No changes: nothing was written.\n");
     }
     s
 }

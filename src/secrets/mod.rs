@@ -246,6 +246,43 @@ fn traffic(service: Option<&Service>) -> BTreeMap<String, i32> {
     out
 }
 
+/// The services (by short name) whose current template reads secret `id`
+/// from an env var: what else a disabled version may break. `project` is the
+/// services' own project, where a bare secret id lives.
+pub(crate) fn services_reading(
+    services: &[google_cloud_run_v2::model::Service],
+    id: &SecretId,
+    project: &str,
+) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| {
+            s.template
+                .iter()
+                .flat_map(|t| &t.containers)
+                .flat_map(|c| &c.env)
+                .any(|e| {
+                    let Some(Values::ValueSource(src)) = &e.values else {
+                        return false;
+                    };
+                    let Some(k) = &src.secret_key_ref else {
+                        return false;
+                    };
+                    match k.secret.split('/').collect::<Vec<_>>().as_slice() {
+                        // A project number cannot be told from the id offline:
+                        // the secret's name decides.
+                        ["projects", p, "secrets", s] => {
+                            *s == id.secret
+                                && (*p == id.project || p.chars().all(|c| c.is_ascii_digit()))
+                        }
+                        _ => k.secret == id.secret && project == id.project,
+                    }
+                })
+        })
+        .map(|s| short(&s.name))
+        .collect()
+}
+
 /// A revision's secret references: a bare secret id is in the service's own
 /// project, as is `projects/P/secrets/S` when P is one of `ids`.
 fn revision_fact(

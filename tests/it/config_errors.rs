@@ -512,6 +512,12 @@ async fn validate_reports_as_json_too() {
         "{message}"
     );
     assert!(v["errors"][0]["hint"].is_string());
+    // Where, as fields: the file, line, column and key.
+    let e = &v["errors"][0];
+    assert!(e["file"].as_str().unwrap().ends_with("dev.yaml"), "{e}");
+    assert_eq!(e["key"], "service.memory", "{e}");
+    assert!(e["line"].as_u64().unwrap() > 1, "{e}");
+    assert!(e["column"].as_u64().unwrap() > 1, "{e}");
     assert!(h.journal().is_empty());
 }
 
@@ -545,7 +551,7 @@ async fn validate_refuses_an_unwired_encryption_key() {
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
     run.assert_stderr_contains(
-        "staging.yaml: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired",
+        "staging.yaml:22:5: service.secrets: `SRE_AGENT_ENCRYPTION_KEY` is not wired",
     );
     assert!(h.journal().is_empty());
 }
@@ -589,4 +595,33 @@ async fn guardrail_the_allow_list_lets_a_credential_looking_name_through() {
     h.write_config("staging", &yaml);
     let run = h.run(&["validate", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
+}
+
+/// Cloud Run's limits, offline: an env value over 32768 bytes (run.v2
+/// `EnvVar.value`) and a region Cloud Run does not serve fail `validate` at
+/// their line, the value never echoed, the nearest region named.
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_run_limits_are_checked_offline() {
+    let h = Harness::start(staging_world().build()).await;
+    let big = "y".repeat(40_000);
+    h.write_config(
+        "staging",
+        &replace_once(&staging(), "LOG_LEVEL: INFO", &format!("LOG_LEVEL: {big}")),
+    );
+    let run = h.run(&["validate", "--env", "staging"]).await;
+    run.assert_code(2);
+    run.assert_stderr_contains("service.env.LOG_LEVEL: the value of `LOG_LEVEL` is 40000 bytes");
+    assert!(!run.all().contains(&big[..100]), "the value is not echoed");
+
+    h.write_config(
+        "staging",
+        &replace_once(&staging(), "region: us-central1", "region: mars-north1"),
+    );
+    let run = h.run(&["validate", "--env", "staging"]).await;
+    run.assert_code(2);
+    run.assert_stderr_contains("region: unknown region `mars-north1`");
+    run.assert_stderr_contains("the nearest Cloud Run region by name is `");
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    run.assert_code(2);
+    assert!(h.journal().is_empty());
 }

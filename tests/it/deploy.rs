@@ -130,7 +130,10 @@ async fn redeploy_with_nothing_changed_writes_nothing_and_creates_no_revision() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
     let run = stopped_before_any_write(preflight_world(true, &[])).await;
-    // Says what is missing and the gcloud command that creates it.
+    // Says what is missing and the command that creates it: the tool's own
+    // `key init`, which stores a Fernet key without a trailing newline.
+    run.assert_stderr_contains("hint: autosre-deploy key init --env staging");
+    assert!(!run.all().contains("python3"), "{}", run.all());
     assert_run_snapshot!(run);
 }
 
@@ -138,7 +141,9 @@ async fn a_missing_encryption_key_secret_stops_the_deploy_before_any_write() {
 async fn an_encryption_key_with_only_disabled_versions_stops_the_deploy() {
     let disabled = (VersionState::Disabled, PAYLOAD);
     let run = stopped_before_any_write(preflight_world(true, &[disabled, disabled])).await;
-    // `latest` resolves to version 2, DISABLED: `gcloud secrets versions enable 2`.
+    // `latest` resolves to version 2, DISABLED: a new key by `key rotate`
+    // first, or `gcloud secrets versions enable 2`.
+    run.assert_stderr_contains("hint: autosre-deploy key rotate --env staging");
     assert_run_snapshot!(run);
 }
 
@@ -152,10 +157,18 @@ async fn an_unwired_encryption_key_stops_the_deploy() {
             "",
         ),
     );
-    let run = h.run(&["deploy", "--env", "staging"]).await;
-    run.assert_code(1);
-    assert!(h.writes().is_empty());
-    assert_run_snapshot!(run);
+    // The rule and the exit code of `validate`, before any request.
+    let validate = h.run(&["validate", "--env", "staging"]).await;
+    validate.assert_code(2);
+    for args in [
+        &["deploy", "--env", "staging"][..],
+        &["deploy", "--env", "staging", "--dry-run"],
+    ] {
+        let run = h.run(args).await;
+        run.assert_code(2);
+        assert_eq!(run.stderr, validate.stderr, "{args:?}");
+    }
+    assert!(h.journal().is_empty(), "{:?}", h.journal());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -522,8 +535,11 @@ async fn a_token_file_authenticates_as_gcloud_reads_it() {
     run.assert_code(1);
     assert!(!run.all().contains("wrong"), "the token is never printed");
     // Which of the concurrent reads is refused first varies: no snapshot.
-    run.assert_stderr_contains("(HTTP 401 UNAUTHENTICATED)");
-    run.assert_stderr_contains("hint: run `gcloud auth application-default login`");
+    // One line naming the source refused, and the fix for that source.
+    run.assert_stderr_contains("error: the token in CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (`");
+    run.assert_stderr_contains("was refused (expired?): ");
+    run.assert_stderr_contains("answered HTTP 401 UNAUTHENTICATED\n  hint: write a fresh token to the file: gcloud auth print-access-token > ");
+    assert!(!run.stderr.contains("caused by"), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -607,7 +623,10 @@ async fn no_credentials_is_one_clear_error_before_any_request() {
         )
         .await;
     run.assert_code(1);
-    run.assert_stderr_contains("cannot get Google credentials from the metadata server");
-    run.assert_stderr_contains("gcloud auth application-default login");
+    // One line naming every source tried, no repeated cause chain.
+    run.assert_stderr_contains("error: no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE and GOOGLE_APPLICATION_CREDENTIALS are unset");
+    run.assert_stderr_contains("hint: run `gcloud auth application-default login`");
+    assert!(!run.stderr.contains("caused by"), "{}", run.stderr);
+    assert!(!run.stderr.contains("future attempts"), "{}", run.stderr);
     assert!(h.journal().is_empty(), "nothing was sent");
 }

@@ -276,13 +276,14 @@ async fn a_policy_without_an_etag_is_never_written_blindly() {
 }
 
 /// An operation that never finishes: `--timeout` bounds the wait, and the
-/// message names the operation and how to watch it.
+/// message names the operation and how to watch it. (The deadline bounds the
+/// reads before it too: it leaves them time enough on a loaded machine.)
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operation_that_never_finishes_is_bounded_by_the_timeout() {
     let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.set_operation_polls(u32::MAX);
     let run = h
-        .run(&["deploy", "--env", "staging", "--timeout", "300ms"])
+        .run(&["deploy", "--env", "staging", "--timeout", "3s"])
         .await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains("did not finish within the deadline");
@@ -358,14 +359,26 @@ async fn a_refused_connection_names_the_call() {
     run.assert_stderr_contains("transient");
 }
 
-/// 401 is about the caller's credentials: the hint says how to log in.
+/// 401 is about the caller's credentials: one line naming the source that
+/// was refused (an expired GOOGLE_OAUTH_ACCESS_TOKEN), and the fix for it.
 #[tokio::test(flavor = "multi_thread")]
-async fn unauthenticated_says_how_to_log_in() {
+async fn unauthenticated_names_the_refused_token_and_its_fix() {
     let h = Harness::start_staging(staging_world().build()).await;
     h.emulator.inject_fault(Fault::status(None, "/", 401, 1000));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    run.assert_stderr_contains("gcloud auth application-default login");
+    run.assert_stderr_contains(
+        "error: the token in GOOGLE_OAUTH_ACCESS_TOKEN was refused (expired?): ",
+    );
+    run.assert_stderr_contains(
+        "hint: set a fresh token: export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"",
+    );
+    assert!(
+        !run.stderr.contains("application-default login"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("caused by"), "{}", run.stderr);
     assert!(h.writes().is_empty());
 }
 

@@ -388,17 +388,73 @@ async fn a_rotation_whose_deploy_fails_says_the_service_keeps_its_old_key() {
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator
         .inject_fault(Fault::status(Some("PATCH"), "/services/autosre", 400, 1000));
-    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    let run = h
+        .run(&["key", "rotate", "--env", "staging", "--output", "json"])
+        .await;
     assert_eq!(run.code, 1, "{}", run.all());
     run.assert_stderr_contains("Added version 2 with a new key");
     run.assert_stderr_contains(
         "version 2 was added, but the deploy did not finish; the service keeps its previous key until `autosre-deploy deploy --env staging` succeeds",
+    );
+    // Every output says the version was added: the error line, and the one
+    // JSON document.
+    run.assert_stderr_contains(
+        "error: added version 2 with a new key to secret `sre-agent-encryption-key`; then: preflight failed",
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stdout);
+    assert_eq!(
+        v["written_before"],
+        serde_json::json!(["added version 2 with a new key to secret `sre-agent-encryption-key`"]),
+        "{}",
+        run.stdout
     );
     let payloads = h.emulator.secret_payloads(PROJECT, KEY_SECRET);
     assert_eq!(payloads.len(), 2);
     assert_absent(&run, &[&payloads[1]]);
     assert_eq!(key_version_read(&h), "1");
     assert_eq!(h.emulator.revisions(SERVICE).len(), 1);
+
+    // The next rotation sees Cloud Run refuse the deploy before it adds
+    // anything.
+    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("nothing was changed");
+    assert_eq!(h.emulator.secret_payloads(PROJECT, KEY_SECRET).len(), 2);
+}
+
+/// The rotation's deploy is judged before the key version is added: with
+/// another referenced secret's latest version disabled, nothing is written
+/// (no new version at every try), and the refusal says nothing changed,
+/// which is true. A key with no enabled version is what rotation fixes: it
+/// does not stop it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_whose_deploy_would_fail_its_preflight_adds_nothing() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
+    h.emulator
+        .with_state(|s| s.disable_secret_version(PROJECT, "gemini-api-key", 1));
+    h.emulator.clear_journal();
+    for _ in 0..2 {
+        let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+        assert_eq!(run.code, 1, "{}", run.all());
+        run.assert_stderr_contains("preflight failed with 1 problem(s); nothing was changed");
+        run.assert_stderr_contains("secret `gemini-api-key`");
+        let dry = h
+            .run(&["key", "rotate", "--env", "staging", "--dry-run"])
+            .await;
+        assert_eq!(dry.code, 1, "{}", dry.all());
+    }
+    assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
+    assert_eq!(h.emulator.secret_payloads(PROJECT, KEY_SECRET).len(), 1);
+
+    // The key's own disabled version does not stop the rotation that replaces it.
+    h.emulator.with_state(|s| {
+        s.enable_secret_version(PROJECT, "gemini-api-key", 1);
+        s.disable_secret_version(PROJECT, KEY_SECRET, 1);
+    });
+    let run = h.run(&["key", "rotate", "--env", "staging"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(key_version_read(&h), "2");
 }
 
 /// Issue 9 §9: key material, seeded or made by the tool, appears in no

@@ -10,6 +10,8 @@ mod harness;
 mod agent;
 mod cli;
 mod config_errors;
+mod contract;
+mod deadlines;
 mod deploy;
 mod docs;
 mod example;

@@ -393,3 +393,86 @@ async fn quantities_spelled_differently_are_not_changes() {
         "{fields:?}"
     );
 }
+
+/// A saved plan is judged against the environment the config resolves to,
+/// not the file's bytes: a comment or a re-indented line changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_comment_only_edit_does_not_make_a_saved_plan_stale() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let file = h.dir.path().join("p.json");
+    let file_s = file.to_str().unwrap();
+    let run = h.run(&["plan", "--env", "staging", "--out", file_s]).await;
+    run.assert_code(0);
+    h.write_config(
+        "staging",
+        &format!("# reviewed in PR 42\n{}\n# end\n", staging()),
+    );
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    run.assert_code(0);
+    assert!(h.emulator.service(SERVICE).is_some());
+}
+
+/// `plan --out` into a directory that does not exist fails before any
+/// request: exit 2 means nothing was sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_plan_file_is_refused_before_any_request() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let file = h.dir.path().join("no-such-dir/p.json");
+    let run = h
+        .run(&["plan", "--env", "staging", "--out", file.to_str().unwrap()])
+        .await;
+    run.assert_code(2);
+    run.assert_stderr_contains("cannot write the plan file");
+    assert_eq!(h.journal().len(), 0, "{:?}", h.journal());
+    // A file that can be written is not left behind when the plan is refused.
+    let dir = h.dir.path().join("ok");
+    std::fs::create_dir(&dir).unwrap();
+    h.emulator
+        .with_state(|s| s.disable_secret_version(PROJECT, "gemini-api-key", 1));
+    let ok = dir.join("p.json");
+    let run = h
+        .run(&["plan", "--env", "staging", "--out", ok.to_str().unwrap()])
+        .await;
+    run.assert_code(1);
+    assert!(!ok.exists());
+}
+
+/// A plain value holding a URL with credentials, and its removal: the
+/// userinfo is never shown (plans, JSON, saved plans), whatever the
+/// variable's name, and the summary counts the removal the diff shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn url_credentials_are_redacted_and_a_removal_is_counted() {
+    const PASSWORD: &str = "s3cr3t-pw";
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.write_config(
+        "staging",
+        &staging().replace(
+            "    LOG_LEVEL: INFO\n",
+            "    LOG_LEVEL: INFO\n    DATABASE_URL: postgres://app:s3cr3t-pw@db/x\n",
+        ),
+    );
+    let run = h.run(&["deploy", "--env", "staging"]).await;
+    run.assert_code(0);
+    run.assert_all_contains("postgres://<redacted>@db/x");
+    assert!(!run.all().contains(PASSWORD), "{}", run.all());
+
+    h.write_config("staging", &staging());
+    let run = h.run(&["plan", "--env", "staging"]).await;
+    run.assert_code(0);
+    run.assert_stdout_contains("- env.DATABASE_URL: \"postgres://<redacted>@db/x\"");
+    run.assert_stdout_contains("Plan: 0 to add, 0 to change, 1 to remove.");
+    let json = h
+        .run(&["plan", "--env", "staging", "--output", "json"])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect(&json.stdout);
+    assert_eq!(v["changes"]["remove"], 1, "{}", json.stdout);
+    let file = h.dir.path().join("p.json");
+    let saved = h
+        .run(&["plan", "--env", "staging", "--out", file.to_str().unwrap()])
+        .await;
+    saved.assert_code(0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    for shown in [&run.all(), &json.all(), &text] {
+        assert!(!shown.contains(PASSWORD), "{shown}");
+    }
+}

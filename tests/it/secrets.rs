@@ -140,13 +140,13 @@ async fn a_version_no_serving_revision_reads_is_disabled() {
     let h = two_revisions().await;
     let dry = disable(&h, "gemini-api-key", "1", &["--dry-run"]).await;
     assert_eq!(dry.code, 0, "{}", dry.all());
-    dry.assert_stderr_contains("would disable version 1 of secret `gemini-api-key`");
+    dry.assert_stdout_contains("would disable version 1 of secret `gemini-api-key`");
     dry.assert_stderr_contains("could no longer be rolled back to");
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
 
     let run = disable(&h, "gemini-api-key", "1", &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    run.assert_stderr_contains("disabled version 1 of secret `gemini-api-key`");
+    run.assert_stdout_contains("disabled version 1 of secret `gemini-api-key`");
     assert_eq!(
         h.count("secretmanager.projects.secrets.versions.disable"),
         1
@@ -240,4 +240,42 @@ async fn a_regional_secret_is_a_config_error() {
         run.assert_stderr_contains("hint:");
     }
     assert!(h.journal().is_empty(), "nothing sent: {:?}", h.journal());
+}
+
+/// A secret the environment does not reference may be read by other
+/// services: `disable` warns, names those of the project and region that
+/// read it (their current template, from `services.list`), and says so in
+/// its one JSON document.
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_a_secret_the_environment_does_not_reference_names_its_readers() {
+    let reader = serde_json::json!({
+        "name": "billing",
+        "template": {
+            "serviceAccount": SA,
+            "containers": [{
+                "image": "us-docker.pkg.dev/acme-sre-staging/billing/billing:1",
+                "env": [{"name": "DB_PASSWORD", "valueSource": {"secretKeyRef": {"secret": "db-password", "version": "latest"}}}],
+            }],
+        },
+    });
+    let world = staging_world()
+        .secret(PROJECT, "db-password")
+        .secret_version(PROJECT, "db-password", VersionState::Enabled, PAYLOAD)
+        .secret_version(PROJECT, "db-password", VersionState::Enabled, PAYLOAD)
+        .service(PROJECT, "us-central1", reader);
+    let h = two_revisions_in(world).await;
+    let run = disable(&h, "db-password", "1", &["--dry-run", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_stderr_contains(
+        "warning: environment `staging` does not reference secret `db-password`",
+    );
+    run.assert_stderr_contains(
+        "warning: other services in project acme-sre-staging (region us-central1) read secret `db-password`: billing",
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stdout);
+    assert_eq!(v["action"], "would_disable");
+    assert_eq!(v["referenced_by_config"], false);
+    assert_eq!(v["other_services"], serde_json::json!(["billing"]));
+    assert_eq!(h.count("run.projects.locations.services.list"), 1);
+    assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
 }

@@ -76,3 +76,60 @@ async fn sigterm_exits_143() {
     assert_eq!(code, 143, "{all}");
     assert!(all.contains("interrupted by SIGTERM"), "{all}");
 }
+
+/// `deploy --plan FIFO` is refused before the file is opened (opening a FIFO
+/// blocks until something writes to it), exit 2, nothing sent.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_file_that_is_a_fifo_is_refused_before_opening() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let fifo = h.dir.path().join("plan.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let run = h.run(&["deploy", "--plan", fifo.to_str().unwrap()]).await;
+    run.assert_code(2);
+    run.assert_stderr_contains("is not a regular file (a FIFO, socket or device)");
+    assert!(h.journal().is_empty());
+}
+
+/// A signal while the run reads live state (a request Google never answers)
+/// ends it at once: exit 143, nothing written.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_reading_ends_the_run() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.emulator.inject_fault(Fault::hang(
+        Some("GET"),
+        "secrets/sre-agent-encryption-key",
+        1000,
+    ));
+    let (reading, read) = tokio::sync::oneshot::channel::<()>();
+    h.emulator
+        .before_request("GET", "secrets/sre-agent-encryption-key", move |_| {
+            let _ = reading.send(());
+        });
+    let mut cmd = h.command(env!("CARGO_BIN_EXE_autosre-deploy"), &[]);
+    cmd.args(["plan", "--env", "staging", "--config-dir"])
+        .arg(h.config_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("the binary starts");
+    let pid = child.id().expect("a pid").to_string();
+    read.await.expect("the plan reads the key secret");
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGTERM; nothing was written"),
+        "{stderr}"
+    );
+    assert!(h.writes().is_empty());
+}

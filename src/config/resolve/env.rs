@@ -45,7 +45,7 @@ pub(super) fn resolve_env(
             );
         }
         let problem = match &value.value {
-            EnvValue::Text(_) => None,
+            EnvValue::Text(text) => validate::env_value_size(&name.value, text).err(),
             EnvValue::Empty => Some(InvalidValue::new(
                 format!("`{}` has no value", name.value),
                 format!(

@@ -178,8 +178,54 @@ fn load_of_a_missing_environment_lists_the_existing_ones() {
     // Path-like names never escape the directory.
     assert!(matches!(
         load(dir.path(), "../staging"),
-        Err(ConfigError::NotFound { .. })
+        Err(ConfigError::NotAName { .. })
     ));
+}
+
+/// `--env ../config/staging` names a file that exists, but an environment
+/// is a name: say so, and how to name the directory.
+#[test]
+fn a_path_given_as_environment_is_not_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "staging.yaml", EXAMPLE);
+    for given in ["../config/staging", "../config/staging.yaml"] {
+        let error = load(dir.path(), given).unwrap_err();
+        assert!(matches!(error, ConfigError::NotAName { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{given}` is not an environment name: an environment is named by its file stem"
+            )
+        );
+        assert_eq!(
+            error.hint(),
+            Some("name the directory with --config-dir: `--config-dir ../config --env staging`")
+        );
+    }
+}
+
+/// A `prod.yaml` symlink to nothing, or to itself, is a broken file for
+/// `validate` (every file) and for `--env prod` alike, not a missing one.
+#[cfg(unix)]
+#[test]
+fn a_dangling_or_looping_symlink_is_a_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone.yaml"), dir.path().join("prod.yaml")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("loop.yaml"), dir.path().join("loop.yaml")).unwrap();
+    for env in ["prod", "loop"] {
+        let error = load(dir.path(), env).unwrap_err();
+        let ConfigError::NotAFile { kind, .. } = &error else {
+            panic!("{error:?}")
+        };
+        assert!(kind.starts_with("a broken symbolic link to `"), "{kind}");
+    }
+    let errors = load_all(dir.path()).errors;
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, ConfigError::NotAFile { .. }))
+    );
 }
 
 #[test]

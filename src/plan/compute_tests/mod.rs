@@ -126,7 +126,10 @@ fn a_first_deploy_creates_the_service_and_requires_secret_access() {
         plan.iam.iter().all(|c| c.required
             && c.add == [Grant::new(SECRET_ACCESSOR, format!("serviceAccount:{SA}"))])
     );
-    assert_eq!(plan.changes.add, 3);
+    // One per `+` line the plan shows: two grants and each field of the
+    // new service.
+    assert_eq!(plan.changes.add, 2 + service.fields.len());
+    assert!(service.fields.iter().all(|f| f.op == service::Op::Add));
 }
 
 #[test]
