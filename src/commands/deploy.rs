@@ -140,10 +140,8 @@ pub(crate) async fn plan_in(
     env: &Environment,
     release: &Release,
 ) -> Result<crate::plan::Plan, Error> {
-    let target = Target::Deploy {
-        image: release.image.clone(),
-    };
-    let (mut plan, _) = plan::plan(&ctx.google, env, &target).await?;
+    let target = Target::deploy(release.image.clone());
+    let (mut plan, _) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
     plan.source = release.source.as_ref().map(|(_, s)| s.clone());
     Ok(plan)
 }

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     /// Every problem kind, by [`problem_index`]'s order.
-    const PROBLEMS: [ProblemKind; 11] = [
+    const PROBLEMS: [ProblemKind; 13] = [
         ProblemKind::KeyNotWired,
         ProblemKind::KeyWiredToOtherSecret,
         ProblemKind::SecretNotFound,
@@ -104,6 +104,8 @@ mod tests {
         ProblemKind::ReadRefused,
         ProblemKind::KeyMalformed,
         ProblemKind::KeyChecksumMismatch,
+        ProblemKind::NoTrafficOnFirstDeploy,
+        ProblemKind::RevisionCannotStart,
     ];
 
     /// Exhaustive: a new kind does not compile until it is listed above.
@@ -120,10 +122,12 @@ mod tests {
             ProblemKind::ReadRefused => 8,
             ProblemKind::KeyMalformed => 9,
             ProblemKind::KeyChecksumMismatch => 10,
+            ProblemKind::NoTrafficOnFirstDeploy => 11,
+            ProblemKind::RevisionCannotStart => 12,
         }
     }
 
-    const WARNINGS: [WarningKind; 11] = [
+    const WARNINGS: [WarningKind; 12] = [
         WarningKind::PlainCredentialInLiveService,
         WarningKind::ValidationAwaitsGrants,
         WarningKind::NotValidatedByCloudRun,
@@ -135,6 +139,7 @@ mod tests {
         WarningKind::KeyFormatNotVerified,
         WarningKind::EncryptionKeyUnpinned,
         WarningKind::IapLeftToDeploy,
+        WarningKind::TrafficPinned,
     ];
 
     fn warning_index(k: WarningKind) -> usize {
@@ -150,6 +155,7 @@ mod tests {
             WarningKind::KeyFormatNotVerified => 8,
             WarningKind::EncryptionKeyUnpinned => 9,
             WarningKind::IapLeftToDeploy => 10,
+            WarningKind::TrafficPinned => 11,
         }
     }
 
