@@ -211,6 +211,16 @@ pub(crate) enum Error {
         waiting: Option<(String, std::time::Duration)>,
     },
 
+    #[error(
+        "`{object}` holds other bytes than this source's archive (its checksum differs), and the upload found it changed under it; nothing was built"
+    )]
+    StagedObjectDiffers { object: String },
+
+    #[error(
+        "the new staging bucket gs://{bucket} belongs to another project; nothing was uploaded"
+    )]
+    StagingBucketNotOwned { bucket: String },
+
     #[error("interrupted by {}; nothing was written", signal.name())]
     Interrupted { signal: crate::Signal },
 
@@ -383,6 +393,12 @@ impl Error {
                 Some(url) => format!("read the whole build log at {url}"),
                 None => "read the build's log in the Cloud Build console".into(),
             }),
+            Error::StagedObjectDiffers { .. } => Some(
+                "run the deploy again; if it persists, another writer is replacing the archive in the staging bucket".into(),
+            ),
+            Error::StagingBucketNotOwned { .. } => Some(
+                "run the deploy again: a new bucket name is drawn each time".into(),
+            ),
             Error::SavedSourcePlan { env } => Some(format!(
                 "review with `autosre-deploy plan --env {env}` and run `autosre-deploy deploy --env {env}`, or save a plan for a built image with `--image IMAGE@sha256:DIGEST`"
             )),

@@ -26,7 +26,22 @@ pub enum MissingServiceValidation {
     PermissionDenied,
 }
 
-/// `validateOnly: {missingService: ..., checkSecrets: ...}`.
+/// What validateOnly answers when the service's Artifact Registry image has not been pushed
+/// (a source deploy validates before its build). Google does not document whether
+/// validateOnly resolves the image, so tests try each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MissingImageValidation {
+    /// The image is not resolved: the validation goes on as if it existed.
+    #[default]
+    NotResolved,
+    /// 404 NOT_FOUND "Image '...' not found.".
+    NotFound,
+    /// A done Operation whose `error` is NOT_FOUND (code 5), as a rollout check.
+    FailedOperation,
+}
+
+/// `validateOnly: {missingService: ..., checkSecrets: ..., missingImage: ...}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ValidateOnly {
@@ -35,6 +50,8 @@ pub(crate) struct ValidateOnly {
     /// validateOnly also checks that the runtime account can read the secrets (default no).
     #[serde(default)]
     pub(crate) check_secrets: bool,
+    #[serde(default)]
+    pub(crate) missing_image: MissingImageValidation,
 }
 
 /// `revisionFailure: {code: 9 | 13, revisionPrefix: bool}`: how a failed rollout's operation

@@ -84,6 +84,24 @@ pub enum SubmitBuild {
 pub(crate) struct BuildBehaviour {
     pub(crate) fail: Option<FailBuilds>,
     pub(crate) submit: SubmitBuild,
+    pub(crate) default_account: DefaultBuildAccount,
+}
+
+/// `defaultBuildAccount: compute | legacy | none`: the account
+/// `projects.locations.getDefaultServiceAccount` names (cloudbuild.v1 discovery,
+/// `DefaultServiceAccount.serviceAccountEmail`: the legacy `NUMBER@cloudbuild.gserviceaccount.com`
+/// or, for projects made since 2024, `NUMBER-compute@developer.gserviceaccount.com`,
+/// cloud.google.com/build/docs/cloud-build-service-account-updates; empty when none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DefaultBuildAccount {
+    /// The Compute Engine default account, a new project's default.
+    #[default]
+    Compute,
+    /// The legacy Cloud Build account.
+    Legacy,
+    /// No default: builds must name an account.
+    None,
 }
 
 /// What a finished build came to, decided when it is created.
@@ -292,7 +310,18 @@ fn run(st: &mut State, b: &Value, project_id: &str) -> Outcome {
                 log,
             }
         };
-    let archive = crate::storage::object_bytes(st, &bucket, &object);
+    // `storageSource.generation` pins the object: another generation is not fetched
+    // (cloudbuild.v1 discovery, `StorageSource.generation`: "if omitted, the latest
+    // generation will be used").
+    let generation = src.get("generation").and_then(|g| match g {
+        Value::String(s) => s.parse::<i64>().ok(),
+        v => v.as_i64(),
+    });
+    let live_generation = crate::storage::object_generation(st, &bucket, &object);
+    let archive = match (generation, live_generation) {
+        (Some(want), Some(live)) if want != live => None,
+        _ => crate::storage::object_bytes(st, &bucket, &object),
+    };
     let Some(archive) = archive else {
         let detail = format!(
             "failed to fetch source: object gs://{bucket}/{object} not found or not readable"
@@ -635,6 +664,32 @@ pub(crate) fn get_operation(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     Ok(op_json(&c.st.builds.builds[&id]))
 }
 
+/// `cloudbuild.projects.locations.getDefaultServiceAccount`: the project's default build
+/// account as `projects/PROJECT/serviceAccounts/EMAIL`, or empty. The permission is not
+/// documented per method; `cloudbuild.builds.get` is asked, as for reading builds.
+pub(crate) fn default_service_account(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let (pid, number) = project(c.st, &c.p[0])?;
+    crate::authz::require_on_project(
+        c.st,
+        "cloudbuild.builds.get",
+        &format!("projects/{pid}"),
+        &pid,
+    )?;
+    let email = match c.st.builds.behaviour.default_account {
+        DefaultBuildAccount::Compute => {
+            format!("projects/{pid}/serviceAccounts/{number}-compute@developer.gserviceaccount.com")
+        }
+        DefaultBuildAccount::Legacy => {
+            format!("projects/{pid}/serviceAccounts/{number}@cloudbuild.gserviceaccount.com")
+        }
+        DefaultBuildAccount::None => String::new(),
+    };
+    Ok(json!({
+        "name": format!("projects/{pid}/locations/{}/defaultServiceAccount", c.p[1]),
+        "serviceAccountEmail": email,
+    }))
+}
+
 /// `run.projects.locations.builds.submit`: the Cloud Build that Cloud Run starts.
 pub(crate) fn submit(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     if c.st.builds.behaviour.submit == SubmitBuild::NotFound {
@@ -682,6 +737,9 @@ pub(crate) fn submit(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
     });
     if let Some(sa) = b.get("serviceAccount").filter(|s| s.is_string()) {
         build["serviceAccount"] = sa.clone();
+    }
+    if let Some(pool) = b.get("workerPool").filter(|s| s.is_string()) {
+        build["options"] = json!({"pool": {"name": pool}});
     }
     let name = start(c.st, &pid, number, &location, build)?;
     let id = c.st.builds.ops[&name].clone();

@@ -43,8 +43,8 @@ mod storage;
 mod util;
 mod world;
 
-pub use behaviour::MissingServiceValidation;
-pub use build::SubmitBuild;
+pub use behaviour::{MissingImageValidation, MissingServiceValidation};
+pub use build::{DefaultBuildAccount, SubmitBuild};
 pub use clock::Clock;
 pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};

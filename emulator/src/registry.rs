@@ -259,6 +259,24 @@ pub(crate) fn parse_image(st: &State, uri: &str) -> Option<(String, String, Opti
     ))
 }
 
+/// Whether an Artifact Registry image `uri` (`...:TAG`, `...@sha256:...`, or untagged for
+/// `latest`) has been pushed; `None` for other registries, which are not modelled.
+pub(crate) fn image_exists(st: &State, uri: &str) -> Option<bool> {
+    let (key, image, tag) = parse_image(st, uri)?;
+    let digest = uri.split_once('@').map(|(_, d)| d);
+    let repo = st.registry.repositories.get(&key);
+    Some(repo.is_some_and(|r| {
+        r.images.iter().any(|i| {
+            i.uri == image
+                && match (digest, &tag) {
+                    (Some(d), _) => i.digest == d,
+                    (None, Some(t)) => i.tags.contains(t),
+                    (None, None) => i.tags.iter().any(|t| t == "latest"),
+                }
+        })
+    }))
+}
+
 /// Records a pushed image; `false` when its repository does not exist.
 pub(crate) fn push(st: &mut State, uri: &str, digest: &str, extra_tags: &[String]) -> bool {
     let Some((key, image, tag)) = parse_image(st, uri) else {

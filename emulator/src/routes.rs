@@ -267,6 +267,7 @@ pub(crate) fn table() -> &'static [Route] {
             // answers for the operations it made.
             r(CB, "cloudbuild.projects.locations.builds.create", "POST", "v1/projects/{projectsId}/locations/{locationsId}/builds", true, build::create),
             r(CB, "cloudbuild.projects.locations.builds.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/builds/{buildsId}", false, build::get),
+            r(CB, "cloudbuild.projects.locations.getDefaultServiceAccount", "GET", "v1/projects/{projectsId}/locations/{locationsId}/defaultServiceAccount", false, build::default_service_account),
             r(CB, "cloudbuild.projects.locations.operations.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, build::get_operation).owning(build::owns_operation),
             r(AR, "artifactregistry.projects.locations.operations.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, registry::get_operation).owning(registry::owns_operation),
             // Cloud Run v2 builds (source deploys).

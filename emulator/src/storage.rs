@@ -822,6 +822,16 @@ pub(crate) fn object_names(st: &State, bname: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The live generation of `bucket/name`.
+pub(crate) fn object_generation(st: &State, bname: &str, name: &str) -> Option<i64> {
+    st.storage
+        .buckets
+        .get(bname)?
+        .objects
+        .get(name)
+        .map(|o| o.generation)
+}
+
 pub(crate) fn object_bytes(st: &State, bname: &str, name: &str) -> Option<Vec<u8>> {
     Some(
         st.storage

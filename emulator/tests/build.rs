@@ -428,3 +428,63 @@ async fn builds_create_substitutes_the_build_id_and_tags_one_image_twice() {
     assert_eq!(pushed.len(), 1, "{pushed:?}");
     assert_eq!(pushed[0].tags, [id.as_str(), "c0ffee"]);
 }
+
+/// `getDefaultServiceAccount` names the world's default build account
+/// (`defaultBuildAccount`: the Compute Engine default, the legacy Cloud Build account, or
+/// none), and a build pinned to a generation the object no longer has fails to fetch it.
+#[tokio::test]
+async fn world_option_default_build_account_and_the_source_generation() {
+    use autosre_emulator::DefaultBuildAccount;
+    for (account, want) in [
+        (
+            DefaultBuildAccount::Compute,
+            "projects/acme/serviceAccounts/42-compute@developer.gserviceaccount.com",
+        ),
+        (
+            DefaultBuildAccount::Legacy,
+            "projects/acme/serviceAccounts/42@cloudbuild.gserviceaccount.com",
+        ),
+        (DefaultBuildAccount::None, ""),
+    ] {
+        let world = World::builder()
+            .project("acme", 42)
+            .default_build_account(account)
+            .build();
+        let (_emu, url) = setup(world, 0, &[DOCKERFILE], true).await;
+        let (status, v) = call(
+            &url,
+            "GET",
+            "/v1/projects/acme/locations/global/defaultServiceAccount",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["serviceAccountEmail"], want, "{account:?}");
+        assert_eq!(
+            v["name"],
+            "projects/acme/locations/global/defaultServiceAccount"
+        );
+    }
+    let (emu, url) = setup(world(), 0, &[DOCKERFILE], true).await;
+    let generation = emu
+        .with_state(|st| st.object_generation(BUCKET, OBJECT))
+        .unwrap();
+    for (pinned, status) in [(generation, "SUCCESS"), (generation - 1, "FAILURE")] {
+        let mut body = submit_body(true);
+        body["storageSource"]["generation"] = json!(pinned.to_string());
+        let (code, v) = call(
+            &url,
+            "POST",
+            &format!("/v2/{PARENT}/builds:submit"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(code, 200, "{v}");
+        let (done, _) = poll(&url, v["buildOperation"]["name"].as_str().unwrap()).await;
+        let build = match done.get("response") {
+            Some(b) => b.clone(),
+            None => done["metadata"]["build"].clone(),
+        };
+        assert_eq!(build["status"], status, "{pinned}: {done:#}");
+    }
+}

@@ -304,6 +304,38 @@ async fn validate_only_on_a_missing_service_answers_as_the_world_says() {
     );
 }
 
+/// `validateOnly.missingImage`: with an Artifact Registry image that was never pushed,
+/// validateOnly goes on (`notResolved`, the default), answers 404, or ends its operation
+/// NOT_FOUND; an image that was pushed, or one of another registry, is never "not found".
+#[tokio::test]
+async fn validate_only_on_a_missing_image_answers_as_the_world_says() {
+    use autosre_emulator::MissingImageValidation;
+    const MISSING: &str = "us-central1-docker.pkg.dev/acme/repo/agent:1";
+    let path =
+        "/v2/projects/acme/locations/us-central1/services/new?validateOnly=true&allowMissing=true";
+    for (answer, want) in [
+        (MissingImageValidation::NotResolved, (200, None)),
+        (MissingImageValidation::NotFound, (404, None)),
+        (MissingImageValidation::FailedOperation, (200, Some(5))),
+    ] {
+        let world = base().validate_missing_image(answer).build();
+        let (_emu, url) = start(world, Options::default()).await;
+        let (status, v) = call(&url, "PATCH", path, Some(template(MISSING))).await;
+        let code = v["error"]["code"].as_i64();
+        assert_eq!(
+            (status, code),
+            (want.0, want.1.or((status == 404).then_some(404))),
+            "{answer:?}: {v}"
+        );
+        let (status, v) = call(&url, "PATCH", path, Some(template("x/y:1"))).await;
+        assert_eq!(
+            (status, &v["error"]),
+            (200, &Value::Null),
+            "{answer:?}: {v}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn validate_only_can_check_secret_access() {
     let world = base()
@@ -422,7 +454,8 @@ fn world_files_spell_the_options() {
     let yaml = r#"
 caller: deployer@acme.iam.gserviceaccount.com
 enforceCallerPermissions: true
-validateOnly: {missingService: pendingOperation, checkSecrets: true}
+validateOnly: {missingService: pendingOperation, checkSecrets: true, missingImage: failedOperation}
+defaultBuildAccount: legacy
 revisionFailure: {code: 13, revisionPrefix: false}
 failRevisions: {reason: CONTAINER_MISSING, message: gone}
 projects:

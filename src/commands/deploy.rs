@@ -176,7 +176,7 @@ pub(crate) async fn deploy_in(
     // are large, and the run's future lives on the caller's stack.
     let (mut plan, mut live) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
     note_set_env(&mut plan, set_env, env);
-    plan.source = source.as_ref().map(|(_, s)| s.clone());
+    plan.source = source.as_ref().map(|(_, s)| s.clone().builds_as(&live));
     if settings.apply.strict_iam {
         plan::permissions::strict(&mut plan);
     }
@@ -197,7 +197,8 @@ pub(crate) async fn deploy_in(
     // for the built image: the plan shown and applied is the one that
     // runs that digest.
     let mut image = image.clone();
-    if let Some((package, mut source)) = source {
+    if let Some((package, source)) = source {
+        let mut source = source.builds_as(&live);
         // Boxed: the build's state machine is large, and the run's
         // future lives on the caller's stack.
         image = Box::pin(crate::source::build::build(
@@ -206,6 +207,7 @@ pub(crate) async fn deploy_in(
             printer,
             &mut source,
             package.archive,
+            live.project_number.as_deref(),
             ctx.globals.poll_interval,
         ))
         .await?;

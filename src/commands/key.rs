@@ -160,6 +160,8 @@ struct CheckReport<'a> {
     valid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<crate::key::KeyFormatError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<crate::key::KeyWarning>,
 }
 
 /// `key check`: the newest enabled version's checksum and format.
@@ -222,6 +224,7 @@ pub(crate) async fn check(
             checksum: inspection.checksum,
             valid: inspection.valid(),
             error: inspection.error,
+            warning: inspection.warning.clone(),
         };
         print_report(ctx, &report, || {
             let age = match (&report.created, report.age_days) {
@@ -233,9 +236,10 @@ pub(crate) async fn check(
                 Checksum::Absent => "no checksum returned",
                 Checksum::Mismatch => "CRC32C checksum MISMATCH",
             };
-            let verdict = match inspection.fault() {
-                None => "a valid Fernet key".to_string(),
-                Some(f) => format!("NOT a valid Fernet key: {f}"),
+            let verdict = match (inspection.fault(), &inspection.warning) {
+                (None, None) => "a valid Fernet key".to_string(),
+                (None, Some(w)) => format!("a valid Fernet key, but {w}"),
+                (Some(f), _) => format!("NOT a valid Fernet key: {f}"),
             };
             format!(
                 "Encryption key `{secret}` version {}{age}: {verdict} ({checksum}).",

@@ -38,9 +38,9 @@ pub(crate) async fn run(
     };
     let target = Target::deploy(image.clone());
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
-        let (mut plan, _) = plan::plan(&ctx.google, &env, &target).await?;
+        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
         note_set_env(&mut plan, &set_env, &env);
-        plan.source = source.clone();
+        plan.source = source.clone().map(|s| s.builds_as(&live));
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
         if let Some(out) = &settings.out {

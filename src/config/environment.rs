@@ -30,6 +30,55 @@ pub struct Environment {
     /// `iap:`: Identity-Aware Proxy in front of the service; `None` when the file has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iap: Option<IapSpec>,
+    /// `build:`: where and as whom a source deploy builds.
+    pub build: BuildSpec,
+}
+
+/// `build:`: where and as whom a source deploy builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BuildSpec {
+    /// `build.region`; `None`: gcloud's default region for Cloud Build, `global`.
+    pub region: Option<Region>,
+    /// `build.worker_pool`: `projects/P/locations/R/workerPools/N`.
+    pub worker_pool: Option<String>,
+    /// `build.service_account`, an email; `None`: the project's default build account.
+    pub service_account: Option<String>,
+}
+
+/// Cloud Build's region when none is given: gcloud's
+/// `cloudbuild_util.DEFAULT_REGION` (`googlecloudsdk/api_lib/cloudbuild/cloudbuild_util.py`),
+/// where its Cloud Run source deploy builds (`command_lib/run/sourcedeploys/deployer.py`,
+/// `_BuildFromSource`).
+pub const DEFAULT_BUILD_REGION: &str = "global";
+
+impl BuildSpec {
+    /// Where a Cloud Build build is created: the worker pool's region, else
+    /// `build.region`, else [`DEFAULT_BUILD_REGION`]. A private pool's builds
+    /// run in its region (cloud.google.com/build/docs/private-pools/run-builds-in-private-pool).
+    pub fn location(&self) -> String {
+        if let Some(pool) = &self.worker_pool
+            && let Some(region) = pool_region(pool)
+        {
+            return region.to_string();
+        }
+        match &self.region {
+            Some(r) => r.to_string(),
+            None => DEFAULT_BUILD_REGION.to_string(),
+        }
+    }
+}
+
+/// The `R` of `projects/P/locations/R/workerPools/N`.
+pub fn pool_region(pool: &str) -> Option<&str> {
+    let parts: Vec<&str> = pool.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "locations", r, "workerPools", n]
+            if !p.is_empty() && !r.is_empty() && !n.is_empty() =>
+        {
+            Some(r)
+        }
+        _ => None,
+    }
 }
 
 /// Identity-Aware Proxy for end users (`iap:`): Cloud Run's `iapEnabled`, the IAP service

@@ -64,6 +64,32 @@ pub(super) struct RawFile {
     /// url as SRE_AGENT_URL and SRE_AGENT_API_URL, id as SRE_AGENT_ID. service.env must not
     /// set those too.
     pub agent: Option<RawAgent>,
+    /// Where and as whom a source deploy (service.source, --source) builds its image.
+    #[schemars(extend("default" = {}))]
+    pub build: Option<RawBuild>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    /// The Cloud Build region of a build made through Cloud Build directly (where Cloud
+    /// Run's builds:submit is not available, or for a Dockerfile other than the root one).
+    /// Default: global, as gcloud builds. Regions with build restrictions refuse builds on
+    /// the default pool.
+    #[schemars(with = "Option<String>", extend("examples" = ["us-central1"]))]
+    pub region: Option<Spanned<Text>>,
+    /// A Cloud Build private pool: projects/PROJECT/locations/REGION/workerPools/POOL. The
+    /// build runs in the pool's region.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^projects/[^/]+/locations/[^/]+/workerPools/[^/]+$")
+    )]
+    pub worker_pool: Option<Spanned<Text>>,
+    /// The service account the build runs as (its email). Default: the project's default
+    /// build account, which the plan names. The deployer needs iam.serviceAccounts.actAs on
+    /// it.
+    #[schemars(with = "Option<String>", email)]
+    pub service_account: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -10,7 +10,9 @@ use autosre_types::{Cpu, Memory, Timeout};
 use serde_saphyr::Spanned;
 
 use super::defaults;
-use super::environment::{EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec, TrafficMode};
+use super::environment::{
+    BuildSpec, EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec, TrafficMode, pool_region,
+};
 use super::error::ConfigError;
 use super::guardrails;
 use super::problems::Problems;
@@ -133,6 +135,7 @@ pub(super) fn resolve(
         .secret_access
         .map_or(defaults::SECRET_ACCESS, |s| s.value);
     let iap = resolve_iap(&mut p, raw.iap, &raw_service);
+    let build = resolve_build(&mut p, raw.build, project_text);
 
     p.finish()?;
     let (Some(project), Some(region), Some(service), Some(project_roles), Some(users)) = (
@@ -158,7 +161,51 @@ pub(super) fn resolve(
             service_account_users: users,
         },
         iap: iap.flatten(),
+        build,
     })
+}
+
+/// `build:`: a region, a worker pool named in full (in that region when both are given),
+/// and the build's service account.
+fn resolve_build(
+    p: &mut Problems<'_>,
+    raw: Option<super::raw::RawBuild>,
+    project: &str,
+) -> BuildSpec {
+    let raw = raw.unwrap_or_default();
+    let region: Option<Region> = raw
+        .region
+        .as_ref()
+        .and_then(|r| p.check_text(r, "build.region", |s| s.parse()));
+    let worker_pool = raw.worker_pool.as_ref().and_then(|pool| {
+        p.check_text(pool, "build.worker_pool", |s| {
+            let Some(pool_at) = pool_region(s) else {
+                return Err(InvalidValue::new(
+                    format!("`{s}` is not a worker pool name"),
+                    "name the pool in full: `projects/PROJECT/locations/REGION/workerPools/POOL` \
+                     (`gcloud builds worker-pools list` shows them)",
+                ));
+            };
+            match &region {
+                Some(r) if *r != *pool_at => Err(InvalidValue::new(
+                    format!("the worker pool is in `{pool_at}`, not in build.region `{r}`"),
+                    "a private pool's builds run in its own region: remove build.region or \
+                     make it the pool's",
+                )),
+                _ => Ok(s.to_string()),
+            }
+        })
+    });
+    let service_account = raw.service_account.as_ref().and_then(|a| {
+        p.check_text(a, "build.service_account", |s| {
+            validate::service_account(s, project).map(|()| s.to_string())
+        })
+    });
+    BuildSpec {
+        region,
+        worker_pool,
+        service_account,
+    }
 }
 
 /// `iap:`: its members parsed, and the one combination Google does not allow meaningfully:

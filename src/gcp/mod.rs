@@ -51,9 +51,7 @@ pub(crate) struct Google {
     builds: google_cloud_run_v2::client::Builds,
     cloud_build: google_cloud_build_v1::client::CloudBuild,
     artifacts: google_cloud_artifactregistry_v1::client::ArtifactRegistry,
-    /// Object uploads (JSON API over HTTP).
-    storage: google_cloud_storage::client::Storage,
-    /// The Storage JSON API's bucket and metadata calls (see `source.rs`).
+    /// The Storage JSON API: buckets, objects, uploads (see `source.rs`).
     http: reqwest::Client,
     creds: Credentials,
     storage_endpoint: String,
@@ -161,7 +159,6 @@ impl Google {
                 google_cloud_artifactregistry_v1::client::ArtifactRegistry,
                 Api::ArtifactRegistry
             ),
-            storage: client!(google_cloud_storage::client::Storage, Api::Storage),
             http: reqwest::Client::builder()
                 .timeout(retry.attempt_timeout)
                 .build()

@@ -12,10 +12,15 @@
 //! - what is transient: HTTP 429, 500, 502, 503, 504 (with or without a
 //!   Google error body: a proxy's HTML page counts), a connection that could
 //!   not be made, and an attempt that timed out;
-//! - what is safe to repeat: reads, and writes guarded by an etag (a repeat
-//!   of a write that did land is refused with ABORTED, never applied twice).
-//!   Other writes are repeated only when the request cannot have been
-//!   processed (429, or no connection);
+//! - what is safe to repeat: reads, writes guarded by an etag (a repeat
+//!   of a write that did land is refused with ABORTED, never applied twice),
+//!   and creates whose repeat is provably harmless (a repeat of one that did
+//!   land answers 409 / ALREADY_EXISTS, which the caller takes as "exists"),
+//!   retried on every 5xx and 429 as gcloud's HTTP layer retries them
+//!   (apitools `base/py/http_wrapper.py`, `HandleExceptionsAndRebuildHttpConnections`
+//!   and `CheckResponse`). Other writes (`services.create`, whose repeat
+//!   could be misreported) are repeated only when the request cannot have
+//!   been processed (429, or no connection);
 //! - how long to wait: exponential from `initial`, doubling to `max`, with
 //!   full jitter, but never less than the server's `Retry-After`.
 
@@ -31,6 +36,10 @@ pub(crate) enum Safety {
     Read,
     /// Writes that carry the etag they were computed from.
     Guarded,
+    /// Creates whose repeat is harmless: one that landed makes the repeat
+    /// answer 409 / ALREADY_EXISTS, and the caller takes that as "exists"
+    /// (the staging bucket, the Artifact Registry repository).
+    Idempotent,
     /// Writes that could land twice (a create): repeated only when the
     /// request cannot have been processed.
     Unguarded,
@@ -92,7 +101,7 @@ impl Retry {
     pub(crate) fn should_retry(safety: Safety, t: Transience) -> bool {
         match (safety, t) {
             (_, Transience::Permanent) => false,
-            (Safety::Read | Safety::Guarded, _) => true,
+            (Safety::Read | Safety::Guarded | Safety::Idempotent, _) => true,
             (Safety::Unguarded, Transience::NotProcessed) => true,
             (Safety::Unguarded, Transience::MaybeProcessed) => false,
         }
@@ -123,8 +132,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_and_guarded_writes_retry_every_transient_error() {
-        for s in [Safety::Read, Safety::Guarded] {
+    fn reads_guarded_writes_and_idempotent_creates_retry_every_transient_error() {
+        for s in [Safety::Read, Safety::Guarded, Safety::Idempotent] {
             assert!(Retry::should_retry(s, Transience::MaybeProcessed));
             assert!(Retry::should_retry(s, Transience::NotProcessed));
             assert!(!Retry::should_retry(s, Transience::Permanent));

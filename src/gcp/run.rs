@@ -124,7 +124,8 @@ impl Google {
             Err(e) if e.is(Kind::InvalidArgument) || e.is(Kind::FailedPrecondition) => {
                 return Ok(Validated::Refused(e.message));
             }
-            Err(e) if e.is(Kind::NotFound) || e.is(Kind::PermissionDenied) => {
+            Err(e) if e.is(Kind::NotFound) => return Ok(Validated::NotFound(e.to_string())),
+            Err(e) if e.is(Kind::PermissionDenied) => {
                 return Ok(Validated::NoVerdict(e.to_string()));
             }
             Err(e) => return Err(e),
@@ -169,7 +170,11 @@ pub(crate) enum Validated {
         code: i32,
         message: String,
     },
-    /// Cloud Run could not validate it (404, 403, an operation that did not
+    /// 404 NOT_FOUND: the service (validateOnly with allowMissing on a
+    /// service not created yet) or something it names, such as an image
+    /// not built yet; not a verdict on the service.
+    NotFound(String),
+    /// Cloud Run could not validate it (403, an operation that did not
     /// finish): not a verdict on the service.
     NoVerdict(String),
 }

@@ -87,11 +87,15 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     let mut iam = iam_changes(env, target, &needs, live);
     let mut warnings: Vec<Warning> = key_warning.into_iter().collect();
     warnings.extend(preflight::unpinned_key(env, &secrets));
+    warnings.extend(build_account_warning(env, live));
     // The account's absence is the problem; anything Cloud Run says about a
     // service running as a missing account follows from it.
     if account.exists {
         let grants_secret_access = iam.iter().any(|c| c.required);
-        match validation_verdict(env, &live.validation, grants_secret_access) {
+        // Before a source build the image does not exist yet: the service
+        // is validated again with the built digest.
+        let awaits_build = needs.build && target.image().is_some_and(|i| !i.contains('@'));
+        match validation_verdict(env, &live.validation, grants_secret_access, awaits_build) {
             Some(Verdict::Problem(p)) => problems.push(p),
             Some(Verdict::Warning(w)) => warnings.push(w),
             None => {}
@@ -177,9 +181,12 @@ fn validation_verdict(
     env: &Environment,
     validation: &Validation,
     grants_secret_access: bool,
+    awaits_build: bool,
 ) -> Option<Verdict> {
     /// `google.rpc.Code.FAILED_PRECONDITION`.
     const FAILED_PRECONDITION: i32 = 9;
+    /// `google.rpc.Code.NOT_FOUND`.
+    const NOT_FOUND: i32 = 5;
     let Validation::Answered(answer) = validation else {
         return None;
     };
@@ -190,8 +197,23 @@ fn validation_verdict(
             hint: format!("fix the `service` section of {}", env.source.display()),
         })
     };
+    // Whether Cloud Run's validation resolves the image is not documented:
+    // before a source build, "not found" (404, or an operation ending
+    // NOT_FOUND) is about the image the build has yet to push, and blocks
+    // nothing.
+    let awaiting = || {
+        Some(Verdict::Warning(Warning {
+            kind: WarningKind::ValidationAwaitsBuild,
+            message: "Cloud Run's validation did not find the image, which the build is to make; the service is validated again with the built digest before the rollout".into(),
+        }))
+    };
     match answer {
         Validated::Accepted => None,
+        Validated::NotFound(_) | Validated::RolloutCheckFailed { code: NOT_FOUND, .. }
+            if awaits_build =>
+        {
+            awaiting()
+        }
         Validated::Refused(reason) => Some(rejected(reason)),
         Validated::RolloutCheckFailed { code, message: _ }
             if *code == FAILED_PRECONDITION && grants_secret_access =>
@@ -202,11 +224,54 @@ fn validation_verdict(
             }))
         }
         Validated::RolloutCheckFailed { message, .. } => Some(rejected(message)),
-        Validated::NoVerdict(why) => Some(Verdict::Warning(Warning {
+        Validated::NoVerdict(why) | Validated::NotFound(why) => Some(Verdict::Warning(Warning {
             kind: WarningKind::NotValidatedByCloudRun,
             message: format!("Cloud Run did not validate the service ({why}); the rollout will tell"),
         })),
     }
+}
+
+/// A warning when the account a build runs as holds no role with the build
+/// permissions in the project policy the plan read (bindings on the project
+/// only: a grant elsewhere, such as on the bucket, is not seen), or when
+/// Cloud Build has no default account to build with.
+fn build_account_warning(env: &Environment, live: &LiveState) -> Option<Warning> {
+    use super::live::BuildAccount;
+    use super::permissions::tables::{
+        BUILD_ACCOUNT_PERMISSIONS, roles_holding_build_account_permissions,
+    };
+    let grant = |email: &str| {
+        format!(
+            "`gcloud projects add-iam-policy-binding {} --member=serviceAccount:{email} --role=roles/run.builder`",
+            env.project
+        )
+    };
+    let email = match live.build_account.as_ref()? {
+        BuildAccount::NoDefault => {
+            return Some(Warning {
+                kind: WarningKind::BuildAccountWithoutBuildRole,
+                message: "Cloud Build has no default build account in this project; set `build.service_account` to an account that may build".into(),
+            });
+        }
+        a => a.email()?,
+    };
+    let policy = live.project_policy.as_ref()?;
+    let member = format!("serviceAccount:{email}");
+    let roles = roles_holding_build_account_permissions();
+    let holds = policy
+        .bindings
+        .iter()
+        .any(|b| roles.contains(&b.role.as_str()) && b.members.contains(&member));
+    (!holds).then(|| Warning {
+        kind: WarningKind::BuildAccountWithoutBuildRole,
+        message: format!(
+            "the build runs as {email}, which holds none of {} on project {} (they give {}); the build may fail: {}",
+            roles.join(", "),
+            env.project,
+            BUILD_ACCOUNT_PERMISSIONS.join(", "),
+            grant(email)
+        ),
+    })
 }
 
 /// What each policy lacks (and, for the service, has too much of).

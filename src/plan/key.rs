@@ -17,7 +17,7 @@ use super::permissions::Answer;
 use super::{Problem, ProblemKind, Warning, WarningKind};
 use crate::config::{Environment, KeyWiring};
 use crate::gcp::{GcpError, Google, Kind};
-use crate::key::{Checksum, Inspection, KeyFormatError};
+use crate::key::{Checksum, Inspection, KeyFormatError, KeyWarning};
 
 /// The permission that reads a payload.
 pub(crate) const ACCESS: &str = "secretmanager.versions.access";
@@ -115,7 +115,12 @@ fn refusal(e: &GcpError) -> String {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub(crate) enum KeyFormat {
     /// A valid Fernet key (and, when sent, a matching checksum).
-    Valid { version: String, checksum: Checksum },
+    Valid {
+        version: String,
+        checksum: Checksum,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<KeyWarning>,
+    },
     /// Not usable: malformed, or corrupted on the way.
     Invalid {
         version: String,
@@ -151,9 +156,16 @@ pub(crate) fn assess(
             Some(KeyFormat::Valid {
                 version: i.version.clone(),
                 checksum: i.checksum,
+                warning: i.warning.clone(),
             }),
             None,
-            None,
+            i.warning.as_ref().map(|w| Warning {
+                kind: WarningKind::KeyStrayCharacters,
+                message: format!(
+                    "the encryption key secret `{secret}` version {}: {w}; to store it clean: `autosre-deploy key rotate --env {}`",
+                    i.version, env.name
+                ),
+            }),
         ),
         KeyPayload::Inspected(i) => {
             let kind = match i.checksum {

@@ -106,6 +106,30 @@ pub(crate) struct LiveState {
     /// The encryption key's payload, judged (second phase; see
     /// [`super::key`]).
     pub(crate) key_payload: super::key::KeyPayload,
+    /// Who a source deploy's build runs as (`None` without a build).
+    pub(crate) build_account: Option<BuildAccount>,
+}
+
+/// The account a build runs as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BuildAccount {
+    /// `build.service_account`.
+    Configured(String),
+    /// Cloud Build's default for the project (getDefaultServiceAccount).
+    Default(String),
+    /// Cloud Build says no account builds by default.
+    NoDefault,
+    /// The default could not be asked; why.
+    Unknown(String),
+}
+
+impl BuildAccount {
+    pub(crate) fn email(&self) -> Option<&str> {
+        match self {
+            BuildAccount::Configured(e) | BuildAccount::Default(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -327,6 +351,25 @@ pub(crate) async fn read(
             false => Ok((None, None)),
         }
     };
+    // Who the build runs as: the configured account, or Cloud Build's
+    // default, asked where the build would be created. Not being able to
+    // ask is said in the plan, never a failure.
+    let build_account = async {
+        if !needs.build {
+            return None;
+        }
+        Some(match &env.build.service_account {
+            Some(email) => BuildAccount::Configured(email.clone()),
+            None => match google
+                .default_build_account(project, &env.build.location())
+                .await
+            {
+                Ok(Some(email)) => BuildAccount::Default(email),
+                Ok(None) => BuildAccount::NoDefault,
+                Err(e) => BuildAccount::Unknown(e.to_string()),
+            },
+        })
+    };
     // The caller's own permissions, asked of each resource at once.
     let tests = join_all(
         permissions::to_ask(env, &needs)
@@ -335,9 +378,12 @@ pub(crate) async fn read(
     );
 
     // Phase 1: everything that depends on nothing, at once.
-    let (phase1, answers) = join(
-        try_join5(number, configured_account, secrets, project_policy, service),
-        tests,
+    let ((phase1, answers), build_account) = join(
+        join(
+            try_join5(number, configured_account, secrets, project_policy, service),
+            tests,
+        ),
+        build_account,
     )
     .await;
     let (
@@ -356,6 +402,7 @@ pub(crate) async fn read(
         project_policy,
         service,
         service_policy,
+        build_account,
         ..LiveState::default()
     };
 

@@ -42,11 +42,15 @@ impl Needs {
                 .push(var.clone());
         }
         let iap = env.iap.is_some() && matches!(target, Target::Deploy { .. });
+        let build = matches!(target, Target::Deploy { .. }) && env.service.source.is_some();
         Needs {
             per_secret: env.iam.secret_access == SecretAccess::PerSecret,
             project: env.project.to_string(),
+            // A build checks that the staging bucket is this project's by
+            // its number.
             number: env.service.service_account.is_none()
                 || iap
+                || build
                 || env
                     .iam
                     .service_account_users
@@ -56,7 +60,7 @@ impl Needs {
             project_roles: !env.iam.project_roles.is_empty(),
             service: matches!(target, Target::Deploy { .. }),
             iap,
-            build: matches!(target, Target::Deploy { .. }) && env.service.source.is_some(),
+            build,
             uses,
         }
     }

@@ -30,7 +30,7 @@
 
 mod ask;
 mod assess;
-mod tables;
+pub(crate) mod tables;
 
 use serde::{Deserialize, Serialize};
 

@@ -65,6 +65,9 @@ pub(crate) enum WarningKind {
     ValidationAwaitsGrants,
     /// Cloud Run could not validate the service (404, 403, no answer).
     NotValidatedByCloudRun,
+    /// Before a source build, Cloud Run's validation did not find the image
+    /// the build is to make; it is validated again after the build.
+    ValidationAwaitsBuild,
     /// The update drops system annotations or labels the live service has.
     SystemKeysDropped,
     /// The deploying identity lacks a permission only a non-required grant
@@ -79,6 +82,14 @@ pub(crate) enum WarningKind {
     /// The encryption key's payload could not be read, so its format was
     /// not verified.
     KeyFormatNotVerified,
+    /// The encryption key is valid but holds characters the agent's Fernet
+    /// skips (a trailing newline, quotes): it works, a stricter reader may
+    /// not take it.
+    KeyStrayCharacters,
+    /// The account a source deploy's build runs as holds, in the project
+    /// policy the plan read, no role with the build permissions (or Cloud
+    /// Build has no default account): the build would fail.
+    BuildAccountWithoutBuildRole,
     /// `service.pin_secret_versions: false` leaves the encryption key at
     /// `latest` (or an alias) with more than one instance allowed.
     EncryptionKeyUnpinned,
@@ -127,16 +138,19 @@ mod tests {
         }
     }
 
-    const WARNINGS: [WarningKind; 12] = [
+    const WARNINGS: [WarningKind; 15] = [
         WarningKind::PlainCredentialInLiveService,
         WarningKind::ValidationAwaitsGrants,
         WarningKind::NotValidatedByCloudRun,
+        WarningKind::ValidationAwaitsBuild,
         WarningKind::SystemKeysDropped,
         WarningKind::MissingPermission,
         WarningKind::ReadRefused,
         WarningKind::PermissionsNotChecked,
         WarningKind::SetEnv,
         WarningKind::KeyFormatNotVerified,
+        WarningKind::KeyStrayCharacters,
+        WarningKind::BuildAccountWithoutBuildRole,
         WarningKind::EncryptionKeyUnpinned,
         WarningKind::IapLeftToDeploy,
         WarningKind::TrafficPinned,
@@ -147,15 +161,18 @@ mod tests {
             WarningKind::PlainCredentialInLiveService => 0,
             WarningKind::ValidationAwaitsGrants => 1,
             WarningKind::NotValidatedByCloudRun => 2,
-            WarningKind::SystemKeysDropped => 3,
-            WarningKind::MissingPermission => 4,
-            WarningKind::ReadRefused => 5,
-            WarningKind::PermissionsNotChecked => 6,
-            WarningKind::SetEnv => 7,
-            WarningKind::KeyFormatNotVerified => 8,
-            WarningKind::EncryptionKeyUnpinned => 9,
-            WarningKind::IapLeftToDeploy => 10,
-            WarningKind::TrafficPinned => 11,
+            WarningKind::ValidationAwaitsBuild => 3,
+            WarningKind::SystemKeysDropped => 4,
+            WarningKind::MissingPermission => 5,
+            WarningKind::ReadRefused => 6,
+            WarningKind::PermissionsNotChecked => 7,
+            WarningKind::SetEnv => 8,
+            WarningKind::KeyFormatNotVerified => 9,
+            WarningKind::KeyStrayCharacters => 10,
+            WarningKind::BuildAccountWithoutBuildRole => 11,
+            WarningKind::EncryptionKeyUnpinned => 12,
+            WarningKind::IapLeftToDeploy => 13,
+            WarningKind::TrafficPinned => 14,
         }
     }
 

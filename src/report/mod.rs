@@ -193,6 +193,11 @@ impl Renderer<'_> {
         if let Some(commit) = &s.commit {
             self.line(format_args!("  commit {}", self.code(commit)));
         }
+        let account = match &s.build_account {
+            Some(a) => self.code(a),
+            None => "the project's default build account (unknown)".to_string(),
+        };
+        self.line(format_args!("  builds as {account}"));
         if !p.largest.is_empty() {
             self.line(format_args!("  largest files:"));
             for f in &p.largest {

@@ -3,6 +3,15 @@
 //! staging bucket and the archive in it, the Artifact Registry repository,
 //! the build, and from its result the image by digest that the revision runs.
 //!
+//! The staging bucket is gcloud's (`command_lib/run/sourcedeploys/sources.py`):
+//! `run-sources-PROJECT-REGION`, the region shortened as gcloud's
+//! `region_name_util.ShortenGcpRegion` does when the name would pass 63
+//! characters; when that bucket is another project's (or reading it is
+//! refused with 403) a new `run-sources-<uuid>` bucket instead, so that a
+//! name claimed by someone else neither receives the source nor stops the
+//! deploy. The build gets the uploaded object's generation, so it builds
+//! exactly the bytes uploaded.
+//!
 //! Differences from gcloud, on purpose: the object is named after the
 //! archive's SHA-256 (gcloud: time and a UUID), so an unchanged tree is
 //! uploaded once; the archive is a tar.gz (Cloud Build takes both); a
@@ -20,7 +29,8 @@ use super::{Package, Summary};
 use crate::config::Environment;
 use crate::error::Error;
 use crate::gcp::Google;
-use crate::gcp::source::BuildPoll;
+use crate::gcp::source::{BucketCheck, BuildPoll, Staged, Submit};
+use crate::plan::live::account_project;
 use crate::printer::Printer;
 
 /// gcloud's repository for source deploys.
@@ -47,6 +57,14 @@ pub(crate) struct SourcePlan {
     /// The checkout's commit, an image tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) commit: Option<String>,
+    /// The account the build runs as: `build.service_account`, or the
+    /// project's default build account as Cloud Build names it (absent when
+    /// it could not be asked or there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) build_account: Option<String>,
+    /// Where a Cloud Build build is created (`global` unless `build.region`
+    /// or `build.worker_pool` say otherwise).
+    pub(crate) build_location: String,
     /// After the build: what happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) built: Option<Built>,
@@ -76,7 +94,7 @@ impl SourcePlan {
             .clone()
             .or_else(|| s.root_dockerfile.then(|| "Dockerfile".to_string()));
         SourcePlan {
-            bucket: format!("run-sources-{}-{}", env.project, env.region),
+            bucket: bucket_name(env.project.as_ref(), env.region.as_ref()),
             object: format!("services/{}/{}.tar.gz", env.service.name, s.sha256),
             image: format!(
                 "{}-docker.pkg.dev/{}/{REPOSITORY}/{}",
@@ -89,8 +107,19 @@ impl SourcePlan {
             dockerfile,
             commit,
             package: s.clone(),
+            build_account: env.build.service_account.clone(),
+            build_location: env.build.location(),
             built: None,
         }
+    }
+
+    /// The plan's source section with the build's account as live state
+    /// found it (the configured one, or Cloud Build's default).
+    pub(crate) fn builds_as(mut self, live: &crate::plan::live::LiveState) -> SourcePlan {
+        if let Some(email) = live.build_account.as_ref().and_then(|a| a.email()) {
+            self.build_account = Some(email.to_string());
+        }
+        self
     }
 
     /// The image the plan shows before the build: the repository, untagged.
@@ -118,38 +147,41 @@ pub(crate) async fn build(
     printer: &Printer,
     plan: &mut SourcePlan,
     archive: Vec<u8>,
+    project_number: Option<&str>,
     poll: Duration,
 ) -> Result<String, Error> {
     let project = env.project.to_string();
     let region = env.region.to_string();
+    let number = match project_number {
+        Some(n) => n.to_string(),
+        None => google.project_number(&project).await?,
+    };
+    plan.bucket = staging_bucket(google, printer, &project, &number, &region, &plan.bucket).await?;
     let s = &plan.package;
-    if google
-        .ensure_bucket(&project, &region, &plan.bucket)
+    printer.step(&format!(
+        "Uploading {} files ({}, {} compressed) to gs://{}/{}",
+        s.files,
+        size(s.bytes),
+        size(s.archive_bytes),
+        plan.bucket,
+        plan.object
+    ));
+    let (uploaded, generation) = match google
+        .stage(&plan.bucket, &plan.object, Bytes::from(archive))
         .await?
     {
-        printer.info(&format!("Created the staging bucket gs://{}", plan.bucket));
-    }
-    let uploaded = match google.object_exists(&plan.bucket, &plan.object).await? {
-        true => {
+        Staged::Uploaded(g) => (true, g),
+        Staged::Reused(g) => {
             printer.info(&format!(
-                "The same source is already at gs://{}/{}; nothing to upload",
+                "The same source is already at gs://{}/{}; nothing uploaded",
                 plan.bucket, plan.object
             ));
-            false
+            (false, g)
         }
-        false => {
-            printer.step(&format!(
-                "Uploading {} files ({}, {} compressed) to gs://{}/{}",
-                s.files,
-                size(s.bytes),
-                size(s.archive_bytes),
-                plan.bucket,
-                plan.object
-            ));
-            google
-                .upload(&plan.bucket, &plan.object, Bytes::from(archive))
-                .await?;
-            true
+        Staged::Differs => {
+            return Err(Error::StagedObjectDiffers {
+                object: format!("gs://{}/{}", plan.bucket, plan.object),
+            });
         }
     };
     if google
@@ -165,18 +197,26 @@ pub(crate) async fn build(
         Some(c) => format!("{}:{c}", plan.image),
         None => plan.image.clone(),
     };
+    let account = env.build.service_account.as_deref().map(|email| {
+        format!(
+            "projects/{}/serviceAccounts/{email}",
+            account_project(email, &project)
+        )
+    });
     let submitted = match plan.custom_dockerfile() {
         Some(_) => None,
         None => {
             google
-                .submit_build(
-                    &parent,
-                    &plan.bucket,
-                    &plan.object,
-                    &tagged,
-                    plan.dockerfile.is_some(),
-                    &[],
-                )
+                .submit_build(&Submit {
+                    parent: &parent,
+                    bucket: &plan.bucket,
+                    object: &plan.object,
+                    generation,
+                    image: &tagged,
+                    docker: plan.dockerfile.is_some(),
+                    service_account: account.as_deref(),
+                    worker_pool: env.build.worker_pool.as_deref(),
+                })
                 .await?
         }
     };
@@ -184,9 +224,9 @@ pub(crate) async fn build(
     let operation = match submitted {
         Some(op) => op,
         None => {
-            google
-                .create_build(&parent, cloud_build_request(plan))
-                .await?
+            let parent = format!("projects/{project}/locations/{}", plan.build_location);
+            let request = cloud_build_request(plan, generation, env, account.as_deref());
+            google.create_build(&parent, request).await?
         }
     };
     let build = follow(google, printer, env.service.name.as_ref(), &operation, poll).await?;
@@ -223,8 +263,18 @@ pub(crate) async fn build(
 
 /// The Cloud Build request: docker (with `-f` for a non-root Dockerfile) or
 /// pack with gcloud's builder; the image tagged with the build id
-/// (`$BUILD_ID`, substituted by Cloud Build) and the commit when known.
-fn cloud_build_request(plan: &SourcePlan) -> cb::Build {
+/// (`$BUILD_ID`, substituted by Cloud Build) and the commit when known; the
+/// source at the generation uploaded; the pool and the account the config
+/// names. A build with an account of the user's own must send its logs to
+/// Cloud Logging only or to a bucket of the user's
+/// (cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts):
+/// Cloud Logging only, here.
+fn cloud_build_request(
+    plan: &SourcePlan,
+    generation: i64,
+    env: &Environment,
+    account: Option<&str>,
+) -> cb::Build {
     let mut images = vec![format!("{}:$BUILD_ID", plan.image)];
     images.extend(plan.tags().iter().map(|t| format!("{}:{t}", plan.image)));
     let step = match &plan.dockerfile {
@@ -261,17 +311,150 @@ fn cloud_build_request(plan: &SourcePlan) -> cb::Build {
             );
         }
     }
+    let mut options = cb::BuildOptions::new();
+    if let Some(pool) = &env.build.worker_pool {
+        options = options.set_pool(cb::build_options::PoolOption::new().set_name(pool));
+    }
+    if account.is_some() {
+        options = options.set_logging(cb::build_options::LoggingMode::CloudLoggingOnly);
+    }
     cb::Build::new()
         .set_source(
             cb::Source::new().set_storage_source(
                 cb::StorageSource::new()
                     .set_bucket(&plan.bucket)
-                    .set_object(&plan.object),
+                    .set_object(&plan.object)
+                    .set_generation(generation),
             ),
         )
         .set_steps(steps)
         .set_images(images)
         .set_tags(["autosre-deploy"])
+        .set_service_account(account.unwrap_or_default())
+        .set_options(options)
+}
+
+/// gcloud's staging bucket: `run-sources-PROJECT-REGION`, the project made
+/// safe for a bucket name (`:` and `.` to `_`, `google` to `elgoog`), and
+/// the region shortened when the name would pass 63 characters
+/// (`sources.py`, `_GetDefaultBucketName` and `_GetBucketName`). A region
+/// that cannot be shortened keeps its name; Storage then refuses it.
+pub(crate) fn bucket_name(project: &str, region: &str) -> String {
+    /// Bucket names are at most 63 characters (sources.py `_MAX_BUCKET_NAME_LENGTH`).
+    const MAX: usize = 63;
+    let safe = project.replace([':', '.'], "_").replace("google", "elgoog");
+    let name = format!("run-sources-{safe}-{region}");
+    match (name.len() > MAX, shorten_region(region)) {
+        (true, Some(short)) => format!("run-sources-{safe}-{short}"),
+        _ => name,
+    }
+}
+
+/// gcloud's `command_lib/run/sourcedeploys/region_name_util.py`,
+/// `ShortenGcpRegion`: `[prefix-]continent-direction<N>[q]` with each part
+/// abbreviated (`northamerica-northeast1` -> `na-ne1`); `None` for a region
+/// it does not know.
+pub(crate) fn shorten_region(region: &str) -> Option<String> {
+    let continent = |c: &str| {
+        Some(match c {
+            "africa" => "af",
+            "asia" => "as",
+            "antarctica" => "an",
+            "australia" => "au",
+            "europe" => "eu",
+            "me" => "me",
+            "northamerica" => "na",
+            "southamerica" => "sa",
+            "us" => "us",
+            "france" => "fr",
+            "germany" => "de",
+            _ => return None,
+        })
+    };
+    let direction = |d: &str| {
+        Some(match d {
+            "north" => "n",
+            "south" => "s",
+            "east" => "e",
+            "west" => "w",
+            "northeast" => "ne",
+            "southeast" => "se",
+            "northwest" => "nw",
+            "southwest" => "sw",
+            "central" => "c",
+            "prp" => "p",
+            _ => return None,
+        })
+    };
+    // `([a-z]+-)?([a-z]+)-([a-z]+)(\d{1,2})(q)?`
+    let parts: Vec<&str> = region.split('-').collect();
+    let (prefix, cont, rest) = match parts.as_slice() {
+        [c, r] => ("", *c, *r),
+        [p, c, r] => (*p, *c, *r),
+        _ => return None,
+    };
+    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let (rest, quarantine) = match rest.strip_suffix('q') {
+        Some(r) if r.ends_with(|c: char| c.is_ascii_digit()) => (r, true),
+        _ => (rest, false),
+    };
+    let digits = rest.len() - rest.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (area, num) = rest.split_at(rest.len() - digits);
+    if !(1..=2).contains(&digits)
+        || !lower(area)
+        || !lower(cont)
+        || !(prefix.is_empty() || lower(prefix))
+    {
+        return None;
+    }
+    let prefix = match (quarantine, prefix) {
+        (true, _) => "q-".to_string(),
+        (false, "") => String::new(),
+        (false, "tpcl") => "t-".to_string(),
+        (false, "prp") => "p-".to_string(),
+        (false, p) => format!("{p}-"),
+    };
+    Some(format!(
+        "{prefix}{}-{}{num}",
+        continent(cont)?,
+        direction(area)?
+    ))
+}
+
+/// The bucket to stage in: `default` when it is (or is made) this
+/// project's; when it is another project's, or reading it is refused, a new
+/// `run-sources-<uuid>` bucket, as gcloud does (`sources.py`,
+/// `_GetOrCreateBucket`, "to handle Denial-of-Service attacks"), which must
+/// then be this project's too.
+async fn staging_bucket(
+    google: &Google,
+    printer: &Printer,
+    project: &str,
+    number: &str,
+    region: &str,
+    default: &str,
+) -> Result<String, Error> {
+    let refused = match google.ensure_bucket(project, number, region, default).await {
+        Ok(BucketCheck::Owned) => return Ok(default.to_string()),
+        Ok(BucketCheck::Created) => {
+            printer.info(&format!("Created the staging bucket gs://{default}"));
+            return Ok(default.to_string());
+        }
+        Ok(BucketCheck::NotOwned) => "belongs to another project".to_string(),
+        Err(e) if e.is(crate::gcp::Kind::PermissionDenied) => "cannot be read (403)".to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    let random = format!("run-sources-{:032x}", rand::random::<u128>());
+    printer.warn(&format!(
+        "the staging bucket gs://{default} {refused}; staging in a new bucket gs://{random} instead"
+    ));
+    match google
+        .ensure_bucket(project, number, region, &random)
+        .await?
+    {
+        BucketCheck::Created | BucketCheck::Owned => Ok(random),
+        BucketCheck::NotOwned => Err(Error::StagingBucketNotOwned { bucket: random }),
+    }
 }
 
 /// Poll the build's operation to its end, showing steps done / total.
@@ -461,6 +644,39 @@ mod tests {
         let tail = tail_of_step(&long, None);
         assert_eq!(tail.len(), LOG_TAIL);
         assert_eq!(tail.last().map(String::as_str), Some("line 49"));
+    }
+
+    /// gcloud's `_GetBucketName` and `ShortenGcpRegion`: a 30-character
+    /// project in `northamerica-northeast1` passes 63 characters and gets
+    /// the short region; a short name keeps the region whole.
+    #[test]
+    fn the_staging_bucket_is_named_as_gcloud_names_it() {
+        assert_eq!(
+            bucket_name("acme-sre-staging", "us-central1"),
+            "run-sources-acme-sre-staging-us-central1"
+        );
+        let long = "a-thirty-character-project-id0";
+        assert_eq!(long.len(), 30);
+        let name = bucket_name(long, "northamerica-northeast1");
+        assert_eq!(name, format!("run-sources-{long}-na-ne1"));
+        assert!(name.len() <= 63);
+        assert_eq!(
+            bucket_name("example.com:google-sre", "us-east1"),
+            "run-sources-example_com_elgoog-sre-us-east1"
+        );
+        for (region, short) in [
+            ("us-central1", Some("us-c1")),
+            ("europe-west10", Some("eu-w10")),
+            ("asia-southeast2", Some("as-se2")),
+            ("me-central2", Some("me-c2")),
+            ("us-east1q", Some("q-us-e1")),
+            ("prp-us-central1", Some("p-us-c1")),
+            ("mars-central1", None),
+            ("us-central", None),
+            ("us-central123", None),
+        ] {
+            assert_eq!(shorten_region(region).as_deref(), short, "{region}");
+        }
     }
 
     #[test]

@@ -31,5 +31,6 @@ mod scripts;
 mod secrets;
 mod signals;
 mod source;
+mod staging;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;

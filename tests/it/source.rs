@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::*;
 
-fn write(root: &Path, rel: &str, text: &str) {
+pub(crate) fn write(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
@@ -13,7 +13,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 /// A small service: a Dockerfile, code, and files that both ignore files
 /// leave out.
-fn fixture(root: &Path) {
+pub(crate) fn fixture(root: &Path) {
     write(root, "Dockerfile", "FROM python:3.12-slim\nCOPY . /app\n");
     write(root, "app/main.py", &"print('agent')\n".repeat(40));
     write(root, "app/util.py", "X = 1\n");
@@ -28,14 +28,14 @@ fn fixture(root: &Path) {
 }
 
 /// The harness's `src` directory with [`fixture`] written into it.
-fn fixture_dir(h: &Harness) -> PathBuf {
+pub(crate) fn fixture_dir(h: &Harness) -> PathBuf {
     let src = h.dir.path().join("src");
     fixture(&src);
     src
 }
 
 /// `deploy --env staging --source SRC` followed by `extra` arguments.
-async fn deploy_source(h: &Harness, src: &Path, extra: &[&str]) -> Run {
+pub(crate) async fn deploy_source(h: &Harness, src: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "deploy",
         "--env",
@@ -48,7 +48,7 @@ async fn deploy_source(h: &Harness, src: &Path, extra: &[&str]) -> Run {
 }
 
 /// The staging config with `line` added under `service:`.
-fn staging_service_with(line: &str) -> String {
+pub(crate) fn staging_service_with(line: &str) -> String {
     let config = staging().replace("service:\n", &format!("service:\n  {line}\n"));
     assert!(config.contains(line), "{config}");
     config
@@ -169,14 +169,14 @@ fn tar_paths(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-const BUCKET: &str = "run-sources-acme-sre-staging-us-central1";
-const REPOSITORY: &str =
+pub(crate) const BUCKET: &str = "run-sources-acme-sre-staging-us-central1";
+pub(crate) const REPOSITORY: &str =
     "projects/acme-sre-staging/locations/us-central1/repositories/cloud-run-source-deploy";
-const IMAGE_REPO: &str =
+pub(crate) const IMAGE_REPO: &str =
     "us-central1-docker.pkg.dev/acme-sre-staging/cloud-run-source-deploy/autosre";
 
 /// The image the live service's revision runs.
-fn running_image(h: &Harness) -> String {
+pub(crate) fn running_image(h: &Harness) -> String {
     let svc = h.emulator.service(SERVICE).expect("the service exists");
     svc["template"]["containers"][0]["image"]
         .as_str()
@@ -185,7 +185,7 @@ fn running_image(h: &Harness) -> String {
 }
 
 /// `IMAGE@DIGEST` of the one image the builds pushed.
-fn pushed_image(h: &Harness) -> String {
+pub(crate) fn pushed_image(h: &Harness) -> String {
     let images = h.emulator.images(REPOSITORY);
     assert_eq!(images.len(), 1, "{images:?}");
     format!("{}@{}", images[0].uri, images[0].digest)
@@ -434,7 +434,7 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
 
 /// A deployer, authorised by the emulator as itself, holding `roles` on
 /// the project.
-fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
+pub(crate) fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
     let mut b = staging_world()
         .caller("deployer@example.com")
         .enforce_caller_permissions();
@@ -445,7 +445,7 @@ fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
 }
 
 /// Every role a staging source deploy needs.
-const SOURCE_DEPLOYER: [&str; 8] = [
+pub(crate) const SOURCE_DEPLOYER: [&str; 8] = [
     "roles/run.developer",
     "roles/iam.serviceAccountUser",
     "roles/iam.serviceAccountAdmin",

@@ -9,7 +9,7 @@ use super::operations::{Operation, Outcome, operation_json};
 use super::render::with_type;
 use super::rollout::{finalize, new_revision};
 use super::{RunService, condition, not_found, project_or_denied, service_key};
-use crate::behaviour::MissingServiceValidation;
+use crate::behaviour::{MissingImageValidation, MissingServiceValidation};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::util::{now_rfc3339, uuid_from};
@@ -79,6 +79,30 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
                         w.project, w.region, w.id
                     ),
                 ));
+            }
+        }
+    }
+    // validateOnly with an Artifact Registry image not pushed yet: whether Google resolves
+    // the image then is undocumented, so the world chooses.
+    let missing_image = w
+        .body
+        .pointer("/template/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .find(|i| crate::registry::image_exists(st, i) == Some(false))
+        .map(str::to_string);
+    if let (true, Some(image)) = (w.validate_only, missing_image) {
+        let message = format!("Image '{image}' not found.");
+        match st.behaviour.validate_only.missing_image {
+            MissingImageValidation::NotResolved => {}
+            MissingImageValidation::NotFound => return Err(ApiError::not_found(message)),
+            MissingImageValidation::FailedOperation => {
+                let op_name = operation_name(&project.id, w.region, &key, &st.next_salt());
+                return Ok(
+                    json!({"name": op_name, "done": true, "error": {"code": 5, "message": message}}),
+                );
             }
         }
     }

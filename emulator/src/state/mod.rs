@@ -488,6 +488,24 @@ impl State {
         crate::storage::ensure_bucket(self, project_id, name);
     }
 
+    /// Writes object `name` in bucket `bucket` (created in `project_id` when missing) now,
+    /// as another writer would: a new generation.
+    pub fn put_object(&mut self, project_id: &str, bucket: &str, name: &str, data: &[u8]) {
+        crate::storage::write_internal(
+            self,
+            project_id,
+            bucket,
+            name,
+            data.to_vec(),
+            "application/gzip",
+        );
+    }
+
+    /// The live generation of object `name` in bucket `bucket`.
+    pub fn object_generation(&self, bucket: &str, name: &str) -> Option<i64> {
+        crate::storage::object_generation(self, bucket, name)
+    }
+
     /// Creates Artifact Registry docker repository `id` in `project_id`/`location` now, as
     /// its owner would (no-op when it exists).
     pub fn create_repository(&mut self, project_id: &str, location: &str, id: &str) {

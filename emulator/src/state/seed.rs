@@ -89,6 +89,7 @@ impl State {
                 behaviour: crate::build::BuildBehaviour {
                     fail: world.fail_builds.clone(),
                     submit: world.submit_build,
+                    default_account: world.default_build_account,
                 },
                 ..Default::default()
             },

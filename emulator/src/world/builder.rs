@@ -78,7 +78,20 @@ impl WorldBuilder {
         self.world.validate_only = ValidateOnly {
             missing_service,
             check_secrets,
+            missing_image: self.world.validate_only.missing_image,
         };
+        self
+    }
+
+    /// What validateOnly answers for an Artifact Registry image not pushed yet.
+    pub fn validate_missing_image(mut self, answer: crate::MissingImageValidation) -> Self {
+        self.world.validate_only.missing_image = answer;
+        self
+    }
+
+    /// Which account Cloud Build's getDefaultServiceAccount names.
+    pub fn default_build_account(mut self, account: crate::DefaultBuildAccount) -> Self {
+        self.world.default_build_account = account;
         self
     }
 

@@ -42,6 +42,9 @@ pub struct World {
     /// Whether Cloud Run's `builds:submit` is served (`submitBuild: notFound`: 404).
     #[serde(default)]
     pub(crate) submit_build: crate::build::SubmitBuild,
+    /// Cloud Build's default build account (`defaultBuildAccount: compute | legacy | none`).
+    #[serde(default)]
+    pub(crate) default_build_account: crate::build::DefaultBuildAccount,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,

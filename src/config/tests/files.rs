@@ -65,6 +65,7 @@ fn example_file_loads_unchanged() {
             )],
         },
         iap: None,
+        build: Default::default(),
     };
     assert_eq!(env, expected);
     assert_eq!(env.encryption_key_wiring(), KeyWiring::Wired);
@@ -110,6 +111,7 @@ fn defaults_fill_a_minimal_file() {
             service_account_users: vec![],
         },
         iap: None,
+        build: Default::default(),
     };
     assert_eq!(env, expected);
     // Well-formed but unwired: not a parse error, reported by the deploy's preflight.

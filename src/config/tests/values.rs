@@ -361,3 +361,57 @@ fn iap_members_are_checked_and_iap_is_not_public() {
     );
     assert!(hint.contains("remove"), "{hint}");
 }
+
+/// `build:`: the Cloud Build region (default `global`, as gcloud builds), a
+/// private pool named in full and in that region, the build's account as an
+/// email; each refusal at its file, line and key.
+#[test]
+fn the_build_section_is_checked() {
+    let env = parse_text(EXAMPLE).unwrap();
+    assert_eq!(env.build.location(), "global");
+    let with = |build: &str| format!("{EXAMPLE}build:\n{build}");
+    let env = parse_text(&with(
+        "  worker_pool: projects/acme-sre-staging/locations/europe-west1/workerPools/pool\n  service_account: builder@acme-sre-staging.iam.gserviceaccount.com\n",
+    ))
+    .unwrap();
+    assert_eq!(env.build.location(), "europe-west1");
+    assert_eq!(
+        env.build.service_account.as_deref(),
+        Some("builder@acme-sre-staging.iam.gserviceaccount.com")
+    );
+    let env = parse_text(&with("  region: us-east1\n")).unwrap();
+    assert_eq!(env.build.location(), "us-east1");
+    let line = EXAMPLE.lines().count() + 2;
+    assert_error(
+        &with("  region: us-east1-b\n"),
+        &format!("config/prod.yaml:{line}:11: build.region: invalid region `us-east1-b`"),
+        "is a zone",
+    );
+    assert_error(
+        &with("  worker_pool: pool\n"),
+        &format!("config/prod.yaml:{line}:16: build.worker_pool: `pool` is not a worker pool name"),
+        "projects/PROJECT/locations/REGION/workerPools/POOL",
+    );
+    assert_error(
+        &with(
+            "  region: us-east1\n  worker_pool: projects/p/locations/europe-west1/workerPools/x\n",
+        ),
+        &format!(
+            "config/prod.yaml:{}:16: build.worker_pool: the worker pool is in `europe-west1`, not in build.region `us-east1`",
+            line + 1
+        ),
+        "its own region",
+    );
+    assert_error(
+        &with("  service_account: builder\n"),
+        &format!(
+            "config/prod.yaml:{line}:20: build.service_account: service account `builder` is not an email address"
+        ),
+        "builder@acme-sre-staging.iam.gserviceaccount.com",
+    );
+    assert_error(
+        &with("  pool: x\n"),
+        &format!("config/prod.yaml:{line}:3: build.pool: unknown key `pool`"),
+        "",
+    );
+}

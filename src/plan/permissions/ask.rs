@@ -53,7 +53,8 @@ fn strings(perms: &[&str]) -> Vec<String> {
 /// What to ask the runtime account, wherever its email comes from.
 pub(crate) fn account_permissions(needs: &Needs) -> Vec<String> {
     let mut p = vec!["iam.serviceAccounts.get"];
-    if needs.service {
+    // `needs.build`: the runtime account may also be the build's.
+    if needs.service || needs.build {
         p.push(ACT_AS);
     }
     if needs.account_policy {
@@ -122,6 +123,21 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
             p.push(crate::plan::key::ACCESS);
         }
         out.push((id.resource(), strings(&p)));
+    }
+    // The build's own account: the deployer must be able to act as it
+    // (`iam.serviceAccounts.actAs`, as for the runtime account; Cloud Build
+    // checks it on a build with `serviceAccount`,
+    // cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts).
+    if let Some(email) = env.build.service_account.as_ref().filter(|_| needs.build)
+        && env.service.service_account.as_ref() != Some(email)
+    {
+        out.push((
+            PolicyResource::ServiceAccount {
+                project: account_project(email, &env.project),
+                email: email.clone(),
+            },
+            strings(&[ACT_AS]),
+        ));
     }
     if let Some(email) = &env.service.service_account {
         out.push((

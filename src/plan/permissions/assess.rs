@@ -114,6 +114,15 @@ pub(crate) fn assess(
         }
     }
 
+    // The build's own account, when the config names one.
+    if let Some(email) = env.build.service_account.as_ref().filter(|_| needs.build) {
+        let build_account = PolicyResource::ServiceAccount {
+            project: account_project(email, &env.project),
+            email: email.clone(),
+        };
+        rows.push((build_account, ACT_AS, true));
+    }
+
     // The runtime account.
     let account = PolicyResource::ServiceAccount {
         project: account_project(&live.account.email, &env.project),

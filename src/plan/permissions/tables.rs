@@ -9,6 +9,33 @@
 
 use super::ACT_AS;
 
+/// What a build's own account uses while it builds: reading the uploaded
+/// source, pushing the image, writing the build log. These are the
+/// permissions of `roles/run.builder`, the role Cloud Run's source-deploy
+/// docs have granted to the build account
+/// (cloud.google.com/run/docs/deploying-source-code; iann0036/iam-dataset
+/// `gcp/roles/run.builder.json`).
+pub(crate) const BUILD_ACCOUNT_PERMISSIONS: [&str; 3] = [
+    "storage.objects.get",
+    "artifactregistry.repositories.uploadArtifacts",
+    "logging.logEntries.create",
+];
+
+/// Predefined roles known to hold every one of [`BUILD_ACCOUNT_PERMISSIONS`]:
+/// `roles/run.builder` and `roles/cloudbuild.builds.builder` (the legacy
+/// Cloud Build account's role; iann0036/iam-dataset `gcp/roles/*.json`), and
+/// the basic roles `roles/editor` and `roles/owner`
+/// (cloud.google.com/iam/docs/roles-overview#basic). A small table of its
+/// own until the role data is vendored; then it is a lookup in that data.
+pub(crate) fn roles_holding_build_account_permissions() -> &'static [&'static str] {
+    &[
+        "roles/run.builder",
+        "roles/cloudbuild.builds.builder",
+        "roles/editor",
+        "roles/owner",
+    ]
+}
+
 /// A predefined role that grants `permission`.
 pub(crate) fn role_for(permission: &str) -> &'static str {
     match permission {
