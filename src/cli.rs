@@ -99,6 +99,52 @@ pub(crate) enum Command {
     /// The agent's encryption key: generate, init, check, rotate.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Move traffic to a revision: a share of it, or all (back to LATEST).
+    Promote(PromoteArgs),
+    /// Move all traffic back to the revision that served before the last deploy.
+    Rollback(RollbackArgs),
+    /// The service's revisions, newest first: image, secrets, traffic, tags.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// The revision to promote (default: the newest ready one).
+    #[arg(long, value_name = "REVISION", conflicts_with = "tag")]
+    pub(crate) revision: Option<String>,
+    /// Promote the revision this tag points at.
+    #[arg(long, value_name = "TAG")]
+    pub(crate) tag: Option<String>,
+    /// Its share of traffic; the other revisions share the rest as they did.
+    /// At 100, traffic goes back to LATEST when it is the newest ready revision.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub(crate) percent: i32,
+    /// Print the move; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Roll back to this revision instead of the one recorded before the last deploy.
+    #[arg(long, value_name = "REVISION")]
+    pub(crate) to: Option<String>,
+    /// Print the move; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    #[command(flatten)]
+    pub(crate) env: EnvArg,
+    /// Show at most N revisions.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) limit: usize,
 }
 
 impl Command {
@@ -118,6 +164,11 @@ impl Command {
             Command::Key(KeyCommand::Init(_)) => "key init",
             Command::Key(KeyCommand::Check(_)) => "key check",
             Command::Key(KeyCommand::Rotate(_)) => "key rotate",
+            Command::Promote(a) if a.dry_run => "promote --dry-run",
+            Command::Promote(_) => "promote",
+            Command::Rollback(a) if a.dry_run => "rollback --dry-run",
+            Command::Rollback(_) => "rollback",
+            Command::History(_) => "history",
         }
     }
 }
@@ -220,6 +271,18 @@ pub(crate) struct DeployArgs {
     /// to 7 minutes).
     #[arg(long, value_name = "SECONDS", default_value_t = 420)]
     pub(crate) iam_propagation_timeout: u64,
+    /// Create the new revision without sending it traffic: the live split
+    /// stays, by revision name (refused on a first deploy).
+    #[arg(long, conflicts_with_all = ["plan", "to_latest"])]
+    pub(crate) no_traffic: bool,
+    /// Give the new revision a tagged URL (`https://TAG---...`), moving the
+    /// tag from any other revision; tag and service name at most 46 characters.
+    #[arg(long, value_name = "TAG", conflicts_with = "plan")]
+    pub(crate) tag: Option<String>,
+    /// Send all traffic to the new revision (LATEST = 100) even with
+    /// `service.traffic: keep` or traffic pinned to named revisions.
+    #[arg(long, conflicts_with = "plan")]
+    pub(crate) to_latest: bool,
 }
 
 /// `KEY=VALUE` of `--set-env` (the value may contain `=`, and may be empty).

@@ -131,6 +131,14 @@ pub(crate) enum Error {
     #[error("{message}")]
     SecretArgument { message: String, hint: String },
 
+    /// A release argument (`--tag`, `--percent`, `--to`) refused before anything is sent.
+    #[error("{message}; nothing was sent")]
+    ReleaseArgument { message: String, hint: String },
+
+    /// A traffic move (`promote`, `rollback`) refused after reading live state.
+    #[error("{message}; nothing was changed")]
+    ReleaseRefused { message: String, hint: String },
+
     #[error("secret `{secret}` has no version {version}; nothing was written")]
     SecretVersionMissing { secret: String, version: u64 },
 
@@ -324,6 +332,7 @@ impl Error {
             Error::Config(_)
             | Error::Endpoint(_)
             | Error::SecretArgument { .. }
+            | Error::ReleaseArgument { .. }
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
@@ -368,6 +377,9 @@ impl Error {
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),
             Error::SecretArgument { hint, .. } => Some(hint.clone()),
+            Error::ReleaseArgument { hint, .. } | Error::ReleaseRefused { hint, .. } => {
+                Some(hint.clone())
+            }
             Error::SecretVersionMissing { .. } => {
                 Some("list the versions with `autosre-deploy secrets status --env ENV`".into())
             }

@@ -24,6 +24,7 @@ mod key;
 mod logging;
 mod plan;
 mod printer;
+mod release;
 mod report;
 #[cfg(feature = "sandbox")]
 mod sandbox;

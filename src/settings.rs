@@ -247,6 +247,16 @@ pub(crate) struct DeploySettings {
     pub(crate) apply: ApplyOptions,
     /// `--set-env`.
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--no-traffic`, `--tag`, `--to-latest`.
+    pub(crate) traffic: ReleaseTraffic,
+}
+
+/// What `deploy`'s flags ask of traffic.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReleaseTraffic {
+    pub(crate) no_traffic: bool,
+    pub(crate) tag: Option<String>,
+    pub(crate) to_latest: bool,
 }
 
 impl DeploySettings {
@@ -258,6 +268,11 @@ impl DeploySettings {
             dry_run: args.dry_run,
             saved_plan: args.plan,
             set_env: args.set_env,
+            traffic: ReleaseTraffic {
+                no_traffic: args.no_traffic,
+                tag: args.tag,
+                to_latest: args.to_latest,
+            },
             apply: globals.apply_options(
                 args.strict_iam,
                 Duration::from_secs(args.iam_propagation_timeout),
@@ -275,6 +290,7 @@ impl DeploySettings {
             dry_run: false,
             saved_plan: None,
             set_env: vec![],
+            traffic: ReleaseTraffic::default(),
             apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT),
         }
     }

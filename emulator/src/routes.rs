@@ -168,7 +168,7 @@ pub(crate) fn table() -> &'static [Route] {
                 test_iam(c, &res)
             }),
             r(RUN, "run.projects.locations.services.revisions.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}/revisions/{revisionsId}", false, |c| run::get_revision(c.st, &c.p[0], &c.p[1], &c.p[2], &c.p[3])),
-            r(RUN, "run.projects.locations.services.revisions.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}/revisions", false, |c| run::list_revisions(c.st, &c.p[0], &c.p[1], &c.p[2])),
+            r(RUN, "run.projects.locations.services.revisions.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/services/{servicesId}/revisions", false, |c| run::list_revisions(c.st, &c.p[0], &c.p[1], &c.p[2], c.q.get("pageSize"), c.q.get("pageToken"))),
             r(RUN, "run.projects.locations.operations.get", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", false, |c| run::get_operation(c.st, &op_name(c))),
             r(RUN, "run.projects.locations.operations.list", "GET", "v2/projects/{projectsId}/locations/{locationsId}/operations", false, |c| run::list_operations(c.st, &c.p[0], &c.p[1])),
             r(RUN, "run.projects.locations.operations.delete", "DELETE", "v2/projects/{projectsId}/locations/{locationsId}/operations/{operationsId}", true, |c| run::delete_operation(c.st, &op_name(c))),

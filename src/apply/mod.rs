@@ -23,6 +23,7 @@ use crate::interrupt::{Interrupt, Signal};
 use crate::plan::service::ServiceView;
 use crate::plan::{LiveState, Plan, ServiceAction};
 use crate::printer::Printer;
+pub(crate) use failure::watch_hint;
 use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
 

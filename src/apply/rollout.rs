@@ -31,23 +31,56 @@ use super::{ApplyOptions, Failure};
 use crate::gcp::{GcpError, Google, Kind};
 use crate::plan::ServiceChange;
 use crate::plan::service::{ServiceView, apply_view};
+use crate::plan::traffic::{self, Share};
 use crate::printer::Printer;
 
 /// The service after the rollout.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct ServiceOutcome {
     pub(crate) name: String,
     pub(crate) ready: bool,
     /// The revision this deploy created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) revision: Option<String>,
-    /// The revision serving traffic now.
+    /// The revision serving the largest share of traffic now, from the
+    /// service's `trafficStatuses` (not the latest ready revision: with
+    /// traffic pinned to named revisions a new revision may serve nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) serving: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) url: Option<String>,
+    /// Every share of traffic now, with tags and their URLs.
+    #[serde(default)]
+    pub(crate) traffic: Vec<Share>,
     pub(crate) seconds: f64,
 }
+
+impl ServiceOutcome {
+    /// The service as read, `revision` the one this run created (if any).
+    pub(crate) fn of(name: &str, s: &Service, revision: Option<String>, seconds: f64) -> Self {
+        let traffic = traffic::serving(s);
+        ServiceOutcome {
+            name: name.to_string(),
+            ready: is_ready(s),
+            revision,
+            serving: traffic::serving_revisions(&traffic).into_iter().next(),
+            url: Some(s.uri.clone()).filter(|u| !u.is_empty()),
+            traffic,
+            seconds,
+        }
+    }
+}
+
+/// The service annotation naming the revision that served before the last
+/// deploy, promote or rollback by this tool: where `rollback` goes back to.
+/// Custom annotation keys are accepted by Cloud Run v2; only the
+/// `run.googleapis.com`, `cloud.googleapis.com`, `serving.knative.dev` and
+/// `autoscaling.knative.dev` namespaces are refused (googleapis
+/// `google/cloud/run/v2/service.proto`, `Service.annotations`). The
+/// `autosre-deploy/` prefix is this tool's own, as for [`RETRY_ANNOTATION`].
+pub(crate) const PREVIOUS_ANNOTATION: &str = "autosre-deploy/previous-revision";
+/// The revision template annotation naming the tool version that made it.
+pub(crate) const VERSION_ANNOTATION: &str = "autosre-deploy/version";
 
 /// The template annotation a rollout retry sets (see [`Attempt`]).
 pub(crate) const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
@@ -96,6 +129,25 @@ pub(crate) async fn rollout(
     let mut service = apply_view(live.as_ref(), name, desired);
     service.client = CLIENT.into();
     service.client_version = env!("CARGO_PKG_VERSION").into();
+    crate::plan::compute::with_traffic(
+        &mut service,
+        &change.requested_traffic,
+        change.revision_name.as_deref(),
+    );
+    if let Some(previous) = traffic::serving_revisions(&change.serving)
+        .into_iter()
+        .next()
+    {
+        service
+            .annotations
+            .insert(PREVIOUS_ANNOTATION.into(), previous);
+    }
+    if change.new_revision
+        && let Some(t) = service.template.as_mut()
+    {
+        t.annotations
+            .insert(VERSION_ANNOTATION.into(), env!("CARGO_PKG_VERSION").into());
+    }
     if attempt.number > 1
         && let Some(t) = service.template.as_mut()
     {
@@ -131,17 +183,20 @@ pub(crate) async fn rollout(
     };
     let done = watch(google, op, options, &mut progress).await;
     let seconds = started.elapsed().as_secs_f64();
-    let state = |s: Option<&Service>| ServiceOutcome {
-        name: change.name.clone(),
-        ready: s.is_some_and(is_ready),
-        revision: s
-            .map(|s| short(&s.latest_created_revision))
-            .filter(|r| !r.is_empty()),
-        serving: s
-            .map(|s| short(&s.latest_ready_revision))
-            .filter(|r| !r.is_empty()),
-        url: s.map(|s| s.uri.clone()).filter(|u| !u.is_empty()),
-        seconds,
+    let state = |s: Option<&Service>| match s {
+        Some(s) => {
+            let created = Some(short(&s.latest_created_revision)).filter(|r| !r.is_empty());
+            ServiceOutcome::of(&change.name, s, created, seconds)
+        }
+        None => ServiceOutcome {
+            name: change.name.clone(),
+            ready: false,
+            revision: None,
+            serving: None,
+            url: None,
+            traffic: Vec::new(),
+            seconds,
+        },
     };
     // How it ended, and the service as it is now: the operation's result
     // when it has one, else one read of the service, which says where

@@ -19,9 +19,7 @@ pub(crate) async fn run(
     // With an image the check also covers the service; without one, the
     // secrets, the account and the grants.
     let target = match env.service.image.clone() {
-        Some(image) => Target::Deploy {
-            image: image.to_string(),
-        },
+        Some(image) => Target::deploy(image.to_string()),
         None => Target::Grant,
     };
     with_context(globals, printer, vars, &env, async |ctx| {

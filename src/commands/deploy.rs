@@ -10,7 +10,7 @@ use crate::apply;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::{self, Target, compute};
+use crate::plan::{self, Target, TrafficAsk, compute};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::{Artifact, DeploySettings, Globals};
@@ -51,6 +51,15 @@ pub(crate) async fn run(
         Some(s) => crate::settings::apply_set_env(&mut env, &s.set_env_pairs())?,
         None => crate::settings::apply_set_env(&mut env, &settings.set_env)?,
     };
+    // A tag Cloud Run would refuse is refused here, before anything is sent.
+    if let Some(tag) = &settings.traffic.tag {
+        crate::plan::traffic::check_tag(tag, &env.service.name).map_err(|message| {
+            Error::ReleaseArgument {
+                message: format!("--tag: {message}"),
+                hint: "Cloud Run refuses a tag whose length plus the service name's exceeds 46 characters (\"Combined traffic tag and service name cannot exceed 46 characters\"); choose a shorter tag".into(),
+            }
+        })?;
+    }
     let release = match &saved_plan {
         Some(s) => {
             check_config_unchanged(&env, s)?;
@@ -131,10 +140,8 @@ pub(crate) async fn plan_in(
     env: &Environment,
     release: &Release,
 ) -> Result<crate::plan::Plan, Error> {
-    let target = Target::Deploy {
-        image: release.image.clone(),
-    };
-    let (mut plan, _) = plan::plan(&ctx.google, env, &target).await?;
+    let target = Target::deploy(release.image.clone());
+    let (mut plan, _) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
     plan.source = release.source.as_ref().map(|(_, s)| s.clone());
     Ok(plan)
 }
@@ -152,8 +159,14 @@ pub(crate) async fn deploy_in(
 ) -> Result<ExitStatus, Error> {
     let printer = &ctx.printer;
     let Release { image, source } = release;
+    let ask = TrafficAsk {
+        to_latest: settings.traffic.to_latest,
+        no_traffic: settings.traffic.no_traffic,
+        tag: settings.traffic.tag.clone().map(|t| (t, revision_suffix())),
+    };
     let target = Target::Deploy {
         image: image.clone(),
+        traffic: ask.clone(),
     };
     let reading = format!(
         "Reading live state for `{}` (project {}, region {})",
@@ -161,7 +174,9 @@ pub(crate) async fn deploy_in(
     );
     let fold = ctx.globals.ci.group(printer, &reading);
     printer.step(&reading);
-    let (mut plan, mut live) = plan::plan(&ctx.google, env, &target).await?;
+    // Boxed, as the apply below: the reads' and the rollout's state machines
+    // are large, and the run's future lives on the caller's stack.
+    let (mut plan, mut live) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
     drop(fold);
     note_set_env(&mut plan, set_env, env);
     plan.source = source.as_ref().map(|(_, s)| s.clone().builds_as(&live));
@@ -202,6 +217,7 @@ pub(crate) async fn deploy_in(
         .await?;
         let target = Target::Deploy {
             image: image.clone(),
+            traffic: ask.clone(),
         };
         // The live state read before the build stands; only Cloud Run's
         // validation depends on the image.
@@ -225,7 +241,16 @@ pub(crate) async fn deploy_in(
         printer.info("The saved plan matches live state; applying it.");
     }
     if !plan.changes.any() {
-        report_outcome(ctx, &plan, &apply::Outcome::default());
+        // Unchanged, the service is still what a pipeline's next step needs:
+        // its URL, what serves and the tags.
+        let outcome = apply::Outcome {
+            service: live
+                .service
+                .as_ref()
+                .map(|s| apply::ServiceOutcome::of(&env.service.name, s, None, 0.0)),
+            ..apply::Outcome::default()
+        };
+        report_outcome(ctx, &plan, &outcome);
         let at = plan.service.as_ref().and_then(|s| s.url.as_deref());
         printer.success(&format!(
             "No changes: {} is up to date{}; nothing was written.",
@@ -246,19 +271,50 @@ pub(crate) async fn deploy_in(
         .globals
         .ci
         .group(printer, &format!("Applying the plan to `{}`", env.name));
-    let outcome = apply::apply(
+    let outcome = Box::pin(apply::apply(
         &ctx.google,
         &plan,
         live,
         Some(desired),
         settings.apply.clone(),
         printer,
-    )
+    ))
     .await;
     drop(fold);
     settle(ctx, &plan, &outcome)?;
-    match outcome.service.as_ref().and_then(|s| s.url.as_deref()) {
-        Some(url) => printer.success(&format!("Deployed {} to {url}", env.service.name)),
+    match outcome.service.as_ref() {
+        Some(s) => {
+            let url = s.url.as_deref().unwrap_or("-");
+            let share: i32 = s
+                .traffic
+                .iter()
+                .filter(|t| s.revision.as_ref() == Some(&t.revision))
+                .map(|t| t.percent)
+                .sum();
+            match (&s.revision, share) {
+                (Some(r), 0) if plan.service.as_ref().is_some_and(|c| c.new_revision) => {
+                    printer.success(&format!(
+                        "Deployed revision {r} of {} without traffic; {} serves {url}",
+                        env.service.name,
+                        s.serving.as_deref().unwrap_or("-")
+                    ));
+                    printer.info(&format!(
+                        "Move traffic to it with `autosre-deploy promote --env {} --revision {r}`",
+                        env.name
+                    ));
+                }
+                _ => printer.success(&format!("Deployed {} to {url}", env.service.name)),
+            }
+            for t in s
+                .traffic
+                .iter()
+                .filter(|t| s.revision.as_ref() == Some(&t.revision))
+            {
+                if let (Some(tag), Some(u)) = (&t.tag, &t.url) {
+                    printer.info(&format!("Tagged URL `{tag}`: {u}"));
+                }
+            }
+        }
         None => printer.success("Done."),
     }
     if let Some(url) = console_url(&plan) {
@@ -277,4 +333,13 @@ fn check_config_unchanged(env: &Environment, s: &SavedPlan) -> Result<(), Error>
             file: env.source.clone(),
         }),
     }
+}
+
+/// Three random lowercase letters and digits: the end of a revision name the
+/// deploy gives (`SERVICE-00007-x2k`, as gcloud's `--tag` names revisions).
+fn revision_suffix() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..3)
+        .map(|_| CHARS[rand::random::<u32>() as usize % CHARS.len()] as char)
+        .collect()
 }

@@ -8,6 +8,7 @@ mod grant;
 pub(crate) mod key;
 mod permissions;
 mod plan;
+mod release;
 pub(crate) mod secrets;
 mod shared;
 mod validate;
@@ -64,6 +65,9 @@ pub(crate) async fn run(
         Command::Secrets(crate::cli::SecretsCommand::Disable(args)) => {
             secrets::disable(&globals, &printer, env, args).await
         }
+        Command::Promote(args) => Box::pin(release::promote(&globals, &printer, env, args)).await,
+        Command::Rollback(args) => Box::pin(release::rollback(&globals, &printer, env, args)).await,
+        Command::History(args) => Box::pin(release::history(&globals, &printer, env, args)).await,
         Command::Key(KeyCommand::Generate) => key::generate(&globals, &printer),
         Command::Key(KeyCommand::Init(args)) => {
             key::init(&globals, &printer, env, &args.env.env, args.dry_run).await

@@ -36,9 +36,7 @@ pub(crate) async fn run(
             (source.planned_image(), Some(source))
         }
     };
-    let target = Target::Deploy {
-        image: image.clone(),
-    };
+    let target = Target::deploy(image.clone());
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
         let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
         note_set_env(&mut plan, &set_env, &env);

@@ -35,6 +35,10 @@ pub(super) const MAX_INSTANCES: u32 = 100;
 pub(super) const ALLOW_UNAUTHENTICATED: bool = false;
 /// `service.pin_secret_versions`: pin `latest` to the version number it resolves to.
 pub(super) const PIN_SECRET_VERSIONS: bool = true;
+/// `service.traffic`: each deploy serves its new revision (Cloud Run's own default: an
+/// empty `traffic` is "100% to the latest Ready revision", googleapis
+/// `google/cloud/run/v2/service.proto`).
+pub(super) const TRAFFIC: &str = "latest";
 /// `production`: the stricter production guardrails are off unless asked for.
 pub(super) const PRODUCTION: bool = false;
 /// `encryption_key.secret`.

@@ -130,6 +130,18 @@ pub struct ServiceSpec {
     /// Whether the deploy pins each secret read at `latest` to the version number it resolves
     /// to (`service.pin_secret_versions`, default true).
     pub pin_secret_versions: bool,
+    /// Where each deploy sends traffic (`service.traffic`, default `latest`).
+    pub traffic: TrafficMode,
+}
+
+/// `service.traffic`: what a deploy does with the live traffic split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficMode {
+    /// LATEST = 100: the new revision serves (tags are kept).
+    Latest,
+    /// The live split as it is: pinned to named revisions, the new revision gets none.
+    Keep,
 }
 
 /// Where the agent's encryption key comes from: a Secret Manager secret exposed to the

@@ -68,6 +68,7 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use autosre_types::{Cpu, Memory};
+pub use environment::TrafficMode;
 #[cfg(test)]
 pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
 pub use environment::{Environment, KeyWiring, SecretAccess};

@@ -201,6 +201,15 @@ pub(super) struct RawService {
         extend("default" = defaults::PIN_SECRET_VERSIONS)
     )]
     pub pin_secret_versions: Option<Spanned<Flag>>,
+    /// Where each deploy sends traffic: `latest` (all of it to the new revision, restoring
+    /// LATEST = 100 when traffic was pinned to named revisions) or `keep` (the live split as
+    /// it is; a pinned split gives the new revision none until `promote`).
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^(latest|keep)$"),
+        extend("default" = defaults::TRAFFIC)
+    )]
+    pub traffic: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::defaults;
 use super::environment::{
-    BuildSpec, EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec, pool_region,
+    BuildSpec, EncryptionKey, Environment, IamSpec, IapSpec, ServiceSpec, TrafficMode, pool_region,
 };
 use super::error::ConfigError;
 use super::guardrails;
@@ -403,6 +403,17 @@ fn resolve_service(
         "service.pin_secret_versions",
         defaults::PIN_SECRET_VERSIONS,
     );
+    let traffic = match &raw.traffic {
+        Some(t) => p.check_text(t, "service.traffic", |s| match s {
+            "latest" => Ok(TrafficMode::Latest),
+            "keep" => Ok(TrafficMode::Keep),
+            other => Err(InvalidValue::new(
+                format!("`{other}` is not a traffic mode"),
+                "write `latest` (each deploy serves its new revision) or `keep` (the live split stays)",
+            )),
+        }),
+        None => Some(TrafficMode::Latest),
+    };
     let public_ack = match &raw.public_ack {
         Some(ack) => p.text(ack, "service.public_ack").map(str::to_owned),
         None => None,
@@ -439,5 +450,6 @@ fn resolve_service(
             .collect(),
         secrets,
         pin_secret_versions,
+        traffic: traffic?,
     })
 }

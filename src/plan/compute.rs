@@ -15,7 +15,7 @@ use super::{
     AccountCheck, Changes, IamChange, Pins, Plan, Preflight, Problem, ProblemKind, SCHEMA_VERSION,
     ServiceAction, ServiceChange, Target, Warning, WarningKind,
 };
-use super::{permissions, preflight};
+use super::{permissions, preflight, traffic};
 use crate::config::Environment;
 use crate::gcp::Validated;
 use crate::gcp::iam::{self, Grant, PolicyResource};
@@ -104,7 +104,12 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     let pins = super::pins_of(&secrets);
     let service = target
         .image()
-        .map(|image| service_change(env, image, &email, &pins, live));
+        .map(|image| service_change(env, target, image, &email, &pins, live));
+    if target.image().is_some() {
+        let (_, problem, warning) = traffic_plan(env, target, live);
+        problems.extend(problem);
+        warnings.extend(warning);
+    }
     if let Some(change) = &service {
         warnings.extend(preflight::plain_credentials_in_live_service(env, live));
         if change.action == ServiceAction::Update
@@ -420,6 +425,7 @@ fn delta(
 /// view in the plan is redacted (see [`ServiceView::redacted`]).
 fn service_change(
     env: &Environment,
+    target: &Target,
     image: &str,
     account: &str,
     pins: &Pins,
@@ -428,7 +434,22 @@ fn service_change(
     let desired = desired_view(env, image, account, pins);
     let live_service = live.service.as_ref();
     let live_view = live_service.map(|s| service::view_of(s, &project_ids(env, live)));
-    let fields = service::diff(live_view.as_ref(), &desired);
+    let mut fields = service::diff(live_view.as_ref(), &desired);
+    let (requested, _, _) = traffic_plan(env, target, live);
+    let revision_name = requested.as_ref().and_then(|r| r.revision_name.clone());
+    let requested = requested.map(|r| r.targets).unwrap_or_default();
+    // The traffic change, shown as a field like any other.
+    if let Some(s) = live_service {
+        let before = traffic::requested(s);
+        if !requested.is_empty() && !traffic::same(&before, &requested) {
+            fields.push(service::FieldChange {
+                field: "traffic".into(),
+                op: service::Op::Change,
+                before: Some(traffic::describe(&before)),
+                after: Some(traffic::describe(&requested)),
+            });
+        }
+    }
     let action = match (live_service, fields.is_empty()) {
         (None, _) => ServiceAction::Create,
         (Some(_), true) => ServiceAction::None,
@@ -440,14 +461,23 @@ fn service_change(
     let new_revision = match action {
         ServiceAction::Create => true,
         ServiceAction::None => false,
-        ServiceAction::Update => fields
-            .iter()
-            .any(|f| !service::SERVICE_LEVEL_FIELDS.contains(&f.field.as_str())),
+        ServiceAction::Update => {
+            revision_name.is_some()
+                || fields.iter().any(|f| {
+                    !service::SERVICE_LEVEL_FIELDS.contains(&f.field.as_str())
+                        && f.field != "traffic"
+                })
+        }
+    };
+    // A named revision (`--tag`) is a template change of its own.
+    let action = match (action, &revision_name) {
+        (ServiceAction::None, Some(_)) => ServiceAction::Update,
+        (a, _) => a,
     };
     ServiceChange {
         name: env.service.name.to_string(),
         action,
-        traffic: traffic_words(live_service, new_revision),
+        traffic: traffic_words(live_service, new_revision, &requested),
         fields,
         new_revision,
         desired: desired.redacted(),
@@ -456,7 +486,79 @@ fn service_change(
         url: live_service
             .map(|s| s.uri.clone())
             .filter(|u| !u.is_empty()),
+        serving: live_service.map(traffic::serving).unwrap_or_default(),
+        requested_traffic: requested,
+        revision_name,
     }
+}
+
+/// The split a deploy sends, and the name it gives the new revision.
+pub(crate) struct RequestedTraffic {
+    pub(crate) targets: Vec<traffic::Target>,
+    pub(crate) revision_name: Option<String>,
+}
+
+/// What the deploy asks of traffic (the config's `service.traffic` under
+/// `--to-latest`, `--no-traffic` and `--tag`), with the problem that stops
+/// it and the warning a reviewer should see.
+fn traffic_plan(
+    env: &Environment,
+    target: &Target,
+    live: &LiveState,
+) -> (Option<RequestedTraffic>, Option<Problem>, Option<Warning>) {
+    use crate::config::TrafficMode;
+    let ask = target.traffic();
+    let mode = match (ask.no_traffic, ask.to_latest, env.service.traffic) {
+        (true, _, _) => traffic::DeployTraffic::None,
+        (false, true, _) | (false, false, TrafficMode::Latest) => traffic::DeployTraffic::Latest,
+        (false, false, TrafficMode::Keep) => traffic::DeployTraffic::Keep,
+    };
+    let service = live.service.as_ref();
+    // A tagged revision is named as gcloud names it: SERVICE-NNNNN-xxx, the
+    // number one past the service's generation (command_lib/run/config_changes.py).
+    let revision_name = ask.tag.as_ref().map(|(_, suffix)| {
+        let next = service.map_or(0, |s| s.generation) + 1;
+        format!("{}-{next:05}-{suffix}", env.service.name)
+    });
+    let tag = ask
+        .tag
+        .as_ref()
+        .zip(revision_name.as_deref())
+        .map(|((t, _), r)| (t.as_str(), r));
+    let targets = match traffic::for_deploy(service, mode, tag) {
+        Ok(t) => t,
+        Err(message) => {
+            let problem = Problem {
+                kind: ProblemKind::NoTrafficOnFirstDeploy,
+                message,
+                hint: format!(
+                    "deploy without --no-traffic first: `autosre-deploy deploy --env {}`",
+                    env.name
+                ),
+            };
+            return (None, Some(problem), None);
+        }
+    };
+    let pinned = mode == traffic::DeployTraffic::Keep
+        && service.is_some()
+        && traffic::latest_percent(&targets) < 100;
+    let warning = pinned.then(|| Warning {
+        kind: WarningKind::TrafficPinned,
+        message: format!(
+            "traffic is pinned to named revisions ({}): the new revision will get {}% of it; move it with `autosre-deploy promote --env {}`, or deploy with --to-latest (or `service.traffic: latest`)",
+            traffic::describe(&targets),
+            traffic::latest_percent(&targets),
+            env.name
+        ),
+    });
+    (
+        Some(RequestedTraffic {
+            targets,
+            revision_name,
+        }),
+        None,
+        warning,
+    )
 }
 
 /// The names the deploy's project goes by: its id and, when known, number.
@@ -482,14 +584,38 @@ pub(crate) fn service_to_send(
         .service
         .as_ref()
         .map(|s| service::view_of(s, &project_ids(env, live)));
-    if live_view.is_some() && service::diff(live_view.as_ref(), &desired).is_empty() {
+    let (requested, _, _) = traffic_plan(env, target, live);
+    let unchanged_traffic = match (&live.service, &requested) {
+        (Some(s), Some(r)) => {
+            r.revision_name.is_none() && traffic::same(&traffic::requested(s), &r.targets)
+        }
+        _ => true,
+    };
+    if live_view.is_some()
+        && service::diff(live_view.as_ref(), &desired).is_empty()
+        && unchanged_traffic
+    {
         return None;
     }
-    Some(service::apply_view(
-        live.service.as_ref(),
-        &service_name(env),
-        &desired,
-    ))
+    let mut service = service::apply_view(live.service.as_ref(), &service_name(env), &desired);
+    if let Some(r) = &requested {
+        with_traffic(&mut service, &r.targets, r.revision_name.as_deref());
+    }
+    Some(service)
+}
+
+/// Set the split to send, and the new revision's name when the deploy names it.
+pub(crate) fn with_traffic(
+    service: &mut Service,
+    targets: &[traffic::Target],
+    revision_name: Option<&str>,
+) {
+    if !targets.is_empty() {
+        service.traffic = traffic::to_api(targets);
+    }
+    if let (Some(name), Some(t)) = (revision_name, service.template.as_mut()) {
+        t.revision = name.to_string();
+    }
 }
 
 /// What the config asks of the service, unredacted: what a deploy sends.
@@ -531,23 +657,37 @@ pub(crate) fn desired_view(
     }
 }
 
-fn traffic_words(live: Option<&Service>, new_revision: bool) -> String {
-    use google_cloud_run_v2::model::TrafficTargetAllocationType as T;
+/// Where traffic goes after the deploy, in words.
+fn traffic_words(
+    live: Option<&Service>,
+    new_revision: bool,
+    requested: &[traffic::Target],
+) -> String {
     let Some(live) = live else {
         return "100% to the new revision".into();
     };
-    let to_latest = live.traffic.is_empty()
-        || live
-            .traffic
-            .iter()
-            .any(|t| t.r#type == T::Latest && t.percent == 100);
-    match (new_revision, to_latest) {
-        (false, _) => match live.latest_ready_revision.rsplit('/').next() {
-            Some(r) if !r.is_empty() => format!("unchanged: 100% to {r}"),
-            _ => "unchanged".into(),
-        },
-        (true, true) => "100% to the new revision".into(),
-        (true, false) => "unchanged: traffic is pinned to named revisions; the new revision gets none until you move it".into(),
+    let latest = traffic::latest_percent(requested);
+    let split = traffic::describe(requested);
+    match (new_revision, latest) {
+        (false, _) if traffic::same(&traffic::requested(live), requested) => {
+            let serving = traffic::serving(live);
+            match serving.is_empty() {
+                true => "unchanged".into(),
+                false => format!(
+                    "unchanged: {}",
+                    serving
+                        .iter()
+                        .filter(|s| s.percent > 0)
+                        .map(|s| format!("{}% to {}", s.percent, s.revision))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        (false, _) => split,
+        (true, 100) => "100% to the new revision".into(),
+        (true, 0) => format!("none to the new revision; the split stays by name: {split}"),
+        (true, p) => format!("{p}% to the new revision (LATEST); the split: {split}"),
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod preflight;
 pub(crate) mod problem;
 pub(crate) mod saved;
 pub(crate) mod service;
+pub(crate) mod traffic;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,17 +39,46 @@ use service::{FieldChange, ServiceView};
 pub(crate) enum Target {
     /// IAM grants only (`grant`, and `check` without an image).
     Grant,
-    /// Grants and the service, with this image (`deploy`, `plan`, `check`).
-    Deploy { image: String },
+    /// Grants and the service, with this image (`deploy`, `plan`, `check`),
+    /// and what the deploy asks of traffic.
+    Deploy { image: String, traffic: TrafficAsk },
 }
 
 impl Target {
+    /// A deploy of `image` that asks nothing of traffic beyond the config.
+    pub(crate) fn deploy(image: impl Into<String>) -> Target {
+        Target::Deploy {
+            image: image.into(),
+            traffic: TrafficAsk::default(),
+        }
+    }
+
     pub(crate) fn image(&self) -> Option<&str> {
         match self {
             Target::Grant => None,
-            Target::Deploy { image } => Some(image),
+            Target::Deploy { image, .. } => Some(image),
         }
     }
+
+    pub(crate) fn traffic(&self) -> TrafficAsk {
+        match self {
+            Target::Grant => TrafficAsk::default(),
+            Target::Deploy { traffic, .. } => traffic.clone(),
+        }
+    }
+}
+
+/// What `deploy`'s flags ask of traffic, over the config's `service.traffic`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TrafficAsk {
+    /// `--to-latest`: LATEST = 100 whatever the config says.
+    pub(crate) to_latest: bool,
+    /// `--no-traffic`: the new revision gets none; the live split stays by name.
+    pub(crate) no_traffic: bool,
+    /// `--tag`: the tag for the new revision, and the random suffix of its
+    /// name (a tagged revision is named by the deploy, as gcloud does, so that
+    /// the tag can name it in the same request).
+    pub(crate) tag: Option<(String, String)>,
 }
 
 /// Read live state and compute the plan for `env`: the one entry point every
@@ -213,6 +243,15 @@ pub(crate) struct ServiceChange {
     /// The live service's URL, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) url: Option<String>,
+    /// The split the deploy sends (see [`traffic`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) requested_traffic: Vec<traffic::Target>,
+    /// What serves now, from the live service's `trafficStatuses`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) serving: Vec<traffic::Share>,
+    /// The new revision's name, when the deploy names it (`--tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) revision_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

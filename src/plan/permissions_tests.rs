@@ -45,9 +45,7 @@ iam:
 }
 
 fn deploy() -> Target {
-    Target::Deploy {
-        image: IMAGE.into(),
-    }
+    Target::deploy(IMAGE)
 }
 
 fn empty_policy() -> Policy {

@@ -41,6 +41,10 @@ pub(crate) enum ProblemKind {
     KeyMalformed,
     /// The key's payload does not match the checksum Secret Manager sent.
     KeyChecksumMismatch,
+    /// `--no-traffic` on a first deploy: there is no revision to keep serving.
+    NoTrafficOnFirstDeploy,
+    /// A revision traffic would move to cannot start (`promote`, `rollback`).
+    RevisionCannotStart,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -53,6 +57,8 @@ pub(crate) struct Warning {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum WarningKind {
+    /// Traffic is pinned to named revisions: the new revision gets none.
+    TrafficPinned,
     /// The live service holds a credential as a plain env var value.
     PlainCredentialInLiveService,
     /// Cloud Run's validation fails on what this plan grants first.
@@ -97,7 +103,7 @@ mod tests {
     use super::*;
 
     /// Every problem kind, by [`problem_index`]'s order.
-    const PROBLEMS: [ProblemKind; 11] = [
+    const PROBLEMS: [ProblemKind; 13] = [
         ProblemKind::KeyNotWired,
         ProblemKind::KeyWiredToOtherSecret,
         ProblemKind::SecretNotFound,
@@ -109,6 +115,8 @@ mod tests {
         ProblemKind::ReadRefused,
         ProblemKind::KeyMalformed,
         ProblemKind::KeyChecksumMismatch,
+        ProblemKind::NoTrafficOnFirstDeploy,
+        ProblemKind::RevisionCannotStart,
     ];
 
     /// Exhaustive: a new kind does not compile until it is listed above.
@@ -125,10 +133,12 @@ mod tests {
             ProblemKind::ReadRefused => 8,
             ProblemKind::KeyMalformed => 9,
             ProblemKind::KeyChecksumMismatch => 10,
+            ProblemKind::NoTrafficOnFirstDeploy => 11,
+            ProblemKind::RevisionCannotStart => 12,
         }
     }
 
-    const WARNINGS: [WarningKind; 14] = [
+    const WARNINGS: [WarningKind; 15] = [
         WarningKind::PlainCredentialInLiveService,
         WarningKind::ValidationAwaitsGrants,
         WarningKind::NotValidatedByCloudRun,
@@ -143,6 +153,7 @@ mod tests {
         WarningKind::BuildAccountWithoutBuildRole,
         WarningKind::EncryptionKeyUnpinned,
         WarningKind::IapLeftToDeploy,
+        WarningKind::TrafficPinned,
     ];
 
     fn warning_index(k: WarningKind) -> usize {
@@ -161,6 +172,7 @@ mod tests {
             WarningKind::BuildAccountWithoutBuildRole => 11,
             WarningKind::EncryptionKeyUnpinned => 12,
             WarningKind::IapLeftToDeploy => 13,
+            WarningKind::TrafficPinned => 14,
         }
     }
 

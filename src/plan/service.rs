@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Cpu, Memory, is_sensitive_name, redact_url_userinfo};
 
-use system::drop_system_keys;
+pub(crate) use system::drop_system_keys;
 pub(crate) use system::system_keys;
 
 /// An env var's value: plain text, or a reference to a secret version.

@@ -43,6 +43,27 @@ pub(crate) fn outcome_human(outcome: &Outcome) -> String {
             svc.serving.as_deref().unwrap_or("-"),
             svc.url.as_deref().unwrap_or("-")
         );
+        // The split, when it is not simply all to the one revision named
+        // above, and every tagged URL.
+        let all_to_one = svc.traffic.iter().filter(|t| t.percent > 0).count() == 1
+            && svc.traffic.iter().all(|t| t.tag.is_none());
+        if !svc.traffic.is_empty() && !all_to_one {
+            let shares: Vec<String> = svc
+                .traffic
+                .iter()
+                .filter(|t| t.percent > 0)
+                .map(|t| {
+                    let latest = if t.latest { " (LATEST)" } else { "" };
+                    format!("{}% {}{latest}", t.percent, t.revision)
+                })
+                .collect();
+            let _ = writeln!(s, "traffic: {}", shares.join(", "));
+        }
+        for t in &svc.traffic {
+            if let (Some(tag), Some(url)) = (&t.tag, &t.url) {
+                let _ = writeln!(s, "tag {tag}: {} {url}", t.revision);
+            }
+        }
     }
     s
 }

@@ -133,6 +133,13 @@ pub(crate) async fn read(
         }
     })
     .await?;
+    // revisions.list has no order (run.v2 discovery: only parent, pageSize,
+    // pageToken, showDeleted): newest first by createTime, for a stable report.
+    let mut revisions = revisions;
+    revisions.sort_by(|a, b| {
+        let t = |r: &Revision| r.create_time.map(|t| (t.seconds(), t.nanos()));
+        t(b).cmp(&t(a)).then_with(|| b.name.cmp(&a.name))
+    });
     let serving = traffic(service.as_ref());
     let ids = [env.project.to_string()];
     let revisions: Vec<RevisionFact> = revisions

@@ -27,6 +27,7 @@ mod permissions;
 mod pinning;
 mod pipelines;
 mod plan;
+mod release;
 #[cfg(feature = "gcloud-tests")]
 mod scripts;
 mod secrets;

@@ -154,6 +154,7 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     };
     apply_defaults(&mut spec, project.number);
     validate(&spec)?;
+    super::traffic::validate(&spec, w.id)?;
     let salt = st.next_salt();
     let at = now_rfc3339();
     let template = spec.get("template").cloned().unwrap_or(Value::Null);
@@ -197,6 +198,16 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     } else {
         (Outcome::NoRevision, Vec::new())
     };
+    // A REVISION target names an existing revision, or the one this request creates (the
+    // template's `revision`, as gcloud's `--tag` sends). Google's wording is not documented.
+    if let Some(missing) = super::traffic::named(&svc.spec)
+        .into_iter()
+        .find(|n| !svc.revisions.iter().any(|r| &r.rev.name == n))
+    {
+        return Err(ApiError::invalid(format!(
+            "spec.traffic.revision: Revision '{missing}' referenced in traffic not found."
+        )));
+    }
     if spec_changed || template_changed {
         svc.reconciling = true;
         svc.terminal = condition("Ready", "CONDITION_RECONCILING", None, &at);
@@ -368,14 +379,36 @@ pub(crate) fn list_revisions(
     project: &str,
     region: &str,
     id: &str,
+    page_size: Option<&str>,
+    page_token: Option<&str>,
 ) -> Result<Value, ApiError> {
     let (_, svc) = find_service(st, project, region, id)?;
-    // Newest first, as Cloud Run lists revisions.
-    let revs: Vec<Value> = svc
-        .revisions
+    // revisions.list takes only `parent`, `pageSize`, `pageToken` and `showDeleted`: no
+    // filter and no order (run.v2 discovery, services.revisions.list). The emulator lists
+    // by uid, an order unrelated to creation, so a client that needs the newest sorts by
+    // `createTime` itself, and pages of 10 unless asked otherwise, so a client that stops
+    // after one page misses revisions.
+    let mut recs: Vec<_> = svc.revisions.iter().collect();
+    recs.sort_by(|a, b| a.uid.cmp(&b.uid));
+    let size = page_size
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(10);
+    let start = match page_token.filter(|t| !t.is_empty()) {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid(format!("Invalid page token '{t}'.")))?,
+        None => 0,
+    };
+    let revs: Vec<Value> = recs
         .iter()
-        .rev()
+        .skip(start)
+        .take(size)
         .map(|r| svc.render_revision(r))
         .collect();
-    Ok(json!({"revisions": revs}))
+    let mut out = json!({"revisions": revs});
+    if start + size < recs.len() {
+        out["nextPageToken"] = (start + size).to_string().into();
+    }
+    Ok(out)
 }

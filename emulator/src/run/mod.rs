@@ -48,6 +48,7 @@ mod handlers;
 mod operations;
 mod render;
 mod rollout;
+mod traffic;
 
 pub(crate) use handlers::{
     Write, delete, get, get_revision, list, list_revisions, seed_service, write,

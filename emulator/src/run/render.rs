@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{RevisionRec, RunService, SERVICE_TYPE, condition, service_key};
-use crate::util::{hash_hex, items};
+use crate::util::hash_hex;
 
 /// Two-letter region codes in `*.a.run.app` hosts, as seen in Cloud Run URLs; other regions
 /// fall back to the initials of the region's first two words (an approximation).
@@ -60,20 +60,6 @@ impl RunService {
         if let Some(r) = &self.latest_created {
             out.insert("latestCreatedRevision".into(), self.revision_name(r).into());
         }
-        if self.latest_ready.is_some() {
-            let statuses: Vec<Value> = items(self.spec.get("traffic"))
-                .map(|t| {
-                    let mut s = Map::new();
-                    for k in ["type", "revision", "percent", "tag"] {
-                        if let Some(v) = t.get(k) {
-                            s.insert(k.into(), v.clone());
-                        }
-                    }
-                    Value::Object(s)
-                })
-                .collect();
-            out.insert("trafficStatuses".into(), statuses.into());
-        }
         let hash: String = hash_hex(&[&project_number.to_string(), &self.id], 8)
             .chars()
             .take(10)
@@ -83,6 +69,10 @@ impl RunService {
             self.id,
             region_code(&self.region)
         );
+        if let Some(ready) = &self.latest_ready {
+            let statuses = super::traffic::statuses(&self.spec, ready, &uri);
+            out.insert("trafficStatuses".into(), statuses.into());
+        }
         out.insert("uri".into(), uri.clone().into());
         out.insert(
             "urls".into(),

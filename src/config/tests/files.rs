@@ -33,6 +33,7 @@ fn example_file_loads_unchanged() {
             public_ack: None,
             plain_env_allow: vec![],
             pin_secret_versions: true,
+            traffic: crate::config::TrafficMode::Latest,
             env: map(&[
                 ("LOG_FORMAT", "JSON".to_owned()),
                 ("LOG_LEVEL", "INFO".to_owned()),
@@ -97,6 +98,7 @@ fn defaults_fill_a_minimal_file() {
             plain_env_allow: vec![],
             secrets: BTreeMap::new(),
             pin_secret_versions: true,
+            traffic: crate::config::TrafficMode::Latest,
         },
         encryption_key: EncryptionKey {
             secret: "sre-agent-encryption-key".to_owned(),

@@ -37,9 +37,7 @@ service:
 }
 
 fn deploy() -> Target {
-    Target::Deploy {
-        image: IMAGE.into(),
-    }
+    Target::deploy(IMAGE)
 }
 
 fn policy(etag: &'static [u8], bindings: Vec<Binding>) -> Policy {

@@ -38,9 +38,7 @@ iam:
 /// ask up front (`key`, `secrets`), and those the refused reads name.
 fn every_asked() -> BTreeSet<String> {
     let env = env();
-    let target = Target::Deploy {
-        image: "us-docker.pkg.dev/acme-prod/autosre/autosre:1".into(),
-    };
+    let target = Target::deploy("us-docker.pkg.dev/acme-prod/autosre/autosre:1");
     let mut needs = Needs::of(&env, &target);
     needs.number = true;
     needs.account_policy = true;

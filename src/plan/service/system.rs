@@ -42,7 +42,7 @@ pub(crate) fn system_keys(service: &Service) -> Vec<String> {
     out
 }
 
-pub(super) fn drop_system_keys(service: &mut Service) {
+pub(crate) fn drop_system_keys(service: &mut Service) {
     service.annotations.retain(|k, _| !is_system_key(k));
     service.labels.retain(|k, _| !is_system_key(k));
     if let Some(t) = service.template.as_mut() {

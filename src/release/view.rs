@@ -1,0 +1,145 @@
+//! How a traffic move and the history read as text and Markdown (JSON is
+//! the same structs, serialized).
+
+use std::fmt::Write;
+
+use super::MovePlan;
+use super::history::History;
+use crate::plan::traffic::describe;
+
+/// A move's plan for people: the split before and after, and its problems.
+pub(crate) fn move_text(plan: &MovePlan, markdown: bool) -> String {
+    let mut s = String::new();
+    let what = match plan.percent {
+        100 => format!("all traffic to {}", plan.revision),
+        p => format!("{p}% of traffic to {}", plan.revision),
+    };
+    match markdown {
+        true => {
+            let _ = writeln!(
+                s,
+                "### autosre-deploy {}: `{}` ({})\n\n{what}\n\n| | traffic |\n|---|---|\n| before | {} |\n| after | {} |",
+                plan.command,
+                plan.service,
+                plan.environment,
+                describe(&plan.before),
+                describe(&plan.after)
+            );
+        }
+        false => {
+            let _ = writeln!(
+                s,
+                "{} {} ({}, project {}, region {}): {what}",
+                plan.command, plan.service, plan.environment, plan.project, plan.region
+            );
+            let _ = writeln!(s, "  traffic: {}", describe(&plan.before));
+            let _ = writeln!(s, "       -> {}", describe(&plan.after));
+        }
+    }
+    if let Some(r) = &plan.records {
+        let _ = writeln!(
+            s,
+            "{}records {r} as the revision to roll back to",
+            if markdown { "\n" } else { "  " }
+        );
+    }
+    for p in &plan.problems {
+        let _ = writeln!(
+            s,
+            "{}problem: {}\n    hint: {}",
+            if markdown { "- " } else { "  " },
+            p.message,
+            p.hint
+        );
+    }
+    if !plan.changes {
+        let _ = writeln!(s, "{}No changes.", if markdown { "\n" } else { "" });
+    }
+    s
+}
+
+/// The history for people: one block per revision, newest first.
+pub(crate) fn history_text(h: &History, markdown: bool) -> String {
+    let mut s = String::new();
+    if markdown {
+        let _ = writeln!(
+            s,
+            "### Revisions of `{}` ({})\n\n| revision | created | ready | traffic | tags | image | secrets | deployed by | |\n|---|---|---|---|---|---|---|---|---|",
+            h.service, h.environment
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "Revisions of {} ({}), newest first:",
+            h.service, h.environment
+        );
+    }
+    for r in &h.revisions {
+        let tags: Vec<String> = r
+            .tags
+            .iter()
+            .map(|t| match &t.url {
+                Some(u) => format!("{} {u}", t.tag),
+                None => t.tag.clone(),
+            })
+            .collect();
+        let secrets: Vec<String> = r
+            .secrets
+            .iter()
+            .map(|u| format!("{}={}:{}", u.env, u.secret, u.version))
+            .collect();
+        let by = match (&r.tool_version, &r.commit) {
+            (Some(v), Some(c)) => format!("autosre-deploy {v}, commit {c}"),
+            (Some(v), None) => format!("autosre-deploy {v}"),
+            (None, Some(c)) => format!("commit {c}"),
+            (None, None) => "-".into(),
+        };
+        let mark = match h.rollback_target.as_deref() == Some(r.name.as_str()) {
+            true => "rollback target",
+            false => "",
+        };
+        if markdown {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {}% | {} | `{}` | {} | {by} | {mark} |",
+                r.name,
+                r.created,
+                if r.ready { "yes" } else { "no" },
+                r.traffic,
+                tags.join(", "),
+                r.image,
+                secrets.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "{} {:>3}% {} created {}{}",
+                r.name,
+                r.traffic,
+                if r.ready { "ready" } else { "NOT READY" },
+                r.created,
+                if mark.is_empty() {
+                    String::new()
+                } else {
+                    format!("  <- {mark}")
+                }
+            );
+            let _ = writeln!(s, "  image: {}", r.image);
+            if !secrets.is_empty() {
+                let _ = writeln!(s, "  secrets: {}", secrets.join(", "));
+            }
+            for t in &tags {
+                let _ = writeln!(s, "  tag: {t}");
+            }
+            let _ = writeln!(s, "  deployed by: {by}");
+        }
+    }
+    if h.more > 0 {
+        let _ = writeln!(
+            s,
+            "\n({} older revision(s) not shown; raise --limit)",
+            h.more
+        );
+    }
+    s
+}
