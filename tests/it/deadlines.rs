@@ -16,24 +16,31 @@ async fn a_request_that_never_answers_ends_at_the_deadline_and_is_shown() {
         "secrets/sre-agent-encryption-key",
         1000,
     ));
-    for args in [
-        &["plan", "--env", "staging"][..],
-        &["check", "--env", "staging"],
-        &["deploy", "--env", "staging"],
-        &["secrets", "status", "--env", "staging"],
-        &["key", "check", "--env", "staging"],
-        &["key", "rotate", "--env", "staging"],
-    ] {
-        let args: Vec<&str> = args
-            .iter()
-            .copied()
-            .chain(["--timeout", "400ms", "--slow-wait-ms", "10"])
-            .collect();
-        let run = h.run(&args).await;
+    // Two seconds, so that even a loaded machine has sent the read before the
+    // deadline; the six commands run at once, so the test waits about that long.
+    let runs = futures::future::join_all(
+        [
+            &["plan", "--env", "staging"][..],
+            &["check", "--env", "staging"],
+            &["deploy", "--env", "staging"],
+            &["secrets", "status", "--env", "staging"],
+            &["key", "check", "--env", "staging"],
+            &["key", "rotate", "--env", "staging"],
+        ]
+        .map(|args| {
+            let args: Vec<&str> = args
+                .iter()
+                .copied()
+                .chain(["--timeout", "2s", "--slow-wait-ms", "10"])
+                .collect();
+            let h = &h;
+            async move { (h.run(&args).await, args) }
+        }),
+    )
+    .await;
+    for (run, args) in runs {
         assert_eq!(run.code, 1, "{args:?}: {}", run.all());
-        run.assert_stderr_contains(
-            "error: --timeout 400ms ran out while waiting for secretmanager ",
-        );
+        run.assert_stderr_contains("error: --timeout 2s ran out while waiting for secretmanager ");
         run.assert_stderr_contains("sre-agent-encryption-key");
         run.assert_stderr_contains("Waiting for Google: secretmanager ");
     }
