@@ -42,6 +42,12 @@ const RUNS: &[(&[&str], i32)] = &[
     (&["key", "rotate", "--env", "staging", "--dry-run"], 0),
     (&["key", "rotate", "--env", "staging", "--no-deploy"], 0),
     (&["key", "rotate", "--env", "staging"], 0),
+    // Release engineering: the rotation's deploy made a second revision.
+    (&["history", "--env", "staging"], 0),
+    (&["rollback", "--env", "staging", "--dry-run"], 0),
+    (&["rollback", "--env", "staging"], 0),
+    (&["promote", "--env", "staging", "--dry-run"], 0),
+    (&["promote", "--env", "staging"], 0),
     // Failure: an environment that does not exist (exit 2, nothing sent).
     (&["validate", "--env", "nope"], 2),
     (&["plan", "--env", "nope"], 2),
@@ -56,6 +62,10 @@ const RUNS: &[(&[&str], i32)] = &[
     (&["key", "init", "--env", "nope"], 2),
     (&["key", "check", "--env", "nope"], 2),
     (&["key", "rotate", "--env", "nope"], 2),
+    (&["history", "--env", "nope"], 2),
+    (&["rollback", "--env", "nope"], 2),
+    (&["promote", "--env", "nope"], 2),
+    (&["rollback", "--env", "staging", "--to", "no-such-revision"], 1),
     // Failure: refused by the tool's own checks, after reading.
     (
         &[
@@ -84,6 +94,7 @@ const RUNS: &[(&[&str], i32)] = &[
     (&["plan", "--env", "staging", "--timeout", "5"], 2),
     (&["key", "generate", "--bogus"], 2),
     (&["secrets"], 2),
+    (&["promote", "--env", "staging", "--percent", "101"], 2),
     (&[], 2),
 ];
 
