@@ -65,7 +65,10 @@ const RUNS: &[(&[&str], i32)] = &[
     (&["history", "--env", "nope"], 2),
     (&["rollback", "--env", "nope"], 2),
     (&["promote", "--env", "nope"], 2),
-    (&["rollback", "--env", "staging", "--to", "no-such-revision"], 1),
+    (
+        &["rollback", "--env", "staging", "--to", "no-such-revision"],
+        1,
+    ),
     // Failure: refused by the tool's own checks, after reading.
     (
         &[
