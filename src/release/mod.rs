@@ -129,10 +129,25 @@ pub(crate) async fn start_problems(
             ),
         });
     }
-    for u in secret_uses(r, &env.project) {
-        let v = google
-            .secret_version(&u.project, &u.secret, &u.version)
-            .await?;
+    // Every secret version and the runtime account are read in one
+    // concurrent wave: the depth of a rollback does not grow with secrets.
+    let uses = secret_uses(r, &env.project);
+    let email = &r.service_account;
+    let account = async {
+        match email.is_empty() {
+            true => Ok(true),
+            false => {
+                let project = crate::plan::live::account_project(email, &env.project);
+                google.service_account_exists(&project, email).await
+            }
+        }
+    };
+    let versions = futures::future::try_join_all(
+        uses.iter()
+            .map(|u| google.secret_version(&u.project, &u.secret, &u.version)),
+    );
+    let (versions, account_exists) = futures::future::try_join(versions, account).await?;
+    for (u, v) in uses.iter().zip(versions) {
         let state = v.as_ref().map(|v| v.state.clone());
         if state == Some(VersionState::Enabled) {
             continue;
@@ -157,21 +172,17 @@ pub(crate) async fn start_problems(
             ),
         });
     }
-    let email = &r.service_account;
-    if !email.is_empty() {
-        let project = crate::plan::live::account_project(email, &env.project);
-        if !google.service_account_exists(&project, email).await? {
-            out.push(Problem {
-                kind: ProblemKind::RevisionCannotStart,
-                message: format!(
-                    "revision {name} runs as `{email}`, which no longer exists: its new instances would not start"
-                ),
-                hint: format!(
-                    "move traffic to a revision that runs as an existing account (`autosre-deploy history --env {}`)",
-                    env.name
-                ),
-            });
-        }
+    if !account_exists {
+        out.push(Problem {
+            kind: ProblemKind::RevisionCannotStart,
+            message: format!(
+                "revision {name} runs as `{email}`, which no longer exists: its new instances would not start"
+            ),
+            hint: format!(
+                "move traffic to a revision that runs as an existing account (`autosre-deploy history --env {}`)",
+                env.name
+            ),
+        });
     }
     Ok(out)
 }

@@ -85,3 +85,38 @@ async fn plan_round_trips_equal_the_dependency_depth_for_3_and_30_secrets() {
     assert_eq!(depth3, DEPTH, "3 secrets");
     assert_eq!(depth30, DEPTH, "30 secrets");
 }
+
+/// `rollback`'s check of the target revision (every secret version it pins,
+/// its runtime account) is one concurrent wave: its depth is the same for 3
+/// secrets and for 30. It was read one version after another (depth 11 for
+/// the example, 58 for 50 secrets, in the deploy benchmark).
+async fn rollback_depth(extra: usize) -> usize {
+    let (yaml, secrets) = example_with(extra);
+    let mut world = example_world(NUMBER);
+    for s in &secrets[3..] {
+        world = world.secret("autosre-example", s).secret_version(
+            "autosre-example",
+            s,
+            VersionState::Enabled,
+            PAYLOAD,
+        );
+    }
+    let h = Harness::start(world.build()).await;
+    h.write_config("example", &yaml);
+    let image = "us-docker.pkg.dev/autosre-example/autosre/autosre:2";
+    h.run(&["deploy", "--env", "example"]).await.assert_code(0);
+    h.run(&["deploy", "--env", "example", "--image", image])
+        .await
+        .assert_code(0);
+    let before = h.journal().len();
+    h.emulator.set_latency(LATENCY);
+    let run = h.run(&["rollback", "--env", "example", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    chain_depth(&h.journal()[before..])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_round_trips_do_not_grow_with_secrets() {
+    let (d3, d30) = (rollback_depth(0).await, rollback_depth(27).await);
+    assert_eq!(d3, d30, "3 secrets: depth {d3}; 30 secrets: depth {d30}");
+}
