@@ -21,6 +21,10 @@ pub struct Environment {
     pub source: PathBuf,
     pub project: ProjectId,
     pub region: Region,
+    /// `regions:`: every region the file deploys to, with what differs in each; empty with
+    /// `region:`. [`Environment::targets`] expands them into one environment per region.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionTarget>,
     /// `production: true`: the stricter rules apply (`STRICT_EUC_ENFORCEMENT` must be
     /// `"true"`; a public service needs `service.public_ack`).
     pub production: bool,
@@ -32,6 +36,45 @@ pub struct Environment {
     pub iap: Option<IapSpec>,
     /// `build:`: where and as whom a source deploy builds.
     pub build: BuildSpec,
+}
+
+/// One region of `regions:` and what differs there from the shared `service:`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionTarget {
+    pub region: Region,
+    /// `service.min_instances` in this region (checked against `max_instances`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_instances: Option<u32>,
+    /// Plain env values in this region, over `service.env` (the same rules as `service.env`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// One environment per deploy target: itself with `region:`, else one per entry of
+    /// `regions:`, each with its region, its overrides applied and no `regions` left (so a
+    /// target's resolved environment, and a saved plan's hash of it, say exactly what that
+    /// region gets).
+    pub fn targets(&self) -> Vec<Environment> {
+        if self.regions.is_empty() {
+            return vec![self.clone()];
+        }
+        self.regions
+            .iter()
+            .map(|r| {
+                let mut env = self.clone();
+                env.regions = Vec::new();
+                env.region = r.region.clone();
+                if let Some(min) = r.min_instances {
+                    env.service.min_instances = min;
+                }
+                env.service
+                    .env
+                    .extend(r.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+                env
+            })
+            .collect()
+    }
 }
 
 /// `build:`: where and as whom a source deploy builds.

@@ -38,6 +38,14 @@ pub(super) struct RawFile {
         extend("default" = defaults::REGION, "examples" = ["us-central1", "europe-west1"])
     )]
     pub region: Option<Spanned<Text>>,
+    /// Several Cloud Run regions instead of `region`: the same service is deployed to each.
+    /// An entry is a region name, or a mapping of one region name to what differs there
+    /// (`min_instances`, `env` values); everything else is shared.
+    #[schemars(
+        with = "Option<Vec<schema::RegionEntry>>",
+        extend("examples" = [["us-central1", "europe-west1"]])
+    )]
+    pub regions: Option<Spanned<Vec<Spanned<RawRegion>>>>,
     /// A production environment: service.env must set STRICT_EUC_ENFORCEMENT to "true", and
     /// allow_unauthenticated: true needs service.public_ack.
     #[schemars(with = "Option<bool>", extend("default" = defaults::PRODUCTION))]
@@ -454,5 +462,99 @@ impl<'de> Deserialize<'de> for EnvValue {
         }
 
         deserializer.deserialize_any(EnvValueVisitor)
+    }
+}
+
+/// One entry of `regions:`: `europe-west1`, or `europe-west1: {min_instances: 1, env: {...}}`.
+#[derive(Debug)]
+pub(super) struct RawRegion {
+    /// The region's name as written (a mapping's key, or the entry itself).
+    pub name: Text,
+    /// What differs in this region; `None` for a bare name.
+    pub overrides: Option<RawRegionOverrides>,
+    /// A mapping with other than one key (how many), reported by the resolve step.
+    pub keys: usize,
+}
+
+/// What one region changes from the shared `service:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegionOverrides {
+    pub min_instances: Option<Spanned<u32>>,
+    pub env: Option<SpannedMap<EnvValue>>,
+}
+
+impl<'de> Deserialize<'de> for RawRegion {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RegionVisitor;
+
+        impl<'de> Visitor<'de> for RegionVisitor {
+            type Value = RawRegion;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a region name, or `REGION: {min_instances, env}`")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRegion, E> {
+                Ok(RawRegion {
+                    name: Text(Ok(v.to_owned())),
+                    overrides: None,
+                    keys: 1,
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRegion, A::Error> {
+                let mut first: Option<(String, RawRegionOverrides)> = None;
+                let mut keys = 0;
+                while let Some(name) = map.next_key::<String>()? {
+                    keys += 1;
+                    let overrides = map
+                        .next_value::<Option<RawRegionOverrides>>()?
+                        .unwrap_or_default();
+                    first.get_or_insert((name, overrides));
+                }
+                let (name, overrides) = first.unwrap_or_default();
+                Ok(RawRegion {
+                    name: Text(Ok(name)),
+                    overrides: Some(overrides),
+                    keys,
+                })
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("the boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("the number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("the number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("the number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("an empty value"))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawRegion, E> {
+                Ok(RawRegion::not_text("an empty value"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawRegion, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(RawRegion::not_text("a list"))
+            }
+        }
+
+        deserializer.deserialize_any(RegionVisitor)
+    }
+}
+
+impl RawRegion {
+    fn not_text(kind: &'static str) -> RawRegion {
+        RawRegion {
+            name: Text(Err(kind)),
+            overrides: None,
+            keys: 1,
+        }
     }
 }

@@ -23,6 +23,7 @@ use super::yaml::Pos;
 
 mod agent;
 mod env;
+mod regions;
 
 use env::{resolve_env, resolve_secrets};
 
@@ -70,12 +71,7 @@ pub(super) fn resolve(
             None
         }
     };
-    let region: Option<Region> = typed(&mut p, raw.region.as_ref(), "region", defaults::REGION);
-    if let (Some(r), Some(written)) = (&region, &raw.region) {
-        p.check(written, "region", |_| {
-            validate::cloud_run_region(r.as_ref())
-        });
-    }
+    let regions = regions::resolve_region(&mut p, raw.region.as_ref(), raw.regions.as_ref());
 
     let raw_key = raw.encryption_key.unwrap_or_default();
     if let Some(secret) = &raw_key.secret {
@@ -121,6 +117,16 @@ pub(super) fn resolve(
         );
     }
 
+    let (region, regions) = match (regions, &service) {
+        (Some((region, entries)), Some(service)) => {
+            let targets =
+                regions::resolve_overrides(&mut p, &entries, service, &encryption_key.env);
+            (Some(region), targets)
+        }
+        (Some((region, _)), None) => (Some(region), Vec::new()),
+        (None, _) => (None, Vec::new()),
+    };
+
     let raw_iam = raw.iam.unwrap_or_default();
     let project_roles = checked_list(&mut p, raw_iam.project_roles, "iam.project_roles", |s| {
         s.parse::<Role>()
@@ -152,6 +158,7 @@ pub(super) fn resolve(
         source: source.to_owned(),
         project,
         region,
+        regions,
         production,
         service,
         encryption_key,

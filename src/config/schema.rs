@@ -118,6 +118,46 @@ impl JsonSchema for SecretsMap {
     }
 }
 
+/// One entry of `regions:`, for the schema only: a region name, or one region name mapped to
+/// what differs there.
+pub(super) struct RegionEntry;
+
+impl JsonSchema for RegionEntry {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RegionEntry".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "oneOf": [
+                { "type": "string", "description": "A Cloud Run region." },
+                {
+                    "type": "object",
+                    "description": "A Cloud Run region mapped to what differs there.",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "additionalProperties": {
+                        "type": ["object", "null"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "min_instances": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "service.min_instances in this region."
+                            },
+                            "env": name_map(generator, "The value in this region, as text; over service.env."),
+                        },
+                    },
+                },
+            ],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ fn example_file_loads_unchanged() {
         source: PathBuf::from(SOURCE),
         project: p("acme-sre-staging"),
         region: p("us-central1"),
+        regions: Vec::new(),
         production: false,
         service: ServiceSpec {
             name: p("autosre"),
@@ -79,6 +80,7 @@ fn defaults_fill_a_minimal_file() {
         source: PathBuf::from(SOURCE),
         project: p("acme-sre-prod"),
         region: p("us-central1"),
+        regions: Vec::new(),
         production: false,
         service: ServiceSpec {
             name: p("autosre"),

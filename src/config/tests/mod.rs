@@ -10,6 +10,7 @@ use super::*;
 mod files;
 mod fuzz;
 mod guardrails;
+mod regions;
 mod syntax;
 mod values;
 
