@@ -17,7 +17,7 @@ use crate::plan::IamChange;
 const ATTEMPTS: u32 = 6;
 
 /// What happened to one planned change.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum IamResult {
     /// Written (or found already in place on a re-read). `attempts` counts
     /// the read-modify-write rounds that sent a write.

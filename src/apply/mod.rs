@@ -21,10 +21,10 @@ use crate::gcp::iam::{Grant, PolicyResource};
 use crate::gcp::{Google, Kind};
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::service::ServiceView;
-use crate::plan::{LiveState, Plan, ServiceAction};
+use crate::plan::{IamChange, LiveState, Plan, ServiceAction};
 use crate::printer::Printer;
 pub(crate) use failure::watch_hint;
-use iam::IamResult;
+pub(crate) use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
 
 #[derive(Clone, Debug)]
@@ -120,22 +120,10 @@ pub(crate) struct Failure {
     pub(crate) hint: Option<String>,
 }
 
-/// Execute `plan` against the state it was computed from. `desired` is the
-/// unredacted service the plan's (redacted) `service.desired` stands for;
-/// required when the plan changes the service.
-pub(crate) async fn apply(
-    google: &Google,
-    plan: &Plan,
-    mut live: LiveState,
-    desired: Option<ServiceView>,
-    options: ApplyOptions,
-    printer: &Printer,
-) -> Outcome {
-    let mut outcome = Outcome::default();
-    options.interrupt.start_writing();
-    if stopped(&mut outcome, &options, "nothing was written") {
-        return outcome;
-    }
+/// The plan's IAM changes in the order they are written: those before the
+/// rollout, and those after it (the service's own policies on a first
+/// deploy, which cannot exist before the service does).
+pub(crate) fn grant_order(plan: &Plan) -> (Vec<&IamChange>, Vec<&IamChange>) {
     let creating = plan
         .service
         .as_ref()
@@ -147,6 +135,26 @@ pub(crate) async fn apply(
                 PolicyResource::Service { .. } | PolicyResource::IapWeb { .. }
             )
     });
+    (before, after)
+}
+
+/// Execute `plan` against the state it was computed from. `desired` is the
+/// unredacted service the plan's (redacted) `service.desired` stands for;
+/// required when the plan changes the service.
+pub(crate) async fn apply(
+    google: &Google,
+    plan: &Plan,
+    live: LiveState,
+    desired: Option<ServiceView>,
+    options: ApplyOptions,
+    printer: &Printer,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    options.interrupt.start_writing();
+    if stopped(&mut outcome, &options, "nothing was written") {
+        return outcome;
+    }
+    let (before, _) = grant_order(plan);
 
     // 1. Grants, every policy concurrently (each is its own read-modify-write).
     if !before.is_empty() {
@@ -160,9 +168,18 @@ pub(crate) async fn apply(
         iam::apply_change(google, c, planned)
     }))
     .await;
+    apply_granted(google, plan, live, desired, options, printer, results).await
+}
+
+/// What the grants before the rollout did (`results` answers
+/// [`grant_order`]'s first list, in order), and whether the rollout may
+/// follow: not when a required grant was denied or a write failed.
+pub(crate) fn granted(plan: &Plan, results: Vec<IamResult>, options: &ApplyOptions) -> Outcome {
+    let mut outcome = Outcome::default();
+    let (before, _) = grant_order(plan);
     let mut denied_required = Vec::new();
     for (change, result) in before.iter().zip(results) {
-        record(&mut outcome, change, result, &options, &mut denied_required);
+        record(&mut outcome, change, result, options, &mut denied_required);
     }
     if !denied_required.is_empty() {
         outcome.failure = Some(Failure {
@@ -172,8 +189,24 @@ pub(crate) async fn apply(
                 denied_required.join("\n")
             )),
         });
-        return outcome;
     }
+    outcome
+}
+
+/// The rest of [`apply`] once the grants before the rollout were written,
+/// by this plan's apply or by one IAM phase for several targets (see
+/// [`granted`] for `results`): the service, then the policies after it.
+pub(crate) async fn apply_granted(
+    google: &Google,
+    plan: &Plan,
+    mut live: LiveState,
+    desired: Option<ServiceView>,
+    options: ApplyOptions,
+    printer: &Printer,
+    results: Vec<IamResult>,
+) -> Outcome {
+    let mut outcome = granted(plan, results, &options);
+    let (before, after) = grant_order(plan);
     if outcome.failure.is_some()
         || stopped(
             &mut outcome,

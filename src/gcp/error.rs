@@ -31,7 +31,7 @@ pub(crate) enum Kind {
 }
 
 /// One failed call: what we asked, about what, and what Google answered.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{operation} `{resource}` failed{}: {message}", self.how())]
 pub(crate) struct GcpError {
     pub(crate) kind: Kind,

@@ -18,6 +18,7 @@ pub(crate) mod endpoints;
 pub(crate) mod error;
 pub(crate) mod iam;
 pub(crate) mod retry;
+pub(crate) mod shared_reads;
 pub(crate) mod waits;
 
 use std::future::Future;
@@ -59,6 +60,8 @@ pub(crate) struct Google {
     retry: Retry,
     /// The calls in flight (see [`waits`]).
     waits: waits::Waits,
+    /// Reads the targets of one run share (see [`shared_reads`]).
+    shared: shared_reads::SharedReads,
 }
 
 /// A client built on its first use. Building one loads the system's CA
@@ -182,6 +185,7 @@ impl Google {
             endpoints: endpoints.clone(),
             storage_endpoint: endpoints.get(Api::Storage).to_string(),
             waits: waits::Waits::default(),
+            shared: shared_reads::SharedReads::default(),
         })
     }
 
@@ -235,6 +239,11 @@ impl Google {
             Api::IamCredentials => {}
         }
         Ok(())
+    }
+
+    /// The reads the targets of a run share (see [`shared_reads`]).
+    pub(crate) fn shared_reads(&self) -> &shared_reads::SharedReads {
+        &self.shared
     }
 
     /// The calls in flight: what a long wait is for.
@@ -329,16 +338,20 @@ impl Google {
     /// `projects/{id}` -> its number, e.g. `123456789012`.
     pub(crate) async fn project_number(&self, project: &str) -> Result<String, GcpError> {
         let name = format!("projects/{project}");
-        let p = self
-            .call(
-                Api::ResourceManager,
-                "projects.get",
-                &name,
-                Safety::Read,
-                || self.projects.get_project().set_name(&name).send(),
-            )
-            .await?;
-        Ok(p.name.trim_start_matches("projects/").to_string())
+        self.shared
+            .read(format!("projects.get {name}"), || async {
+                let p = self
+                    .call(
+                        Api::ResourceManager,
+                        "projects.get",
+                        &name,
+                        Safety::Read,
+                        || self.projects.get_project().set_name(&name).send(),
+                    )
+                    .await?;
+                Ok(p.name.trim_start_matches("projects/").to_string())
+            })
+            .await
     }
 
     /// Whether the service account exists.
@@ -348,12 +361,16 @@ impl Google {
         email: &str,
     ) -> Result<bool, GcpError> {
         let name = format!("projects/{project}/serviceAccounts/{email}");
-        let r = self
-            .call(Api::Iam, "serviceAccounts.get", &name, Safety::Read, || {
-                self.iam.get_service_account().set_name(&name).send()
+        self.shared
+            .read(format!("serviceAccounts.get {name}"), || async {
+                let r = self
+                    .call(Api::Iam, "serviceAccounts.get", &name, Safety::Read, || {
+                        self.iam.get_service_account().set_name(&name).send()
+                    })
+                    .await;
+                found(r).map(|sa| sa.is_some())
             })
-            .await;
-        found(r).map(|sa| sa.is_some())
+            .await
     }
 
     /// Whether the secret exists.
@@ -374,16 +391,20 @@ impl Google {
         version: &str,
     ) -> Result<Option<SecretVersion>, GcpError> {
         let name = format!("projects/{project}/secrets/{secret}/versions/{version}");
-        let r = self
-            .call(
-                Api::SecretManager,
-                "secrets.versions.get",
-                &name,
-                Safety::Read,
-                || self.secrets.get_secret_version().set_name(&name).send(),
-            )
-            .await;
-        found(r)
+        self.shared
+            .read(format!("secrets.versions.get {name}"), || async {
+                let r = self
+                    .call(
+                        Api::SecretManager,
+                        "secrets.versions.get",
+                        &name,
+                        Safety::Read,
+                        || self.secrets.get_secret_version().set_name(&name).send(),
+                    )
+                    .await;
+                found(r)
+            })
+            .await
     }
 
     /// The Cloud Run service, `None` when it does not exist yet.
@@ -399,15 +420,19 @@ impl Google {
     /// Read a policy at version 3; `None` when the resource does not exist.
     pub(crate) async fn get_policy(&self, r: &PolicyResource) -> Result<Option<Policy>, GcpError> {
         let name = r.name();
-        let options = GetPolicyOptions::new().set_requested_policy_version(POLICY_VERSION);
-        found(iam_call!(
-            self,
-            r,
-            name,
-            Safety::Read,
-            "getIamPolicy",
-            get_iam_policy.set_options(options.clone())
-        ))
+        self.shared
+            .read(format!("getIamPolicy {name}"), || async {
+                let options = GetPolicyOptions::new().set_requested_policy_version(POLICY_VERSION);
+                found(iam_call!(
+                    self,
+                    r,
+                    name,
+                    Safety::Read,
+                    "getIamPolicy",
+                    get_iam_policy.set_options(options.clone())
+                ))
+            })
+            .await
     }
 
     /// Write a policy with the etag it was read with; a stale one comes back

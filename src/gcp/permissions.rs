@@ -21,14 +21,19 @@ impl Google {
         permissions: &[String],
     ) -> Result<Vec<String>, GcpError> {
         let name = r.name();
-        let response = iam_call!(
-            self,
-            r,
-            name,
-            Safety::Read,
-            "testIamPermissions",
-            test_iam_permissions.set_permissions(permissions.iter().cloned())
-        )?;
-        Ok(response.permissions)
+        let key = format!("testIamPermissions {name} {}", permissions.join(","));
+        self.shared_reads()
+            .read(key, || async {
+                let response = iam_call!(
+                    self,
+                    r,
+                    name,
+                    Safety::Read,
+                    "testIamPermissions",
+                    test_iam_permissions.set_permissions(permissions.iter().cloned())
+                )?;
+                Ok(response.permissions)
+            })
+            .await
     }
 }

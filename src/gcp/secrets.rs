@@ -43,16 +43,20 @@ impl Google {
         secret: &str,
     ) -> Result<Option<Secret>, GcpError> {
         let name = format!("projects/{project}/secrets/{secret}");
-        let r = self
-            .call(
-                Api::SecretManager,
-                "secrets.get",
-                &name,
-                Safety::Read,
-                || self.secrets.get_secret().set_name(&name).send(),
-            )
-            .await;
-        found(r)
+        self.shared_reads()
+            .read(format!("secrets.get {name}"), || async {
+                let r = self
+                    .call(
+                        Api::SecretManager,
+                        "secrets.get",
+                        &name,
+                        Safety::Read,
+                        || self.secrets.get_secret().set_name(&name).send(),
+                    )
+                    .await;
+                found(r)
+            })
+            .await
     }
 
     /// Every version of a secret (metadata only, never payloads), every page.
