@@ -90,7 +90,7 @@ pub(crate) enum Command {
     /// Grant the runtime service account its roles (the IAM part of deploy alone).
     Grant(GrantArgs),
     /// Read-only preflight: secrets, service account, encryption key wiring.
-    Check(EnvArg),
+    Check(SelectArgs),
     /// Validate config files offline; every environment when --env is not given.
     Validate(ValidateArgs),
     /// Secret versions: who reads which, and disabling one safely.
@@ -105,6 +105,49 @@ pub(crate) enum Command {
     Rollback(RollbackArgs),
     /// The service's revisions, newest first: image, secrets, traffic, tags.
     History(HistoryArgs),
+    /// List the deploy targets (environment x region), e.g. as a CI matrix with `--output json`.
+    Targets(TargetsArgs),
+}
+
+/// `targets`: which environments to list (every one by default).
+#[derive(Debug, Args)]
+pub(crate) struct TargetsArgs {
+    /// List only `config/<ENV>.yaml`'s targets (repeatable).
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub(crate) env: Vec<String>,
+    /// Every environment (the default).
+    #[arg(long, conflicts_with = "env")]
+    pub(crate) all: bool,
+}
+
+/// Which environments a command acts on: `--env` (repeatable) or `--all`.
+#[derive(Debug, Args)]
+pub(crate) struct SelectArgs {
+    /// The environment: `config/<ENV>.yaml`; repeat for several.
+    #[arg(long, short = 'e', value_name = "ENV", required_unless_present = "all")]
+    pub(crate) env: Vec<String>,
+    /// Every environment: each `config/*.yaml`.
+    #[arg(long, conflicts_with = "env")]
+    pub(crate) all: bool,
+}
+
+/// How several targets run.
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// Work on at most N targets at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: u16,
+}
+
+/// What a failed rollout does to the targets not yet rolled out.
+#[derive(Debug, Args)]
+pub(crate) struct FailureArgs {
+    /// Once a target's rollout fails, roll out no other target not yet started (the default).
+    #[arg(long, overrides_with = "keep_going")]
+    pub(crate) fail_fast: bool,
+    /// Roll out every other target even when one fails.
+    #[arg(long, overrides_with = "fail_fast")]
+    pub(crate) keep_going: bool,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +200,7 @@ impl Command {
             Command::Grant(a) if a.dry_run => "grant --dry-run",
             Command::Grant(_) => "grant",
             Command::Check(_) => "check",
+            Command::Targets(_) => "targets",
             Command::Validate(_) => "validate",
             Command::Secrets(SecretsCommand::Status(_)) => "secrets status",
             Command::Secrets(SecretsCommand::Disable(_)) => "secrets disable",
@@ -180,7 +224,7 @@ pub(crate) enum KeyCommand {
     /// Create the key secret with a new key as version 1; nothing when it exists.
     Init(KeyInitArgs),
     /// Check the newest enabled key version: its checksum and its Fernet format.
-    Check(EnvArg),
+    Check(SelectArgs),
     /// Add a version with a new key, then deploy so the service uses it.
     Rotate(KeyRotateArgs),
 }
@@ -210,7 +254,7 @@ pub(crate) struct KeyRotateArgs {
 pub(crate) enum SecretsCommand {
     /// Every referenced secret's versions, which revisions read which, and
     /// what disabling each enabled version would break.
-    Status(EnvArg),
+    Status(SelectArgs),
     /// Disable a secret version, refused while a serving revision reads it.
     Disable(SecretsDisableArgs),
 }
@@ -233,18 +277,31 @@ pub(crate) struct EnvArg {
     /// The environment: `config/<ENV>.yaml`.
     #[arg(long, short = 'e', value_name = "ENV")]
     pub(crate) env: String,
+    /// With a `regions:` file, the region to act on.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
-    /// The environment: `config/<ENV>.yaml` (with --plan: taken from the plan file).
+    /// The environment: `config/<ENV>.yaml`, repeatable (with --plan: taken from the plan file).
     #[arg(
         long,
         short = 'e',
         value_name = "ENV",
-        required_unless_present = "plan"
+        required_unless_present_any = ["plan", "all", "target"]
     )]
-    pub(crate) env: Option<String>,
+    pub(crate) env: Vec<String>,
+    /// Every environment: each `config/*.yaml`.
+    #[arg(long, conflicts_with_all = ["env", "plan", "target"])]
+    pub(crate) all: bool,
+    /// One target, `ENV/REGION` (as `targets` lists them), e.g. for one job of a CI matrix.
+    #[arg(long, value_name = "ENV/REGION", conflicts_with_all = ["env", "plan"])]
+    pub(crate) target: Option<String>,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
+    #[command(flatten)]
+    pub(crate) failure: FailureArgs,
     /// Deploy this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
@@ -340,7 +397,9 @@ mod tests {
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
-    pub(crate) env: EnvArg,
+    pub(crate) env: SelectArgs,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
     /// Plan for this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE")]
     pub(crate) image: Option<String>,
@@ -363,7 +422,9 @@ pub(crate) struct PlanArgs {
 #[derive(Debug, Args)]
 pub(crate) struct GrantArgs {
     #[command(flatten)]
-    pub(crate) env: EnvArg,
+    pub(crate) env: SelectArgs,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
     /// Print the grants that are missing; change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

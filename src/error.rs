@@ -135,6 +135,11 @@ pub(crate) enum Error {
     #[error("{message}; nothing was sent")]
     ReleaseArgument { message: String, hint: String },
 
+    /// Which targets to act on (`--target`, `--region`, a `regions:` file
+    /// where one region is needed) is unclear; nothing was sent.
+    #[error("{message}; nothing was sent")]
+    Targets { message: String, hint: String },
+
     /// A traffic move (`promote`, `rollback`) refused after reading live state.
     #[error("{message}; nothing was changed")]
     ReleaseRefused { message: String, hint: String },
@@ -333,6 +338,7 @@ impl Error {
             | Error::Endpoint(_)
             | Error::SecretArgument { .. }
             | Error::ReleaseArgument { .. }
+            | Error::Targets { .. }
             | Error::NoEnvironments { .. }
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
@@ -377,7 +383,9 @@ impl Error {
                 "the credentials need roles/iam.serviceAccountTokenCreator on the account: gcloud iam service-accounts add-iam-policy-binding {target} --member=user:YOU --role=roles/iam.serviceAccountTokenCreator"
             )),
             Error::SecretArgument { hint, .. } => Some(hint.clone()),
-            Error::ReleaseArgument { hint, .. } | Error::ReleaseRefused { hint, .. } => {
+            Error::ReleaseArgument { hint, .. }
+            | Error::ReleaseRefused { hint, .. }
+            | Error::Targets { hint, .. } => {
                 Some(hint.clone())
             }
             Error::SecretVersionMissing { .. } => {

@@ -13,6 +13,7 @@
 //! subcommand and wires the others together.
 
 mod apply;
+mod fleet;
 mod ci;
 mod cli;
 mod commands;

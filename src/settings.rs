@@ -36,6 +36,10 @@ pub(crate) struct Globals {
     pub(crate) slow_wait: Duration,
     /// The command as typed (`key rotate`), for Markdown headings.
     pub(crate) command: &'static str,
+    /// With a `regions:` file, the one region a single-target command acts
+    /// on (`--region`, or the region of `--target` or of the one target
+    /// selected); see [`Globals::load`].
+    pub(crate) region: Option<String>,
 }
 
 /// Where the sandbox's world comes from.
@@ -71,6 +75,7 @@ impl Globals {
     ) -> Globals {
         Globals {
             command,
+            region: None,
             interrupt,
             ci,
             impersonate_service_account: g.impersonate_service_account,
@@ -110,8 +115,13 @@ impl Globals {
         }
     }
 
+    /// `config/<env>.yaml` as one target: the file with `region:`, or the
+    /// region [`Globals::region`] names of a `regions:` file (or its only
+    /// one); several regions and none named is an error that says how to
+    /// name one.
     pub(crate) fn load(&self, env: &str) -> Result<Environment, Error> {
-        Ok(config::load(&self.config_dir, env)?)
+        let file = config::load(&self.config_dir, env)?;
+        crate::fleet::one_target(file, self.region.as_deref())
     }
 
     fn apply_options(&self, strict_iam: bool, propagation_timeout: Duration) -> ApplyOptions {
@@ -238,8 +248,13 @@ fn artifact(
 
 /// `deploy`: where the plan comes from, and how to apply it.
 pub(crate) struct DeploySettings {
-    /// `--env`, when given.
+    /// `--env`, when one target is deployed (set by the command layer once
+    /// the selection is known).
     pub(crate) env: Option<String>,
+    /// `--env` (repeatable), `--all`, `--target`.
+    pub(crate) selection: crate::fleet::Selection,
+    /// `--jobs`, `--keep-going`.
+    pub(crate) fleet: crate::fleet::FleetOptions,
     pub(crate) image: Option<String>,
     pub(crate) source: Option<PathBuf>,
     pub(crate) dry_run: bool,
@@ -262,7 +277,16 @@ pub(crate) struct ReleaseTraffic {
 impl DeploySettings {
     pub(crate) fn resolve(args: DeployArgs, globals: &Globals) -> DeploySettings {
         DeploySettings {
-            env: args.env,
+            env: None,
+            selection: crate::fleet::Selection {
+                envs: args.env,
+                all: args.all,
+                target: args.target,
+            },
+            fleet: crate::fleet::FleetOptions {
+                jobs: usize::from(args.jobs.jobs),
+                keep_going: args.failure.keep_going && !args.failure.fail_fast,
+            },
             image: args.image,
             source: args.source,
             dry_run: args.dry_run,
@@ -285,6 +309,8 @@ impl DeploySettings {
     pub(crate) fn for_rotation(args: &KeyRotateArgs, globals: &Globals) -> DeploySettings {
         DeploySettings {
             env: Some(args.env.env.clone()),
+            selection: crate::fleet::Selection::one(&args.env.env),
+            fleet: crate::fleet::FleetOptions::default(),
             image: None,
             source: None,
             dry_run: false,
@@ -303,7 +329,11 @@ impl DeploySettings {
 
 /// `plan`.
 pub(crate) struct PlanSettings {
+    /// The one environment planned (set by the command layer once the
+    /// selection is known).
     pub(crate) env: String,
+    pub(crate) selection: crate::fleet::Selection,
+    pub(crate) fleet: crate::fleet::FleetOptions,
     pub(crate) image: Option<String>,
     pub(crate) source: Option<PathBuf>,
     pub(crate) detailed_exitcode: bool,
@@ -315,7 +345,12 @@ pub(crate) struct PlanSettings {
 impl PlanSettings {
     pub(crate) fn resolve(args: PlanArgs) -> PlanSettings {
         PlanSettings {
-            env: args.env.env,
+            env: String::new(),
+            selection: crate::fleet::Selection::of(args.env),
+            fleet: crate::fleet::FleetOptions {
+                jobs: usize::from(args.jobs.jobs),
+                keep_going: false,
+            },
             image: args.image,
             source: args.source,
             detailed_exitcode: args.detailed_exitcode,
@@ -331,15 +366,29 @@ impl PlanSettings {
 
 /// `grant`.
 pub(crate) struct GrantSettings {
+    /// The one environment granted (set by the command layer once the
+    /// selection is known).
     pub(crate) env: String,
+    pub(crate) selection: crate::fleet::Selection,
+    pub(crate) fleet: crate::fleet::FleetOptions,
     pub(crate) dry_run: bool,
     pub(crate) apply: ApplyOptions,
 }
 
 impl GrantSettings {
+    /// Apply options for a run that applies nothing (`plan`).
+    pub(crate) fn plan_only(globals: &Globals) -> ApplyOptions {
+        globals.apply_options(false, Duration::ZERO)
+    }
+
     pub(crate) fn resolve(args: GrantArgs, globals: &Globals) -> GrantSettings {
         GrantSettings {
-            env: args.env.env,
+            env: String::new(),
+            selection: crate::fleet::Selection::of(args.env),
+            fleet: crate::fleet::FleetOptions {
+                jobs: usize::from(args.jobs.jobs),
+                keep_going: false,
+            },
             dry_run: args.dry_run,
             // `grant` rolls nothing out, so there is nothing to retry.
             apply: globals.apply_options(args.strict_iam, Duration::ZERO),

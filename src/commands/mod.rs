@@ -10,13 +10,14 @@ mod permissions;
 mod plan;
 mod release;
 pub(crate) mod secrets;
-mod shared;
+pub(crate) mod shared;
+mod targets;
 mod validate;
 
 use crate::Env;
 use crate::ExitStatus;
 use crate::cli::{Cli, Command, KeyCommand};
-use crate::error::Error;
+use crate::error::{Category, Error};
 use crate::interrupt::Interrupt;
 use crate::printer::Printer;
 use crate::settings::{DeploySettings, Globals, GrantSettings, PlanSettings};
@@ -29,38 +30,52 @@ pub(crate) async fn run(
     interrupt: &Interrupt,
     ci: &crate::ci::Ci,
 ) -> Result<ExitStatus, Error> {
-    let globals = Globals::resolve(
+    let mut globals = Globals::resolve(
         cli.global,
         env,
         interrupt.clone(),
         cli.command.name(),
         ci.clone(),
     );
+    // The one region of a `regions:` file a single-target command acts on.
+    globals.region = match &cli.command {
+        Command::Promote(a) => a.env.region.clone(),
+        Command::Rollback(a) => a.env.region.clone(),
+        Command::History(a) => a.env.region.clone(),
+        Command::Secrets(crate::cli::SecretsCommand::Disable(a)) => a.env.region.clone(),
+        Command::Key(KeyCommand::Init(a)) => a.env.region.clone(),
+        Command::Key(KeyCommand::Rotate(a)) => a.env.region.clone(),
+        _ => None,
+    };
     let printer = printer.clone();
     // Each command's future is boxed: together they would make one state
     // machine as large as the largest, on the caller's stack.
     match cli.command {
         Command::Validate(args) => validate::run(&globals, &printer, args.env),
+        Command::Targets(args) => targets::run(&globals, &printer, args),
         Command::Deploy(args) => {
             let settings = DeploySettings::resolve(args, &globals);
-            Box::pin(deploy::run(&globals, &printer, env, settings)).await
+            Box::pin(deploy_targets(globals, &printer, env, settings)).await
         }
         Command::Plan(args) => {
-            Box::pin(plan::run(
-                &globals,
-                &printer,
-                env,
-                PlanSettings::resolve(args),
-            ))
-            .await
+            let settings = PlanSettings::resolve(args);
+            Box::pin(plan_targets(globals, &printer, env, settings)).await
         }
         Command::Grant(args) => {
             let settings = GrantSettings::resolve(args, &globals);
-            Box::pin(grant::run(&globals, &printer, env, settings)).await
+            Box::pin(grant_targets(globals, &printer, env, settings)).await
         }
-        Command::Check(args) => check::run(&globals, &printer, env, args.env).await,
+        Command::Check(args) => {
+            each_target(&globals, &printer, args, async |g, p, name| {
+                check::run(g, p, env, name).await
+            })
+            .await
+        }
         Command::Secrets(crate::cli::SecretsCommand::Status(args)) => {
-            secrets::status(&globals, &printer, env, args.env).await
+            each_target(&globals, &printer, args, async |g, p, name| {
+                secrets::status(g, p, env, name).await
+            })
+            .await
         }
         Command::Secrets(crate::cli::SecretsCommand::Disable(args)) => {
             secrets::disable(&globals, &printer, env, args).await
@@ -73,7 +88,10 @@ pub(crate) async fn run(
             key::init(&globals, &printer, env, &args.env.env, args.dry_run).await
         }
         Command::Key(KeyCommand::Check(args)) => {
-            key::check(&globals, &printer, env, &args.env).await
+            each_target(&globals, &printer, args, async |g, p, name| {
+                key::check(g, p, env, &name).await
+            })
+            .await
         }
         Command::Key(KeyCommand::Rotate(args)) => {
             // The rotation's deploy is `deploy --env E`, with its defaults;
@@ -105,5 +123,231 @@ pub(crate) async fn run(
             )
             .await
         }
+    }
+}
+
+/// `globals` for one target of the selection: its region named, so that
+/// `Globals::load` of its environment is that target.
+fn for_one(globals: &Globals, target: &crate::config::Environment) -> Globals {
+    let mut g = globals.clone();
+    g.region = Some(target.region.to_string());
+    g
+}
+
+/// `deploy`: one target as always, several through `fleet`, a saved plan of
+/// several targets all or nothing.
+async fn deploy_targets(
+    mut globals: Globals,
+    printer: &Printer,
+    vars: &Env,
+    mut settings: DeploySettings,
+) -> Result<ExitStatus, Error> {
+    if let Some(path) = settings.saved_plan.clone() {
+        if let Some(saved) = crate::fleet::saved::SavedFleet::read(&path)? {
+            if !settings.selection.envs.is_empty() {
+                return Err(Error::Targets {
+                    message: format!(
+                        "`{}` is a plan of several targets ({}); --env does not apply to it",
+                        path.display(),
+                        saved.target_ids().join(", ")
+                    ),
+                    hint: format!("apply it whole: `autosre-deploy deploy --plan {}`", path.display()),
+                });
+            }
+            let targets = saved
+                .target_ids()
+                .into_iter()
+                .map(|id| {
+                    let selection = crate::fleet::Selection {
+                        target: Some(id),
+                        ..Default::default()
+                    };
+                    crate::fleet::select(&globals.config_dir, &selection)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            let set_env = saved.set_env();
+            let mode = crate::fleet::Mode::Deploy {
+                dry_run: false,
+                saved: Some(saved),
+                traffic: settings.traffic.clone(),
+            };
+            return crate::fleet::run(
+                &globals,
+                printer,
+                vars,
+                targets,
+                mode,
+                None,
+                &set_env,
+                settings.apply.clone(),
+                settings.fleet,
+            )
+            .await;
+        }
+        settings.env = match settings.selection.envs.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            several => {
+                return Err(Error::Targets {
+                    message: format!(
+                        "`{}` is the plan of one target; --env names {}",
+                        path.display(),
+                        several.join(", ")
+                    ),
+                    hint: format!("apply it alone: `autosre-deploy deploy --plan {}`", path.display()),
+                });
+            }
+        };
+        return Box::pin(deploy::run(&globals, printer, vars, settings)).await;
+    }
+    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
+    if targets.len() == 1 {
+        let target = targets.remove(0);
+        globals = for_one(&globals, &target);
+        settings.env = Some(target.name.clone());
+        return Box::pin(deploy::run(&globals, printer, vars, settings)).await;
+    }
+    if settings.source.is_some() {
+        return Err(several_builds());
+    }
+    let mode = crate::fleet::Mode::Deploy {
+        dry_run: settings.dry_run,
+        saved: None,
+        traffic: settings.traffic.clone(),
+    };
+    crate::fleet::run(
+        &globals,
+        printer,
+        vars,
+        targets,
+        mode,
+        settings.image.clone(),
+        &settings.set_env,
+        settings.apply.clone(),
+        settings.fleet,
+    )
+    .await
+}
+
+/// `--source` over several targets: each would build its own image.
+fn several_builds() -> Error {
+    Error::Targets {
+        message: "--source builds one image, and this run has several targets".into(),
+        hint: "build and deploy one target with `--target ENV/REGION --source DIR`, then deploy the others with `--image IMAGE@sha256:DIGEST`".into(),
+    }
+}
+
+/// `plan`: one target as always, several through `fleet`.
+async fn plan_targets(
+    mut globals: Globals,
+    printer: &Printer,
+    vars: &Env,
+    mut settings: PlanSettings,
+) -> Result<ExitStatus, Error> {
+    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
+    if targets.len() == 1 {
+        let target = targets.remove(0);
+        globals = for_one(&globals, &target);
+        settings.env = target.name.clone();
+        return Box::pin(plan::run(&globals, printer, vars, settings)).await;
+    }
+    if settings.source.is_some() {
+        return Err(several_builds());
+    }
+    if let Some(out) = &settings.out {
+        crate::settings::savable_set_env(&settings.set_env)?;
+        crate::plan::saved::check_writable(out)?;
+    }
+    let mode = crate::fleet::Mode::Plan {
+        out: settings.out.clone(),
+        detailed_exitcode: settings.detailed_exitcode,
+    };
+    // A plan applies nothing: no write option matters.
+    let apply = crate::settings::GrantSettings::plan_only(&globals);
+    crate::fleet::run(
+        &globals,
+        printer,
+        vars,
+        targets,
+        mode,
+        settings.image.clone(),
+        &settings.set_env,
+        apply,
+        settings.fleet,
+    )
+    .await
+}
+
+/// `grant`: one target as always, several through `fleet`.
+async fn grant_targets(
+    mut globals: Globals,
+    printer: &Printer,
+    vars: &Env,
+    mut settings: GrantSettings,
+) -> Result<ExitStatus, Error> {
+    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
+    if targets.len() == 1 {
+        let target = targets.remove(0);
+        globals = for_one(&globals, &target);
+        settings.env = target.name.clone();
+        return Box::pin(grant::run(&globals, printer, vars, settings)).await;
+    }
+    let mode = crate::fleet::Mode::Grant {
+        dry_run: settings.dry_run,
+    };
+    crate::fleet::run(
+        &globals,
+        printer,
+        vars,
+        targets,
+        mode,
+        None,
+        &[],
+        settings.apply.clone(),
+        settings.fleet,
+    )
+    .await
+}
+
+/// A read-only command (`check`, `secrets status`, `key check`) over the
+/// selected targets, one after the other: each prints its own report, as
+/// alone (with `--output json`, one document per target, in order), its
+/// lines on stderr prefixed with the target. The run fails when any target
+/// does, after every target was checked.
+async fn each_target(
+    globals: &Globals,
+    printer: &Printer,
+    args: crate::cli::SelectArgs,
+    f: impl AsyncFn(&Globals, &Printer, String) -> Result<ExitStatus, Error>,
+) -> Result<ExitStatus, Error> {
+    let targets = crate::fleet::select(&globals.config_dir, &crate::fleet::Selection::of(args))?;
+    if let [one] = targets.as_slice() {
+        return f(&for_one(globals, one), printer, one.name.clone()).await;
+    }
+    let mut worst: Option<Category> = None;
+    for t in &targets {
+        let id = crate::fleet::target_id(t);
+        let p = printer.for_target(&id);
+        p.step(&format!("{id}: project {}, region {}", t.project, t.region));
+        if let Err(e) = Box::pin(f(&for_one(globals, t), &p, t.name.clone())).await {
+            if !e.is_reported() {
+                let lines = crate::error::chain(&e);
+                p.error(&lines.join("\n  caused by: "), e.hint().as_deref());
+            }
+            worst = Some(match (worst, e.category()) {
+                (Some(Category::Interrupted(s)), _) | (_, Category::Interrupted(s)) => {
+                    return Err(Error::Reported(Category::Interrupted(s)));
+                }
+                (Some(Category::Failed), _) | (_, Category::Failed) => Category::Failed,
+                _ => Category::User,
+            });
+        }
+    }
+    match worst {
+        None => Ok(ExitStatus::Success),
+        Some(c) => Err(Error::Reported(c)),
     }
 }

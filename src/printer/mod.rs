@@ -66,6 +66,10 @@ pub(crate) struct Printer {
     shared: Arc<Shared>,
     /// [`Printer::paint_out`] paints for stderr rather than stdout.
     paint_stderr: bool,
+    /// The target (`staging/us-central1`) this printer speaks for in a run
+    /// over several: each of its lines on stderr starts with `[TARGET]` (in
+    /// JSON, a `target` field), so interleaved lines stay attributable.
+    prefix: Option<Arc<str>>,
 }
 
 struct Shared {
@@ -137,6 +141,15 @@ impl Printer {
                 wrote_data: std::sync::atomic::AtomicBool::new(false),
             }),
             paint_stderr: false,
+            prefix: None,
+        }
+    }
+
+    /// The same printer, its stderr lines prefixed with `[target]`.
+    pub(crate) fn for_target(&self, target: &str) -> Printer {
+        Printer {
+            prefix: Some(target.into()),
+            ..self.clone()
         }
     }
 
@@ -250,10 +263,16 @@ impl Printer {
 
     /// One line (or block) on stderr: `human` as text, or `message` with
     /// `extra` as one JSON object.
-    fn line(&self, severity: Severity, human: &str, message: &str, extra: Map<String, Value>) {
-        let text = match self.shared.json {
-            true => json::line(severity, message, extra),
-            false => format!("{human}\n"),
+    fn line(&self, severity: Severity, human: &str, message: &str, mut extra: Map<String, Value>) {
+        let text = match (self.shared.json, &self.prefix) {
+            (true, prefix) => {
+                if let Some(p) = prefix {
+                    extra.insert("target".into(), p.as_ref().into());
+                }
+                json::line(severity, message, extra)
+            }
+            (false, None) => format!("{human}\n"),
+            (false, Some(p)) => human.lines().map(|l| format!("[{p}] {l}\n")).collect(),
         };
         self.write_err(&text);
     }

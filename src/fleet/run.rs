@@ -1,0 +1,555 @@
+//! The run over several targets: plan every target (one concurrent wave,
+//! reads shared), judge them all before any write, then one IAM phase with
+//! every policy written once, then the rollouts (one concurrent wave,
+//! bounded by `--jobs`, stopped by the first failure unless `--keep-going`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use google_cloud_iam_v1::model::Policy;
+
+use super::report::{self, TargetResult, TargetStatus};
+use super::saved::SavedFleet;
+use super::{FleetOptions, target_id};
+use crate::ExitStatus;
+use crate::apply::{self, ApplyOptions, IamResult, Outcome};
+use crate::commands::shared::{Context, note_set_env, with_context};
+use crate::config::Environment;
+use crate::error::{Category, Error};
+use crate::gcp::iam::{Grant, PolicyResource};
+use crate::plan::{self, IamChange, LiveState, Plan, ProblemKind, TrafficAsk, compute};
+use crate::printer::Printer;
+use crate::settings::{Globals, ReleaseTraffic};
+
+/// What the run does with the targets' plans.
+pub(crate) enum Mode {
+    /// `plan`: print them (and save them with `--out`).
+    Plan {
+        out: Option<PathBuf>,
+        detailed_exitcode: bool,
+    },
+    /// `deploy`: apply them (with `--dry-run`, print them only); from a
+    /// saved plan, only when every target's plan is unchanged.
+    Deploy {
+        dry_run: bool,
+        saved: Option<SavedFleet>,
+        traffic: ReleaseTraffic,
+    },
+    /// `grant`: their grants only.
+    Grant { dry_run: bool },
+}
+
+/// One target, ready to be planned.
+struct Prepared {
+    id: String,
+    env: Environment,
+    image: Option<String>,
+    /// `--set-env` names (already applied to `env`).
+    set_env: Vec<String>,
+}
+
+/// One target, planned.
+struct Planned {
+    prepared: Prepared,
+    plan: Plan,
+    live: LiveState,
+}
+
+/// Run `mode` over `targets` (two or more).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run(
+    globals: &Globals,
+    printer: &Printer,
+    vars: &crate::Env,
+    targets: Vec<Environment>,
+    mode: Mode,
+    image: Option<String>,
+    set_env: &[(String, String)],
+    apply: ApplyOptions,
+    fleet: FleetOptions,
+) -> Result<ExitStatus, Error> {
+    let prepared = prepare(targets, &mode, image, set_env)?;
+    let first = prepared[0].env.clone();
+    with_context(globals, printer, vars, &first, async |ctx| {
+        Box::pin(run_in(ctx, prepared, mode, set_env, apply, fleet)).await
+    })
+    .await
+}
+
+/// Everything checked offline, for every target, before any request: the
+/// key's wiring, `--set-env`, the image, `--tag`.
+fn prepare(
+    targets: Vec<Environment>,
+    mode: &Mode,
+    image: Option<String>,
+    set_env: &[(String, String)],
+) -> Result<Vec<Prepared>, Error> {
+    let saved = match mode {
+        Mode::Deploy { saved: Some(s), .. } => Some(s),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for mut env in targets {
+        let id = target_id(&env);
+        if let Mode::Deploy { .. } = mode
+            && let Some(e) = crate::config::key_wiring_error(&env)
+        {
+            return Err(e.into());
+        }
+        let saved_one = saved.and_then(|s| s.get(&id));
+        let names = match (mode, saved_one) {
+            (Mode::Grant { .. }, _) => Vec::new(),
+            (_, Some(s)) => crate::settings::apply_set_env(&mut env, &s.set_env_pairs())?,
+            (_, None) => crate::settings::apply_set_env(&mut env, set_env)?,
+        };
+        if let (Some(s), Some(one)) = (saved, saved_one) {
+            s.check_config(&env, one)?;
+        }
+        let image = match (mode, saved_one) {
+            (Mode::Grant { .. }, _) => None,
+            (_, Some(s)) => Some(s.image.clone()),
+            (_, None) => Some(image_of(&mut env, image.clone())?),
+        };
+        if let Mode::Deploy {
+            traffic:
+                ReleaseTraffic {
+                    tag: Some(tag), ..
+                },
+            ..
+        } = mode
+        {
+            crate::plan::traffic::check_tag(tag, &env.service.name).map_err(|message| {
+                Error::ReleaseArgument {
+                    message: format!("--tag ({id}): {message}"),
+                    hint: "Cloud Run refuses a tag whose length plus the service name's exceeds 46 characters; choose a shorter tag".into(),
+                }
+            })?;
+        }
+        out.push(Prepared {
+            id,
+            env,
+            image,
+            set_env: names,
+        });
+    }
+    Ok(out)
+}
+
+/// `--image`, else `service.image`. A build from source is one target's
+/// (the image is built where that target deploys); several targets deploy
+/// an image.
+fn image_of(env: &mut Environment, flag: Option<String>) -> Result<String, Error> {
+    if flag.is_none() && env.service.source.is_some() {
+        return Err(Error::Targets {
+            message: format!(
+                "`service.source` in {} builds an image, and a run over several targets deploys one image",
+                env.source.display()
+            ),
+            hint: format!(
+                "build once (`autosre-deploy deploy --target {}`), then deploy every target with `--image IMAGE@sha256:DIGEST`",
+                target_id(env)
+            ),
+        });
+    }
+    env.service.source = None;
+    let flag = match flag {
+        Some(f) => f,
+        None => match env.service.image.as_ref().map(ToString::to_string) {
+            Some(i) if !i.trim().is_empty() => i,
+            _ => {
+                return Err(Error::NoImage {
+                    env: env.name.clone(),
+                    file: env.source.clone(),
+                });
+            }
+        },
+    };
+    crate::config::parse_image(&flag)
+        .map(|i| i.to_string())
+        .map_err(|cause| Error::InvalidImage { value: flag, cause })
+}
+
+async fn run_in(
+    ctx: &Context,
+    prepared: Vec<Prepared>,
+    mode: Mode,
+    set_env: &[(String, String)],
+    options: ApplyOptions,
+    fleet: FleetOptions,
+) -> Result<ExitStatus, Error> {
+    let printer = &ctx.printer;
+    let google = &ctx.google;
+    let ask = match &mode {
+        Mode::Deploy { traffic, .. } => TrafficAsk {
+            to_latest: traffic.to_latest,
+            no_traffic: traffic.no_traffic,
+            tag: traffic.tag.clone().map(|t| (t, revision_suffix())),
+        },
+        _ => TrafficAsk::default(),
+    };
+    printer.step(&format!(
+        "Reading live state for {} targets ({} at a time)",
+        prepared.len(),
+        fleet.jobs
+    ));
+    // 1. Every target's plan, the reads they share made once.
+    google.shared_reads().start();
+    let planned: Vec<Result<Planned, Error>> = futures::stream::iter(prepared.into_iter().map(|p| {
+        let ask = ask.clone();
+        async move {
+            let target = match &p.image {
+                Some(image) => plan::Target::Deploy {
+                    image: image.clone(),
+                    traffic: ask,
+                },
+                None => plan::Target::Grant,
+            };
+            let (mut plan, live) = plan::plan(google, &p.env, &target).await?;
+            note_set_env(&mut plan, &p.set_env, &p.env);
+            Ok(Planned {
+                prepared: p,
+                plan,
+                live,
+            })
+        }
+    }))
+    .buffered(fleet.jobs)
+    .collect()
+    .await;
+    google.shared_reads().stop();
+    let mut planned = planned.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if options.strict_iam {
+        for p in &mut planned {
+            plan::permissions::strict(&mut p.plan);
+        }
+    }
+
+    // 2. Judge every target before anything is written.
+    match &mode {
+        Mode::Plan {
+            out,
+            detailed_exitcode,
+        } => {
+            report::print_plans(ctx, &planned_views(&planned));
+            preflight(&planned, false)?;
+            if let Some(out) = out {
+                let saved = SavedFleet::new(
+                    planned
+                        .iter()
+                        .map(|p| (&p.plan, &p.prepared.env, p.prepared.image.as_deref())),
+                    set_env,
+                );
+                saved.write(out)?;
+                printer.success(&format!(
+                    "Saved the plan of {n} targets to {f}; apply exactly it with `autosre-deploy deploy --plan {f}`",
+                    n = planned.len(),
+                    f = out.display(),
+                ));
+            }
+            let changes = planned.iter().any(|p| p.plan.changes.any());
+            return Ok(match detailed_exitcode & changes {
+                true => ExitStatus::Changes,
+                false => ExitStatus::Success,
+            });
+        }
+        Mode::Deploy { dry_run: true, .. } | Mode::Grant { dry_run: true } => {
+            report::print_plans(ctx, &planned_views(&planned));
+            preflight(&planned, matches!(mode, Mode::Grant { .. }))?;
+            return Ok(ExitStatus::Success);
+        }
+        Mode::Deploy { saved, .. } => {
+            if let Err(e) = preflight(&planned, false) {
+                report::print_plans(ctx, &planned_views(&planned));
+                return Err(e);
+            }
+            if let Some(saved) = saved {
+                // All or nothing: one stale target refuses every target.
+                saved.same_targets(planned.iter().map(|p| p.prepared.id.as_str()))?;
+                for p in &planned {
+                    let s = saved.get(&p.prepared.id).expect("the same targets");
+                    let drift = crate::plan::saved::drift(&s.plan, &p.plan);
+                    if !drift.is_empty() {
+                        return Err(Error::Drift {
+                            env: p.prepared.id.clone(),
+                            drift,
+                        });
+                    }
+                }
+                printer.info(&format!(
+                    "The saved plan matches live state for all {} targets; applying it.",
+                    planned.len()
+                ));
+            }
+        }
+        Mode::Grant { dry_run: false } => {
+            if let Err(e) = preflight(&planned, true) {
+                report::print_plans(ctx, &planned_views(&planned));
+                return Err(e);
+            }
+        }
+    }
+    let total = crate::plan::Changes {
+        add: planned.iter().map(|p| p.plan.changes.add).sum(),
+        change: planned.iter().map(|p| p.plan.changes.change).sum(),
+        remove: planned.iter().map(|p| p.plan.changes.remove).sum(),
+    };
+    if !total.any() {
+        let results: Vec<TargetResult> = planned
+            .iter()
+            .map(|p| TargetResult {
+                status: TargetStatus::Unchanged,
+                outcome: unchanged(p),
+            })
+            .collect();
+        report::print_outcomes(ctx, &planned_views(&planned), &results);
+        printer.success(&format!(
+            "No changes in {} targets; nothing was written.",
+            planned.len()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    for p in &planned {
+        let text = crate::report::plan_human(&p.plan, &printer.painting_for_stderr());
+        printer.for_target(&p.prepared.id).info(text.trim_end());
+    }
+
+    // 3. One IAM phase: each policy read (by the plans) and written once.
+    options.interrupt.start_writing();
+    let grants = grant_all(google, printer, &planned).await;
+
+    // 4. The rollouts, stopped by the first failure unless --keep-going.
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    let results: Vec<TargetResult> = futures::stream::iter(planned.iter().zip(grants).map(|(p, results)| {
+        let options = options.clone();
+        async move {
+            let printer = printer.for_target(&p.prepared.id);
+            if !p.plan.changes.any() {
+                return TargetResult {
+                    status: TargetStatus::Unchanged,
+                    outcome: unchanged(p),
+                };
+            }
+            if stop.load(Ordering::SeqCst) {
+                let mut outcome = apply::granted(&p.plan, results, &options);
+                let rolls_out = p
+                    .plan
+                    .service
+                    .as_ref()
+                    .is_some_and(|s| s.action != plan::ServiceAction::None);
+                if rolls_out {
+                    outcome.failure.get_or_insert(apply::Failure {
+                        message: "not rolled out: another target's rollout failed (--fail-fast)".into(),
+                        hint: Some("deploy again, or pass --keep-going to roll out every target whatever one does".into()),
+                    });
+                    return TargetResult {
+                        status: TargetStatus::NotRolledOut,
+                        outcome,
+                    };
+                }
+                let status = status_of(&outcome);
+                return TargetResult { status, outcome };
+            }
+            let desired = p.prepared.image.as_ref().map(|image| {
+                compute::desired_view(
+                    &p.prepared.env,
+                    image,
+                    &p.plan.runtime_service_account,
+                    &p.plan.pins(),
+                )
+            });
+            let outcome = Box::pin(apply::apply_granted(
+                google,
+                &p.plan,
+                p.live.clone(),
+                desired,
+                options,
+                &printer,
+                results,
+            ))
+            .await;
+            if outcome.failure.is_some() && !fleet.keep_going {
+                stop.store(true, Ordering::SeqCst);
+            }
+            let status = status_of(&outcome);
+            TargetResult { status, outcome }
+        }
+    }))
+    .buffered(fleet.jobs)
+    .collect()
+    .await;
+
+    report::print_outcomes(ctx, &planned_views(&planned), &results);
+    let failed: Vec<&str> = planned
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.outcome.failure.is_some())
+        .map(|(p, _)| p.prepared.id.as_str())
+        .collect();
+    for (p, r) in planned.iter().zip(&results) {
+        let printer = printer.for_target(&p.prepared.id);
+        for w in &r.outcome.warnings {
+            printer.warn(w);
+        }
+        if let Some(f) = &r.outcome.failure {
+            printer.error(&f.message, f.hint.as_deref());
+        }
+    }
+    if failed.is_empty() {
+        printer.success(&format!("Done: {} targets.", planned.len()));
+        return Ok(ExitStatus::Success);
+    }
+    let interrupted = results.iter().find_map(|r| r.outcome.interrupted);
+    printer.error(
+        &format!(
+            "{} of {} targets failed or were not rolled out: {}",
+            failed.len(),
+            planned.len(),
+            failed.join(", ")
+        ),
+        None,
+    );
+    Err(Error::Reported(match interrupted {
+        Some(signal) => Category::Interrupted(signal),
+        None => Category::Failed,
+    }))
+}
+
+/// The plans, by target, for the report.
+fn planned_views(planned: &[Planned]) -> Vec<(&str, &Plan)> {
+    planned
+        .iter()
+        .map(|p| (p.prepared.id.as_str(), &p.plan))
+        .collect()
+}
+
+/// Every target's preflight problems, each said with its target; `grant`
+/// stops only for those its grants depend on (as for one target).
+fn preflight(planned: &[Planned], grant: bool) -> Result<(), Error> {
+    let problems: Vec<plan::Problem> = planned
+        .iter()
+        .flat_map(|p| {
+            p.plan
+                .preflight
+                .problems
+                .iter()
+                .filter(|pr| {
+                    !grant
+                        || matches!(
+                            pr.kind,
+                            ProblemKind::ServiceAccountMissing
+                                | ProblemKind::MissingPermission
+                                | ProblemKind::ReadRefused
+                        )
+                })
+                .map(|pr| plan::Problem {
+                    message: format!("{}: {}", p.prepared.id, pr.message),
+                    ..pr.clone()
+                })
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Preflight { problems }),
+    }
+}
+
+/// What an unchanged target reports: its service as it is.
+fn unchanged(p: &Planned) -> Outcome {
+    Outcome {
+        service: p
+            .live
+            .service
+            .as_ref()
+            .map(|s| apply::ServiceOutcome::of(&p.prepared.env.service.name, s, None, 0.0)),
+        ..Outcome::default()
+    }
+}
+
+fn status_of(outcome: &Outcome) -> TargetStatus {
+    match &outcome.failure {
+        None => TargetStatus::Done,
+        Some(_) => TargetStatus::Failed,
+    }
+}
+
+/// Every target's grants before its rollout, merged per policy and written
+/// at once: one read-modify-write per policy however many targets need a
+/// binding in it (the policy as the plans read it, so a policy that changes
+/// costs one write and no read; a stale etag re-reads, as for one target).
+/// Returns, per target, the results of its own changes in its plan's order.
+async fn grant_all(
+    google: &crate::gcp::Google,
+    printer: &Printer,
+    planned: &[Planned],
+) -> Vec<Vec<IamResult>> {
+    let mut merged: BTreeMap<PolicyResource, (IamChange, Option<Policy>)> = BTreeMap::new();
+    for p in planned {
+        for c in apply::grant_order(&p.plan).0 {
+            let (m, _) = merged.entry(c.resource.clone()).or_insert_with(|| {
+                (
+                    IamChange {
+                        resource: c.resource.clone(),
+                        etag: c.etag.clone(),
+                        add: Vec::new(),
+                        remove: Vec::new(),
+                        required: false,
+                    },
+                    p.live.policy(&c.resource).cloned(),
+                )
+            });
+            extend(&mut m.add, &c.add);
+            extend(&mut m.remove, &c.remove);
+            m.required |= c.required;
+        }
+    }
+    // A binding one target adds is never removed for another.
+    for (m, _) in merged.values_mut() {
+        let add = m.add.clone();
+        m.remove.retain(|g| !add.contains(g));
+    }
+    if !merged.is_empty() {
+        printer.step(&format!(
+            "Granting IAM roles on {} resource(s) for {} targets",
+            merged.len(),
+            planned.len()
+        ));
+    }
+    let results = futures::future::join_all(
+        merged
+            .values()
+            .map(|(c, planned)| apply::iam::apply_change(google, c, planned.clone())),
+    )
+    .await;
+    let by_resource: BTreeMap<&PolicyResource, IamResult> =
+        merged.keys().zip(results).collect();
+    planned
+        .iter()
+        .map(|p| {
+            apply::grant_order(&p.plan)
+                .0
+                .iter()
+                .map(|c| by_resource[&c.resource].clone())
+                .collect()
+        })
+        .collect()
+}
+
+fn extend(into: &mut Vec<Grant>, from: &[Grant]) {
+    for g in from {
+        if !into.contains(g) {
+            into.push(g.clone());
+        }
+    }
+}
+
+/// Three random lowercase letters and digits, as `deploy --tag` names a
+/// revision (`SERVICE-00007-x2k`).
+fn revision_suffix() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..3)
+        .map(|_| CHARS[rand::random::<u32>() as usize % CHARS.len()] as char)
+        .collect()
+}
