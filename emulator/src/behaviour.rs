@@ -77,13 +77,19 @@ impl Default for RevisionFailure {
     }
 }
 
-/// `failRevisions: {reason: CONTAINER_MISSING, message: "..."}`: every new revision fails
+/// `failRevisions: {reason: CONTAINER_MISSING, message: "...", only: "/locations/R/"}`: every new
+/// revision (of the services `only` matches) fails
 /// with this `Condition.reason` (a run.v2 `CommonReason` name) and message.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct FailRevisions {
     pub(crate) reason: String,
     pub(crate) message: String,
+    /// Only the revisions of services whose name
+    /// (`projects/P/locations/R/services/S`) contains this, e.g. `/locations/europe-west1/`:
+    /// one region's rollout fails while another's succeeds. Every service when absent.
+    #[serde(default)]
+    pub(crate) only: Option<String>,
 }
 
 /// A project's organisation policy constraints the emulator models.

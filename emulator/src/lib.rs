@@ -309,6 +309,20 @@ impl Emulator {
         f(&mut lock(&self.inner.state))
     }
 
+    /// From now on, every new revision of the services whose name
+    /// (`projects/P/locations/R/services/S`) contains `service_contains` fails with this
+    /// run.v2 `CommonReason` name and message (as the world's `failRevisions` with `only`):
+    /// one region's rollout fails while another's succeeds.
+    pub fn fail_revisions_of(&self, service_contains: &str, reason: &str, message: &str) {
+        self.with_state(|st| {
+            st.behaviour.fail_revisions = Some(behaviour::FailRevisions {
+                reason: reason.to_string(),
+                message: message.to_string(),
+                only: Some(service_contains.to_string()),
+            })
+        });
+    }
+
     /// The stored policy of a resource such as `projects/acme`,
     /// `projects/acme/secrets/x`, `projects/acme/serviceAccounts/e@x` or
     /// `projects/acme/locations/us-central1/services/s`; `None` if it does not exist.

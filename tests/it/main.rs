@@ -34,6 +34,7 @@ mod secrets;
 mod signals;
 mod source;
 mod staging;
+mod targets;
 #[cfg(feature = "gcloud-tests")]
 mod versus_scripts;
 

@@ -79,6 +79,7 @@ pub(super) fn new_revision(
         st.behaviour
             .fail_revisions
             .as_ref()
+            .filter(|f| f.only.as_deref().is_none_or(|only| key.contains(only)))
             .map(|f| (13, f.reason.clone(), f.message.clone()))
     };
     let outcome = match failure {

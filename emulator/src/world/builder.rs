@@ -110,6 +110,19 @@ impl WorldBuilder {
         self.world.fail_revisions = Some(FailRevisions {
             reason: reason.to_string(),
             message: message.to_string(),
+            only: None,
+        });
+        self
+    }
+
+    /// Like [`WorldBuilder::fail_revisions`], for the services whose name
+    /// (`projects/P/locations/R/services/S`) contains `service_contains` only, e.g.
+    /// `/locations/europe-west1/`: one target's rollout fails, the others' succeed.
+    pub fn fail_revisions_of(mut self, service_contains: &str, reason: &str, message: &str) -> Self {
+        self.world.fail_revisions = Some(FailRevisions {
+            reason: reason.to_string(),
+            message: message.to_string(),
+            only: Some(service_contains.to_string()),
         });
         self
     }
