@@ -298,10 +298,6 @@ pub(crate) struct DeployArgs {
     /// One target, `ENV/REGION` (as `targets` lists them), e.g. for one job of a CI matrix.
     #[arg(long, value_name = "ENV/REGION", conflicts_with_all = ["env", "plan"])]
     pub(crate) target: Option<String>,
-    #[command(flatten)]
-    pub(crate) jobs: JobsArgs,
-    #[command(flatten)]
-    pub(crate) failure: FailureArgs,
     /// Deploy this image instead of `service.image`.
     #[arg(long, value_name = "IMAGE", conflicts_with = "plan")]
     pub(crate) image: Option<String>,
@@ -340,6 +336,10 @@ pub(crate) struct DeployArgs {
     /// `service.traffic: keep` or traffic pinned to named revisions.
     #[arg(long, conflicts_with = "plan")]
     pub(crate) to_latest: bool,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
+    #[command(flatten)]
+    pub(crate) failure: FailureArgs,
 }
 
 /// `KEY=VALUE` of `--set-env` (the value may contain `=`, and may be empty).
