@@ -13,12 +13,12 @@
 //! subcommand and wires the others together.
 
 mod apply;
-mod fleet;
 mod ci;
 mod cli;
 mod commands;
 mod config;
 mod error;
+mod fleet;
 mod gcp;
 mod interrupt;
 mod key;

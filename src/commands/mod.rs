@@ -151,7 +151,10 @@ async fn deploy_targets(
                         path.display(),
                         saved.target_ids().join(", ")
                     ),
-                    hint: format!("apply it whole: `autosre-deploy deploy --plan {}`", path.display()),
+                    hint: format!(
+                        "apply it whole: `autosre-deploy deploy --plan {}`",
+                        path.display()
+                    ),
                 });
             }
             let targets = saved
@@ -197,7 +200,10 @@ async fn deploy_targets(
                         path.display(),
                         several.join(", ")
                     ),
-                    hint: format!("apply it alone: `autosre-deploy deploy --plan {}`", path.display()),
+                    hint: format!(
+                        "apply it alone: `autosre-deploy deploy --plan {}`",
+                        path.display()
+                    ),
                 });
             }
         };

@@ -41,7 +41,8 @@ pub(crate) fn run(
                 .join("\n")
         }
         Output::Markdown => {
-            let mut s = String::from("| target | project | region | service |\n|---|---|---|---|\n");
+            let mut s =
+                String::from("| target | project | region | service |\n|---|---|---|---|\n");
             for l in &lines {
                 s.push_str(&format!(
                     "| `{}` | {} | {} | {} |\n",

@@ -138,10 +138,7 @@ pub(crate) fn one_target(file: Environment, region: Option<&str>) -> Result<Envi
         Some(r) => match targets.iter().position(|t| t.region == r) {
             Some(i) => Ok(targets.swap_remove(i)),
             None => Err(Error::Targets {
-                message: format!(
-                    "{} does not deploy to `{r}`",
-                    file.source.display()
-                ),
+                message: format!("{} does not deploy to `{r}`", file.source.display()),
                 hint: format!("its regions: {}", listed()),
             }),
         },
@@ -162,7 +159,10 @@ pub(crate) fn one_target(file: Environment, region: Option<&str>) -> Result<Envi
 
 /// The regions of a file, in order.
 fn targets_of(file: &Environment) -> Vec<String> {
-    file.targets().iter().map(|t| t.region.to_string()).collect()
+    file.targets()
+        .iter()
+        .map(|t| t.region.to_string())
+        .collect()
 }
 
 /// One line of `targets --output json`: what a CI matrix job needs to run

@@ -198,7 +198,11 @@ pub(crate) fn print_outcomes(ctx: &Context, plans: &[(&str, &Plan)], results: &[
                 status_line(&t)
             );
             for ((_, plan), r) in plans.iter().zip(results) {
-                s.push_str(&report::outcome_markdown(plan, &r.outcome, ctx.globals.command));
+                s.push_str(&report::outcome_markdown(
+                    plan,
+                    &r.outcome,
+                    ctx.globals.command,
+                ));
                 s.push_str(&format!("\nStatus: **{}**\n\n", status_word(r.status)));
             }
             s

@@ -113,10 +113,7 @@ fn prepare(
             (_, None) => Some(image_of(&mut env, image.clone())?),
         };
         if let Mode::Deploy {
-            traffic:
-                ReleaseTraffic {
-                    tag: Some(tag), ..
-                },
+            traffic: ReleaseTraffic { tag: Some(tag), .. },
             ..
         } = mode
         {
@@ -196,28 +193,29 @@ async fn run_in(
     ));
     // 1. Every target's plan, the reads they share made once.
     google.shared_reads().start();
-    let planned: Vec<Result<Planned, Error>> = futures::stream::iter(prepared.into_iter().map(|p| {
-        let ask = ask.clone();
-        async move {
-            let target = match &p.image {
-                Some(image) => plan::Target::Deploy {
-                    image: image.clone(),
-                    traffic: ask,
-                },
-                None => plan::Target::Grant,
-            };
-            let (mut plan, live) = plan::plan(google, &p.env, &target).await?;
-            note_set_env(&mut plan, &p.set_env, &p.env);
-            Ok(Planned {
-                prepared: p,
-                plan,
-                live,
-            })
-        }
-    }))
-    .buffered(fleet.jobs)
-    .collect()
-    .await;
+    let planned: Vec<Result<Planned, Error>> =
+        futures::stream::iter(prepared.into_iter().map(|p| {
+            let ask = ask.clone();
+            async move {
+                let target = match &p.image {
+                    Some(image) => plan::Target::Deploy {
+                        image: image.clone(),
+                        traffic: ask,
+                    },
+                    None => plan::Target::Grant,
+                };
+                let (mut plan, live) = plan::plan(google, &p.env, &target).await?;
+                note_set_env(&mut plan, &p.set_env, &p.env);
+                Ok(Planned {
+                    prepared: p,
+                    plan,
+                    live,
+                })
+            }
+        }))
+        .buffered(fleet.jobs)
+        .collect()
+        .await;
     google.shared_reads().stop();
     let mut planned = planned.into_iter().collect::<Result<Vec<_>, _>>()?;
     if options.strict_iam {
@@ -523,8 +521,7 @@ async fn grant_all(
             .map(|(c, planned)| apply::iam::apply_change(google, c, planned.clone())),
     )
     .await;
-    let by_resource: BTreeMap<&PolicyResource, IamResult> =
-        merged.keys().zip(results).collect();
+    let by_resource: BTreeMap<&PolicyResource, IamResult> = merged.keys().zip(results).collect();
     planned
         .iter()
         .map(|p| {

@@ -47,7 +47,11 @@ impl SharedReads {
     /// `read()`'s answer, sent once per `key` while sharing is on (an error
     /// is shared too: the same request would fail the same way, and its
     /// retries already ran).
-    pub(crate) async fn read<T, F>(&self, key: String, read: impl FnOnce() -> F) -> Result<T, GcpError>
+    pub(crate) async fn read<T, F>(
+        &self,
+        key: String,
+        read: impl FnOnce() -> F,
+    ) -> Result<T, GcpError>
     where
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, GcpError>>,

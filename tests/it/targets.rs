@@ -58,7 +58,9 @@ fn min_instances(h: &Harness, service: &str) -> i64 {
 async fn two_regions_from_one_file_deploy_to_both_with_their_overrides() {
     let h = Harness::start(staging_world().build()).await;
     h.write_config("staging", &two_regions());
-    let run = h.run(&["deploy", "--env", "staging", "--output", "json"]).await;
+    let run = h
+        .run(&["deploy", "--env", "staging", "--output", "json"])
+        .await;
     run.assert_code(0);
     let doc = json(&run);
     let targets: Vec<&str> = doc["targets"]
@@ -88,14 +90,20 @@ async fn two_regions_from_one_file_deploy_to_both_with_their_overrides() {
 async fn two_environments_in_one_project_read_and_write_the_project_policy_once() {
     let h = Harness::start_staging(staging_world().build()).await;
     h.write_config("second", &second_env());
-    let run = h.run(&["deploy", "--env", "staging", "--env", "second"]).await;
+    let run = h
+        .run(&["deploy", "--env", "staging", "--env", "second"])
+        .await;
     run.assert_code(0);
     run.assert_stdout_contains("2 targets: 2 done, 0 failed, 0 not rolled out, 0 unchanged.");
     assert_eq!(h.count("cloudresourcemanager.projects.getIamPolicy"), 1);
     assert_eq!(h.count("cloudresourcemanager.projects.setIamPolicy"), 1);
     assert_eq!(h.count("cloudresourcemanager.projects.get"), 1);
     let policy = h.policy("projects/acme-sre-staging");
-    for role in ["roles/logging.viewer", "roles/cloudtrace.agent", "roles/logging.logWriter"] {
+    for role in [
+        "roles/logging.viewer",
+        "roles/cloudtrace.agent",
+        "roles/logging.logWriter",
+    ] {
         assert!(binds(&policy, role, SA_MEMBER), "{role}: {policy:?}");
     }
     assert!(binds(&policy, "roles/owner", "user:owner@example.com"));
@@ -120,8 +128,17 @@ async fn a_plan_of_several_targets_is_one_document_with_a_total() {
     assert!(total.starts_with("Plan: 2 targets, "), "{total}");
     let md = h.run(&["plan", "--all", "--output", "markdown"]).await;
     md.assert_code(0);
-    assert!(md.stdout.starts_with("## autosre-deploy plan: 2 targets"), "{}", md.stdout);
-    assert_eq!(md.stdout.matches("### autosre-deploy plan: ").count(), 2, "{}", md.stdout);
+    assert!(
+        md.stdout.starts_with("## autosre-deploy plan: 2 targets"),
+        "{}",
+        md.stdout
+    );
+    assert_eq!(
+        md.stdout.matches("### autosre-deploy plan: ").count(),
+        2,
+        "{}",
+        md.stdout
+    );
     let j = h.run(&["plan", "--all", "--output", "json"]).await;
     let doc = json(&j);
     assert_eq!(doc["schema_version"], 1);
@@ -147,7 +164,11 @@ async fn targets_prints_the_ci_matrix_and_deploy_target_deploys_one() {
     h.write_config("second", &second_env());
     let run = h.run(&["targets", "--output", "json"]).await;
     run.assert_code(0);
-    assert_eq!(run.stdout.trim().lines().count(), 1, "one line for a step output");
+    assert_eq!(
+        run.stdout.trim().lines().count(),
+        1,
+        "one line for a step output"
+    );
     let matrix = json(&run);
     assert_eq!(
         matrix,
@@ -218,7 +239,9 @@ async fn fail_fast_rolls_out_no_target_after_a_failed_one() {
     let h = deployed_then_europe_fails().await;
     let (europe, us) = (latest_ready(&h, EUROPE), latest_ready(&h, SERVICE));
     let args = ["deploy", "--env", "staging", "--image", NEXT, "--jobs", "1"];
-    let run = h.run_with(&[&args[..], &["--output", "json"]].concat(), &[]).await;
+    let run = h
+        .run_with(&[&args[..], &["--output", "json"]].concat(), &[])
+        .await;
     run.assert_code(1);
     let doc = json(&run);
     assert_eq!(doc["targets"][0]["status"], "failed");
@@ -234,7 +257,9 @@ async fn fail_fast_rolls_out_no_target_after_a_failed_one() {
     assert_eq!(latest_ready(&h, EUROPE), europe);
     assert_eq!(latest_ready(&h, SERVICE), us);
     assert!(
-        h.writes().iter().all(|e| !e.path.contains("/locations/us-central1/")),
+        h.writes()
+            .iter()
+            .all(|e| !e.path.contains("/locations/us-central1/")),
         "{:?}",
         h.write_rpcs()
     );
@@ -252,8 +277,16 @@ async fn keep_going_rolls_out_the_others_and_still_fails() {
     let europe = latest_ready(&h, EUROPE);
     let run = h
         .run(&[
-            "deploy", "--env", "staging", "--image", NEXT, "--jobs", "1", "--keep-going",
-            "--output", "json",
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            NEXT,
+            "--jobs",
+            "1",
+            "--keep-going",
+            "--output",
+            "json",
         ])
         .await;
     run.assert_code(1);
@@ -261,7 +294,11 @@ async fn keep_going_rolls_out_the_others_and_still_fails() {
     assert_eq!(doc["targets"][0]["status"], "failed");
     assert_eq!(doc["targets"][1]["status"], "done");
     assert_eq!(doc["totals"]["failed"], 1);
-    assert_eq!(latest_ready(&h, EUROPE), europe, "a failed target's traffic never moves");
+    assert_eq!(
+        latest_ready(&h, EUROPE),
+        europe,
+        "a failed target's traffic never moves"
+    );
     let us = h.emulator.service(SERVICE).unwrap();
     assert_eq!(us["template"]["containers"][0]["image"], NEXT);
 }
@@ -279,14 +316,24 @@ async fn a_saved_plan_of_several_targets_is_refused_when_one_drifted() {
     plan.assert_code(0);
     plan.assert_stderr_contains("Saved the plan of 2 targets");
     // Someone deploys Europe alone meanwhile.
-    h.run(&["deploy", "--target", "staging/europe-west1", "--image", NEXT])
-        .await
-        .assert_code(0);
+    h.run(&[
+        "deploy",
+        "--target",
+        "staging/europe-west1",
+        "--image",
+        NEXT,
+    ])
+    .await
+    .assert_code(0);
     h.emulator.clear_journal();
     let run = h.run(&["deploy", "--plan", file]).await;
     run.assert_code(1);
     run.assert_stderr_contains("staging/europe-west1");
-    assert!(h.writes().is_empty(), "all or nothing: {:?}", h.write_rpcs());
+    assert!(
+        h.writes().is_empty(),
+        "all or nothing: {:?}",
+        h.write_rpcs()
+    );
     // A fresh plan of both applies both.
     h.run(&["plan", "--env", "staging", "--image", NEXT, "--out", file])
         .await
@@ -298,7 +345,11 @@ async fn a_saved_plan_of_several_targets_is_refused_when_one_drifted() {
     );
     // An edited file is refused.
     let text = std::fs::read_to_string(file).unwrap();
-    std::fs::write(file, text.replace("staging/europe-west1", "staging/us-east1")).unwrap();
+    std::fs::write(
+        file,
+        text.replace("staging/europe-west1", "staging/us-east1"),
+    )
+    .unwrap();
     let edited = h.run(&["deploy", "--plan", file]).await;
     edited.assert_code(1);
     edited.assert_stderr_contains("edited");
@@ -318,8 +369,14 @@ async fn two_processes_sharing_a_policy_both_succeed_with_both_bindings() {
     a.assert_code(0);
     b.assert_code(0);
     let policy = h.policy("projects/acme-sre-staging");
-    assert!(binds(&policy, "roles/logging.viewer", SA_MEMBER), "{policy:?}");
-    assert!(binds(&policy, "roles/logging.logWriter", SA_MEMBER), "{policy:?}");
+    assert!(
+        binds(&policy, "roles/logging.viewer", SA_MEMBER),
+        "{policy:?}"
+    );
+    assert!(
+        binds(&policy, "roles/logging.logWriter", SA_MEMBER),
+        "{policy:?}"
+    );
     assert!(binds(&policy, "roles/owner", "user:owner@example.com"));
 }
 
@@ -332,10 +389,17 @@ fn fleet_world(projects: usize) -> autosre_emulator::WorldBuilder {
             .project(&project, NUMBER + p as u64)
             .service_account(&format!("autosre-run@{project}.iam.gserviceaccount.com"))
             .project_binding(&project, "roles/owner", "user:owner@example.com");
-        for s in ["gemini-api-key", "google-client-id", "sre-agent-encryption-key"] {
-            b = b
-                .secret(&project, s)
-                .secret_version(&project, s, VersionState::Enabled, payload_for(s));
+        for s in [
+            "gemini-api-key",
+            "google-client-id",
+            "sre-agent-encryption-key",
+        ] {
+            b = b.secret(&project, s).secret_version(
+                &project,
+                s,
+                VersionState::Enabled,
+                payload_for(s),
+            );
         }
     }
     b

@@ -118,7 +118,12 @@ impl WorldBuilder {
     /// Like [`WorldBuilder::fail_revisions`], for the services whose name
     /// (`projects/P/locations/R/services/S`) contains `service_contains` only, e.g.
     /// `/locations/europe-west1/`: one target's rollout fails, the others' succeed.
-    pub fn fail_revisions_of(mut self, service_contains: &str, reason: &str, message: &str) -> Self {
+    pub fn fail_revisions_of(
+        mut self,
+        service_contains: &str,
+        reason: &str,
+        message: &str,
+    ) -> Self {
         self.world.fail_revisions = Some(FailRevisions {
             reason: reason.to_string(),
             message: message.to_string(),

@@ -15,20 +15,25 @@ use super::super::validate::{self, InvalidValue};
 use super::super::values::Region;
 use super::super::yaml::{Pos, join_path};
 
+/// Each entry of `regions:` that parsed, with what it says.
+pub(super) type Entries<'r> = Vec<(Region, &'r RawRegion)>;
+
 /// The region every target shares when there is one (`region:` or its default), else the first
 /// of `regions:`, and the targets of `regions:` (empty with `region:`).
 pub(super) fn resolve_region<'r>(
     p: &mut Problems<'_>,
     region: Option<&Spanned<Text>>,
     regions: Option<&'r Spanned<Vec<Spanned<RawRegion>>>>,
-) -> Option<(Region, Vec<(Pos, Region, &'r RawRegion)>)> {
+) -> Option<(Region, Entries<'r>)> {
     let Some(list) = regions else {
         let parsed: Option<Region> = match region {
             Some(v) => p.check_text(v, "region", |s| s.parse()),
             None => Some(defaults::REGION.parse().expect("the default region parses")),
         };
         if let (Some(r), Some(written)) = (&parsed, region) {
-            p.check(written, "region", |_| validate::cloud_run_region(r.as_ref()));
+            p.check(written, "region", |_| {
+                validate::cloud_run_region(r.as_ref())
+            });
         }
         return parsed.map(|r| (r, Vec::new()));
     };
@@ -112,9 +117,9 @@ pub(super) fn resolve_region<'r>(
             continue;
         }
         seen.push(region.to_string());
-        out.push((Pos::of(entry), region, &entry.value));
+        out.push((region, &entry.value));
     }
-    let first = out.first().map(|(_, r, _)| r.clone())?;
+    let first = out.first().map(|(r, _)| r.clone())?;
     Some((first, out))
 }
 
@@ -124,12 +129,12 @@ pub(super) fn resolve_region<'r>(
 /// `service.plain_env_allow` lists it).
 pub(super) fn resolve_overrides(
     p: &mut Problems<'_>,
-    entries: &[(Pos, Region, &RawRegion)],
+    entries: &[(Region, &RawRegion)],
     service: &ServiceSpec,
     key_env: &str,
 ) -> Vec<RegionTarget> {
     let mut out = Vec::new();
-    for (i, (_, region, raw)) in entries.iter().enumerate() {
+    for (i, (region, raw)) in entries.iter().enumerate() {
         let base = format!("regions[{i}].{region}");
         let mut target = RegionTarget {
             region: region.clone(),
@@ -167,7 +172,10 @@ pub(super) fn resolve_overrides(
                 ))
             } else if service.secrets.contains_key(&name.value) {
                 Some(InvalidValue::new(
-                    format!("`{}` is set from Secret Manager by `service.secrets`", name.value),
+                    format!(
+                        "`{}` is set from Secret Manager by `service.secrets`",
+                        name.value
+                    ),
                     "delete it here, or remove it from `service.secrets`",
                 ))
             } else if redact::is_sensitive_name(&name.value)
@@ -201,7 +209,10 @@ pub(super) fn resolve_overrides(
                     Pos::of(value),
                     key,
                     InvalidValue::new(
-                        format!("env values must be text; YAML reads `{}` as {kind}", p.written(value)),
+                        format!(
+                            "env values must be text; YAML reads `{}` as {kind}",
+                            p.written(value)
+                        ),
                         format!("quote it: `{}: \"{}\"`", name.value, p.written(value)),
                     ),
                 ),

@@ -42,12 +42,18 @@ fn region_and_regions_together_are_refused() {
 #[test]
 fn bad_region_entries_name_their_line() {
     assert_error(
-        &example_with("region: us-central1\n", "regions: [us-central1, europe-wset1]\n"),
+        &example_with(
+            "region: us-central1\n",
+            "regions: [us-central1, europe-wset1]\n",
+        ),
         "config/prod.yaml:2:24: regions[1]: unknown region `europe-wset1`: Cloud Run does not run there",
         "europe-west1",
     );
     assert_error(
-        &example_with("region: us-central1\n", "regions: [us-central1, us-central1]\n"),
+        &example_with(
+            "region: us-central1\n",
+            "regions: [us-central1, us-central1]\n",
+        ),
         "config/prod.yaml:2:24: regions[1]: `us-central1` is listed twice",
         "once",
     );
@@ -68,7 +74,10 @@ fn overrides_follow_the_shared_rules() {
     );
     let key = "regions:\n  - europe-west1:\n      env:\n        SRE_AGENT_ENCRYPTION_KEY: x\n";
     let (shown, _) = error_of(&example_with("region: us-central1\n", key));
-    assert!(shown.contains("regions[0].europe-west1.env.SRE_AGENT_ENCRYPTION_KEY"), "{shown}");
+    assert!(
+        shown.contains("regions[0].europe-west1.env.SRE_AGENT_ENCRYPTION_KEY"),
+        "{shown}"
+    );
     assert!(!shown.contains(": x"), "{shown}");
     let unknown = "regions:\n  - europe-west1:\n      memory: 1Gi\n";
     let (shown, _) = error_of(&example_with("region: us-central1\n", unknown));
