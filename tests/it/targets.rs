@@ -472,3 +472,53 @@ async fn twenty_targets_in_four_projects_have_the_depth_of_one() {
         assert_eq!(n, per_target * 4, "{rpc}: {n} requests for 4 projects");
     }
 }
+
+#[tokio::test]
+async fn grant_over_two_environments_writes_each_policy_once() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.write_config("second", &second_env());
+    let dry = h.run(&["grant", "--env", "staging", "--env", "second", "--dry-run"]).await;
+    dry.assert_code(0);
+    assert!(h.writes().is_empty());
+    let run = h
+        .run(&["grant", "--env", "staging", "--env", "second", "--output", "json"])
+        .await;
+    run.assert_code(0);
+    let doc = json(&run);
+    assert_eq!(doc["totals"]["done"], 2, "{doc}");
+    assert_eq!(h.count("cloudresourcemanager.projects.setIamPolicy"), 1);
+    for (path, n) in per_path(&h, "secretmanager.projects.secrets.setIamPolicy") {
+        assert_eq!(n, 1, "{path} written {n} times");
+    }
+    assert!(h.rollouts().is_empty(), "grant rolls nothing out");
+    let policy = h.policy("projects/acme-sre-staging");
+    assert!(binds(&policy, "roles/logging.viewer", SA_MEMBER));
+    assert!(binds(&policy, "roles/logging.logWriter", SA_MEMBER));
+}
+
+#[tokio::test]
+async fn check_secrets_status_and_key_check_take_several_environments() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &two_regions());
+    h.write_config("second", &second_env());
+    for args in [
+        &["check", "--all"][..],
+        &["secrets", "status", "--env", "staging", "--env", "second"],
+        &["key", "check", "--all"],
+    ] {
+        let run = h.run(args).await;
+        run.assert_code(0);
+        for target in ["second/us-central1", "staging/us-central1", "staging/europe-west1"] {
+            if args.contains(&"--all") || target.starts_with("staging") {
+                run.assert_stderr_contains(&format!("[{target}]"));
+            }
+        }
+    }
+    assert!(h.writes().is_empty());
+    // A failing target fails the run, after every target was checked.
+    h.write_config("broken", &staging().replace("acme-sre-staging", "acme-sre-missing"));
+    let run = h.run(&["check", "--all"]).await;
+    run.assert_code(1);
+    run.assert_stderr_contains("[broken/us-central1] error:");
+    run.assert_stderr_contains("[staging/europe-west1]");
+}
