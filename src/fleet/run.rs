@@ -20,7 +20,7 @@ use crate::config::Environment;
 use crate::error::{Category, Error};
 use crate::gcp::iam::{Grant, PolicyResource};
 use crate::plan::{self, IamChange, LiveState, Plan, ProblemKind, TrafficAsk, compute};
-use crate::printer::Printer;
+use crate::printer::{Board, Printer};
 use crate::settings::{Globals, ReleaseTraffic};
 
 /// What the run does with the targets' plans.
@@ -191,31 +191,19 @@ async fn run_in(
         prepared.len(),
         fleet.jobs
     ));
+    let ids: Vec<String> = prepared.iter().map(|p| p.id.clone()).collect();
+    let board_owned = printer.board(&ids);
+    let board = &board_owned;
     // 1. Every target's plan, the reads they share made once.
     google.shared_reads().start();
-    let planned: Vec<Result<Planned, Error>> =
-        futures::stream::iter(prepared.into_iter().map(|p| {
-            let ask = ask.clone();
-            async move {
-                let target = match &p.image {
-                    Some(image) => plan::Target::Deploy {
-                        image: image.clone(),
-                        traffic: ask,
-                    },
-                    None => plan::Target::Grant,
-                };
-                let (mut plan, live) = plan::plan(google, &p.env, &target).await?;
-                note_set_env(&mut plan, &p.set_env, &p.env);
-                Ok(Planned {
-                    prepared: p,
-                    plan,
-                    live,
-                })
-            }
-        }))
-        .buffered(fleet.jobs)
-        .collect()
-        .await;
+    let planned: Vec<Result<Planned, Error>> = futures::stream::iter(
+        prepared
+            .into_iter()
+            .map(|p| plan_one(google, board, p, ask.clone())),
+    )
+    .buffered(fleet.jobs)
+    .collect()
+    .await;
     google.shared_reads().stop();
     let mut planned = planned.into_iter().collect::<Result<Vec<_>, _>>()?;
     if options.strict_iam {
@@ -225,6 +213,14 @@ async fn run_in(
     }
 
     // 2. Judge every target before anything is written.
+    if matches!(
+        mode,
+        Mode::Plan { .. } | Mode::Deploy { dry_run: true, .. } | Mode::Grant { dry_run: true }
+    ) {
+        for p in &planned {
+            board.finish(&p.prepared.id, &format!("planned: {}", p.plan.changes));
+        }
+    }
     match &mode {
         Mode::Plan {
             out,
@@ -294,6 +290,9 @@ async fn run_in(
         remove: planned.iter().map(|p| p.plan.changes.remove).sum(),
     };
     if !total.any() {
+        for p in &planned {
+            board.finish(&p.prepared.id, "unchanged");
+        }
         let results: Vec<TargetResult> = planned
             .iter()
             .map(|p| TargetResult {
@@ -315,70 +314,26 @@ async fn run_in(
 
     // 3. One IAM phase: each policy read (by the plans) and written once.
     options.interrupt.start_writing();
+    for p in planned
+        .iter()
+        .filter(|p| !apply::grant_order(&p.plan).0.is_empty())
+    {
+        board.set(&p.prepared.id, "granting");
+    }
     let grants = grant_all(google, printer, &planned).await;
 
     // 4. The rollouts, stopped by the first failure unless --keep-going.
     let stop = AtomicBool::new(false);
     let stop = &stop;
-    let results: Vec<TargetResult> = futures::stream::iter(planned.iter().zip(grants).map(|(p, results)| {
-        let options = options.clone();
-        async move {
-            let printer = printer.for_target(&p.prepared.id);
-            if !p.plan.changes.any() {
-                return TargetResult {
-                    status: TargetStatus::Unchanged,
-                    outcome: unchanged(p),
-                };
-            }
-            if stop.load(Ordering::SeqCst) {
-                let mut outcome = apply::granted(&p.plan, results, &options);
-                let rolls_out = p
-                    .plan
-                    .service
-                    .as_ref()
-                    .is_some_and(|s| s.action != plan::ServiceAction::None);
-                if rolls_out {
-                    outcome.failure.get_or_insert(apply::Failure {
-                        message: "not rolled out: another target's rollout failed (--fail-fast)".into(),
-                        hint: Some("deploy again, or pass --keep-going to roll out every target whatever one does".into()),
-                    });
-                    return TargetResult {
-                        status: TargetStatus::NotRolledOut,
-                        outcome,
-                    };
-                }
-                let status = status_of(&outcome);
-                return TargetResult { status, outcome };
-            }
-            let desired = p.prepared.image.as_ref().map(|image| {
-                compute::desired_view(
-                    &p.prepared.env,
-                    image,
-                    &p.plan.runtime_service_account,
-                    &p.plan.pins(),
-                )
-            });
-            let outcome = Box::pin(apply::apply_granted(
-                google,
-                &p.plan,
-                p.live.clone(),
-                desired,
-                options,
-                &printer,
-                results,
-            ))
-            .await;
-            if outcome.failure.is_some() && !fleet.keep_going {
-                stop.store(true, Ordering::SeqCst);
-            }
-            let status = status_of(&outcome);
-            TargetResult { status, outcome }
-        }
-    }))
-    .buffered(fleet.jobs)
-    .collect()
-    .await;
+    let results: Vec<TargetResult> =
+        futures::stream::iter(planned.iter().zip(grants).map(|(p, results)| {
+            roll_out(google, printer, board, stop, p, results, &options, fleet)
+        }))
+        .buffered(fleet.jobs)
+        .collect()
+        .await;
 
+    drop(board_owned);
     report::print_outcomes(ctx, &planned_views(&planned), &results);
     let failed: Vec<&str> = planned
         .iter()
@@ -413,6 +368,112 @@ async fn run_in(
         Some(signal) => Category::Interrupted(signal),
         None => Category::Failed,
     }))
+}
+
+/// One target's rollout, exactly as alone, unless a failure elsewhere
+/// stopped the run (`--fail-fast`): then what its grants did, and that it
+/// was not rolled out.
+#[allow(clippy::too_many_arguments)]
+async fn roll_out(
+    google: &crate::gcp::Google,
+    printer: &Printer,
+    board: &Board,
+    stop: &AtomicBool,
+    p: &Planned,
+    results: Vec<IamResult>,
+    options: &ApplyOptions,
+    fleet: FleetOptions,
+) -> TargetResult {
+    let id = p.prepared.id.as_str();
+    let printer = printer.for_target(id);
+    if !p.plan.changes.any() {
+        board.finish(id, "unchanged");
+        return TargetResult {
+            status: TargetStatus::Unchanged,
+            outcome: unchanged(p),
+        };
+    }
+    if stop.load(Ordering::SeqCst) {
+        let mut outcome = apply::granted(&p.plan, results, options);
+        let rolls_out = p
+            .plan
+            .service
+            .as_ref()
+            .is_some_and(|s| s.action != plan::ServiceAction::None);
+        if rolls_out {
+            board.finish(id, "not rolled out (--fail-fast)");
+            outcome.failure.get_or_insert(apply::Failure {
+                message: "not rolled out: another target's rollout failed (--fail-fast)".into(),
+                hint: Some(
+                    "deploy again, or pass --keep-going to roll out every target whatever one does"
+                        .into(),
+                ),
+            });
+            return TargetResult {
+                status: TargetStatus::NotRolledOut,
+                outcome,
+            };
+        }
+        let status = status_of(&outcome);
+        board.finish(id, status_word(status));
+        return TargetResult { status, outcome };
+    }
+    board.set(id, "rolling out");
+    let desired = p.prepared.image.as_ref().map(|image| {
+        compute::desired_view(
+            &p.prepared.env,
+            image,
+            &p.plan.runtime_service_account,
+            &p.plan.pins(),
+        )
+    });
+    let outcome = Box::pin(apply::apply_granted(
+        google,
+        &p.plan,
+        p.live.clone(),
+        desired,
+        options.clone(),
+        &printer,
+        results,
+    ))
+    .await;
+    if outcome.failure.is_some() && !fleet.keep_going {
+        stop.store(true, Ordering::SeqCst);
+    }
+    let status = status_of(&outcome);
+    board.finish(id, status_word(status));
+    TargetResult { status, outcome }
+}
+
+/// One target's plan, exactly as alone.
+async fn plan_one(
+    google: &crate::gcp::Google,
+    board: &Board,
+    p: Prepared,
+    ask: TrafficAsk,
+) -> Result<Planned, Error> {
+    board.set(&p.id, "reading live state");
+    let target = match &p.image {
+        Some(image) => plan::Target::Deploy {
+            image: image.clone(),
+            traffic: ask,
+        },
+        None => plan::Target::Grant,
+    };
+    let (mut plan, live) = match plan::plan(google, &p.env, &target).await {
+        Ok(planned) => planned,
+        Err(e) => {
+            board.finish(&p.id, "could not read live state");
+            return Err(e.into());
+        }
+    };
+    note_set_env(&mut plan, &p.set_env, &p.env);
+    board.set(&p.id, &format!("planned: {}", plan.changes));
+    Ok(Planned {
+        prepared: p,
+        plan,
+        live,
+    })
 }
 
 /// The plans, by target, for the report.
@@ -463,6 +524,16 @@ fn unchanged(p: &Planned) -> Outcome {
             .as_ref()
             .map(|s| apply::ServiceOutcome::of(&p.prepared.env.service.name, s, None, 0.0)),
         ..Outcome::default()
+    }
+}
+
+/// A target's last phase on the board.
+fn status_word(status: TargetStatus) -> &'static str {
+    match status {
+        TargetStatus::Done => "done",
+        TargetStatus::Unchanged => "unchanged",
+        TargetStatus::Failed => "FAILED",
+        TargetStatus::NotRolledOut => "not rolled out",
     }
 }
 

@@ -14,6 +14,7 @@
 //! Cloud Logging's field names ([`json`]), the printer's own lines included:
 //! a multi-line block is one object, an error's hint its `hint` field.
 
+mod board;
 mod json;
 mod progress;
 mod streams;
@@ -27,6 +28,7 @@ use indicatif::ProgressBar;
 use serde_json::{Map, Value};
 
 use crate::cli::LogFormat;
+pub(crate) use board::Board;
 pub(crate) use json::{Severity, line as json_line};
 pub(crate) use progress::Progress;
 #[allow(unused_imports, reason = "for in-process runs and tests")]
@@ -84,6 +86,9 @@ struct Shared {
     err: Arc<Mutex<Sink>>,
     /// The spinner on screen, put aside while another line is written.
     active: Mutex<Option<ProgressBar>>,
+    /// The board of a run over several targets on screen, and its line per
+    /// target (see [`board`]).
+    board: Mutex<Option<(indicatif::MultiProgress, Vec<(Arc<str>, ProgressBar)>)>>,
     /// Whether anything went to stdout: with `--output json` a failed run
     /// that printed nothing still prints one JSON document.
     wrote_data: std::sync::atomic::AtomicBool,
@@ -138,6 +143,7 @@ impl Printer {
                 out: Sink::new(streams.out, color_out),
                 err: Sink::new(streams.err, color_err),
                 active: Mutex::new(None),
+                board: Mutex::new(None),
                 wrote_data: std::sync::atomic::AtomicBool::new(false),
             }),
             paint_stderr: false,
@@ -291,6 +297,10 @@ impl Printer {
     /// Run `write` with the spinner (if one is on screen) cleared, and
     /// redraw it after: stdout and stderr often share the terminal.
     fn spinner_aside(&self, write: impl FnOnce()) {
+        let board = lock(&self.shared.board).as_ref().map(|(m, _)| m.clone());
+        if let Some(multi) = board {
+            return multi.suspend(write);
+        }
         let bar = lock(&self.shared.active).clone();
         match bar {
             Some(bar) if !bar.is_finished() => bar.suspend(write),

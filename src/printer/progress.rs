@@ -33,6 +33,17 @@ impl Progress {
 
     /// A wait that began at `started` (before it was worth showing).
     pub(super) fn start_at(label: &str, printer: Printer, started: Instant) -> Progress {
+        // A board on screen shows the wait on its target's line (and a wait
+        // that is no one target's only there, as its targets' phases).
+        if printer.board_live() {
+            return Progress {
+                label: label.to_string(),
+                printer,
+                started,
+                spinner: None,
+                last_line: None,
+            };
+        }
         let spinner = printer.shared.live.then(|| {
             let term = ErrTerm {
                 sink: printer.shared.err.clone(),
@@ -65,6 +76,10 @@ impl Progress {
     }
 
     pub(crate) fn update(&mut self, text: &str) {
+        if self.spinner.is_none() && self.printer.board_live() {
+            self.printer.board_line(&format!("{}: {text}", self.label));
+            return;
+        }
         if let Some(bar) = &self.spinner {
             bar.set_message(text.to_string());
             return;
@@ -100,7 +115,7 @@ impl Progress {
 
     pub(crate) fn fail(mut self, text: &str) {
         self.stop();
-        if !self.printer.shared.quiet {
+        if !self.printer.shared.quiet && !self.printer.board_live() {
             let line = format!("{}: {text}", self.label);
             self.printer
                 .line(Severity::Warning, &line, &line, Map::new());
@@ -116,9 +131,9 @@ impl Drop for Progress {
 
 /// The printer's stderr as indicatif's terminal: redraws go to the injected
 /// sink, as written (never stripped), so a captured run shows them too.
-struct ErrTerm {
-    sink: Arc<Mutex<Sink>>,
-    width: u16,
+pub(super) struct ErrTerm {
+    pub(super) sink: Arc<Mutex<Sink>>,
+    pub(super) width: u16,
 }
 
 impl ErrTerm {

@@ -477,11 +477,15 @@ async fn twenty_targets_in_four_projects_have_the_depth_of_one() {
 async fn grant_over_two_environments_writes_each_policy_once() {
     let h = Harness::start_staging(staging_world().build()).await;
     h.write_config("second", &second_env());
-    let dry = h.run(&["grant", "--env", "staging", "--env", "second", "--dry-run"]).await;
+    let dry = h
+        .run(&["grant", "--env", "staging", "--env", "second", "--dry-run"])
+        .await;
     dry.assert_code(0);
     assert!(h.writes().is_empty());
     let run = h
-        .run(&["grant", "--env", "staging", "--env", "second", "--output", "json"])
+        .run(&[
+            "grant", "--env", "staging", "--env", "second", "--output", "json",
+        ])
         .await;
     run.assert_code(0);
     let doc = json(&run);
@@ -508,7 +512,11 @@ async fn check_secrets_status_and_key_check_take_several_environments() {
     ] {
         let run = h.run(args).await;
         run.assert_code(0);
-        for target in ["second/us-central1", "staging/us-central1", "staging/europe-west1"] {
+        for target in [
+            "second/us-central1",
+            "staging/us-central1",
+            "staging/europe-west1",
+        ] {
             if args.contains(&"--all") || target.starts_with("staging") {
                 run.assert_stderr_contains(&format!("[{target}]"));
             }
@@ -516,9 +524,51 @@ async fn check_secrets_status_and_key_check_take_several_environments() {
     }
     assert!(h.writes().is_empty());
     // A failing target fails the run, after every target was checked.
-    h.write_config("broken", &staging().replace("acme-sre-staging", "acme-sre-missing"));
+    h.write_config(
+        "broken",
+        &staging().replace("acme-sre-staging", "acme-sre-missing"),
+    );
     let run = h.run(&["check", "--all"]).await;
     run.assert_code(1);
     run.assert_stderr_contains("[broken/us-central1] error:");
     run.assert_stderr_contains("[staging/europe-west1]");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_is_a_live_line_per_target_on_a_terminal_and_prefixed_lines_elsewhere() {
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &two_regions());
+    let args = ["deploy", "--env", "staging"];
+    let tty = h.run_in_terminal(&args, &[("TERM", "xterm")]).await;
+    tty.assert_code(0);
+    // Each target's line is redrawn in place (cursor moves), ending at its last phase;
+    // the phases are not also written as prefixed lines.
+    assert!(tty.stdout.contains("\x1b[2K"), "{:?}", tty.stdout);
+    // The targets' names are padded to one width, so the phases line up.
+    for line in ["staging/us-central1  done (", "staging/europe-west1 done ("] {
+        assert!(tty.stdout.contains(line), "{:?}", tty.stdout);
+    }
+    for target in ["staging/us-central1", "staging/europe-west1"] {
+        assert!(
+            !tty.stdout.contains(&format!("[{target}] rolling out")),
+            "{:?}",
+            tty.stdout
+        );
+    }
+
+    let h = Harness::start(staging_world().build()).await;
+    h.write_config("staging", &two_regions());
+    let piped = h.run(&args).await;
+    piped.assert_code(0);
+    assert!(!piped.stderr.contains('\x1b'), "{:?}", piped.stderr);
+    for target in ["staging/us-central1", "staging/europe-west1"] {
+        for phase in ["reading live state", "granting", "rolling out", "done"] {
+            piped.assert_stderr_contains(&format!("[{target}] {phase}\n"));
+        }
+    }
+    let quiet = h
+        .run(&["deploy", "--env", "staging", "--quiet", "--image", NEXT])
+        .await;
+    quiet.assert_code(0);
+    assert!(!quiet.stderr.contains("rolling out"), "{}", quiet.stderr);
 }
