@@ -19,6 +19,9 @@ use super::{Printer, Severity};
 
 const TICK: Duration = Duration::from_millis(120);
 
+/// A board on screen: its bars, and each target's.
+pub(super) type OnScreen = (MultiProgress, Vec<(Arc<str>, ProgressBar)>);
+
 pub(crate) struct Board {
     printer: Printer,
     /// On a terminal: the bars, by target.

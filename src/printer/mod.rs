@@ -88,7 +88,7 @@ struct Shared {
     active: Mutex<Option<ProgressBar>>,
     /// The board of a run over several targets on screen, and its line per
     /// target (see [`board`]).
-    board: Mutex<Option<(indicatif::MultiProgress, Vec<(Arc<str>, ProgressBar)>)>>,
+    board: Mutex<Option<board::OnScreen>>,
     /// Whether anything went to stdout: with `--output json` a failed run
     /// that printed nothing still prints one JSON document.
     wrote_data: std::sync::atomic::AtomicBool,
