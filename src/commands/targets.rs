@@ -41,8 +41,11 @@ pub(crate) fn run(
                 .join("\n")
         }
         Output::Markdown => {
-            let mut s =
-                String::from("| target | project | region | service |\n|---|---|---|---|\n");
+            let mut s = format!(
+                "### autosre-deploy targets: {} target{}\n\n| target | project | region | service |\n|---|---|---|---|\n",
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" }
+            );
             for l in &lines {
                 s.push_str(&format!(
                     "| `{}` | {} | {} | {} |\n",

@@ -48,8 +48,12 @@ const RUNS: &[(&[&str], i32)] = &[
     (&["rollback", "--env", "staging"], 0),
     (&["promote", "--env", "staging", "--dry-run"], 0),
     (&["promote", "--env", "staging"], 0),
+    (&["targets"], 0),
+    (&["plan", "--all"], 0),
     // Failure: an environment that does not exist (exit 2, nothing sent).
     (&["validate", "--env", "nope"], 2),
+    (&["targets", "--env", "nope"], 2),
+    (&["deploy", "--target", "staging/nowhere"], 2),
     (&["plan", "--env", "nope"], 2),
     (&["check", "--env", "nope"], 2),
     (&["grant", "--env", "nope"], 2),
@@ -114,7 +118,14 @@ fn assert_contract(args: &[&str], run: &Run) {
         "{args:?}: one JSON document:\n{}",
         run.stdout
     );
-    assert!(docs[0].is_object(), "{args:?}: {}", run.stdout);
+    // `targets` prints the array a CI matrix takes as is (docs/output.md); every other
+    // document is an object with `schema_version`.
+    let matrix = args.first() == Some(&"targets") && run.code == 0;
+    assert!(
+        docs[0].is_object() || (matrix && docs[0].is_array()),
+        "{args:?}: {}",
+        run.stdout
+    );
     for line in run.stderr.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("{args:?}: a stderr line is not JSON ({e}): {line}"));
@@ -169,6 +180,7 @@ async fn markdown_is_headed_by_the_command() {
             &["check", "--env", "staging"][..],
             "### autosre-deploy check: `staging`",
         ),
+        (&["targets"], "### autosre-deploy targets: 1 target\n"),
         (
             &["plan", "--env", "staging"],
             "### autosre-deploy plan: `staging`",
