@@ -90,6 +90,9 @@ fn prepare(
         Mode::Deploy { saved: Some(s), .. } => Some(s),
         _ => None,
     };
+    if !matches!(mode, Mode::Grant { .. }) {
+        one_service_each(&targets)?;
+    }
     let mut out = Vec::new();
     for mut env in targets {
         let id = target_id(&env);
@@ -132,6 +135,26 @@ fn prepare(
         });
     }
     Ok(out)
+}
+
+/// Two targets that deploy the same Cloud Run service (a file copied
+/// without changing its project, region or `service.name`) would each
+/// overwrite the other's revision: refused before anything is read.
+fn one_service_each(targets: &[Environment]) -> Result<(), Error> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for t in targets {
+        let service = compute::service_resource(t).name();
+        if let Some(other) = seen.insert(service.clone(), target_id(t)) {
+            return Err(Error::Targets {
+                message: format!(
+                    "`{other}` and `{}` both deploy `{service}`",
+                    target_id(t)
+                ),
+                hint: "give each environment its own `service.name`, project or region, or deploy them in separate runs".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `--image`, else `service.image`. A build from source is one target's

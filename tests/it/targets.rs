@@ -572,3 +572,15 @@ async fn progress_is_a_live_line_per_target_on_a_terminal_and_prefixed_lines_els
     quiet.assert_code(0);
     assert!(!quiet.stderr.contains("rolling out"), "{}", quiet.stderr);
 }
+
+#[tokio::test]
+async fn two_targets_deploying_one_service_are_refused_before_any_request() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    h.write_config("copy", &staging());
+    let run = h.run(&["deploy", "--all"]).await;
+    run.assert_code(2);
+    run.assert_stderr_contains(
+        "`copy/us-central1` and `staging/us-central1` both deploy `projects/acme-sre-staging/locations/us-central1/services/autosre`",
+    );
+    assert!(h.journal().is_empty());
+}
