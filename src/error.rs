@@ -81,6 +81,14 @@ pub(crate) enum Error {
         hint: String,
     },
 
+    /// A duration environment variable that does not parse (a set variable
+    /// is meant: never silently replaced by the default).
+    #[error("{var}: {cause}")]
+    EnvDuration {
+        var: &'static str,
+        cause: autosre_types::DurationError,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -337,6 +345,7 @@ impl Error {
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
             | Error::SetEnv { .. }
+            | Error::EnvDuration { .. }
             | Error::Source(_)
             | Error::SavedSourcePlan { .. } => Category::User,
             Error::SavedPlan(e) => match e {
@@ -365,6 +374,7 @@ impl Error {
             Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::EnvDuration { cause, .. } => Some(cause.hint()),
             Error::AfterWrites { cause, .. } => cause.hint(),
             Error::Deadline { .. } => Some(
                 "raise --timeout, or check the way to Google (network, proxy, CLOUDSDK_API_ENDPOINT_OVERRIDES_*); --request-timeout bounds each request".into(),

@@ -52,13 +52,28 @@ pub(crate) enum Sandbox {
 /// to 7 minutes).
 pub(crate) const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(420);
 
-/// A duration in ms from a flag, else an environment variable, else a
-/// default; at least 10 ms.
-fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
-    let ms = flag
-        .or_else(|| env.get(var).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(default);
-    Duration::from_millis(ms.max(10))
+/// A duration from a flag, else an environment variable (both through the
+/// one duration parser: a bare number is milliseconds), else a default in
+/// ms; at least 10 ms.
+fn millis(
+    flag: Option<Duration>,
+    env: &Env,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, Error> {
+    let from_env = || {
+        env.get(var)
+            .map(|v| {
+                autosre_types::parse_duration(v.trim(), autosre_types::Bare::Millis)
+                    .map_err(|cause| Error::EnvDuration { var, cause })
+            })
+            .transpose()
+    };
+    let d = match flag {
+        Some(d) => d,
+        None => from_env()?.unwrap_or(Duration::from_millis(default)),
+    };
+    Ok(d.max(Duration::from_millis(10)))
 }
 
 impl Globals {
@@ -68,15 +83,15 @@ impl Globals {
         interrupt: Interrupt,
         command: &'static str,
         ci: crate::ci::Ci,
-    ) -> Globals {
-        Globals {
+    ) -> Result<Globals, Error> {
+        Ok(Globals {
             command,
             interrupt,
             ci,
             impersonate_service_account: g.impersonate_service_account,
             timeout: g.timeout,
             deadline: Instant::now() + g.timeout,
-            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000),
+            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000)?,
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -90,24 +105,24 @@ impl Globals {
                 env,
                 "AUTOSRE_DEPLOY_POLL_INTERVAL_MS",
                 1000,
-            ),
+            )?,
             propagation_retry: millis(
                 g.propagation_retry_ms,
                 env,
                 "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS",
                 30_000,
-            ),
+            )?,
             retry: Retry {
                 initial: millis(
                     g.retry_initial_ms,
                     env,
                     "AUTOSRE_DEPLOY_RETRY_INITIAL_MS",
                     1000,
-                ),
+                )?,
                 attempt_timeout: g.request_timeout,
                 ..Retry::default()
             },
-        }
+        })
     }
 
     pub(crate) fn load(&self, env: &str) -> Result<Environment, Error> {
@@ -273,10 +288,7 @@ impl DeploySettings {
                 tag: args.tag,
                 to_latest: args.to_latest,
             },
-            apply: globals.apply_options(
-                args.strict_iam,
-                Duration::from_secs(args.iam_propagation_timeout),
-            ),
+            apply: globals.apply_options(args.strict_iam, args.iam_propagation_timeout),
         }
     }
 
