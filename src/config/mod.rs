@@ -73,6 +73,7 @@ pub use environment::TrafficMode;
 pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
 pub use environment::{Environment, KeyWiring, SecretAccess};
 pub use error::ConfigError;
+pub(crate) use guardrails::{PlainEnvRefusal, plain_env_refusal};
 /// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
 /// values of such env vars are never shown, in config errors or in plans.
 pub use redact::{is_sensitive_name, redact_url_userinfo};
