@@ -247,7 +247,13 @@ fn credentials_hint(e: &CredentialsError) -> String {
         CredentialsError::NestedImpersonation { target, .. } => format!(
             "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
         ),
-        _ => AUTH_HINT.into(),
+        CredentialsError::TokenFile { .. }
+        | CredentialsError::EmptyEnvToken
+        | CredentialsError::EmptyTokenFile { .. }
+        | CredentialsError::InvalidToken
+        | CredentialsError::Adc(_)
+        | CredentialsError::AdcFile { .. }
+        | CredentialsError::Impersonation { .. } => AUTH_HINT.into(),
     }
 }
 
@@ -335,6 +341,8 @@ fn list(problems: &[Problem]) -> String {
 }
 
 impl Error {
+    /// Whose it is to fix. Every variant is named: a new error must be
+    /// classified here, never fall into a default.
     pub(crate) fn category(&self) -> Category {
         match self {
             Error::Config(_)
@@ -350,10 +358,15 @@ impl Error {
             | Error::SavedSourcePlan { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
-                _ => Category::User,
+                SavedPlanError::Read { .. }
+                | SavedPlanError::Write { .. }
+                | SavedPlanError::NotAFile { .. }
+                | SavedPlanError::NotAPlan { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
+            #[cfg(feature = "sandbox")]
+            Error::SandboxStart(_) => Category::Failed,
             Error::Reported(c) => *c,
             // The writes were the operation's: not "nothing was sent".
             Error::AfterWrites { cause, .. } => match cause.category() {
@@ -361,7 +374,28 @@ impl Error {
                 c => c,
             },
             Error::Interrupted { signal } => Category::Interrupted(*signal),
-            _ => Category::Failed,
+            Error::Gcp(_)
+            | Error::Connect(_)
+            | Error::Credentials(_)
+            | Error::Token { .. }
+            | Error::NoCredentials
+            | Error::CredentialsRefused { .. }
+            | Error::ImpersonationRefused { .. }
+            | Error::Preflight { .. }
+            | Error::PlanForOtherEnvironment { .. }
+            | Error::ConfigChangedSincePlan { .. }
+            | Error::Drift { .. }
+            | Error::ReleaseRefused { .. }
+            | Error::SecretVersionMissing { .. }
+            | Error::VersionInUse { .. }
+            | Error::Random(_)
+            | Error::KeySecretMissing { .. }
+            | Error::KeyNoEnabledVersion { .. }
+            | Error::KeyInvalid { .. }
+            | Error::BuildFailed { .. }
+            | Error::Deadline { .. }
+            | Error::StagedObjectDiffers { .. }
+            | Error::StagingBucketNotOwned { .. } => Category::Failed,
         }
     }
 
@@ -437,7 +471,23 @@ impl Error {
             Error::ConfigChangedSincePlan { env, .. } | Error::Drift { env, .. } => Some(format!(
                 "review a fresh plan: autosre-deploy plan --env {env} --out FILE"
             )),
-            _ => None,
+            // Each problem carries its own hint, printed with it.
+            Error::Preflight { .. } => None,
+            // The message names the cause; there is no fix to add.
+            Error::Connect(_)
+            | Error::SavedPlan(
+                SavedPlanError::Read { .. }
+                | SavedPlanError::Write { .. }
+                | SavedPlanError::NotAFile { .. }
+                | SavedPlanError::NotAPlan { .. },
+            )
+            | Error::Random(_)
+            | Error::Interrupted { .. }
+            | Error::Reported(_) => None,
+            #[cfg(feature = "sandbox")]
+            Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } | Error::SandboxStart(_) => {
+                None
+            }
         }
     }
 
