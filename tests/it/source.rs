@@ -434,7 +434,7 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
 
 /// A deployer, authorised by the emulator as itself, holding `roles` on
 /// the project.
-pub(crate) fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
+pub(crate) fn deployer_world(roles: &[&str]) -> World {
     let mut b = staging_world()
         .caller("deployer@example.com")
         .enforce_caller_permissions();

@@ -145,6 +145,7 @@ fn project(st: &State, p: &str) -> Result<(String, u64), ApiError> {
     crate::run::project_or_denied(st, p).map(|p| (p.id.clone(), p.number))
 }
 
+/// Creates a build from a Cloud Build `Build` body; returns its operation's name.
 fn start(
     st: &mut State,
     project_id: &str,

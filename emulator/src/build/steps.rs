@@ -297,8 +297,6 @@ pub(super) fn run(st: &mut State, b: &Value, project_id: &str) -> Outcome {
     }
 }
 
-/// Creates a build from a Cloud Build `Build` body; returns its operation's name.
-
 #[cfg(test)]
 mod tests {
     use super::*;

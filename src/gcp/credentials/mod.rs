@@ -49,7 +49,8 @@ mod token;
 use base::base;
 #[cfg(test)]
 use base::file_identity;
-pub(crate) use token::bearer;
+#[cfg(any(test, feature = "sandbox"))]
+use token::bearer;
 
 /// gcloud's variable for its `auth/impersonate_service_account` property.
 pub(crate) const IMPERSONATE_VAR: &str = "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT";

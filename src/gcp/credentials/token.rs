@@ -8,7 +8,7 @@ use http::{Extensions, HeaderMap, HeaderValue, header::AUTHORIZATION};
 use super::CredentialsError;
 
 /// Credentials that always send `Authorization: Bearer <token>`.
-pub(crate) fn bearer(token: &str) -> Result<Credentials, CredentialsError> {
+pub(super) fn bearer(token: &str) -> Result<Credentials, CredentialsError> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| CredentialsError::InvalidToken)?;
     value.set_sensitive(true);
