@@ -19,7 +19,7 @@ use crate::plan::service::{FieldChange, Op};
 use crate::plan::{
     Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange, Warning,
 };
-use crate::printer::{Printer, Style};
+use crate::printer::{Printer, Style, markdown};
 
 pub(crate) use outcome::{outcome_human, outcome_markdown};
 pub(crate) use permissions::permissions_table;
@@ -154,7 +154,7 @@ impl Renderer<'_> {
                     plan.environment, plan.project, plan.region
                 ));
                 self.line(format_args!("**{}**\n", plan.changes));
-                self.line(format_args!("| check | result |\n|---|---|"));
+                self.line(format_args!("{}", markdown::header(&["check", "result"])));
             }
         }
     }
@@ -234,7 +234,7 @@ impl Renderer<'_> {
                 };
                 self.line(format_args!("  {mark} {subject}{detail}"));
             }
-            Format::Markdown => self.line(format_args!("| {subject} | {result} |")),
+            Format::Markdown => self.line(format_args!("{}", markdown::row(&[subject, result]))),
         }
     }
 

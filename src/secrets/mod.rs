@@ -356,6 +356,27 @@ mod tests {
         status(&id, true, &versions, &BTreeMap::new(), &revisions, &[])
     }
 
+    /// A `|` or a line break in a value stays in its cell of the Markdown table.
+    #[test]
+    fn a_pipe_in_a_value_stays_in_its_cell() {
+        let mut st = key_status("1", 100);
+        st.versions[0].create_time = "2026|01\n01".into();
+        let report = Report {
+            schema_version: 1,
+            environment: "staging".into(),
+            service: "svc".into(),
+            serving: BTreeMap::from([("svc-1".to_string(), 100)]),
+            secrets: vec![st],
+        };
+        let md = render::markdown(&report);
+        assert_eq!(
+            crate::printer::markdown::assert_tables_intact(&md),
+            1,
+            "{md}"
+        );
+        assert!(md.contains("2026\\|01<br>01"), "{md}");
+    }
+
     /// The one guard of `secrets disable`: a version a serving revision
     /// reads, pinned or through `latest`, is refused; one only a revision
     /// without traffic reads is not; a version that does not exist is its
