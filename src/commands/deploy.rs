@@ -2,15 +2,14 @@
 //! the plan alone.
 
 use super::shared::{
-    Context, console_url, note_set_env, preflight_result, print_plan, report_outcome, settle,
-    with_context,
+    Context, console_url, preflight_result, print_plan, report_outcome, settle, with_context,
 };
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::{self, Target, TrafficAsk, compute};
+use crate::plan::{self, Options, Planned, Target, TrafficAsk};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::{Artifact, DeploySettings, Globals};
@@ -140,10 +139,12 @@ pub(crate) async fn plan_in(
     env: &Environment,
     release: &Release,
 ) -> Result<crate::plan::Plan, Error> {
-    let target = Target::deploy(release.image.clone());
-    let (mut plan, _) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
-    plan.source = release.source.as_ref().map(|(_, s)| s.clone());
-    Ok(plan)
+    let options = Options {
+        source: release.source.as_ref().map(|(_, s)| s.clone()),
+        ..Options::of(Target::deploy(release.image.clone()))
+    };
+    let planned = Box::pin(plan::plan(&ctx.google, env, &options)).await?;
+    Ok(planned.plan)
 }
 
 /// The deploy of `env` on an open connection: what `deploy` runs, and
@@ -164,9 +165,15 @@ pub(crate) async fn deploy_in(
         no_traffic: settings.traffic.no_traffic,
         tag: settings.traffic.tag.clone().map(|t| (t, revision_suffix())),
     };
-    let target = Target::Deploy {
-        image: image.clone(),
-        traffic: ask.clone(),
+    let mut options = Options {
+        target: Target::Deploy {
+            image: image.clone(),
+            traffic: ask.clone(),
+        },
+        set_env: set_env.to_vec(),
+        source: source.as_ref().map(|(_, s)| s.clone()),
+        strict_iam: settings.apply.strict_iam,
+        iap_left_to_deploy: false,
     };
     let reading = format!(
         "Reading live state for `{}` (project {}, region {})",
@@ -176,14 +183,13 @@ pub(crate) async fn deploy_in(
     printer.step(&reading);
     // Boxed, as the apply below: the reads' and the rollout's state machines
     // are large, and the run's future lives on the caller's stack.
-    let (mut plan, mut live) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
+    let Planned {
+        mut plan,
+        mut to_send,
+        mut live,
+    } = Box::pin(plan::plan(&ctx.google, env, &options)).await?;
     drop(fold);
-    note_set_env(&mut plan, set_env, env);
-    plan.source = source.as_ref().map(|(_, s)| s.clone().builds_as(&live));
     ctx.globals.ci.plan(&plan, ctx.globals.command);
-    if settings.apply.strict_iam {
-        plan::permissions::strict(&mut plan);
-    }
     if settings.dry_run {
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
@@ -200,12 +206,10 @@ pub(crate) async fn deploy_in(
     // A source deploy builds once the preflight passed, then plans again
     // for the built image: the plan shown and applied is the one that
     // runs that digest.
-    let mut image = image.clone();
-    if let Some((package, source)) = source {
-        let mut source = source.builds_as(&live);
+    if let (Some((package, _)), Some(mut source)) = (source, plan.source.clone()) {
         // Boxed: the build's state machine is large, and the run's
         // future lives on the caller's stack.
-        image = Box::pin(crate::source::build::build(
+        let image = Box::pin(crate::source::build::build(
             &ctx.google,
             env,
             printer,
@@ -215,18 +219,18 @@ pub(crate) async fn deploy_in(
             ctx.globals.poll_interval,
         ))
         .await?;
-        let target = Target::Deploy {
-            image: image.clone(),
+        options.target = Target::Deploy {
+            image,
             traffic: ask.clone(),
         };
+        options.source = Some(source);
         // The live state read before the build stands; only Cloud Run's
         // validation depends on the image.
-        plan = plan::replan(&ctx.google, env, &target, &mut live).await?;
-        note_set_env(&mut plan, set_env, env);
-        plan.source = Some(source);
-        if settings.apply.strict_iam {
-            plan::permissions::strict(&mut plan);
-        }
+        Planned {
+            plan,
+            to_send,
+            live,
+        } = plan::replan(&ctx.google, env, &options, live).await?;
         ctx.globals.ci.plan(&plan, ctx.globals.command);
         preflight_result(&plan)?;
     }
@@ -265,8 +269,6 @@ pub(crate) async fn deploy_in(
     for w in &plan.warnings {
         printer.warn(&w.message);
     }
-    // The unredacted service to send: the plan holds only a redacted view.
-    let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
     let fold = ctx
         .globals
         .ci
@@ -275,7 +277,7 @@ pub(crate) async fn deploy_in(
         &ctx.google,
         &plan,
         live,
-        Some(desired),
+        to_send,
         settings.apply.clone(),
         printer,
     ))
