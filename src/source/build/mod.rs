@@ -25,6 +25,10 @@ use bytes::Bytes;
 use google_cloud_build_v1::model::{self as cb, build::Status};
 use serde::{Deserialize, Serialize};
 
+mod failure;
+mod names;
+mod request;
+
 use super::{Package, Summary};
 use crate::config::Environment;
 use crate::error::Error;
@@ -32,13 +36,12 @@ use crate::gcp::Google;
 use crate::gcp::source::{BucketCheck, BuildPoll, Staged, Submit};
 use crate::plan::live::account_project;
 use crate::printer::Printer;
+use failure::failure;
+use names::bucket_name;
+use request::cloud_build_request;
 
 /// gcloud's repository for source deploys.
 pub(crate) const REPOSITORY: &str = "cloud-run-source-deploy";
-/// How many log lines a failed build shows.
-const LOG_TAIL: usize = 20;
-/// The builder gcloud's Cloud Build fallback uses for buildpacks.
-const PACK_BUILDER: &str = "gcr.io/buildpacks/builder:latest";
 
 /// What a source deploy uploads and builds: part of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,166 +264,6 @@ pub(crate) async fn build(
     Ok(image)
 }
 
-/// The Cloud Build request: docker (with `-f` for a non-root Dockerfile) or
-/// pack with gcloud's builder; the image tagged with the build id
-/// (`$BUILD_ID`, substituted by Cloud Build) and the commit when known; the
-/// source at the generation uploaded; the pool and the account the config
-/// names. A build with an account of the user's own must send its logs to
-/// Cloud Logging only or to a bucket of the user's
-/// (cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts):
-/// Cloud Logging only, here.
-fn cloud_build_request(
-    plan: &SourcePlan,
-    generation: i64,
-    env: &Environment,
-    account: Option<&str>,
-) -> cb::Build {
-    let mut images = vec![format!("{}:$BUILD_ID", plan.image)];
-    images.extend(plan.tags().iter().map(|t| format!("{}:{t}", plan.image)));
-    let step = match &plan.dockerfile {
-        Some(file) => {
-            let mut args = vec!["build".to_string()];
-            for i in &images {
-                args.extend(["-t".to_string(), i.clone()]);
-            }
-            args.extend(["-f".to_string(), file.clone(), ".".to_string()]);
-            cb::BuildStep::new()
-                .set_name("gcr.io/cloud-builders/docker")
-                .set_args(args)
-        }
-        None => cb::BuildStep::new()
-            .set_name("gcr.io/k8s-skaffold/pack")
-            .set_entrypoint("pack")
-            .set_args([
-                "build",
-                images[0].as_str(),
-                "--builder",
-                PACK_BUILDER,
-                "--network",
-                "cloudbuild",
-            ]),
-    };
-    let mut steps = vec![step];
-    if plan.dockerfile.is_none() {
-        // pack publishes nothing by itself here; tag the rest with docker.
-        for extra in images.iter().skip(1) {
-            steps.push(
-                cb::BuildStep::new()
-                    .set_name("gcr.io/cloud-builders/docker")
-                    .set_args(["tag", images[0].as_str(), extra.as_str()]),
-            );
-        }
-    }
-    let mut options = cb::BuildOptions::new();
-    if let Some(pool) = &env.build.worker_pool {
-        options = options.set_pool(cb::build_options::PoolOption::new().set_name(pool));
-    }
-    if account.is_some() {
-        options = options.set_logging(cb::build_options::LoggingMode::CloudLoggingOnly);
-    }
-    cb::Build::new()
-        .set_source(
-            cb::Source::new().set_storage_source(
-                cb::StorageSource::new()
-                    .set_bucket(&plan.bucket)
-                    .set_object(&plan.object)
-                    .set_generation(generation),
-            ),
-        )
-        .set_steps(steps)
-        .set_images(images)
-        .set_tags(["autosre-deploy"])
-        .set_service_account(account.unwrap_or_default())
-        .set_options(options)
-}
-
-/// gcloud's staging bucket: `run-sources-PROJECT-REGION`, the project made
-/// safe for a bucket name (`:` and `.` to `_`, `google` to `elgoog`), and
-/// the region shortened when the name would pass 63 characters
-/// (`sources.py`, `_GetDefaultBucketName` and `_GetBucketName`). A region
-/// that cannot be shortened keeps its name; Storage then refuses it.
-pub(crate) fn bucket_name(project: &str, region: &str) -> String {
-    /// Bucket names are at most 63 characters (sources.py `_MAX_BUCKET_NAME_LENGTH`).
-    const MAX: usize = 63;
-    let safe = project.replace([':', '.'], "_").replace("google", "elgoog");
-    let name = format!("run-sources-{safe}-{region}");
-    match (name.len() > MAX, shorten_region(region)) {
-        (true, Some(short)) => format!("run-sources-{safe}-{short}"),
-        _ => name,
-    }
-}
-
-/// gcloud's `command_lib/run/sourcedeploys/region_name_util.py`,
-/// `ShortenGcpRegion`: `[prefix-]continent-direction<N>[q]` with each part
-/// abbreviated (`northamerica-northeast1` -> `na-ne1`); `None` for a region
-/// it does not know.
-pub(crate) fn shorten_region(region: &str) -> Option<String> {
-    let continent = |c: &str| {
-        Some(match c {
-            "africa" => "af",
-            "asia" => "as",
-            "antarctica" => "an",
-            "australia" => "au",
-            "europe" => "eu",
-            "me" => "me",
-            "northamerica" => "na",
-            "southamerica" => "sa",
-            "us" => "us",
-            "france" => "fr",
-            "germany" => "de",
-            _ => return None,
-        })
-    };
-    let direction = |d: &str| {
-        Some(match d {
-            "north" => "n",
-            "south" => "s",
-            "east" => "e",
-            "west" => "w",
-            "northeast" => "ne",
-            "southeast" => "se",
-            "northwest" => "nw",
-            "southwest" => "sw",
-            "central" => "c",
-            "prp" => "p",
-            _ => return None,
-        })
-    };
-    // `([a-z]+-)?([a-z]+)-([a-z]+)(\d{1,2})(q)?`
-    let parts: Vec<&str> = region.split('-').collect();
-    let (prefix, cont, rest) = match parts.as_slice() {
-        [c, r] => ("", *c, *r),
-        [p, c, r] => (*p, *c, *r),
-        _ => return None,
-    };
-    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
-    let (rest, quarantine) = match rest.strip_suffix('q') {
-        Some(r) if r.ends_with(|c: char| c.is_ascii_digit()) => (r, true),
-        _ => (rest, false),
-    };
-    let digits = rest.len() - rest.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    let (area, num) = rest.split_at(rest.len() - digits);
-    if !(1..=2).contains(&digits)
-        || !lower(area)
-        || !lower(cont)
-        || !(prefix.is_empty() || lower(prefix))
-    {
-        return None;
-    }
-    let prefix = match (quarantine, prefix) {
-        (true, _) => "q-".to_string(),
-        (false, "") => String::new(),
-        (false, "tpcl") => "t-".to_string(),
-        (false, "prp") => "p-".to_string(),
-        (false, p) => format!("{p}-"),
-    };
-    Some(format!(
-        "{prefix}{}-{}{num}",
-        continent(cont)?,
-        direction(area)?
-    ))
-}
-
 /// The bucket to stage in: `default` when it is (or is made) this
 /// project's; when it is another project's, or reading it is refused, a new
 /// `run-sources-<uuid>` bucket, as gcloud does (`sources.py`,
@@ -541,80 +384,6 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-/// The failing step, the end of its log (from the logs bucket, where Cloud
-/// Build writes `log-BUILD_ID.txt` with `Step #N` prefixes), and the log URL.
-async fn failure(google: &Google, service: &str, build: &cb::Build) -> Error {
-    let failing = build.steps.iter().enumerate().find(|(_, s)| {
-        matches!(
-            s.status,
-            Status::Failure
-                | Status::InternalError
-                | Status::Timeout
-                | Status::Cancelled
-                | Status::Expired
-        )
-    });
-    let step = failing.map(|(i, s)| match s.id.is_empty() {
-        true => format!("#{i} ({})", s.name),
-        false => format!("#{i} {} ({})", s.id, s.name),
-    });
-    let mut log_tail = Vec::new();
-    if let Some((bucket, prefix)) = logs_location(&build.logs_bucket) {
-        let object = format!("{prefix}log-{}.txt", build.id);
-        if let Ok(Some(bytes)) = google.read_object(&bucket, &object).await {
-            let text = String::from_utf8_lossy(&bytes);
-            log_tail = tail_of_step(&text, failing.map(|(i, _)| i));
-        }
-    }
-    if log_tail.is_empty() {
-        if let Some(info) = &build.failure_info {
-            log_tail.push(info.detail.clone());
-        } else if !build.status_detail.is_empty() {
-            log_tail.push(build.status_detail.clone());
-        }
-    }
-    Error::BuildFailed {
-        service: service.to_string(),
-        step,
-        log_tail,
-        log_url: Some(build.log_url.clone()).filter(|u| !u.is_empty()),
-    }
-}
-
-/// `gs://bucket/some/path` -> (`bucket`, `some/path/`).
-fn logs_location(logs_bucket: &str) -> Option<(String, String)> {
-    let rest = logs_bucket.strip_prefix("gs://")?;
-    let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = match path.trim_matches('/') {
-        "" => String::new(),
-        p => format!("{p}/"),
-    };
-    (!bucket.is_empty()).then(|| (bucket.to_string(), prefix))
-}
-
-/// The last lines of step `step`'s output (`Step #N` prefixed lines), or of
-/// the whole log when the step is unknown or has none.
-pub(crate) fn tail_of_step(log: &str, step: Option<usize>) -> Vec<String> {
-    let lines: Vec<&str> = log.lines().collect();
-    let of_step: Vec<&str> = match step {
-        Some(i) => {
-            let prefix = format!("Step #{i}");
-            lines
-                .iter()
-                .copied()
-                .filter(|l| {
-                    l.strip_prefix(&prefix)
-                        .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_digit()))
-                })
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    let chosen = if of_step.is_empty() { lines } else { of_step };
-    let start = chosen.len().saturating_sub(LOG_TAIL);
-    chosen[start..].iter().map(|l| l.to_string()).collect()
-}
-
 fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
@@ -626,72 +395,4 @@ fn size(bytes: u64) -> String {
 /// `1.2 MiB`, `3.0 KiB`, `12 B`: for summaries.
 pub(crate) fn human_size(bytes: u64) -> String {
     size(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_log_tail_is_the_failing_steps_own_lines() {
-        let log = "starting build\nStep #0: ok\nStep #1: compiling\nStep #1: error: boom\nStep #10: other\nDONE\n";
-        assert_eq!(
-            tail_of_step(log, Some(1)),
-            ["Step #1: compiling", "Step #1: error: boom"]
-        );
-        assert_eq!(tail_of_step(log, Some(7)).len(), 6);
-        let long: String = (0..50).map(|i| format!("line {i}\n")).collect();
-        let tail = tail_of_step(&long, None);
-        assert_eq!(tail.len(), LOG_TAIL);
-        assert_eq!(tail.last().map(String::as_str), Some("line 49"));
-    }
-
-    /// gcloud's `_GetBucketName` and `ShortenGcpRegion`: a 30-character
-    /// project in `northamerica-northeast1` passes 63 characters and gets
-    /// the short region; a short name keeps the region whole.
-    #[test]
-    fn the_staging_bucket_is_named_as_gcloud_names_it() {
-        assert_eq!(
-            bucket_name("acme-sre-staging", "us-central1"),
-            "run-sources-acme-sre-staging-us-central1"
-        );
-        let long = "a-thirty-character-project-id0";
-        assert_eq!(long.len(), 30);
-        let name = bucket_name(long, "northamerica-northeast1");
-        assert_eq!(name, format!("run-sources-{long}-na-ne1"));
-        assert!(name.len() <= 63);
-        assert_eq!(
-            bucket_name("example.com:google-sre", "us-east1"),
-            "run-sources-example_com_elgoog-sre-us-east1"
-        );
-        for (region, short) in [
-            ("us-central1", Some("us-c1")),
-            ("europe-west10", Some("eu-w10")),
-            ("asia-southeast2", Some("as-se2")),
-            ("me-central2", Some("me-c2")),
-            ("us-east1q", Some("q-us-e1")),
-            ("prp-us-central1", Some("p-us-c1")),
-            ("mars-central1", None),
-            ("us-central", None),
-            ("us-central123", None),
-        ] {
-            assert_eq!(shorten_region(region).as_deref(), short, "{region}");
-        }
-    }
-
-    #[test]
-    fn logs_bucket_urls_split_into_bucket_and_prefix() {
-        assert_eq!(
-            logs_location("gs://123.cloudbuild-logs.googleusercontent.com"),
-            Some((
-                "123.cloudbuild-logs.googleusercontent.com".into(),
-                String::new()
-            ))
-        );
-        assert_eq!(
-            logs_location("gs://b/logs/"),
-            Some(("b".into(), "logs/".into()))
-        );
-        assert_eq!(logs_location("b"), None);
-    }
 }
