@@ -9,6 +9,7 @@
 //! on a first deploy, since IAP's resource exists only with the service. Every step's result is recorded in the [`Outcome`], also
 //! when a later step fails, so the report says exactly what was changed.
 
+mod build;
 mod failure;
 pub(crate) mod iam;
 pub(crate) mod rollout;
@@ -22,6 +23,7 @@ use crate::gcp::{Google, Kind};
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::{LiveState, Plan, ServiceAction, ToSend};
 use crate::printer::Printer;
+pub(crate) use build::build;
 pub(crate) use failure::watch_hint;
 use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
@@ -47,6 +49,10 @@ pub(crate) struct ApplyOptions {
 /// What a deploy did.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct Outcome {
+    /// A source deploy's steps and its build (`build::build`): the id, the
+    /// digest, the log's URL and what each step wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) build: Option<crate::source::build::BuildRecord>,
     pub(crate) iam: Vec<IamOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceOutcome>,

@@ -206,24 +206,37 @@ pub(crate) async fn deploy_in(
     // A source deploy builds once the preflight passed, then plans again
     // for the built image: the plan shown and applied is the one that
     // runs that digest.
-    if let (Some((package, _)), Some(mut source)) = (source, plan.source.clone()) {
-        // Boxed: the build's state machine is large, and the run's
-        // future lives on the caller's stack.
-        let image = Box::pin(crate::source::build::build(
+    let mut build = None;
+    if let (Some((package, _)), Some(source)) = (source, plan.source.clone()) {
+        let (record, built) = Box::pin(apply::build(
             &ctx.google,
             env,
             printer,
-            &mut source,
+            &source,
             package.archive,
             live.project_number.as_deref(),
             ctx.globals.poll_interval,
         ))
-        .await?;
+        .await;
+        let image = match built {
+            Ok(image) => image,
+            Err(e) => {
+                // The plan, what was written before the failure and the
+                // failure, in the chosen format; the error itself (and its
+                // exit code) as for any other.
+                let outcome = apply::Outcome {
+                    build: Some(record),
+                    ..apply::Outcome::failed(e.to_string(), e.hint())
+                };
+                report_outcome(ctx, &plan, &outcome);
+                return Err(e);
+            }
+        };
+        build = Some(record);
         options.target = Target::Deploy {
             image,
             traffic: ask.clone(),
         };
-        options.source = Some(source);
         // The live state read before the build stands; only Cloud Run's
         // validation depends on the image.
         Planned {
@@ -273,7 +286,14 @@ pub(crate) async fn deploy_in(
         .globals
         .ci
         .group(printer, &format!("Applying the plan to `{}`", env.name));
-    let outcome = Box::pin(apply::apply(
+    // A source deploy of an unchanged tree builds, then finds the service
+    // already running that digest: it is reported as it is.
+    let unchanged = plan
+        .service
+        .as_ref()
+        .filter(|s| s.action == plan::ServiceAction::None)
+        .and(live.service.clone());
+    let mut outcome = Box::pin(apply::apply(
         &ctx.google,
         &plan,
         live,
@@ -283,8 +303,17 @@ pub(crate) async fn deploy_in(
     ))
     .await;
     drop(fold);
+    outcome.build = build;
+    if let Some(s) = &unchanged {
+        outcome.service = Some(apply::ServiceOutcome::of(&env.service.name, s, None, 0.0));
+    }
     settle(ctx, &plan, &outcome)?;
     match outcome.service.as_ref() {
+        Some(s) if unchanged.is_some() => printer.success(&format!(
+            "No changes to {}: it runs the built image already at {}",
+            env.service.name,
+            s.url.as_deref().unwrap_or("-")
+        )),
         Some(s) => {
             let url = s.url.as_deref().unwrap_or("-");
             let share: i32 = s

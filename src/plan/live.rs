@@ -6,7 +6,7 @@
 //! 1. everything that depends on nothing: the project number (when needed),
 //!    a configured runtime account and its policy, every secret, its policy
 //!    and every referenced version, the project policy, the live service and
-//!    its policy;
+//!    its policy, and for a source deploy its staging (`live/staging.rs`);
 //! 2. what needs phase 1: Cloud Run's default account (its email is derived
 //!    from the project number), Cloud Run's own validation of the exact
 //!    service the plan would send (decided by the caller from phase 1, see
@@ -39,8 +39,12 @@ use crate::config::{Environment, SecretRef};
 use crate::gcp::iam::PolicyResource;
 use crate::gcp::{GcpError, Google, Kind, Validated};
 use crate::key::Inspection;
+use crate::source::build::SourcePlan;
+
+mod staging;
 
 pub(crate) use super::needs::Needs;
+pub(crate) use staging::{Presence, Staging};
 
 /// A secret, by project and id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,6 +117,9 @@ pub(crate) struct LiveState {
     pub(crate) key_payload: KeyPayload,
     /// Who a source deploy's build runs as (`None` without a build).
     pub(crate) build_account: Option<BuildAccount>,
+    /// What a source deploy writes to before its rollout (`None` without a
+    /// build).
+    pub(crate) staging: Option<Staging>,
 }
 
 /// The account a build runs as.
@@ -234,11 +241,12 @@ pub(crate) async fn validate(
 /// Every read the plan for `env` needs, in two concurrent phases. `desire`
 /// is given the first phase's state and the runtime account's email, and
 /// answers the exact service the plan would send: Cloud Run validates it in
-/// the second phase.
+/// the second phase. `source`: a source deploy's staging, read in the first.
 pub(crate) async fn read(
     google: &Google,
     env: &Environment,
     needs: &Needs,
+    source: Option<&SourcePlan>,
     desire: impl FnOnce(&LiveState, &str) -> Option<Service>,
 ) -> Result<LiveState, GcpError> {
     let project: &str = &env.project;
@@ -372,6 +380,12 @@ pub(crate) async fn read(
             },
         })
     };
+    let staging = async {
+        match source {
+            Some(s) => staging::read(google, env, s).await.map(Some),
+            None => Ok(None),
+        }
+    };
     // The caller's own permissions, asked of each resource at once.
     let tests = join_all(
         permissions::to_ask(env, needs)
@@ -380,12 +394,15 @@ pub(crate) async fn read(
     );
 
     // Phase 1: everything that depends on nothing, at once.
-    let ((phase1, answers), build_account) = join(
+    let (((phase1, answers), build_account), staging) = join(
         join(
-            try_join5(number, configured_account, secrets, project_policy, service),
-            tests,
+            join(
+                try_join5(number, configured_account, secrets, project_policy, service),
+                tests,
+            ),
+            build_account,
         ),
-        build_account,
+        staging,
     )
     .await;
     let (
@@ -405,6 +422,7 @@ pub(crate) async fn read(
         service,
         service_policy,
         build_account,
+        staging: staging?,
         ..LiveState::default()
     };
 

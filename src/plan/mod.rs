@@ -140,7 +140,8 @@ pub(crate) async fn plan(
     // The service part, decided once from the first read phase: what Cloud
     // Run validates in the second, and what `compute` takes.
     let mut desired = None;
-    let live = live::read(google, env, &needs, |first, account| {
+    let source = options.source.as_ref();
+    let live = live::read(google, env, &needs, source, |first, account| {
         let d = compute::desired(env, &options.target, first, account);
         let to_validate = d
             .as_ref()
@@ -353,8 +354,14 @@ impl Changes {
         self.add + self.change + self.remove > 0
     }
 
-    pub(crate) fn of(iam: &[IamChange], service: Option<&ServiceChange>) -> Changes {
+    pub(crate) fn of(
+        iam: &[IamChange],
+        service: Option<&ServiceChange>,
+        source: Option<&crate::source::build::SourcePlan>,
+    ) -> Changes {
         let mut c = Changes::default();
+        // A source deploy's steps: each one that writes is a `+`.
+        c.add += source.map_or(0, |s| s.steps.iter().filter(|s| s.action.writes()).count());
         for i in iam {
             c.add += i.add.len();
             c.remove += i.remove.len();

@@ -6,6 +6,7 @@
 
 mod desired;
 mod iam;
+mod source;
 
 use super::live::{LiveState, Needs, Validation};
 use super::service;
@@ -116,7 +117,11 @@ pub(crate) fn compute(
     if options.strict_iam {
         permissions::strict(&mut problems, &mut warnings);
     }
-    let changes = Changes::of(&iam, service.as_ref());
+    let source = options
+        .source
+        .as_ref()
+        .map(|s| source::source_plan(env, s, live));
+    let changes = Changes::of(&iam, service.as_ref(), source.as_ref());
     let plan = Plan {
         schema_version: SCHEMA_VERSION,
         environment: env.name.clone(),
@@ -137,7 +142,7 @@ pub(crate) fn compute(
         },
         iam,
         service,
-        source: options.source.clone().map(|s| s.builds_as(live)),
+        source,
         warnings,
         changes,
     };

@@ -68,23 +68,102 @@ pub(crate) struct SourcePlan {
     /// Where a Cloud Build build is created (`global` unless `build.region`
     /// or `build.worker_pool` say otherwise).
     pub(crate) build_location: String,
-    /// After the build: what happened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) built: Option<Built>,
+    /// The writes before the rollout, in order, as live state found what
+    /// they write to (set by `compute`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) steps: Vec<SourceStep>,
 }
 
+/// One write a source deploy makes before its rollout, as the plan sees it
+/// from live state: `apply` makes them first, in this order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Built {
-    /// False when the same archive was in the bucket already.
-    pub(crate) uploaded: bool,
-    pub(crate) build_id: String,
+pub(crate) struct SourceStep {
+    pub(crate) step: StepKind,
+    pub(crate) action: StepAction,
+    /// What it writes to: `gs://BUCKET`, `gs://BUCKET/OBJECT`, the
+    /// repository's name, the image.
+    pub(crate) target: String,
+    /// In words, for people.
+    pub(crate) description: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum StepKind {
+    Bucket,
+    Upload,
+    Repository,
+    Build,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum StepAction {
+    /// Made by this deploy.
+    Create,
+    /// There already: used as it is.
+    Use,
+    /// Could not be read (403): made at apply when missing.
+    CreateIfMissing,
+}
+
+impl StepAction {
+    /// Whether the plan counts it as a change (`+`): what it may write.
+    pub(crate) fn writes(self) -> bool {
+        self != StepAction::Use
+    }
+}
+
+/// What a source deploy's steps did: part of the outcome, also when a step
+/// failed (then what was written before it is listed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct BuildRecord {
+    /// The build's id, once Cloud Build made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    /// `sha256:...` of the image it pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) digest: Option<String>,
     /// `IMAGE@sha256:...`: what the revision runs.
-    pub(crate) image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log_url: Option<String>,
     /// Cloud Build directly, after `builds:submit` answered 404 (or for a
     /// non-root Dockerfile).
     pub(crate) cloud_build: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub(crate) log_url: String,
+    /// Each step made, in order, with what it came to.
+    pub(crate) steps: Vec<StepRecord>,
+}
+
+/// One step of a source deploy and what it came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct StepRecord {
+    pub(crate) step: StepKind,
+    pub(crate) target: String,
+    pub(crate) result: StepResult,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum StepResult {
+    /// Written by this run.
+    Created,
+    Uploaded,
+    /// There already (the same archive, for an upload).
+    Existing,
+    Built,
+    Failed,
+}
+
+impl BuildRecord {
+    fn push(&mut self, step: StepKind, target: impl Into<String>, result: StepResult) {
+        self.steps.push(StepRecord {
+            step,
+            target: target.into(),
+            result,
+        });
+    }
 }
 
 impl SourcePlan {
@@ -112,7 +191,7 @@ impl SourcePlan {
             package: s.clone(),
             build_account: env.build.service_account.clone(),
             build_location: env.build.location(),
-            built: None,
+            steps: Vec::new(),
         }
     }
 
@@ -135,31 +214,43 @@ impl SourcePlan {
     }
 
     /// A Dockerfile that `builds:submit` cannot take (not the root one).
-    fn custom_dockerfile(&self) -> Option<&str> {
+    pub(crate) fn custom_dockerfile(&self) -> Option<&str> {
         self.dockerfile
             .as_deref()
             .filter(|d| d.trim_start_matches("./") != "Dockerfile")
     }
 }
 
-/// Upload (unless already there), build, and return the image by digest;
-/// `plan.built` says what happened.
+/// Make the plan's source steps: the staging bucket, the upload (unless the
+/// same archive is there), the repository, the build; return the image by
+/// digest. `record` says what each step came to, also when one fails.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn build(
     google: &Google,
     env: &Environment,
     printer: &Printer,
-    plan: &mut SourcePlan,
+    plan: &SourcePlan,
     archive: Vec<u8>,
     project_number: Option<&str>,
     poll: Duration,
+    record: &mut BuildRecord,
 ) -> Result<String, Error> {
+    let mut plan = plan.clone();
+    let plan = &mut plan;
     let project = env.project.to_string();
     let region = env.region.to_string();
     let number = match project_number {
         Some(n) => n.to_string(),
         None => google.project_number(&project).await?,
     };
-    plan.bucket = staging_bucket(google, printer, &project, &number, &region, &plan.bucket).await?;
+    let (bucket, created) =
+        staging_bucket(google, printer, &project, &number, &region, &plan.bucket).await?;
+    let result = match created {
+        true => StepResult::Created,
+        false => StepResult::Existing,
+    };
+    record.push(StepKind::Bucket, format!("gs://{bucket}"), result);
+    plan.bucket = bucket;
     let s = &plan.package;
     printer.step(&format!(
         "Uploading {} files ({}, {} compressed) to gs://{}/{}",
@@ -169,32 +260,40 @@ pub(crate) async fn build(
         plan.bucket,
         plan.object
     ));
-    let (uploaded, generation) = match google
+    let object = format!("gs://{}/{}", plan.bucket, plan.object);
+    let generation = match google
         .stage(&plan.bucket, &plan.object, Bytes::from(archive))
         .await?
     {
-        Staged::Uploaded(g) => (true, g),
+        Staged::Uploaded(g) => {
+            record.push(StepKind::Upload, &object, StepResult::Uploaded);
+            g
+        }
         Staged::Reused(g) => {
             printer.info(&format!(
-                "The same source is already at gs://{}/{}; nothing uploaded",
-                plan.bucket, plan.object
+                "The same source is already at {object}; nothing uploaded"
             ));
-            (false, g)
+            record.push(StepKind::Upload, &object, StepResult::Existing);
+            g
         }
         Staged::Differs => {
-            return Err(Error::StagedObjectDiffers {
-                object: format!("gs://{}/{}", plan.bucket, plan.object),
-            });
+            return Err(Error::StagedObjectDiffers { object });
         }
     };
-    if google
+    let repository = repository_name(env);
+    let created = google
         .ensure_repository(&project, &region, REPOSITORY, poll)
-        .await?
-    {
+        .await?;
+    if created {
         printer.info(&format!(
             "Created the Artifact Registry repository {REPOSITORY} in {region}"
         ));
     }
+    let result = match created {
+        true => StepResult::Created,
+        false => StepResult::Existing,
+    };
+    record.push(StepKind::Repository, repository, result);
     let parent = format!("projects/{project}/locations/{region}");
     let tagged = match &plan.commit {
         Some(c) => format!("{}:{c}", plan.image),
@@ -223,7 +322,7 @@ pub(crate) async fn build(
                 .await?
         }
     };
-    let cloud_build = submitted.is_none();
+    record.cloud_build = submitted.is_none();
     let operation = match submitted {
         Some(op) => op,
         None => {
@@ -232,11 +331,21 @@ pub(crate) async fn build(
             google.create_build(&parent, request).await?
         }
     };
-    let build = follow(google, printer, env.service.name.as_ref(), &operation, poll).await?;
+    let build = follow(google, printer, env.service.name.as_ref(), &operation, poll);
+    let build = match build.await {
+        Ok(b) => b,
+        Err(e) => {
+            record.push(StepKind::Build, &plan.image, StepResult::Failed);
+            return Err(e);
+        }
+    };
+    record.id = Some(build.id.clone()).filter(|i| !i.is_empty());
+    record.log_url = Some(build.log_url.clone()).filter(|u| !u.is_empty());
     if build.status != Status::Success {
+        record.push(StepKind::Build, &plan.image, StepResult::Failed);
         return Err(failure(google, env.service.name.as_ref(), &build).await);
     }
-    let digest = build
+    let digest = match build
         .results
         .as_ref()
         .and_then(|r| {
@@ -246,25 +355,35 @@ pub(crate) async fn build(
                 .or_else(|| r.images.iter().find(|i| !i.digest.is_empty()))
         })
         .map(|i| i.digest.clone())
-        .ok_or_else(|| Error::BuildFailed {
-            service: env.service.name.to_string(),
-            step: None,
-            log_tail: vec!["the build succeeded but reported no image digest".into()],
-            log_url: Some(build.log_url.clone()).filter(|u| !u.is_empty()),
-        })?;
+    {
+        Some(d) => d,
+        None => {
+            record.push(StepKind::Build, &plan.image, StepResult::Failed);
+            return Err(Error::BuildFailed {
+                service: env.service.name.to_string(),
+                step: None,
+                log_tail: vec!["the build succeeded but reported no image digest".into()],
+                log_url: record.log_url.clone(),
+            });
+        }
+    };
     let image = format!("{}@{digest}", plan.image);
     printer.success(&format!("Built {image} (build {})", build.id));
-    plan.built = Some(Built {
-        uploaded,
-        build_id: build.id.clone(),
-        image: image.clone(),
-        cloud_build,
-        log_url: build.log_url.clone(),
-    });
+    record.push(StepKind::Build, &image, StepResult::Built);
+    record.digest = Some(digest);
+    record.image = Some(image.clone());
     Ok(image)
 }
 
-/// The bucket to stage in: `default` when it is (or is made) this
+/// The repository's full name, as Artifact Registry names it.
+pub(crate) fn repository_name(env: &Environment) -> String {
+    format!(
+        "projects/{}/locations/{}/repositories/{REPOSITORY}",
+        env.project, env.region
+    )
+}
+
+/// The bucket to stage in (and whether this run created it): `default` when it is (or is made) this
 /// project's; when it is another project's, or reading it is refused, a new
 /// `run-sources-<uuid>` bucket, as gcloud does (`sources.py`,
 /// `_GetOrCreateBucket`, "to handle Denial-of-Service attacks"), which must
@@ -276,12 +395,12 @@ async fn staging_bucket(
     number: &str,
     region: &str,
     default: &str,
-) -> Result<String, Error> {
+) -> Result<(String, bool), Error> {
     let refused = match google.ensure_bucket(project, number, region, default).await {
-        Ok(BucketCheck::Owned) => return Ok(default.to_string()),
+        Ok(BucketCheck::Owned) => return Ok((default.to_string(), false)),
         Ok(BucketCheck::Created) => {
             printer.info(&format!("Created the staging bucket gs://{default}"));
-            return Ok(default.to_string());
+            return Ok((default.to_string(), true));
         }
         Ok(BucketCheck::NotOwned) => "belongs to another project".to_string(),
         Err(e) if e.is(crate::gcp::Kind::PermissionDenied) => "cannot be read (403)".to_string(),
@@ -295,7 +414,8 @@ async fn staging_bucket(
         .ensure_bucket(project, number, region, &random)
         .await?
     {
-        BucketCheck::Created | BucketCheck::Owned => Ok(random),
+        BucketCheck::Created => Ok((random, true)),
+        BucketCheck::Owned => Ok((random, false)),
         BucketCheck::NotOwned => Err(Error::StagingBucketNotOwned { bucket: random }),
     }
 }
