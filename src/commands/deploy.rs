@@ -248,7 +248,8 @@ pub(crate) async fn deploy_in(
         preflight_result(&plan)?;
     }
     if let Some(s) = saved_plan {
-        let drift = saved::drift(&s.plan, &plan);
+        let now = saved::Reads::from_parts(&plan, &live, to_send.as_ref());
+        let drift = saved::drift(&s.reads, &now);
         if !drift.is_empty() {
             return Err(Error::Drift {
                 env: env.name.clone(),

@@ -44,11 +44,12 @@ pub(crate) async fn run(
         iap_left_to_deploy: false,
     };
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
-        let plan = plan::plan(&ctx.google, &env, &options).await?.plan;
-        print_plan(ctx, &plan);
-        preflight_result(&plan)?;
+        let planned = plan::plan(&ctx.google, &env, &options).await?;
+        let plan = &planned.plan;
+        print_plan(ctx, plan);
+        preflight_result(plan)?;
         if let Some(out) = &settings.out {
-            let saved = SavedPlan::new(plan.clone(), &image, &settings.set_env, config_sha256);
+            let saved = SavedPlan::new(&planned, &image, &settings.set_env, config_sha256);
             saved.write(out)?;
             globals.ci.plan_file(out);
             printer.success(&format!(
