@@ -433,6 +433,10 @@ impl Error {
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }
+            Error::SavedPlan(SavedPlanError::OtherVersion { .. }) => Some(
+                "make the plan again with this version: `autosre-deploy plan --env ENV --out FILE`"
+                    .into(),
+            ),
             Error::BuildFailed { log_url, .. } => Some(match log_url {
                 Some(url) => format!("read the whole build log at {url}"),
                 None => "read the build's log in the Cloud Build console".into(),
