@@ -36,7 +36,7 @@ pub(crate) async fn run(
         interrupt.clone(),
         cli.command.name(),
         ci.clone(),
-    );
+    )?;
     // The one region of a `regions:` file a single-target command acts on.
     globals.region = match &cli.command {
         Command::Promote(a) => a.env.region.clone(),

@@ -15,11 +15,11 @@ use super::saved::SavedFleet;
 use super::{FleetOptions, target_id};
 use crate::ExitStatus;
 use crate::apply::{self, ApplyOptions, IamResult, Outcome};
-use crate::commands::shared::{Context, note_set_env, with_context};
+use crate::commands::shared::{Context, with_context};
 use crate::config::Environment;
 use crate::error::{Category, Error};
 use crate::gcp::iam::{Grant, PolicyResource};
-use crate::plan::{self, IamChange, LiveState, Plan, ProblemKind, TrafficAsk, compute};
+use crate::plan::{self, IamChange, Plan, ProblemKind, TrafficAsk};
 use crate::printer::{Board, Printer};
 use crate::settings::{Globals, ReleaseTraffic};
 
@@ -50,11 +50,13 @@ struct Prepared {
     set_env: Vec<String>,
 }
 
-/// One target, planned.
+/// One target, planned: its plan, the exact service to send and the live
+/// state both came from.
 struct Planned {
     prepared: Prepared,
     plan: Plan,
-    live: LiveState,
+    to_send: Option<plan::ToSend>,
+    live: plan::LiveState,
 }
 
 /// Run `mode` over `targets` (two or more).
@@ -143,7 +145,7 @@ fn prepare(
 fn one_service_each(targets: &[Environment]) -> Result<(), Error> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for t in targets {
-        let service = compute::service_resource(t).name();
+        let service = plan::names::service_resource(t).name();
         if let Some(other) = seen.insert(service.clone(), target_id(t)) {
             return Err(Error::Targets {
                 message: format!(
@@ -214,6 +216,7 @@ async fn run_in(
         prepared.len(),
         fleet.jobs
     ));
+    let grant = matches!(mode, Mode::Grant { .. });
     let ids: Vec<String> = prepared.iter().map(|p| p.id.clone()).collect();
     let board_owned = printer.board(&ids);
     let board = &board_owned;
@@ -222,18 +225,13 @@ async fn run_in(
     let planned: Vec<Result<Planned, Error>> = futures::stream::iter(
         prepared
             .into_iter()
-            .map(|p| plan_one(google, board, p, ask.clone())),
+            .map(|p| plan_one(google, board, p, ask.clone(), grant, options.strict_iam)),
     )
     .buffered(fleet.jobs)
     .collect()
     .await;
     google.shared_reads().stop();
-    let mut planned = planned.into_iter().collect::<Result<Vec<_>, _>>()?;
-    if options.strict_iam {
-        for p in &mut planned {
-            plan::permissions::strict(&mut p.plan);
-        }
-    }
+    let planned = planned.into_iter().collect::<Result<Vec<_>, _>>()?;
 
     // 2. Judge every target before anything is written.
     if matches!(
@@ -252,10 +250,18 @@ async fn run_in(
             report::print_plans(ctx, &planned_views(&planned));
             preflight(&planned, false)?;
             if let Some(out) = out {
+                let each: Vec<plan::Planned> = planned
+                    .iter()
+                    .map(|p| plan::Planned {
+                        plan: p.plan.clone(),
+                        to_send: p.to_send.clone(),
+                        live: p.live.clone(),
+                    })
+                    .collect();
                 let saved = SavedFleet::new(
-                    planned
-                        .iter()
-                        .map(|p| (&p.plan, &p.prepared.env, p.prepared.image.as_deref())),
+                    each.iter()
+                        .zip(&planned)
+                        .map(|(each, p)| (each, &p.prepared.env, p.prepared.image.as_deref())),
                     set_env,
                 );
                 saved.write(out)?;
@@ -286,7 +292,9 @@ async fn run_in(
                 saved.same_targets(planned.iter().map(|p| p.prepared.id.as_str()))?;
                 for p in &planned {
                     let s = saved.get(&p.prepared.id).expect("the same targets");
-                    let drift = crate::plan::saved::drift(&s.plan, &p.plan);
+                    let now =
+                        crate::plan::saved::Reads::from_parts(&p.plan, &p.live, p.to_send.as_ref());
+                    let drift = crate::plan::saved::drift(&s.reads, &now);
                     if !drift.is_empty() {
                         return Err(Error::Drift {
                             env: p.prepared.id.clone(),
@@ -442,19 +450,11 @@ async fn roll_out(
         return TargetResult { status, outcome };
     }
     board.set(id, "rolling out");
-    let desired = p.prepared.image.as_ref().map(|image| {
-        compute::desired_view(
-            &p.prepared.env,
-            image,
-            &p.plan.runtime_service_account,
-            &p.plan.pins(),
-        )
-    });
     let outcome = Box::pin(apply::apply_granted(
         google,
         &p.plan,
         p.live.clone(),
-        desired,
+        p.to_send.clone(),
         options.clone(),
         &printer,
         results,
@@ -474,6 +474,8 @@ async fn plan_one(
     board: &Board,
     p: Prepared,
     ask: TrafficAsk,
+    grant: bool,
+    strict_iam: bool,
 ) -> Result<Planned, Error> {
     board.set(&p.id, "reading live state");
     let target = match &p.image {
@@ -483,19 +485,25 @@ async fn plan_one(
         },
         None => plan::Target::Grant,
     };
-    let (mut plan, live) = match plan::plan(google, &p.env, &target).await {
+    let options = plan::Options {
+        set_env: p.set_env.clone(),
+        strict_iam,
+        iap_left_to_deploy: grant,
+        ..plan::Options::of(target)
+    };
+    let planned = match plan::plan(google, &p.env, &options).await {
         Ok(planned) => planned,
         Err(e) => {
             board.finish(&p.id, "could not read live state");
             return Err(e.into());
         }
     };
-    note_set_env(&mut plan, &p.set_env, &p.env);
-    board.set(&p.id, &format!("planned: {}", plan.changes));
+    board.set(&p.id, &format!("planned: {}", planned.plan.changes));
     Ok(Planned {
         prepared: p,
-        plan,
-        live,
+        plan: planned.plan,
+        to_send: planned.to_send,
+        live: planned.live,
     })
 }
 

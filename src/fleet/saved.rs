@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Environment;
 use crate::error::Error;
 use crate::plan::saved::{SavedPlan, SavedPlanError, environment_sha256, sha256_hex};
-use crate::plan::{Plan, SCHEMA_VERSION};
+use crate::plan::{Planned, SCHEMA_VERSION};
 
 /// Marks the file as a plan of several targets.
 const KIND: &str = "autosre-deploy-plans";
@@ -40,14 +40,14 @@ impl SavedFleet {
     /// Each target's plan, its environment (as resolved before `--image`)
     /// and image, with the run's `--set-env`.
     pub(crate) fn new<'a>(
-        plans: impl Iterator<Item = (&'a Plan, &'a Environment, Option<&'a str>)>,
+        plans: impl Iterator<Item = (&'a Planned, &'a Environment, Option<&'a str>)>,
         set_env: &[(String, String)],
     ) -> SavedFleet {
         let targets = plans
-            .map(|(plan, env, image)| Target {
+            .map(|(planned, env, image)| Target {
                 target: super::target_id(env),
                 saved: SavedPlan::new(
-                    plan.clone(),
+                    planned,
                     image.unwrap_or_default(),
                     set_env,
                     environment_sha256(env),
@@ -119,18 +119,21 @@ impl SavedFleet {
                 ),
             });
         }
-        // Each entry must be exactly what `plan --out` wrote for it, and the
-        // list exactly the one the digest covers.
-        let intact = fleet.targets.iter().all(|t| {
-            let again = SavedPlan::new(
-                t.saved.plan.clone(),
-                &t.saved.image,
-                &t.saved.set_env_pairs(),
-                t.saved.config_sha256.clone(),
-            );
-            again.digest == t.saved.digest && t.saved.environment == t.saved.plan.environment
-        });
-        if !intact || fleet.digest != fleet.compute_digest() {
+        // Each entry must be exactly what `plan --out` wrote for it (by this
+        // version), and the list exactly the one the digest covers.
+        for t in &fleet.targets {
+            t.saved.intact().map_err(|e| match e {
+                SavedPlanError::Edited { .. } => SavedPlanError::Edited {
+                    path: shown.clone(),
+                },
+                SavedPlanError::OtherVersion { saved, .. } => SavedPlanError::OtherVersion {
+                    path: shown.clone(),
+                    saved,
+                },
+                e => e,
+            })?;
+        }
+        if fleet.digest != fleet.compute_digest() {
             return Err(SavedPlanError::Edited { path: shown });
         }
         Ok(Some(fleet))

@@ -16,6 +16,7 @@
 
 mod board;
 mod json;
+pub(crate) mod markdown;
 mod progress;
 mod streams;
 

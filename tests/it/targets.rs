@@ -440,12 +440,13 @@ async fn first_deploy(projects: usize, regions: &[&str]) -> (usize, Vec<JournalE
 async fn twenty_targets_in_four_projects_have_the_depth_of_one() {
     let (one, one_journal) = first_deploy(1, &REGIONS[..1]).await;
     let (twenty, journal) = first_deploy(4, &REGIONS).await;
-    eprintln!(
-        "first deploy: 1 target {} requests, depth {one}; 20 targets {} requests, depth {twenty}",
+    assert_eq!(
+        twenty,
+        one,
+        "the sequential depth grew with the targets: 1 target {} requests, 20 targets {}",
         one_journal.len(),
         journal.len()
     );
-    assert_eq!(twenty, one, "the sequential depth grew with the targets");
     assert_eq!(
         journal
             .iter()
