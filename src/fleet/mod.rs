@@ -16,6 +16,8 @@
 //! One target selected keeps today's path and today's output, byte for
 //! byte; this module handles two or more (see `docs/targets.md`).
 
+mod grants;
+mod prepare;
 mod report;
 mod run;
 pub(crate) mod saved;

@@ -3,23 +3,20 @@
 //! every policy written once, then the rollouts (one concurrent wave,
 //! bounded by `--jobs`, stopped by the first failure unless `--keep-going`).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
-use google_cloud_iam_v1::model::Policy;
 
+use super::FleetOptions;
 use super::report::{self, TargetResult, TargetStatus};
 use super::saved::SavedFleet;
-use super::{FleetOptions, target_id};
 use crate::ExitStatus;
 use crate::apply::{self, ApplyOptions, IamResult, Outcome};
 use crate::commands::shared::{Context, with_context};
 use crate::config::Environment;
 use crate::error::{Category, Error};
-use crate::gcp::iam::{Grant, PolicyResource};
-use crate::plan::{self, IamChange, Plan, ProblemKind, TrafficAsk};
+use crate::plan::{self, Plan, ProblemKind, TrafficAsk};
 use crate::printer::{Board, Printer};
 use crate::settings::{Globals, ReleaseTraffic};
 
@@ -42,21 +39,21 @@ pub(crate) enum Mode {
 }
 
 /// One target, ready to be planned.
-struct Prepared {
-    id: String,
-    env: Environment,
-    image: Option<String>,
+pub(super) struct Prepared {
+    pub(super) id: String,
+    pub(super) env: Environment,
+    pub(super) image: Option<String>,
     /// `--set-env` names (already applied to `env`).
-    set_env: Vec<String>,
+    pub(super) set_env: Vec<String>,
 }
 
 /// One target, planned: its plan, the exact service to send and the live
 /// state both came from.
-struct Planned {
-    prepared: Prepared,
-    plan: Plan,
-    to_send: Option<plan::ToSend>,
-    live: plan::LiveState,
+pub(super) struct Planned {
+    pub(super) prepared: Prepared,
+    pub(super) plan: Plan,
+    pub(super) to_send: Option<plan::ToSend>,
+    pub(super) live: plan::LiveState,
 }
 
 /// Run `mode` over `targets` (two or more).
@@ -72,125 +69,12 @@ pub(crate) async fn run(
     apply: ApplyOptions,
     fleet: FleetOptions,
 ) -> Result<ExitStatus, Error> {
-    let prepared = prepare(targets, &mode, image, set_env)?;
+    let prepared = super::prepare::prepare(targets, &mode, image, set_env)?;
     let first = prepared[0].env.clone();
     with_context(globals, printer, vars, &first, async |ctx| {
         Box::pin(run_in(ctx, prepared, mode, set_env, apply, fleet)).await
     })
     .await
-}
-
-/// Everything checked offline, for every target, before any request: the
-/// key's wiring, `--set-env`, the image, `--tag`.
-fn prepare(
-    targets: Vec<Environment>,
-    mode: &Mode,
-    image: Option<String>,
-    set_env: &[(String, String)],
-) -> Result<Vec<Prepared>, Error> {
-    let saved = match mode {
-        Mode::Deploy { saved: Some(s), .. } => Some(s),
-        _ => None,
-    };
-    if !matches!(mode, Mode::Grant { .. }) {
-        one_service_each(&targets)?;
-    }
-    let mut out = Vec::new();
-    for mut env in targets {
-        let id = target_id(&env);
-        if let Mode::Deploy { .. } = mode
-            && let Some(e) = crate::config::key_wiring_error(&env)
-        {
-            return Err(e.into());
-        }
-        let saved_one = saved.and_then(|s| s.get(&id));
-        let names = match (mode, saved_one) {
-            (Mode::Grant { .. }, _) => Vec::new(),
-            (_, Some(s)) => crate::settings::apply_set_env(&mut env, &s.set_env_pairs())?,
-            (_, None) => crate::settings::apply_set_env(&mut env, set_env)?,
-        };
-        if let (Some(s), Some(one)) = (saved, saved_one) {
-            s.check_config(&env, one)?;
-        }
-        let image = match (mode, saved_one) {
-            (Mode::Grant { .. }, _) => None,
-            (_, Some(s)) => Some(s.image.clone()),
-            (_, None) => Some(image_of(&mut env, image.clone())?),
-        };
-        if let Mode::Deploy {
-            traffic: ReleaseTraffic { tag: Some(tag), .. },
-            ..
-        } = mode
-        {
-            crate::plan::traffic::check_tag(tag, &env.service.name).map_err(|message| {
-                Error::ReleaseArgument {
-                    message: format!("--tag ({id}): {message}"),
-                    hint: "Cloud Run refuses a tag whose length plus the service name's exceeds 46 characters; choose a shorter tag".into(),
-                }
-            })?;
-        }
-        out.push(Prepared {
-            id,
-            env,
-            image,
-            set_env: names,
-        });
-    }
-    Ok(out)
-}
-
-/// Two targets that deploy the same Cloud Run service (a file copied
-/// without changing its project, region or `service.name`) would each
-/// overwrite the other's revision: refused before anything is read.
-fn one_service_each(targets: &[Environment]) -> Result<(), Error> {
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for t in targets {
-        let service = plan::names::service_resource(t).name();
-        if let Some(other) = seen.insert(service.clone(), target_id(t)) {
-            return Err(Error::Targets {
-                message: format!(
-                    "`{other}` and `{}` both deploy `{service}`",
-                    target_id(t)
-                ),
-                hint: "give each environment its own `service.name`, project or region, or deploy them in separate runs".into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// `--image`, else `service.image`. A build from source is one target's
-/// (the image is built where that target deploys); several targets deploy
-/// an image.
-fn image_of(env: &mut Environment, flag: Option<String>) -> Result<String, Error> {
-    if flag.is_none() && env.service.source.is_some() {
-        return Err(Error::Targets {
-            message: format!(
-                "`service.source` in {} builds an image, and a run over several targets deploys one image",
-                env.source.display()
-            ),
-            hint: format!(
-                "build once (`autosre-deploy deploy --target {}`), then deploy every target with `--image IMAGE@sha256:DIGEST`",
-                target_id(env)
-            ),
-        });
-    }
-    env.service.source = None;
-    let flag = match flag {
-        Some(f) => f,
-        None => match env.service.image.as_ref().map(ToString::to_string) {
-            Some(i) if !i.trim().is_empty() => i,
-            _ => {
-                return Err(Error::NoImage {
-                    env: env.name.clone(),
-                    file: env.source.clone(),
-                });
-            }
-        },
-    };
-    crate::config::parse_image(&flag)
-        .map(|i| i.to_string())
-        .map_err(|cause| Error::InvalidImage { value: flag, cause })
 }
 
 async fn run_in(
@@ -351,7 +235,7 @@ async fn run_in(
     {
         board.set(&p.prepared.id, "granting");
     }
-    let grants = grant_all(google, printer, &planned).await;
+    let grants = super::grants::grant_all(google, printer, &planned).await;
 
     // 4. The rollouts, stopped by the first failure unless --keep-going.
     let stop = AtomicBool::new(false);
@@ -572,75 +456,6 @@ fn status_of(outcome: &Outcome) -> TargetStatus {
     match &outcome.failure {
         None => TargetStatus::Done,
         Some(_) => TargetStatus::Failed,
-    }
-}
-
-/// Every target's grants before its rollout, merged per policy and written
-/// at once: one read-modify-write per policy however many targets need a
-/// binding in it (the policy as the plans read it, so a policy that changes
-/// costs one write and no read; a stale etag re-reads, as for one target).
-/// Returns, per target, the results of its own changes in its plan's order.
-async fn grant_all(
-    google: &crate::gcp::Google,
-    printer: &Printer,
-    planned: &[Planned],
-) -> Vec<Vec<IamResult>> {
-    let mut merged: BTreeMap<PolicyResource, (IamChange, Option<Policy>)> = BTreeMap::new();
-    for p in planned {
-        for c in apply::grant_order(&p.plan).0 {
-            let (m, _) = merged.entry(c.resource.clone()).or_insert_with(|| {
-                (
-                    IamChange {
-                        resource: c.resource.clone(),
-                        etag: c.etag.clone(),
-                        add: Vec::new(),
-                        remove: Vec::new(),
-                        required: false,
-                    },
-                    p.live.policy(&c.resource).cloned(),
-                )
-            });
-            extend(&mut m.add, &c.add);
-            extend(&mut m.remove, &c.remove);
-            m.required |= c.required;
-        }
-    }
-    // A binding one target adds is never removed for another.
-    for (m, _) in merged.values_mut() {
-        let add = m.add.clone();
-        m.remove.retain(|g| !add.contains(g));
-    }
-    if !merged.is_empty() {
-        printer.step(&format!(
-            "Granting IAM roles on {} resource(s) for {} targets",
-            merged.len(),
-            planned.len()
-        ));
-    }
-    let results = futures::future::join_all(
-        merged
-            .values()
-            .map(|(c, planned)| apply::iam::apply_change(google, c, planned.clone())),
-    )
-    .await;
-    let by_resource: BTreeMap<&PolicyResource, IamResult> = merged.keys().zip(results).collect();
-    planned
-        .iter()
-        .map(|p| {
-            apply::grant_order(&p.plan)
-                .0
-                .iter()
-                .map(|c| by_resource[&c.resource].clone())
-                .collect()
-        })
-        .collect()
-}
-
-fn extend(into: &mut Vec<Grant>, from: &[Grant]) {
-    for g in from {
-        if !into.contains(g) {
-            into.push(g.clone());
-        }
     }
 }
 
