@@ -336,6 +336,10 @@ pub(crate) struct PlanArgs {
     /// Save the plan to FILE, for `deploy --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Show as problems what `deploy --strict-iam` would refuse: a permission
+    /// missing for a grant other than secret access, or a refused read.
+    #[arg(long)]
+    pub(crate) strict_iam: bool,
 }
 
 #[derive(Debug, Args)]

@@ -361,7 +361,8 @@ impl Error {
                 SavedPlanError::Read { .. }
                 | SavedPlanError::Write { .. }
                 | SavedPlanError::NotAFile { .. }
-                | SavedPlanError::NotAPlan { .. } => Category::User,
+                | SavedPlanError::NotAPlan { .. }
+                | SavedPlanError::OtherVersion { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
@@ -433,6 +434,10 @@ impl Error {
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }
+            Error::SavedPlan(SavedPlanError::OtherVersion { .. }) => Some(
+                "make the plan again with this version: `autosre-deploy plan --env ENV --out FILE`"
+                    .into(),
+            ),
             Error::BuildFailed { log_url, .. } => Some(match log_url {
                 Some(url) => format!("read the whole build log at {url}"),
                 None => "read the build's log in the Cloud Build console".into(),

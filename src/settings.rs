@@ -331,6 +331,8 @@ pub(crate) struct PlanSettings {
     pub(crate) out: Option<PathBuf>,
     /// `--set-env`.
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--strict-iam`: what `deploy --strict-iam` would refuse.
+    pub(crate) strict_iam: bool,
 }
 
 impl PlanSettings {
@@ -342,6 +344,7 @@ impl PlanSettings {
             detailed_exitcode: args.detailed_exitcode,
             out: args.out,
             set_env: args.set_env,
+            strict_iam: args.strict_iam,
         }
     }
 

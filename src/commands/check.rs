@@ -4,7 +4,7 @@ use super::shared::{PlanView, preflight_result, with_context};
 use super::view::{View, blocks};
 use crate::ExitStatus;
 use crate::error::Error;
-use crate::plan::{self, Target};
+use crate::plan::{self, Options, Target};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::Globals;
@@ -23,7 +23,9 @@ pub(crate) async fn run(
         None => Target::Grant,
     };
     with_context(globals, printer, vars, &env, async |ctx| {
-        let (plan, _) = plan::plan(&ctx.google, &env, &target).await?;
+        let plan = plan::plan(&ctx.google, &env, &Options::of(target.clone()))
+            .await?
+            .plan;
         ctx.show(&CheckView(ctx.plan_view(&plan)));
         ctx.globals.ci.plan(&plan, ctx.globals.command);
         preflight_result(&plan)?;

@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::gcp::{GcpError, Google, Kind};
-use crate::plan::compute;
 use crate::plan::live::{SecretId, VersionRef};
+use crate::plan::names;
 use usage::{RevisionFact, SecretStatus, VersionFact};
 
 /// Refuse to disable `version` when it does not exist or a serving revision
@@ -125,7 +125,7 @@ pub(crate) async fn read(
     env: &Environment,
     only: Option<&SecretId>,
 ) -> Result<Report, GcpError> {
-    let name = compute::service_name(env);
+    let name = names::service_name(env);
     let (service, revisions) = try_join(google.service(&name), async {
         match google.revisions(&name).await {
             Err(e) if e.is(Kind::NotFound) => Ok(Vec::new()),
