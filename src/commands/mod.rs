@@ -13,7 +13,7 @@ pub(crate) mod secrets;
 pub(crate) mod shared;
 mod targets;
 mod validate;
-mod view;
+pub(crate) mod view;
 
 use crate::Env;
 use crate::ExitStatus;

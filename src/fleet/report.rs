@@ -11,10 +11,11 @@
 use serde::Serialize;
 
 use crate::apply::Outcome;
-use crate::cli::Output;
 use crate::commands::shared::{Context, console_url};
+use crate::commands::view::{View, show};
 use crate::gcp::credentials::Identity;
 use crate::plan::{Changes, Plan, SCHEMA_VERSION};
+use crate::printer::Printer;
 use crate::report;
 
 /// What became of one target.
@@ -116,99 +117,126 @@ struct Document<T: Serialize> {
     totals: Totals,
 }
 
-/// Every target's plan on stdout, in the chosen format.
-pub(crate) fn print_plans(ctx: &Context, plans: &[(&str, &Plan)]) {
-    let t = totals(plans, None);
-    let text = match ctx.globals.output {
-        Output::Json => report::json(&Document {
+/// Every target's plan: the view `plan`, `--dry-run` and a refused run print.
+struct Plans<'a> {
+    ctx: &'a Context,
+    plans: &'a [(&'a str, &'a Plan)],
+}
+
+impl View for Plans<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        Document {
             schema_version: SCHEMA_VERSION,
-            targets: plans
+            targets: self
+                .plans
                 .iter()
                 .map(|(target, plan)| PlanEntry {
                     target,
                     plan,
-                    identity: &ctx.identity,
+                    identity: &self.ctx.identity,
                 })
                 .collect(),
-            totals: t,
-        }),
-        Output::Human => {
-            let mut s = String::new();
-            for (_, plan) in plans {
-                s.push_str(&report::plan_human(plan, &ctx.printer));
-                s.push('\n');
-            }
-            s.push_str(&total_line(&t));
-            s
+            totals: totals(self.plans, None),
         }
-        Output::Markdown => {
-            let mut s = format!(
-                "## autosre-deploy {}: {} targets\n\n**{}**\n\n",
-                ctx.globals.command,
-                plans.len(),
-                total_line(&t)
-            );
-            for (_, plan) in plans {
-                s.push_str(&report::plan_markdown_for(plan, ctx.globals.command));
-                s.push('\n');
-            }
-            s
+    }
+
+    fn human(&self, printer: &Printer) -> String {
+        let mut s = String::new();
+        for (_, plan) in self.plans {
+            s.push_str(&report::plan_human(plan, printer));
+            s.push('\n');
         }
-    };
-    ctx.printer.data(&text);
+        s.push_str(&total_line(&totals(self.plans, None)));
+        s
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        let command = self.ctx.globals.command;
+        let mut s = format!(
+            "## autosre-deploy {command}: {} targets\n\n**{}**\n\n",
+            self.plans.len(),
+            total_line(&totals(self.plans, None))
+        );
+        for (_, plan) in self.plans {
+            s.push_str(&report::plan_markdown_for(plan, command));
+            s.push('\n');
+        }
+        s
+    }
 }
 
-/// What the run did to every target, on stdout, in the chosen format.
-pub(crate) fn print_outcomes(ctx: &Context, plans: &[(&str, &Plan)], results: &[TargetResult]) {
-    let t = totals(plans, Some(results));
-    let text = match ctx.globals.output {
-        Output::Json => report::json(&Document {
+/// Every target's plan on stdout, in the chosen format.
+pub(crate) fn print_plans(ctx: &Context, plans: &[(&str, &Plan)]) {
+    show(ctx.globals.output, &ctx.printer, &Plans { ctx, plans });
+}
+
+/// What the run did to every target.
+struct Outcomes<'a> {
+    ctx: &'a Context,
+    plans: &'a [(&'a str, &'a Plan)],
+    results: &'a [TargetResult],
+}
+
+impl View for Outcomes<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        Document {
             schema_version: SCHEMA_VERSION,
-            targets: plans
+            targets: self
+                .plans
                 .iter()
-                .zip(results)
+                .zip(self.results)
                 .map(|((target, plan), r)| OutcomeEntry {
                     target,
                     status: r.status,
                     schema_version: SCHEMA_VERSION,
                     plan,
                     outcome: &r.outcome,
-                    identity: &ctx.identity,
+                    identity: &self.ctx.identity,
                     console_url: console_url(plan),
                 })
                 .collect(),
-            totals: t,
-        }),
-        Output::Human => {
-            let mut s = String::new();
-            for ((target, _), r) in plans.iter().zip(results) {
-                s.push_str(&format!("{target}: {}\n", status_word(r.status)));
-                for line in report::outcome_human(&r.outcome).lines() {
-                    s.push_str(&format!("  {line}\n"));
-                }
-            }
-            s.push_str(&status_line(&t));
-            s
+            totals: totals(self.plans, Some(self.results)),
         }
-        Output::Markdown => {
-            let mut s = format!(
-                "## autosre-deploy {}: {} targets\n\n**{}**\n\n",
-                ctx.globals.command,
-                plans.len(),
-                status_line(&t)
-            );
-            for ((_, plan), r) in plans.iter().zip(results) {
-                s.push_str(&report::outcome_markdown(
-                    plan,
-                    &r.outcome,
-                    ctx.globals.command,
-                ));
-                s.push_str(&format!("\nStatus: **{}**\n\n", status_word(r.status)));
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        let mut s = String::new();
+        for ((target, _), r) in self.plans.iter().zip(self.results) {
+            s.push_str(&format!("{target}: {}\n", status_word(r.status)));
+            for line in report::outcome_human(&r.outcome).lines() {
+                s.push_str(&format!("  {line}\n"));
             }
-            s
         }
-    };
-    ctx.printer.data(&text);
+        s.push_str(&status_line(&totals(self.plans, Some(self.results))));
+        s
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        let command = self.ctx.globals.command;
+        let mut s = format!(
+            "## autosre-deploy {command}: {} targets\n\n**{}**\n\n",
+            self.plans.len(),
+            status_line(&totals(self.plans, Some(self.results)))
+        );
+        for ((_, plan), r) in self.plans.iter().zip(self.results) {
+            s.push_str(&report::outcome_markdown(plan, &r.outcome, command));
+            s.push_str(&format!("\nStatus: **{}**\n\n", status_word(r.status)));
+        }
+        s
+    }
+}
+
+/// What the run did to every target, on stdout, in the chosen format.
+pub(crate) fn print_outcomes(ctx: &Context, plans: &[(&str, &Plan)], results: &[TargetResult]) {
+    show(
+        ctx.globals.output,
+        &ctx.printer,
+        &Outcomes {
+            ctx,
+            plans,
+            results,
+        },
+    );
 }
 
 fn status_word(s: TargetStatus) -> &'static str {
