@@ -361,7 +361,8 @@ impl Error {
                 SavedPlanError::Read { .. }
                 | SavedPlanError::Write { .. }
                 | SavedPlanError::NotAFile { .. }
-                | SavedPlanError::NotAPlan { .. } => Category::User,
+                | SavedPlanError::NotAPlan { .. }
+                | SavedPlanError::OtherVersion { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
