@@ -29,6 +29,13 @@ pub(crate) async fn run(
     interrupt: &Interrupt,
     ci: &crate::ci::Ci,
 ) -> Result<ExitStatus, Error> {
+    // Every other command builds API clients, which need the CA certificates.
+    if !matches!(
+        cli.command,
+        Command::Validate(_) | Command::Key(KeyCommand::Generate)
+    ) {
+        crate::gcp::preload_roots();
+    }
     let globals = Globals::resolve(
         cli.global,
         env,
