@@ -124,23 +124,21 @@ use macos as platform;
 /// ~300 entries) anew. Concurrent first calls wait for one load. A load with errors is not
 /// kept, so each call reports its errors as before.
 pub fn load_native_certs() -> CertificateResult {
-    static LOADED: std::sync::OnceLock<Option<Vec<CertificateDer<'static>>>> =
-        std::sync::OnceLock::new();
-    let mut first = None;
-    let kept = LOADED.get_or_init(|| {
-        let result = load_native_certs_uncached();
-        let kept = result.errors.is_empty().then(|| result.certs.clone());
-        first = Some(result);
-        kept
-    });
-    match (first, kept) {
-        (Some(result), _) => result,
-        (None, Some(certs)) => CertificateResult {
+    static LOADED: std::sync::Mutex<Option<Vec<CertificateDer<'static>>>> =
+        std::sync::Mutex::new(None);
+    // Held while loading, so that concurrent first calls wait for one load.
+    let mut kept = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(certs) = kept.as_ref() {
+        return CertificateResult {
             certs: certs.clone(),
             errors: Vec::new(),
-        },
-        (None, None) => load_native_certs_uncached(),
+        };
     }
+    let result = load_native_certs_uncached();
+    if result.errors.is_empty() {
+        *kept = Some(result.certs.clone());
+    }
+    result
 }
 
 fn load_native_certs_uncached() -> CertificateResult {
