@@ -432,6 +432,19 @@ fn main() {
         .build()
         .expect("runtime");
     let built = PathBuf::from(env!("CARGO_BIN_EXE_autosre-deploy"));
+    if args
+        .binary
+        .as_ref()
+        .is_some_and(|b| process::same_file(b, &built))
+    {
+        // Both profiles write target/release/autosre-deploy.
+        eprintln!(
+            "--binary names the build `cargo bench` just made ({}): copy the release binary \
+             elsewhere after `cargo build --release`, and name the copy",
+            built.display()
+        );
+        std::process::exit(2);
+    }
     let binary = args.binary.clone().unwrap_or(built);
     let help = process::run({
         let mut c = Command::new(&binary);
