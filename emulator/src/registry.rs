@@ -17,7 +17,7 @@
 //!
 //! A build that pushes `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]` records the
 //! image (digest and tags) in the repository; pushing to a missing repository fails the build
-//! (see `build.rs`).
+//! (see `build/mod.rs`).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
