@@ -361,7 +361,9 @@ impl Error {
                 SavedPlanError::Read { .. }
                 | SavedPlanError::Write { .. }
                 | SavedPlanError::NotAFile { .. }
-                | SavedPlanError::NotAPlan { .. } => Category::User,
+                | SavedPlanError::NotAPlan { .. }
+                // docs/plans.md: refused before anything is read, exit 2.
+                | SavedPlanError::OtherVersion { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,

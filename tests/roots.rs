@@ -14,6 +14,10 @@ use rustls_native_certs::load_native_certs;
 const PEM: &str = "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n";
 
 #[test]
+#[expect(
+    unsafe_code,
+    reason = "the loader reads its file's name from the environment only"
+)]
 fn the_store_is_read_once_and_a_failed_read_is_not_kept() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("roots.pem");
