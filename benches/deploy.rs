@@ -280,7 +280,7 @@ impl Versus {
     fn rows(&self) -> Vec<Row> {
         vec![
             Row::new("grant_permissions.py (gcloud x15)", self.script.clone()),
-            Row::new("autosre-deploy grant", self.tool.clone()),
+            Row::new("this tool's grant", self.tool.clone()),
         ]
     }
 
