@@ -362,7 +362,6 @@ impl Error {
                 | SavedPlanError::Write { .. }
                 | SavedPlanError::NotAFile { .. }
                 | SavedPlanError::NotAPlan { .. }
-                // docs/plans.md: refused before anything is read, exit 2.
                 | SavedPlanError::OtherVersion { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
