@@ -1,18 +1,18 @@
-//! `cargo bench --bench deploy [--features gcloud-tests] [-- --latency-ms N --json FILE]`
+//! `cargo bench --bench deploy [-- --latency-ms N --json FILE --binary FILE]`
 //!
 //! The release build of `autosre-deploy`, run as its own process against the emulator with
 //! a fixed latency added to every request (50 ms unless `--latency-ms`), for
 //! `config/example.yaml`: requests, writes and sequential depth from the emulator's journal,
 //! wall time from spawn to exit, and the floor no client can beat (depth x latency plus the
 //! emulator's own time along that chain). Then the old grant script's gcloud sequence
-//! against `grant` at the same latency, the same table for an environment of 50 secrets and
+//! (when gcloud is on PATH) against `grant` at the same latency, the same table for an environment of 50 secrets and
 //! 40 roles, and start-up: `--version`, `validate`, and `plan` at 0 latency, 20 runs each
 //! (median wall time, peak RSS, time to the first request). Prints Markdown tables; `--json
 //! FILE` writes the same figures. Asserts nothing: the tests check behaviour, this measures.
 //!
 //! A benchmark (`harness = false`) rather than a binary of the package: `cargo bench` builds
-//! the release binary it runs and the in-process emulator in one command, and nothing of it
-//! ships. What the build lacks (a `rollback` command, regions, gcloud) is read from the
+//! the binary it runs (with `[profile.bench]`: the release profile without fat LTO, see
+//! Cargo.toml) and the in-process emulator in one command, and nothing of it ships. What the build lacks (a `rollback` command, regions, gcloud) is read from the
 //! tool's `--help` and PATH at run time, and its row says so.
 
 #![expect(
@@ -27,7 +27,6 @@ mod harness;
 mod process;
 #[path = "deploy/report.rs"]
 mod report;
-#[cfg(feature = "gcloud-tests")]
 #[path = "../tests/it/scripts.rs"]
 mod scripts;
 #[path = "deploy/synthetic.rs"]
@@ -44,6 +43,69 @@ use serde_json::json;
 
 const RUNS: usize = 20;
 const SECRETS: usize = 50;
+/// The image of the image-only change.
+const IMAGE: &str = "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:bench-2";
+
+/// One row of the example's (and the scaled environment's) table.
+struct Scenario {
+    name: &'static str,
+    /// The tool's arguments, `{env}`, `{image}` and `{src}` (a 4-file source tree) filled
+    /// in; empty for the `grant` row, which runs on a fresh world of its own.
+    args: &'static [&'static str],
+    /// The subcommand the build must have; without it the row says so.
+    needs: Option<&'static str>,
+}
+
+/// The scenarios, in the order they run against one emulator. A new command or option is
+/// one more entry; an environment of its own (more regions, more targets) is a row built
+/// like [`Bench::two_regions`].
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "first deploy",
+        args: &["deploy", "--env", "{env}"],
+        needs: None,
+    },
+    Scenario {
+        name: "no-op redeploy",
+        args: &["deploy", "--env", "{env}"],
+        needs: None,
+    },
+    Scenario {
+        name: "image-only change",
+        args: &["deploy", "--env", "{env}", "--image", "{image}"],
+        needs: None,
+    },
+    Scenario {
+        name: "plan",
+        args: &["plan", "--env", "{env}"],
+        needs: None,
+    },
+    Scenario {
+        name: "grant only (fresh project)",
+        args: &[],
+        needs: None,
+    },
+    Scenario {
+        name: "check",
+        args: &["check", "--env", "{env}"],
+        needs: None,
+    },
+    Scenario {
+        name: "key check",
+        args: &["key", "check", "--env", "{env}"],
+        needs: None,
+    },
+    Scenario {
+        name: "source deploy (4 files)",
+        args: &["deploy", "--env", "{env}", "--source", "{src}"],
+        needs: None,
+    },
+    Scenario {
+        name: "rollback",
+        args: &["rollback", "--env", "{env}"],
+        needs: Some("rollback"),
+    },
+];
 
 struct Bench {
     rt: tokio::runtime::Runtime,
@@ -98,40 +160,38 @@ impl Bench {
         self.commands.iter().any(|c| c == name)
     }
 
-    /// The table's rows for `env` in `h`, in order (each run starts from the state the
-    /// previous one left); `grant` was measured on a fresh world of its own.
+    /// The table's rows for `env` in `h`, in the order of [`SCENARIOS`] (each run starts
+    /// from the state the previous one left); `grant` was measured on a fresh world of its
+    /// own.
     fn scenarios(&self, h: &Harness, env: &str, grant: Outcome) -> Vec<Row> {
         let src = h.dir.path().join("src");
         synthetic::source_tree(&src);
-        let image = "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:bench-2";
-        let mut rows = vec![
-            Row::new("first deploy", self.measure(h, &["deploy", "--env", env])),
-            Row::new("no-op redeploy", self.measure(h, &["deploy", "--env", env])),
-            Row::new(
-                "image-only change",
-                self.measure(h, &["deploy", "--env", env, "--image", image]),
-            ),
-            Row::new("plan", self.measure(h, &["plan", "--env", env])),
-            Row::new("grant only (fresh project)", grant),
-            Row::new("check", self.measure(h, &["check", "--env", env])),
-            Row::new(
-                "key check",
-                self.measure(h, &["key", "check", "--env", env]),
-            ),
-        ];
         let src = src.to_str().expect("a UTF-8 temp dir");
-        rows.push(Row::new(
-            "source deploy (4 files)",
-            self.measure(h, &["deploy", "--env", env, "--source", src]),
-        ));
-        rows.push(Row::new(
-            "rollback",
-            match self.has_command("rollback") {
-                true => self.measure(h, &["rollback", "--env", env]),
-                false => Outcome::NotAvailable("no `rollback` command in this build".into()),
-            },
-        ));
-        rows
+        let mut grant = Some(grant);
+        SCENARIOS
+            .iter()
+            .map(|s| {
+                let outcome = match (s.args, s.needs) {
+                    ([], _) => grant.take().expect("one grant row"),
+                    (_, Some(command)) if !self.has_command(command) => {
+                        Outcome::NotAvailable(format!("no `{command}` command in this build"))
+                    }
+                    (args, _) => {
+                        let args: Vec<&str> = args
+                            .iter()
+                            .map(|a| match *a {
+                                "{env}" => env,
+                                "{src}" => src,
+                                "{image}" => IMAGE,
+                                a => a,
+                            })
+                            .collect();
+                        self.measure(h, &args)
+                    }
+                };
+                Row::new(s.name, outcome)
+            })
+            .collect()
     }
 
     /// `grant` on a fresh world.
@@ -219,8 +279,8 @@ struct Versus {
 impl Versus {
     fn rows(&self) -> Vec<Row> {
         vec![
-            Row::new("grant_permissions.py (gcloud x14)", self.script.clone()),
-            Row::new("autosre-deploy grant", self.tool.clone()),
+            Row::new("grant_permissions.py (gcloud x15)", self.script.clone()),
+            Row::new("this tool's grant", self.tool.clone()),
         ]
     }
 
@@ -239,7 +299,6 @@ impl Versus {
     }
 }
 
-#[cfg(feature = "gcloud-tests")]
 /// Every binding of `resource`'s policy, members sorted, in a stable order.
 fn bindings(h: &Harness, resource: &str) -> Vec<String> {
     let mut all: Vec<String> = h
@@ -257,7 +316,6 @@ fn bindings(h: &Harness, resource: &str) -> Vec<String> {
     all
 }
 
-#[cfg(feature = "gcloud-tests")]
 /// Whether the two emulators hold the same project and runtime account policies.
 fn same_policies(a: &Harness, b: &Harness) -> bool {
     let sa = default_compute_account(NUMBER);
@@ -269,17 +327,11 @@ fn same_policies(a: &Harness, b: &Harness) -> bool {
     .all(|r| bindings(a, r) == bindings(b, r))
 }
 
-fn gcloud_on_path() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("gcloud").is_file()))
-}
-
 /// The script's gcloud sequence against a fresh example world (`crate::scripts`, shared
 /// with the `versus_scripts` test), after one untimed gcloud call that sets up its config
-/// directory as a user's would already be.
-#[cfg(feature = "gcloud-tests")]
+/// directory as a user's would already be. Without gcloud on PATH, the row says so.
 fn script(bench: &Bench, tool: &Harness) -> (Outcome, Option<bool>) {
-    if !gcloud_on_path() {
+    if autosre_emulator::gcloud::find().is_none() {
         return (Outcome::NotAvailable("gcloud is not on PATH".into()), None);
     }
     let h = bench.harness(
@@ -307,15 +359,6 @@ fn script(bench: &Bench, tool: &Harness) -> (Outcome, Option<bool>) {
         .block_on(async { scripts::replay_grant_script(&h) });
     let m = measured(&h, spawned, started.elapsed(), 0);
     (Outcome::Measured(m), Some(same_policies(&h, tool)))
-}
-
-#[cfg(not(feature = "gcloud-tests"))]
-fn script(_: &Bench, _: &Harness) -> (Outcome, Option<bool>) {
-    let why = match gcloud_on_path() {
-        true => "built without `--features gcloud-tests`",
-        false => "gcloud is not on PATH (and the build lacks `--features gcloud-tests`)",
-    };
-    (Outcome::NotAvailable(why.into()), None)
 }
 
 /// Start-up figures of one command over [`RUNS`] runs.
@@ -354,12 +397,16 @@ fn commands(help: &str) -> Vec<String> {
 struct Args {
     latency: Duration,
     json: Option<PathBuf>,
+    /// The binary to run instead of the one `cargo bench` built (`[profile.bench]`): the
+    /// release build, to time what ships.
+    binary: Option<PathBuf>,
 }
 
 fn args() -> Args {
     let mut args = Args {
         latency: Duration::from_millis(50),
         json: None,
+        binary: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(a) = argv.next() {
@@ -369,10 +416,13 @@ fn args() -> Args {
                 args.latency = Duration::from_millis(v.expect("--latency-ms takes a number"));
             }
             "--json" => args.json = Some(argv.next().expect("--json takes a file").into()),
+            "--binary" => args.binary = Some(argv.next().expect("--binary takes a file").into()),
             // `cargo bench` passes `--bench`; there is nothing to filter.
             "--bench" => {}
             other => {
-                eprintln!("unknown argument `{other}`; usage: [--latency-ms N] [--json FILE]");
+                eprintln!(
+                    "unknown argument `{other}`; usage: [--latency-ms N] [--json FILE] [--binary FILE]"
+                );
                 std::process::exit(2);
             }
         }
@@ -387,7 +437,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_autosre-deploy"));
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_autosre-deploy"));
+    if args
+        .binary
+        .as_ref()
+        .is_some_and(|b| process::same_file(b, &built))
+    {
+        // Both profiles write target/release/autosre-deploy.
+        eprintln!(
+            "--binary names the build `cargo bench` just made ({}): copy the release binary \
+             elsewhere after `cargo build --release`, and name the copy",
+            built.display()
+        );
+        std::process::exit(2);
+    }
+    let binary = args.binary.clone().unwrap_or(built);
     let help = process::run({
         let mut c = Command::new(&binary);
         c.arg("--help");
@@ -402,12 +466,12 @@ fn main() {
     let bytes = std::fs::metadata(&bench.binary).map_or(0, |m| m.len());
     let latency_ms = args.latency.as_millis();
     println!(
-        "autosre-deploy {} ({:.1} MB {} binary), {latency_ms} ms per request, {} cores\n",
+        "autosre-deploy {} ({}, {bytes} bytes), {latency_ms} ms per request, {} cores\n",
         env!("CARGO_PKG_VERSION"),
-        bytes as f64 / 1e6,
-        match cfg!(debug_assertions) {
-            true => "debug (`cargo bench` runs the release one)",
-            false => "release",
+        match (&args.binary, cfg!(debug_assertions)) {
+            (Some(file), _) => format!("`{}`", file.display()),
+            (None, true) => "debug build".to_string(),
+            (None, false) => "the `bench` profile's build".to_string(),
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
@@ -499,6 +563,7 @@ fn main() {
         let doc = json!({
             "schema_version": 1,
             "latency_ms": latency_ms as u64,
+            "binary": bench.binary.display().to_string(),
             "binary_bytes": bytes,
             "example": rows,
             "versus_scripts": {

@@ -86,3 +86,12 @@ fn wait4(pid: libc::pid_t) -> (i32, libc::rusage) {
         );
     }
 }
+
+/// Whether `a` and `b` are one file (one may be a hard link to the other).
+pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}

@@ -1,25 +1,28 @@
 //! The real gcloud CLI pointed at an emulator: what the tests that drive gcloud share (this
-//! crate's `tests/gcloud.rs` and the tool's replay of the old grant script). Compiled only
-//! with the `gcloud-tests` feature, which promises gcloud on PATH.
+//! crate's `tests/gcloud.rs`, the tool's replay of the old grant script, and the `deploy`
+//! benchmark, which runs that replay whenever gcloud is on PATH ([`find`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The gcloud CLI on PATH. With the `gcloud-tests` feature on, a missing gcloud fails the
-/// test; it never skips.
+/// The gcloud CLI on PATH, if any.
+pub fn find() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("gcloud"))
+            .find(|f| f.is_file())
+    })
+}
+
+/// The gcloud CLI on PATH. The tests of the `gcloud-tests` feature call this, so a missing
+/// gcloud fails them; they never skip.
 pub fn path() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("gcloud"))
-                .find(|f| f.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "the `gcloud-tests` feature is on but `gcloud` is not on PATH: install the \
+    find().unwrap_or_else(|| {
+        panic!(
+            "the `gcloud-tests` feature is on but `gcloud` is not on PATH: install the \
                  Google Cloud CLI, or run the tests without `--features gcloud-tests`"
-            )
-        })
+        )
+    })
 }
 
 /// A gcloud command that talks only to the emulator at `url`: its own config directory,

@@ -27,7 +27,6 @@ mod credentials;
 mod enums;
 mod error;
 mod fault;
-#[cfg(feature = "gcloud-tests")]
 pub mod gcloud;
 mod http;
 mod iam;

@@ -31,6 +31,13 @@ pub(crate) async fn run(
     interrupt: &Interrupt,
     ci: &crate::ci::Ci,
 ) -> Result<ExitStatus, Error> {
+    // Every other command builds API clients, which need the CA certificates.
+    if !matches!(
+        cli.command,
+        Command::Validate(_) | Command::Targets(_) | Command::Key(KeyCommand::Generate)
+    ) {
+        crate::gcp::preload_roots();
+    }
     let mut globals = Globals::resolve(
         cli.global,
         env,

@@ -64,13 +64,13 @@ pub(crate) struct Google {
     shared: shared_reads::SharedReads,
 }
 
-/// A client built on its first use. Building one loads the system's CA
-/// certificates (each client makes its own HTTP client, and the official
-/// crates take no shared one), a few milliseconds of CPU each: built up
-/// front, the eleven clients held the first request back by all of them,
-/// though most runs call only a few APIs. [`Google::call`] builds the
-/// clients of its API ([`Google::ready`]) before running the closure that
-/// uses them, so the `Deref` below always finds the client built.
+/// A client built on its first use. Each client makes its own HTTP client
+/// and TLS verifier (the official crates take no shared one), which parses
+/// the CA certificates again (their files are read once: [`preload_roots`]):
+/// built up front, the eleven clients held the first request back by all of
+/// them, though most runs call only a few APIs. [`Google::call`] builds the
+/// client of its operation ([`Google::ready`]) before running the closure that
+/// uses it, so the `Deref` below always finds the client built.
 pub(crate) struct Lazy<T>(tokio::sync::OnceCell<T>);
 
 impl<T> Lazy<T> {
@@ -94,6 +94,16 @@ impl<T> std::ops::Deref for Lazy<T> {
             .get()
             .expect("Google::call builds the clients of its API before using them")
     }
+}
+
+/// Start loading the system's CA certificates on a thread of their own, so
+/// that the load runs beside the config's reading and the first client built
+/// finds them loaded (rustls-native-certs, patched to load once per process:
+/// vendor/rustls-native-certs). Where the TLS stack asks the OS instead
+/// (macOS, Windows, Android), there is nothing to load.
+pub(crate) fn preload_roots() {
+    #[cfg(all(unix, not(target_os = "android"), not(target_vendor = "apple")))]
+    std::thread::spawn(|| drop(rustls_native_certs::load_native_certs()));
 }
 
 /// A client could not be built (bad endpoint URL, TLS setup).
@@ -189,8 +199,10 @@ impl Google {
         })
     }
 
-    /// Build the clients that calls of `api` use, once.
-    async fn ready(&self, api: Api) -> Result<(), ConnectError> {
+    /// Build the client that `operation` of `api` uses, once. Cloud Run's
+    /// three clients are built apart: most runs list no revisions and submit
+    /// no build, and each client built loads the CA certificates again.
+    async fn ready(&self, api: Api, operation: &str) -> Result<(), ConnectError> {
         let (endpoints, creds) = (&self.endpoints, &self.creds);
         macro_rules! init {
             ($field:ident, $client:ty) => {
@@ -200,11 +212,13 @@ impl Google {
             };
         }
         match api {
-            Api::Run => {
-                init!(run, google_cloud_run_v2::client::Services);
-                init!(revisions, google_cloud_run_v2::client::Revisions);
-                init!(builds, google_cloud_run_v2::client::Builds);
+            Api::Run if operation.starts_with("services.revisions.") => {
+                init!(revisions, google_cloud_run_v2::client::Revisions)
             }
+            Api::Run if operation.starts_with("builds.") => {
+                init!(builds, google_cloud_run_v2::client::Builds)
+            }
+            Api::Run => init!(run, google_cloud_run_v2::client::Services),
             Api::SecretManager => {
                 init!(
                     secrets,
@@ -273,7 +287,7 @@ impl Google {
     {
         // Boxed: building a client is a large state machine, and every
         // call's future would otherwise carry it.
-        Box::pin(self.ready(api))
+        Box::pin(self.ready(api, operation))
             .await
             .map_err(|e| GcpError::operation_failed(operation, resource, e.to_string()))?;
         let mut attempt = 0;

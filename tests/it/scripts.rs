@@ -1,9 +1,11 @@
 //! The old `grant_permissions.py`, replayed with the real gcloud CLI against a harness's
-//! emulator: first `gcloud projects describe` for the project number (Resource Manager v1
-//! `projects.get`), then one `gcloud projects add-iam-policy-binding` per project role (11)
-//! and one `gcloud iam service-accounts add-iam-policy-binding` per AI Platform agent (2), one
-//! after another, each its own read-modify-write. Shared by the `versus_scripts` test and the `deploy` benchmark;
-//! compiled only with the `gcloud-tests` feature.
+//! emulator: `gcloud projects describe` for the project number (Resource Manager v1
+//! `projects.get`), one `gcloud projects add-iam-policy-binding` per project role (11),
+//! `gcloud projects describe` again for the AI Platform agents' number, and one `gcloud iam
+//! service-accounts add-iam-policy-binding` per agent (2): 15 commands, one after another,
+//! each binding its own read-modify-write. Shared by the `versus_scripts` test (compiled only
+//! with the `gcloud-tests` feature) and the `deploy` benchmark (which runs it when gcloud is
+//! on PATH).
 
 use std::path::Path;
 
@@ -39,21 +41,14 @@ pub(crate) fn replay_grant_script(h: &Harness) {
     tokio::task::block_in_place(|| {
         // The script's first command: the project number, for the default compute
         // account and the AI Platform service agents.
-        let described = run_gcloud(
-            h,
-            &token,
-            &[
-                "projects".into(),
-                "describe".into(),
-                EXAMPLE_PROJECT.into(),
-                "--format=value(projectNumber)".into(),
-            ],
-        );
-        let number: u64 = described
-            .trim()
-            .parse()
-            .unwrap_or_else(|e| panic!("gcloud projects describe printed {described:?}: {e}"));
-        let sa = default_compute_account(number);
+        let describe = [
+            "projects".into(),
+            "describe".into(),
+            EXAMPLE_PROJECT.into(),
+            "--format=value(projectNumber)".into(),
+        ];
+        let described = run_gcloud(h, &token, &describe);
+        let sa = default_compute_account(project_number(&described));
         for role in SCRIPT_PROJECT_ROLES {
             run_gcloud(
                 h,
@@ -68,6 +63,8 @@ pub(crate) fn replay_grant_script(h: &Harness) {
                 ],
             );
         }
+        // The script describes the project again for the service agents' number.
+        let number = project_number(&run_gcloud(h, &token, &describe));
         for member in SCRIPT_SERVICE_ACCOUNT_USERS {
             run_gcloud(
                 h,
@@ -87,4 +84,12 @@ pub(crate) fn replay_grant_script(h: &Harness) {
             );
         }
     });
+}
+
+/// The number `gcloud projects describe --format=value(projectNumber)` printed.
+fn project_number(described: &str) -> u64 {
+    described
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("gcloud projects describe printed {described:?}: {e}"))
 }

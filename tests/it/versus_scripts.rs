@@ -1,7 +1,7 @@
 //! `autosre-deploy grant --env example` leaves the same bindings as the old
 //! `grant_permissions.py`, replayed with the real gcloud CLI (see [`crate::scripts`]).
 //! What each costs (requests, writes, sequential round trips) is a measurement, not a test:
-//! `cargo bench --bench deploy --features gcloud-tests` (docs/performance.md).
+//! `cargo bench --bench deploy` (docs/performance.md).
 
 use std::collections::BTreeSet;
 
