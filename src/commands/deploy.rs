@@ -266,6 +266,8 @@ pub(crate) async fn deploy_in(
         printer.warn(&w.message);
     }
     // The unredacted service to send: the plan holds only a redacted view.
+    // The image as the plan deploys it: by digest when its tag was resolved.
+    let image = plan.image.as_ref().map_or(image, |i| i.deployed.clone());
     let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
     let fold = ctx
         .globals

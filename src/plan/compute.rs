@@ -65,6 +65,10 @@ pub(crate) fn service_resource(env: &Environment) -> PolicyResource {
 
 /// The plan for `env` against `live`.
 pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> Plan {
+    let given = target;
+    // The image by digest when its tag was resolved (see `image.rs`).
+    let resolved = super::image::resolved(target, live);
+    let target = &*resolved;
     let needs = Needs::of(env, target);
     let account = &live.account;
     let email = account.email.clone();
@@ -138,6 +142,10 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
     );
     problems.extend(permissions.problems);
     warnings.extend(permissions.warnings);
+    let (image_problem, image_warning) =
+        super::image::findings(env, given, live, needs.build, &permissions.checks);
+    problems.extend(image_problem);
+    warnings.extend(image_warning);
     let changes = Changes::of(&iam, service.as_ref());
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -159,6 +167,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         },
         iam,
         service,
+        image: super::image::resolution(given, live),
         source: None,
         warnings,
         changes,
@@ -576,6 +585,8 @@ pub(crate) fn service_to_send(
     live: &LiveState,
     account: &str,
 ) -> Option<Service> {
+    let resolved = super::image::resolved(target, live);
+    let target = &*resolved;
     let image = target.image()?;
     let needs = Needs::of(env, target);
     let checks = preflight::secret_checks(&needs, live, env.service.pin_secret_versions);

@@ -108,6 +108,9 @@ pub(crate) struct LiveState {
     pub(crate) key_payload: super::key::KeyPayload,
     /// Who a source deploy's build runs as (`None` without a build).
     pub(crate) build_account: Option<BuildAccount>,
+    /// The image's Artifact Registry tag and what `tags.get` answered
+    /// (`None` when the image is not such a tag; see `image.rs`).
+    pub(crate) image_tag: Option<(super::image::TagRef, super::image::TagRead)>,
 }
 
 /// The account a build runs as.
@@ -370,6 +373,13 @@ pub(crate) async fn read(
             },
         })
     };
+    // The digest the image's tag names now.
+    let image_tag = async {
+        match &needs.image_tag {
+            Some(t) => Ok(Some((t.clone(), super::image::read(google, t).await?))),
+            None => Ok(None),
+        }
+    };
     // The caller's own permissions, asked of each resource at once.
     let tests = join_all(
         permissions::to_ask(env, &needs)
@@ -380,7 +390,13 @@ pub(crate) async fn read(
     // Phase 1: everything that depends on nothing, at once.
     let ((phase1, answers), build_account) = join(
         join(
-            try_join5(number, configured_account, secrets, project_policy, service),
+            try_join5(
+                number,
+                configured_account,
+                secrets,
+                project_policy,
+                try_join(service, image_tag),
+            ),
             tests,
         ),
         build_account,
@@ -391,7 +407,7 @@ pub(crate) async fn read(
         configured_account,
         (secrets, versions),
         project_policy,
-        (service, service_policy),
+        ((service, service_policy), image_tag),
     ) = phase1?;
 
     let mut live = LiveState {
@@ -403,6 +419,7 @@ pub(crate) async fn read(
         service,
         service_policy,
         build_account,
+        image_tag,
         ..LiveState::default()
     };
 

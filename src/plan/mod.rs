@@ -15,6 +15,7 @@
 //! what happens.
 
 pub(crate) mod compute;
+pub(crate) mod image;
 pub(crate) mod key;
 pub(crate) mod live;
 mod needs;
@@ -120,6 +121,10 @@ pub(crate) struct Plan {
     pub(crate) iam: Vec<IamChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceChange>,
+    /// The image as given and as deployed: a tag resolved to its digest
+    /// (see [`image`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<image::ImageResolution>,
     /// A source deploy: what is uploaded and built (set by the command,
     /// after `compute`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
