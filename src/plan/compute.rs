@@ -167,7 +167,7 @@ pub(crate) fn compute(env: &Environment, target: &Target, live: &LiveState) -> P
         },
         iam,
         service,
-        image: super::image::resolution(given, live),
+        image: super::image::resolution(given, live, needs.build),
         source: None,
         warnings,
         changes,

@@ -185,24 +185,28 @@ pub(crate) struct ImageResolution {
 }
 
 impl ImageResolution {
-    /// `:latest -> sha256:0123456789ab…`, or the digest or tag alone.
-    pub(crate) fn arrow(&self) -> String {
+    /// How a plan shows it: `IMAGE:latest -> sha256:0123456789ab…`.
+    pub(crate) fn shown(&self) -> String {
         let short = |d: &str| match d.split_once(':') {
             Some((algo, hex)) if hex.len() > 12 => format!("{algo}:{}…", &hex[..12]),
             _ => d.to_string(),
         };
         match (&self.tag, &self.digest) {
-            (Some(t), Some(d)) => format!(":{t} -> {}", short(d)),
-            (None, Some(d)) => format!("by digest {}", short(d)),
-            (Some(t), None) => format!(":{t} (not resolved: deployed by tag)"),
-            (None, None) => String::new(),
+            (Some(_), Some(d)) => format!("{} -> {}", self.given, short(d)),
+            (None, _) => format!("{} (by digest)", self.given),
+            (Some(_), None) => format!("{} (by tag: not resolved)", self.given),
         }
     }
 }
 
 /// The plan's image line, for a deploy.
-pub(crate) fn resolution(target: &Target, live: &LiveState) -> Option<ImageResolution> {
-    let given = target.image()?.to_string();
+pub(crate) fn resolution(
+    target: &Target,
+    live: &LiveState,
+    build: bool,
+) -> Option<ImageResolution> {
+    // A source deploy's image is the build's, by digest once built.
+    let given = target.image().filter(|_| !build)?.to_string();
     let (tag, digest) = match parse(&given) {
         Reference::Digest => (
             None,
@@ -342,13 +346,13 @@ mod tests {
     }
 
     #[test]
-    fn the_arrow_shows_the_tag_and_a_short_digest() {
+    fn the_plan_shows_the_tag_and_a_short_digest() {
         let r = ImageResolution {
             given: "x:latest".into(),
             tag: Some("latest".into()),
             digest: Some(format!("sha256:{}", "ab".repeat(32))),
             deployed: String::new(),
         };
-        assert_eq!(r.arrow(), ":latest -> sha256:abababababab…");
+        assert_eq!(r.shown(), "x:latest -> sha256:abababababab…");
     }
 }

@@ -429,11 +429,10 @@ impl Renderer<'_> {
             )),
         }
         // The image as given and the build it names: `:latest -> sha256:…`.
-        if let Some(i) = image.filter(|i| !i.arrow().is_empty()) {
-            let given = self.code(&i.given);
+        if let Some(i) = image {
             match self.format {
-                Format::Text(_) => self.line(format_args!("  image: {given} {}", i.arrow())),
-                Format::Markdown => self.line(format_args!("\nImage: {given} {}.", i.arrow())),
+                Format::Text(_) => self.line(format_args!("  image: {}", i.shown())),
+                Format::Markdown => self.line(format_args!("\nImage: `{}`.", i.shown())),
             }
         }
     }

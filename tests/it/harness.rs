@@ -102,6 +102,14 @@ pub fn staging_world() -> autosre_emulator::WorldBuilder {
             .secret(PROJECT, s)
             .secret_version(PROJECT, s, VersionState::Enabled, payload_for(s));
     }
+    with_staging_images(b)
+}
+
+/// `b` with the staging images pushed: [`STAGING_TAGS`] of [`STAGING_IMAGE`],
+/// and `billing:1`.
+pub fn with_staging_images(
+    mut b: autosre_emulator::WorldBuilder,
+) -> autosre_emulator::WorldBuilder {
     for tag in STAGING_TAGS {
         b = b.image(&format!("{STAGING_IMAGE}:{tag}"), None);
     }

@@ -480,7 +480,8 @@ async fn history_lists_revisions_newest_first_in_each_format() {
     let (a, b) = (out.find(&second).unwrap(), out.find(&first).unwrap());
     assert!(a < b, "newest first:\n{out}");
     run.assert_stdout_contains(&format!("{first} 100% ready"));
-    run.assert_stdout_contains(&format!("{IMAGE}:2"));
+    // The build each revision runs: the digest `:2` named at its deploy.
+    run.assert_stdout_contains(&format!("{IMAGE}@{}", staging_digest("2")));
     run.assert_stdout_contains("tag: canary https://canary---autosre-");
     run.assert_stdout_contains("SRE_AGENT_ENCRYPTION_KEY=sre-agent-encryption-key:1");
     run.assert_stdout_contains(&format!("autosre-deploy {}", env!("CARGO_PKG_VERSION")));
