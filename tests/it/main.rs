@@ -14,6 +14,7 @@ mod config_errors;
 mod contract;
 mod deadlines;
 mod deploy;
+mod digest;
 mod docs;
 mod example;
 mod faults;
