@@ -81,6 +81,13 @@ pub(crate) enum Error {
         hint: String,
     },
 
+    #[error("--label `{given}`: {reason}; nothing was sent")]
+    Label {
+        given: String,
+        reason: String,
+        hint: String,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -337,6 +344,7 @@ impl Error {
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
             | Error::SetEnv { .. }
+            | Error::Label { .. }
             | Error::Source(_)
             | Error::SavedSourcePlan { .. } => Category::User,
             Error::SavedPlan(e) => match e {
@@ -364,7 +372,7 @@ impl Error {
             Error::Credentials(e) => Some(credentials_hint(e)),
             Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
-            Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::SetEnv { hint, .. } | Error::Label { hint, .. } => Some(hint.clone()),
             Error::AfterWrites { cause, .. } => cause.hint(),
             Error::Deadline { .. } => Some(
                 "raise --timeout, or check the way to Google (network, proxy, CLOUDSDK_API_ENDPOINT_OVERRIDES_*); --request-timeout bounds each request".into(),

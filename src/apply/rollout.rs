@@ -148,6 +148,17 @@ pub(crate) async fn rollout(
         t.annotations
             .insert(VERSION_ANNOTATION.into(), env!("CARGO_PKG_VERSION").into());
     }
+    // The commit deployed: on the service with any write, on the template
+    // only with a new revision (there it would make one by itself).
+    if let Some(sha) = &desired.commit_sha {
+        let key = crate::config::labels::COMMIT_SHA;
+        service.labels.insert(key.into(), sha.clone());
+        if change.new_revision
+            && let Some(t) = service.template.as_mut()
+        {
+            t.labels.insert(key.into(), sha.clone());
+        }
+    }
     if attempt.number > 1
         && let Some(t) = service.template.as_mut()
     {

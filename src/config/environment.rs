@@ -132,6 +132,17 @@ pub struct ServiceSpec {
     pub pin_secret_versions: bool,
     /// Where each deploy sends traffic (`service.traffic`, default `latest`).
     pub traffic: TrafficMode,
+    /// Labels for the service and its revisions (`service.labels`, then `--label`), without
+    /// `commit-sha` (see `commit_sha`).
+    pub labels: BTreeMap<String, String>,
+    /// Whether the tool adds its own labels (`managed-by`, and `commit-sha` from
+    /// `GITHUB_SHA`); `service.labels: false` turns them off.
+    pub tool_labels: bool,
+    /// The commit deployed, labelled `commit-sha`: from `--label`, `service.labels` or
+    /// `GITHUB_SHA`. Metadata of the run, not of the config: never part of a comparison, so
+    /// it is not hashed into saved plans either.
+    #[serde(skip)]
+    pub commit_sha: Option<String>,
 }
 
 /// `service.traffic`: what a deploy does with the live traffic split.

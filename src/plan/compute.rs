@@ -665,7 +665,21 @@ pub(crate) fn desired_view(
         invoker_iam_disabled: s.allow_unauthenticated,
         iap_enabled: env.iap.is_some(),
         env: vars,
+        labels: desired_labels(env),
+        commit_sha: s.commit_sha.clone(),
     }
+}
+
+/// The labels a deploy asks for: the tool's `managed-by` (unless
+/// `service.labels: false`), then the config's and `--label`'s over it.
+fn desired_labels(env: &Environment) -> BTreeMap<String, String> {
+    use crate::config::labels::{MANAGED_BY, TOOL};
+    let mut labels = BTreeMap::new();
+    if env.service.tool_labels {
+        labels.insert(MANAGED_BY.to_string(), TOOL.to_string());
+    }
+    labels.extend(env.service.labels.clone());
+    labels
 }
 
 /// Where traffic goes after the deploy, in words.
