@@ -22,6 +22,7 @@ mod google;
 mod iap;
 mod identity;
 mod key;
+mod labels;
 mod latency;
 mod leaks;
 mod permissions;
