@@ -441,8 +441,7 @@ async fn image_tag_fields_are_declared_in_the_schemas() {
         .build();
     let emu = Emulator::new(world, Options::default());
     let server = emu.serve().await.unwrap();
-    let path =
-        "/v1/projects/acme/locations/us/repositories/images/packages/team%2Fapi/tags/latest";
+    let path = "/v1/projects/acme/locations/us/repositories/images/packages/team%2Fapi/tags/latest";
     let tag = ok(server.url(), "GET", path.into(), None).await;
     assert_declared("artifactregistry.v1.json", "Tag", &tag);
     let package = "projects/acme/locations/us/repositories/images/packages/team%2Fapi";

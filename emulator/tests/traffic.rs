@@ -238,16 +238,31 @@ async fn traffic_cannot_move_to_a_revision_pinned_to_a_disabled_version() {
     assert_eq!(op["error"]["code"], 13, "{op}");
     let message = op["error"]["message"].as_str().unwrap();
     assert!(
-        message.starts_with(&format!("Revision '{first}' is not ready and cannot serve traffic.")),
+        message.starts_with(&format!(
+            "Revision '{first}' is not ready and cannot serve traffic."
+        )),
         "{message}"
     );
-    assert!(message.contains("versions/1] is in DISABLED state"), "{message}");
+    assert!(
+        message.contains("versions/1] is in DISABLED state"),
+        "{message}"
+    );
     let svc = service(&url).await;
-    assert_eq!(svc["terminalCondition"]["state"], "CONDITION_FAILED", "{svc}");
-    assert_eq!(svc["terminalCondition"]["reason"], "SECRETS_ACCESS_CHECK_FAILED");
+    assert_eq!(
+        svc["terminalCondition"]["state"], "CONDITION_FAILED",
+        "{svc}"
+    );
+    assert_eq!(
+        svc["terminalCondition"]["reason"],
+        "SECRETS_ACCESS_CHECK_FAILED"
+    );
     // The request is kept; what serves is what served.
     assert_eq!(svc["traffic"][0]["revision"], first.as_str());
-    assert_eq!(svc["trafficStatuses"][0]["revision"], second.as_str(), "{svc}");
+    assert_eq!(
+        svc["trafficStatuses"][0]["revision"],
+        second.as_str(),
+        "{svc}"
+    );
     assert_eq!(svc["trafficStatuses"][0]["percent"], 100);
 
     emu.with_state(|st| st.enable_secret_version("acme", "k", 1));
@@ -255,6 +270,13 @@ async fn traffic_cannot_move_to_a_revision_pinned_to_a_disabled_version() {
     assert_eq!(status, 200, "{op}");
     assert!(op.get("error").is_none(), "{op}");
     let svc = service(&url).await;
-    assert_eq!(svc["terminalCondition"]["state"], "CONDITION_SUCCEEDED", "{svc}");
-    assert_eq!(svc["trafficStatuses"][0]["revision"], first.as_str(), "{svc}");
+    assert_eq!(
+        svc["terminalCondition"]["state"], "CONDITION_SUCCEEDED",
+        "{svc}"
+    );
+    assert_eq!(
+        svc["trafficStatuses"][0]["revision"],
+        first.as_str(),
+        "{svc}"
+    );
 }

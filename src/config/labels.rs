@@ -214,6 +214,10 @@ mod tests {
     #[test]
     fn a_reserved_namespace_is_named() {
         let e = label_key("serving.knative.dev/x").unwrap_err();
-        assert!(e.message().contains("serving.knative.dev/"), "{}", e.message());
+        assert!(
+            e.message().contains("serving.knative.dev/"),
+            "{}",
+            e.message()
+        );
     }
 }

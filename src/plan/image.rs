@@ -208,10 +208,7 @@ pub(crate) fn resolution(
     // A source deploy's image is the build's, by digest once built.
     let given = target.image().filter(|_| !build)?.to_string();
     let (tag, digest) = match parse(&given) {
-        Reference::Digest => (
-            None,
-            given.split_once('@').map(|(_, d)| d.to_string()),
-        ),
+        Reference::Digest => (None, given.split_once('@').map(|(_, d)| d.to_string())),
         Reference::Registry(t) => (
             Some(t.tag),
             deployed(live).and_then(|d| d.split_once('@').map(|(_, d)| d.to_string())),
@@ -332,7 +329,11 @@ mod tests {
             ("library/nginx:1.27", "library/nginx", "1.27"),
             ("gcr.io/acme/api:v1", "gcr.io/acme/api", "v1"),
             ("localhost:5000/api", "localhost:5000/api", "latest"),
-            ("us-docker.pkg.dev/acme/images", "us-docker.pkg.dev/acme/images", "latest"),
+            (
+                "us-docker.pkg.dev/acme/images",
+                "us-docker.pkg.dev/acme/images",
+                "latest",
+            ),
         ] {
             assert_eq!(
                 parse(image),

@@ -269,7 +269,11 @@ async fn image_flag_overrides_the_config() {
     let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
-    let run = deploy_image(&h, "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:hotfix").await;
+    let run = deploy_image(
+        &h,
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:hotfix",
+    )
+    .await;
     run.assert_code(0);
     // Only the service changes: no IAM write.
     assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
@@ -333,7 +337,11 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .before_request("PATCH", "/services/autosre", |state| {
             state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
         });
-    let run = deploy_image(&h, "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next").await;
+    let run = deploy_image(
+        &h,
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next",
+    )
+    .await;
     run.assert_code(1);
     // Google's message, and that traffic stays on the first revision.
     run.assert_stderr_contains(&format!("traffic stays on revision {first}"));

@@ -213,5 +213,8 @@ async fn a_tag_that_does_not_exist_stops_the_deploy() {
     run.assert_stderr_contains("has no tag `never-pushed`");
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
     let plan = plan_json(&h, &["--image", &image]).await;
-    assert_eq!(plan["preflight"]["problems"][0]["kind"], "image_tag_not_found");
+    assert_eq!(
+        plan["preflight"]["problems"][0]["kind"],
+        "image_tag_not_found"
+    );
 }

@@ -82,8 +82,22 @@ pub const STAGING_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/auto
 /// The tags of [`STAGING_IMAGE`] pushed in [`staging_world`]: the config's,
 /// and those the tests and docs deploy. A tag not here does not exist.
 pub const STAGING_TAGS: [&str; 16] = [
-    "2026.11.28", "2026.11.27", "2026.12.01", "2026.10.01", "next", "hotfix", "other", "latest",
-    "1", "2", "3", "4", "5", "6", "7", "8",
+    "2026.11.28",
+    "2026.11.27",
+    "2026.12.01",
+    "2026.10.01",
+    "next",
+    "hotfix",
+    "other",
+    "latest",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
 ];
 
 /// The world `config/staging.yaml` deploys into: project, runtime account,

@@ -30,7 +30,9 @@ fn labels(v: &Value) -> Vec<(String, String)> {
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,14 +88,15 @@ async fn a_bad_label_is_refused_before_any_request() {
     let h = Harness::start(staging_world().build()).await;
     h.write_config("staging", &staging());
     for bad in ["Team=sre", "team=SRE", "run.googleapis.com/x=1", "team"] {
-        let run = h
-            .run(&["deploy", "--env", "staging", "--label", bad])
-            .await;
+        let run = h.run(&["deploy", "--env", "staging", "--label", bad]).await;
         assert_eq!(run.code, 2, "{bad}: {}", run.all());
         run.assert_stderr_contains("--label");
     }
     let run = h
-        .run_with(&["plan", "--env", "staging"], &[("GITHUB_SHA", "not a sha")])
+        .run_with(
+            &["plan", "--env", "staging"],
+            &[("GITHUB_SHA", "not a sha")],
+        )
         .await;
     assert_eq!(run.code, 2, "{}", run.all());
     run.assert_stderr_contains("commit-sha");

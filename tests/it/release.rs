@@ -489,7 +489,10 @@ async fn a_rollback_to_a_revision_whose_version_is_disabled_meanwhile_fails_and_
     run.assert_all_contains("is in DISABLED state");
     assert_eq!(split(&h), [(second, 100)]);
     let svc = h.emulator.service(SERVICE).unwrap();
-    assert_eq!(svc["terminalCondition"]["reason"], "SECRETS_ACCESS_CHECK_FAILED");
+    assert_eq!(
+        svc["terminalCondition"]["reason"],
+        "SECRETS_ACCESS_CHECK_FAILED"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -75,7 +75,8 @@ impl RunService {
                 m.insert("traffic".into(), t.clone());
                 m
             });
-            let statuses = super::traffic::statuses(served.as_ref().unwrap_or(&self.spec), ready, &uri);
+            let statuses =
+                super::traffic::statuses(served.as_ref().unwrap_or(&self.spec), ready, &uri);
             out.insert("trafficStatuses".into(), statuses.into());
         }
         out.insert("uri".into(), uri.clone().into());

@@ -197,7 +197,11 @@ pub(super) fn unroutable(st: &State, svc: &RunService, served: Value) -> Option<
     let problem = targets.iter().find_map(|name| {
         let rec = svc.revisions.iter().find(|r| &r.rev.name == name)?;
         rec.rev.secret_versions.iter().find_map(|r| {
-            let state = st.secrets.get(&r.secret)?.version(&r.version.to_string())?.state;
+            let state = st
+                .secrets
+                .get(&r.secret)?
+                .version(&r.version.to_string())?
+                .state;
             (state != VersionState::Enabled).then(|| {
                 let id = r.secret.rsplit('/').next().unwrap_or_default();
                 format!(

@@ -170,7 +170,9 @@ impl State {
                 .digest
                 .clone()
                 .unwrap_or_else(|| crate::registry::digest_for(&i.image));
-            if !digest.starts_with("sha256:") || !crate::registry::seed_image(&mut st, &i.image, &digest) {
+            if !digest.starts_with("sha256:")
+                || !crate::registry::seed_image(&mut st, &i.image, &digest)
+            {
                 return Err(WorldError::Invalid(format!(
                     "images: `{}` is no `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG` with a `sha256:` digest",
                     i.image
