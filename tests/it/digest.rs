@@ -82,9 +82,7 @@ async fn a_moved_tag_is_a_new_revision_with_the_new_digest_and_an_unmoved_one_no
     history.assert_stdout_contains(&format!("{STAGING_IMAGE}@{moved}"));
     history.assert_stdout_contains(&first);
     // `rollback` names the build it goes back to.
-    let rollback = h
-        .run(&["rollback", "--env", "staging", "--dry-run"])
-        .await;
+    let rollback = h.run(&["rollback", "--env", "staging", "--dry-run"]).await;
     rollback.assert_code(0);
     rollback.assert_stdout_contains(&format!("image: {first}"));
 }
