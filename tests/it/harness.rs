@@ -191,6 +191,11 @@ pub fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
         None,
     )
     .image("us-docker.pkg.dev/autosre-example/autosre/autosre:2", None)
+    // The benchmark's image-only change (`benches/deploy.rs`).
+    .image(
+        "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:bench-2",
+        None,
+    )
 }
 
 pub struct Harness {
