@@ -15,6 +15,12 @@
 //! ships. What the build lacks (a `rollback` command, regions, gcloud) is read from the
 //! tool's `--help` and PATH at run time, and its row says so.
 
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the benchmark's Markdown tables and its notes are its output"
+)]
+
 #[path = "../tests/it/harness.rs"]
 mod harness;
 #[path = "deploy/process.rs"]

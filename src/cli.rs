@@ -2,7 +2,9 @@
 //! them with the config file and the environment into finished settings.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use autosre_types::{Bare, parse_duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Deploy the Auto SRE agent to Cloud Run with its secrets wired in.
@@ -56,29 +58,29 @@ pub(crate) struct GlobalArgs {
     pub(crate) impersonate_service_account: Option<String>,
     /// Bound each API request (connecting included); a request that gets no
     /// answer in time counts as a transient failure and is retried.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub(crate) request_timeout: std::time::Duration,
+    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub(crate) request_timeout: Duration,
     /// Bound the whole run, e.g. `15m`, `90s`, `1h30m`: a run still waiting
     /// then ends, naming what it waited for (exit 1); a rollout in progress is
     /// reported with how to watch it.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub(crate) timeout: std::time::Duration,
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = duration)]
+    pub(crate) timeout: Duration,
     /// Show a wait for Google after this many ms, with what is awaited
     /// (default 5000; also AUTOSRE_DEPLOY_SLOW_WAIT_MS).
-    #[arg(long, global = true, hide = true)]
-    pub(crate) slow_wait_ms: Option<u64>,
+    #[arg(long, global = true, hide = true, value_parser = duration_ms)]
+    pub(crate) slow_wait_ms: Option<Duration>,
     /// First wait before retrying a transient failure, in ms (default 1000,
     /// doubling to 30 s; also AUTOSRE_DEPLOY_RETRY_INITIAL_MS).
-    #[arg(long, global = true, hide = true)]
-    pub(crate) retry_initial_ms: Option<u64>,
+    #[arg(long, global = true, hide = true, value_parser = duration_ms)]
+    pub(crate) retry_initial_ms: Option<Duration>,
     /// First interval between polls of a long-running operation, in ms
     /// (default 1000; also AUTOSRE_DEPLOY_POLL_INTERVAL_MS).
-    #[arg(long, global = true, hide = true)]
-    pub(crate) poll_interval_ms: Option<u64>,
+    #[arg(long, global = true, hide = true, value_parser = duration_ms)]
+    pub(crate) poll_interval_ms: Option<Duration>,
     /// Wait between rollout retries while new secret grants propagate, in ms
     /// (default 30000; also AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS).
-    #[arg(long, global = true, hide = true)]
-    pub(crate) propagation_retry_ms: Option<u64>,
+    #[arg(long, global = true, hide = true, value_parser = duration_ms)]
+    pub(crate) propagation_retry_ms: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,9 +274,9 @@ pub(crate) struct DeployArgs {
     pub(crate) strict_iam: bool,
     /// How long to keep retrying a rollout whose new revision cannot read a
     /// secret yet because this deploy's grant has not propagated (Google: up
-    /// to 7 minutes).
-    #[arg(long, value_name = "SECONDS", default_value_t = 420)]
-    pub(crate) iam_propagation_timeout: u64,
+    /// to 7 minutes), e.g. `7m` or `420s`; a bare number is seconds.
+    #[arg(long, value_name = "DURATION", default_value = "7m", value_parser = duration_secs)]
+    pub(crate) iam_propagation_timeout: Duration,
     /// Create the new revision without sending it traffic: the live split
     /// stays, by revision name (refused on a first deploy).
     #[arg(long, conflicts_with_all = ["plan", "to_latest"])]
@@ -297,48 +299,24 @@ fn parse_set_env(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `500ms`, `90s`, `15m`, `1h30m`: whole numbers with a unit (ms, s, m, h).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("`{text}` is not a duration such as `90s`, `15m` or `1h30m`");
-    let mut total_ms = 0u64;
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let (unit_ms, len) = match rest {
-            r if r.starts_with("ms") => (1, 2),
-            r if r.starts_with('s') => (1_000, 1),
-            r if r.starts_with('m') => (60_000, 1),
-            r if r.starts_with('h') => (3_600_000, 1),
-            _ => return Err(bad()),
-        };
-        total_ms = n
-            .checked_mul(unit_ms)
-            .and_then(|v| total_ms.checked_add(v))
-            .ok_or_else(bad)?;
-        rest = &rest[len..];
-    }
-    match total_ms {
-        0 => Err(bad()),
-        ms => Ok(std::time::Duration::from_millis(ms)),
-    }
+/// A duration flag (`90s`, `15m`, `1h30m`, `250ms`; see [`parse_duration`]): a bare number
+/// is refused.
+fn duration(text: &str) -> Result<Duration, String> {
+    parse(text, Bare::Refused)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
+/// A duration flag that has always taken seconds: `420` is `420s`, and `7m` works too.
+fn duration_secs(text: &str) -> Result<Duration, String> {
+    parse(text, Bare::Seconds)
+}
 
-    #[test]
-    fn durations_take_units_and_refuse_the_rest() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        for bad in ["", "0s", "15", "m", "1x", "1.5s", "-1s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
+/// A duration flag named in milliseconds: `20` is `20ms`, and `2s` works too.
+fn duration_ms(text: &str) -> Result<Duration, String> {
+    parse(text, Bare::Millis)
+}
+
+fn parse(text: &str, bare: Bare) -> Result<Duration, String> {
+    parse_duration(text.trim(), bare).map_err(|e| format!("{e}; {}", e.hint()))
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +344,10 @@ pub(crate) struct PlanArgs {
     /// Save the plan to FILE, for `deploy --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Show as problems what `deploy --strict-iam` would refuse: a permission
+    /// missing for a grant other than secret access, or a refused read.
+    #[arg(long)]
+    pub(crate) strict_iam: bool,
 }
 
 #[derive(Debug, Args)]
@@ -405,4 +387,24 @@ pub(crate) enum CiMode {
 pub(crate) enum LogFormat {
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_flags_go_through_the_one_parser() {
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration_secs("420"), Ok(Duration::from_secs(420)));
+        assert_eq!(duration_secs("7m"), Ok(Duration::from_secs(420)));
+        assert_eq!(duration_ms("20"), Ok(Duration::from_millis(20)));
+        for bad in ["", "0s", "15", "m", "1x", "1.5s", "-1s"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+        let e = duration("15").unwrap_err();
+        assert!(e.contains("`15s`"), "{e}");
+    }
 }

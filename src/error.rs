@@ -88,6 +88,14 @@ pub(crate) enum Error {
         hint: String,
     },
 
+    /// A duration environment variable that does not parse (a set variable
+    /// is meant: never silently replaced by the default).
+    #[error("{var}: {cause}")]
+    EnvDuration {
+        var: &'static str,
+        cause: autosre_types::DurationError,
+    },
+
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
 
@@ -246,7 +254,13 @@ fn credentials_hint(e: &CredentialsError) -> String {
         CredentialsError::NestedImpersonation { target, .. } => format!(
             "make the credentials file impersonate `{target}` (`gcloud auth application-default login --impersonate-service-account {target}`), or drop --impersonate-service-account and CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT"
         ),
-        _ => AUTH_HINT.into(),
+        CredentialsError::TokenFile { .. }
+        | CredentialsError::EmptyEnvToken
+        | CredentialsError::EmptyTokenFile { .. }
+        | CredentialsError::InvalidToken
+        | CredentialsError::Adc(_)
+        | CredentialsError::AdcFile { .. }
+        | CredentialsError::Impersonation { .. } => AUTH_HINT.into(),
     }
 }
 
@@ -334,6 +348,8 @@ fn list(problems: &[Problem]) -> String {
 }
 
 impl Error {
+    /// Whose it is to fix. Every variant is named: a new error must be
+    /// classified here, never fall into a default.
     pub(crate) fn category(&self) -> Category {
         match self {
             Error::Config(_)
@@ -345,14 +361,21 @@ impl Error {
             | Error::InvalidImage { .. }
             | Error::SetEnv { .. }
             | Error::Label { .. }
+            | Error::EnvDuration { .. }
             | Error::Source(_)
             | Error::SavedSourcePlan { .. } => Category::User,
             Error::SavedPlan(e) => match e {
                 SavedPlanError::Edited { .. } => Category::Failed,
-                _ => Category::User,
+                SavedPlanError::Read { .. }
+                | SavedPlanError::Write { .. }
+                | SavedPlanError::NotAFile { .. }
+                | SavedPlanError::NotAPlan { .. }
+                | SavedPlanError::OtherVersion { .. } => Category::User,
             },
             #[cfg(feature = "sandbox")]
             Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } => Category::User,
+            #[cfg(feature = "sandbox")]
+            Error::SandboxStart(_) => Category::Failed,
             Error::Reported(c) => *c,
             // The writes were the operation's: not "nothing was sent".
             Error::AfterWrites { cause, .. } => match cause.category() {
@@ -360,7 +383,28 @@ impl Error {
                 c => c,
             },
             Error::Interrupted { signal } => Category::Interrupted(*signal),
-            _ => Category::Failed,
+            Error::Gcp(_)
+            | Error::Connect(_)
+            | Error::Credentials(_)
+            | Error::Token { .. }
+            | Error::NoCredentials
+            | Error::CredentialsRefused { .. }
+            | Error::ImpersonationRefused { .. }
+            | Error::Preflight { .. }
+            | Error::PlanForOtherEnvironment { .. }
+            | Error::ConfigChangedSincePlan { .. }
+            | Error::Drift { .. }
+            | Error::ReleaseRefused { .. }
+            | Error::SecretVersionMissing { .. }
+            | Error::VersionInUse { .. }
+            | Error::Random(_)
+            | Error::KeySecretMissing { .. }
+            | Error::KeyNoEnabledVersion { .. }
+            | Error::KeyInvalid { .. }
+            | Error::BuildFailed { .. }
+            | Error::Deadline { .. }
+            | Error::StagedObjectDiffers { .. }
+            | Error::StagingBucketNotOwned { .. } => Category::Failed,
         }
     }
 
@@ -373,6 +417,7 @@ impl Error {
             Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
             Error::SetEnv { hint, .. } | Error::Label { hint, .. } => Some(hint.clone()),
+            Error::EnvDuration { cause, .. } => Some(cause.hint()),
             Error::AfterWrites { cause, .. } => cause.hint(),
             Error::Deadline { .. } => Some(
                 "raise --timeout, or check the way to Google (network, proxy, CLOUDSDK_API_ENDPOINT_OVERRIDES_*); --request-timeout bounds each request".into(),
@@ -397,6 +442,10 @@ impl Error {
             Error::SavedPlan(SavedPlanError::Edited { .. }) => {
                 Some("make a new plan with `autosre-deploy plan --env ENV --out FILE`".into())
             }
+            Error::SavedPlan(SavedPlanError::OtherVersion { .. }) => Some(
+                "make the plan again with this version: `autosre-deploy plan --env ENV --out FILE`"
+                    .into(),
+            ),
             Error::BuildFailed { log_url, .. } => Some(match log_url {
                 Some(url) => format!("read the whole build log at {url}"),
                 None => "read the build's log in the Cloud Build console".into(),
@@ -435,7 +484,23 @@ impl Error {
             Error::ConfigChangedSincePlan { env, .. } | Error::Drift { env, .. } => Some(format!(
                 "review a fresh plan: autosre-deploy plan --env {env} --out FILE"
             )),
-            _ => None,
+            // Each problem carries its own hint, printed with it.
+            Error::Preflight { .. } => None,
+            // The message names the cause; there is no fix to add.
+            Error::Connect(_)
+            | Error::SavedPlan(
+                SavedPlanError::Read { .. }
+                | SavedPlanError::Write { .. }
+                | SavedPlanError::NotAFile { .. }
+                | SavedPlanError::NotAPlan { .. },
+            )
+            | Error::Random(_)
+            | Error::Interrupted { .. }
+            | Error::Reported(_) => None,
+            #[cfg(feature = "sandbox")]
+            Error::SandboxWorldRead { .. } | Error::SandboxWorld { .. } | Error::SandboxStart(_) => {
+                None
+            }
         }
     }
 

@@ -6,6 +6,10 @@
 
 use std::process::ExitCode;
 
+#[expect(
+    clippy::print_stderr,
+    reason = "before the runtime exists there is no printer to report through"
+)]
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::Env;
 use crate::apply::ApplyOptions;
 use crate::cli::{DeployArgs, GlobalArgs, GrantArgs, KeyRotateArgs, Output, PlanArgs};
-use crate::config::{self, Environment};
+use crate::config::{self, Environment, PlainEnvRefusal};
 use crate::error::Error;
 use crate::gcp::Retry;
 use crate::interrupt::Interrupt;
@@ -54,13 +54,28 @@ pub(crate) enum Sandbox {
 /// to 7 minutes).
 pub(crate) const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(420);
 
-/// A duration in ms from a flag, else an environment variable, else a
-/// default; at least 10 ms.
-fn millis(flag: Option<u64>, env: &Env, var: &str, default: u64) -> Duration {
-    let ms = flag
-        .or_else(|| env.get(var).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(default);
-    Duration::from_millis(ms.max(10))
+/// A duration from a flag, else an environment variable (both through the
+/// one duration parser: a bare number is milliseconds), else a default in
+/// ms; at least 10 ms.
+fn millis(
+    flag: Option<Duration>,
+    env: &Env,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, Error> {
+    let from_env = || {
+        env.get(var)
+            .map(|v| {
+                autosre_types::parse_duration(v.trim(), autosre_types::Bare::Millis)
+                    .map_err(|cause| Error::EnvDuration { var, cause })
+            })
+            .transpose()
+    };
+    let d = match flag {
+        Some(d) => d,
+        None => from_env()?.unwrap_or(Duration::from_millis(default)),
+    };
+    Ok(d.max(Duration::from_millis(10)))
 }
 
 impl Globals {
@@ -70,8 +85,8 @@ impl Globals {
         interrupt: Interrupt,
         command: &'static str,
         ci: crate::ci::Ci,
-    ) -> Globals {
-        Globals {
+    ) -> Result<Globals, Error> {
+        Ok(Globals {
             command,
             github_sha: env.get("GITHUB_SHA").filter(|s| !s.trim().is_empty()),
             interrupt,
@@ -79,7 +94,7 @@ impl Globals {
             impersonate_service_account: g.impersonate_service_account,
             timeout: g.timeout,
             deadline: Instant::now() + g.timeout,
-            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000),
+            slow_wait: millis(g.slow_wait_ms, env, "AUTOSRE_DEPLOY_SLOW_WAIT_MS", 5000)?,
             config_dir: g.config_dir,
             output: g.output,
             #[cfg(feature = "sandbox")]
@@ -93,24 +108,24 @@ impl Globals {
                 env,
                 "AUTOSRE_DEPLOY_POLL_INTERVAL_MS",
                 1000,
-            ),
+            )?,
             propagation_retry: millis(
                 g.propagation_retry_ms,
                 env,
                 "AUTOSRE_DEPLOY_PROPAGATION_RETRY_MS",
                 30_000,
-            ),
+            )?,
             retry: Retry {
                 initial: millis(
                     g.retry_initial_ms,
                     env,
                     "AUTOSRE_DEPLOY_RETRY_INITIAL_MS",
                     1000,
-                ),
+                )?,
                 attempt_timeout: g.request_timeout,
                 ..Retry::default()
             },
-        }
+        })
     }
 
     pub(crate) fn load(&self, env: &str) -> Result<Environment, Error> {
@@ -165,28 +180,37 @@ pub(crate) fn apply_set_env(
         config::env_name(name).map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
         config::env_value_size(name, value)
             .map_err(|e| refuse(name, e.message().into(), e.hint().into()))?;
-        if *name == env.encryption_key.env {
-            return Err(refuse(
-                name,
-                "it is the encryption key's variable (`encryption_key.env`)".into(),
-                "the key comes from Secret Manager only; rotate it there".into(),
-            ));
-        }
-        if env.service.secrets.contains_key(name) {
-            return Err(refuse(
-                name,
-                "`service.secrets` sets it from Secret Manager".into(),
-                format!("change the secret, or remove `{name}` from `service.secrets`"),
-            ));
-        }
-        if config::is_sensitive_name(name) && !env.service.plain_env_allow.contains(name) {
-            return Err(refuse(
-                name,
-                "its name looks like a credential, which never goes in a plain env var".into(),
-                format!(
-                    "put it in Secret Manager and reference it under `service.secrets`, or list `{name}` in `service.plain_env_allow` if it is not secret"
-                ),
-            ));
+        let refusal = config::plain_env_refusal(
+            name,
+            &env.service.plain_env_allow,
+            &env.encryption_key.env,
+            env.service.secrets.contains_key(name),
+        );
+        match refusal {
+            None => {}
+            Some(PlainEnvRefusal::EncryptionKey) => {
+                return Err(refuse(
+                    name,
+                    "it is the encryption key's variable (`encryption_key.env`)".into(),
+                    "the key comes from Secret Manager only; rotate it there".into(),
+                ));
+            }
+            Some(PlainEnvRefusal::InSecrets) => {
+                return Err(refuse(
+                    name,
+                    "`service.secrets` sets it from Secret Manager".into(),
+                    format!("change the secret, or remove `{name}` from `service.secrets`"),
+                ));
+            }
+            Some(PlainEnvRefusal::LooksLikeCredential) => {
+                return Err(refuse(
+                    name,
+                    "its name looks like a credential, which never goes in a plain env var".into(),
+                    format!(
+                        "put it in Secret Manager and reference it under `service.secrets`, or list `{name}` in `service.plain_env_allow` if it is not secret"
+                    ),
+                ));
+            }
         }
         env.service.env.insert(name.clone(), value.clone());
     }
@@ -332,10 +356,7 @@ impl DeploySettings {
                 tag: args.tag,
                 to_latest: args.to_latest,
             },
-            apply: globals.apply_options(
-                args.strict_iam,
-                Duration::from_secs(args.iam_propagation_timeout),
-            ),
+            apply: globals.apply_options(args.strict_iam, args.iam_propagation_timeout),
         }
     }
 
@@ -372,6 +393,8 @@ pub(crate) struct PlanSettings {
     pub(crate) set_env: Vec<(String, String)>,
     /// `--label`.
     pub(crate) labels: Vec<(String, String)>,
+    /// `--strict-iam`: what `deploy --strict-iam` would refuse.
+    pub(crate) strict_iam: bool,
 }
 
 impl PlanSettings {
@@ -384,6 +407,7 @@ impl PlanSettings {
             out: args.out,
             set_env: args.set_env,
             labels: args.label,
+            strict_iam: args.strict_iam,
         }
     }
 
@@ -406,6 +430,56 @@ impl GrantSettings {
             dry_run: args.dry_run,
             // `grant` rolls nothing out, so there is nothing to retry.
             apply: globals.apply_options(args.strict_iam, Duration::ZERO),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A config whose `service.env` sets `env` (YAML lines), with `PUBLIC_KEY_ID` allowed
+    /// when `allow` is set and `DB_URL` from Secret Manager.
+    fn config(env: &str, allow: bool) -> Result<Environment, config::ConfigError> {
+        let allow = match allow {
+            true => "  plain_env_allow: [PUBLIC_KEY_ID]\n",
+            false => "",
+        };
+        let text = format!(
+            "project: acme-sre-prod\nservice:\n  secrets:\n    DB_URL: db-url:1\n  env:\n{env}{allow}"
+        );
+        config::parse(Path::new("config/prod.yaml"), "prod", &text)
+    }
+
+    /// `service.env` in the file and `--set-env` go through one rule: for every name, the
+    /// file refuses it exactly when the flag does.
+    #[test]
+    fn set_env_and_the_file_give_one_verdict_per_name() {
+        let cases = [
+            ("LOG_LEVEL", true),
+            ("PUBLIC_KEY_ID", true),
+            ("STRIPE_API_KEY", false),
+            ("GITHUB_TOKEN", false),
+            ("DB_PASSWORD", false),
+            ("DB_URL", false),
+            ("SRE_AGENT_ENCRYPTION_KEY", false),
+        ];
+        for (name, accepted) in cases {
+            let from_file = config(&format!("    {name}: \"x\"\n"), name == "PUBLIC_KEY_ID");
+            let mut env = config("    PUBLIC_KEY_ID: \"k1\"\n", true).expect("the base parses");
+            let from_flag = apply_set_env(&mut env, &[(name.to_string(), "x".to_string())]);
+            assert_eq!(
+                from_file.is_ok(),
+                accepted,
+                "{name} in the file: {from_file:?}"
+            );
+            assert_eq!(
+                from_flag.is_ok(),
+                accepted,
+                "{name} in --set-env: {from_flag:?}"
+            );
         }
     }
 }

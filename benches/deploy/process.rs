@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A finished process.
-pub struct Finished {
+pub(crate) struct Finished {
     pub code: i32,
     pub wall: Duration,
     /// `ru_maxrss` of the child, in KiB on Linux.
@@ -17,7 +17,7 @@ pub struct Finished {
 
 impl Finished {
     /// `exit N: <last line of stderr>`, for a row that failed.
-    pub fn failure(&self) -> String {
+    pub(crate) fn failure(&self) -> String {
         let last = self
             .stderr
             .lines()
@@ -31,7 +31,7 @@ impl Finished {
 /// Runs `cmd` to its end, with stdin closed and its output captured.
 // The child is reaped by `wait4` (which also gives its rusage), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-pub fn run(mut cmd: Command) -> Finished {
+pub(crate) fn run(mut cmd: Command) -> Finished {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -64,6 +64,10 @@ pub fn run(mut cmd: Command) -> Finished {
 
 /// Waits for the child `pid`; its exit status and resource usage. The `Child` is not
 /// waited for afterwards (the kernel has reaped it here).
+#[expect(
+    unsafe_code,
+    reason = "std has no wait4(2), the only way to a child's peak RSS"
+)]
 fn wait4(pid: libc::pid_t) -> (i32, libc::rusage) {
     let mut status = 0;
     // SAFETY: `rusage` is plain data the kernel fills; all zeros is a valid value of it.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// One run of the tool (or of a script), read from the process and the emulator's journal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     pub requests: usize,
     pub writes: usize,
     /// The sequential depth: the longest chain of requests that waited for one another.
@@ -32,7 +32,7 @@ pub struct Measured {
 impl Measured {
     /// The figures of one run: `journal` holds its requests alone, `spawned` is when the
     /// process started on the journal's clock, `wall` how long it ran.
-    pub fn new(
+    pub(crate) fn new(
         journal: &[JournalEntry],
         chain: Chain,
         latency: Duration,
@@ -59,21 +59,21 @@ impl Measured {
     }
 
     /// Wall time over the floor; `None` for a run that sent nothing.
-    pub fn over_floor(&self) -> Option<f64> {
+    pub(crate) fn over_floor(&self) -> Option<f64> {
         (self.floor_ms > 0.0).then(|| self.wall_ms / self.floor_ms)
     }
 }
 
 /// The floor of a run whose critical chain is `chain`: `depth x latency` plus the time the
 /// emulator itself spent on those requests; returns `(floor, emulator's own time)`.
-pub fn floor(chain: Chain, latency: Duration) -> (Duration, Duration) {
+pub(crate) fn floor(chain: Chain, latency: Duration) -> (Duration, Duration) {
     let waited = latency * chain.depth as u32;
     let own = chain.busy.saturating_sub(waited);
     (waited + own, own)
 }
 
 /// The most `setIamPolicy` calls made on one resource ("each IAM policy is written once").
-pub fn max_writes_per_policy(journal: &[JournalEntry]) -> usize {
+pub(crate) fn max_writes_per_policy(journal: &[JournalEntry]) -> usize {
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for e in journal
         .iter()
@@ -84,14 +84,14 @@ pub fn max_writes_per_policy(journal: &[JournalEntry]) -> usize {
     counts.into_values().max().unwrap_or(0)
 }
 
-pub fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// A row of a table: the figures, or why there are none.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Measured(Measured),
     /// The build has no such command or feature, or gcloud is missing: why.
     NotAvailable(String),
@@ -100,7 +100,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn measured(&self) -> Option<&Measured> {
+    pub(crate) fn measured(&self) -> Option<&Measured> {
         match self {
             Outcome::Measured(m) => Some(m),
             _ => None,
@@ -109,21 +109,21 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub scenario: String,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
 
 impl Row {
-    pub fn new(scenario: &str, outcome: Outcome) -> Row {
+    pub(crate) fn new(scenario: &str, outcome: Outcome) -> Row {
         Row {
             scenario: scenario.to_string(),
             outcome,
         }
     }
 
-    pub fn measured(&self) -> Option<&Measured> {
+    pub(crate) fn measured(&self) -> Option<&Measured> {
         self.outcome.measured()
     }
 }
@@ -139,7 +139,7 @@ const COLUMNS: [&str; 7] = [
 ];
 
 /// The rows as a Markdown table (columns padded, so it reads as well in a terminal).
-pub fn table(rows: &[Row]) -> String {
+pub(crate) fn table(rows: &[Row]) -> String {
     let cells: Vec<Vec<String>> = rows.iter().map(cells).collect();
     markdown(&COLUMNS, &cells)
 }
@@ -164,7 +164,7 @@ fn cells(row: &Row) -> Vec<String> {
 }
 
 /// A Markdown table; numbers (cells after the first starting with a digit) are right-aligned.
-pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -191,7 +191,7 @@ pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `a / b` as `12.3x`, or `-` when either side is missing or zero.
-pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+pub(crate) fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if a > 0.0 && b > 0.0 => format!("{:.1}x", a / b),
         _ => "-".to_string(),
@@ -199,7 +199,7 @@ pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 for none.
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {

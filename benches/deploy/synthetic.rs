@@ -52,7 +52,7 @@ const ROLES: [&str; 40] = [
 
 /// `config/example.yaml` with `secrets` secrets wired in (its own 3 first) and the 40
 /// [`ROLES`] as project roles; the names of the secrets the world must hold.
-pub fn scaled_example(secrets: usize) -> (String, Vec<String>) {
+pub(crate) fn scaled_example(secrets: usize) -> (String, Vec<String>) {
     let yaml = repo_config("example");
     let mut names: Vec<String> = [
         "gemini-api-key",
@@ -79,7 +79,7 @@ pub fn scaled_example(secrets: usize) -> (String, Vec<String>) {
 }
 
 /// [`example_world`] holding an enabled version of each of `secrets`.
-pub fn world_with(secrets: &[String]) -> World {
+pub(crate) fn world_with(secrets: &[String]) -> World {
     let mut world = example_world(NUMBER);
     for s in secrets.iter().filter(|s| s.starts_with("bench-")) {
         world = world.secret(EXAMPLE_PROJECT, s).secret_version(
@@ -93,7 +93,7 @@ pub fn world_with(secrets: &[String]) -> World {
 }
 
 /// `config/example.yaml` deployed to two regions (`regions:` instead of `region:`).
-pub fn two_regions() -> String {
+pub(crate) fn two_regions() -> String {
     let yaml = repo_config("example");
     let one = "region: us-central1\n";
     assert!(yaml.contains(one));
@@ -101,7 +101,7 @@ pub fn two_regions() -> String {
 }
 
 /// A small service to build: a Dockerfile, two source files and a `.gcloudignore`.
-pub fn source_tree(root: &Path) {
+pub(crate) fn source_tree(root: &Path) {
     for (rel, text) in [
         ("Dockerfile", "FROM python:3.12-slim\nCOPY . /app\n"),
         ("app/main.py", "print('agent')\n"),

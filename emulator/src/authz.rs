@@ -387,7 +387,7 @@ mod tests {
             );
         }
         // The checks the Cloud Build, Artifact Registry and builds:submit handlers make.
-        for source in [include_str!("build.rs"), include_str!("registry.rs")] {
+        for source in [include_str!("build/mod.rs"), include_str!("registry.rs")] {
             for chunk in source.split("require_on_project(").skip(1) {
                 if let Some(perm) = chunk.split('"').nth(1) {
                     all.insert(perm.to_string());

@@ -17,7 +17,7 @@
 //!
 //! A build that pushes `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]` records the
 //! image (digest and tags) in the repository; pushing to a missing repository fails the build
-//! (see `build.rs`). A world seeds images (`images:`), and a test moves a tag with
+//! (see `build/mod.rs`). A world seeds images (`images:`), and a test moves a tag with
 //! `State::push_image`.
 //!
 //! `packages.tags.get` answers a docker image's tag as Artifact Registry does: the package id

@@ -264,7 +264,7 @@ pub(crate) fn patch(
         match body.get(field).filter(|v| !v.is_null()) {
             // int64 values are JSON strings in Google's answers.
             Some(Value::Object(m)) if field == "versionAliases" => {
-                let m: serde_json::Map<String, Value> = m
+                let m: Map<String, Value> = m
                     .iter()
                     .map(|(k, v)| {
                         (

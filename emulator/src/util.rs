@@ -181,15 +181,7 @@ pub(crate) fn b64_decode_any(s: &str) -> Option<Vec<u8>> {
 /// CRC32C (Castagnoli), the checksum Secret Manager uses for `dataCrc32c`
 /// (secretmanager.v1 discovery, `SecretPayload.dataCrc32c`).
 pub(crate) fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0x82F6_3B78 & mask);
-        }
-    }
-    !crc
+    ::crc32c::crc32c(data)
 }
 
 #[cfg(test)]
@@ -224,5 +216,12 @@ mod tests {
     fn crc32c_matches_the_reference_vector() {
         // RFC 3720 B.4: CRC32C of "123456789" is 0xE3069283.
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        // RFC 3720 B.4's vectors (its bytes are the CRC least significant first).
+        let incrementing: Vec<u8> = (0..32).collect();
+        let decrementing: Vec<u8> = (0..32).rev().collect();
+        assert_eq!(crc32c(&[0; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xFF; 32]), 0x62A8_AB43);
+        assert_eq!(crc32c(&incrementing), 0x46DD_794E);
+        assert_eq!(crc32c(&decrementing), 0x113F_DB5C);
     }
 }

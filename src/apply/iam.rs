@@ -140,7 +140,7 @@ async fn set_policy(
 }
 
 /// `serviceAccount:service-NUMBER@gcp-sa-iap.iam.gserviceaccount.com`: the
-/// member [`crate::plan::compute::iap_agent`] names.
+/// member [`crate::plan::names::iap_agent`] names.
 fn is_iap_agent(member: &str) -> bool {
     member
         .strip_prefix("serviceAccount:service-")

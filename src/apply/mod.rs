@@ -9,6 +9,7 @@
 //! on a first deploy, since IAP's resource exists only with the service. Every step's result is recorded in the [`Outcome`], also
 //! when a later step fails, so the report says exactly what was changed.
 
+mod build;
 mod failure;
 pub(crate) mod iam;
 pub(crate) mod rollout;
@@ -20,9 +21,9 @@ use serde::Serialize;
 use crate::gcp::iam::{Grant, PolicyResource};
 use crate::gcp::{Google, Kind};
 use crate::interrupt::{Interrupt, Signal};
-use crate::plan::service::ServiceView;
-use crate::plan::{LiveState, Plan, ServiceAction};
+use crate::plan::{LiveState, Plan, ServiceAction, ToSend};
 use crate::printer::Printer;
+pub(crate) use build::build;
 pub(crate) use failure::watch_hint;
 use iam::IamResult;
 pub(crate) use rollout::ServiceOutcome;
@@ -48,6 +49,10 @@ pub(crate) struct ApplyOptions {
 /// What a deploy did.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct Outcome {
+    /// A source deploy's steps and its build (`build::build`): the id, the
+    /// digest, the log's URL and what each step wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) build: Option<crate::source::build::BuildRecord>,
     pub(crate) iam: Vec<IamOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceOutcome>,
@@ -120,14 +125,14 @@ pub(crate) struct Failure {
     pub(crate) hint: Option<String>,
 }
 
-/// Execute `plan` against the state it was computed from. `desired` is the
-/// unredacted service the plan's (redacted) `service.desired` stands for;
-/// required when the plan changes the service.
+/// Execute `plan` against the state it was computed from. `to_send` is the
+/// exact service `compute` built beside the plan (the plan's redacted
+/// `service.desired` shows it); present when the plan changes the service.
 pub(crate) async fn apply(
     google: &Google,
     plan: &Plan,
     mut live: LiveState,
-    desired: Option<ServiceView>,
+    to_send: Option<ToSend>,
     options: ApplyOptions,
     printer: &Printer,
 ) -> Outcome {
@@ -190,12 +195,7 @@ pub(crate) async fn apply(
         .as_ref()
         .filter(|s| s.action != ServiceAction::None)
     {
-        let desired = desired.expect("a plan that changes the service comes with its desired view");
-        debug_assert_eq!(
-            desired.redacted(),
-            change.desired,
-            "the plan shows what is sent"
-        );
+        let to_send = to_send.expect("compute builds the service to send when the plan changes it");
         let name = format!(
             "projects/{}/locations/{}/services/{}",
             plan.project, plan.region, change.name
@@ -220,7 +220,7 @@ pub(crate) async fn apply(
                 google,
                 &name,
                 change,
-                &desired,
+                &to_send,
                 live_service,
                 &attempt,
                 &options,

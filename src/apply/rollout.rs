@@ -29,9 +29,8 @@ use super::failure::{
 };
 use super::{ApplyOptions, Failure};
 use crate::gcp::{GcpError, Google, Kind};
-use crate::plan::ServiceChange;
-use crate::plan::service::{ServiceView, apply_view};
 use crate::plan::traffic::{self, Share};
+use crate::plan::{ServiceChange, ToSend};
 use crate::printer::Printer;
 
 /// The service after the rollout.
@@ -71,22 +70,10 @@ impl ServiceOutcome {
     }
 }
 
-/// The service annotation naming the revision that served before the last
-/// deploy, promote or rollback by this tool: where `rollback` goes back to.
-/// Custom annotation keys are accepted by Cloud Run v2; only the
-/// `run.googleapis.com`, `cloud.googleapis.com`, `serving.knative.dev` and
-/// `autoscaling.knative.dev` namespaces are refused (googleapis
-/// `google/cloud/run/v2/service.proto`, `Service.annotations`). The
-/// `autosre-deploy/` prefix is this tool's own, as for [`RETRY_ANNOTATION`].
-pub(crate) const PREVIOUS_ANNOTATION: &str = "autosre-deploy/previous-revision";
-/// The revision template annotation naming the tool version that made it.
-pub(crate) const VERSION_ANNOTATION: &str = "autosre-deploy/version";
+pub(crate) use crate::plan::service::{PREVIOUS_ANNOTATION, VERSION_ANNOTATION};
 
 /// The template annotation a rollout retry sets (see [`Attempt`]).
 pub(crate) const RETRY_ANNOTATION: &str = "autosre-deploy/rollout-attempt";
-/// Who deployed it, as the Cloud Run console shows (`client`,
-/// `clientVersion`: free caller strings, run.v2 discovery).
-const CLIENT: &str = "autosre-deploy";
 
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Failed reads of the operation in a row before the service is asked instead.
@@ -119,45 +106,18 @@ pub(crate) async fn rollout(
     google: &Google,
     name: &str,
     change: &ServiceChange,
-    desired: &ServiceView,
+    to_send: &ToSend,
     live: Option<Service>,
     attempt: &Attempt,
     options: &ApplyOptions,
     printer: &Printer,
 ) -> Result<ServiceOutcome, RolloutFailure> {
     let started = Instant::now();
-    let mut service = apply_view(live.as_ref(), name, desired);
-    service.client = CLIENT.into();
-    service.client_version = env!("CARGO_PKG_VERSION").into();
-    crate::plan::compute::with_traffic(
-        &mut service,
-        &change.requested_traffic,
-        change.revision_name.as_deref(),
-    );
-    if let Some(previous) = traffic::serving_revisions(&change.serving)
-        .into_iter()
-        .next()
-    {
-        service
-            .annotations
-            .insert(PREVIOUS_ANNOTATION.into(), previous);
-    }
-    if change.new_revision
-        && let Some(t) = service.template.as_mut()
-    {
-        t.annotations
-            .insert(VERSION_ANNOTATION.into(), env!("CARGO_PKG_VERSION").into());
-    }
-    // The commit deployed: on the service with any write, on the template
-    // only with a new revision (there it would make one by itself).
-    if let Some(sha) = &desired.commit_sha {
-        let key = crate::config::labels::COMMIT_SHA;
-        service.labels.insert(key.into(), sha.clone());
-        if change.new_revision
-            && let Some(t) = service.template.as_mut()
-        {
-            t.labels.insert(key.into(), sha.clone());
-        }
+    let mut service = to_send.service().clone();
+    // A retry starts from the service as the failed rollout left it: its
+    // etag is the one to guard the write with.
+    if let Some(l) = &live {
+        service.etag = l.etag.clone();
     }
     if attempt.number > 1
         && let Some(t) = service.template.as_mut()

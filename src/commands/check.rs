@@ -4,7 +4,7 @@ use super::shared::{preflight_result, print_plan, with_context};
 use crate::ExitStatus;
 use crate::cli::Output;
 use crate::error::Error;
-use crate::plan::{self, Target};
+use crate::plan::{self, Options, Target};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::Globals;
@@ -23,7 +23,9 @@ pub(crate) async fn run(
         None => Target::Grant,
     };
     with_context(globals, printer, vars, &env, async |ctx| {
-        let (plan, _) = plan::plan(&ctx.google, &env, &target).await?;
+        let plan = plan::plan(&ctx.google, &env, &Options::of(target.clone()))
+            .await?
+            .plan;
         print_plan(ctx, &plan);
         // The full permission table (JSON has it in `preflight.permissions`).
         let format = match ctx.globals.output {

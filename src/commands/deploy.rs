@@ -2,15 +2,14 @@
 //! the plan alone.
 
 use super::shared::{
-    Context, console_url, note_set_env, preflight_result, print_plan, report_outcome, settle,
-    with_context,
+    Context, console_url, preflight_result, print_plan, report_outcome, settle, with_context,
 };
 use crate::ExitStatus;
 use crate::apply;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::{self, Target, TrafficAsk, compute};
+use crate::plan::{self, Options, Planned, Target, TrafficAsk};
 use crate::printer::Printer;
 use crate::report;
 use crate::settings::{Artifact, DeploySettings, Globals};
@@ -141,10 +140,12 @@ pub(crate) async fn plan_in(
     env: &Environment,
     release: &Release,
 ) -> Result<crate::plan::Plan, Error> {
-    let target = Target::deploy(release.image.clone());
-    let (mut plan, _) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
-    plan.source = release.source.as_ref().map(|(_, s)| s.clone());
-    Ok(plan)
+    let options = Options {
+        source: release.source.as_ref().map(|(_, s)| s.clone()),
+        ..Options::of(Target::deploy(release.image.clone()))
+    };
+    let planned = Box::pin(plan::plan(&ctx.google, env, &options)).await?;
+    Ok(planned.plan)
 }
 
 /// The deploy of `env` on an open connection: what `deploy` runs, and
@@ -165,9 +166,15 @@ pub(crate) async fn deploy_in(
         no_traffic: settings.traffic.no_traffic,
         tag: settings.traffic.tag.clone().map(|t| (t, revision_suffix())),
     };
-    let target = Target::Deploy {
-        image: image.clone(),
-        traffic: ask.clone(),
+    let mut options = Options {
+        target: Target::Deploy {
+            image: image.clone(),
+            traffic: ask.clone(),
+        },
+        set_env: set_env.to_vec(),
+        source: source.as_ref().map(|(_, s)| s.clone()),
+        strict_iam: settings.apply.strict_iam,
+        iap_left_to_deploy: false,
     };
     let reading = format!(
         "Reading live state for `{}` (project {}, region {})",
@@ -177,14 +184,13 @@ pub(crate) async fn deploy_in(
     printer.step(&reading);
     // Boxed, as the apply below: the reads' and the rollout's state machines
     // are large, and the run's future lives on the caller's stack.
-    let (mut plan, mut live) = Box::pin(plan::plan(&ctx.google, env, &target)).await?;
+    let Planned {
+        mut plan,
+        mut to_send,
+        mut live,
+    } = Box::pin(plan::plan(&ctx.google, env, &options)).await?;
     drop(fold);
-    note_set_env(&mut plan, set_env, env);
-    plan.source = source.as_ref().map(|(_, s)| s.clone().builds_as(&live));
     ctx.globals.ci.plan(&plan, ctx.globals.command);
-    if settings.apply.strict_iam {
-        plan::permissions::strict(&mut plan);
-    }
     if settings.dry_run {
         print_plan(ctx, &plan);
         preflight_result(&plan)?;
@@ -201,38 +207,50 @@ pub(crate) async fn deploy_in(
     // A source deploy builds once the preflight passed, then plans again
     // for the built image: the plan shown and applied is the one that
     // runs that digest.
-    let mut image = image.clone();
-    if let Some((package, source)) = source {
-        let mut source = source.builds_as(&live);
-        // Boxed: the build's state machine is large, and the run's
-        // future lives on the caller's stack.
-        image = Box::pin(crate::source::build::build(
+    let mut build = None;
+    if let (Some((package, _)), Some(source)) = (source, plan.source.clone()) {
+        let (record, built) = Box::pin(apply::build(
             &ctx.google,
             env,
             printer,
-            &mut source,
+            &source,
             package.archive,
             live.project_number.as_deref(),
             ctx.globals.poll_interval,
         ))
-        .await?;
-        let target = Target::Deploy {
-            image: image.clone(),
+        .await;
+        let image = match built {
+            Ok(image) => image,
+            Err(e) => {
+                // The plan, what was written before the failure and the
+                // failure, in the chosen format; the error itself (and its
+                // exit code) as for any other.
+                let outcome = apply::Outcome {
+                    build: Some(record),
+                    ..apply::Outcome::failed(e.to_string(), e.hint())
+                };
+                report_outcome(ctx, &plan, &outcome);
+                return Err(e);
+            }
+        };
+        build = Some(record);
+        options.target = Target::Deploy {
+            image,
             traffic: ask.clone(),
         };
         // The live state read before the build stands; only Cloud Run's
         // validation depends on the image.
-        plan = plan::replan(&ctx.google, env, &target, &mut live).await?;
-        note_set_env(&mut plan, set_env, env);
-        plan.source = Some(source);
-        if settings.apply.strict_iam {
-            plan::permissions::strict(&mut plan);
-        }
+        Planned {
+            plan,
+            to_send,
+            live,
+        } = plan::replan(&ctx.google, env, &options, live).await?;
         ctx.globals.ci.plan(&plan, ctx.globals.command);
         preflight_result(&plan)?;
     }
     if let Some(s) = saved_plan {
-        let drift = saved::drift(&s.plan, &plan);
+        let now = saved::Reads::from_parts(&plan, &live, to_send.as_ref());
+        let drift = saved::drift(&s.reads, &now);
         if !drift.is_empty() {
             return Err(Error::Drift {
                 env: env.name.clone(),
@@ -266,26 +284,38 @@ pub(crate) async fn deploy_in(
     for w in &plan.warnings {
         printer.warn(&w.message);
     }
-    // The unredacted service to send: the plan holds only a redacted view.
-    // The image as the plan deploys it: by digest when its tag was resolved.
-    let image = plan.image.as_ref().map_or(image, |i| i.deployed.clone());
-    let desired = compute::desired_view(env, &image, &plan.runtime_service_account, &plan.pins());
     let fold = ctx
         .globals
         .ci
         .group(printer, &format!("Applying the plan to `{}`", env.name));
-    let outcome = Box::pin(apply::apply(
+    // A source deploy of an unchanged tree builds, then finds the service
+    // already running that digest: it is reported as it is.
+    let unchanged = plan
+        .service
+        .as_ref()
+        .filter(|s| s.action == plan::ServiceAction::None)
+        .and(live.service.clone());
+    let mut outcome = Box::pin(apply::apply(
         &ctx.google,
         &plan,
         live,
-        Some(desired),
+        to_send,
         settings.apply.clone(),
         printer,
     ))
     .await;
     drop(fold);
+    outcome.build = build;
+    if let Some(s) = &unchanged {
+        outcome.service = Some(apply::ServiceOutcome::of(&env.service.name, s, None, 0.0));
+    }
     settle(ctx, &plan, &outcome)?;
     match outcome.service.as_ref() {
+        Some(s) if unchanged.is_some() => printer.success(&format!(
+            "No changes to {}: it runs the built image already at {}",
+            env.service.name,
+            s.url.as_deref().unwrap_or("-")
+        )),
         Some(s) => {
             let url = s.url.as_deref().unwrap_or("-");
             let share: i32 = s

@@ -3,9 +3,8 @@
 use super::shared::{print_plan, report_outcome, settle, with_context};
 use crate::ExitStatus;
 use crate::apply;
-use crate::config::Environment;
 use crate::error::Error;
-use crate::plan::{self, Plan, ProblemKind, Target, Warning, WarningKind};
+use crate::plan::{self, Options, Planned, ProblemKind, Target, WarningKind};
 use crate::printer::Printer;
 use crate::settings::{Globals, GrantSettings};
 
@@ -17,11 +16,12 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let env = globals.load(&settings.env)?;
     with_context(globals, printer, vars, &env, async |ctx| {
-        let (mut plan, live) = plan::plan(&ctx.google, &env, &Target::Grant).await?;
-        note_iap(&mut plan, &env);
-        if settings.apply.strict_iam {
-            plan::permissions::strict(&mut plan);
-        }
+        let options = Options {
+            strict_iam: settings.apply.strict_iam,
+            iap_left_to_deploy: true,
+            ..Options::of(Target::Grant)
+        };
+        let Planned { plan, live, .. } = plan::plan(&ctx.google, &env, &options).await?;
         if settings.dry_run {
             print_plan(ctx, &plan);
             return Ok(ExitStatus::Success);
@@ -63,22 +63,4 @@ pub(crate) async fn run(
         Ok(ExitStatus::Success)
     })
     .await
-}
-
-/// `iap:` is configured but `grant` does not apply it: the members are
-/// granted on the service's IAP resource, which exists only with the service
-/// (and with `iapEnabled`), and IAP's agent is granted the invoker role on
-/// the service itself. Said in the plan (and the JSON), never silently left out.
-fn note_iap(plan: &mut Plan, env: &Environment) {
-    if let Some(iap) = &env.iap {
-        plan.warnings.push(Warning {
-            kind: WarningKind::IapLeftToDeploy,
-            message: format!(
-                "`iap:` ({} member{}) is not applied by `grant`: IAP's grants are on the service, so `autosre-deploy deploy --env {}` applies them",
-                iap.members.len(),
-                if iap.members.len() == 1 { "" } else { "s" },
-                env.name
-            ),
-        });
-    }
 }

@@ -35,7 +35,7 @@ pub(crate) async fn run(
         interrupt.clone(),
         cli.command.name(),
         ci.clone(),
-    );
+    )?;
     let printer = printer.clone();
     // Each command's future is boxed: together they would make one state
     // machine as large as the largest, on the caller's stack.

@@ -1,10 +1,10 @@
 //! `plan`: what `deploy` would change, from live state, read-only.
 
-use super::shared::{note_set_env, preflight_result, print_plan, with_context};
+use super::shared::{preflight_result, print_plan, with_context};
 use crate::ExitStatus;
 use crate::error::Error;
 use crate::plan::saved::SavedPlan;
-use crate::plan::{self, Target};
+use crate::plan::{self, Options, Target};
 use crate::printer::Printer;
 use crate::settings::{Artifact, Globals, PlanSettings};
 
@@ -37,15 +37,20 @@ pub(crate) async fn run(
             (source.planned_image(), Some(source))
         }
     };
-    let target = Target::deploy(image.clone());
+    let options = Options {
+        target: Target::deploy(image.clone()),
+        set_env,
+        source,
+        strict_iam: settings.strict_iam,
+        iap_left_to_deploy: false,
+    };
     let changes = with_context(globals, printer, vars, &env, async |ctx| {
-        let (mut plan, live) = plan::plan(&ctx.google, &env, &target).await?;
-        note_set_env(&mut plan, &set_env, &env);
-        plan.source = source.clone().map(|s| s.builds_as(&live));
-        print_plan(ctx, &plan);
-        preflight_result(&plan)?;
+        let planned = plan::plan(&ctx.google, &env, &options).await?;
+        let plan = &planned.plan;
+        print_plan(ctx, plan);
+        preflight_result(plan)?;
         if let Some(out) = &settings.out {
-            let saved = SavedPlan::new(plan.clone(), &image, &settings.set_env, config_sha256);
+            let saved = SavedPlan::new(&planned, &image, &settings.set_env, config_sha256);
             saved.write(out)?;
             globals.ci.plan_file(out);
             printer.success(&format!(

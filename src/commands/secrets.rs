@@ -14,8 +14,8 @@ use crate::cli::Output;
 use crate::config::{Environment, SecretRef};
 use crate::error::Error;
 use crate::gcp::iam::PolicyResource;
-use crate::plan::compute;
 use crate::plan::live::{SecretId, VersionRef};
+use crate::plan::names;
 use crate::printer::Printer;
 use crate::report;
 use crate::secrets::render::{self, break_words};
@@ -43,7 +43,7 @@ async fn require_reads(
         project: env.project.to_string(),
     };
     let mut asks = vec![Ask::new(
-        compute::service_resource(env),
+        names::service_resource(env),
         &READ_SERVICE,
         IfMissing::Ask(project),
     )];

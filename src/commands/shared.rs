@@ -244,20 +244,6 @@ pub(crate) fn console_url(plan: &Plan) -> Option<String> {
     ))
 }
 
-/// Say in the plan which env vars `--set-env` set: the deploy departs from
-/// the config file there.
-pub(crate) fn note_set_env(plan: &mut Plan, names: &[String], env: &Environment) {
-    for name in names {
-        plan.warnings.push(crate::plan::Warning {
-            kind: crate::plan::WarningKind::SetEnv,
-            message: format!(
-                "env `{name}` comes from --set-env, not from {}",
-                env.source.display()
-            ),
-        });
-    }
-}
-
 /// An error listing every problem when the preflight failed.
 pub(crate) fn preflight_result(plan: &Plan) -> Result<(), Error> {
     match plan.preflight.problems.is_empty() {

@@ -14,48 +14,48 @@ use super::values::{ImageRef, Member, ProjectId, Region, Role, ServiceName};
 
 /// One deploy target, loaded from `config/<name>.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Environment {
+pub(crate) struct Environment {
     /// The environment name: the file stem (`staging` for `config/staging.yaml`).
-    pub name: String,
+    pub(crate) name: String,
     /// The file it came from, as given to [`super::load`] (for messages).
-    pub source: PathBuf,
-    pub project: ProjectId,
-    pub region: Region,
+    pub(crate) source: PathBuf,
+    pub(crate) project: ProjectId,
+    pub(crate) region: Region,
     /// `production: true`: the stricter rules apply (`STRICT_EUC_ENFORCEMENT` must be
     /// `"true"`; a public service needs `service.public_ack`).
-    pub production: bool,
-    pub service: ServiceSpec,
-    pub encryption_key: EncryptionKey,
-    pub iam: IamSpec,
+    pub(crate) production: bool,
+    pub(crate) service: ServiceSpec,
+    pub(crate) encryption_key: EncryptionKey,
+    pub(crate) iam: IamSpec,
     /// `iap:`: Identity-Aware Proxy in front of the service; `None` when the file has none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iap: Option<IapSpec>,
+    pub(crate) iap: Option<IapSpec>,
     /// `build:`: where and as whom a source deploy builds.
-    pub build: BuildSpec,
+    pub(crate) build: BuildSpec,
 }
 
 /// `build:`: where and as whom a source deploy builds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct BuildSpec {
+pub(crate) struct BuildSpec {
     /// `build.region`; `None`: gcloud's default region for Cloud Build, `global`.
-    pub region: Option<Region>,
+    pub(crate) region: Option<Region>,
     /// `build.worker_pool`: `projects/P/locations/R/workerPools/N`.
-    pub worker_pool: Option<String>,
+    pub(crate) worker_pool: Option<String>,
     /// `build.service_account`, an email; `None`: the project's default build account.
-    pub service_account: Option<String>,
+    pub(crate) service_account: Option<String>,
 }
 
 /// Cloud Build's region when none is given: gcloud's
 /// `cloudbuild_util.DEFAULT_REGION` (`googlecloudsdk/api_lib/cloudbuild/cloudbuild_util.py`),
 /// where its Cloud Run source deploy builds (`command_lib/run/sourcedeploys/deployer.py`,
 /// `_BuildFromSource`).
-pub const DEFAULT_BUILD_REGION: &str = "global";
+pub(crate) const DEFAULT_BUILD_REGION: &str = "global";
 
 impl BuildSpec {
     /// Where a Cloud Build build is created: the worker pool's region, else
     /// `build.region`, else [`DEFAULT_BUILD_REGION`]. A private pool's builds
     /// run in its region (cloud.google.com/build/docs/private-pools/run-builds-in-private-pool).
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         if let Some(pool) = &self.worker_pool
             && let Some(region) = pool_region(pool)
         {
@@ -69,7 +69,7 @@ impl BuildSpec {
 }
 
 /// The `R` of `projects/P/locations/R/workerPools/N`.
-pub fn pool_region(pool: &str) -> Option<&str> {
+pub(crate) fn pool_region(pool: &str) -> Option<&str> {
     let parts: Vec<&str> = pool.split('/').collect();
     match parts.as_slice() {
         ["projects", p, "locations", r, "workerPools", n]
@@ -84,71 +84,71 @@ pub fn pool_region(pool: &str) -> Option<&str> {
 /// Identity-Aware Proxy for end users (`iap:`): Cloud Run's `iapEnabled`, the IAP service
 /// agent's invoker grant and `roles/iap.httpsResourceAccessor` for each member.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct IapSpec {
+pub(crate) struct IapSpec {
     /// Who may reach the service; may contain `{project_number}`. Never `allUsers` or
     /// `allAuthenticatedUsers`.
-    pub members: Vec<Member>,
+    pub(crate) members: Vec<Member>,
     /// Remove accessors no longer listed (`iap.exclusive`); default add-only.
-    pub exclusive: bool,
+    pub(crate) exclusive: bool,
 }
 
 /// The Cloud Run service to create or update.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ServiceSpec {
-    pub name: ServiceName,
+pub(crate) struct ServiceSpec {
+    pub(crate) name: ServiceName,
     /// `None` when the file has no `image:`; the CLI's `--image` may supply it.
-    pub image: Option<ImageRef>,
+    pub(crate) image: Option<ImageRef>,
     /// `service.source`: the directory to build from unless an image is given, already
     /// joined to the config file's directory.
-    pub source: Option<PathBuf>,
+    pub(crate) source: Option<PathBuf>,
     /// `service.dockerfile`, relative to the source directory, as written.
-    pub dockerfile: Option<String>,
+    pub(crate) dockerfile: Option<String>,
     /// `None` means Cloud Run's default: the Compute Engine default service account
     /// (`PROJECT_NUMBER-compute@developer.gserviceaccount.com`), resolved later.
-    pub service_account: Option<String>,
+    pub(crate) service_account: Option<String>,
     /// CPU limit; within Cloud Run's CPU/memory table together with `memory`.
-    pub cpu: Cpu,
+    pub(crate) cpu: Cpu,
     /// Memory limit.
-    pub memory: Memory,
+    pub(crate) memory: Memory,
     /// Request timeout, 1..=3600 seconds.
-    pub timeout: Timeout,
+    pub(crate) timeout: Timeout,
     /// Maximum concurrent requests per instance, 1..=1000.
-    pub concurrency: u32,
-    pub min_instances: u32,
+    pub(crate) concurrency: u32,
+    pub(crate) min_instances: u32,
     /// At least 1 and at least `min_instances`.
-    pub max_instances: u32,
-    pub allow_unauthenticated: bool,
+    pub(crate) max_instances: u32,
+    pub(crate) allow_unauthenticated: bool,
     /// Why a production service is public (`service.public_ack`), as written.
-    pub public_ack: Option<String>,
+    pub(crate) public_ack: Option<String>,
     /// Plain environment variables (never the encryption key; see the module docs).
-    pub env: BTreeMap<String, String>,
+    pub(crate) env: BTreeMap<String, String>,
     /// Names in `env` that look like credentials but are deliberately plain
     /// (`service.plain_env_allow`).
-    pub plain_env_allow: Vec<String>,
+    pub(crate) plain_env_allow: Vec<String>,
     /// Environment variables filled from Secret Manager.
-    pub secrets: BTreeMap<String, SecretRef>,
+    pub(crate) secrets: BTreeMap<String, SecretRef>,
     /// Whether the deploy pins each secret read at `latest` to the version number it resolves
     /// to (`service.pin_secret_versions`, default true).
-    pub pin_secret_versions: bool,
+    pub(crate) pin_secret_versions: bool,
     /// Where each deploy sends traffic (`service.traffic`, default `latest`).
-    pub traffic: TrafficMode,
+    pub(crate) traffic: TrafficMode,
     /// Labels for the service and its revisions (`service.labels`, then `--label`), without
     /// `commit-sha` (see `commit_sha`).
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Whether the tool adds its own labels (`managed-by`, and `commit-sha` from
     /// `GITHUB_SHA`); `service.labels: false` turns them off.
-    pub tool_labels: bool,
+    pub(crate) tool_labels: bool,
     /// The commit deployed, labelled `commit-sha`: from `--label`, `service.labels` or
     /// `GITHUB_SHA`. Metadata of the run, not of the config: never part of a comparison, so
     /// it is not hashed into saved plans either.
     #[serde(skip)]
-    pub commit_sha: Option<String>,
+    pub(crate) commit_sha: Option<String>,
 }
 
 /// `service.traffic`: what a deploy does with the live traffic split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TrafficMode {
+pub(crate) enum TrafficMode {
     /// LATEST = 100: the new revision serves (tags are kept).
     Latest,
     /// The live split as it is: pinned to named revisions, the new revision gets none.
@@ -159,24 +159,24 @@ pub enum TrafficMode {
 /// container as an environment variable. The deploy refuses to run unless `service.secrets`
 /// wires `env` to `secret` (see [`Environment::encryption_key_wiring`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EncryptionKey {
+pub(crate) struct EncryptionKey {
     /// Secret id in the environment's project.
-    pub secret: String,
+    pub(crate) secret: String,
     /// Environment variable name the agent reads the key from.
-    pub env: String,
+    pub(crate) env: String,
     /// Where `key init` replicates the secret it creates; empty: automatic replication.
-    pub replica_locations: Vec<String>,
+    pub(crate) replica_locations: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct IamSpec {
+pub(crate) struct IamSpec {
     /// Roles granted to the runtime service account on the project.
-    pub project_roles: Vec<Role>,
+    pub(crate) project_roles: Vec<Role>,
     /// How the runtime account gets `roles/secretmanager.secretAccessor`.
-    pub secret_access: SecretAccess,
+    pub(crate) secret_access: SecretAccess,
     /// Members granted `roles/iam.serviceAccountUser` on the runtime account; may contain
     /// the `{project_number}` placeholder. Never a broad member (`allUsers`, `domain:`).
-    pub service_account_users: Vec<Member>,
+    pub(crate) service_account_users: Vec<Member>,
 }
 
 /// Scope of the Secret Manager accessor grant.
@@ -184,7 +184,7 @@ pub struct IamSpec {
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
-pub enum SecretAccess {
+pub(crate) enum SecretAccess {
     /// One binding on each referenced secret: least privilege (the default).
     PerSecret,
     /// One binding on the project: every secret in it becomes readable.
@@ -193,7 +193,7 @@ pub enum SecretAccess {
 
 /// Whether `service.secrets` feeds the encryption key to the agent.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum KeyWiring {
+pub(crate) enum KeyWiring {
     /// `service.secrets[encryption_key.env]` reads `encryption_key.secret`.
     Wired,
     /// `encryption_key.env` is not among `service.secrets`.
@@ -211,7 +211,7 @@ impl Environment {
     /// A reference in the full form `projects/P/secrets/S` counts as wired only when `P` is
     /// this environment's project (by id; a project number cannot be compared offline and
     /// counts as another secret, so the preflight makes the user spell it out).
-    pub fn encryption_key_wiring(&self) -> KeyWiring {
+    pub(crate) fn encryption_key_wiring(&self) -> KeyWiring {
         let Some(reference) = self.service.secrets.get(&self.encryption_key.env) else {
             return KeyWiring::NotWired;
         };

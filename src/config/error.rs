@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// `config/<env>.yaml` does not exist.
     #[error("{}: environment `{env}` not found", path.display())]
     NotFound {
@@ -69,7 +69,7 @@ pub enum ConfigError {
 impl ConfigError {
     /// Where the problem is, as fields: the file, and for a problem inside it the line,
     /// column and (for a value) the dotted key.
-    pub fn location(&self) -> (Option<&std::path::Path>, Option<(u64, u64)>, Option<&str>) {
+    pub(crate) fn location(&self) -> (Option<&std::path::Path>, Option<(u64, u64)>, Option<&str>) {
         match self {
             ConfigError::NotFound { path, .. }
             | ConfigError::Ambiguous { path, .. }
@@ -90,7 +90,7 @@ impl ConfigError {
     }
 
     /// What to do about it, for a separate `hint:` line.
-    pub fn hint(&self) -> Option<&str> {
+    pub(crate) fn hint(&self) -> Option<&str> {
         let hint = match self {
             ConfigError::NotFound { hint, .. }
             | ConfigError::NotAName { hint, .. }

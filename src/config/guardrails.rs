@@ -25,6 +25,40 @@ use super::yaml::{Pos, join_path};
 /// The variable `production: true` requires, and its required value.
 const STRICT_EUC: (&str, &str) = ("STRICT_EUC_ENFORCEMENT", "true");
 
+/// Why a name may not be a plain env var of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlainEnvRefusal {
+    /// The encryption key's variable (`encryption_key.env`): the key comes from Secret
+    /// Manager only.
+    EncryptionKey,
+    /// `service.secrets` sets it from Secret Manager.
+    InSecrets,
+    /// It looks like a credential ([`redact::is_sensitive_name`]) and
+    /// `service.plain_env_allow` does not list it.
+    LooksLikeCredential,
+}
+
+/// The rule for plain env vars, the one both `service.env` (here) and `--set-env`
+/// (`settings::apply_set_env`) go through: `None` when `name` may be set as a plain value of a
+/// service whose allow-list is `allow`, whose encryption key variable is `encryption_key_env`,
+/// and where `in_secrets` says whether `service.secrets` sets `name`.
+pub(crate) fn plain_env_refusal(
+    name: &str,
+    allow: &[String],
+    encryption_key_env: &str,
+    in_secrets: bool,
+) -> Option<PlainEnvRefusal> {
+    if name == encryption_key_env {
+        Some(PlainEnvRefusal::EncryptionKey)
+    } else if in_secrets {
+        Some(PlainEnvRefusal::InSecrets)
+    } else if redact::is_sensitive_name(name) && !allow.iter().any(|a| a == name) {
+        Some(PlainEnvRefusal::LooksLikeCredential)
+    } else {
+        None
+    }
+}
+
 pub(super) fn check(
     p: &mut Problems<'_>,
     production: Option<&Spanned<Flag>>,
@@ -69,13 +103,17 @@ fn credentials_in_plain_env(
     };
     for (name, value) in entries {
         let name_text = &name.value;
-        let allowed = service.plain_env_allow.iter().any(|a| a == name_text);
         // One error per entry: a mistyped value, a name also in `secrets` and the encryption
-        // key's variable have their own messages.
-        let reported_elsewhere = !matches!(value.value, EnvValue::Text(_))
-            || in_secrets(name_text)
-            || *name_text == encryption_key_env;
-        if allowed || reported_elsewhere || !redact::is_sensitive_name(name_text) {
+        // key's variable have their own messages (`resolve/env.rs`).
+        let refusal = plain_env_refusal(
+            name_text,
+            &service.plain_env_allow,
+            encryption_key_env,
+            in_secrets(name_text),
+        );
+        if !matches!(value.value, EnvValue::Text(_))
+            || refusal != Some(PlainEnvRefusal::LooksLikeCredential)
+        {
             continue;
         }
         p.report(

@@ -25,13 +25,13 @@ use super::validate::InvalidValue;
 use super::yaml::{Pos, join_path};
 
 /// The label naming the tool that manages the service.
-pub const MANAGED_BY: &str = "managed-by";
+pub(crate) const MANAGED_BY: &str = "managed-by";
 /// The label carrying the commit deployed (as deploy-cloudrun's).
-pub const COMMIT_SHA: &str = "commit-sha";
+pub(crate) const COMMIT_SHA: &str = "commit-sha";
 /// `managed-by`'s value.
-pub const TOOL: &str = "autosre-deploy";
+pub(crate) const TOOL: &str = "autosre-deploy";
 /// At most this many labels on a resource.
-pub const MAX_LABELS: usize = 64;
+pub(crate) const MAX_LABELS: usize = 64;
 
 const RESERVED: [&str; 4] = [
     "run.googleapis.com/",
@@ -53,7 +53,7 @@ fn allowed(c: char) -> bool {
 }
 
 /// Checks a label key.
-pub fn label_key(key: &str) -> Result<(), InvalidValue> {
+pub(crate) fn label_key(key: &str) -> Result<(), InvalidValue> {
     if let Some(p) = RESERVED.iter().find(|p| key.starts_with(*p)) {
         return Err(InvalidValue::new(
             format!("label `{key}` is in the `{p}` namespace, which Cloud Run reserves"),
@@ -82,7 +82,7 @@ pub fn label_key(key: &str) -> Result<(), InvalidValue> {
 }
 
 /// Checks the value of label `key`.
-pub fn label_value(key: &str, value: &str) -> Result<(), InvalidValue> {
+pub(crate) fn label_value(key: &str, value: &str) -> Result<(), InvalidValue> {
     let bad = if value.chars().count() > 63 {
         Some(format!(
             "the value of label `{key}` is {} characters long, over 63",
@@ -101,7 +101,7 @@ pub fn label_value(key: &str, value: &str) -> Result<(), InvalidValue> {
 }
 
 /// Checks how many labels there are.
-pub fn label_count(count: usize) -> Result<(), InvalidValue> {
+pub(crate) fn label_count(count: usize) -> Result<(), InvalidValue> {
     match count > MAX_LABELS {
         true => Err(InvalidValue::new(
             format!("{count} labels, over Cloud Run's {MAX_LABELS}"),

@@ -68,35 +68,36 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use autosre_types::{Cpu, Memory};
-pub use environment::TrafficMode;
+pub(crate) use autosre_types::{Cpu, Memory};
+pub(crate) use environment::TrafficMode;
 #[cfg(test)]
-pub use environment::{EncryptionKey, IamSpec, ServiceSpec};
-pub use environment::{Environment, KeyWiring, SecretAccess};
-pub use error::ConfigError;
+pub(crate) use environment::{EncryptionKey, IamSpec, ServiceSpec};
+pub(crate) use environment::{Environment, KeyWiring, SecretAccess};
+pub(crate) use error::ConfigError;
+pub(crate) use guardrails::{PlainEnvRefusal, plain_env_refusal};
 /// The credential-name rule (`…KEY`, `…TOKEN`, `…SECRET`, `…PASSWORD`...):
 /// values of such env vars are never shown, in config errors or in plans.
-pub use redact::{is_sensitive_name, redact_url_userinfo};
+pub(crate) use redact::{is_sensitive_name, redact_url_userinfo};
 #[cfg(test)]
-pub use schema::json_schema;
-pub use secret_ref::SecretRef;
-pub use validate::InvalidValue;
+pub(crate) use schema::json_schema;
+pub(crate) use secret_ref::SecretRef;
+pub(crate) use validate::InvalidValue;
 pub(crate) use validate::{env_name, env_value_size};
-pub use values::parse_image;
-pub use wiring::key_wiring_error;
+pub(crate) use values::parse_image;
+pub(crate) use wiring::key_wiring_error;
 
 /// File extensions recognised as environment files, in order of preference for messages.
 const EXTENSIONS: &[&str] = &["yaml", "yml"];
 
 /// Parses one environment from `text`. Pure: `source` is only used in messages and
 /// [`Environment::source`], `env_name` becomes [`Environment::name`].
-pub fn parse(source: &Path, env_name: &str, text: &str) -> Result<Environment, ConfigError> {
+pub(crate) fn parse(source: &Path, env_name: &str, text: &str) -> Result<Environment, ConfigError> {
     let raw = yaml::parse_raw(source, text)?;
     resolve::resolve(source, env_name, text, raw)
 }
 
 /// Loads `<config_dir>/<env>.yaml` (or `.yml`).
-pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
+pub(crate) fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
     let candidates: Vec<PathBuf> = EXTENSIONS
         .iter()
         .map(|ext| config_dir.join(format!("{env}.{ext}")))
@@ -128,7 +129,7 @@ pub fn load(config_dir: &Path, env: &str) -> Result<Environment, ConfigError> {
 
 /// Loads every `*.yaml` / `*.yml` in `config_dir`, sorted by environment name. Every file is
 /// parsed; all errors (one per file) are returned together, in the same order.
-pub fn load_all(config_dir: &Path) -> Loaded {
+pub(crate) fn load_all(config_dir: &Path) -> Loaded {
     let files = match environment_files(config_dir) {
         Ok(files) => files,
         Err(error) => {
@@ -164,9 +165,9 @@ pub fn load_all(config_dir: &Path) -> Loaded {
 /// Every environment of a directory that loaded, and every error, so a caller
 /// can report the good files as well as the bad ones.
 #[derive(Debug)]
-pub struct Loaded {
-    pub environments: Vec<Environment>,
-    pub errors: Vec<ConfigError>,
+pub(crate) struct Loaded {
+    pub(crate) environments: Vec<Environment>,
+    pub(crate) errors: Vec<ConfigError>,
 }
 
 /// `(env name, path)` for every environment file in `dir`, sorted by name then extension

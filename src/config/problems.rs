@@ -19,7 +19,7 @@ pub(super) struct Problems<'a> {
 }
 
 impl<'a> Problems<'a> {
-    pub fn new(source: &'a Path, text: &'a str) -> Self {
+    pub(crate) fn new(source: &'a Path, text: &'a str) -> Self {
         Problems {
             source,
             text,
@@ -27,12 +27,12 @@ impl<'a> Problems<'a> {
         }
     }
 
-    pub fn report(&mut self, pos: Pos, key: impl Into<String>, problem: InvalidValue) {
+    pub(crate) fn report(&mut self, pos: Pos, key: impl Into<String>, problem: InvalidValue) {
         self.found.push((pos, key.into(), problem));
     }
 
     /// Validates a spanned value with `check`, recording the failure at the value.
-    pub fn check<T, U>(
+    pub(crate) fn check<T, U>(
         &mut self,
         value: &Spanned<T>,
         key: &str,
@@ -48,7 +48,7 @@ impl<'a> Problems<'a> {
     }
 
     /// The text of `value`; a value of another type is reported and gives `None`.
-    pub fn text<'v>(&mut self, value: &'v Spanned<Text>, key: &str) -> Option<&'v str> {
+    pub(crate) fn text<'v>(&mut self, value: &'v Spanned<Text>, key: &str) -> Option<&'v str> {
         match &value.value.0 {
             Ok(text) => Some(text),
             Err(kind) => {
@@ -72,7 +72,7 @@ impl<'a> Problems<'a> {
     }
 
     /// Validates a text value with `check`, reporting a wrong type or a rejected value.
-    pub fn check_text<U>(
+    pub(crate) fn check_text<U>(
         &mut self,
         value: &Spanned<Text>,
         key: &str,
@@ -89,7 +89,7 @@ impl<'a> Problems<'a> {
     }
 
     /// A boolean, or `default` when absent; a value of another type is reported.
-    pub fn flag(&mut self, value: Option<&Spanned<Flag>>, key: &str, default: bool) -> bool {
+    pub(crate) fn flag(&mut self, value: Option<&Spanned<Flag>>, key: &str, default: bool) -> bool {
         let Some(value) = value else {
             return default;
         };
@@ -113,7 +113,7 @@ impl<'a> Problems<'a> {
     }
 
     /// The value exactly as written in the file (byte span of the scalar).
-    pub fn written<T>(&self, value: &Spanned<T>) -> &str {
+    pub(crate) fn written<T>(&self, value: &Spanned<T>) -> &str {
         let span = value.referenced.span();
         span.byte_offset()
             .zip(span.byte_len())
@@ -125,7 +125,7 @@ impl<'a> Problems<'a> {
     }
 
     /// `Ok` when nothing was reported, else the first problem in file order.
-    pub fn finish(mut self) -> Result<(), ConfigError> {
+    pub(crate) fn finish(mut self) -> Result<(), ConfigError> {
         self.found.sort_by_key(|(pos, _, _)| *pos);
         match self.found.into_iter().next() {
             None => Ok(()),

@@ -31,42 +31,42 @@ pub(super) struct RawFile {
     /// Google Cloud project id: 6-30 lowercase letters, digits or hyphens, starting with a
     /// letter.
     #[schemars(with = "String", regex(pattern = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"))]
-    pub project: Option<Spanned<Text>>,
+    pub(crate) project: Option<Spanned<Text>>,
     /// Cloud Run region.
     #[schemars(
         with = "Option<String>",
         extend("default" = defaults::REGION, "examples" = ["us-central1", "europe-west1"])
     )]
-    pub region: Option<Spanned<Text>>,
+    pub(crate) region: Option<Spanned<Text>>,
     /// A production environment: service.env must set STRICT_EUC_ENFORCEMENT to "true", and
     /// allow_unauthenticated: true needs service.public_ack.
     #[schemars(with = "Option<bool>", extend("default" = defaults::PRODUCTION))]
-    pub production: Option<Spanned<Flag>>,
+    pub(crate) production: Option<Spanned<Flag>>,
     /// The Cloud Run service.
     #[schemars(extend("default" = {}))]
-    pub service: Option<RawService>,
+    pub(crate) service: Option<RawService>,
     /// The agent's encryption key. service.secrets must map `env` to `secret`, or the deploy
     /// refuses to run.
     #[schemars(extend("default" = {
         "secret": defaults::ENCRYPTION_KEY_SECRET,
         "env": defaults::ENCRYPTION_KEY_ENV
     }))]
-    pub encryption_key: Option<RawEncryptionKey>,
+    pub(crate) encryption_key: Option<RawEncryptionKey>,
     /// IAM grants made by the deploy.
     #[schemars(extend("default" = {}))]
-    pub iam: Option<RawIam>,
+    pub(crate) iam: Option<RawIam>,
     /// Identity-Aware Proxy in front of the service: turns on Cloud Run's IAP, lets IAP's
     /// service agent invoke the service and grants each member
     /// roles/iap.httpsResourceAccessor on the service's IAP resource. Not with
     /// service.allow_unauthenticated: true.
-    pub iap: Option<RawIap>,
+    pub(crate) iap: Option<RawIap>,
     /// The agent's own settings, set on the service as environment variables:
     /// url as SRE_AGENT_URL and SRE_AGENT_API_URL, id as SRE_AGENT_ID. service.env must not
     /// set those too.
-    pub agent: Option<RawAgent>,
+    pub(crate) agent: Option<RawAgent>,
     /// Where and as whom a source deploy (service.source, --source) builds its image.
     #[schemars(extend("default" = {}))]
-    pub build: Option<RawBuild>,
+    pub(crate) build: Option<RawBuild>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -77,19 +77,19 @@ pub(super) struct RawBuild {
     /// Default: global, as gcloud builds. Regions with build restrictions refuse builds on
     /// the default pool.
     #[schemars(with = "Option<String>", extend("examples" = ["us-central1"]))]
-    pub region: Option<Spanned<Text>>,
+    pub(crate) region: Option<Spanned<Text>>,
     /// A Cloud Build private pool: projects/PROJECT/locations/REGION/workerPools/POOL. The
     /// build runs in the pool's region.
     #[schemars(
         with = "Option<String>",
         regex(pattern = r"^projects/[^/]+/locations/[^/]+/workerPools/[^/]+$")
     )]
-    pub worker_pool: Option<Spanned<Text>>,
+    pub(crate) worker_pool: Option<Spanned<Text>>,
     /// The service account the build runs as (its email). Default: the project's default
     /// build account, which the plan names. The deployer needs iam.serviceAccounts.actAs on
     /// it.
     #[schemars(with = "Option<String>", email)]
-    pub service_account: Option<Spanned<Text>>,
+    pub(crate) service_account: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -98,10 +98,10 @@ pub(super) struct RawIap {
     /// Who may reach the service through IAP (user:EMAIL, group:EMAIL, domain:DOMAIN,
     /// serviceAccount:EMAIL, principal://..., principalSet://...).
     #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
-    pub members: Option<Vec<Spanned<Text>>>,
+    pub(crate) members: Option<Vec<Spanned<Text>>>,
     /// Remove members no longer listed. Default false: add only, never remove.
     #[schemars(with = "Option<bool>", extend("default" = defaults::IAP_EXCLUSIVE))]
-    pub exclusive: Option<Spanned<Flag>>,
+    pub(crate) exclusive: Option<Spanned<Flag>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -110,10 +110,10 @@ pub(super) struct RawAgent {
     /// The agent's URL (SRE_AGENT_URL and SRE_AGENT_API_URL): https, or http for localhost,
     /// 127.0.0.1 or [::1].
     #[schemars(with = "Option<String>", url)]
-    pub url: Option<Spanned<Text>>,
+    pub(crate) url: Option<Spanned<Text>>,
     /// The agent's id (SRE_AGENT_ID).
     #[schemars(with = "Option<String>")]
-    pub id: Option<Spanned<Text>>,
+    pub(crate) id: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -126,81 +126,81 @@ pub(super) struct RawService {
         regex(pattern = r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$"),
         extend("default" = defaults::SERVICE_NAME)
     )]
-    pub name: Option<Spanned<Text>>,
+    pub(crate) name: Option<Spanned<Text>>,
     /// Container image. Optional here: the --image flag may supply it.
     #[schemars(with = "Option<String>")]
-    pub image: Option<Spanned<Text>>,
+    pub(crate) image: Option<Spanned<Text>>,
     /// Build the image from this directory (relative to this file's directory) unless
     /// --image is given, as `gcloud run deploy --source` does. Example: `..` when the
     /// config lives in config/ and the Dockerfile at the repository root.
     #[schemars(with = "Option<String>")]
-    pub source: Option<Spanned<Text>>,
+    pub(crate) source: Option<Spanned<Text>>,
     /// The Dockerfile to build with, relative to the source directory. Default: `Dockerfile`
     /// at its root when present, else Google Cloud's buildpacks.
     #[schemars(with = "Option<String>")]
-    pub dockerfile: Option<Spanned<Text>>,
+    pub(crate) dockerfile: Option<Spanned<Text>>,
     /// Runtime service account email. Default: Cloud Run's default (the Compute Engine
     /// default service account).
     #[schemars(with = "Option<String>", email)]
-    pub service_account: Option<Spanned<Text>>,
+    pub(crate) service_account: Option<Spanned<Text>>,
     /// CPU limit: 1, 2, 4, 6 or 8, or a fraction from 0.08 to 1 ("0.5", "500m").
     // Text, not a number: `cpu: 4`, `cpu: "0.5"` and `cpu: 500m` all arrive as written.
     #[schemars(with = "Option<Cpu>", extend("default" = defaults::CPU))]
-    pub cpu: Option<Spanned<String>>,
+    pub(crate) cpu: Option<Spanned<String>>,
     /// Memory limit as a Kubernetes quantity, 128Mi to 32Gi ("512Mi", "16Gi", "1G", "0.5Gi");
     /// within Cloud Run's CPU/memory table (more than 4Gi needs 2 CPU, more than 8Gi 4, more
     /// than 16Gi 6, more than 24Gi 8).
     #[schemars(with = "Option<Memory>", extend("default" = defaults::MEMORY))]
-    pub memory: Option<Spanned<Text>>,
+    pub(crate) memory: Option<Spanned<Text>>,
     /// Request timeout with a unit, at most 60 minutes ("300s", "5m", "1h", "1m30s").
     // Text: a bare `300` arrives as `"300"` and is then rejected for its missing unit.
     #[schemars(with = "Option<Timeout>", extend("default" = defaults::TIMEOUT))]
-    pub timeout: Option<Spanned<String>>,
+    pub(crate) timeout: Option<Spanned<String>>,
     /// Maximum concurrent requests per instance.
     #[schemars(
         with = "Option<u32>",
         range(min = 1, max = 1000),
         extend("default" = defaults::CONCURRENCY)
     )]
-    pub concurrency: Option<Spanned<u32>>,
+    pub(crate) concurrency: Option<Spanned<u32>>,
     /// Minimum instances kept warm (0 scales to zero).
     #[schemars(with = "Option<u32>", extend("default" = defaults::MIN_INSTANCES))]
-    pub min_instances: Option<Spanned<u32>>,
+    pub(crate) min_instances: Option<Spanned<u32>>,
     /// Maximum instances; at least min_instances.
     #[schemars(
         with = "Option<u32>",
         range(min = 1),
         extend("default" = defaults::MAX_INSTANCES)
     )]
-    pub max_instances: Option<Spanned<u32>>,
+    pub(crate) max_instances: Option<Spanned<u32>>,
     /// Grant roles/run.invoker to allUsers (a public endpoint).
     #[schemars(
         with = "Option<bool>",
         extend("default" = defaults::ALLOW_UNAUTHENTICATED)
     )]
-    pub allow_unauthenticated: Option<Spanned<Flag>>,
+    pub(crate) allow_unauthenticated: Option<Spanned<Flag>>,
     /// Why this production service is public; required with production: true and
     /// allow_unauthenticated: true.
     #[schemars(with = "Option<String>")]
-    pub public_ack: Option<Spanned<Text>>,
+    pub(crate) public_ack: Option<Spanned<Text>>,
     /// Plain environment variables. Values must be strings: quote numbers and booleans.
     /// Never the encryption key.
     #[schemars(with = "Option<schema::EnvMap>", extend("default" = {}))]
-    pub env: Option<SpannedMap<EnvValue>>,
+    pub(crate) env: Option<SpannedMap<EnvValue>>,
     /// Names in env that look like credentials (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*,
     /// *CREDENTIALS*) but are deliberately plain values.
     #[schemars(with = "Option<Vec<schema::EnvName>>", extend("default" = []))]
-    pub plain_env_allow: Option<Vec<Spanned<Text>>>,
+    pub(crate) plain_env_allow: Option<Vec<Spanned<Text>>>,
     /// Environment variables filled from Secret Manager: ENV_NAME: secret[:version] or
     /// projects/P/secrets/S[:version]; version defaults to latest.
     #[schemars(with = "Option<schema::SecretsMap>", extend("default" = {}))]
-    pub secrets: Option<SpannedMap<Text>>,
+    pub(crate) secrets: Option<SpannedMap<Text>>,
     /// Pin each secret read at latest to the version number it resolves to at deploy time.
     #[schemars(
         with = "Option<bool>",
         extend("default" = defaults::PIN_SECRET_VERSIONS)
     )]
-    pub pin_secret_versions: Option<Spanned<Flag>>,
+    pub(crate) pin_secret_versions: Option<Spanned<Flag>>,
     /// Where each deploy sends traffic: `latest` (all of it to the new revision, restoring
     /// LATEST = 100 when traffic was pinned to named revisions) or `keep` (the live split as
     /// it is; a pinned split gives the new revision none until `promote`).
@@ -209,13 +209,13 @@ pub(super) struct RawService {
         regex(pattern = r"^(latest|keep)$"),
         extend("default" = defaults::TRAFFIC)
     )]
-    pub traffic: Option<Spanned<Text>>,
+    pub(crate) traffic: Option<Spanned<Text>>,
     /// Labels on the service and its revisions, besides the tool's own (`managed-by:
     /// autosre-deploy`, and `commit-sha` from GITHUB_SHA): lowercase letters, digits, `_` and
     /// `-`, at most 63 characters, keys starting with a letter. `false`: none of the tool's
     /// own labels. Labels set by others are kept.
     #[schemars(with = "Option<schema::Labels>", extend("default" = {}))]
-    pub labels: Option<Spanned<RawLabels>>,
+    pub(crate) labels: Option<Spanned<RawLabels>>,
 }
 
 /// `service.labels`: a mapping of labels, or `false`.
@@ -235,7 +235,7 @@ impl<'de> Deserialize<'de> for RawLabels {
         impl<'de> Visitor<'de> for LabelsVisitor {
             type Value = RawLabels;
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a mapping of labels, or false")
             }
 
@@ -294,17 +294,17 @@ pub(super) struct RawEncryptionKey {
         regex(pattern = r"^[A-Za-z0-9_-]{1,255}$"),
         extend("default" = defaults::ENCRYPTION_KEY_SECRET)
     )]
-    pub secret: Option<Spanned<Text>>,
+    pub(crate) secret: Option<Spanned<Text>>,
     /// Environment variable the agent reads the key from.
     #[schemars(
         with = "Option<schema::EnvName>",
         extend("default" = defaults::ENCRYPTION_KEY_ENV)
     )]
-    pub env: Option<Spanned<Text>>,
+    pub(crate) env: Option<Spanned<Text>>,
     /// Where `key init` replicates a secret it creates (user-managed replication), e.g.
     /// [us-central1, us-east1]; empty or absent: automatic replication.
     #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
-    pub replica_locations: Option<Vec<Spanned<Text>>>,
+    pub(crate) replica_locations: Option<Vec<Spanned<Text>>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -313,14 +313,14 @@ pub(super) struct RawIam {
     /// Roles granted to the runtime service account on the project (roles/x.y,
     /// projects/P/roles/N, organizations/N/roles/N).
     #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
-    pub project_roles: Option<Vec<Spanned<Text>>>,
+    pub(crate) project_roles: Option<Vec<Spanned<Text>>>,
     /// Scope of roles/secretmanager.secretAccessor: per-secret (least privilege) or project.
     #[schemars(with = "Option<SecretAccess>", extend("default" = defaults::SECRET_ACCESS))]
-    pub secret_access: Option<Spanned<SecretAccess>>,
+    pub(crate) secret_access: Option<Spanned<SecretAccess>>,
     /// Members granted roles/iam.serviceAccountUser on the runtime account;
     /// `{project_number}` is replaced with the project's number.
     #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
-    pub service_account_users: Option<Vec<Spanned<Text>>>,
+    pub(crate) service_account_users: Option<Vec<Spanned<Text>>>,
 }
 
 /// A YAML string, and only a string: `secret: 12` or `project: true` is a type error like any
@@ -332,7 +332,7 @@ pub(super) struct Text(pub Result<String, &'static str>);
 
 impl Text {
     /// The text, or `""` for a value that is not text (reported separately).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.0.as_deref().unwrap_or("")
     }
 }
@@ -351,7 +351,7 @@ struct KindVisitor<T>(
 impl<'de, T> Visitor<'de> for KindVisitor<T> {
     type Value = Result<T, &'static str>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -425,7 +425,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
         impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
             type Value = SpannedMap<V>;
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a mapping of NAME: value")
             }
 
@@ -468,7 +468,7 @@ impl<'de> Deserialize<'de> for EnvValue {
         impl<'de> Visitor<'de> for EnvValueVisitor {
             type Value = EnvValue;
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
 

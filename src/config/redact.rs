@@ -25,7 +25,7 @@ const ANYWHERE: &[&str] = &["PASSWORD", "PASSWD", "CREDENTIAL", "SECRET", "PRIVA
 /// `https://TOKEN@host/`) replaced by `<redacted>`, whatever the variable's name: a URL
 /// carries its credentials in that part (RFC 3986, section 3.2.1). The rest of the URL stays,
 /// so a reviewer still sees which host and database a value points at.
-pub fn redact_url_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn redact_url_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
     if !value.contains("://") || !value.contains('@') {
         return std::borrow::Cow::Borrowed(value);
     }
@@ -55,7 +55,7 @@ pub fn redact_url_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// True when the environment variable `name` looks like it holds a credential: its value is
 /// never shown, and it may be a plain value only when explicitly allowed.
-pub fn is_sensitive_name(name: &str) -> bool {
+pub(crate) fn is_sensitive_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let last = upper.rsplit('_').next().unwrap_or("");
     LAST_WORDS.contains(&last) || ANYWHERE.iter().any(|m| upper.contains(m))

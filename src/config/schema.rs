@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::raw::RawFile;
 
 /// The schema of the file format, with descriptions and defaults.
-pub fn json_schema() -> Value {
+pub(crate) fn json_schema() -> Value {
     let generator = SchemaSettings::draft2020_12()
         .with(|s| s.inline_subschemas = true)
         .into_generator();

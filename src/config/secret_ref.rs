@@ -12,19 +12,19 @@ use super::validate::{self, InvalidValue};
 
 /// A parsed secret reference.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SecretRef {
+pub(crate) struct SecretRef {
     /// `Some` only for the `projects/P/secrets/S` form; `None` means the environment's project.
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
     /// Secret id: `[A-Za-z0-9_-]{1,255}`.
-    pub secret: String,
+    pub(crate) secret: String,
     /// `latest`, a positive integer as text, or a version alias (`Secret.versionAliases`).
-    pub version: String,
+    pub(crate) version: String,
 }
 
 impl SecretRef {
     /// The reference as a user would write it, version always explicit:
     /// `name:version` or `projects/P/secrets/S:version`.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match &self.project {
             Some(project) => format!(
                 "projects/{project}/secrets/{}:{}",
@@ -35,7 +35,7 @@ impl SecretRef {
     }
 
     /// Parses either spelling; the error says what is wrong and how to write it instead.
-    pub fn parse(text: &str) -> Result<SecretRef, InvalidValue> {
+    pub(crate) fn parse(text: &str) -> Result<SecretRef, InvalidValue> {
         let text = text.trim();
         if text.is_empty() {
             return Err(InvalidValue::new(

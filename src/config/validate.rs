@@ -40,7 +40,7 @@ pub(crate) fn env_value_size(name: &str, value: &str) -> Check {
 
 /// A rejected value: the message names the value in backticks, the hint says what to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidValue {
+pub(crate) struct InvalidValue {
     message: String,
     hint: String,
 }
@@ -53,11 +53,11 @@ impl InvalidValue {
         }
     }
 
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 
-    pub fn hint(&self) -> &str {
+    pub(crate) fn hint(&self) -> &str {
         &self.hint
     }
 }

@@ -15,7 +15,7 @@ macro_rules! text_value {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub(crate) struct $name(String);
 
         impl FromStr for $name {
             type Err = InvalidValue;
@@ -97,7 +97,7 @@ text_value!(
 
 /// Parses a container image reference with the rule `service.image` uses, so the CLI's
 /// `--image` is checked the same way (an empty value is an error).
-pub fn parse_image(s: &str) -> Result<ImageRef, InvalidValue> {
+pub(crate) fn parse_image(s: &str) -> Result<ImageRef, InvalidValue> {
     s.parse()
 }
 

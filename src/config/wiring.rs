@@ -10,7 +10,7 @@ use super::error::ConfigError;
 use super::yaml::{self, Pos};
 
 /// `None` when the key's env var reads the key secret; else the error to stop on.
-pub fn key_wiring_error(env: &Environment) -> Option<ConfigError> {
+pub(crate) fn key_wiring_error(env: &Environment) -> Option<ConfigError> {
     let k = &env.encryption_key;
     let (message, at) = match env.encryption_key_wiring() {
         KeyWiring::Wired => return None,

@@ -26,15 +26,15 @@ use messages::{from_deser_error, syntax_error};
 /// A 1-based line and column (characters, not bytes), as serde-saphyr reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Pos {
-    pub line: u64,
-    pub column: u64,
+    pub(crate) line: u64,
+    pub(crate) column: u64,
 }
 
 impl Pos {
     /// Where errors about the document as a whole (for example a missing `project`) point.
-    pub const START: Pos = Pos { line: 1, column: 1 };
+    pub(crate) const START: Pos = Pos { line: 1, column: 1 };
 
-    pub fn of<T>(spanned: &Spanned<T>) -> Pos {
+    pub(crate) fn of<T>(spanned: &Spanned<T>) -> Pos {
         Pos::from_location(&spanned.referenced)
     }
 

@@ -24,6 +24,8 @@ use google_cloud_gax::error::Error as GaxError;
 use google_cloud_gax::error::rpc::Status;
 use google_cloud_longrunning::model::Operation;
 
+mod reads;
+
 use super::retry::Safety;
 use super::{Api, GcpError, Google, Kind, found};
 
@@ -221,7 +223,7 @@ impl Google {
     }
 
     /// A bucket's metadata (storage.buckets.get), `None` when it does not exist.
-    async fn bucket(&self, bucket: &str) -> Result<Option<serde_json::Value>, GcpError> {
+    pub(super) async fn bucket(&self, bucket: &str) -> Result<Option<serde_json::Value>, GcpError> {
         let path = format!("storage/v1/b/{}", encode(bucket));
         let got = self
             .call(Api::Storage, "buckets.get", bucket, Safety::Read, || {
@@ -363,16 +365,10 @@ impl Google {
     ) -> Result<bool, GcpError> {
         let parent = format!("projects/{project}/locations/{location}");
         let name = format!("{parent}/repositories/{repository}");
-        let got = self
-            .call(
-                Api::ArtifactRegistry,
-                "repositories.get",
-                &name,
-                Safety::Read,
-                || self.artifacts.get_repository().set_name(&name).send(),
-            )
-            .await;
-        if found(got)?.is_some() {
+        if self
+            .repository_exists(project, location, repository)
+            .await?
+        {
             return Ok(false);
         }
         let repo = Repository::new()

@@ -216,15 +216,7 @@ fn decode(payload: &[u8]) -> Result<(Vec<u8>, Vec<Stray>), KeyFormatError> {
 /// as `payload.dataCrc32c` and accepts with `addVersion`
 /// (cloud.google.com/secret-manager/docs/data-integrity).
 pub(crate) fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0x82F6_3B78 & mask);
-        }
-    }
-    !crc
+    ::crc32c::crc32c(data)
 }
 
 /// What Secret Manager's checksum said about a payload it returned.
@@ -448,6 +440,13 @@ mod tests {
         // RFC 3720 B.4, and Secret Manager's own example ("YQo=" is "a\n").
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(crc32c(b"a\n"), 163_439_259);
+        // RFC 3720 B.4's vectors (its bytes are the CRC least significant first).
+        let incrementing: Vec<u8> = (0..32).collect();
+        let decrementing: Vec<u8> = (0..32).rev().collect();
+        assert_eq!(crc32c(&[0; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xFF; 32]), 0x62A8_AB43);
+        assert_eq!(crc32c(&incrementing), 0x46DD_794E);
+        assert_eq!(crc32c(&decrementing), 0x113F_DB5C);
     }
 
     #[test]

@@ -4,19 +4,16 @@
 //! A malformed key makes the agent crash at start, so when the deploying
 //! identity holds `secretmanager.versions.access` on the key secret (asked
 //! with the other testIamPermissions questions), the second read phase reads
-//! the payload of the version the service will use and judges it with
-//! [`crate::key`]. A malformed or corrupted key is a [`Problem`]: nothing is
+//! the payload of the version the service will use (the read is in `live`,
+//! with every other read) and judges it here with [`crate::key`]. A malformed or corrupted key is a [`Problem`]: nothing is
 //! written. Without the permission the plan says the format was not verified
 //! and goes on. Only the judgement is kept: [`KeyPayload`] never holds bytes.
 
-use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use serde::{Deserialize, Serialize};
 
 use super::live::{LiveState, SecretId, VersionRef};
-use super::permissions::Answer;
 use super::{Problem, ProblemKind, Warning, WarningKind};
 use crate::config::{Environment, KeyWiring};
-use crate::gcp::{GcpError, Google, Kind};
 use crate::key::{Checksum, Inspection, KeyFormatError, KeyWarning};
 
 /// The permission that reads a payload.
@@ -59,55 +56,6 @@ pub(crate) enum KeyPayload {
     /// Not read, for this reason (a missing permission, a refused read).
     NotVerified(String),
     Inspected(Inspection),
-}
-
-/// Read and judge the key's payload when the caller may: the second-phase
-/// read. Never fails: an unanswered read is a plan that says so.
-pub(crate) async fn read(google: &Google, env: &Environment, live: &LiveState) -> KeyPayload {
-    let Some((id, version)) = version_to_check(env, live) else {
-        return KeyPayload::NotRead;
-    };
-    // A version that is not enabled has no payload to read; the preflight
-    // reports its state.
-    let enabled = reference(env)
-        .and_then(|r| live.versions.get(&r).cloned().flatten())
-        .is_some_and(|v| v.state == VersionState::Enabled);
-    if !enabled {
-        return KeyPayload::NotRead;
-    }
-    match live.permissions.get(&id.resource()) {
-        Some(Answer::Held(held)) if held.iter().any(|p| p == ACCESS) => {}
-        Some(Answer::Held(_)) => {
-            return KeyPayload::NotVerified(format!(
-                "the deploying identity lacks `{ACCESS}` on secret {}",
-                id.secret
-            ));
-        }
-        Some(Answer::NotChecked(why)) => {
-            return KeyPayload::NotVerified(format!(
-                "the deploying identity's permissions on secret {} could not be checked ({why})",
-                id.secret
-            ));
-        }
-        None => return KeyPayload::NotVerified("permissions not asked".into()),
-    }
-    match google
-        .access_secret_version(&id.project, &id.secret, &version)
-        .await
-    {
-        Ok(p) => KeyPayload::Inspected(Inspection::of(&p.name, &p.data, p.data_crc32c)),
-        // Disabled since the first phase read it: nothing to judge, and the
-        // rollout reports the version's state.
-        Err(e) if e.is(Kind::FailedPrecondition) => KeyPayload::NotRead,
-        Err(e) => KeyPayload::NotVerified(refusal(&e)),
-    }
-}
-
-fn refusal(e: &GcpError) -> String {
-    match e.is(Kind::PermissionDenied) {
-        true => format!("Google refused `{}` (permission denied)", e.operation),
-        false => format!("`{}` failed: {}", e.operation, e.status_word()),
-    }
 }
 
 /// The key's format as the plan reports it.

@@ -6,16 +6,19 @@
 //! 1. everything that depends on nothing: the project number (when needed),
 //!    a configured runtime account and its policy, every secret, its policy
 //!    and every referenced version, the project policy, the live service and
-//!    its policy;
+//!    its policy, and for a source deploy its staging (`live/staging.rs`);
 //! 2. what needs phase 1: Cloud Run's default account (its email is derived
 //!    from the project number), Cloud Run's own validation of the exact
-//!    service the plan would send (which needs the live service), and with
+//!    service the plan would send (decided by the caller from phase 1, see
+//!    [`read`]), the encryption key's payload (its version and the
+//!    permission to read it come from phase 1), and with
 //!    `iap:` the policy of the service's IAP resource and the caller's
 //!    permissions on it (named by the project number; it exists only while
 //!    the service does).
 //!
 //! No decision is taken here: the result is a plain [`LiveState`] that
-//! [`super::compute::compute`] turns into a plan without any I/O. Which reads
+//! `compute` turns into a plan without any I/O (this module knows nothing of
+//! it). Every API read a plan makes is here. Which reads
 //! are needed is itself decided by a pure function, [`Needs::of`] (in
 //! `needs.rs`, re-exported here).
 
@@ -27,15 +30,21 @@ use futures::future::{join, join_all, try_join, try_join_all, try_join5};
 use google_cloud_iam_v1::model::Policy;
 use google_cloud_run_v2::model::Service;
 use google_cloud_secretmanager_v1::model::SecretVersion;
+use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
-use super::Target;
-use super::compute;
+use super::key::{self, KeyPayload};
+use super::names;
 use super::permissions::{self, Answer, RefusedRead};
 use crate::config::{Environment, SecretRef};
 use crate::gcp::iam::PolicyResource;
 use crate::gcp::{GcpError, Google, Kind, Validated};
+use crate::key::Inspection;
+use crate::source::build::SourcePlan;
+
+mod staging;
 
 pub(crate) use super::needs::Needs;
+pub(crate) use staging::{Presence, Staging};
 
 /// A secret, by project and id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,12 +114,15 @@ pub(crate) struct LiveState {
     pub(crate) refused: Vec<RefusedRead>,
     /// The encryption key's payload, judged (second phase; see
     /// [`super::key`]).
-    pub(crate) key_payload: super::key::KeyPayload,
+    pub(crate) key_payload: KeyPayload,
     /// Who a source deploy's build runs as (`None` without a build).
     pub(crate) build_account: Option<BuildAccount>,
     /// The image's Artifact Registry tag and what `tags.get` answered
     /// (`None` when the image is not such a tag; see `image.rs`).
     pub(crate) image_tag: Option<(super::image::TagRef, super::image::TagRead)>,
+    /// What a source deploy writes to before its rollout (`None` without a
+    /// build).
+    pub(crate) staging: Option<Staging>,
 }
 
 /// The account a build runs as.
@@ -209,40 +221,39 @@ pub(crate) fn default_account(number: &str) -> String {
     format!("{number}-compute@developer.gserviceaccount.com")
 }
 
-/// Cloud Run's validation again, of the service `target` would send, on live
-/// state already read: what a source deploy needs once its image is built.
-/// Nothing else the plan reads depends on the image, and every write the
-/// apply makes is guarded by an etag read here, so a change made by someone
-/// else during the build is caught then rather than read twice now.
-pub(crate) async fn revalidate(
+/// Cloud Run's validation of `to_send` on live state already read: what a
+/// source deploy needs once its image is built. Nothing else the plan reads
+/// depends on the image, and every write the apply makes is guarded by an
+/// etag read here, so a change made by someone else during the build is
+/// caught then rather than read twice now.
+pub(crate) async fn validate(
     google: &Google,
-    env: &Environment,
-    target: &Target,
     live: &mut LiveState,
+    to_send: Option<Service>,
 ) -> Result<(), GcpError> {
     // As in `read`: a configured account that does not exist is the problem
     // to report, and Cloud Run is not asked.
     let account_missing = !live.account.default && !live.account.exists;
-    let to_send = match account_missing {
-        true => None,
-        false => compute::service_to_send(env, target, live, &live.account.email),
-    };
-    live.validation = match to_send {
+    live.validation = match to_send.filter(|_| !account_missing) {
         Some(service) => Validation::Answered(google.validate_service(service).await?),
         None => Validation::NotAsked,
     };
     Ok(())
 }
 
-/// Every read the plan for `env` needs, in two concurrent phases.
+/// Every read the plan for `env` needs, in two concurrent phases. `desire`
+/// is given the first phase's state and the runtime account's email, and
+/// answers the exact service the plan would send: Cloud Run validates it in
+/// the second phase. `source`: a source deploy's staging, read in the first.
 pub(crate) async fn read(
     google: &Google,
     env: &Environment,
-    target: &Target,
+    needs: &Needs,
+    source: Option<&SourcePlan>,
+    desire: impl FnOnce(&LiveState, &str) -> Option<Service>,
 ) -> Result<LiveState, GcpError> {
-    let needs = Needs::of(env, target);
     let project: &str = &env.project;
-    let service_name = compute::service_name(env);
+    let service_name = names::service_name(env);
     // Reads refused with 403, collected as data (see `refusable`).
     let refused = Mutex::new(Vec::new());
     let refused = &refused;
@@ -254,7 +265,6 @@ pub(crate) async fn read(
         }
     };
     let account = |email: String, default: bool| {
-        let needs = &needs;
         async move {
             let resource = PolicyResource::ServiceAccount {
                 project: account_project(&email, project),
@@ -335,7 +345,7 @@ pub(crate) async fn read(
     let service = async {
         match needs.service {
             true => {
-                let resource = compute::service_resource(env);
+                let resource = names::service_resource(env);
                 try_join(
                     async {
                         refusable(
@@ -380,26 +390,35 @@ pub(crate) async fn read(
             None => Ok(None),
         }
     };
+    let staging = async {
+        match source {
+            Some(s) => staging::read(google, env, s).await.map(Some),
+            None => Ok(None),
+        }
+    };
     // The caller's own permissions, asked of each resource at once.
     let tests = join_all(
-        permissions::to_ask(env, &needs)
+        permissions::to_ask(env, needs)
             .into_iter()
             .map(|(r, perms)| test(google, r, perms)),
     );
 
     // Phase 1: everything that depends on nothing, at once.
-    let ((phase1, answers), build_account) = join(
+    let (((phase1, answers), build_account), staging) = join(
         join(
-            try_join5(
-                number,
-                configured_account,
-                secrets,
-                project_policy,
-                try_join(service, image_tag),
+            join(
+                try_join5(
+                    number,
+                    configured_account,
+                    secrets,
+                    project_policy,
+                    try_join(service, image_tag),
+                ),
+                tests,
             ),
-            tests,
+            build_account,
         ),
-        build_account,
+        staging,
     )
     .await;
     let (
@@ -420,6 +439,7 @@ pub(crate) async fn read(
         service_policy,
         build_account,
         image_tag,
+        staging: staging?,
         ..LiveState::default()
     };
 
@@ -433,10 +453,7 @@ pub(crate) async fn read(
     // A configured account that does not exist is the problem to report;
     // Cloud Run's validation would only refuse for that reason.
     let account_missing = configured_account.as_ref().is_some_and(|a| !a.exists);
-    let to_send = match account_missing {
-        true => None,
-        false => compute::service_to_send(env, target, &live, &email),
-    };
+    let to_send = desire(&live, &email).filter(|_| !account_missing);
     let validation = async {
         match to_send {
             Some(service) => Ok(Validation::Answered(
@@ -457,7 +474,7 @@ pub(crate) async fn read(
                 };
                 let (a, answer) = join(
                     account(email.clone(), true),
-                    test(google, resource, permissions::account_permissions(&needs)),
+                    test(google, resource, permissions::account_permissions(needs)),
                 )
                 .await;
                 Ok((a?, Some(answer)))
@@ -465,7 +482,7 @@ pub(crate) async fn read(
         }
     };
     let iap_resource = match live.service {
-        Some(_) => compute::iap_resource(env, live.project_number.as_deref()),
+        Some(_) => names::iap_resource(env, live.project_number.as_deref()),
         None => None,
     };
     let iap = async {
@@ -480,7 +497,7 @@ pub(crate) async fn read(
         Ok((refusable(policy, &resource, None, refused)?, Some(answer)))
     };
     // The key's payload needs the first phase's version and permissions.
-    let key_payload = super::key::read(google, env, &live);
+    let key_payload = key_payload(google, env, &live);
     let (reads, key_payload) =
         join(try_join(try_join(account, validation), iap), key_payload).await;
     let (((account, answer), validation), (iap_policy, iap_answer)) = reads?;
@@ -492,6 +509,56 @@ pub(crate) async fn read(
     live.permissions.extend(iap_answer);
     live.refused = refused.lock().expect("not poisoned").drain(..).collect();
     Ok(live)
+}
+
+/// Read and judge the key's payload when the caller may: the second-phase
+/// read. Never fails: an unanswered read is a plan that says so.
+async fn key_payload(google: &Google, env: &Environment, live: &LiveState) -> KeyPayload {
+    let Some((id, version)) = key::version_to_check(env, live) else {
+        return KeyPayload::NotRead;
+    };
+    // A version that is not enabled has no payload to read; the preflight
+    // reports its state.
+    let enabled = key::reference(env)
+        .and_then(|r| live.versions.get(&r).cloned().flatten())
+        .is_some_and(|v| v.state == VersionState::Enabled);
+    if !enabled {
+        return KeyPayload::NotRead;
+    }
+    match live.permissions.get(&id.resource()) {
+        Some(Answer::Held(held)) if held.iter().any(|p| p == key::ACCESS) => {}
+        Some(Answer::Held(_)) => {
+            return KeyPayload::NotVerified(format!(
+                "the deploying identity lacks `{}` on secret {}",
+                key::ACCESS,
+                id.secret
+            ));
+        }
+        Some(Answer::NotChecked(why)) => {
+            return KeyPayload::NotVerified(format!(
+                "the deploying identity's permissions on secret {} could not be checked ({why})",
+                id.secret
+            ));
+        }
+        None => return KeyPayload::NotVerified("permissions not asked".into()),
+    }
+    match google
+        .access_secret_version(&id.project, &id.secret, &version)
+        .await
+    {
+        Ok(p) => KeyPayload::Inspected(Inspection::of(&p.name, &p.data, p.data_crc32c)),
+        // Disabled since the first phase read it: nothing to judge, and the
+        // rollout reports the version's state.
+        Err(e) if e.is(Kind::FailedPrecondition) => KeyPayload::NotRead,
+        Err(e) => KeyPayload::NotVerified(refusal(&e)),
+    }
+}
+
+fn refusal(e: &GcpError) -> String {
+    match e.is(Kind::PermissionDenied) {
+        true => format!("Google refused `{}` (permission denied)", e.operation),
+        false => format!("`{}` failed: {}", e.operation, e.status_word()),
+    }
 }
 
 /// A read refused with 403 PERMISSION_DENIED is data: `fallback` stands in

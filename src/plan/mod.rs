@@ -1,23 +1,31 @@
 //! The plan: every change a deploy would make, computed ahead of time from
 //! live state with read-only calls.
 //!
-//! Two steps, as cargo-dist's `gather_work` does it:
+//! Two steps, as cargo-dist's `gather_work` does it, from what the run asks
+//! ([`Options`]: the scope and image, the traffic ask, `--set-env`, the
+//! source build, `--strict-iam`):
 //!
 //! ```text
-//! live::read(google, env, target)       -> LiveState   (every read, concurrently; no decisions)
-//! compute::compute(env, target, &live)  -> Plan        (pure: no I/O, unit-tested on fixtures)
+//! live::read(google, env, needs, desire) -> LiveState  (every read, concurrently; no decisions)
+//! compute::compute(env, options, &live)  -> Computed   (pure: no I/O, unit-tested on fixtures)
 //! ```
 //!
-//! The [`Plan`] is plain, serializable data: what `plan` prints, what
-//! `--dry-run` stops at, what a saved plan holds. `deploy` executes exactly the
-//! plan it shows, against the [`LiveState`] it was computed from (so a
-//! read-modify-write costs no second read), so the preview cannot drift from
-//! what happens.
+//! `compute` is the only producer of a plan: no command edits one. It
+//! returns the [`Plan`], plain serializable data (what `plan` prints, what
+//! `--dry-run` stops at, what a saved plan holds), and beside it the exact
+//! service a deploy sends ([`ToSend`], never serialised). The service part
+//! is decided once, from the first read phase ([`compute::desired`], handed
+//! to `live::read` as a function so the reads need nothing of `compute`):
+//! Cloud Run validates that service, and `apply` sends the same one. `deploy`
+//! executes exactly the plan it shows, against the [`LiveState`] it was
+//! computed from (so a read-modify-write costs no second read), so the
+//! preview cannot drift from what happens.
 
 pub(crate) mod compute;
 pub(crate) mod image;
 pub(crate) mod key;
 pub(crate) mod live;
+pub(crate) mod names;
 mod needs;
 pub(crate) mod permissions;
 pub(crate) mod preflight;
@@ -31,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Environment;
 use crate::gcp::iam::{Grant, PolicyResource};
 use crate::gcp::{GcpError, Google};
+pub(crate) use compute::ToSend;
 pub(crate) use live::LiveState;
 pub(crate) use problem::{Problem, ProblemKind, Warning, WarningKind};
 use service::{FieldChange, ServiceView};
@@ -82,27 +91,96 @@ pub(crate) struct TrafficAsk {
     pub(crate) tag: Option<(String, String)>,
 }
 
+/// What a run asks of its plan: every input besides the config and live
+/// state. `compute` alone turns it into the plan.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// How much of the release path, with the image and traffic ask.
+    pub(crate) target: Target,
+    /// The env vars `--set-env` set (already applied to the environment):
+    /// the plan says that they depart from the config file.
+    pub(crate) set_env: Vec<String>,
+    /// A source deploy: what is uploaded and built.
+    pub(crate) source: Option<crate::source::build::SourcePlan>,
+    /// `--strict-iam`: what would be a permission warning stops the run.
+    pub(crate) strict_iam: bool,
+    /// `grant`: the plan says that `iap:` is left to `deploy`.
+    pub(crate) iap_left_to_deploy: bool,
+}
+
+impl Options {
+    /// Nothing asked beyond `target`.
+    pub(crate) fn of(target: Target) -> Options {
+        Options {
+            target,
+            set_env: Vec::new(),
+            source: None,
+            strict_iam: false,
+            iap_left_to_deploy: false,
+        }
+    }
+}
+
+/// A computed plan, the exact service to send, and the live state both came
+/// from (what `apply` starts from).
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) plan: Plan,
+    pub(crate) to_send: Option<ToSend>,
+    pub(crate) live: LiveState,
+}
+
 /// Read live state and compute the plan for `env`: the one entry point every
 /// command uses.
 pub(crate) async fn plan(
     google: &Google,
     env: &Environment,
-    target: &Target,
-) -> Result<(Plan, LiveState), GcpError> {
-    let live = live::read(google, env, target).await?;
-    Ok((compute::compute(env, target, &live), live))
+    options: &Options,
+) -> Result<Planned, GcpError> {
+    let needs = live::Needs::of(env, &options.target);
+    // The service part, decided once from the first read phase: what Cloud
+    // Run validates in the second, and what `compute` takes.
+    let mut desired = None;
+    let source = options.source.as_ref();
+    let live = live::read(google, env, &needs, source, |first, account| {
+        let d = compute::desired(env, &options.target, first, account);
+        let to_validate = d
+            .as_ref()
+            .and_then(|d| d.to_send.as_ref())
+            .map(|s| s.service().clone());
+        desired = d;
+        to_validate
+    })
+    .await?;
+    let computed = compute::compute(env, options, &live, desired);
+    Ok(Planned {
+        plan: computed.plan,
+        to_send: computed.to_send,
+        live,
+    })
 }
 
-/// The plan for another `target` on live state already read, validated by
-/// Cloud Run again (see [`live::revalidate`]).
+/// The plan for other `options` on live state already read (a source
+/// deploy's, once its image is built), validated by Cloud Run again (see
+/// [`live::validate`]).
 pub(crate) async fn replan(
     google: &Google,
     env: &Environment,
-    target: &Target,
-    live: &mut LiveState,
-) -> Result<Plan, GcpError> {
-    live::revalidate(google, env, target, live).await?;
-    Ok(compute::compute(env, target, live))
+    options: &Options,
+    mut live: LiveState,
+) -> Result<Planned, GcpError> {
+    let desired = compute::desired(env, &options.target, &live, &live.account.email);
+    let to_validate = desired
+        .as_ref()
+        .and_then(|d| d.to_send.as_ref())
+        .map(|s| s.service().clone());
+    live::validate(google, &mut live, to_validate).await?;
+    let computed = compute::compute(env, options, &live, desired);
+    Ok(Planned {
+        plan: computed.plan,
+        to_send: computed.to_send,
+        live,
+    })
 }
 
 /// Bumped whenever the JSON shape of a plan changes incompatibly.
@@ -125,8 +203,7 @@ pub(crate) struct Plan {
     /// (see [`image`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) image: Option<image::ImageResolution>,
-    /// A source deploy: what is uploaded and built (set by the command,
-    /// after `compute`).
+    /// A source deploy: what is uploaded and built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) source: Option<crate::source::build::SourcePlan>,
     /// What a reviewer should know; nothing here stops the deploy.
@@ -277,22 +354,19 @@ pub(crate) struct Changes {
     pub(crate) remove: usize,
 }
 
-impl Plan {
-    /// The versions this plan deploys in place of `latest` and aliases: what
-    /// `deploy` sends is the config with these pins, so it sends what the
-    /// plan shows (the pins are part of the plan, saved plans included).
-    pub(crate) fn pins(&self) -> Pins {
-        pins_of(&self.preflight.secrets)
-    }
-}
-
 impl Changes {
     pub(crate) fn any(&self) -> bool {
         self.add + self.change + self.remove > 0
     }
 
-    pub(crate) fn of(iam: &[IamChange], service: Option<&ServiceChange>) -> Changes {
+    pub(crate) fn of(
+        iam: &[IamChange],
+        service: Option<&ServiceChange>,
+        source: Option<&crate::source::build::SourcePlan>,
+    ) -> Changes {
         let mut c = Changes::default();
+        // A source deploy's steps: each one that writes is a `+`.
+        c.add += source.map_or(0, |s| s.steps.iter().filter(|s| s.action.writes()).count());
         for i in iam {
             c.add += i.add.len();
             c.remove += i.remove.len();

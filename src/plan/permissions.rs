@@ -92,28 +92,24 @@ pub(crate) enum PermissionStatus {
 
 /// `--strict-iam`: a permission missing for a non-required grant, or a
 /// refused read it depends on, stops the run too.
-pub(crate) fn strict(plan: &mut super::Plan) {
-    let (strict, keep): (Vec<Warning>, Vec<Warning>) = std::mem::take(&mut plan.warnings)
-        .into_iter()
-        .partition(|w| {
+pub(crate) fn strict(problems: &mut Vec<Problem>, warnings: &mut Vec<Warning>) {
+    let (strict, keep): (Vec<Warning>, Vec<Warning>) =
+        std::mem::take(warnings).into_iter().partition(|w| {
             matches!(
                 w.kind,
                 WarningKind::MissingPermission | WarningKind::ReadRefused
             )
         });
-    plan.warnings = keep;
-    plan.preflight
-        .problems
-        .extend(strict.into_iter().map(|w| Problem {
-            kind: match w.kind {
-                WarningKind::ReadRefused => ProblemKind::ReadRefused,
-                _ => ProblemKind::MissingPermission,
-            },
-            message: w.message,
-            hint: "run without --strict-iam to deploy anyway (those grants are reported as denied), or have an administrator grant the missing permissions".into(),
-        }));
+    *warnings = keep;
+    problems.extend(strict.into_iter().map(|w| Problem {
+        kind: match w.kind {
+            WarningKind::ReadRefused => ProblemKind::ReadRefused,
+            _ => ProblemKind::MissingPermission,
+        },
+        message: w.message,
+        hint: "run without --strict-iam to deploy anyway (those grants are reported as denied), or have an administrator grant the missing permissions".into(),
+    }));
 }
 
 #[cfg(test)]
-#[path = "permissions_tests.rs"]
 mod tests;

@@ -9,7 +9,7 @@
 //! sidecars...).
 //!
 //! The system-annotation rule is in `service/system.rs`, the unit tests in
-//! `service_tests.rs`.
+//! `service/tests.rs`.
 
 mod system;
 
@@ -27,6 +27,18 @@ use crate::config::{Cpu, Memory, is_sensitive_name, redact_url_userinfo};
 
 pub(crate) use system::drop_system_keys;
 pub(crate) use system::system_keys;
+
+/// The service annotation naming the revision that served before the last
+/// deploy, promote or rollback by this tool: where `rollback` goes back to.
+/// Custom annotation keys are accepted by Cloud Run v2; only the
+/// `run.googleapis.com`, `cloud.googleapis.com`, `serving.knative.dev` and
+/// `autoscaling.knative.dev` namespaces are refused (googleapis
+/// `google/cloud/run/v2/service.proto`, `Service.annotations`). The
+/// `autosre-deploy/` prefix is this tool's own, as for
+/// [`crate::apply::rollout::RETRY_ANNOTATION`].
+pub(crate) const PREVIOUS_ANNOTATION: &str = "autosre-deploy/previous-revision";
+/// The revision template annotation naming the tool version that made it.
+pub(crate) const VERSION_ANNOTATION: &str = "autosre-deploy/version";
 
 /// An env var's value: plain text, or a reference to a secret version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,8 +274,8 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
             let e = EnvVar::new().set_name(k);
             match v {
                 EnvValue::Plain(text) => e.set_value(text),
-                // A redacted view is never applied: apply sends the view
-                // computed from the config (`compute::desired_view`).
+                // A redacted view is never applied: the service sent is
+                // built from the config's view (`compute::desired`).
                 EnvValue::Sensitive(_) => unreachable!("a redacted view is never sent"),
                 EnvValue::Secret { secret, version } => e.set_value_source(
                     EnvVarSource::new().set_secret_key_ref(
@@ -440,5 +452,4 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
 //! Traffic: where requests go, what a deploy, `promote` and `rollback` ask
-//! of it, and what serves. Pure: every rule is a unit test (`traffic_tests.rs`).
+//! of it, and what serves. Pure: every rule is a unit test (`traffic/tests.rs`).
 //!
 //! Cloud Run's model (googleapis `google/cloud/run/v2/traffic_target.proto`,
 //! `service.proto`; cloud.google.com/run/docs/rollouts-rollbacks-traffic-migration):
@@ -414,5 +414,4 @@ pub(crate) fn same(a: &[Target], b: &[Target]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "traffic_tests.rs"]
 mod tests;

@@ -15,6 +15,7 @@
 //! a multi-line block is one object, an error's hint its `hint` field.
 
 mod json;
+pub(crate) mod markdown;
 mod progress;
 mod streams;
 

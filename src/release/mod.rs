@@ -27,7 +27,7 @@ use crate::apply::rollout::VERSION_ANNOTATION;
 use crate::apply::{Failure, ServiceOutcome};
 use crate::config::Environment;
 use crate::gcp::{GcpError, Google};
-use crate::plan::compute::service_name;
+use crate::plan::names::service_name;
 use crate::plan::traffic::{self, Share, Target, short};
 use crate::plan::{Problem, ProblemKind};
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::MovePlan;
 use super::history::History;
 use crate::plan::traffic::describe;
+use crate::printer::markdown;
 
 /// A move's plan for people: the split before and after, and its problems.
 pub(crate) fn move_text(plan: &MovePlan, markdown: bool) -> String {
@@ -18,12 +19,13 @@ pub(crate) fn move_text(plan: &MovePlan, markdown: bool) -> String {
         true => {
             let _ = writeln!(
                 s,
-                "### autosre-deploy {}: `{}` ({})\n\n{what}\n\n| | traffic |\n|---|---|\n| before | {} |\n| after | {} |",
+                "### autosre-deploy {}: `{}` ({})\n\n{what}\n\n{}\n{}\n{}",
                 plan.command,
                 plan.service,
                 plan.environment,
-                describe(&plan.before),
-                describe(&plan.after)
+                markdown::header(&["", "traffic"]),
+                markdown::row(&["before".to_string(), describe(&plan.before)]),
+                markdown::row(&["after".to_string(), describe(&plan.after)]),
             );
         }
         false => {
@@ -70,8 +72,20 @@ pub(crate) fn history_text(h: &History, markdown: bool) -> String {
     if markdown {
         let _ = writeln!(
             s,
-            "### Revisions of `{}` ({})\n\n| revision | created | ready | traffic | tags | image | secrets | deployed by | |\n|---|---|---|---|---|---|---|---|---|",
-            h.service, h.environment
+            "### Revisions of `{}` ({})\n\n{}",
+            h.service,
+            h.environment,
+            markdown::header(&[
+                "revision",
+                "created",
+                "ready",
+                "traffic",
+                "tags",
+                "image",
+                "secrets",
+                "deployed by",
+                "",
+            ])
         );
     } else {
         let _ = writeln!(
@@ -107,14 +121,18 @@ pub(crate) fn history_text(h: &History, markdown: bool) -> String {
         if markdown {
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {} | {}% | {} | `{}` | {} | {by} | {mark} |",
-                r.name,
-                r.created,
-                if r.ready { "yes" } else { "no" },
-                r.traffic,
-                tags.join(", "),
-                r.image,
-                secrets.join(", ")
+                "{}",
+                markdown::row(&[
+                    markdown::code(&r.name),
+                    r.created.to_string(),
+                    if r.ready { "yes" } else { "no" }.to_string(),
+                    format!("{}%", r.traffic),
+                    tags.join(", "),
+                    markdown::code(&r.image),
+                    secrets.join(", "),
+                    by,
+                    mark.to_string(),
+                ])
             );
         } else {
             let _ = writeln!(
@@ -148,4 +166,50 @@ pub(crate) fn history_text(h: &History, markdown: bool) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::printer::markdown::assert_tables_intact;
+    use crate::release::SecretUse;
+    use crate::release::history::{RevisionEntry, TagUrl};
+
+    /// A `|` or a line break in a value stays in its cell of the history table.
+    #[test]
+    fn a_pipe_in_a_value_stays_in_its_cell() {
+        let h = History {
+            schema_version: 1,
+            environment: "staging".into(),
+            service: "svc".into(),
+            rollback_target: Some("svc-1".into()),
+            revisions: vec![RevisionEntry {
+                name: "svc-1".into(),
+                created: "2026-01-01T00:00:00Z".into(),
+                image: "img|x".into(),
+                ready: true,
+                traffic: 100,
+                tags: vec![TagUrl {
+                    tag: "a|b".into(),
+                    url: None,
+                }],
+                secrets: vec![SecretUse {
+                    env: "KEY".into(),
+                    project: "p".into(),
+                    secret: "key".into(),
+                    version: "1".into(),
+                }],
+                tool_version: None,
+                commit: Some("fix|\nup".into()),
+                service_account: "run@p.iam.gserviceaccount.com".into(),
+            }],
+            more: 0,
+        };
+        let md = history_text(&h, true);
+        assert_eq!(assert_tables_intact(&md), 1, "{md}");
+        assert!(
+            md.contains("`img\\|x`") && md.contains("commit fix\\|<br>up"),
+            "{md}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ use crate::plan::service::{FieldChange, Op};
 use crate::plan::{
     Plan, Preflight, Problem, SecretCheck, SecretState, ServiceAction, ServiceChange, Warning,
 };
-use crate::printer::{Printer, Style};
+use crate::printer::{Printer, Style, markdown};
 
 pub(crate) use outcome::{outcome_human, outcome_markdown};
 pub(crate) use permissions::permissions_table;
@@ -155,7 +155,7 @@ impl Renderer<'_> {
                     plan.environment, plan.project, plan.region
                 ));
                 self.line(format_args!("**{}**\n", plan.changes));
-                self.line(format_args!("| check | result |\n|---|---|"));
+                self.line(format_args!("{}", markdown::header(&["check", "result"])));
             }
         }
     }
@@ -172,25 +172,11 @@ impl Renderer<'_> {
             human_size(p.archive_bytes),
             p.ignore
         ));
-        let built = s.built.as_ref();
-        let upload = match built.map(|b| b.uploaded) {
-            Some(false) => "already uploaded to",
-            Some(true) => "uploaded to",
-            None => "upload to",
-        };
-        let object = format!("gs://{}/{}", s.bucket, s.object);
-        self.line(format_args!("  {upload} {}", self.code(&object)));
-        let with = match &s.dockerfile {
-            Some(file) => format!("docker ({})", self.code(file)),
-            None => "buildpacks".to_string(),
-        };
-        let image = built.map_or(&s.image, |b| &b.image);
-        let verb = if built.is_some() {
-            "built with"
-        } else {
-            "build with"
-        };
-        self.line(format_args!("  {verb} {with} -> {}", self.code(image)));
+        // The steps, in the order apply makes them: `+` what they write.
+        for step in &s.steps {
+            let marker = if step.action.writes() { "+" } else { " " };
+            self.line(format_args!("  {marker} {}", step.description));
+        }
         if let Some(commit) = &s.commit {
             self.line(format_args!("  commit {}", self.code(commit)));
         }
@@ -235,7 +221,7 @@ impl Renderer<'_> {
                 };
                 self.line(format_args!("  {mark} {subject}{detail}"));
             }
-            Format::Markdown => self.line(format_args!("| {subject} | {result} |")),
+            Format::Markdown => self.line(format_args!("{}", markdown::row(&[subject, result]))),
         }
     }
 

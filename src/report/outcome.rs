@@ -8,10 +8,24 @@ use std::fmt::Write;
 
 use crate::apply::{IamStatus, Outcome};
 use crate::plan::Plan;
+use crate::source::build::{BuildRecord, StepResult};
 
 /// What a deploy did, as text for stdout.
 pub(crate) fn outcome_human(outcome: &Outcome) -> String {
     let mut s = String::new();
+    if let Some(b) = &outcome.build {
+        let _ = writeln!(
+            s,
+            "build: {} id={} digest={} log={}",
+            build_word(b),
+            b.id.as_deref().unwrap_or("-"),
+            b.digest.as_deref().unwrap_or("-"),
+            b.log_url.as_deref().unwrap_or("-")
+        );
+        for step in &b.steps {
+            let _ = writeln!(s, "  {}: {}", step.target, step_word(step.result));
+        }
+    }
     for i in &outcome.iam {
         let word = match i.status {
             IamStatus::Applied => "granted",
@@ -77,6 +91,23 @@ pub(crate) fn outcome_markdown(plan: &Plan, outcome: &Outcome, command: &str) ->
         plan.environment, plan.project, plan.region
     );
     let before = s.len();
+    if let Some(b) = &outcome.build {
+        let code = |v: Option<&str>| v.map(|v| format!("`{v}`")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "- Build {}: {}, digest {}, log {}",
+            code(b.id.as_deref()),
+            match b.image.is_some() {
+                true => "built",
+                false => "**FAILED**",
+            },
+            code(b.digest.as_deref()),
+            b.log_url.as_deref().unwrap_or("-")
+        );
+        for step in &b.steps {
+            let _ = writeln!(s, "  - `{}`: {}", step.target, step_word(step.result));
+        }
+    }
     for i in &outcome.iam {
         let word = match i.status {
             IamStatus::Applied => "granted",
@@ -115,4 +146,23 @@ pub(crate) fn outcome_markdown(plan: &Plan, outcome: &Outcome, command: &str) ->
         s.push_str("No changes: nothing was written.\n");
     }
     s
+}
+
+/// A build's result in a word.
+fn build_word(b: &BuildRecord) -> &'static str {
+    match b.image.is_some() {
+        true => "built",
+        false => "FAILED",
+    }
+}
+
+/// What one source step came to, in words; what it wrote says so.
+fn step_word(r: StepResult) -> &'static str {
+    match r {
+        StepResult::Created => "created (written)",
+        StepResult::Uploaded => "uploaded (written)",
+        StepResult::Existing => "there already",
+        StepResult::Built => "built (written)",
+        StepResult::Failed => "FAILED",
+    }
 }

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::Format;
 use crate::plan::permissions::{PermissionCheck, PermissionStatus};
-use crate::printer::Style;
+use crate::printer::{Style, markdown};
 
 fn status_word(s: PermissionStatus) -> &'static str {
     match s {
@@ -50,17 +50,20 @@ pub(crate) fn permissions_table(checks: &[PermissionCheck], format: Format<'_>) 
         Format::Markdown => {
             let _ = writeln!(
                 s,
-                "\n#### Permissions of the deploying identity\n\n| permission | resource | status | required | granted by |\n|---|---|---|---|---|"
+                "\n#### Permissions of the deploying identity\n\n{}",
+                markdown::header(&["permission", "resource", "status", "required", "granted by"])
             );
             for c in checks {
                 let _ = writeln!(
                     s,
-                    "| `{}` | {} | {} | {} | `{}` |",
-                    c.permission,
-                    c.resource.label(),
-                    status_word(c.status),
-                    if c.required { "yes" } else { "no" },
-                    c.role
+                    "{}",
+                    markdown::row(&[
+                        markdown::code(&c.permission),
+                        c.resource.label(),
+                        status_word(c.status).to_string(),
+                        if c.required { "yes" } else { "no" }.to_string(),
+                        markdown::code(&c.role),
+                    ])
                 );
             }
         }

@@ -111,6 +111,28 @@ fn colour_only_wraps_markers() {
     );
 }
 
+/// A `|` in a value stays in its cell in every Markdown table of the plan.
+#[test]
+fn a_pipe_in_a_value_stays_in_its_cell() {
+    let mut plan = fixture();
+    plan.preflight.service_account.email = "run|x@acme-sre-staging.iam.gserviceaccount.com".into();
+    plan.preflight.permissions[0].permission = "run.services|create".into();
+    let md = plan_markdown(&plan);
+    assert_eq!(
+        crate::printer::markdown::assert_tables_intact(&md),
+        1,
+        "{md}"
+    );
+    assert!(md.contains("run\\|x@"), "{md}");
+    let md = permissions_table(&plan.preflight.permissions, Format::Markdown);
+    assert_eq!(
+        crate::printer::markdown::assert_tables_intact(&md),
+        1,
+        "{md}"
+    );
+    assert!(md.contains("`run.services\\|create`"), "{md}");
+}
+
 /// A secret in another project says which project, in every format.
 #[test]
 fn a_secret_in_another_project_names_its_project() {

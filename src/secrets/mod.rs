@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::gcp::{GcpError, Google, Kind};
-use crate::plan::compute;
 use crate::plan::live::{SecretId, VersionRef};
+use crate::plan::names;
 use usage::{RevisionFact, SecretStatus, VersionFact};
 
 /// Refuse to disable `version` when it does not exist or a serving revision
@@ -125,7 +125,7 @@ pub(crate) async fn read(
     env: &Environment,
     only: Option<&SecretId>,
 ) -> Result<Report, GcpError> {
-    let name = compute::service_name(env);
+    let name = names::service_name(env);
     let (service, revisions) = try_join(google.service(&name), async {
         match google.revisions(&name).await {
             Err(e) if e.is(Kind::NotFound) => Ok(Vec::new()),
@@ -354,6 +354,27 @@ mod tests {
             refs: vec![("KEY".into(), id.clone(), reference.into())],
         }];
         status(&id, true, &versions, &BTreeMap::new(), &revisions, &[])
+    }
+
+    /// A `|` or a line break in a value stays in its cell of the Markdown table.
+    #[test]
+    fn a_pipe_in_a_value_stays_in_its_cell() {
+        let mut st = key_status("1", 100);
+        st.versions[0].create_time = "2026|01\n01".into();
+        let report = Report {
+            schema_version: 1,
+            environment: "staging".into(),
+            service: "svc".into(),
+            serving: BTreeMap::from([("svc-1".to_string(), 100)]),
+            secrets: vec![st],
+        };
+        let md = render::markdown(&report);
+        assert_eq!(
+            crate::printer::markdown::assert_tables_intact(&md),
+            1,
+            "{md}"
+        );
+        assert!(md.contains("2026\\|01<br>01"), "{md}");
     }
 
     /// The one guard of `secrets disable`: a version a serving revision

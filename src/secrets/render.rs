@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::Report;
 use super::usage::{Break, SecretStatus, Use, VersionStatus};
+use crate::printer::markdown;
 
 /// What disabling a version would break, in words (also the warnings of
 /// `secrets disable`).
@@ -130,7 +131,7 @@ pub(crate) fn markdown(r: &Report) -> String {
         "### Secret versions for environment `{}` (service `{}`)\n",
         r.environment, r.service
     );
-    let _ = writeln!(s, "Serving: {}", cell(&serving_words(r)));
+    let _ = writeln!(s, "Serving: {}", markdown::cell(&serving_words(r)));
     for st in &r.secrets {
         let _ = writeln!(
             s,
@@ -142,7 +143,7 @@ pub(crate) fn markdown(r: &Report) -> String {
             continue;
         }
         for c in config_words(st) {
-            let _ = writeln!(s, "- config: {}", cell(&c));
+            let _ = writeln!(s, "- config: {}", markdown::cell(&c));
         }
         if !st.config.is_empty() {
             s.push('\n');
@@ -151,36 +152,34 @@ pub(crate) fn markdown(r: &Report) -> String {
             let _ = writeln!(s, "No versions.");
             continue;
         }
-        let _ = writeln!(s, "| Version | State | Created | Read by | Disabling it |");
-        let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
+        let _ = writeln!(
+            s,
+            "{}",
+            markdown::header(&["Version", "State", "Created", "Read by", "Disabling it"])
+        );
         for v in &st.versions {
             let readers: Vec<String> = v.used_by.iter().map(use_words).collect();
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} |",
-                version_words(st, v),
-                v.state,
-                v.create_time,
-                cells(&readers),
-                cells(&breaks_words(v)),
+                "{}",
+                markdown::row(&[
+                    version_words(st, v),
+                    v.state.to_string(),
+                    v.create_time.to_string(),
+                    cells(&readers),
+                    cells(&breaks_words(v)),
+                ])
             );
         }
     }
     s
 }
 
-/// One table cell: a `|` would end it.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
+/// Several items in one cell, one per line (the table writer makes each line break a
+/// `<br>`).
 fn cells(items: &[String]) -> String {
     match items.is_empty() {
         true => "-".into(),
-        false => items
-            .iter()
-            .map(|i| cell(i))
-            .collect::<Vec<_>>()
-            .join("<br>"),
+        false => items.join("\n"),
     }
 }

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use crate::harness::*;
 
 /// The files a runner gives a step, in the harness's temp dir.
-pub struct Step {
+pub(crate) struct Step {
     pub output: PathBuf,
     pub summary: PathBuf,
 }
 
 impl Step {
-    pub fn new(h: &Harness, name: &str) -> Step {
+    pub(crate) fn new(h: &Harness, name: &str) -> Step {
         Step {
             output: h.dir.path().join(format!("{name}.output")),
             summary: h.dir.path().join(format!("{name}.summary.md")),
@@ -33,7 +33,7 @@ impl Step {
         ]
     }
 
-    pub async fn run(&self, h: &Harness, args: &[&str]) -> Run {
+    pub(crate) async fn run(&self, h: &Harness, args: &[&str]) -> Run {
         let vars = self.vars();
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         h.run_with(args, &vars).await
@@ -41,7 +41,7 @@ impl Step {
 
     /// `$GITHUB_OUTPUT` parsed as the runner parses it: `name=value`, or
     /// `name<<DELIM` ... `DELIM`.
-    pub fn outputs(&self) -> BTreeMap<String, String> {
+    pub(crate) fn outputs(&self) -> BTreeMap<String, String> {
         let text = std::fs::read_to_string(&self.output).unwrap_or_default();
         parse_outputs(&text)
     }
@@ -51,7 +51,7 @@ impl Step {
     }
 }
 
-pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {

@@ -150,3 +150,63 @@ async fn verbose_logs_every_api_call_as_text_or_json() {
     assert_eq!(call["api"], "secretmanager", "{call}");
     assert!(!run.all().contains(TOKEN), "{}", run.all());
 }
+
+/// `--iam-propagation-timeout` takes a duration like every other duration flag (`7m`, `420s`),
+/// and a bare number is still seconds; a value that is neither is a usage error before
+/// anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_propagation_timeout_takes_a_duration_or_seconds() {
+    for value in ["7m", "420s", "420"] {
+        let h = Harness::start_staging(staging_world().build()).await;
+        let run = h
+            .run(&[
+                "deploy",
+                "--env",
+                "staging",
+                "--iam-propagation-timeout",
+                value,
+            ])
+            .await;
+        run.assert_code(0);
+    }
+    let h = Harness::start_staging(staging_world().build()).await;
+    let run = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--iam-propagation-timeout",
+            "7x",
+        ])
+        .await;
+    run.assert_code(2);
+    run.assert_stderr_contains("`7x` is not a duration");
+    assert!(h.journal().is_empty(), "nothing sent");
+}
+
+/// A duration environment variable goes through the same parser: a bare number is
+/// milliseconds, a unit works, and a value that is neither is refused (never replaced by the
+/// default) before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn duration_variables_take_units_and_refuse_the_rest() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    for value in ["20", "20ms"] {
+        let run = h
+            .run_with(
+                &["check", "--env", "staging"],
+                &[("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", value)],
+            )
+            .await;
+        run.assert_code(0);
+    }
+    let sent = h.journal().len();
+    let run = h
+        .run_with(
+            &["check", "--env", "staging"],
+            &[("AUTOSRE_DEPLOY_POLL_INTERVAL_MS", "soon")],
+        )
+        .await;
+    run.assert_code(2);
+    run.assert_stderr_contains("AUTOSRE_DEPLOY_POLL_INTERVAL_MS: `soon` is not a duration");
+    assert_eq!(h.journal().len(), sent, "nothing sent");
+}

@@ -130,7 +130,7 @@ fn assert_contract(args: &[&str], run: &Run) {
 }
 
 /// The staging world, with a secret no config references (`old-token`, two versions).
-fn world() -> autosre_emulator::World {
+fn world() -> World {
     staging_world()
         .secret(PROJECT, "old-token")
         .secret_version(PROJECT, "old-token", VersionState::Enabled, PAYLOAD)

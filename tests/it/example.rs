@@ -146,6 +146,10 @@ fn example_deploys_in_the_sandbox() {
 /// The thorough check: deploy `config/example.yaml` into a project like the one the scripts
 /// ran against, then compare the emulator's state with what the scripts would have left.
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the figures are read in the test's output"
+)]
 async fn example_grants_and_deploys_what_the_scripts_did() {
     let script = script_deploy(EXAMPLE_PROJECT, EXAMPLE_REGION);
     let runtime = default_compute_account(EXAMPLE_NUMBER);

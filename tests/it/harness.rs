@@ -24,37 +24,38 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 #[allow(unused_imports)]
-pub use autosre_emulator::{
+pub(crate) use autosre_emulator::{
     Clock, Emulator, Fault, JournalEntry, Options, Server, VersionState, World,
 };
 
-pub const TOKEN: &str = "test-token";
+pub(crate) const TOKEN: &str = "test-token";
 /// As a value in `run_with`'s variables: remove the variable instead.
-pub const UNSET: &str = "\u{0}unset";
+pub(crate) const UNSET: &str = "\u{0}unset";
 /// Seeded as every secret's payload; must never be printed.
-pub const PAYLOAD: &[u8] = b"gAAAAA-test-fernet-key-material-do-not-print";
+pub(crate) const PAYLOAD: &[u8] = b"gAAAAA-test-fernet-key-material-do-not-print";
 /// Seeded as the encryption key secret's payload: a valid Fernet key (the
 /// URL-safe base64 of `test-fernet-key-do-not-print-32b`), so that the
 /// preflight's format check passes; must never be printed either.
-pub const KEY: &[u8] = b"dGVzdC1mZXJuZXQta2V5LWRvLW5vdC1wcmludC0zMmI=";
+pub(crate) const KEY: &[u8] = b"dGVzdC1mZXJuZXQta2V5LWRvLW5vdC1wcmludC0zMmI=";
 
 /// The payload seeded for `secret`: [`KEY`] for the encryption key secret,
 /// [`PAYLOAD`] for the others.
-pub fn payload_for(secret: &str) -> &'static [u8] {
+pub(crate) fn payload_for(secret: &str) -> &'static [u8] {
     match secret {
         "sre-agent-encryption-key" => KEY,
         _ => PAYLOAD,
     }
 }
-pub const PROJECT: &str = "acme-sre-staging";
-pub const NUMBER: u64 = 123_456_789_012;
-pub const SA: &str = "autosre-run@acme-sre-staging.iam.gserviceaccount.com";
-pub const SERVICE: &str = "projects/acme-sre-staging/locations/us-central1/services/autosre";
+pub(crate) const PROJECT: &str = "acme-sre-staging";
+pub(crate) const NUMBER: u64 = 123_456_789_012;
+pub(crate) const SA: &str = "autosre-run@acme-sre-staging.iam.gserviceaccount.com";
+pub(crate) const SERVICE: &str = "projects/acme-sre-staging/locations/us-central1/services/autosre";
 /// [`SA`] as a policy member.
-pub const SA_MEMBER: &str = "serviceAccount:autosre-run@acme-sre-staging.iam.gserviceaccount.com";
+pub(crate) const SA_MEMBER: &str =
+    "serviceAccount:autosre-run@acme-sre-staging.iam.gserviceaccount.com";
 
 /// The repo's own config file.
-pub fn repo_config(name: &str) -> String {
+pub(crate) fn repo_config(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("config")
         .join(format!("{name}.yaml"));
@@ -62,12 +63,12 @@ pub fn repo_config(name: &str) -> String {
 }
 
 /// The repo's `config/staging.yaml`.
-pub fn staging() -> String {
+pub(crate) fn staging() -> String {
     repo_config("staging")
 }
 
 /// `config/staging.yaml` with `service.pin_secret_versions: false`.
-pub fn staging_unpinned() -> String {
+pub(crate) fn staging_unpinned() -> String {
     let config = staging().replace(
         "  allow_unauthenticated: false\n",
         "  allow_unauthenticated: false\n  pin_secret_versions: false\n",
@@ -77,11 +78,11 @@ pub fn staging_unpinned() -> String {
 }
 
 /// The staging image repository's image, without a tag.
-pub const STAGING_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre";
+pub(crate) const STAGING_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre";
 
 /// The tags of [`STAGING_IMAGE`] pushed in [`staging_world`]: the config's,
 /// and those the tests and docs deploy. A tag not here does not exist.
-pub const STAGING_TAGS: [&str; 16] = [
+pub(crate) const STAGING_TAGS: [&str; 16] = [
     "2026.11.28",
     "2026.11.27",
     "2026.12.01",
@@ -102,7 +103,7 @@ pub const STAGING_TAGS: [&str; 16] = [
 
 /// The world `config/staging.yaml` deploys into: project, runtime account,
 /// an enabled version of each of its three secrets, and its image's tags.
-pub fn staging_world() -> autosre_emulator::WorldBuilder {
+pub(crate) fn staging_world() -> autosre_emulator::WorldBuilder {
     let mut b = World::builder()
         .project(PROJECT, NUMBER)
         .service_account(SA)
@@ -121,7 +122,7 @@ pub fn staging_world() -> autosre_emulator::WorldBuilder {
 
 /// `b` with the staging images pushed: [`STAGING_TAGS`] of [`STAGING_IMAGE`],
 /// and `billing:1`.
-pub fn with_staging_images(
+pub(crate) fn with_staging_images(
     mut b: autosre_emulator::WorldBuilder,
 ) -> autosre_emulator::WorldBuilder {
     for tag in STAGING_TAGS {
@@ -131,14 +132,14 @@ pub fn with_staging_images(
 }
 
 /// The digest [`staging_world`] gives `STAGING_IMAGE:tag`.
-pub fn staging_digest(tag: &str) -> String {
+pub(crate) fn staging_digest(tag: &str) -> String {
     autosre_emulator::digest_for(&format!("{STAGING_IMAGE}:{tag}"))
 }
 
 /// From `grant_permissions.py`, the script `config/example.yaml` replaces: one
 /// `gcloud projects add-iam-policy-binding` per role, on the project, for the
 /// runtime service account.
-pub const SCRIPT_PROJECT_ROLES: [&str; 11] = [
+pub(crate) const SCRIPT_PROJECT_ROLES: [&str; 11] = [
     "roles/cloudtrace.agent",
     "roles/cloudtrace.user",
     "roles/telemetry.writer",
@@ -154,22 +155,22 @@ pub const SCRIPT_PROJECT_ROLES: [&str; 11] = [
 
 /// From `grant_permissions.py`: granted `roles/iam.serviceAccountUser` on the
 /// runtime service account; `{number}` is the project number.
-pub const SCRIPT_SERVICE_ACCOUNT_USERS: [&str; 2] = [
+pub(crate) const SCRIPT_SERVICE_ACCOUNT_USERS: [&str; 2] = [
     "serviceAccount:service-{number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
     "serviceAccount:service-{number}@gcp-sa-aiplatform-re.iam.gserviceaccount.com",
 ];
 
 /// The project of `config/example.yaml`.
-pub const EXAMPLE_PROJECT: &str = "autosre-example";
+pub(crate) const EXAMPLE_PROJECT: &str = "autosre-example";
 
 /// Cloud Run's default runtime account, which the example (like the scripts) uses.
-pub fn default_compute_account(number: u64) -> String {
+pub(crate) fn default_compute_account(number: u64) -> String {
     format!("{number}-compute@developer.gserviceaccount.com")
 }
 
 /// The world `config/example.yaml` deploys into: the project, its default
 /// compute account and an enabled version of each secret it references.
-pub fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
+pub(crate) fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
     let mut b = World::builder()
         .project(EXAMPLE_PROJECT, number)
         .service_account(&default_compute_account(number))
@@ -198,7 +199,7 @@ pub fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
     )
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub emulator: Emulator,
     pub server: Server,
     pub dir: tempfile::TempDir,
@@ -206,7 +207,7 @@ pub struct Harness {
 
 /// One finished run of the tool.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -216,7 +217,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(code: i32, stdout: String, stderr: String) -> Run {
+    pub(crate) fn new(code: i32, stdout: String, stderr: String) -> Run {
         Run {
             code,
             stdout,
@@ -226,13 +227,13 @@ impl Run {
         .checked()
     }
 
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
     /// Exit code, stdout and stderr in one text, with this run's emulator
     /// URL and temp dir replaced; [`assert_run_snapshot!`] filters the rest.
-    pub fn snapshot(&self) -> String {
+    pub(crate) fn snapshot(&self) -> String {
         let mut text = format!(
             "exit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
             self.code, self.stdout, self.stderr
@@ -245,25 +246,25 @@ impl Run {
 
     /// Assert the exit code, showing stdout and stderr if it differs.
     #[track_caller]
-    pub fn assert_code(&self, code: i32) {
+    pub(crate) fn assert_code(&self, code: i32) {
         assert_eq!(self.code, code, "{}", self.all());
     }
 
     /// Assert that stderr contains `text`, showing stderr if not.
     #[track_caller]
-    pub fn assert_stderr_contains(&self, text: &str) {
+    pub(crate) fn assert_stderr_contains(&self, text: &str) {
         assert!(self.stderr.contains(text), "{}", self.stderr);
     }
 
     /// Assert that stdout contains `text`, showing stdout if not.
     #[track_caller]
-    pub fn assert_stdout_contains(&self, text: &str) {
+    pub(crate) fn assert_stdout_contains(&self, text: &str) {
         assert!(self.stdout.contains(text), "{}", self.stdout);
     }
 
     /// Assert that stdout or stderr contains `text`, showing both if not.
     #[track_caller]
-    pub fn assert_all_contains(&self, text: &str) {
+    pub(crate) fn assert_all_contains(&self, text: &str) {
         assert!(self.all().contains(text), "{}", self.all());
     }
 
@@ -282,7 +283,7 @@ impl Run {
 
 /// What varies between runs beyond a harness's own URL and temp dir:
 /// `(regex, replacement)` for insta's filters.
-pub const SNAPSHOT_FILTERS: &[(&str, &str)] = &[
+pub(crate) const SNAPSHOT_FILTERS: &[(&str, &str)] = &[
     // Another emulator's port (e.g. the sandbox's own).
     (r"http://127\.0\.0\.1:\d+", "http://[EMULATOR]"),
     // Temp dirs the harness did not make.
@@ -323,7 +324,7 @@ macro_rules! assert_run_snapshot {
     }};
 }
 
-pub fn fast_options() -> Options {
+pub(crate) fn fast_options() -> Options {
     Options {
         token: Some(TOKEN.to_string()),
         operation_polls: 2,
@@ -333,7 +334,7 @@ pub fn fast_options() -> Options {
 
 /// [`fast_options`] on the emulator's manual clock: time moves only when the
 /// test calls `emulator.advance`.
-pub fn manual_clock_options() -> Options {
+pub(crate) fn manual_clock_options() -> Options {
     Options {
         clock: Clock::Manual,
         ..fast_options()
@@ -363,7 +364,7 @@ impl Buffer {
 
 /// Call the tool in-process with exactly `env` (nothing from this
 /// process's environment), capturing what it prints.
-pub async fn run_in_process(args: &[&str], env: autosre_deploy::Env) -> Run {
+pub(crate) async fn run_in_process(args: &[&str], env: autosre_deploy::Env) -> Run {
     let (out, err) = (Buffer::default(), Buffer::default());
     let argv: Vec<OsString> = std::iter::once("autosre-deploy")
         .chain(args.iter().copied())
@@ -380,11 +381,11 @@ pub async fn run_in_process(args: &[&str], env: autosre_deploy::Env) -> Run {
 }
 
 impl Harness {
-    pub async fn start(world: World) -> Harness {
+    pub(crate) async fn start(world: World) -> Harness {
         Harness::start_with(world, fast_options()).await
     }
 
-    pub async fn start_with(world: World, options: Options) -> Harness {
+    pub(crate) async fn start_with(world: World, options: Options) -> Harness {
         let emulator = Emulator::new(world, options);
         let server = emulator.serve().await.expect("emulator serves");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -397,30 +398,30 @@ impl Harness {
     }
 
     /// [`Harness::start`] with `config/staging.yaml` written.
-    pub async fn start_staging(world: World) -> Harness {
+    pub(crate) async fn start_staging(world: World) -> Harness {
         Harness::start_staging_with(world, fast_options()).await
     }
 
     /// [`Harness::start_with`] with `config/staging.yaml` written.
-    pub async fn start_staging_with(world: World, options: Options) -> Harness {
+    pub(crate) async fn start_staging_with(world: World, options: Options) -> Harness {
         let h = Harness::start_with(world, options).await;
         h.write_config("staging", &staging());
         h
     }
 
-    pub fn config_dir(&self) -> PathBuf {
+    pub(crate) fn config_dir(&self) -> PathBuf {
         self.dir.path().join("config")
     }
 
     /// Write `config/<env>.yaml`.
-    pub fn write_config(&self, env: &str, yaml: &str) {
+    pub(crate) fn write_config(&self, env: &str, yaml: &str) {
         std::fs::write(self.config_dir().join(format!("{env}.yaml")), yaml).unwrap();
     }
 
     /// The variables every run gets: the emulator as every endpoint, a
     /// token, fast polling and retries, `NO_COLOR`; then `vars` on top
     /// (a value of [`UNSET`] removes the variable).
-    pub fn env_vars(&self, vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    pub(crate) fn env_vars(&self, vars: &[(&str, &str)]) -> Vec<(String, String)> {
         let url = format!("{}/", self.server.url());
         let mut env: Vec<(String, String)> = [
             ("NO_COLOR", "1"),
@@ -450,12 +451,12 @@ impl Harness {
 
     /// Run the tool in-process (`autosre_deploy::run`) with the emulator as
     /// every endpoint and `--config-dir` the harness's.
-    pub async fn run(&self, args: &[&str]) -> Run {
+    pub(crate) async fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[]).await
     }
 
     /// Like [`Harness::run`], with extra (or overriding) environment variables.
-    pub async fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    pub(crate) async fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let config_dir = self.config_dir().display().to_string();
         let args: Vec<&str> = args
             .iter()
@@ -469,12 +470,12 @@ impl Harness {
     /// Run the built binary as a separate process, for what needs one (exit
     /// codes of the real process, credentials the auth library reads from
     /// the process environment).
-    pub async fn spawn(&self, args: &[&str]) -> Run {
+    pub(crate) async fn spawn(&self, args: &[&str]) -> Run {
         self.spawn_with(args, &[]).await
     }
 
     /// Like [`Harness::spawn`], with extra (or overriding) environment variables.
-    pub async fn spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    pub(crate) async fn spawn_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let mut cmd = self.command(env!("CARGO_BIN_EXE_autosre-deploy"), vars);
         cmd.args(args).arg("--config-dir").arg(self.config_dir());
         self.finish(cmd).await
@@ -482,7 +483,7 @@ impl Harness {
 
     /// Run the binary on a pseudo-terminal (util-linux `script`), as a person
     /// at a terminal would; stdout and stderr both arrive in `stdout`.
-    pub async fn run_in_terminal(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    pub(crate) async fn run_in_terminal(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let line = std::iter::once(env!("CARGO_BIN_EXE_autosre-deploy").to_string())
             .chain(args.iter().map(|a| a.to_string()))
             .chain([
@@ -499,7 +500,7 @@ impl Harness {
 
     /// A command with [`Harness::env_vars`], `PATH`, and nothing else from
     /// the environment.
-    pub fn command(&self, program: &str, vars: &[(&str, &str)]) -> tokio::process::Command {
+    pub(crate) fn command(&self, program: &str, vars: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(program);
         cmd.current_dir(self.dir.path())
             .env_clear()
@@ -529,22 +530,22 @@ impl Harness {
         run
     }
 
-    pub fn journal(&self) -> Vec<JournalEntry> {
+    pub(crate) fn journal(&self) -> Vec<JournalEntry> {
         self.emulator.journal()
     }
 
-    pub fn writes(&self) -> Vec<JournalEntry> {
+    pub(crate) fn writes(&self) -> Vec<JournalEntry> {
         self.journal().into_iter().filter(|e| e.write).collect()
     }
 
     /// The discovery method ids of the writes, in order.
-    pub fn write_rpcs(&self) -> Vec<String> {
+    pub(crate) fn write_rpcs(&self) -> Vec<String> {
         self.writes().into_iter().map(|e| e.rpc).collect()
     }
 
     /// The discovery method ids of the rollout writes (Cloud Run's
     /// `services.create`/`services.patch`/...), in order.
-    pub fn rollouts(&self) -> Vec<String> {
+    pub(crate) fn rollouts(&self) -> Vec<String> {
         self.write_rpcs()
             .into_iter()
             .filter(|r| r.starts_with("run."))
@@ -553,7 +554,7 @@ impl Harness {
 
     /// The IAM policy of `resource`, which must have one.
     #[track_caller]
-    pub fn policy(&self, resource: &str) -> autosre_emulator::Policy {
+    pub(crate) fn policy(&self, resource: &str) -> autosre_emulator::Policy {
         self.emulator
             .policy(resource)
             .unwrap_or_else(|| panic!("no policy on {resource}"))
@@ -562,7 +563,7 @@ impl Harness {
     /// Assert that the service's latest ready revision is `revision` (its
     /// name or the tail of it).
     #[track_caller]
-    pub fn assert_latest_ready(&self, revision: &str) {
+    pub(crate) fn assert_latest_ready(&self, revision: &str) {
         let svc = self.emulator.service(SERVICE).expect("the service");
         assert!(
             svc["latestReadyRevision"]
@@ -574,7 +575,7 @@ impl Harness {
     }
 
     /// How many requests called the discovery method `rpc`.
-    pub fn count(&self, rpc: &str) -> usize {
+    pub(crate) fn count(&self, rpc: &str) -> usize {
         self.journal().iter().filter(|e| e.rpc == rpc).count()
     }
 }
@@ -583,11 +584,11 @@ impl Harness {
 /// models that as `iam_propagation`. On the manual clock the grants propagate
 /// only when a test moves it, so a first deploy, which grants secret access and
 /// rolls out at once, has a first revision that cannot read the secrets yet.
-pub const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A harness on the manual clock whose new grants take [`PROPAGATION`] to count
 /// for Cloud Run's secret check.
-pub async fn propagating(world: World) -> Harness {
+pub(crate) async fn propagating(world: World) -> Harness {
     let options = Options {
         iam_propagation: PROPAGATION,
         ..manual_clock_options()
@@ -598,7 +599,7 @@ pub async fn propagating(world: World) -> Harness {
 /// Moves the clock past [`PROPAGATION`] when the tool, told its rollout failed,
 /// re-reads the service: the grants have propagated by the retry. Armed when the
 /// tool first watches the rollout's operation.
-pub fn propagate_after_the_first_rollout(h: &Harness) {
+pub(crate) fn propagate_after_the_first_rollout(h: &Harness) {
     let emulator = h.emulator.clone();
     h.emulator.before_request("POST", "/operations/", move |_| {
         let clock = emulator.clone();
@@ -610,7 +611,7 @@ pub fn propagate_after_the_first_rollout(h: &Harness) {
 
 /// A first deploy of `world` ([`RETRY_ARGS`]) whose grants have not propagated
 /// for its first rollout and have for the retry.
-pub async fn deploy_retried_once(world: World) -> (Harness, Run) {
+pub(crate) async fn deploy_retried_once(world: World) -> (Harness, Run) {
     let h = propagating(world).await;
     propagate_after_the_first_rollout(&h);
     let run = h.run(&RETRY_ARGS).await;
@@ -618,7 +619,7 @@ pub async fn deploy_retried_once(world: World) -> (Harness, Run) {
 }
 
 /// Whether `policy` binds `member` to `role` (with or without a condition).
-pub fn binds(policy: &autosre_emulator::Policy, role: &str, member: &str) -> bool {
+pub(crate) fn binds(policy: &autosre_emulator::Policy, role: &str, member: &str) -> bool {
     policy
         .bindings
         .iter()
@@ -626,7 +627,7 @@ pub fn binds(policy: &autosre_emulator::Policy, role: &str, member: &str) -> boo
 }
 
 /// A deploy of staging that retries rollouts every 10 ms, for up to 10 s.
-pub const RETRY_ARGS: [&str; 7] = [
+pub(crate) const RETRY_ARGS: [&str; 7] = [
     "deploy",
     "--env",
     "staging",
@@ -638,6 +639,6 @@ pub const RETRY_ARGS: [&str; 7] = [
 
 /// The longest sequence of requests in which each began after the previous
 /// one ended: the number of sequential round trips a run took.
-pub fn chain_depth(j: &[JournalEntry]) -> usize {
+pub(crate) fn chain_depth(j: &[JournalEntry]) -> usize {
     autosre_emulator::critical_chain(j).depth
 }

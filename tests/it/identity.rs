@@ -240,7 +240,7 @@ fn key_file(h: &Harness, email: &str) -> (String, String) {
     use aws_lc_rs::rsa::{KeyPair, KeySize};
     use base64::Engine as _;
     let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
-    let der: Pkcs8V1Der = key.as_der().unwrap();
+    let der: Pkcs8V1Der<'_> = key.as_der().unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
     let lines: Vec<&str> = b64
         .as_bytes()

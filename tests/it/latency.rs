@@ -38,6 +38,10 @@ fn example_with(extra: usize) -> (String, Vec<String>) {
     (yaml, names)
 }
 
+#[expect(
+    clippy::print_stderr,
+    reason = "the figures are read in the test's output"
+)]
 async fn measure(extra: usize) -> (usize, usize, Duration) {
     let (yaml, secrets) = example_with(extra);
     let mut world = example_world(NUMBER);

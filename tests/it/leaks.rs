@@ -346,7 +346,7 @@ async fn other_commands_and_failures_show_no_value() {
 }
 
 /// The ways a run can print: every verbosity, both log formats, JSON output.
-pub const LOUDNESS: [&[&str]; 5] = [
+pub(crate) const LOUDNESS: [&[&str]; 5] = [
     &[],
     &["-v"],
     &["-vv"],
@@ -356,7 +356,7 @@ pub const LOUDNESS: [&[&str]; 5] = [
 
 /// Run `args` at every [`LOUDNESS`] (and once more with `RUST_LOG=trace`,
 /// which lets every library log), and return the runs.
-pub async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
+pub(crate) async fn loudly(h: &Harness, args: &[&str]) -> Vec<Run> {
     let mut runs = Vec::new();
     for extra in LOUDNESS {
         let all: Vec<&str> = args.iter().chain(extra.iter()).copied().collect();

@@ -163,6 +163,51 @@ async fn strict_iam_turns_the_optional_permission_into_a_stop() {
     assert!(h.writes().is_empty(), "{:#?}", h.writes());
 }
 
+/// `plan --strict-iam` previews what `deploy --strict-iam` refuses: the
+/// same finding, as a problem (exit 1) instead of a warning, and nothing
+/// written either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_strict_iam_previews_what_deploy_strict_iam_refuses() {
+    let h = staging(&without_project_iam_admin()).await;
+    let kinds = |run: &Run, field: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON plan");
+        v[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(v["preflight"][field].as_array().into_iter().flatten())
+            .filter_map(|p| p["kind"].as_str().map(String::from))
+            .collect()
+    };
+    let plain = h
+        .run(&["plan", "--env", "staging", "--output", "json"])
+        .await;
+    plain.assert_code(0);
+    assert!(kinds(&plain, "warnings").contains(&"missing_permission".to_string()));
+    assert!(!kinds(&plain, "problems").contains(&"missing_permission".to_string()));
+
+    let strict = h
+        .run(&[
+            "plan",
+            "--env",
+            "staging",
+            "--strict-iam",
+            "--output",
+            "json",
+        ])
+        .await;
+    strict.assert_code(1);
+    assert_eq!(kinds(&strict, "problems"), ["missing_permission"]);
+    assert!(!kinds(&strict, "warnings").contains(&"missing_permission".to_string()));
+    strict.assert_all_contains("resourcemanager.projects.setIamPolicy");
+
+    // The deploy refuses on the same problem.
+    let deploy = h.run(&["deploy", "--env", "staging", "--strict-iam"]).await;
+    deploy.assert_code(1);
+    deploy.assert_all_contains("resourcemanager.projects.setIamPolicy");
+    assert!(h.writes().is_empty(), "{:#?}", h.writes());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unserved_permission_question_is_a_warning() {
     let h = staging(&EVERYTHING).await;

@@ -127,18 +127,8 @@ async fn a_secret_in_another_project_is_checked_pinned_and_granted_there() {
     let world = staging_world()
         .project(SHARED, 987_654_321_098)
         .secret(SHARED, "shared-token")
-        .secret_version(
-            SHARED,
-            "shared-token",
-            autosre_emulator::VersionState::Enabled,
-            PAYLOAD,
-        )
-        .secret_version(
-            SHARED,
-            "shared-token",
-            autosre_emulator::VersionState::Enabled,
-            PAYLOAD,
-        )
+        .secret_version(SHARED, "shared-token", VersionState::Enabled, PAYLOAD)
+        .secret_version(SHARED, "shared-token", VersionState::Enabled, PAYLOAD)
         .build();
     let h = Harness::start_staging(world).await;
     h.write_config(

@@ -227,6 +227,90 @@ async fn a_saved_plan_is_refused_after_a_concurrent_change() {
     assert!(h.writes().is_empty());
 }
 
+/// A deploy between the plan and its apply changes the live service: the
+/// saved plan is stale (its etag and generation, and the service it would
+/// send, are not what the plan read), and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_refused_after_the_service_changed() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let first = h.run(&["deploy", "--env", "staging"]).await;
+    assert_eq!(first.code, 0, "{}", first.all());
+    let file = h.dir.path().join("p.json");
+    let file_s = file.to_str().unwrap();
+    let plan = h
+        .run(&[
+            "plan",
+            "--env",
+            "staging",
+            "--set-env",
+            "LOG_LEVEL=DEBUG",
+            "--out",
+            file_s,
+        ])
+        .await;
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(saved["reads"]["service_sha256"].is_string(), "{saved:#}");
+    assert_eq!(saved["reads"]["service"]["generation"], 1, "{saved:#}");
+
+    // Someone deploys another image meanwhile.
+    let other = h
+        .run(&[
+            "deploy",
+            "--env",
+            "staging",
+            "--image",
+            "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:other",
+        ])
+        .await;
+    assert_eq!(other.code, 0, "{}", other.all());
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_stderr_contains("live state changed since the plan was made");
+    run.assert_stderr_contains("the Cloud Run service autosre changed (generation 1 -> 2)");
+    assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
+}
+
+/// A plan file made by another version of autosre-deploy is refused before
+/// anything is read, with what to do, as Terraform refuses a plan file of
+/// another Terraform version.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_of_another_version_is_refused() {
+    let h = Harness::start_staging(staging_world().build()).await;
+    let file = h.dir.path().join("p.json");
+    let file_s = file.to_str().unwrap();
+    let plan = h.run(&["plan", "--env", "staging", "--out", file_s]).await;
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["tool_version"], env!("CARGO_PKG_VERSION"));
+    saved["tool_version"] = "0.0.1".into();
+    std::fs::write(&file, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    h.emulator.clear_journal();
+    let run = h.run(&["deploy", "--plan", file_s]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    run.assert_stderr_contains(&format!(
+        "was made by autosre-deploy 0.0.1, and this is autosre-deploy {}",
+        env!("CARGO_PKG_VERSION")
+    ));
+    run.assert_stderr_contains("autosre-deploy plan --env ENV --out FILE");
+    assert!(h.journal().is_empty(), "refused before any request");
+
+    // The JSON document says the same.
+    let json = h
+        .run(&["deploy", "--plan", file_s, "--output", "json"])
+        .await;
+    assert_eq!(json.code, 2, "{}", json.all());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect(&json.stdout);
+    let message = v["failure"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("was made by autosre-deploy 0.0.1"),
+        "{message}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_for_another_environment_an_edit_or_a_config_change() {
     let h = Harness::start_staging(staging_world().build()).await;

@@ -33,7 +33,7 @@ fn run_gcloud(h: &Harness, token_file: &Path, args: &[String]) -> String {
 /// Replays the script against `h` (the world of `config/example.yaml`). gcloud blocks; the
 /// emulator keeps serving on the other worker threads, so call this from a multi-threaded
 /// runtime.
-pub fn replay_grant_script(h: &Harness) {
+pub(crate) fn replay_grant_script(h: &Harness) {
     let token = h.dir.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
     tokio::task::block_in_place(|| {

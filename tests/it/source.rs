@@ -54,6 +54,17 @@ pub(crate) fn staging_service_with(line: &str) -> String {
     config
 }
 
+/// What the upload step of a deploy's JSON outcome came to.
+pub(crate) fn upload_result(v: &serde_json::Value) -> &str {
+    v["outcome"]["build"]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["step"] == "upload")
+        .and_then(|s| s["result"].as_str())
+        .unwrap_or_else(|| panic!("no upload step in {v:#}"))
+}
+
 /// The write RPCs that touched the Cloud Run service (a rollout).
 fn rollout_rpcs(h: &Harness) -> Vec<String> {
     h.write_rpcs()
@@ -228,10 +239,35 @@ async fn a_source_deploy_uploads_what_gcloudignore_keeps_and_runs_the_built_dige
     );
     assert_eq!(running_image(&h), built);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let source = &v["plan"]["source"];
-    assert_eq!(source["built"]["image"], built.as_str(), "{source:#}");
-    assert_eq!(source["built"]["uploaded"], true);
-    assert_eq!(source["built"]["cloud_build"], false);
+    let build = &v["outcome"]["build"];
+    assert_eq!(build["image"], built.as_str(), "{build:#}");
+    assert_eq!(
+        build["digest"].as_str(),
+        built.split_once('@').map(|(_, d)| d)
+    );
+    assert!(
+        build["id"].as_str().is_some_and(|i| !i.is_empty()),
+        "{build:#}"
+    );
+    assert!(build["log_url"].as_str().is_some(), "{build:#}");
+    assert_eq!(upload_result(&v), "uploaded");
+    assert_eq!(build["cloud_build"], false);
+    // The plan counted the steps: bucket, upload, repository and build.
+    let steps: Vec<(&str, &str)> = v["plan"]["source"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("bucket", "create"),
+            ("upload", "create"),
+            ("repository", "create"),
+            ("build", "create")
+        ]
+    );
     let image_field = v["plan"]["service"]["fields"]
         .as_array()
         .unwrap()
@@ -280,7 +316,7 @@ async fn a_second_deploy_of_the_same_tree_uploads_nothing_and_makes_no_revision(
     assert_eq!(h.emulator.revisions(SERVICE).len(), revisions);
     assert_eq!(h.emulator.objects(BUCKET).len(), 1);
     let v: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
-    assert_eq!(v["plan"]["source"]["built"]["uploaded"], false, "{v:#}");
+    assert_eq!(upload_result(&v), "existing");
     assert_eq!(running_image(&h), pushed_image(&h));
 }
 
@@ -310,6 +346,65 @@ async fn a_failed_build_exits_1_with_the_step_the_log_tail_and_the_url_and_rolls
     assert!(h.emulator.service(SERVICE).is_none());
 }
 
+/// A failed build in every output format: the JSON outcome names the build
+/// (its id and log URL) and lists what was written before it failed (the
+/// bucket, the archive, the repository); the text and Markdown outcomes say
+/// the same; the exit code is the failed build's, 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_build_is_in_the_outcome_with_what_was_written_before_it() {
+    let world = staging_world()
+        .fail_builds(0, &["npm ERR! missing script: build"], "FAILURE")
+        .build();
+    let h = Harness::start_staging(world).await;
+    let src = fixture_dir(&h);
+    let json = deploy_source(&h, &src, &["--output", "json"]).await;
+    assert_eq!(json.code, 1, "{}", json.all());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect(&json.stdout);
+    let build = &v["outcome"]["build"];
+    let id = build["id"].as_str().expect("the build's id");
+    assert!(h.emulator.build(id).is_some(), "{build:#}");
+    let log_url = build["log_url"].as_str().expect("the log's URL");
+    assert!(
+        log_url
+            .starts_with("https://console.cloud.google.com/cloud-build/builds;region=us-central1/"),
+        "{log_url}"
+    );
+    assert!(build.get("digest").is_none(), "{build:#}");
+    let steps: Vec<(&str, &str)> = build["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("bucket", "created"),
+            ("upload", "uploaded"),
+            ("repository", "created"),
+            ("build", "failed")
+        ]
+    );
+    let failure = v["outcome"]["failure"]["message"].as_str().unwrap();
+    assert!(
+        failure.contains("npm ERR! missing script: build"),
+        "{failure}"
+    );
+    assert!(h.emulator.service(SERVICE).is_none());
+
+    // Text and Markdown say the same: the failed build and each step
+    // (this time the bucket, the archive and the repository are there).
+    for (format, failed) in [("human", "build: FAILED id="), ("markdown", "**FAILED**")] {
+        let run = deploy_source(&h, &src, &["--output", format]).await;
+        assert_eq!(run.code, 1, "{}", run.all());
+        run.assert_stdout_contains(failed);
+        run.assert_stdout_contains(&format!("gs://{BUCKET}"));
+        run.assert_stdout_contains("there already");
+        run.assert_stdout_contains("https://console.cloud.google.com/cloud-build/builds");
+        run.assert_stderr_contains("npm ERR! missing script: build");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
     let world = staging_world()
@@ -324,8 +419,8 @@ async fn where_builds_submit_is_not_found_cloud_build_builds_it() {
     let built = pushed_image(&h);
     assert_eq!(running_image(&h), built);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["plan"]["source"]["built"]["cloud_build"], true, "{v:#}");
-    assert_eq!(v["plan"]["source"]["built"]["image"], built.as_str());
+    assert_eq!(v["outcome"]["build"]["cloud_build"], true, "{v:#}");
+    assert_eq!(v["outcome"]["build"]["image"], built.as_str());
 }
 
 /// `--sandbox` seeds what a source deploy needs, from `--source` or from
@@ -434,7 +529,7 @@ async fn a_build_shows_steps_and_elapsed_on_a_terminal_and_plain_lines_in_ci() {
 
 /// A deployer, authorised by the emulator as itself, holding `roles` on
 /// the project.
-pub(crate) fn deployer_world(roles: &[&str]) -> autosre_emulator::World {
+pub(crate) fn deployer_world(roles: &[&str]) -> World {
     let mut b = staging_world()
         .caller("deployer@example.com")
         .enforce_caller_permissions();
@@ -589,8 +684,23 @@ async fn a_bucket_or_repository_created_concurrently_is_used_as_it_is() {
         .filter(|e| e.status >= 400 && !e.rpc.starts_with("run."))
         .map(|e| (e.rpc, e.status))
         .collect();
+    // The plan's reads of the staging first (concurrent: in any order),
+    // then the apply's read-then-create of each.
+    let mut planned: Vec<(String, u16)> = refused[..3].to_vec();
+    planned.sort();
     assert_eq!(
-        refused,
+        planned,
+        [
+            (
+                "artifactregistry.projects.locations.repositories.get".to_string(),
+                404
+            ),
+            ("storage.buckets.get".to_string(), 404),
+            ("storage.objects.get".to_string(), 404),
+        ]
+    );
+    assert_eq!(
+        refused[3..],
         [
             ("storage.buckets.get".to_string(), 404),
             ("storage.buckets.insert".to_string(), 409),
@@ -647,11 +757,11 @@ async fn buildpacks_or_a_non_root_dockerfile_and_the_commit_tag() {
     assert_eq!(h.count("run.projects.locations.builds.submit"), 0);
     assert_eq!(h.count("cloudbuild.projects.locations.builds.create"), 1);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let built = &v["plan"]["source"]["built"];
+    let built = &v["outcome"]["build"];
     assert_eq!(built["cloud_build"], true, "{built:#}");
     let build = h
         .emulator
-        .build(built["build_id"].as_str().unwrap())
+        .build(built["id"].as_str().unwrap())
         .expect("the build is recorded");
     let args: Vec<&str> = build["steps"][0]["args"]
         .as_array()
@@ -670,7 +780,7 @@ async fn buildpacks_or_a_non_root_dockerfile_and_the_commit_tag() {
         .iter()
         .find(|i| image.ends_with(&i.digest))
         .unwrap_or_else(|| panic!("{image} not among {pushed:?}"));
-    let id = built["build_id"].as_str().unwrap();
+    let id = built["id"].as_str().unwrap();
     assert!(this.tags.iter().any(|t| t == id), "{this:?}");
     assert!(this.tags.iter().any(|t| t == COMMIT), "{this:?}");
 }

@@ -7,12 +7,14 @@
 use autosre_emulator::{DefaultBuildAccount, Fault, MissingImageValidation, SubmitBuild};
 
 use crate::harness::*;
-use crate::source::{BUCKET, deploy_source, fixture_dir, pushed_image, running_image};
+use crate::source::{
+    BUCKET, deploy_source, fixture_dir, pushed_image, running_image, upload_result,
+};
 
 /// The one build the deploy made, as Cloud Build recorded it.
 fn the_build(h: &Harness, run: &Run) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let id = v["plan"]["source"]["built"]["build_id"].as_str().unwrap();
+    let id = v["outcome"]["build"]["id"].as_str().unwrap();
     h.emulator.build(id).expect("the build is recorded")
 }
 
@@ -138,7 +140,19 @@ async fn a_staging_bucket_of_another_project_is_never_used() {
         );
         run.assert_stderr_contains(&format!("gs://{BUCKET}"));
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        let bucket = v["plan"]["source"]["bucket"].as_str().unwrap().to_string();
+        // The plan said so; the outcome names the bucket staged in.
+        let planned = &v["plan"]["source"]["steps"][0];
+        // Seen to be another project's, or refused (403): a create either way.
+        let action = match enforced {
+            false => "create",
+            true => "create_if_missing",
+        };
+        assert_eq!(planned["action"], action, "{planned:#}");
+        let staged = &v["outcome"]["build"]["steps"][0];
+        assert_eq!(staged["step"], "bucket", "{staged:#}");
+        assert_eq!(staged["result"], "created", "{staged:#}");
+        let bucket = staged["target"].as_str().unwrap();
+        let bucket = bucket.strip_prefix("gs://").unwrap().to_string();
         assert!(random.is_match(&bucket), "{bucket}");
         assert_eq!(h.emulator.objects(&bucket).len(), 1);
         let build = the_build(&h, &run);
@@ -193,7 +207,7 @@ async fn an_existing_object_is_reused_only_when_its_checksum_matches() {
         b"not the archive"
     );
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["plan"]["source"]["built"]["uploaded"], true);
+    assert_eq!(upload_result(&v), "uploaded");
     assert_eq!(running_image(&h), pushed_image(&h));
 }
 
@@ -241,7 +255,7 @@ async fn a_412_on_upload_is_judged_by_the_checksum_read_again() {
         if same {
             assert_eq!(run.code, 0, "{}", run.all());
             let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-            assert_eq!(v["plan"]["source"]["built"]["uploaded"], false);
+            assert_eq!(upload_result(&v), "existing");
             assert_eq!(running_image(&h), pushed_image(&h));
         } else {
             assert_eq!(run.code, 1, "{}", run.all());

@@ -7,6 +7,8 @@
 //! - [`Cpu`]: Kubernetes CPU units, held as millicpu (`"4"`, `"0.5"`, `"500m"`).
 //! - [`Memory`]: a Kubernetes memory quantity, held as bytes (`"512Mi"`, `"16Gi"`, `"1G"`).
 //! - [`Timeout`]: Cloud Run's request timeout, held as whole seconds (`"300s"`, `"5m"`).
+//! - [`parse_duration`]: the one duration syntax (`90s`, `7m`, `1h30m`, `250ms`), for every
+//!   duration flag and environment variable of the tool and for [`Timeout`].
 //! - [`check_cpu_memory`]: Cloud Run's documented CPU/memory table, with Google's wording.
 //! - [`spellings`]: the spellings accepted and refused, as tables other crates test against.
 //! - [`roles`]: the permissions of Google's predefined IAM roles, from a vendored snapshot.
@@ -17,6 +19,7 @@
 //! feature adds `JsonSchema` (the config file's published schema).
 
 mod cpu;
+mod duration;
 mod memory;
 pub mod roles;
 #[cfg(feature = "schemars")]
@@ -26,6 +29,7 @@ mod table;
 mod timeout;
 
 pub use cpu::{Cpu, CpuError};
+pub use duration::{Bare, DurationError, parse_duration};
 pub use memory::{Memory, MemoryError};
 pub use table::{CpuMemoryError, check_cpu_memory, memory_range};
 pub use timeout::{Timeout, TimeoutError};
@@ -51,7 +55,7 @@ macro_rules! serde_via_text {
                 struct V;
                 impl serde::de::Visitor<'_> for V {
                     type Value = $ty;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str($expecting)
                     }
                     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {

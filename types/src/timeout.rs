@@ -3,13 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::digits;
+use crate::duration::{Bare, DurationError, parse_duration};
 
 /// A request timeout in whole seconds, 1 to 3600
 /// (<https://cloud.google.com/run/docs/configuring/request-timeout>: at most 60 minutes).
 ///
-/// Written with units, gcloud's duration syntax: `300s`, `5m`, `1h`, `1m30s` (each unit at
-/// most once, largest first). A bare `300` is refused: gcloud reads it as seconds, but a
+/// Written with units, gcloud's duration syntax as [`parse_duration`] reads it: `300s`,
+/// `5m`, `1h`, `1m30s` (each unit at most once, largest first; whole seconds). A bare `300` is refused: gcloud reads it as seconds, but a
 /// reader of the file cannot tell, so the hint gives the exact fix. [`Display`](fmt::Display)
 /// is the protobuf `Duration` JSON form Cloud Run uses, `300s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,38 +73,16 @@ impl FromStr for Timeout {
 
     fn from_str(s: &str) -> Result<Timeout, TimeoutError> {
         let written = || s.to_owned();
-        if digits(s).is_some() {
-            return Err(TimeoutError::NoUnit { written: written() });
+        let d = parse_duration(s, Bare::Refused).map_err(|e| match e {
+            DurationError::NoUnit { written } => TimeoutError::NoUnit { written },
+            DurationError::Syntax { written } => TimeoutError::Syntax { written },
+            DurationError::Zero { written } => TimeoutError::Zero { written },
+        })?;
+        // Whole seconds: a request timeout is a number of seconds to Cloud Run.
+        if d.subsec_nanos() != 0 {
+            return Err(TimeoutError::Syntax { written: written() });
         }
-        let bad = || TimeoutError::Syntax { written: written() };
-        let mut total: u64 = 0;
-        let mut rest = s;
-        let mut last_rank = 0;
-        while !rest.is_empty() {
-            let split = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-            let (number, tail) = rest.split_at(split);
-            let n: u64 = digits(number).ok_or_else(bad)?.parse().map_err(|_| bad())?;
-            let (rank, unit) = match tail.as_bytes()[0] {
-                b'h' => (1, 3600),
-                b'm' => (2, 60),
-                b's' => (3, 1),
-                _ => return Err(bad()),
-            };
-            if rank <= last_rank {
-                return Err(bad());
-            }
-            last_rank = rank;
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| v.checked_add(total))
-                .ok_or_else(bad)?;
-            rest = &tail[1..];
-        }
-        if last_rank == 0 {
-            return Err(bad());
-        }
-        match u32::try_from(total) {
-            Ok(0) => Err(TimeoutError::Zero { written: written() }),
+        match u32::try_from(d.as_secs()) {
             Ok(secs @ 1..=3600) => Ok(Timeout(secs)),
             _ => Err(TimeoutError::AboveMaximum { written: written() }),
         }

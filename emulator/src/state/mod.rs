@@ -318,7 +318,7 @@ impl State {
         &mut self,
         project_id: &str,
         region: &str,
-        service: serde_json::Value,
+        service: Value,
     ) -> Result<String, String> {
         crate::run::seed_service(self, project_id, region, service).map_err(|e| e.message)
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Serve `world` for the rest of the test process; the emulator (for its
 /// journal and controls) and its base URL.
-pub async fn start(world: World, options: Options) -> (Emulator, String) {
+pub(crate) async fn start(world: World, options: Options) -> (Emulator, String) {
     let emu = Emulator::new(world, options);
     let server = emu.serve().await.unwrap();
     let url = server.url();
@@ -18,7 +18,7 @@ pub async fn start(world: World, options: Options) -> (Emulator, String) {
 
 /// One request to `url` + `path`, with `body` as JSON if given: the status
 /// and the JSON answer (`Null` when the body is not JSON).
-pub async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = reqwest::Client::new().request(m, format!("{url}{path}"));
     if let Some(b) = body {
@@ -30,7 +30,7 @@ pub async fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> (
 }
 
 /// A gzipped tarball of `files`.
-pub fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     for (name, data) in files {
         let mut h = tar::Header::new_gnu();
@@ -46,7 +46,7 @@ pub fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// One request that must succeed: the JSON answer, checked to carry no `error`.
-pub async fn ok(url: String, method: &str, path: String, body: Option<Value>) -> Value {
+pub(crate) async fn ok(url: String, method: &str, path: String, body: Option<Value>) -> Value {
     let (status, v) = call(&url, method, &path, body).await;
     assert!(!v.is_null(), "{path}: {status} and no JSON");
     assert!(v.get("error").is_none(), "{path}: {v}");

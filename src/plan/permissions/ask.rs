@@ -92,7 +92,7 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
         project.extend(["run.services.create", "run.operations.get"]);
         project.extend(RUN_ON_SERVICE);
         out.push((
-            crate::plan::compute::service_resource(env),
+            crate::plan::names::service_resource(env),
             strings(&RUN_ON_SERVICE),
         ));
     }

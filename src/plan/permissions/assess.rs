@@ -65,7 +65,7 @@ pub(crate) fn assess(
     // there covers its services, and a service not created yet has no
     // policy of its own).
     if matches!(target, Target::Deploy { .. }) {
-        let resource = crate::plan::compute::service_resource(env);
+        let resource = crate::plan::names::service_resource(env);
         let on = match live.service.is_some() {
             true => resource.clone(),
             false => project.clone(),
@@ -106,7 +106,7 @@ pub(crate) fn assess(
         // on the project. Not required: the rollout does not depend on who
         // may use the service; a denied grant is reported for an admin.
         if needs.iap {
-            let iap = crate::plan::compute::iap_resource(env, live.project_number.as_deref());
+            let iap = crate::plan::names::iap_resource(env, live.project_number.as_deref());
             let on = match (live.service.is_some(), &iap) {
                 (true, Some(r)) => r.clone(),
                 _ => project.clone(),

@@ -192,34 +192,4 @@ pub(super) fn what_unchecked(operation: &str) -> &'static str {
 }
 
 #[cfg(test)]
-#[path = "roles_tests.rs"]
-mod roles_tests;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The `secrets` commands' reads and write map to the smallest roles
-    /// that grant them (cloud.google.com/iam/docs/roles-permissions).
-    #[test]
-    fn secrets_commands_permissions_have_their_roles() {
-        assert_eq!(
-            read_permission("secrets.versions.list"),
-            "secretmanager.versions.list"
-        );
-        assert_eq!(
-            read_permission("services.revisions.list"),
-            "run.revisions.list"
-        );
-        assert_eq!(
-            role_for("secretmanager.versions.list"),
-            "roles/secretmanager.viewer"
-        );
-        assert_eq!(role_for("run.revisions.list"), "roles/run.viewer");
-        assert_eq!(
-            role_for("secretmanager.versions.disable"),
-            "roles/secretmanager.secretVersionManager"
-        );
-        assert_ne!(why("secretmanager.versions.disable"), "the plan");
-    }
-}
+mod tests;

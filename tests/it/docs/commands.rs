@@ -239,6 +239,10 @@ async fn check_run(cmd: &Command, expected: i32, args: &[String], h: &Harness) -
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::print_stderr,
+    reason = "what ran and what did not is read in the test's output"
+)]
 async fn every_command_line_in_the_docs_parses_and_runs() {
     let (mut found, parsed) = check(&documents());
     let runs = found

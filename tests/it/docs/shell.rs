@@ -6,7 +6,7 @@
 
 /// One piece of a command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Token {
+pub(super) enum Token {
     Word(String),
     /// `|`, `>` or `>>`.
     Op(&'static str),
@@ -14,14 +14,14 @@ pub enum Token {
 
 /// A command line split into tokens, and its trailing comment (without `#`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Split {
+pub(super) struct Split {
     pub tokens: Vec<Token>,
     pub comment: String,
 }
 
 /// Split `line`; `var` gives the value of `$NAME` (`None`: the harness does
 /// not know it, and the line is refused).
-pub fn split(line: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Split, String> {
+pub(super) fn split(line: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Split, String> {
     let mut tokens = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = line.chars().peekable();

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::{READS, role_for, role_holds, roles_holding};
+use super::{READS, read_permission, role_for, role_holds, roles_holding, why};
 use crate::plan::Target;
 use crate::plan::live::Needs;
 use crate::plan::permissions::{account_permissions, iap_permissions, to_ask};
@@ -139,18 +139,18 @@ fn a_source_deploys_permissions_are_all_granted_by_run_source_developer() {
 #[test]
 fn the_docs_name_only_roles_in_googles_role_data() {
     let docs = [
-        ("README.md", include_str!("../../../README.md")),
+        ("README.md", include_str!("../../../../README.md")),
         (
             "docs/permissions.md",
-            include_str!("../../../docs/permissions.md"),
+            include_str!("../../../../docs/permissions.md"),
         ),
         (
             "docs/source-builds.md",
-            include_str!("../../../docs/source-builds.md"),
+            include_str!("../../../../docs/source-builds.md"),
         ),
         (
             "docs/configuration.md",
-            include_str!("../../../docs/configuration.md"),
+            include_str!("../../../../docs/configuration.md"),
         ),
     ];
     let mut unknown = Vec::new();
@@ -202,4 +202,28 @@ fn the_roles_accepted_for_a_build_account_hold_the_build_permissions() {
             );
         }
     }
+}
+
+/// The `secrets` commands' reads and write map to the smallest roles
+/// that grant them (cloud.google.com/iam/docs/roles-permissions).
+#[test]
+fn secrets_commands_permissions_have_their_roles() {
+    assert_eq!(
+        read_permission("secrets.versions.list"),
+        "secretmanager.versions.list"
+    );
+    assert_eq!(
+        read_permission("services.revisions.list"),
+        "run.revisions.list"
+    );
+    assert_eq!(
+        role_for("secretmanager.versions.list"),
+        "roles/secretmanager.viewer"
+    );
+    assert_eq!(role_for("run.revisions.list"), "roles/run.viewer");
+    assert_eq!(
+        role_for("secretmanager.versions.disable"),
+        "roles/secretmanager.secretVersionManager"
+    );
+    assert_ne!(why("secretmanager.versions.disable"), "the plan");
 }

@@ -10,9 +10,17 @@ use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use google_cloud_type::model::Expr;
 
+use google_cloud_iam_v1::model::Policy;
+use google_cloud_run_v2::model::Service;
+
+use super::desired::desired_view;
+use super::iam::{ALL_USERS, RUN_INVOKER, SECRET_ACCESSOR};
 use super::*;
+use crate::gcp::iam::{Grant, PolicyResource};
 use crate::plan::live::{AccountState, SecretId, SecretLive, VersionRef};
-use crate::plan::{SecretState, WarningKind};
+use crate::plan::names::service_name;
+use crate::plan::service::{EnvValue, ServiceView};
+use crate::plan::{Options, Pins, SecretState, Target, WarningKind, pins_of};
 
 const PROJECT: &str = "acme-prod";
 const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
@@ -38,6 +46,31 @@ service:
 
 fn deploy() -> Target {
     Target::deploy(IMAGE)
+}
+
+/// What `compute` makes for `target` against `live`, the service part
+/// decided from the same state (as `plan::plan` decides it from the first
+/// read phase).
+fn computed(env: &Environment, target: &Target, live: &LiveState) -> Computed {
+    on_fixture(env, &Options::of(target.clone()), live)
+}
+
+/// The view of the service `compute` would send for [`deploy`].
+fn sent_view(env: &Environment, live: &LiveState) -> ServiceView {
+    let to_send = computed(env, &deploy(), live)
+        .to_send
+        .expect("a service to send");
+    service::view_of(to_send.service(), &[PROJECT])
+}
+
+/// The plan alone.
+fn compute(env: &Environment, target: &Target, live: &LiveState) -> Plan {
+    computed(env, target, live).plan
+}
+
+/// The versions a plan deploys in place of `latest` and aliases.
+fn pins(plan: &Plan) -> Pins {
+    pins_of(&plan.preflight.secrets)
 }
 
 fn policy(etag: &'static [u8], bindings: Vec<Binding>) -> Policy {
@@ -102,7 +135,7 @@ fn key_ref() -> VersionRef {
 /// The live service as a previous deploy of `env` left it (against
 /// [`live`], so with its pins).
 fn deployed(env: &Environment) -> Service {
-    let pins = compute(env, &deploy(), &live()).pins();
+    let pins = pins(&compute(env, &deploy(), &live()));
     let view = desired_view(env, IMAGE, SA, &pins);
     let mut s = service::apply_view(None, &service_name(env), &view);
     s.etag = "\"s1\"".into();
@@ -154,7 +187,7 @@ fn a_redeploy_of_the_same_thing_changes_nothing() {
     assert!(plan.iam.is_empty());
     assert!(!plan.changes.any());
     // And nothing would be sent to Cloud Run for validation.
-    assert!(service_to_send(&env, &deploy(), &live, SA).is_none());
+    assert!(computed(&env, &deploy(), &live).to_send.is_none());
 }
 
 #[test]

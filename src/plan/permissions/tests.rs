@@ -11,8 +11,9 @@ use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::*;
 use crate::config::Environment;
+use crate::plan::Options;
 use crate::plan::Target;
-use crate::plan::compute::compute;
+use crate::plan::compute::on_fixture;
 use crate::plan::live::{AccountState, SecretId, SecretLive, Validation, VersionRef};
 use crate::plan::live::{LiveState, Needs};
 use crate::plan::{Plan, SecretState};
@@ -129,7 +130,7 @@ fn without(live: &mut LiveState, r: &PolicyResource, perm: &str) {
 }
 
 fn plan(live: &LiveState) -> Plan {
-    compute(&env(), &deploy(), live)
+    on_fixture(&env(), &Options::of(deploy()), live).plan
 }
 
 fn kinds(plan: &Plan) -> Vec<ProblemKind> {
@@ -146,7 +147,7 @@ fn each_resource_is_asked_for_what_can_be_granted_on_it() {
     assert!(asked[&project()].contains(&"run.services.create".to_string()));
     assert!(asked[&account()].contains(&ACT_AS.to_string()));
     assert!(asked[&secret("gemini-api-key")].contains(&"secretmanager.versions.get".to_string()));
-    let service = crate::plan::compute::service_resource(&env);
+    let service = crate::plan::names::service_resource(&env);
     assert!(!asked[&service].contains(&"run.services.create".to_string()));
     // A grant alone does not touch the service: no run permission is asked.
     let grant: BTreeMap<PolicyResource, Vec<String>> =
@@ -243,7 +244,7 @@ fn missing_permission_for_an_optional_grant_is_a_warning_unless_strict() {
         &project(),
         "resourcemanager.projects.setIamPolicy",
     );
-    let mut plan = plan(&live);
+    let plan = plan(&live);
     assert!(
         plan.preflight.problems.is_empty(),
         "{:?}",
@@ -270,7 +271,12 @@ fn missing_permission_for_an_optional_grant_is_a_warning_unless_strict() {
     // The grant stays planned: the apply reports the denial.
     assert!(plan.iam.iter().any(|c| c.resource == project()));
 
-    strict(&mut plan);
+    // `--strict-iam`, asked of `compute`: the same finding stops the run.
+    let options = Options {
+        strict_iam: true,
+        ..Options::of(deploy())
+    };
+    let plan = on_fixture(&env(), &options, &live).plan;
     assert_eq!(kinds(&plan), [ProblemKind::MissingPermission]);
     assert!(plan.warnings.is_empty());
 }

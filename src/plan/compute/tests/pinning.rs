@@ -49,10 +49,9 @@ fn latest_is_deployed_as_the_number_it_resolves_to() {
             version: "7".into()
         }
     );
-    // What deploy sends (the plan's pins) is what the plan shows.
-    let sent = desired_view(&env, IMAGE, SA, &plan.pins());
-    assert_eq!(sent.redacted(), svc.desired);
-    assert_eq!(plan.pins()["SRE_AGENT_ENCRYPTION_KEY"], "1");
+    // What deploy sends (with the plan's pins) is what the plan shows.
+    assert_eq!(sent_view(&env, &gemini_at(7)).redacted(), svc.desired);
+    assert_eq!(pins(&plan)["SRE_AGENT_ENCRYPTION_KEY"], "1");
 }
 
 #[test]
@@ -106,7 +105,7 @@ service:
         )),
     );
     let plan = compute(&env, &deploy(), &live);
-    let pins = plan.pins();
+    let pins = pins(&plan);
     assert_eq!(pins.get("GOOGLE_API_KEY").map(String::as_str), Some("4"));
     // A number is deployed as written: nothing to pin.
     assert_eq!(pins.get("SRE_AGENT_ENCRYPTION_KEY"), None);
@@ -131,7 +130,7 @@ service:
     };
     let env = env_from(&yaml(3));
     let plan = compute(&env, &deploy(), &gemini_at(7));
-    assert!(plan.pins().is_empty());
+    assert!(pins(&plan).is_empty());
     assert_eq!(
         secret_env(&plan.service.as_ref().unwrap().desired, "GOOGLE_API_KEY"),
         EnvValue::Secret {
@@ -159,12 +158,12 @@ fn an_unresolved_reference_is_deployed_as_written() {
     live.versions.insert(latest("gemini-api-key"), None);
     let plan = compute(&env, &deploy(), &live);
     assert_eq!(plan.preflight.secrets[0].pinned, None);
-    assert_eq!(plan.pins().get("GOOGLE_API_KEY"), None);
+    assert_eq!(pins(&plan).get("GOOGLE_API_KEY"), None);
 }
 
 /// The live service a deploy against `live` leaves.
 fn deployed_against(env: &Environment, live: &LiveState) -> Service {
-    let pins = compute(env, &deploy(), live).pins();
+    let pins = pins(&compute(env, &deploy(), live));
     let view = desired_view(env, IMAGE, SA, &pins);
     service::apply_view(None, &service_name(env), &view)
 }

@@ -38,14 +38,19 @@
 
 use std::path::PathBuf;
 
-use google_cloud_auth::credentials::{
-    CacheableResource, Credentials, CredentialsProvider, EntityTag, external_account,
-    external_account_authorized_user, impersonated, mds, service_account, user_account,
-};
-use http::{Extensions, HeaderMap, HeaderValue, header::AUTHORIZATION};
+use google_cloud_auth::credentials::{Credentials, impersonated};
 use serde_json::{Value, json};
 
 use super::endpoints::{Api, Endpoints};
+
+mod base;
+mod token;
+
+use base::base;
+#[cfg(test)]
+use base::file_identity;
+#[cfg(any(test, feature = "sandbox"))]
+use token::bearer;
 
 /// gcloud's variable for its `auth/impersonate_service_account` property.
 pub(crate) const IMPERSONATE_VAR: &str = "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT";
@@ -343,124 +348,6 @@ fn impersonated_config(source: Value, url: &str, delegates: &[String]) -> Value 
     })
 }
 
-/// The credentials before any impersonation.
-struct Base {
-    credentials: Credentials,
-    source: Source,
-    /// The ADC file's JSON, when there is one.
-    json: Option<Value>,
-    email: Option<String>,
-    impersonated: bool,
-}
-
-fn base(lookup: &impl Fn(&str) -> Option<String>) -> Result<Base, CredentialsError> {
-    let plain = |credentials, source| Base {
-        credentials,
-        source,
-        json: None,
-        email: None,
-        impersonated: false,
-    };
-    // Set means meant: an empty token (a CI secret that did not expand, say)
-    // is an error, never a silent fall-back to another identity.
-    if let Some(token) = lookup("GOOGLE_OAUTH_ACCESS_TOKEN") {
-        if token.trim().is_empty() {
-            return Err(CredentialsError::EmptyEnvToken);
-        }
-        return Ok(plain(bearer(token.trim())?, Source::EnvToken));
-    }
-    if let Some(path) = lookup("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| CredentialsError::TokenFile {
-                path: path.clone(),
-                source,
-            })?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(CredentialsError::EmptyTokenFile { path });
-        }
-        return Ok(plain(bearer(token)?, Source::TokenFile(path)));
-    }
-    let (path, from_env) = match lookup("GOOGLE_APPLICATION_CREDENTIALS") {
-        Some(p) => (PathBuf::from(p), true),
-        None => (
-            lookup("HOME")
-                .map(|h| {
-                    PathBuf::from(h).join(".config/gcloud/application_default_credentials.json")
-                })
-                .unwrap_or_default(),
-            false,
-        ),
-    };
-    let via = match from_env {
-        true => "GOOGLE_APPLICATION_CREDENTIALS",
-        false => "Application Default Credentials",
-    };
-    let file_error = |cause: String| CredentialsError::AdcFile {
-        path: path.clone(),
-        via,
-        cause,
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        // No well-known file: the metadata server, as AIP-4110 says. A file
-        // named by GOOGLE_APPLICATION_CREDENTIALS must exist.
-        Err(e) if !from_env && e.kind() == std::io::ErrorKind::NotFound => {
-            let creds = mds::Builder::default()
-                .build()
-                .map_err(|e| CredentialsError::Adc(e.to_string()))?;
-            return Ok(plain(creds, Source::MetadataServer));
-        }
-        Err(e) => return Err(file_error(e.to_string())),
-    };
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| file_error(format!("not JSON: {e}")))?;
-    let kind = json["type"].as_str().unwrap_or_default().to_string();
-    let (email, impersonated) = file_identity(&json);
-    let built = match kind.as_str() {
-        "authorized_user" => user_account::Builder::new(json.clone()).build(),
-        "service_account" => service_account::Builder::new(json.clone()).build(),
-        "impersonated_service_account" => impersonated::Builder::new(json.clone()).build(),
-        "external_account" => external_account::Builder::new(json.clone()).build(),
-        "external_account_authorized_user" => {
-            external_account_authorized_user::Builder::new(json.clone()).build()
-        }
-        "" => return Err(file_error("no `type` field".into())),
-        other => {
-            return Err(file_error(format!(
-                "unsupported credentials type `{other}`"
-            )));
-        }
-    };
-    let credentials = built.map_err(|e| file_error(e.to_string()))?;
-    Ok(Base {
-        credentials,
-        source: Source::AdcFile {
-            path,
-            from_env,
-            kind,
-        },
-        json: Some(json),
-        email,
-        impersonated,
-    })
-}
-
-/// The account a credentials file acts as, when the file says: a key's
-/// `client_email`, or the target of its impersonation URL.
-fn file_identity(json: &Value) -> (Option<String>, bool) {
-    if json["type"] == "service_account" {
-        return (json["client_email"].as_str().map(str::to_string), false);
-    }
-    let target = json["service_account_impersonation_url"]
-        .as_str()
-        .and_then(|u| u.split("/serviceAccounts/").nth(1))
-        .map(|t| t.trim_end_matches(":generateAccessToken").to_string());
-    let impersonated = target.is_some();
-    (target, impersonated)
-}
-
 /// Resolve credentials without impersonation (see [`resolve`]).
 #[cfg(test)]
 pub(crate) fn from_env(
@@ -468,43 +355,6 @@ pub(crate) fn from_env(
 ) -> Result<(Credentials, Source), CredentialsError> {
     let r = resolve(lookup, None, &Endpoints::from_lookup(|_| None).unwrap())?;
     Ok((r.credentials, r.source))
-}
-
-/// Credentials that always send `Authorization: Bearer <token>`.
-pub(crate) fn bearer(token: &str) -> Result<Credentials, CredentialsError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| CredentialsError::InvalidToken)?;
-    value.set_sensitive(true);
-    Ok(Credentials::from(StaticToken { value }))
-}
-
-/// A fixed bearer token. Its `Debug` never shows the token.
-struct StaticToken {
-    value: HeaderValue,
-}
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaticToken(<redacted>)")
-    }
-}
-
-impl CredentialsProvider for StaticToken {
-    async fn headers(
-        &self,
-        _extensions: Extensions,
-    ) -> Result<CacheableResource<HeaderMap>, google_cloud_auth::errors::CredentialsError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, self.value.clone());
-        Ok(CacheableResource::New {
-            entity_tag: EntityTag::new(),
-            data: headers,
-        })
-    }
-
-    async fn universe_domain(&self) -> Option<String> {
-        None
-    }
 }
 
 #[cfg(test)]

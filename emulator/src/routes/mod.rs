@@ -6,16 +6,21 @@
 //! front end routes these APIs. `tests/discovery.rs` checks every entry against the
 //! discovery documents, so a typo here fails the build's tests rather than a client.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::OnceLock;
 
 use crate::error::ApiError;
-use crate::iam::SetRules;
 use crate::journal::Api;
 use crate::state::State;
 use crate::util::{Query, percent_decode};
 use crate::world::VersionState;
 use crate::{build, credentials, projects, registry, run, secrets, service_accounts, storage};
+
+mod apis;
+mod policy;
+
+pub(crate) use apis::{api_named, disableable};
+use policy::{get_iam, iap_resource, only_policy, set_iam, test_iam};
 
 /// One served REST method, as named in Google's discovery documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,42 +301,6 @@ pub(crate) fn table() -> &'static [Route] {
     })
 }
 
-/// The IAP resource a request names: only web services of Cloud Run are modelled.
-fn iap_resource(c: &Ctx<'_>) -> Result<String, ApiError> {
-    let res = c.p[0].clone();
-    match res.split('/').collect::<Vec<_>>().as_slice() {
-        ["projects", _, "iap_web", kind, "services", _] if kind.starts_with("cloud_run-") => {
-            Ok(res)
-        }
-        _ => Err(ApiError::not_found(format!(
-            "Resource '{res}' was not found"
-        ))),
-    }
-}
-
-/// IAP's `SetIamPolicyRequest` has one field, `policy` (iap.v1.json; no `updateMask`, unlike
-/// the other APIs' requests), and Google's JSON front end refuses a field a request message
-/// does not declare: 400 "Invalid JSON payload received. Unknown name ...".
-fn only_policy(body: &Value) -> Result<(), ApiError> {
-    let unknown = body
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.keys())
-        .find(|k| *k != "policy");
-    match unknown {
-        Some(k) => Err(ApiError::invalid(format!(
-            "Invalid JSON payload received. Unknown name \"{k}\": Cannot find field."
-        ))
-        .with_detail(json!({
-            "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [{
-                "description": format!("Invalid JSON payload received. Unknown name \"{k}\": Cannot find field.")
-            }]
-        }))),
-        None => Ok(()),
-    }
-}
-
 /// Every route the emulator serves.
 pub fn routes() -> Vec<RouteSpec> {
     table().iter().map(|r| r.spec).collect()
@@ -347,97 +316,6 @@ fn op_name(c: &Ctx<'_>) -> String {
         "projects/{project}/locations/{}/operations/{}",
         c.p[1], c.p[2]
     )
-}
-
-fn canonical_or_not_found(c: &Ctx<'_>, resource: &str) -> Result<String, ApiError> {
-    if resource.starts_with("projects/") && resource.matches('/').count() == 1 {
-        // Resource Manager hides missing projects behind 403.
-        return c
-            .st
-            .canonical_resource(resource)
-            .map_err(|_| ApiError::permission_denied("The caller does not have permission"));
-    }
-    c.st.canonical_resource(resource)
-}
-
-/// getIamPolicy: `options.requestedPolicyVersion` comes in the query (GET and IAM's POST)
-/// or in the body (Resource Manager's POST `GetIamPolicyRequest.options`).
-fn get_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
-    let key = canonical_or_not_found(c, resource)?;
-    let requested =
-        c.q.get("options.requestedPolicyVersion")
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::invalid("Invalid requestedPolicyVersion."))
-            })
-            .transpose()?
-            .or_else(|| {
-                c.body
-                    .pointer("/options/requestedPolicyVersion")
-                    .and_then(|v| {
-                        v.as_i64()
-                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    })
-            })
-            .unwrap_or(0);
-    if !matches!(requested, 0 | 1 | 3) {
-        return Err(ApiError::invalid(format!(
-            "Invalid requested policy version {requested}: valid values are 0, 1, and 3."
-        )));
-    }
-    let policy = c.st.policies.get(&key).cloned().unwrap_or_default();
-    Ok(policy.to_json(requested as i32))
-}
-
-fn set_iam(c: &mut Ctx<'_>, resource: &str, is_project: bool) -> Result<Value, ApiError> {
-    let key = canonical_or_not_found(c, resource)?;
-    let salt = c.st.next_salt();
-    let before = c.st.policies.get(&key).cloned().unwrap_or_default();
-    let mut policy = before.clone();
-    {
-        let st: &State = c.st;
-        let check = |m: &str| {
-            if is_project {
-                service_accounts::check_project_member(st, m)
-            } else {
-                Ok(())
-            }
-        };
-        let rules = SetRules {
-            check_member: &check,
-            is_project,
-        };
-        policy.set(&c.body, &rules, st.now(), &salt)?;
-        crate::behaviour::check_domain_restriction(st, &key, &before.policy, &policy.policy)?;
-    }
-    crate::behaviour::check_iap_agent(c.st, &before.policy, &policy.policy)?;
-    let requested = c
-        .body
-        .pointer("/policy/version")
-        .and_then(Value::as_i64)
-        .unwrap_or(1) as i32;
-    let out = policy.to_json(requested.max(if policy.policy.version == 3 { 3 } else { 1 }));
-    c.st.policies.insert(key, policy);
-    Ok(out)
-}
-
-/// testIamPermissions: "Returns permissions that a caller has on the specified resource"
-/// (the held subset; D-run/D-sm). Without `enforceCallerPermissions` the caller is treated as
-/// an owner and holds everything asked.
-fn test_iam(c: &mut Ctx<'_>, resource: &str) -> Result<Value, ApiError> {
-    canonical_or_not_found(c, resource)?;
-    let mut perms = c.body.get("permissions").cloned().unwrap_or(json!([]));
-    if let (Some(who), Some(list)) = (&c.st.caller_member, perms.as_array_mut()) {
-        list.retain(|p| {
-            p.as_str()
-                .is_some_and(|p| crate::authz::holds(c.st, who, p, resource))
-        });
-    }
-    Ok(if perms.as_array().is_some_and(|p| !p.is_empty()) {
-        json!({"permissions": perms})
-    } else {
-        json!({})
-    })
 }
 
 /// Finds the route for `method` and `path` (leading `/` optional); returns it with the
@@ -528,111 +406,6 @@ fn matches<'p>(
         }
         Some((route, params))
     })
-}
-
-/// The APIs a world may disable, by service name, with the title Google's refusal names.
-/// Cloud Storage is not among them: its JSON API answers in an error shape of its own.
-const APIS: [(&str, Api, &str); 8] = [
-    ("run.googleapis.com", Api::Run, "Cloud Run Admin API"),
-    (
-        "secretmanager.googleapis.com",
-        Api::SecretManager,
-        "Secret Manager API",
-    ),
-    (
-        "iam.googleapis.com",
-        Api::Iam,
-        "Identity and Access Management (IAM) API",
-    ),
-    (
-        "iamcredentials.googleapis.com",
-        Api::IamCredentials,
-        "IAM Service Account Credentials API",
-    ),
-    (
-        "cloudresourcemanager.googleapis.com",
-        Api::ResourceManager,
-        "Cloud Resource Manager API",
-    ),
-    (
-        "iap.googleapis.com",
-        Api::Iap,
-        "Cloud Identity-Aware Proxy API",
-    ),
-    (
-        "cloudbuild.googleapis.com",
-        Api::CloudBuild,
-        "Cloud Build API",
-    ),
-    (
-        "artifactregistry.googleapis.com",
-        Api::ArtifactRegistry,
-        "Artifact Registry API",
-    ),
-];
-
-/// The service names `disabledApis` accepts.
-pub(crate) fn disableable() -> Vec<&'static str> {
-    APIS.iter().map(|(s, _, _)| *s).collect()
-}
-
-pub(crate) fn api_named(service: &str) -> Option<Api> {
-    APIS.iter()
-        .find(|(s, _, _)| *s == service)
-        .map(|(_, a, _)| *a)
-}
-
-/// A request to an API the world disabled: 403 PERMISSION_DENIED with the
-/// `google.rpc.ErrorInfo` Google documents for it, reason `SERVICE_DISABLED`, domain
-/// `googleapis.com`, metadata `service` and `consumer` (`projects/NUMBER`)
-/// (googleapis/googleapis `google/api/error_reason.proto`; cloud.google.com/apis/design/errors),
-/// and the message Google sends (quoted in terraform-google-modules/
-/// terraform-google-project-factory#753 for the Cloud Build API).
-fn service_disabled(api: Api, c: &Ctx<'_>) -> ApiError {
-    let (service, _, title) = APIS
-        .iter()
-        .find(|(_, a, _)| *a == api)
-        .copied()
-        .unwrap_or(("", api, ""));
-    // The consumer: the project the path names, else the world's first.
-    let number =
-        c.p.first()
-            .and_then(|p| c.st.project(p))
-            .or_else(|| c.st.projects.first())
-            .map_or(0, |p| p.number);
-    ApiError::permission_denied(format!(
-        "{title} has not been used in project {number} before or it is disabled. Enable it by \
-         visiting https://console.developers.google.com/apis/api/{service}/overview?project={number} \
-         then retry. If you enabled this API recently, wait a few minutes for the action to \
-         propagate to our systems and retry."
-    ))
-    .with_detail(json!({
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": "SERVICE_DISABLED",
-        "domain": "googleapis.com",
-        "metadata": {"service": service, "consumer": format!("projects/{number}")},
-    }))
-}
-
-impl Route {
-    pub(crate) fn call(&self, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
-        // An API not enabled answers before any permission is checked. Cloud Run's
-        // builds:submit starts a Cloud Build in the caller's project, so it needs Cloud
-        // Build enabled too (how Google words that refusal is not documented: the same
-        // ErrorInfo, naming Cloud Build, is modelled).
-        let needs = match self.spec.method_id {
-            "run.projects.locations.builds.submit" => vec![self.api, Api::CloudBuild],
-            _ => vec![self.api],
-        };
-        if let Some(api) = needs
-            .into_iter()
-            .find(|a| ctx.st.behaviour.disabled_apis.contains(a))
-        {
-            return Err(service_disabled(api, ctx));
-        }
-        crate::authz::authorize(self.spec.method_id, ctx)?;
-        (self.handler)(ctx)
-    }
 }
 
 #[cfg(test)]

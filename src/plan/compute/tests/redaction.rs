@@ -61,8 +61,10 @@ service:
     let plan = compute(&env, &deploy(), &live());
     let json = serde_json::to_string(&plan).unwrap();
     assert!(!json.contains("hunter2"), "{json}");
-    // What is sent is the real value.
-    let sent = desired_view(&env, IMAGE, SA, &plan.pins());
+    // What is sent is the real value, never shown by its Debug.
+    let to_send = computed(&env, &deploy(), &live()).to_send.unwrap();
+    assert!(!format!("{to_send:?}").contains("hunter2"));
+    let sent = service::view_of(to_send.service(), &[PROJECT]);
     assert_eq!(sent.env["DB_PASSWORD"], EnvValue::Plain("hunter2".into()));
     assert_eq!(sent.redacted(), plan.service.unwrap().desired);
 }
