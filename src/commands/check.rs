@@ -1,8 +1,8 @@
 //! `check`: the read-only preflight.
 
-use super::shared::{preflight_result, print_plan, with_context};
+use super::shared::{PlanView, preflight_result, with_context};
+use super::view::{View, blocks};
 use crate::ExitStatus;
-use crate::cli::Output;
 use crate::error::Error;
 use crate::plan::{self, Options, Target};
 use crate::printer::Printer;
@@ -26,22 +26,35 @@ pub(crate) async fn run(
         let plan = plan::plan(&ctx.google, &env, &Options::of(target.clone()))
             .await?
             .plan;
-        print_plan(ctx, &plan);
-        // The full permission table (JSON has it in `preflight.permissions`).
-        let format = match ctx.globals.output {
-            Output::Human => Some(report::Format::Text(printer)),
-            Output::Markdown => Some(report::Format::Markdown),
-            Output::Json => None,
-        };
-        if let Some(format) = format {
-            let table = report::permissions_table(&plan.preflight.permissions, format);
-            if !table.is_empty() {
-                printer.data(&table);
-            }
-        }
+        ctx.show(&CheckView(ctx.plan_view(&plan)));
+        ctx.globals.ci.plan(&plan, ctx.globals.command);
         preflight_result(&plan)?;
         printer.success("preflight passed");
         Ok(ExitStatus::Success)
     })
     .await
+}
+
+/// The plan, and after it the full permission table (JSON has it in
+/// `preflight.permissions`).
+struct CheckView<'a>(PlanView<'a>);
+
+impl View for CheckView<'_> {
+    fn json(&self) -> impl serde::Serialize + '_ {
+        &self.0
+    }
+
+    fn human(&self, printer: &Printer) -> String {
+        let table = report::permissions_table(
+            &self.0.plan.preflight.permissions,
+            report::Format::Text(printer),
+        );
+        blocks(&[&self.0.human(printer), &table])
+    }
+
+    fn markdown(&self, printer: &Printer) -> String {
+        let table =
+            report::permissions_table(&self.0.plan.preflight.permissions, report::Format::Markdown);
+        blocks(&[&self.0.markdown(printer), &table])
+    }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::permissions::{Ask, IfMissing, require};
 use super::shared::{Context, with_context};
+use super::view::{self, Reported, View};
 use crate::ExitStatus;
 use crate::cli::Output;
 use crate::config::{Environment, KeyWiring};
@@ -48,12 +49,28 @@ pub(crate) const ROTATE: [&str; 1] = ["secretmanager.versions.add"];
 /// prints); with `--output markdown`, the key as code.
 pub(crate) fn generate(globals: &Globals, printer: &Printer) -> Result<ExitStatus, Error> {
     let key = crate::key::generate().map_err(Error::Random)?;
-    match globals.output {
-        Output::Human => printer.data(&key),
-        Output::Json => printer.data(&crate::report::json(&serde_json::json!({ "key": &key }))),
-        Output::Markdown => printer.data(&format!("`{key}`")),
-    }
+    view::show(globals.output, printer, &Generated { key: &key });
     Ok(ExitStatus::Success)
+}
+
+/// `key generate`'s key: as is, in a JSON document, or as code in Markdown.
+#[derive(Serialize)]
+struct Generated<'a> {
+    key: &'a str,
+}
+
+impl View for Generated<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.key.to_string()
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        format!("`{}`", self.key)
+    }
 }
 
 /// What `key init` found or did.
@@ -428,12 +445,15 @@ where
         let status = crate::secrets::read(&ctx.google, &env, Some(&key)).await?;
         report.serving = crate::secrets::serving_reads(&status, &key, &env.encryption_key.env);
         let lines: Vec<String> = report.serving.iter().map(ServingRead::words).collect();
-        match (ctx.globals.output, report.deployed) {
-            // The deploy's JSON document is the one on stdout.
-            (Output::Json, true) => lines.iter().for_each(|l| printer.info(l)),
-            (Output::Json, false) => printer.data(&crate::report::json(&report)),
-            (_, _) if !lines.is_empty() => printer.data(&lines.join("\n")),
-            _ => {}
+        // After a deploy, its JSON document is the one on stdout: the reads
+        // go to stderr then.
+        if report.deployed && ctx.globals.output == Output::Json {
+            lines.iter().for_each(|l| printer.info(l));
+        } else {
+            ctx.show(&Reported {
+                json: &report,
+                text: lines.join("\n"),
+            });
         }
         Ok(ExitStatus::Success)
     })
@@ -462,10 +482,10 @@ fn warn_unwired(printer: &Printer, env: &Environment) {
 
 /// A report on stdout: the JSON document, or the sentence for people.
 fn print_report<T: Serialize>(ctx: &Context, report: &T, human: impl FnOnce() -> String) {
-    match ctx.globals.output {
-        Output::Json => ctx.printer.data(&crate::report::json(report)),
-        Output::Human | Output::Markdown => ctx.printer.data(&human()),
-    }
+    ctx.show(&Reported {
+        json: report,
+        text: human(),
+    });
 }
 
 fn last_segment(name: &str) -> String {

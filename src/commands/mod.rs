@@ -12,6 +12,7 @@ mod release;
 pub(crate) mod secrets;
 mod shared;
 mod validate;
+mod view;
 
 use crate::Env;
 use crate::ExitStatus;

@@ -4,13 +4,15 @@
 use serde::Serialize;
 
 use super::shared::{Context, with_context};
+use super::view::View;
 use crate::ExitStatus;
 use crate::apply::{self, Failure, ServiceOutcome};
-use crate::cli::{HistoryArgs, Output, PromoteArgs, RollbackArgs};
+use crate::cli::{HistoryArgs, PromoteArgs, RollbackArgs};
 use crate::config::Environment;
 use crate::error::{Category, Error};
 use crate::plan::traffic::short;
 use crate::printer::Printer;
+use crate::release::history::History;
 use crate::release::{self, MovePlan, Pick, view};
 use crate::report;
 use crate::settings::Globals;
@@ -77,11 +79,7 @@ pub(crate) async fn history(
     with_context(globals, printer, vars, &env, async |ctx| {
         let live = read(ctx, &env).await?;
         let h = release::history::history(&env, &live, args.limit);
-        ctx.printer.data(&match ctx.globals.output {
-            Output::Json => report::json(&h),
-            Output::Human => view::history_text(&h, false),
-            Output::Markdown => view::history_text(&h, true),
-        });
+        ctx.show(&h);
         Ok(ExitStatus::Success)
     })
     .await
@@ -132,22 +130,67 @@ struct MoveOutcome {
 }
 
 fn print_report(ctx: &Context, plan: &MovePlan, outcome: &MoveOutcome) {
-    match ctx.globals.output {
-        Output::Json => ctx.printer.data(&report::json(&Report {
-            schema_version: release::SCHEMA_VERSION,
-            plan,
-            outcome,
-        })),
-        format => {
-            let mut text = view::move_text(plan, format == Output::Markdown);
-            if let Some(s) = &outcome.service {
-                text.push_str(&report::outcome_human(&apply::Outcome {
-                    service: Some(s.clone()),
-                    ..apply::Outcome::default()
-                }));
-            }
-            ctx.printer.data(&text);
+    ctx.show(&Report {
+        schema_version: release::SCHEMA_VERSION,
+        plan,
+        outcome,
+    });
+}
+
+impl View for History {
+    fn json(&self) -> impl Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        view::history_text(self, false)
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        view::history_text(self, true)
+    }
+}
+
+/// A move's plan (`--dry-run`).
+impl View for MovePlan {
+    fn json(&self) -> impl Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        view::move_text(self, false)
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        view::move_text(self, true)
+    }
+}
+
+/// A move's plan and what it did.
+impl View for Report<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        self
+    }
+
+    fn human(&self, printer: &Printer) -> String {
+        self.text(self.plan.human(printer))
+    }
+
+    fn markdown(&self, printer: &Printer) -> String {
+        self.text(self.plan.markdown(printer))
+    }
+}
+
+impl Report<'_> {
+    /// The plan's text, then the service's outcome.
+    fn text(&self, mut text: String) -> String {
+        if let Some(s) = &self.outcome.service {
+            text.push_str(&report::outcome_human(&apply::Outcome {
+                service: Some(s.clone()),
+                ..apply::Outcome::default()
+            }));
         }
+        text
     }
 }
 
@@ -171,12 +214,7 @@ async fn move_traffic(ctx: &Context, env: &Environment, mv: &Move) -> Result<Exi
         problems: plan.problems.clone(),
     };
     if mv.dry_run {
-        match ctx.globals.output {
-            Output::Json => ctx.printer.data(&report::json(&plan)),
-            f => ctx
-                .printer
-                .data(&view::move_text(&plan, f == Output::Markdown)),
-        }
+        ctx.show(&plan);
         return match plan.problems.is_empty() {
             true => Ok(ExitStatus::Success),
             false => Err(refused()),

@@ -9,15 +9,14 @@
 
 use super::permissions::{Ask, IfMissing, require};
 use super::shared::{Context, with_context};
+use super::view::{Reported, View};
 use crate::ExitStatus;
-use crate::cli::Output;
 use crate::config::{Environment, SecretRef};
 use crate::error::Error;
 use crate::gcp::iam::PolicyResource;
 use crate::plan::live::{SecretId, VersionRef};
 use crate::plan::names;
 use crate::printer::Printer;
-use crate::report;
 use crate::secrets::render::{self, break_words};
 use crate::secrets::{self, guard_disable};
 use crate::settings::Globals;
@@ -80,11 +79,7 @@ pub(crate) async fn status(
     with_context(globals, printer, vars, &env, async |ctx| {
         require_reads(ctx, &env, &config_secrets(&env), &[]).await?;
         let r = secrets::read(&ctx.google, &env, None).await?;
-        printer.data(&match ctx.globals.output {
-            Output::Json => report::json(&r),
-            Output::Human => render::human(&r),
-            Output::Markdown => render::markdown(&r),
-        });
+        ctx.show(&r);
         Ok(ExitStatus::Success)
     })
     .await
@@ -201,9 +196,9 @@ async fn other_readers(ctx: &Context, env: &Environment, id: &SecretId) -> Optio
 
 /// The result on stdout: the JSON document, or the sentence.
 fn print_disable(ctx: &Context, report: &DisableReport<'_>, words: &str) {
-    ctx.printer.data(&match ctx.globals.output {
-        Output::Json => report::json(report),
-        Output::Human | Output::Markdown => words.to_string(),
+    ctx.show(&Reported {
+        json: report,
+        text: words.to_string(),
     });
 }
 
@@ -235,4 +230,19 @@ fn parse_target(project: &str, secret: &str, version: &str) -> Result<(SecretId,
         },
         n,
     ))
+}
+
+/// `secrets status`: a block per secret, or a table per secret in Markdown.
+impl View for secrets::Report {
+    fn json(&self) -> impl serde::Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        render::human(self)
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        render::markdown(self)
+    }
 }

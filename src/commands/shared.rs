@@ -1,9 +1,9 @@
 //! What the commands share: the connection to Google (or the sandbox), and
 //! the ways a plan and an outcome are printed and judged.
 
+use super::view::View;
 use crate::Env;
 use crate::apply;
-use crate::cli::Output;
 use crate::config::Environment;
 use crate::error::{Category, Error};
 use crate::gcp::{Endpoints, Google, credentials};
@@ -119,6 +119,20 @@ impl Context {
             .push(what);
     }
 
+    /// Print `view` on stdout in the run's `--output` format.
+    pub(crate) fn show(&self, view: &impl View) {
+        super::view::show(self.globals.output, &self.printer, view);
+    }
+
+    /// `plan`, shown as this run shows plans.
+    pub(crate) fn plan_view<'a>(&'a self, plan: &'a Plan) -> PlanView<'a> {
+        PlanView {
+            plan,
+            identity: &self.identity,
+            command: self.globals.command,
+        }
+    }
+
     /// The writes recorded so far.
     pub(crate) fn written(&self) -> Vec<String> {
         self.written
@@ -214,24 +228,33 @@ async fn show_waits(ctx: &Context) -> std::convert::Infallible {
 
 /// The plan on stdout, in the chosen format.
 pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
-    let text = match ctx.globals.output {
-        Output::Human => report::plan_human(plan, &ctx.printer),
-        Output::Json => report::json(&PlanReport {
-            plan,
-            identity: &ctx.identity,
-        }),
-        Output::Markdown => report::plan_markdown_for(plan, ctx.globals.command),
-    };
-    ctx.printer.data(&text);
+    ctx.show(&ctx.plan_view(plan));
     ctx.globals.ci.plan(plan, ctx.globals.command);
 }
 
-/// `plan --output json`: the plan, and whose identity read live state.
+/// A plan as the commands show it: `plan --output json` is the plan and whose identity read
+/// live state.
 #[derive(serde::Serialize)]
-struct PlanReport<'a> {
+pub(crate) struct PlanView<'a> {
     #[serde(flatten)]
-    plan: &'a Plan,
-    identity: &'a credentials::Identity,
+    pub(crate) plan: &'a Plan,
+    pub(crate) identity: &'a credentials::Identity,
+    #[serde(skip)]
+    pub(crate) command: &'static str,
+}
+
+impl View for PlanView<'_> {
+    fn json(&self) -> impl serde::Serialize + '_ {
+        self
+    }
+
+    fn human(&self, printer: &Printer) -> String {
+        report::plan_human(self.plan, printer)
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        report::plan_markdown_for(self.plan, self.command)
+    }
 }
 
 /// The Console page of the service's revisions, as `deploy_web.py` printed
@@ -257,40 +280,46 @@ pub(crate) fn preflight_result(plan: &Plan) -> Result<(), Error> {
 /// What `deploy` and `grant` did: text for people, or the plan and the
 /// outcome together as versioned JSON.
 pub(crate) fn report_outcome(ctx: &Context, plan: &Plan, outcome: &apply::Outcome) {
-    #[derive(serde::Serialize)]
-    struct Report<'a> {
-        schema_version: u32,
-        plan: &'a Plan,
-        outcome: &'a apply::Outcome,
-        identity: &'a credentials::Identity,
-        /// The Console page of the service's revisions, when the run had a service.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        console_url: Option<String>,
-        /// Writes the run made before this deploy (`key rotate`'s new version).
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        written_before: Vec<String>,
-    }
     ctx.globals.ci.outcome(plan, outcome, ctx.globals.command);
-    match ctx.globals.output {
-        Output::Json => ctx.printer.data(&report::json(&Report {
-            schema_version: SCHEMA_VERSION,
-            plan,
-            outcome,
-            identity: &ctx.identity,
-            console_url: console_url(plan),
-            written_before: ctx.written(),
-        })),
-        Output::Markdown => ctx.printer.data(&report::outcome_markdown(
-            plan,
-            outcome,
-            ctx.globals.command,
-        )),
-        Output::Human => {
-            let text = report::outcome_human(outcome);
-            if !text.is_empty() {
-                ctx.printer.data(&text);
-            }
-        }
+    ctx.show(&OutcomeView {
+        schema_version: SCHEMA_VERSION,
+        plan,
+        outcome,
+        identity: &ctx.identity,
+        console_url: console_url(plan),
+        written_before: ctx.written(),
+        command: ctx.globals.command,
+    });
+}
+
+/// An apply's outcome as the commands show it.
+#[derive(serde::Serialize)]
+struct OutcomeView<'a> {
+    schema_version: u32,
+    plan: &'a Plan,
+    outcome: &'a apply::Outcome,
+    identity: &'a credentials::Identity,
+    /// The Console page of the service's revisions, when the run had a service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    console_url: Option<String>,
+    /// Writes the run made before this deploy (`key rotate`'s new version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    written_before: Vec<String>,
+    #[serde(skip)]
+    command: &'static str,
+}
+
+impl View for OutcomeView<'_> {
+    fn json(&self) -> impl serde::Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        report::outcome_human(self.outcome)
+    }
+
+    fn markdown(&self, _: &Printer) -> String {
+        report::outcome_markdown(self.plan, self.outcome, self.command)
     }
 }
 

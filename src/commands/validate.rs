@@ -2,12 +2,11 @@
 
 use serde::Serialize;
 
+use super::view::{self, View};
 use crate::ExitStatus;
-use crate::cli::Output;
 use crate::config;
 use crate::error::{Category, Error};
 use crate::printer::Printer;
-use crate::report;
 use crate::settings::Globals;
 
 /// `validate --output json`.
@@ -93,27 +92,37 @@ pub(crate) fn run(
             errors.push(Invalid::of(&e));
             continue;
         }
-        if globals.output != Output::Json {
-            printer.data(&format!("ok: {} ({})", env.name, env.source.display()));
-        }
         valid.push(Valid {
             name: env.name.clone(),
             source: env.source.display().to_string(),
         });
     }
-    for e in &errors {
+    let report = Report {
+        schema_version: crate::plan::SCHEMA_VERSION,
+        environments: valid,
+        errors,
+    };
+    view::show(globals.output, printer, &report);
+    for e in &report.errors {
         printer.error(&e.message, e.hint.as_deref());
     }
-    let failed = !errors.is_empty();
-    if globals.output == Output::Json {
-        printer.data(&report::json(&Report {
-            schema_version: crate::plan::SCHEMA_VERSION,
-            environments: valid,
-            errors,
-        }));
-    }
-    match failed {
+    match !report.errors.is_empty() {
         false => Ok(ExitStatus::Success),
         true => Err(Error::Reported(Category::User)),
+    }
+}
+
+/// An `ok:` line per good file for people; every file, good or bad, in JSON.
+impl View for Report {
+    fn json(&self) -> impl Serialize + '_ {
+        self
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.environments
+            .iter()
+            .map(|v| format!("ok: {} ({})", v.name, v.source))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }

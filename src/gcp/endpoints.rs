@@ -141,7 +141,7 @@ impl Endpoints {
     }
 
     /// Every API at one base URL: the in-process emulator of `--sandbox`.
-    #[cfg(any(test, feature = "sandbox"))]
+    #[cfg(feature = "sandbox")]
     pub(crate) fn all_at(base: &str) -> Endpoints {
         Endpoints(Api::ALL.into_iter().map(|a| (a, normalize(base))).collect())
     }
