@@ -307,6 +307,10 @@ pub(crate) struct DeployArgs {
     /// config's guardrails apply. Not with --plan: a saved plan carries its own.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "plan")]
     pub(crate) set_env: Vec<(String, String)>,
+    /// Add a label to the service and its revisions (repeatable), over `service.labels`;
+    /// `commit-sha=SHA` names the commit deployed. Not with --plan.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "plan")]
+    pub(crate) label: Vec<(String, String)>,
     /// Build the image from this directory (as `gcloud run deploy --source`)
     /// and deploy it by digest; instead of `service.source`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "plan"])]
@@ -385,6 +389,10 @@ pub(crate) struct PlanArgs {
     /// config's guardrails apply. With --out, saved in the plan for `deploy --plan`.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env)]
     pub(crate) set_env: Vec<(String, String)>,
+    /// Add a label to the service and its revisions (repeatable), over `service.labels`;
+    /// `commit-sha=SHA` names the commit deployed. Not with --out.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_set_env, conflicts_with = "out")]
+    pub(crate) label: Vec<(String, String)>,
     /// Plan a build from this directory: what would be uploaded (files,
     /// size, the largest), without uploading.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "out"])]

@@ -81,6 +81,13 @@ pub(crate) enum Error {
         hint: String,
     },
 
+    #[error("--label `{given}`: {reason}; nothing was sent")]
+    Label {
+        given: String,
+        reason: String,
+        hint: String,
+    },
+
     /// A duration environment variable that does not parse (a set variable
     /// is meant: never silently replaced by the default).
     #[error("{var}: {cause}")]
@@ -359,6 +366,7 @@ impl Error {
             | Error::NoImage { .. }
             | Error::InvalidImage { .. }
             | Error::SetEnv { .. }
+            | Error::Label { .. }
             | Error::EnvDuration { .. }
             | Error::Source(_)
             | Error::SavedSourcePlan { .. } => Category::User,
@@ -414,7 +422,7 @@ impl Error {
             Error::Credentials(e) => Some(credentials_hint(e)),
             Error::Token { .. } | Error::NoCredentials => Some(AUTH_HINT.into()),
             Error::CredentialsRefused { from, .. } => Some(refused_hint(from)),
-            Error::SetEnv { hint, .. } => Some(hint.clone()),
+            Error::SetEnv { hint, .. } | Error::Label { hint, .. } => Some(hint.clone()),
             Error::EnvDuration { cause, .. } => Some(cause.hint()),
             Error::AfterWrites { cause, .. } => cause.hint(),
             Error::Deadline { .. } => Some(

@@ -120,5 +120,15 @@ fn world_for(env: &Environment) -> World {
             &payload,
         );
     }
+    // The image the config names, pushed (one outside Artifact Registry is
+    // deployed by its tag and needs nothing).
+    if let Some(image) = env.service.image.as_deref()
+        && matches!(
+            crate::plan::image::parse(image),
+            crate::plan::image::Reference::Registry(_)
+        )
+    {
+        b = b.image(image, None);
+    }
     b.build()
 }

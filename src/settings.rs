@@ -40,6 +40,8 @@ pub(crate) struct Globals {
     /// on (`--region`, or the region of `--target` or of the one target
     /// selected); see [`Globals::load`].
     pub(crate) region: Option<String>,
+    /// `GITHUB_SHA`: the commit a GitHub Actions run deploys (labelled `commit-sha`).
+    pub(crate) github_sha: Option<String>,
 }
 
 /// Where the sandbox's world comes from.
@@ -91,6 +93,7 @@ impl Globals {
         Ok(Globals {
             command,
             region: None,
+            github_sha: env.get("GITHUB_SHA").filter(|s| !s.trim().is_empty()),
             interrupt,
             ci,
             impersonate_service_account: g.impersonate_service_account,
@@ -224,6 +227,59 @@ pub(crate) fn apply_set_env(
     Ok(set.iter().map(|(n, _)| n.clone()).collect())
 }
 
+/// `--label KEY=VALUE` (deploy and plan) over `service.labels`, checked
+/// against Cloud Run's label rules before anything is sent, and the commit
+/// deployed: `--label commit-sha=...`, else `service.labels`' `commit-sha`,
+/// else `GITHUB_SHA` (lowercased, as google-github-actions/deploy-cloudrun's
+/// `defaultLabels` does) unless `service.labels: false`.
+pub(crate) fn apply_labels(
+    env: &mut Environment,
+    given: &[(String, String)],
+    github_sha: Option<&str>,
+) -> Result<(), Error> {
+    use crate::config::labels;
+    for (key, value) in given {
+        let refuse = |e: crate::config::InvalidValue| Error::Label {
+            given: format!("{key}={value}"),
+            reason: e.message().into(),
+            hint: e.hint().into(),
+        };
+        labels::label_key(key).map_err(refuse)?;
+        labels::label_value(key, value).map_err(refuse)?;
+        match key.as_str() {
+            labels::COMMIT_SHA => env.service.commit_sha = Some(value.clone()),
+            _ => {
+                env.service.labels.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let s = &mut env.service;
+    if s.commit_sha.is_none() && s.tool_labels {
+        s.commit_sha = github_sha.map(|sha| sha.trim().to_lowercase());
+    }
+    // The tool's own `managed-by`, the commit, and the rest: one count.
+    let count = s.labels.len()
+        + usize::from(s.tool_labels && !s.labels.contains_key(labels::MANAGED_BY))
+        + usize::from(s.commit_sha.is_some());
+    labels::label_count(count).map_err(|e| Error::Label {
+        given: given
+            .last()
+            .map(|(k, v)| format!("{k}={v}"))
+            .unwrap_or_default(),
+        reason: e.message().into(),
+        hint: e.hint().into(),
+    })?;
+    if let Some(sha) = &s.commit_sha {
+        labels::label_value(labels::COMMIT_SHA, sha).map_err(|e| Error::Label {
+            given: format!("{}={sha}", labels::COMMIT_SHA),
+            reason: e.message().into(),
+            hint: "GITHUB_SHA, or --label commit-sha=..., must be a commit id such as `0a1b2c3`"
+                .into(),
+        })?;
+    }
+    Ok(())
+}
+
 /// `plan --set-env ... --out FILE` saves the overrides in the plan file, so
 /// only values the plan itself shows may be saved: a credential-like name
 /// (allowed as a plain variable by `service.plain_env_allow`, but redacted in
@@ -286,6 +342,8 @@ pub(crate) struct DeploySettings {
     pub(crate) apply: ApplyOptions,
     /// `--set-env`.
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--label`.
+    pub(crate) labels: Vec<(String, String)>,
     /// `--no-traffic`, `--tag`, `--to-latest`.
     pub(crate) traffic: ReleaseTraffic,
 }
@@ -316,6 +374,7 @@ impl DeploySettings {
             dry_run: args.dry_run,
             saved_plan: args.plan,
             set_env: args.set_env,
+            labels: args.label,
             traffic: ReleaseTraffic {
                 no_traffic: args.no_traffic,
                 tag: args.tag,
@@ -337,6 +396,7 @@ impl DeploySettings {
             dry_run: false,
             saved_plan: None,
             set_env: vec![],
+            labels: vec![],
             traffic: ReleaseTraffic::default(),
             apply: globals.apply_options(false, DEFAULT_PROPAGATION_TIMEOUT),
         }
@@ -361,6 +421,8 @@ pub(crate) struct PlanSettings {
     pub(crate) out: Option<PathBuf>,
     /// `--set-env`.
     pub(crate) set_env: Vec<(String, String)>,
+    /// `--label`.
+    pub(crate) labels: Vec<(String, String)>,
     /// `--strict-iam`: what `deploy --strict-iam` would refuse.
     pub(crate) strict_iam: bool,
 }
@@ -379,6 +441,7 @@ impl PlanSettings {
             detailed_exitcode: args.detailed_exitcode,
             out: args.out,
             set_env: args.set_env,
+            labels: args.label,
             strict_iam: args.strict_iam,
         }
     }

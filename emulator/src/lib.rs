@@ -48,7 +48,7 @@ pub use clock::Clock;
 pub use fault::{Fault, FaultKind, status_for_code};
 pub use iam::{Binding, Condition, Policy};
 pub use journal::{Api, Chain, JournalEntry, critical_chain};
-pub use registry::PushedImage;
+pub use registry::{PushedImage, digest_for};
 pub use routes::{RouteSpec, routes};
 pub use run::{ResolvedSecret, Revision};
 pub use state::State;

@@ -17,7 +17,15 @@
 //!
 //! A build that pushes `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]` records the
 //! image (digest and tags) in the repository; pushing to a missing repository fails the build
-//! (see `build/mod.rs`).
+//! (see `build/mod.rs`). A world seeds images (`images:`), and a test moves a tag with
+//! `State::push_image`.
+//!
+//! `packages.tags.get` answers a docker image's tag as Artifact Registry does: the package id
+//! is the image path inside the repository with its slashes escaped, and the tag's `version`
+//! is `.../packages/PACKAGE/versions/sha256:...`
+//! (cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.tags;
+//! the method needs `artifactregistry.tags.get`,
+//! cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.tags/get).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -320,6 +328,61 @@ pub(crate) fn images(st: &State, name: &str) -> Vec<PushedImage> {
         .get(&parts.join("/"))
         .map(|r| r.images.clone())
         .unwrap_or_default()
+}
+
+/// `artifactregistry.projects.locations.repositories.packages.tags.get`: 404 when the
+/// repository, the package or the tag does not exist.
+pub(crate) fn get_tag(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let pid = project_id(c.st, &c.p[0])?;
+    let repo_key = format!(
+        "projects/{pid}/locations/{}/repositories/{}",
+        c.p[1], c.p[2]
+    );
+    let (package, tag) = (&c.p[3], &c.p[4]);
+    let name = format!("{repo_key}/packages/{}/tags/{tag}", escape(package));
+    crate::authz::require_on_project(c.st, "artifactregistry.tags.get", &name, &pid)?;
+    let repo =
+        c.st.registry
+            .repositories
+            .get(&repo_key)
+            .ok_or_else(|| ApiError::not_found(format!("Repository \"{repo_key}\" not found")))?;
+    let image = format!(
+        "{}-docker.pkg.dev/{}/{}/{package}",
+        repo.location, repo.project_id, repo.id
+    );
+    let found = repo
+        .images
+        .iter()
+        .find(|i| i.uri == image && i.tags.contains(tag))
+        .ok_or_else(|| ApiError::not_found("Requested entity was not found."))?;
+    Ok(json!({
+        "name": name,
+        "version": format!("{repo_key}/packages/{}/versions/{}", escape(package), found.digest),
+    }))
+}
+
+/// A package id as resource names carry it: slashes escaped.
+fn escape(package: &str) -> String {
+    package.replace('/', "%2F")
+}
+
+/// The digest a seeded image gets when its world names none: derived from the image name,
+/// so that every run of a world agrees.
+pub fn digest_for(image: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{:x}", Sha256::digest(image.as_bytes()))
+}
+
+/// Records `image` (`LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE[:TAG]`) as pushed with
+/// `digest`, creating its repository when missing, as a push by its owner would (the tag
+/// moves to it). `false` for an image outside Artifact Registry.
+pub(crate) fn seed_image(st: &mut State, image: &str, digest: &str) -> bool {
+    let Some((key, _, _)) = parse_image(st, image) else {
+        return false;
+    };
+    let parts: Vec<&str> = key.split('/').collect();
+    seed(st, parts[1], parts[3], parts[5]);
+    push(st, image, digest, &[])
 }
 
 /// Creates a docker repository now, as its owner would.

@@ -430,6 +430,37 @@ async fn source_deploy_fields_are_declared_in_the_schemas() {
     server.shutdown().await;
 }
 
+/// `packages.tags.get` for a seeded image whose path has a slash: the package id is
+/// escaped in the path and in the names answered, and a moved tag names the new version.
+#[tokio::test]
+async fn image_tag_fields_are_declared_in_the_schemas() {
+    let image = "us-docker.pkg.dev/acme/images/team/api";
+    let world = World::builder()
+        .project("acme", 42)
+        .image(&format!("{image}:latest"), Some("sha256:aaaa"))
+        .build();
+    let emu = Emulator::new(world, Options::default());
+    let server = emu.serve().await.unwrap();
+    let path = "/v1/projects/acme/locations/us/repositories/images/packages/team%2Fapi/tags/latest";
+    let tag = ok(server.url(), "GET", path.into(), None).await;
+    assert_declared("artifactregistry.v1.json", "Tag", &tag);
+    let package = "projects/acme/locations/us/repositories/images/packages/team%2Fapi";
+    assert_eq!(tag["name"], format!("{package}/tags/latest"));
+    assert_eq!(tag["version"], format!("{package}/versions/sha256:aaaa"));
+    emu.with_state(|st| assert!(st.push_image(&format!("{image}:latest"), "sha256:bbbb")));
+    let moved = ok(server.url(), "GET", path.into(), None).await;
+    assert_eq!(moved["version"], format!("{package}/versions/sha256:bbbb"));
+    let (status, _) = common::call(
+        &server.url(),
+        "GET",
+        &path.replace("/latest", "/nope"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    server.shutdown().await;
+}
+
 #[test]
 fn the_schema_walk_catches_undeclared_fields() {
     let doc = load("secretmanager.v1.json");

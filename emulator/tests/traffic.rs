@@ -1,8 +1,9 @@
 //! Cloud Run's traffic as the emulator models it: LATEST follows the latest ready revision,
 //! named targets stay, tags get URLs, percents total 100, a too-long tag is refused with
-//! Google's message, and `revisions.list` pages in no particular order.
+//! Google's message, `revisions.list` pages in no particular order, and traffic cannot move
+//! to a revision pinned to a secret version that is no longer enabled.
 
-use autosre_emulator::{Options, World};
+use autosre_emulator::{Options, VersionState, World};
 use serde_json::{Value, json};
 
 mod common;
@@ -181,4 +182,101 @@ async fn revisions_list_pages_and_every_revision_is_listed_once() {
         by_age.reverse();
         by_age
     });
+}
+
+/// A revision pinned to a secret version disabled since cannot start an instance, so traffic
+/// cannot move to it (cloud.google.com/run/docs/configuring/services/secrets: "If the secret
+/// retrieval process fails, the instance doesn't start"): the operation fails, the service's
+/// Ready condition fails with SECRETS_ACCESS_CHECK_FAILED, and traffic keeps serving where it
+/// did. With the version enabled again, the same move succeeds.
+#[tokio::test]
+async fn traffic_cannot_move_to_a_revision_pinned_to_a_disabled_version() {
+    let sa = "run@acme.iam.gserviceaccount.com";
+    let with_version = |v: &str, i: &str| {
+        json!({"serviceAccount": sa, "containers": [{"image": i, "env": [
+            {"name": "K", "valueSource": {"secretKeyRef": {"secret": "k", "version": v}}}]}]})
+    };
+    let world = World::builder()
+        .project("acme", 42)
+        .service_account(sa)
+        .secret("acme", "k")
+        .secret_version("acme", "k", VersionState::Enabled, b"one")
+        .secret_version("acme", "k", VersionState::Enabled, b"two")
+        .project_binding(
+            "acme",
+            "roles/secretmanager.secretAccessor",
+            &format!("serviceAccount:{sa}"),
+        )
+        .build();
+    let options = Options {
+        operation_polls: 0,
+        ..Options::default()
+    };
+    let (emu, url) = start(world, options).await;
+    let (status, body) = call(
+        &url,
+        "PATCH",
+        &format!("/v2/{SVC}?allowMissing=true"),
+        Some(json!({"template": with_version("1", "x/y:1")})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let svc = service(&url).await;
+    assert!(svc["latestReadyRevision"].is_string(), "{svc}");
+    let first = short(&svc["latestReadyRevision"]);
+    let (status, body) = patch(&url, json!({"template": with_version("2", "x/y:2")})).await;
+    assert_eq!(status, 200, "{body}");
+    let second = short(&service(&url).await["latestReadyRevision"]);
+    assert_ne!(first, second);
+
+    emu.with_state(|st| st.disable_secret_version("acme", "k", 1));
+    let to_first = json!({"template": with_version("2", "x/y:2"), "traffic": [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": first, "percent": 100}]});
+    let (status, op) = patch(&url, to_first.clone()).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["done"], true, "{op}");
+    assert_eq!(op["error"]["code"], 13, "{op}");
+    let message = op["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "Revision '{first}' is not ready and cannot serve traffic."
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("versions/1] is in DISABLED state"),
+        "{message}"
+    );
+    let svc = service(&url).await;
+    assert_eq!(
+        svc["terminalCondition"]["state"], "CONDITION_FAILED",
+        "{svc}"
+    );
+    assert_eq!(
+        svc["terminalCondition"]["reason"],
+        "SECRETS_ACCESS_CHECK_FAILED"
+    );
+    // The request is kept; what serves is what served.
+    assert_eq!(svc["traffic"][0]["revision"], first.as_str());
+    assert_eq!(
+        svc["trafficStatuses"][0]["revision"],
+        second.as_str(),
+        "{svc}"
+    );
+    assert_eq!(svc["trafficStatuses"][0]["percent"], 100);
+
+    emu.with_state(|st| st.enable_secret_version("acme", "k", 1));
+    let (status, op) = patch(&url, to_first).await;
+    assert_eq!(status, 200, "{op}");
+    assert!(op.get("error").is_none(), "{op}");
+    let svc = service(&url).await;
+    assert_eq!(
+        svc["terminalCondition"]["state"], "CONDITION_SUCCEEDED",
+        "{svc}"
+    );
+    assert_eq!(
+        svc["trafficStatuses"][0]["revision"],
+        first.as_str(),
+        "{svc}"
+    );
 }

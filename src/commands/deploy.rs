@@ -50,6 +50,7 @@ pub(crate) async fn run(
         Some(s) => crate::settings::apply_set_env(&mut env, &s.set_env_pairs())?,
         None => crate::settings::apply_set_env(&mut env, &settings.set_env)?,
     };
+    crate::settings::apply_labels(&mut env, &settings.labels, globals.github_sha.as_deref())?;
     // A tag Cloud Run would refuse is refused here, before anything is sent.
     if let Some(tag) = &settings.traffic.tag {
         crate::plan::traffic::check_tag(tag, &env.service.name).map_err(|message| {

@@ -16,6 +16,7 @@ pub(crate) async fn run(
 ) -> Result<ExitStatus, Error> {
     let mut env = globals.load(&settings.env)?;
     let set_env = crate::settings::apply_set_env(&mut env, &settings.set_env)?;
+    crate::settings::apply_labels(&mut env, &settings.labels, globals.github_sha.as_deref())?;
     // Judged before `--image` or a build can change it, as `deploy --plan`
     // judges it.
     let config_sha256 = crate::plan::saved::environment_sha256(&env);

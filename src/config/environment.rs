@@ -175,6 +175,17 @@ pub(crate) struct ServiceSpec {
     pub(crate) pin_secret_versions: bool,
     /// Where each deploy sends traffic (`service.traffic`, default `latest`).
     pub(crate) traffic: TrafficMode,
+    /// Labels for the service and its revisions (`service.labels`, then `--label`), without
+    /// `commit-sha` (see `commit_sha`).
+    pub(crate) labels: BTreeMap<String, String>,
+    /// Whether the tool adds its own labels (`managed-by`, and `commit-sha` from
+    /// `GITHUB_SHA`); `service.labels: false` turns them off.
+    pub(crate) tool_labels: bool,
+    /// The commit deployed, labelled `commit-sha`: from `--label`, `service.labels` or
+    /// `GITHUB_SHA`. Metadata of the run, not of the config: never part of a comparison, so
+    /// it is not hashed into saved plans either.
+    #[serde(skip)]
+    pub(crate) commit_sha: Option<String>,
 }
 
 /// `service.traffic`: what a deploy does with the live traffic split.

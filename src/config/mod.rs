@@ -53,6 +53,7 @@ mod defaults;
 mod environment;
 mod error;
 mod guardrails;
+pub(crate) mod labels;
 mod problems;
 mod raw;
 mod redact;

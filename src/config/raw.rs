@@ -218,6 +218,79 @@ pub(super) struct RawService {
         extend("default" = defaults::TRAFFIC)
     )]
     pub(crate) traffic: Option<Spanned<Text>>,
+    /// Labels on the service and its revisions, besides the tool's own (`managed-by:
+    /// autosre-deploy`, and `commit-sha` from GITHUB_SHA): lowercase letters, digits, `_` and
+    /// `-`, at most 63 characters, keys starting with a letter. `false`: none of the tool's
+    /// own labels. Labels set by others are kept.
+    #[schemars(with = "Option<schema::Labels>", extend("default" = {}))]
+    pub(crate) labels: Option<Spanned<RawLabels>>,
+}
+
+/// `service.labels`: a mapping of labels, or `false`.
+#[derive(Debug)]
+pub(super) enum RawLabels {
+    Map(Vec<(Spanned<String>, Spanned<EnvValue>)>),
+    /// A boolean: `false` turns the tool's labels off (`true` is refused at resolve).
+    Flag(bool),
+    /// Anything else, by what it is.
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for RawLabels {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LabelsVisitor;
+
+        impl<'de> Visitor<'de> for LabelsVisitor {
+            type Value = RawLabels;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of labels, or false")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawLabels, E> {
+                Ok(RawLabels::Flag(v))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawLabels, E> {
+                Ok(RawLabels::Other("a string"))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawLabels, E> {
+                Ok(RawLabels::Other("a number"))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawLabels, E> {
+                Ok(RawLabels::Other("a number"))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawLabels, E> {
+                Ok(RawLabels::Other("a number"))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<RawLabels, E> {
+                Ok(RawLabels::Map(Vec::new()))
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<RawLabels, E> {
+                Ok(RawLabels::Map(Vec::new()))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawLabels, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(RawLabels::Other("a list"))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawLabels, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    entries.push((key, map.next_value::<Spanned<EnvValue>>()?));
+                }
+                Ok(RawLabels::Map(entries))
+            }
+        }
+
+        deserializer.deserialize_any(LabelsVisitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

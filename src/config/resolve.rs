@@ -427,6 +427,7 @@ fn resolve_service(
     };
     let env = resolve_env(p, encryption_key, raw.env.as_ref());
     let secrets = resolve_secrets(p, &env, raw.secrets.as_ref());
+    let (labels, tool_labels, commit_sha) = super::labels::resolve(p, raw.labels.as_ref());
 
     Some(ServiceSpec {
         name: name?,
@@ -458,5 +459,8 @@ fn resolve_service(
         secrets,
         pin_secret_versions,
         traffic: traffic?,
+        labels,
+        tool_labels,
+        commit_sha,
     })
 }

@@ -158,6 +158,33 @@ impl JsonSchema for RegionEntry {
     }
 }
 
+/// `service.labels`, for the schema only: a mapping of labels, or `false`.
+pub(super) struct Labels;
+
+impl JsonSchema for Labels {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Labels".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                {
+                    "type": "object",
+                    "propertyNames": { "type": "string", "pattern": "^[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}$" },
+                    "additionalProperties": { "type": "string", "pattern": "^[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}$" },
+                    "maxProperties": 64
+                },
+                { "const": false }
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

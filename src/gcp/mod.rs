@@ -165,6 +165,7 @@ macro_rules! iam_call {
     };
 }
 
+mod images;
 mod permissions;
 mod run;
 pub(crate) mod secrets;

@@ -117,6 +117,9 @@ pub(crate) struct LiveState {
     pub(crate) key_payload: KeyPayload,
     /// Who a source deploy's build runs as (`None` without a build).
     pub(crate) build_account: Option<BuildAccount>,
+    /// The image's Artifact Registry tag and what `tags.get` answered
+    /// (`None` when the image is not such a tag; see `image.rs`).
+    pub(crate) image_tag: Option<(super::image::TagRef, super::image::TagRead)>,
     /// What a source deploy writes to before its rollout (`None` without a
     /// build).
     pub(crate) staging: Option<Staging>,
@@ -380,6 +383,13 @@ pub(crate) async fn read(
             },
         })
     };
+    // The digest the image's tag names now.
+    let image_tag = async {
+        match &needs.image_tag {
+            Some(t) => Ok(Some((t.clone(), super::image::read(google, t).await?))),
+            None => Ok(None),
+        }
+    };
     let staging = async {
         match source {
             Some(s) => staging::read(google, env, s).await.map(Some),
@@ -397,7 +407,13 @@ pub(crate) async fn read(
     let (((phase1, answers), build_account), staging) = join(
         join(
             join(
-                try_join5(number, configured_account, secrets, project_policy, service),
+                try_join5(
+                    number,
+                    configured_account,
+                    secrets,
+                    project_policy,
+                    try_join(service, image_tag),
+                ),
                 tests,
             ),
             build_account,
@@ -410,7 +426,7 @@ pub(crate) async fn read(
         configured_account,
         (secrets, versions),
         project_policy,
-        (service, service_policy),
+        ((service, service_policy), image_tag),
     ) = phase1?;
 
     let mut live = LiveState {
@@ -422,6 +438,7 @@ pub(crate) async fn read(
         service,
         service_policy,
         build_account,
+        image_tag,
         staging: staging?,
         ..LiveState::default()
     };

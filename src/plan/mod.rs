@@ -22,6 +22,7 @@
 //! preview cannot drift from what happens.
 
 pub(crate) mod compute;
+pub(crate) mod image;
 pub(crate) mod key;
 pub(crate) mod live;
 pub(crate) mod names;
@@ -198,6 +199,10 @@ pub(crate) struct Plan {
     pub(crate) iam: Vec<IamChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) service: Option<ServiceChange>,
+    /// The image as given and as deployed: a tag resolved to its digest
+    /// (see [`image`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<image::ImageResolution>,
     /// A source deploy: what is uploaded and built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) source: Option<crate::source::build::SourcePlan>,

@@ -31,6 +31,9 @@ pub(crate) struct Needs {
     pub(crate) iap: bool,
     /// The image is built from source first (`service.source`, `--source`).
     pub(crate) build: bool,
+    /// The Artifact Registry tag the image names, resolved to its digest
+    /// (see `image.rs`).
+    pub(crate) image_tag: Option<super::image::TagRef>,
 }
 
 impl Needs {
@@ -61,6 +64,7 @@ impl Needs {
             service: matches!(target, Target::Deploy { .. }),
             iap,
             build,
+            image_tag: super::image::tag_to_read(target, build),
             uses,
         }
     }

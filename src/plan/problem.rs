@@ -45,6 +45,11 @@ pub(crate) enum ProblemKind {
     NoTrafficOnFirstDeploy,
     /// A revision traffic would move to cannot start (`promote`, `rollback`).
     RevisionCannotStart,
+    /// The image's Artifact Registry tag does not exist.
+    ImageTagNotFound,
+    /// The deploying identity may not read the image's tag
+    /// (`artifactregistry.tags.get`), so it cannot be resolved to a digest.
+    ImageTagUnreadable,
 }
 
 /// Something a reviewer should know that does not stop the deploy.
@@ -96,6 +101,9 @@ pub(crate) enum WarningKind {
     /// `grant` leaves `iap:` to `deploy`: the IAP resource and its agent's
     /// invoker grant belong to the service.
     IapLeftToDeploy,
+    /// The image is in a registry the tool cannot ask: deployed by its tag,
+    /// so a moved tag is not noticed.
+    ImageTagNotResolved,
 }
 
 #[cfg(test)]
@@ -103,7 +111,7 @@ mod tests {
     use super::*;
 
     /// Every problem kind, by [`problem_index`]'s order.
-    const PROBLEMS: [ProblemKind; 13] = [
+    const PROBLEMS: [ProblemKind; 15] = [
         ProblemKind::KeyNotWired,
         ProblemKind::KeyWiredToOtherSecret,
         ProblemKind::SecretNotFound,
@@ -117,6 +125,8 @@ mod tests {
         ProblemKind::KeyChecksumMismatch,
         ProblemKind::NoTrafficOnFirstDeploy,
         ProblemKind::RevisionCannotStart,
+        ProblemKind::ImageTagNotFound,
+        ProblemKind::ImageTagUnreadable,
     ];
 
     /// Exhaustive: a new kind does not compile until it is listed above.
@@ -135,10 +145,12 @@ mod tests {
             ProblemKind::KeyChecksumMismatch => 10,
             ProblemKind::NoTrafficOnFirstDeploy => 11,
             ProblemKind::RevisionCannotStart => 12,
+            ProblemKind::ImageTagNotFound => 13,
+            ProblemKind::ImageTagUnreadable => 14,
         }
     }
 
-    const WARNINGS: [WarningKind; 15] = [
+    const WARNINGS: [WarningKind; 16] = [
         WarningKind::PlainCredentialInLiveService,
         WarningKind::ValidationAwaitsGrants,
         WarningKind::NotValidatedByCloudRun,
@@ -154,6 +166,7 @@ mod tests {
         WarningKind::EncryptionKeyUnpinned,
         WarningKind::IapLeftToDeploy,
         WarningKind::TrafficPinned,
+        WarningKind::ImageTagNotResolved,
     ];
 
     fn warning_index(k: WarningKind) -> usize {
@@ -173,6 +186,7 @@ mod tests {
             WarningKind::EncryptionKeyUnpinned => 12,
             WarningKind::IapLeftToDeploy => 13,
             WarningKind::TrafficPinned => 14,
+            WarningKind::ImageTagNotResolved => 15,
         }
     }
 

@@ -141,6 +141,16 @@ pub(crate) struct ServiceView {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) iap_enabled: bool,
     pub(crate) env: BTreeMap<String, EnvValue>,
+    /// The labels the config asks for on the service and its revisions (the
+    /// tool's `managed-by` among them); others' labels are neither shown nor
+    /// touched. A live label counts only when the service and its template
+    /// both carry it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) labels: BTreeMap<String, String>,
+    /// The commit deployed (`commit-sha`): written with any change, never
+    /// compared, so a new commit alone is no change (see `docs/configuration.md`).
+    #[serde(skip)]
+    pub(crate) commit_sha: Option<String>,
 }
 
 /// Diff fields that are fields of the Service, outside its template: a
@@ -218,6 +228,13 @@ pub(crate) fn view_of(service: &Service, project_ids: &[&str]) -> ServiceView {
         invoker_iam_disabled: service.invoker_iam_disabled,
         iap_enabled: service.iap_enabled,
         env,
+        labels: service
+            .labels
+            .iter()
+            .filter(|(k, v)| template.labels.get(*k) == Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        commit_sha: None,
     }
 }
 
@@ -283,6 +300,13 @@ pub(crate) fn apply_view(live: Option<&Service>, name: &str, view: &ServiceView)
     service.template = Some(template);
     service.invoker_iam_disabled = view.invoker_iam_disabled;
     service.iap_enabled = view.iap_enabled;
+    // Ours on both, others' kept (as gcloud's `--update-labels`).
+    for (k, v) in &view.labels {
+        service.labels.insert(k.clone(), v.clone());
+        if let Some(t) = service.template.as_mut() {
+            t.labels.insert(k.clone(), v.clone());
+        }
+    }
     drop_system_keys(&mut service);
     service
 }
@@ -390,6 +414,12 @@ pub(crate) fn diff(live: Option<&ServiceView>, desired: &ServiceView) -> Vec<Fie
             });
         }
     }
+    // Labels the config asks for, where the live service lacks them; a label
+    // no longer asked for stays (it may be anyone's).
+    out.extend(desired.labels.iter().filter_map(|(k, after)| {
+        let before = live.and_then(|l| l.labels.get(k));
+        compare(format!("labels.{k}"), before.cloned(), Some(after.clone()))
+    }));
     // Env vars: every name in either, desired ones first, then removals.
     let empty = BTreeMap::new();
     let live_env = live.map(|l| &l.env).unwrap_or(&empty);

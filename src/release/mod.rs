@@ -261,6 +261,10 @@ pub(crate) struct MovePlan {
     pub(crate) service: String,
     /// The revision traffic moves to.
     pub(crate) revision: String,
+    /// The image that revision runs: by digest for one deployed by the tool,
+    /// so a move names exactly the build it serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<String>,
     pub(crate) percent: i32,
     /// What serves now.
     pub(crate) serving: Vec<Share>,
@@ -301,6 +305,13 @@ pub(crate) fn plan_move(
         region: env.region.to_string(),
         service: env.service.name.to_string(),
         revision: revision.to_string(),
+        image: live
+            .revisions
+            .iter()
+            .find(|r| short(&r.name) == revision)
+            .and_then(|r| r.containers.first())
+            .map(|c| c.image.clone())
+            .filter(|i| !i.is_empty()),
         percent,
         changes: !traffic::same(&before, &after),
         serving,

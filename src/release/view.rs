@@ -38,6 +38,12 @@ pub(crate) fn move_text(plan: &MovePlan, markdown: bool) -> String {
             let _ = writeln!(s, "       -> {}", describe(&plan.after));
         }
     }
+    if let Some(i) = &plan.image {
+        let _ = match markdown {
+            true => writeln!(s, "\nImage: `{i}`"),
+            false => writeln!(s, "  image: {i}"),
+        };
+    }
     if let Some(r) = &plan.records {
         let _ = writeln!(
             s,

@@ -14,6 +14,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::plan::image::ImageResolution;
 use crate::plan::permissions::PermissionStatus;
 use crate::plan::service::{FieldChange, Op};
 use crate::plan::{
@@ -103,7 +104,7 @@ fn render(plan: &Plan, format: Format<'_>, command: &'static str) -> String {
         r.source(source);
     }
     if let Some(svc) = &plan.service {
-        r.service(svc);
+        r.service(svc, plan.image.as_ref());
     }
     r.warnings(&plan.warnings);
     r.problems(&plan.preflight.problems);
@@ -388,7 +389,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn service(&mut self, svc: &ServiceChange) {
+    fn service(&mut self, svc: &ServiceChange, image: Option<&ImageResolution>) {
         let title = format!(
             "Cloud Run service {} {}",
             self.code(&svc.name),
@@ -412,6 +413,13 @@ impl Renderer<'_> {
                 "\nNew revision: {new_revision}. Traffic: {}.",
                 svc.traffic
             )),
+        }
+        // The image as given and the build it names: `:latest -> sha256:…`.
+        if let Some(i) = image {
+            match self.format {
+                Format::Text(_) => self.line(format_args!("  image: {}", i.shown())),
+                Format::Markdown => self.line(format_args!("\nImage: `{}`.", i.shown())),
+            }
         }
     }
 

@@ -23,7 +23,7 @@ fn preflight_world(account: bool, key_versions: &[(VersionState, &[u8])]) -> Wor
     for (state, payload) in key_versions {
         b = b.secret_version(PROJECT, key, *state, payload);
     }
-    b.build()
+    with_staging_images(b).build()
 }
 
 /// A staging deploy of `image` instead of the config's.
@@ -68,9 +68,10 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
     // every secret wired as an env var by reference.
     let svc = h.emulator.service(SERVICE).expect("service created");
     let c = &svc["template"]["containers"][0];
+    // By the digest its tag names (issue: images by digest).
     assert_eq!(
         c["image"],
-        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2026.11.28"
+        format!("{STAGING_IMAGE}@{}", staging_digest("2026.11.28"))
     );
     assert_eq!(svc["template"]["serviceAccount"], SA);
     let key = c["env"]
@@ -268,14 +269,18 @@ async fn image_flag_overrides_the_config() {
     let h = Harness::start_staging(staging_world().build()).await;
     assert_eq!(h.run(&["deploy", "--env", "staging"]).await.code, 0);
     h.emulator.clear_journal();
-    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:hotfix").await;
+    let run = deploy_image(
+        &h,
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:hotfix",
+    )
+    .await;
     run.assert_code(0);
     // Only the service changes: no IAM write.
     assert_eq!(h.write_rpcs(), ["run.projects.locations.services.patch"]);
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
         svc["template"]["containers"][0]["image"],
-        "us-docker.pkg.dev/acme/autosre/autosre:hotfix"
+        format!("{STAGING_IMAGE}@{}", staging_digest("hotfix"))
     );
     assert_eq!(h.emulator.revisions(SERVICE).len(), 2);
 }
@@ -332,7 +337,11 @@ async fn a_failing_revision_reports_googles_message_and_keeps_traffic() {
         .before_request("PATCH", "/services/autosre", |state| {
             state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
         });
-    let run = deploy_image(&h, "us-docker.pkg.dev/acme/autosre/autosre:next").await;
+    let run = deploy_image(
+        &h,
+        "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next",
+    )
+    .await;
     run.assert_code(1);
     // Google's message, and that traffic stays on the first revision.
     run.assert_stderr_contains(&format!("traffic stays on revision {first}"));
@@ -510,6 +519,8 @@ async fn the_sandbox_can_be_seeded_from_a_world_file() {
         versions: [{{data: b}}]
       - id: sre-agent-encryption-key
         versions: [{{data: {key}, state: {key_state}}}]
+images:
+  - image: {STAGING_IMAGE}:2026.11.28
 ",
             key = std::str::from_utf8(KEY).unwrap()
         )

@@ -493,6 +493,7 @@ async fn a_missing_runtime_account_is_a_preflight_problem() {
             .secret_version(PROJECT, "gemini-api-key", VersionState::Enabled, PAYLOAD)
             .secret(PROJECT, "google-client-id")
             .secret_version(PROJECT, "google-client-id", VersionState::Enabled, PAYLOAD)
+            .image(&format!("{STAGING_IMAGE}:2026.11.28"), None)
             .build(),
     )
     .await;

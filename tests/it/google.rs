@@ -233,7 +233,8 @@ async fn system_annotations_of_a_gcloud_deploy_are_dropped_and_the_plan_says_so(
 
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
-        svc["template"]["containers"][0]["image"], NEXT_IMAGE,
+        svc["template"]["containers"][0]["image"],
+        format!("{STAGING_IMAGE}@{}", staging_digest("next")),
         "{svc}"
     );
     let system = |key: &str| {

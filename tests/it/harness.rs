@@ -77,8 +77,32 @@ pub(crate) fn staging_unpinned() -> String {
     config
 }
 
+/// The staging image repository's image, without a tag.
+pub(crate) const STAGING_IMAGE: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre";
+
+/// The tags of [`STAGING_IMAGE`] pushed in [`staging_world`]: the config's,
+/// and those the tests and docs deploy. A tag not here does not exist.
+pub(crate) const STAGING_TAGS: [&str; 16] = [
+    "2026.11.28",
+    "2026.11.27",
+    "2026.12.01",
+    "2026.10.01",
+    "next",
+    "hotfix",
+    "other",
+    "latest",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+];
+
 /// The world `config/staging.yaml` deploys into: project, runtime account,
-/// and an enabled version of each of its three secrets.
+/// an enabled version of each of its three secrets, and its image's tags.
 pub(crate) fn staging_world() -> autosre_emulator::WorldBuilder {
     let mut b = World::builder()
         .project(PROJECT, NUMBER)
@@ -93,7 +117,23 @@ pub(crate) fn staging_world() -> autosre_emulator::WorldBuilder {
             .secret(PROJECT, s)
             .secret_version(PROJECT, s, VersionState::Enabled, payload_for(s));
     }
-    b
+    with_staging_images(b)
+}
+
+/// `b` with the staging images pushed: [`STAGING_TAGS`] of [`STAGING_IMAGE`],
+/// and `billing:1`.
+pub(crate) fn with_staging_images(
+    mut b: autosre_emulator::WorldBuilder,
+) -> autosre_emulator::WorldBuilder {
+    for tag in STAGING_TAGS {
+        b = b.image(&format!("{STAGING_IMAGE}:{tag}"), None);
+    }
+    b.image("us-docker.pkg.dev/acme-sre-staging/billing/billing:1", None)
+}
+
+/// The digest [`staging_world`] gives `STAGING_IMAGE:tag`.
+pub(crate) fn staging_digest(tag: &str) -> String {
+    autosre_emulator::digest_for(&format!("{STAGING_IMAGE}:{tag}"))
 }
 
 /// From `grant_permissions.py`, the script `config/example.yaml` replaces: one
@@ -147,7 +187,23 @@ pub(crate) fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
             payload_for(s),
         );
     }
-    b
+    with_example_images(b)
+}
+
+/// `b` with the images `config/example.yaml`, its docs and the benchmark deploy.
+pub(crate) fn with_example_images(
+    b: autosre_emulator::WorldBuilder,
+) -> autosre_emulator::WorldBuilder {
+    b.image(
+        "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:latest",
+        None,
+    )
+    .image("us-docker.pkg.dev/autosre-example/autosre/autosre:2", None)
+    // The benchmark's image-only change (`benches/deploy.rs`).
+    .image(
+        "us-central1-docker.pkg.dev/autosre-example/autosre/autosre:bench-2",
+        None,
+    )
 }
 
 pub(crate) struct Harness {

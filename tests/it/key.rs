@@ -45,7 +45,7 @@ fn world_without_key() -> autosre_emulator::WorldBuilder {
             .secret(PROJECT, s)
             .secret_version(PROJECT, s, VersionState::Enabled, PAYLOAD);
     }
-    b
+    with_staging_images(b)
 }
 
 /// The staging world whose key secret holds `key`.
@@ -337,6 +337,7 @@ async fn without_payload_access_the_format_is_not_verified_and_deploy_goes_on() 
         "roles/iam.serviceAccountUser",
         "roles/iam.serviceAccountAdmin",
         "roles/resourcemanager.projectIamAdmin",
+        "roles/artifactregistry.reader",
     ] {
         world = world.project_binding(PROJECT, r, MEMBER);
     }

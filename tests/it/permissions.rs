@@ -27,8 +27,10 @@ fn world(roles: &[&str]) -> World {
 }
 
 /// Every role a staging deploy needs: Cloud Run, acting as the runtime
-/// account, the project, secret and account policies.
-const EVERYTHING: [&str; 5] = [
+/// account, the project, secret and account policies, and reading the
+/// image's tag.
+const EVERYTHING: [&str; 6] = [
+    "roles/artifactregistry.reader",
     "roles/run.developer",
     "roles/iam.serviceAccountUser",
     "roles/iam.serviceAccountAdmin",

@@ -436,7 +436,8 @@ async fn a_saved_plan_is_refused_after_someone_else_deploys() {
     assert!(h.writes().is_empty(), "{:?}", h.write_rpcs());
     let svc = h.emulator.service(SERVICE).unwrap();
     assert_eq!(
-        svc["template"]["containers"][0]["image"], hotfix,
+        svc["template"]["containers"][0]["image"],
+        format!("{STAGING_IMAGE}@{}", staging_digest("hotfix")),
         "the hotfix stays"
     );
 }

@@ -466,6 +466,35 @@ async fn rollback_refuses_a_revision_pinned_to_a_disabled_version() {
     );
 }
 
+/// The version disabled between the plan and the write: the tool's check
+/// passed, Cloud Run refuses to route to a revision that cannot start, the
+/// rollback fails with Google's words and traffic stays where it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_to_a_revision_whose_version_is_disabled_meanwhile_fails_and_traffic_stays() {
+    let (h, first) = deployed().await;
+    h.run(&["key", "rotate", "--env", "staging", "--no-deploy"])
+        .await
+        .assert_code(0);
+    deploy(&h, "2", &[]).await.assert_code(0);
+    let second = latest_ready(&h);
+    h.emulator
+        .before_request("PATCH", "/services/autosre", |state| {
+            state.disable_secret_version(PROJECT, "sre-agent-encryption-key", 1);
+        });
+    let run = h.run(&["rollback", "--env", "staging"]).await;
+    run.assert_code(1);
+    run.assert_all_contains(&format!(
+        "Revision '{first}' is not ready and cannot serve traffic."
+    ));
+    run.assert_all_contains("is in DISABLED state");
+    assert_eq!(split(&h), [(second, 100)]);
+    let svc = h.emulator.service(SERVICE).unwrap();
+    assert_eq!(
+        svc["terminalCondition"]["reason"],
+        "SECRETS_ACCESS_CHECK_FAILED"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn history_lists_revisions_newest_first_in_each_format() {
     let (h, first) = deployed().await;
@@ -480,7 +509,8 @@ async fn history_lists_revisions_newest_first_in_each_format() {
     let (a, b) = (out.find(&second).unwrap(), out.find(&first).unwrap());
     assert!(a < b, "newest first:\n{out}");
     run.assert_stdout_contains(&format!("{first} 100% ready"));
-    run.assert_stdout_contains(&format!("{IMAGE}:2"));
+    // The build each revision runs: the digest `:2` named at its deploy.
+    run.assert_stdout_contains(&format!("{IMAGE}@{}", staging_digest("2")));
     run.assert_stdout_contains("tag: canary https://canary---autosre-");
     run.assert_stdout_contains("SRE_AGENT_ENCRYPTION_KEY=sre-agent-encryption-key:1");
     run.assert_stdout_contains(&format!("autosre-deploy {}", env!("CARGO_PKG_VERSION")));

@@ -164,7 +164,7 @@ async fn service_source_is_relative_to_the_config_file() {
             "--env",
             "staging",
             "--image",
-            "us-docker.pkg.dev/p/r/i:2",
+            "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:2",
             "--output",
             "json",
         ])

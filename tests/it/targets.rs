@@ -234,6 +234,11 @@ fn latest_ready(h: &Harness, service: &str) -> String {
 
 const NEXT: &str = "us-docker.pkg.dev/acme-sre-staging/autosre/autosre:next";
 
+/// What a deploy of [`NEXT`] sends: its tag resolved to the digest.
+fn next_by_digest() -> String {
+    format!("{STAGING_IMAGE}@{}", staging_digest("next"))
+}
+
 #[tokio::test]
 async fn fail_fast_rolls_out_no_target_after_a_failed_one() {
     let h = deployed_then_europe_fails().await;
@@ -300,7 +305,7 @@ async fn keep_going_rolls_out_the_others_and_still_fails() {
         "a failed target's traffic never moves"
     );
     let us = h.emulator.service(SERVICE).unwrap();
-    assert_eq!(us["template"]["containers"][0]["image"], NEXT);
+    assert_eq!(us["template"]["containers"][0]["image"], next_by_digest());
 }
 
 #[tokio::test]
@@ -341,7 +346,7 @@ async fn a_saved_plan_of_several_targets_is_refused_when_one_drifted() {
     h.run(&["deploy", "--plan", file]).await.assert_code(0);
     assert_eq!(
         h.emulator.service(SERVICE).unwrap()["template"]["containers"][0]["image"],
-        NEXT
+        next_by_digest()
     );
     // An edited file is refused.
     let text = std::fs::read_to_string(file).unwrap();
@@ -401,6 +406,10 @@ fn fleet_world(projects: usize) -> autosre_emulator::WorldBuilder {
                 payload_for(s),
             );
         }
+        // The image `fleet_config` deploys, pushed in the project's own registry.
+        let image =
+            format!("{STAGING_IMAGE}:{}", STAGING_TAGS[0]).replace("acme-sre-staging", &project);
+        b = b.image(&image, None);
     }
     b
 }

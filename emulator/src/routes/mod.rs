@@ -268,6 +268,7 @@ pub(crate) fn table() -> &'static [Route] {
             // Artifact Registry v1.
             r(AR, "artifactregistry.projects.locations.repositories.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/repositories/{repositoriesId}", false, registry::get),
             r(AR, "artifactregistry.projects.locations.repositories.create", "POST", "v1/projects/{projectsId}/locations/{locationsId}/repositories", true, registry::create),
+            r(AR, "artifactregistry.projects.locations.repositories.packages.tags.get", "GET", "v1/projects/{projectsId}/locations/{locationsId}/repositories/{repositoriesId}/packages/{packagesId}/tags/{tagsId}", false, registry::get_tag),
             // Cloud Build v1. Its operations share Artifact Registry's flatPath; each API
             // answers for the operations it made.
             r(CB, "cloudbuild.projects.locations.builds.create", "POST", "v1/projects/{projectsId}/locations/{locationsId}/builds", true, build::create),

@@ -179,7 +179,12 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
         conditions: Vec::new(),
         reconciling: false,
         pending_op: None,
+        served_traffic: None,
     });
+    let served_before = svc
+        .served_traffic
+        .clone()
+        .or_else(|| svc.spec.get("traffic").cloned());
     let spec_changed = existing.is_none() || svc.spec != spec;
     let template_changed =
         existing.is_none() || w.force_new_revision || svc.spec.get("template") != Some(&template);
@@ -196,7 +201,8 @@ pub(crate) fn write(st: &mut State, w: Write<'_>) -> Result<Value, ApiError> {
     let (outcome, problems) = if template_changed {
         new_revision(st, &mut svc, &key, &salt, &template, &at)?
     } else {
-        (Outcome::NoRevision, Vec::new())
+        let outcome = super::rollout::unroutable(st, &svc, served_before.unwrap_or(Value::Null));
+        (outcome.unwrap_or(Outcome::NoRevision), Vec::new())
     };
     // A REVISION target names an existing revision, or the one this request creates (the
     // template's `revision`, as gcloud's `--tag` sends). Google's wording is not documented.

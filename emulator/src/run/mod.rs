@@ -123,6 +123,10 @@ pub(crate) struct RunService {
     conditions: Vec<Value>,
     reconciling: bool,
     pending_op: Option<String>,
+    /// The traffic that serves when the last reconcile could not route the requested
+    /// split (`trafficStatuses` keep "the state of the last serving revision", run.v2
+    /// `Service.trafficStatuses`); `None`: the request's `traffic` serves.
+    served_traffic: Option<Value>,
 }
 
 fn condition(kind: &str, state: &str, message: Option<&str>, at: &str) -> Value {

@@ -19,6 +19,15 @@ pub(super) enum Outcome {
         reason: String,
         message: String,
     },
+    /// No new revision, but traffic would move to a revision that cannot start an
+    /// instance: the reconcile fails and `served` (the traffic that served before) keeps
+    /// serving.
+    Unroutable {
+        code: i32,
+        reason: String,
+        message: String,
+        served: Value,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +72,7 @@ pub(super) fn operation_json(op: &Operation) -> Value {
     out.insert("done".into(), op.done.into());
     if op.done {
         match &op.outcome {
-            Outcome::Failed { code, message, .. } => {
+            Outcome::Failed { code, message, .. } | Outcome::Unroutable { code, message, .. } => {
                 out.insert("error".into(), json!({"code": code, "message": message}));
             }
             _ => {

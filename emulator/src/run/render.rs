@@ -70,7 +70,13 @@ impl RunService {
             region_code(&self.region)
         );
         if let Some(ready) = &self.latest_ready {
-            let statuses = super::traffic::statuses(&self.spec, ready, &uri);
+            let served = self.served_traffic.as_ref().map(|t| {
+                let mut m = serde_json::Map::new();
+                m.insert("traffic".into(), t.clone());
+                m
+            });
+            let statuses =
+                super::traffic::statuses(served.as_ref().unwrap_or(&self.spec), ready, &uri);
             out.insert("trafficStatuses".into(), statuses.into());
         }
         out.insert("uri".into(), uri.clone().into());

@@ -185,6 +185,43 @@ pub(super) fn secret_problems(
     (problems, denied, resolved_all)
 }
 
+/// Whether the traffic `svc` now requests moves to a revision that cannot start an
+/// instance: one pinned to a secret version that is no longer enabled. Env-var secrets are
+/// resolved when an instance starts, and "if the secret retrieval process fails, the instance
+/// doesn't start" (cloud.google.com/run/docs/configuring/services/secrets), so such a revision
+/// cannot take traffic it does not serve yet. The words and the reason are those Cloud Run
+/// gives a new revision whose secret version is not enabled (see [`secret_problems`]); what it
+/// reports for an old revision is undocumented. `served` is the traffic that served before.
+pub(super) fn unroutable(st: &State, svc: &RunService, served: Value) -> Option<Outcome> {
+    let number = st.project(&svc.project_id)?.number;
+    let targets = super::traffic::named_serving(&svc.spec);
+    let problem = targets.iter().find_map(|name| {
+        let rec = svc.revisions.iter().find(|r| &r.rev.name == name)?;
+        rec.rev.secret_versions.iter().find_map(|r| {
+            let state = st
+                .secrets
+                .get(&r.secret)?
+                .version(&r.version.to_string())?
+                .state;
+            (state != VersionState::Enabled).then(|| {
+                let id = r.secret.rsplit('/').next().unwrap_or_default();
+                format!(
+                    "Revision '{name}' is not ready and cannot serve traffic. Secret Version \
+                     [projects/{number}/secrets/{id}/versions/{}] is in {} state.",
+                    r.version,
+                    state.name()
+                )
+            })
+        })
+    })?;
+    Some(Outcome::Unroutable {
+        code: 13,
+        reason: "SECRETS_ACCESS_CHECK_FAILED".into(),
+        message: problem,
+        served,
+    })
+}
+
 /// Applies a finished rollout to the service.
 pub(super) fn finalize(st: &mut State, op_name: &str) {
     let Some(op) = st.operations.get(op_name).cloned() else {
@@ -240,6 +277,20 @@ pub(super) fn finalize(st: &mut State, op_name: &str) {
                     condition("ConfigurationsReady", "CONDITION_SUCCEEDED", None, &at),
                 ];
             }
+            // Traffic stays as it served; the service is not Ready.
+            Outcome::Unroutable {
+                message,
+                reason,
+                served,
+                ..
+            } => {
+                svc.served_traffic = Some(served.clone());
+                svc.terminal = failed("Ready", message, reason, &at);
+                svc.conditions = vec![
+                    condition("RoutesReady", "CONDITION_FAILED", Some(message), &at),
+                    condition("ConfigurationsReady", "CONDITION_SUCCEEDED", None, &at),
+                ];
+            }
             Outcome::Failed {
                 message, reason, ..
             } => {
@@ -270,7 +321,13 @@ pub(super) fn finalize(st: &mut State, op_name: &str) {
                 ];
             }
         }
-        if !matches!(op.outcome, Outcome::Failed { .. }) {
+        if !matches!(op.outcome, Outcome::Unroutable { .. }) {
+            svc.served_traffic = None;
+        }
+        if !matches!(
+            op.outcome,
+            Outcome::Failed { .. } | Outcome::Unroutable { .. }
+        ) {
             let mut v = svc.render(number);
             if let Some(o) = v.as_object_mut() {
                 o.shift_insert(0, "@type".into(), SERVICE_TYPE.into());

@@ -139,3 +139,12 @@ pub(super) fn named(spec: &Map<String, Value>) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Revision names a target of the request sends traffic to (REVISION targets above 0%).
+pub(super) fn named_serving(spec: &Map<String, Value>) -> Vec<String> {
+    items(spec.get("traffic"))
+        .filter(|t| !is_latest(t) && percent(t) > 0)
+        .filter_map(|t| t.get("revision").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}

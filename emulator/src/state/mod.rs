@@ -512,6 +512,13 @@ impl State {
         crate::registry::seed(self, project_id, location, id);
     }
 
+    /// Pushes Artifact Registry image `image` (`LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG`)
+    /// with `digest` (`sha256:...`), creating its repository when missing: its tag moves to
+    /// this digest. `false` for an image outside Artifact Registry.
+    pub fn push_image(&mut self, image: &str, digest: &str) -> bool {
+        crate::registry::seed_image(self, image, digest)
+    }
+
     /// Deletes a secret and its policy.
     pub fn delete_secret(&mut self, project_id: &str, secret_id: &str) {
         if let Some(p) = self.project(project_id) {

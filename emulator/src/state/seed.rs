@@ -165,6 +165,20 @@ impl State {
                 st.seed_bindings(&name, &s.iam).map_err(invalid(&at))?;
             }
         }
+        for i in &world.images {
+            let digest = i
+                .digest
+                .clone()
+                .unwrap_or_else(|| crate::registry::digest_for(&i.image));
+            if !digest.starts_with("sha256:")
+                || !crate::registry::seed_image(&mut st, &i.image, &digest)
+            {
+                return Err(WorldError::Invalid(format!(
+                    "images: `{}` is no `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG` with a `sha256:` digest",
+                    i.image
+                )));
+            }
+        }
         for b in &world.extra_bindings {
             st.seed_binding(&b.resource, &b.role, &b.member, b.condition.clone())
                 .map_err(invalid(&format!("binding on `{}`", b.resource)))?;

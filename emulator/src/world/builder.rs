@@ -32,6 +32,16 @@ impl WorldBuilder {
             .unwrap_or_else(|| panic!("world builder: add project `{id}` before using it"))
     }
 
+    /// Artifact Registry image `image` (`LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG`)
+    /// is pushed, with `digest` (`None`: one derived from the name).
+    pub fn image(mut self, image: &str, digest: Option<&str>) -> Self {
+        self.world.images.push(super::ImageSpec {
+            image: image.to_string(),
+            digest: digest.map(str::to_string),
+        });
+        self
+    }
+
     /// GETs an operation needs before it reports done (`u32::MAX`: never).
     pub fn operation_polls(mut self, polls: u32) -> Self {
         self.world.operation_polls = Some(Polls::Count(polls));

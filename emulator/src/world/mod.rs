@@ -49,6 +49,10 @@ pub struct World {
     /// request to one is 403 with Google's `SERVICE_DISABLED` ErrorInfo.
     #[serde(default)]
     pub(crate) disabled_apis: Vec<String>,
+    /// Artifact Registry images already pushed, each with its tag (and repository, created
+    /// when missing).
+    #[serde(default)]
+    pub(crate) images: Vec<ImageSpec>,
     /// Bindings added through the builder, by resource name.
     #[serde(skip)]
     pub(crate) extra_bindings: Vec<ExtraBinding>,
@@ -229,6 +233,16 @@ pub(crate) struct ServiceSpec {
     pub(crate) service: Value,
     #[serde(default)]
     pub(crate) iam: Vec<BindingSpec>,
+}
+
+/// A pushed image: `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG`, with its digest
+/// (`sha256:...`; by default one derived from the name, see [`crate::registry::digest_for`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ImageSpec {
+    pub(crate) image: String,
+    #[serde(default)]
+    pub(crate) digest: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -35,6 +35,9 @@ fn example_file_loads_unchanged() {
             plain_env_allow: vec![],
             pin_secret_versions: true,
             traffic: crate::config::TrafficMode::Latest,
+            labels: BTreeMap::new(),
+            tool_labels: true,
+            commit_sha: None,
             env: map(&[
                 ("LOG_FORMAT", "JSON".to_owned()),
                 ("LOG_LEVEL", "INFO".to_owned()),
@@ -101,6 +104,9 @@ fn defaults_fill_a_minimal_file() {
             secrets: BTreeMap::new(),
             pin_secret_versions: true,
             traffic: crate::config::TrafficMode::Latest,
+            labels: BTreeMap::new(),
+            tool_labels: true,
+            commit_sha: None,
         },
         encryption_key: EncryptionKey {
             secret: "sre-agent-encryption-key".to_owned(),

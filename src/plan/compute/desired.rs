@@ -63,6 +63,9 @@ pub(crate) fn desired(
     live: &LiveState,
     account: &str,
 ) -> Option<Desired> {
+    // The image by digest when its tag was resolved (see `image.rs`).
+    let resolved = crate::plan::image::resolved(target, live);
+    let target = &*resolved;
     let image = target.image()?;
     let needs = Needs::of(env, target);
     let checks = preflight::secret_checks(&needs, live, env.service.pin_secret_versions);
@@ -150,6 +153,18 @@ pub(crate) fn desired(
                 service::VERSION_ANNOTATION.into(),
                 env!("CARGO_PKG_VERSION").into(),
             );
+        }
+        // The commit deployed: on the service with any write, on the
+        // template only with a new revision (there it would make one by
+        // itself). Never compared (see `ServiceView::commit_sha`).
+        if let Some(sha) = &desired.commit_sha {
+            let key = crate::config::labels::COMMIT_SHA;
+            service.labels.insert(key.into(), sha.clone());
+            if change.new_revision
+                && let Some(t) = service.template.as_mut()
+            {
+                t.labels.insert(key.into(), sha.clone());
+            }
         }
         ToSend(service)
     });
@@ -283,7 +298,21 @@ pub(crate) fn desired_view(
         invoker_iam_disabled: s.allow_unauthenticated,
         iap_enabled: env.iap.is_some(),
         env: vars,
+        labels: desired_labels(env),
+        commit_sha: s.commit_sha.clone(),
     }
+}
+
+/// The labels a deploy asks for: the tool's `managed-by` (unless
+/// `service.labels: false`), then the config's and `--label`'s over it.
+fn desired_labels(env: &Environment) -> BTreeMap<String, String> {
+    use crate::config::labels::{MANAGED_BY, TOOL};
+    let mut labels = BTreeMap::new();
+    if env.service.tool_labels {
+        labels.insert(MANAGED_BY.to_string(), TOOL.to_string());
+    }
+    labels.extend(env.service.labels.clone());
+    labels
 }
 
 /// Where traffic goes after the deploy, in words.

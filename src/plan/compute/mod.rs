@@ -110,6 +110,12 @@ pub(crate) fn compute(
     );
     problems.extend(permissions.problems);
     warnings.extend(permissions.warnings);
+    // The image's tag: missing or unreadable stops the deploy; a registry
+    // the tool cannot ask is a warning (see `image.rs`).
+    let (image_problem, image_warning) =
+        super::image::findings(env, target, live, needs.build, &permissions.checks);
+    problems.extend(image_problem);
+    warnings.extend(image_warning);
     warnings.extend(set_env_notes(env, &options.set_env));
     if options.iap_left_to_deploy {
         warnings.extend(iap_note(env));
@@ -142,6 +148,7 @@ pub(crate) fn compute(
         },
         iam,
         service,
+        image: super::image::resolution(target, live, needs.build),
         source,
         warnings,
         changes,

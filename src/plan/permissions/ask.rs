@@ -96,6 +96,15 @@ pub(crate) fn to_ask(env: &Environment, needs: &Needs) -> Vec<(PolicyResource, V
             strings(&RUN_ON_SERVICE),
         ));
     }
+    // The image's tag, when its repository is in this project (one in
+    // another project is asked by reading the tag itself).
+    if needs
+        .image_tag
+        .as_ref()
+        .is_some_and(|t| t.project == *env.project)
+    {
+        project.push(crate::plan::image::TAGS_GET);
+    }
     if needs.iap {
         // Also of the project: before the first deploy the IAP resource does
         // not exist, and roles/iap.admin on the project covers it.

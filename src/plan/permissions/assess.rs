@@ -120,6 +120,16 @@ pub(crate) fn assess(
         }
     }
 
+    // The image's tag, read to resolve it to a digest: asked of the project
+    // when its repository is there.
+    if live
+        .image_tag
+        .as_ref()
+        .is_some_and(|(t, _)| t.project == *env.project)
+    {
+        rows.push((project.clone(), crate::plan::image::TAGS_GET, true));
+    }
+
     // A source deploy's upload and build, on the project.
     if needs.build {
         for (permission, required) in super::ask::BUILD {

@@ -44,6 +44,9 @@ pub(crate) fn role_for(permission: &str) -> &'static str {
         ACT_AS | "iam.serviceAccounts.get" => "roles/iam.serviceAccountUser",
         p if p.starts_with("iam.serviceAccounts.") => "roles/iam.serviceAccountAdmin",
         "run.services.setIamPolicy" => "roles/run.admin",
+        // Reading the image's tag: Artifact Registry's reader role
+        // (cloud.google.com/artifact-registry/docs/access-control#roles).
+        crate::plan::image::TAGS_GET => crate::plan::image::READER,
         // `secrets status` reads the revisions: run.viewer has it.
         "run.revisions.list" => "roles/run.viewer",
         // A source deploy's upload and build: Google's source-deploy guide
@@ -151,6 +154,7 @@ pub(crate) fn why(permission: &str) -> &'static str {
         "storage.objects.get" => "check whether the source is uploaded already",
         "storage.objects.create" => "upload the source archive",
         "artifactregistry.repositories.get" => "find the image repository",
+        crate::plan::image::TAGS_GET => "resolve the image's tag to the digest it names",
         "artifactregistry.repositories.create" => "create the image repository the first time",
         "cloudbuild.builds.get" => "follow the build and read its result",
         "cloudbuild.builds.create" => {

@@ -26,6 +26,8 @@ fn view() -> ServiceView {
                 },
             ),
         ]),
+        labels: BTreeMap::from([("managed-by".into(), "autosre-deploy".into())]),
+        commit_sha: None,
     }
 }
 

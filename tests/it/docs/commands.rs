@@ -94,7 +94,7 @@ fn world() -> World {
             payload_for(s),
         );
     }
-    b.build()
+    with_example_images(b).build()
 }
 
 /// The config of an environment the docs name but the repository does not
