@@ -67,6 +67,28 @@ struct Record {
     config_errors: Vec<(Option<Location>, String, String)>,
     /// The failure of an apply, already printed.
     failure: Option<String>,
+    /// A run over several targets: one entry per target (see
+    /// [`Ci::targets`]), the `targets` output as JSON.
+    targets: Option<Vec<TargetOutput>>,
+}
+
+/// One target of a run over several, as the `targets` output lists it:
+/// what a matrix job or a later step needs of each.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct TargetOutput {
+    /// `ENV/REGION`, as `deploy --target` takes it.
+    pub(crate) target: String,
+    pub(crate) changed: bool,
+    /// After a deploy or grant: `done`, `unchanged`, `failed`, `not_rolled_out`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) revision: Option<String>,
+    /// Why the target failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) failure: Option<String>,
 }
 
 impl Ci {
@@ -148,6 +170,27 @@ impl Ci {
         });
     }
 
+    /// A run over several targets planned or applied: the `targets` output
+    /// (one JSON array, an entry per target), `changed` when any target
+    /// changes, and the run's Markdown (a heading per target) as the summary.
+    /// `url` and `revision` are per target then, inside `targets`.
+    pub(crate) fn targets(&self, targets: Vec<TargetOutput>, markdown: String) {
+        self.record(|r| {
+            r.changed = Some(targets.iter().any(|t| t.changed));
+            r.url = None;
+            r.revision = None;
+            let failed: Vec<String> = targets
+                .iter()
+                .filter_map(|t| t.failure.as_ref().map(|f| format!("{}: {f}", t.target)))
+                .collect();
+            if !failed.is_empty() {
+                r.failure = Some(failed.join("\n"));
+            }
+            r.targets = Some(targets);
+            r.summary = Some(markdown);
+        });
+    }
+
     /// A config file is invalid: an annotation on its line and column.
     pub(crate) fn config_error(&self, e: &ConfigError) {
         self.record(|r| {
@@ -216,6 +259,10 @@ impl Ci {
             if let Some(v) = value {
                 pairs.push((name, v.clone()));
             }
+        }
+        if let Some(t) = &r.targets {
+            // One line of JSON: what `fromJSON` in a workflow takes.
+            pairs.push(("targets", serde_json::to_string(t).unwrap_or_default()));
         }
         // The same Markdown as the summary, sized for a pull-request comment.
         if let Some(md) = &r.summary {

@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use crate::apply::Outcome;
+use crate::ci::TargetOutput;
 use crate::commands::shared::{Context, console_url};
 use crate::commands::view::{View, show};
 use crate::gcp::credentials::Identity;
@@ -165,9 +166,22 @@ impl View for Plans<'_> {
     }
 }
 
-/// Every target's plan on stdout, in the chosen format.
+/// Every target's plan on stdout, in the chosen format, and to the CI step.
 pub(crate) fn print_plans(ctx: &Context, plans: &[(&str, &Plan)]) {
-    show(ctx.globals.output, &ctx.printer, &Plans { ctx, plans });
+    let view = Plans { ctx, plans };
+    show(ctx.globals.output, &ctx.printer, &view);
+    let targets = plans
+        .iter()
+        .map(|(target, plan)| TargetOutput {
+            target: target.to_string(),
+            changed: plan.changes.any(),
+            status: None,
+            url: plan.service.as_ref().and_then(|s| s.url.clone()),
+            revision: None,
+            failure: None,
+        })
+        .collect();
+    ctx.globals.ci.targets(targets, view.markdown(&ctx.printer));
 }
 
 /// What the run did to every target.
@@ -226,17 +240,43 @@ impl View for Outcomes<'_> {
     }
 }
 
-/// What the run did to every target, on stdout, in the chosen format.
+/// What the run did to every target, on stdout, in the chosen format, and
+/// to the CI step.
 pub(crate) fn print_outcomes(ctx: &Context, plans: &[(&str, &Plan)], results: &[TargetResult]) {
-    show(
-        ctx.globals.output,
-        &ctx.printer,
-        &Outcomes {
-            ctx,
-            plans,
-            results,
-        },
-    );
+    let view = Outcomes {
+        ctx,
+        plans,
+        results,
+    };
+    show(ctx.globals.output, &ctx.printer, &view);
+    let targets = plans
+        .iter()
+        .zip(results)
+        .map(|((target, plan), r)| {
+            let service = r.outcome.service.as_ref();
+            TargetOutput {
+                target: target.to_string(),
+                changed: plan.changes.any(),
+                status: Some(status_key(r.status)),
+                url: service
+                    .and_then(|s| s.url.clone())
+                    .or_else(|| plan.service.as_ref().and_then(|s| s.url.clone())),
+                revision: service.and_then(|s| s.revision.clone().or_else(|| s.serving.clone())),
+                failure: r.outcome.failure.as_ref().map(|f| f.message.clone()),
+            }
+        })
+        .collect();
+    ctx.globals.ci.targets(targets, view.markdown(&ctx.printer));
+}
+
+/// The status as the JSON spells it (`TargetStatus`'s serde names).
+fn status_key(s: TargetStatus) -> &'static str {
+    match s {
+        TargetStatus::Done => "done",
+        TargetStatus::Unchanged => "unchanged",
+        TargetStatus::Failed => "failed",
+        TargetStatus::NotRolledOut => "not_rolled_out",
+    }
 }
 
 fn status_word(s: TargetStatus) -> &'static str {

@@ -210,3 +210,67 @@ async fn ci_none_writes_nothing_and_ci_github_works_off_github() {
     run.assert_code(0);
     assert_eq!(step.outputs()["changed"], "true");
 }
+
+/// A run over several targets: `targets` is one line of JSON (what
+/// `fromJSON` takes) with each target's status, URL and revision; `changed`
+/// says whether any target changed; `url` and `revision` are per target, so
+/// not set alone; the summary is the run's Markdown, a heading per target.
+#[tokio::test(flavor = "multi_thread")]
+async fn several_targets_write_a_targets_output_and_one_summary() {
+    let h = Harness::start(staging_world().build()).await;
+    let two_regions = staging().replace(
+        "region: us-central1\n",
+        "regions: [us-central1, europe-west1]\n",
+    );
+    h.write_config("staging", &two_regions);
+
+    let plan = Step::new(&h, "plan");
+    plan.run(&h, &["plan", "--env", "staging"])
+        .await
+        .assert_code(0);
+    let outputs = plan.outputs();
+    assert_eq!(outputs["changed"], "true", "{outputs:?}");
+    let targets: serde_json::Value = serde_json::from_str(&outputs["targets"]).unwrap();
+    let names: Vec<&str> = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["staging/us-central1", "staging/europe-west1"]);
+    assert!(!outputs["targets"].contains('\n'), "one line for fromJSON");
+    let markdown = h
+        .run(&["plan", "--env", "staging", "--output", "markdown"])
+        .await;
+    assert_eq!(plan.summary(), markdown.stdout);
+
+    let deploy = Step::new(&h, "deploy");
+    deploy
+        .run(&h, &["deploy", "--env", "staging"])
+        .await
+        .assert_code(0);
+    let outputs = deploy.outputs();
+    assert_eq!(outputs["changed"], "true", "{outputs:?}");
+    assert_eq!(outputs["exit_reason"], "success", "{outputs:?}");
+    assert!(!outputs.contains_key("url") && !outputs.contains_key("revision"));
+    let targets: serde_json::Value = serde_json::from_str(&outputs["targets"]).unwrap();
+    for (t, region) in targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["us-central1", "europe-west1"])
+    {
+        let name = format!("projects/{PROJECT}/locations/{region}/services/autosre");
+        let service = h.emulator.service(&name).expect("deployed");
+        let revision = service["latestReadyRevision"].as_str().unwrap();
+        assert_eq!(t["status"], "done", "{t}");
+        assert_eq!(t["changed"], true, "{t}");
+        assert_eq!(t["url"], service["uri"], "{t}");
+        assert_eq!(t["revision"], revision.rsplit('/').next().unwrap(), "{t}");
+    }
+    let summary = deploy.summary();
+    assert!(
+        summary.starts_with("## autosre-deploy deploy: 2 targets"),
+        "{summary}"
+    );
+}
