@@ -328,7 +328,7 @@ async fn grant_targets(
 
 /// A read-only command (`check`, `secrets status`, `key check`) over the
 /// selected targets, one after the other: each prints its own report, as
-/// alone (with `--output json`, one document per target, in order), its
+/// alone (with `--output json`, one document holding each target's), its
 /// lines on stderr prefixed with the target. The run fails when any target
 /// does, after every target was checked.
 async fn each_target(
@@ -341,12 +341,25 @@ async fn each_target(
     if let [one] = targets.as_slice() {
         return f(&for_one(globals, one), printer, one.name.clone()).await;
     }
+    // With `--output json`, one document: each target's, in order, under
+    // `targets` (see docs/targets.md).
+    let json = globals.output == crate::cli::Output::Json;
+    let mut documents = Vec::new();
     let mut worst: Option<Category> = None;
     for t in &targets {
         let id = crate::fleet::target_id(t);
-        let p = printer.for_target(&id);
+        let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let p = match json {
+            true => printer.for_target(&id).capturing(captured.clone()),
+            false => printer.for_target(&id),
+        };
         p.step(&format!("{id}: project {}, region {}", t.project, t.region));
-        if let Err(e) = Box::pin(f(&for_one(globals, t), &p, t.name.clone())).await {
+        let result = Box::pin(f(&for_one(globals, t), &p, t.name.clone())).await;
+        if json {
+            let text = std::mem::take(&mut *captured.lock().unwrap_or_else(|e| e.into_inner()));
+            documents.push(target_document(&id, &text, result.as_ref().err()));
+        }
+        if let Err(e) = result {
             if !e.is_reported() {
                 let lines = crate::error::chain(&e);
                 p.error(&lines.join("\n  caused by: "), e.hint().as_deref());
@@ -360,8 +373,36 @@ async fn each_target(
             });
         }
     }
+    if json {
+        let doc = serde_json::json!({
+            "schema_version": crate::plan::SCHEMA_VERSION,
+            "targets": documents,
+        });
+        printer.data(&crate::report::json(&doc));
+    }
     match worst {
         None => Ok(ExitStatus::Success),
         Some(c) => Err(Error::Reported(c)),
     }
+}
+
+/// One target's entry in the document of a run over several: `target`, then
+/// what the command printed for it alone (a JSON object), and on failure
+/// `error` (the message, its causes and the hint, as on stderr).
+fn target_document(id: &str, printed: &str, error: Option<&Error>) -> serde_json::Value {
+    let mut entry = serde_json::Map::new();
+    entry.insert("target".into(), id.into());
+    if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(printed) {
+        entry.extend(doc);
+    }
+    if let Some(e) = error {
+        entry.insert(
+            "error".into(),
+            serde_json::json!({
+                "message": crate::error::chain(e).join("; "),
+                "hint": e.hint(),
+            }),
+        );
+    }
+    serde_json::Value::Object(entry)
 }

@@ -73,6 +73,9 @@ pub(crate) struct Printer {
     /// over several: each of its lines on stderr starts with `[TARGET]` (in
     /// JSON, a `target` field), so interleaved lines stay attributable.
     prefix: Option<Arc<str>>,
+    /// Where [`Printer::data`] goes instead of stdout, when set: the
+    /// documents of a run over several targets, joined into one afterwards.
+    captured: Option<Arc<Mutex<String>>>,
 }
 
 struct Shared {
@@ -149,6 +152,15 @@ impl Printer {
             }),
             paint_stderr: false,
             prefix: None,
+            captured: None,
+        }
+    }
+
+    /// The same printer, its data (stdout) kept in `into` instead of printed.
+    pub(crate) fn capturing(&self, into: Arc<Mutex<String>>) -> Printer {
+        Printer {
+            captured: Some(into),
+            ..self.clone()
         }
     }
 
@@ -184,6 +196,10 @@ impl Printer {
 
     /// Data for stdout, ending in a newline.
     pub(crate) fn data(&self, text: &str) {
+        if let Some(into) = &self.captured {
+            lock(into).push_str(text);
+            return;
+        }
         self.shared
             .wrote_data
             .store(true, std::sync::atomic::Ordering::Relaxed);

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::harness::*;
 
+mod json;
+
 const EUROPE: &str = "projects/acme-sre-staging/locations/europe-west1/services/autosre";
 
 /// `config/staging.yaml` deploying to us-central1 and europe-west1, with one more warm
