@@ -387,10 +387,18 @@ mod tests {
             );
         }
         // The checks the Cloud Build, Artifact Registry and builds:submit handlers make.
+        // Each check names its permission as the first string after the call
+        // (`authorised` is Cloud Build's project check; inside it, the call
+        // passes the permission it was given, so no literal follows).
         for source in [include_str!("build/mod.rs"), include_str!("registry.rs")] {
-            for chunk in source.split("require_on_project(").skip(1) {
-                if let Some(perm) = chunk.split('"').nth(1) {
-                    all.insert(perm.to_string());
+            for marker in ["require_on_project(", "authorised(c.st, &c.p[0], "] {
+                for chunk in source.split(marker).skip(1) {
+                    match chunk.split('"').nth(1) {
+                        Some(perm) if !perm.contains(['/', '{']) => {
+                            all.insert(perm.to_string());
+                        }
+                        _ => {}
+                    }
                 }
             }
         }

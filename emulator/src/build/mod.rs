@@ -145,6 +145,13 @@ fn project(st: &State, p: &str) -> Result<(String, u64), ApiError> {
     crate::run::project_or_denied(st, p).map(|p| (p.id.clone(), p.number))
 }
 
+/// The project `p` names (id and number), once the caller holds `permission` on it.
+fn authorised(st: &State, p: &str, permission: &str) -> Result<(String, u64), ApiError> {
+    let (pid, number) = project(st, p)?;
+    crate::authz::require_on_project(st, permission, &format!("projects/{pid}"), &pid)?;
+    Ok((pid, number))
+}
+
 /// Creates a build from a Cloud Build `Build` body; returns its operation's name.
 fn start(
     st: &mut State,
@@ -321,13 +328,7 @@ fn op_json(rec: &BuildRec) -> Value {
 
 /// `cloudbuild.projects.locations.builds.create`.
 pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
-    let (pid, number) = project(c.st, &c.p[0])?;
-    crate::authz::require_on_project(
-        c.st,
-        "cloudbuild.builds.create",
-        &format!("projects/{pid}"),
-        &pid,
-    )?;
+    let (pid, number) = authorised(c.st, &c.p[0], "cloudbuild.builds.create")?;
     let location = c.p[1].clone();
     let name = start(c.st, &pid, number, &location, c.body.clone())?;
     let id = c.st.builds.ops[&name].clone();
@@ -336,13 +337,7 @@ pub(crate) fn create(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
 
 /// `cloudbuild.projects.locations.builds.get`.
 pub(crate) fn get(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
-    let (pid, _) = project(c.st, &c.p[0])?;
-    crate::authz::require_on_project(
-        c.st,
-        "cloudbuild.builds.get",
-        &format!("projects/{pid}"),
-        &pid,
-    )?;
+    let (pid, _) = authorised(c.st, &c.p[0], "cloudbuild.builds.get")?;
     let id = c.p[2].clone();
     let found =
         c.st.builds
@@ -386,13 +381,7 @@ pub(crate) fn get_operation(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
 /// account as `projects/PROJECT/serviceAccounts/EMAIL`, or empty. The permission is not
 /// documented per method; `cloudbuild.builds.get` is asked, as for reading builds.
 pub(crate) fn default_service_account(c: &mut Ctx<'_>) -> Result<Value, ApiError> {
-    let (pid, number) = project(c.st, &c.p[0])?;
-    crate::authz::require_on_project(
-        c.st,
-        "cloudbuild.builds.get",
-        &format!("projects/{pid}"),
-        &pid,
-    )?;
+    let (pid, number) = authorised(c.st, &c.p[0], "cloudbuild.builds.get")?;
     let email = match c.st.builds.behaviour.default_account {
         DefaultBuildAccount::Compute => {
             format!("projects/{pid}/serviceAccounts/{number}-compute@developer.gserviceaccount.com")
