@@ -92,7 +92,7 @@ pub(crate) enum Command {
     /// Grant the runtime service account its roles (the IAM part of deploy alone).
     Grant(GrantArgs),
     /// Read-only preflight: secrets, service account, encryption key wiring.
-    Check(SelectArgs),
+    Check(CheckArgs),
     /// Validate config files offline; every environment when --env is not given.
     Validate(ValidateArgs),
     /// Secret versions: who reads which, and disabling one safely.
@@ -131,6 +131,16 @@ pub(crate) struct SelectArgs {
     /// Every environment: each `config/*.yaml`.
     #[arg(long, conflicts_with = "env")]
     pub(crate) all: bool,
+}
+
+/// The targets of a read-only command (`check`, `secrets status`, `key
+/// check`), and how many it checks at once.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    pub(crate) env: SelectArgs,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
 }
 
 /// How several targets run.
@@ -226,7 +236,7 @@ pub(crate) enum KeyCommand {
     /// Create the key secret with a new key as version 1; nothing when it exists.
     Init(KeyInitArgs),
     /// Check the newest enabled key version: its checksum and its Fernet format.
-    Check(SelectArgs),
+    Check(CheckArgs),
     /// Add a version with a new key, then deploy so the service uses it.
     Rotate(KeyRotateArgs),
 }
@@ -256,7 +266,7 @@ pub(crate) struct KeyRotateArgs {
 pub(crate) enum SecretsCommand {
     /// Every referenced secret's versions, which revisions read which, and
     /// what disabling each enabled version would break.
-    Status(SelectArgs),
+    Status(CheckArgs),
     /// Disable a secret version, refused while a serving revision reads it.
     Disable(SecretsDisableArgs),
 }

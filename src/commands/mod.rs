@@ -327,42 +327,61 @@ async fn grant_targets(
 }
 
 /// A read-only command (`check`, `secrets status`, `key check`) over the
-/// selected targets, one after the other: each prints its own report, as
-/// alone (with `--output json`, one document holding each target's), its
-/// lines on stderr prefixed with the target. The run fails when any target
-/// does, after every target was checked.
+/// selected targets, `--jobs` at a time: each target's lines (on stderr,
+/// prefixed with the target) and report are held until the targets before it
+/// have printed theirs, so the output reads as if the targets were checked one
+/// after the other, in order, while the requests of all of them wait on the
+/// network together (with `--output json`, one document holding each
+/// target's). The run fails when any target does, after every target was
+/// checked.
 async fn each_target(
     globals: &Globals,
     printer: &Printer,
-    args: crate::cli::SelectArgs,
+    args: crate::cli::CheckArgs,
     f: impl AsyncFn(&Globals, &Printer, String) -> Result<ExitStatus, Error>,
 ) -> Result<ExitStatus, Error> {
-    let targets = crate::fleet::select(&globals.config_dir, &crate::fleet::Selection::of(args))?;
+    use futures::StreamExt as _;
+    use std::sync::{Arc, Mutex};
+
+    let selection = crate::fleet::Selection::of(args.env);
+    let targets = crate::fleet::select(&globals.config_dir, &selection)?;
     if let [one] = targets.as_slice() {
         return f(&for_one(globals, one), printer, one.name.clone()).await;
     }
     // With `--output json`, one document: each target's, in order, under
     // `targets` (see docs/targets.md).
     let json = globals.output == crate::cli::Output::Json;
+    let f = &f;
+    let mut checked = futures::stream::iter(targets.iter().map(|t| {
+        let id = crate::fleet::target_id(t);
+        let (out, err) = (Arc::new(Mutex::new(String::new())), Arc::default());
+        let p = printer
+            .for_target(&id)
+            .capturing(out.clone())
+            .holding(Arc::clone(&err));
+        async move {
+            p.step(&format!("{id}: project {}, region {}", t.project, t.region));
+            let result = Box::pin(f(&for_one(globals, t), &p, t.name.clone())).await;
+            let take = |m: &Mutex<String>| std::mem::take(&mut *lock(m));
+            (id, take(&out), take(&err), result)
+        }
+    }))
+    .buffered(usize::from(args.jobs.jobs));
     let mut documents = Vec::new();
     let mut worst: Option<Category> = None;
-    for t in &targets {
-        let id = crate::fleet::target_id(t);
-        let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let p = match json {
-            true => printer.for_target(&id).capturing(captured.clone()),
-            false => printer.for_target(&id),
-        };
-        p.step(&format!("{id}: project {}, region {}", t.project, t.region));
-        let result = Box::pin(f(&for_one(globals, t), &p, t.name.clone())).await;
-        if json {
-            let text = std::mem::take(&mut *captured.lock().unwrap_or_else(|e| e.into_inner()));
-            documents.push(target_document(&id, &text, result.as_ref().err()));
+    while let Some((id, out, err, result)) = checked.next().await {
+        printer.release(&err);
+        match json {
+            true => documents.push(target_document(&id, &out, result.as_ref().err())),
+            false if !out.is_empty() => printer.data(&out),
+            false => {}
         }
         if let Err(e) = result {
             if !e.is_reported() {
                 let lines = crate::error::chain(&e);
-                p.error(&lines.join("\n  caused by: "), e.hint().as_deref());
+                printer
+                    .for_target(&id)
+                    .error(&lines.join("\n  caused by: "), e.hint().as_deref());
             }
             worst = Some(match (worst, e.category()) {
                 (Some(Category::Interrupted(s)), _) | (_, Category::Interrupted(s)) => {
@@ -384,6 +403,10 @@ async fn each_target(
         None => Ok(ExitStatus::Success),
         Some(c) => Err(Error::Reported(c)),
     }
+}
+
+fn lock(m: &std::sync::Mutex<String>) -> std::sync::MutexGuard<'_, String> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One target's entry in the document of a run over several: `target`, then

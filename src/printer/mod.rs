@@ -76,6 +76,10 @@ pub(crate) struct Printer {
     /// Where [`Printer::data`] goes instead of stdout, when set: the
     /// documents of a run over several targets, joined into one afterwards.
     captured: Option<Arc<Mutex<String>>>,
+    /// Where stderr text goes instead, when set: the lines of one target of a
+    /// run over several that checks them at once, printed together when its
+    /// turn comes ([`Printer::holding`]).
+    held: Option<Arc<Mutex<String>>>,
 }
 
 struct Shared {
@@ -153,6 +157,7 @@ impl Printer {
             paint_stderr: false,
             prefix: None,
             captured: None,
+            held: None,
         }
     }
 
@@ -162,6 +167,30 @@ impl Printer {
             captured: Some(into),
             ..self.clone()
         }
+    }
+
+    /// The same printer, its stderr lines kept in `into` instead of written,
+    /// and its waits shown as plain lines rather than a spinner: several
+    /// targets checked at once print each one's lines together, in order,
+    /// with [`Printer::release`].
+    pub(crate) fn holding(&self, into: Arc<Mutex<String>>) -> Printer {
+        Printer {
+            held: Some(into),
+            ..self.clone()
+        }
+    }
+
+    /// Write stderr text another printer held, as it was rendered.
+    pub(crate) fn release(&self, held: &str) {
+        if !held.is_empty() {
+            self.write_err(held);
+        }
+    }
+
+    /// A wait is a spinner redrawn in place: stderr redraws and this
+    /// printer's lines are not held.
+    fn spins(&self) -> bool {
+        self.shared.live && self.held.is_none()
     }
 
     /// The same printer, its stderr lines prefixed with `[target]`.
@@ -308,6 +337,10 @@ impl Printer {
     }
 
     fn write_err(&self, text: &str) {
+        if let Some(into) = &self.held {
+            lock(into).push_str(text);
+            return;
+        }
         self.spinner_aside(|| lock(&self.shared.err).text(text));
     }
 

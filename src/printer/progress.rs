@@ -44,7 +44,7 @@ impl Progress {
                 last_line: None,
             };
         }
-        let spinner = printer.shared.live.then(|| {
+        let spinner = printer.spins().then(|| {
             let term = ErrTerm {
                 sink: printer.shared.err.clone(),
                 width: printer.shared.err_width,

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::harness::*;
 
+mod depth;
 mod json;
 
 const EUROPE: &str = "projects/acme-sre-staging/locations/europe-west1/services/autosre";
@@ -388,103 +389,6 @@ async fn two_processes_sharing_a_policy_both_succeed_with_both_bindings() {
 }
 
 /// `n` environments (`env-P` in project `proj-P`), each deploying to `regions`.
-fn fleet_world(projects: usize) -> autosre_emulator::WorldBuilder {
-    let mut b = World::builder();
-    for p in 0..projects {
-        let project = format!("fleet-project-{p}");
-        b = b
-            .project(&project, NUMBER + p as u64)
-            .service_account(&format!("autosre-run@{project}.iam.gserviceaccount.com"))
-            .project_binding(&project, "roles/owner", "user:owner@example.com");
-        for s in [
-            "gemini-api-key",
-            "google-client-id",
-            "sre-agent-encryption-key",
-        ] {
-            b = b.secret(&project, s).secret_version(
-                &project,
-                s,
-                VersionState::Enabled,
-                payload_for(s),
-            );
-        }
-        // The image `fleet_config` deploys, pushed in the project's own registry.
-        let image =
-            format!("{STAGING_IMAGE}:{}", STAGING_TAGS[0]).replace("acme-sre-staging", &project);
-        b = b.image(&image, None);
-    }
-    b
-}
-
-fn fleet_config(p: usize, regions: &[&str]) -> String {
-    let project = format!("fleet-project-{p}");
-    staging().replace("acme-sre-staging", &project).replace(
-        "region: us-central1\n",
-        &format!("regions: [{}]\n", regions.join(", ")),
-    )
-}
-
-const REGIONS: [&str; 5] = [
-    "us-central1",
-    "europe-west1",
-    "asia-east1",
-    "us-east1",
-    "europe-west4",
-];
-
-/// A first deploy's sequential depth and writes with `projects` x `regions` targets.
-async fn first_deploy(projects: usize, regions: &[&str]) -> (usize, Vec<JournalEntry>) {
-    let h = Harness::start(fleet_world(projects).build()).await;
-    for p in 0..projects {
-        h.write_config(&format!("env-{p}"), &fleet_config(p, regions));
-    }
-    // Long enough that the requests of one wave, which start together, cannot look
-    // sequential on a loaded machine.
-    h.emulator.set_latency(Duration::from_millis(1000));
-    let run = h.run(&["deploy", "--all", "--jobs", "20"]).await;
-    run.assert_code(0);
-    let journal = h.journal();
-    (chain_depth(&journal), journal)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn twenty_targets_in_four_projects_have_the_depth_of_one() {
-    let (one, one_journal) = first_deploy(1, &REGIONS[..1]).await;
-    let (twenty, journal) = first_deploy(4, &REGIONS).await;
-    assert_eq!(
-        twenty,
-        one,
-        "the sequential depth grew with the targets: 1 target {} requests, 20 targets {}",
-        one_journal.len(),
-        journal.len()
-    );
-    assert_eq!(
-        journal
-            .iter()
-            .filter(|e| e.rpc == "run.projects.locations.services.create")
-            .count(),
-        20
-    );
-    // Each IAM policy is written once however many targets need a binding in it.
-    let mut writes: BTreeMap<&str, usize> = BTreeMap::new();
-    for e in journal.iter().filter(|e| e.rpc.ends_with("setIamPolicy")) {
-        *writes.entry(e.path.as_str()).or_default() += 1;
-    }
-    assert!(writes.values().all(|n| *n == 1), "{writes:#?}");
-    // 4 project policies, 12 secret policies, 4 runtime accounts' policies.
-    assert_eq!(writes.len(), 20, "{writes:#?}");
-    // Reads the targets share are made once: one project read and one policy read each.
-    for rpc in [
-        "cloudresourcemanager.projects.getIamPolicy",
-        "secretmanager.projects.secrets.getIamPolicy",
-        "secretmanager.projects.secrets.get",
-    ] {
-        let n = journal.iter().filter(|e| e.rpc == rpc).count();
-        let per_target = one_journal.iter().filter(|e| e.rpc == rpc).count();
-        assert_eq!(n, per_target * 4, "{rpc}: {n} requests for 4 projects");
-    }
-}
-
 #[tokio::test]
 async fn grant_over_two_environments_writes_each_policy_once() {
     let h = Harness::start_staging(staging_world().build()).await;

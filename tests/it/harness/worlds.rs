@@ -178,3 +178,49 @@ pub(crate) fn with_example_images(
         None,
     )
 }
+
+/// Many targets: `projects` projects (`fleet-project-N`), each with the staging file's
+/// secrets, runtime account and image; [`fleet_config`] is project `p`'s environment file.
+pub(crate) fn fleet_world(projects: usize) -> autosre_emulator::WorldBuilder {
+    let mut b = World::builder();
+    for p in 0..projects {
+        let project = format!("fleet-project-{p}");
+        b = b
+            .project(&project, NUMBER + p as u64)
+            .service_account(&format!("autosre-run@{project}.iam.gserviceaccount.com"))
+            .project_binding(&project, "roles/owner", "user:owner@example.com");
+        for s in [
+            "gemini-api-key",
+            "google-client-id",
+            "sre-agent-encryption-key",
+        ] {
+            b = b.secret(&project, s).secret_version(
+                &project,
+                s,
+                VersionState::Enabled,
+                payload_for(s),
+            );
+        }
+        // The image `fleet_config` deploys, pushed in the project's own registry.
+        let image =
+            format!("{STAGING_IMAGE}:{}", STAGING_TAGS[0]).replace("acme-sre-staging", &project);
+        b = b.image(&image, None);
+    }
+    b
+}
+
+pub(crate) fn fleet_config(p: usize, regions: &[&str]) -> String {
+    let project = format!("fleet-project-{p}");
+    staging().replace("acme-sre-staging", &project).replace(
+        "region: us-central1\n",
+        &format!("regions: [{}]\n", regions.join(", ")),
+    )
+}
+
+pub(crate) const FLEET_REGIONS: [&str; 5] = [
+    "us-central1",
+    "europe-west1",
+    "asia-east1",
+    "us-east1",
+    "europe-west4",
+];
