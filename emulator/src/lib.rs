@@ -287,6 +287,12 @@ impl Emulator {
         self.with_state(|st| st.set_operation_polls(polls));
     }
 
+    /// How long a Cloud Build build runs on the emulator clock before a poll can see it
+    /// done (see [`State::set_build_duration`]).
+    pub fn set_build_duration(&self, duration: Duration) {
+        self.with_state(|st| st.set_build_duration(duration));
+    }
+
     /// Runs `hook` once, just before the first request whose method is `method` and whose
     /// path contains `path_contains` is handled (e.g. to play a concurrent writer). Hooks
     /// registered for the same match run on successive such requests, in order.

@@ -262,6 +262,27 @@ async fn poll(url: &str, op: &str) -> (Value, Vec<String>) {
     panic!("{op} never finished");
 }
 
+/// With a build duration, polls alone do not finish a build: it is done at the first poll
+/// once that much time has passed on the emulator clock (the benchmark's builds take time).
+#[tokio::test]
+async fn a_build_with_a_duration_is_done_only_once_its_time_has_passed() {
+    let (emu, url) = setup(world(), 1, &[DOCKERFILE], true).await;
+    emu.set_build_duration(std::time::Duration::from_secs(30));
+    let (status, v) = submit(&url, true).await;
+    assert_eq!(status, 200, "{v}");
+    let op = v["buildOperation"]["name"].as_str().unwrap().to_string();
+    let status = async || {
+        let (code, v) = call(&url, "GET", &format!("/v1/{op}"), None).await;
+        assert_eq!(code, 200, "{v}");
+        (v["done"] == true, v["metadata"]["build"]["status"].clone())
+    };
+    assert_eq!(status().await, (false, json!("WORKING")));
+    emu.advance(std::time::Duration::from_secs(29));
+    assert_eq!(status().await, (false, json!("WORKING")));
+    emu.advance(std::time::Duration::from_secs(1));
+    assert_eq!(status().await, (true, json!("SUCCESS")));
+}
+
 #[tokio::test]
 async fn a_build_progresses_by_polls_and_times_follow_the_emulator_clock() {
     let (emu, url) = setup(world(), 3, &[DOCKERFILE], true).await;

@@ -15,7 +15,9 @@
 //!   plus `baseImageUri` for buildpacks. With the world's `submitBuild: notFound` it is 404,
 //!   as where the method is not available, and a client falls back to builds.create.
 //! - Progress: a build is QUEUED when created, WORKING after its first poll and done after
-//!   `operation_polls` polls (of its operation or of builds.get), as Run operations are.
+//!   `operation_polls` polls (of its operation or of builds.get), as Run operations are, and
+//!   once `build_duration` has passed on the emulator clock (zero unless set: the benchmark
+//!   sets it, since a real build takes its time however often it is polled).
 //!   Its times come from the emulator clock (a fixed epoch, 2025-01-01T00:00:00Z, plus
 //!   [`crate::Emulator::now`]), so a test that advances the clock sees elapsed time.
 //! - Running: the source (`source.storageSource`, a gzipped tarball or a zip) is read from the
@@ -239,6 +241,7 @@ fn start(
 /// One poll of build `id` (its operation or builds.get): QUEUED -> WORKING -> done.
 fn advance(st: &mut State, id: &str, poll: bool) {
     let now = st.now();
+    let duration = st.build_duration;
     let Some(rec) = st.builds.builds.get_mut(id) else {
         return;
     };
@@ -248,7 +251,7 @@ fn advance(st: &mut State, id: &str, poll: bool) {
     if rec.finished {
         return;
     }
-    let done = rec.polls.due();
+    let done = rec.polls.due() && now.saturating_sub(rec.created) >= duration;
     let o = rec.build.as_object_mut().expect("a build is an object");
     if !o.contains_key("startTime") && (rec.polls.polls > 0 || done) {
         o.insert("startTime".into(), at(rec.created).into());

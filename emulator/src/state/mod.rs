@@ -104,6 +104,8 @@ pub struct State {
     pub(crate) issued_tokens: HashMap<String, String>,
     pub(crate) operation_polls: u32,
     pub(crate) iam_propagation: Duration,
+    /// How long a build runs on `clock` before it can be done (zero: polls alone decide).
+    pub(crate) build_duration: Duration,
     pub(crate) clock: SharedClock,
     /// Cloud Storage buckets and objects.
     pub(crate) storage: crate::storage::Store,
@@ -536,5 +538,12 @@ impl State {
     /// How long a fresh grant takes to count for Cloud Run's secret check.
     pub fn set_iam_propagation(&mut self, delay: Duration) {
         self.iam_propagation = delay;
+    }
+
+    /// How long a Cloud Build build runs on the emulator clock before it can be done; it
+    /// still needs its polls too. Zero (the default) leaves it to the polls, so tests stay
+    /// off the clock; the benchmark gives builds a real duration, as Cloud Build's are.
+    pub fn set_build_duration(&mut self, duration: Duration) {
+        self.build_duration = duration;
     }
 }

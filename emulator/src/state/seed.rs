@@ -88,6 +88,7 @@ impl State {
             issued_tokens: HashMap::new(),
             operation_polls,
             iam_propagation,
+            build_duration: Duration::ZERO,
             storage: Default::default(),
             registry: Default::default(),
             builds: crate::build::Builds {
