@@ -27,6 +27,12 @@ pub(crate) struct Measured {
     pub first_request_ms: Option<f64>,
     /// Peak resident set size of the process, in KiB (0 when unknown).
     pub peak_rss_kib: u64,
+    /// How long the emulator's Cloud Build build ran (its share of the floor), when the run
+    /// built one; see [`Measured::with_build`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_ms: Option<f64>,
+    /// Of `depth`, the polls that found the build still running (the client's interval).
+    pub waiting_polls: usize,
 }
 
 impl Measured {
@@ -55,7 +61,38 @@ impl Measured {
                 .min()
                 .map(|first| ms(first.saturating_sub(spawned))),
             peak_rss_kib,
+            build_ms: None,
+            waiting_polls: 0,
         }
+    }
+
+    /// The depth without the polls that found a build still running: the round trips any
+    /// client needs, which must not grow with secrets, roles or targets.
+    pub(crate) fn needed_depth(&self) -> usize {
+        self.depth - self.waiting_polls
+    }
+
+    /// The floor of a run that waited on a Cloud Build build of `build` on the emulator's
+    /// clock. The emulator adds latency before it answers, so the build starts `latency`
+    /// after the create request does, and the poll that sees it done ends no sooner than
+    /// `build` after that: the create and that one poll take `latency + build`, not
+    /// `2 x latency`. The polls that found it still running are this client's choice of
+    /// interval, not a round trip any client needs, so they leave the floor.
+    pub(crate) fn with_build(
+        mut self,
+        journal: &[JournalEntry],
+        build: Duration,
+        latency: Duration,
+    ) -> Measured {
+        let polls = journal
+            .iter()
+            .filter(|e| BUILD_POLLS.contains(&e.rpc.as_str()))
+            .count();
+        self.waiting_polls = polls.saturating_sub(1).min(self.depth);
+        let still_running = self.waiting_polls as f64;
+        self.floor_ms += ms(build.saturating_sub(latency)) - still_running * ms(latency);
+        self.build_ms = Some(ms(build));
+        self
     }
 
     /// Wall time over the floor; `None` for a run that sent nothing.
@@ -63,6 +100,12 @@ impl Measured {
         (self.floor_ms > 0.0).then(|| self.wall_ms / self.floor_ms)
     }
 }
+
+/// The requests that ask whether a Cloud Build build is done (cloudbuild.v1 discovery).
+const BUILD_POLLS: [&str; 2] = [
+    "cloudbuild.projects.locations.operations.get",
+    "cloudbuild.projects.locations.builds.get",
+];
 
 /// The floor of a run whose critical chain is `chain`: `depth x latency` plus the time the
 /// emulator itself spent on those requests; returns `(floor, emulator's own time)`.
@@ -282,6 +325,49 @@ mod tests {
     }
 
     #[test]
+    fn a_timed_build_replaces_the_polls_that_found_it_running_in_the_floor() {
+        let poll = |start| {
+            entry(
+                "cloudbuild.projects.locations.operations.get",
+                "/v1/o",
+                false,
+                start,
+            )
+        };
+        // create, 3 polls (the last sees it done), deploy: depth 5 at 50 ms.
+        let j = [
+            entry(
+                "cloudbuild.projects.locations.builds.create",
+                "/v1/b",
+                true,
+                0,
+            ),
+            poll(1_050),
+            poll(2_100),
+            poll(3_150),
+            entry(
+                "run.projects.locations.services.patch",
+                "/v2/s",
+                true,
+                3_200,
+            ),
+        ];
+        let latency = Duration::from_millis(50);
+        let m = Measured::new(
+            &j,
+            chain(5, 250),
+            latency,
+            Duration::ZERO,
+            Duration::from_millis(3_300),
+            0,
+        )
+        .with_build(&j, Duration::from_millis(3_000), latency);
+        // 5 x 50 = 250; minus the 2 polls that found it running; plus 3,000 - 50.
+        assert_eq!(m.floor_ms, 250.0 - 100.0 + 2_950.0);
+        assert_eq!((m.build_ms, m.needed_depth()), (Some(3_000.0), 3));
+    }
+
+    #[test]
     fn a_run_without_requests_has_no_first_request_and_no_ratio() {
         let m = Measured::new(
             &[],
@@ -307,6 +393,8 @@ mod tests {
             max_writes_per_policy: 1,
             first_request_ms: Some(12.0),
             peak_rss_kib: 20_000,
+            build_ms: None,
+            waiting_polls: 0,
         };
         let rows = [
             Row::new("first deploy", Outcome::Measured(m)),
