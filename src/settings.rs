@@ -40,6 +40,10 @@ pub(crate) struct Globals {
     /// on (`--region`, or the region of `--target` or of the one target
     /// selected); see [`Globals::load`].
     pub(crate) region: Option<String>,
+    /// The one target selected, as read when the run chose its targets:
+    /// [`Globals::load`] of it answers it rather than reading and parsing
+    /// its file again (set with `region`, by `commands::for_one`).
+    pub(crate) selected: Option<std::sync::Arc<Environment>>,
     /// `GITHUB_SHA`: the commit a GitHub Actions run deploys (labelled `commit-sha`).
     pub(crate) github_sha: Option<String>,
 }
@@ -93,6 +97,7 @@ impl Globals {
         Ok(Globals {
             command,
             region: None,
+            selected: None,
             github_sha: env.get("GITHUB_SHA").filter(|s| !s.trim().is_empty()),
             interrupt,
             ci,
@@ -138,6 +143,9 @@ impl Globals {
     /// one); several regions and none named is an error that says how to
     /// name one.
     pub(crate) fn load(&self, env: &str) -> Result<Environment, Error> {
+        if let Some(selected) = self.selected.as_deref().filter(|t| t.name == env) {
+            return Ok(selected.clone());
+        }
         let file = config::load(&self.config_dir, env)?;
         crate::fleet::one_target(file, self.region.as_deref())
     }

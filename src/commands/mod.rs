@@ -139,6 +139,7 @@ pub(crate) async fn run(
 fn for_one(globals: &Globals, target: &crate::config::Environment) -> Globals {
     let mut g = globals.clone();
     g.region = Some(target.region.to_string());
+    g.selected = Some(std::sync::Arc::new(target.clone()));
     g
 }
 
