@@ -120,6 +120,33 @@ pub async fn run(
     run_with(args, env, Streams::new(stdout, stderr), Interrupt::never()).await
 }
 
+/// Start loading the system's CA certificates now, on a thread of their own,
+/// when `args` name a command that connects to Google: the first thing
+/// `main` does, so that the load runs beside the runtime's start, the
+/// argument parsing and the config's reading, which the first request waits
+/// for anyway. Read from the raw arguments (before clap): a command read
+/// wrongly only starts the load later (`commands::run` starts it as well) or
+/// needlessly; the result is the same.
+pub fn preload(args: &[OsString]) {
+    const OFFLINE: [&str; 7] = [
+        "validate",
+        "targets",
+        "generate",
+        "help",
+        "--help",
+        "-h",
+        "--version",
+    ];
+    let offline = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .any(|a| OFFLINE.contains(&a) || a == "-V");
+    if !offline && args.len() > 1 {
+        gcp::preload_roots();
+    }
+}
+
 /// The command-line interface as clap sees it: what a command line means
 /// without running it. The docs' test parses every command line in the
 /// documentation with it, so a renamed flag fails the build, not the reader.

@@ -11,6 +11,8 @@ use std::process::ExitCode;
     reason = "before the runtime exists there is no printer to report through"
 )]
 fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().collect();
+    autosre_deploy::preload(&args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -21,7 +23,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let args = std::env::args_os().collect();
     let status = runtime.block_on(autosre_deploy::run_process(
         args,
         autosre_deploy::Env::from_process(),

@@ -97,13 +97,25 @@ impl<T> std::ops::Deref for Lazy<T> {
 }
 
 /// Start loading the system's CA certificates on a thread of their own, so
-/// that the load runs beside the config's reading and the first client built
-/// finds them loaded (rustls-native-certs, patched to load once per process:
-/// vendor/rustls-native-certs). Where the TLS stack asks the OS instead
-/// (macOS, Windows, Android), there is nothing to load.
+/// that the load runs beside the tool's own start and its first round trips:
+/// a TLS verifier asks for them only when it verifies the first server
+/// certificate, a round trip after the first connection's first bytes left
+/// (rustls-platform-verifier, patched to build its root store then, once per
+/// process), and by then the load is done (rustls-native-certs, patched to
+/// read the store once per process; both in vendor/). Where the TLS stack
+/// asks the OS instead (macOS, Windows, Android), there is nothing to load.
+///
+/// Once per process: `main` starts it before anything else when the
+/// arguments name a command that connects ([`crate::preload`]), and
+/// `commands::run` for every command that does (in-process runs included).
 pub(crate) fn preload_roots() {
     #[cfg(all(unix, not(target_os = "android"), not(target_vendor = "apple")))]
-    std::thread::spawn(|| drop(rustls_native_certs::load_native_certs()));
+    {
+        static STARTED: std::sync::Once = std::sync::Once::new();
+        STARTED.call_once(|| {
+            std::thread::spawn(|| drop(rustls_native_certs::load_native_certs()));
+        });
+    }
 }
 
 /// A client could not be built (bad endpoint URL, TLS setup).
