@@ -18,7 +18,7 @@ const SCENARIOS: [(&str, &[&str]); 4] = [
     ("first deploy", &["deploy", "--all", "--jobs", "20"]),
     ("no-op redeploy", &["deploy", "--all", "--jobs", "20"]),
     ("plan", &["plan", "--all", "--jobs", "20"]),
-    ("check", &["check", "--all"]),
+    ("check", &["check", "--all", "--jobs", "20"]),
 ];
 
 impl Bench {
