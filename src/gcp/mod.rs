@@ -118,6 +118,20 @@ pub(crate) fn preload_roots() {
     }
 }
 
+/// The waits between the polls of an operation that has no long poll (a
+/// build, an Artifact Registry repository's creation): a quarter of
+/// `interval` first, then half as long again each time, never longer than
+/// `interval` (`--poll-interval-ms`). A short operation is seen done soon
+/// after it is; a long one is polled no more often than `interval`, and seen
+/// done at most `interval` late.
+pub(crate) fn poll_waits(
+    interval: std::time::Duration,
+) -> impl Iterator<Item = std::time::Duration> {
+    std::iter::successors(Some(interval / 4), move |d| {
+        Some((*d * 3 / 2).min(interval))
+    })
+}
+
 /// A client could not be built (bad endpoint URL, TLS setup).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the {api} client: {message}")]
@@ -502,5 +516,24 @@ fn found<T>(r: Result<T, GcpError>) -> Result<Option<T>, GcpError> {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is(Kind::NotFound) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn polls_start_at_a_quarter_of_the_interval_and_grow_to_it() {
+        let waits: Vec<u128> = super::poll_waits(Duration::from_secs(1))
+            .take(7)
+            .map(|d| d.as_micros())
+            .collect();
+        assert_eq!(
+            waits,
+            [
+                250_000, 375_000, 562_500, 843_750, 1_000_000, 1_000_000, 1_000_000
+            ]
+        );
     }
 }

@@ -397,8 +397,9 @@ impl Google {
             Err(e) if e.is(Kind::AlreadyExists) => return Ok(false),
             Err(e) => return Err(e),
         };
+        let mut waits = super::poll_waits(poll);
         while !op.done {
-            tokio::time::sleep(poll).await;
+            tokio::time::sleep(waits.next().unwrap_or(poll)).await;
             op = self
                 .call(
                     Api::ArtifactRegistry,

@@ -430,6 +430,7 @@ async fn follow(
 ) -> Result<cb::Build, Error> {
     let started = Instant::now();
     let mut progress = printer.progress(&format!("Building {service}"));
+    let mut waits = crate::gcp::poll_waits(poll);
     loop {
         match google.build_operation(operation).await {
             Ok(BuildPoll::Done(build)) => {
@@ -463,7 +464,7 @@ async fn follow(
                 return Err(e.into());
             }
         }
-        tokio::time::sleep(poll).await;
+        tokio::time::sleep(waits.next().unwrap_or(poll)).await;
     }
 }
 
