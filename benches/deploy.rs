@@ -165,7 +165,8 @@ impl Bench {
         if done.code != 0 {
             return Outcome::Failed(done.failure());
         }
-        Outcome::Measured(measured(h, spawned, done.wall, done.peak_rss_kib))
+        // Peak RSS is measured apart (`process::peak_rss`): this process is large by now.
+        Outcome::Measured(measured(h, spawned, done.wall, 0))
     }
 
     /// [`Bench::measure`] of a run that builds its source, the build taking [`BUILD`] on
@@ -248,10 +249,11 @@ impl Bench {
         Row::new("two-region deploy", outcome)
     }
 
-    /// Runs `cmd()` [`RUNS`] times: median wall, the highest peak RSS, and the median time
-    /// from spawn to the first request `h` saw (when given).
+    /// Runs `cmd()` [`RUNS`] times: median wall and the median time from spawn to the
+    /// first request `h` saw (when given); then once more through the spawner for its peak
+    /// RSS (`process::peak_rss`).
     fn startup(&self, what: &str, h: Option<&Harness>, cmd: impl Fn() -> Command) -> Startup {
-        let (mut walls, mut firsts, mut rss) = (Vec::new(), Vec::new(), 0);
+        let (mut walls, mut firsts) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             if let Some(h) = h {
                 h.emulator.clear_journal();
@@ -260,16 +262,20 @@ impl Bench {
             let done = process::run(cmd());
             assert_eq!(done.code, 0, "{what}: {}", done.failure());
             walls.push(ms(done.wall));
-            rss = rss.max(done.peak_rss_kib);
             if let (Some(h), Some(spawned)) = (h, spawned) {
                 firsts.extend(measured(h, spawned, done.wall, 0).first_request_ms);
             }
         }
+        if let Some(h) = h {
+            h.emulator.clear_journal();
+        }
+        let (code, peak_rss_kib) = process::peak_rss(&cmd());
+        assert_eq!(code, 0, "{what}: exit {code} under the spawner");
         Startup {
             what: what.to_string(),
             runs: RUNS,
             median_wall_ms: median(&walls),
-            peak_rss_kib: rss,
+            peak_rss_kib,
             median_first_request_ms: (!firsts.is_empty()).then(|| median(&firsts)),
         }
     }
@@ -359,6 +365,9 @@ fn args() -> Args {
 }
 
 fn main() {
+    if let Some(code) = process::spawner_exit_code() {
+        std::process::exit(code);
+    }
     let started = Instant::now();
     let args = args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -476,9 +485,14 @@ fn main() {
             bench.tool(&h, &["plan", "--env", "example"])
         }),
     ];
-    let deploy_rss = rows[0].measured().map_or(0, |m| m.peak_rss_kib);
+    // A first deploy of the example once more, on a fresh emulator, for its peak RSS.
+    let fresh = bench.harness(example_world(NUMBER).build(), "example", &example);
+    let deploy_rss = match process::peak_rss(&bench.tool(&fresh, &["deploy", "--env", "example"])) {
+        (0, rss) => rss,
+        (code, _) => panic!("the first deploy for its peak RSS exited {code}"),
+    };
     println!(
-        "start-up and memory, {RUNS} runs each:\n\n{}\npeak RSS of the first deploy above: {:.1} MiB\n",
+        "start-up and memory, {RUNS} runs each:\n\n{}\npeak RSS of a first deploy (one more, on a fresh emulator): {:.1} MiB\n",
         markdown(
             &[
                 "command",

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Finished {
     pub code: i32,
     pub wall: Duration,
-    /// `ru_maxrss` of the child, in KiB on Linux.
+    /// `ru_maxrss` of the child, in KiB on Linux: its own peak only when this process was
+    /// small when it spawned the child (see [`peak_rss`]).
     pub peak_rss_kib: u64,
     pub stdout: String,
     pub stderr: String,
@@ -85,6 +86,55 @@ fn wait4(pid: libc::pid_t) -> (i32, libc::rusage) {
             "wait4({pid}): {e}"
         );
     }
+}
+
+/// The argument that makes the benchmark's binary a spawner: `deploy --peak-rss-of PROGRAM
+/// ARGS...` runs PROGRAM, prints `peak_rss_kib N` and exits with its code.
+pub(crate) const PEAK_RSS_OF: &str = "--peak-rss-of";
+
+/// The peak RSS of `cmd`, run once through the benchmark's own binary as a spawner, and
+/// its exit code. A child's `ru_maxrss` counts the memory its parent had when it was
+/// spawned (the kernel keeps the larger of the two through `exec`), and the benchmark holds
+/// emulators and journals by then; the spawner, started fresh, holds a few MiB. `cmd`'s
+/// program, arguments, directory and the variables it sets are passed on, with nothing
+/// else of the environment but `PATH`.
+pub(crate) fn peak_rss(cmd: &Command) -> (i32, u64) {
+    let mut spawner = Command::new(std::env::current_exe().expect("the benchmark's binary"));
+    spawner
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .arg(PEAK_RSS_OF)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            spawner.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        spawner.current_dir(dir);
+    }
+    let done = run(spawner);
+    let rss = done
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_kib ")?.parse().ok())
+        .unwrap_or_else(|| panic!("the spawner said no peak RSS: {}", done.failure()));
+    (done.code, rss)
+}
+
+/// In the spawner (`deploy --peak-rss-of PROGRAM ARGS...`): run PROGRAM and print its
+/// peak RSS; `None` in the benchmark itself.
+pub(crate) fn spawner_exit_code() -> Option<i32> {
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next()? != PEAK_RSS_OF {
+        return None;
+    }
+    let mut cmd = Command::new(argv.next().expect("a program"));
+    cmd.args(argv);
+    let done = run(cmd);
+    println!("peak_rss_kib {}", done.peak_rss_kib);
+    Some(done.code)
 }
 
 /// Whether `a` and `b` are one file (one may be a hard link to the other).
