@@ -143,10 +143,28 @@ fn for_one(globals: &Globals, target: &crate::config::Environment) -> Globals {
     g
 }
 
+/// The targets `selection` names: one target is the run of one environment
+/// as always, with the settings for it; several go through `fleet`.
+enum Selected {
+    One(Box<Globals>, String),
+    Several(Vec<crate::config::Environment>),
+}
+
+fn selected(globals: &Globals, selection: &crate::fleet::Selection) -> Result<Selected, Error> {
+    let mut targets = crate::fleet::select(&globals.config_dir, selection)?;
+    Ok(match targets.len() {
+        1 => {
+            let target = targets.remove(0);
+            Selected::One(Box::new(for_one(globals, &target)), target.name)
+        }
+        _ => Selected::Several(targets),
+    })
+}
+
 /// `deploy`: one target as always, several through `fleet`, a saved plan of
 /// several targets all or nothing.
 async fn deploy_targets(
-    mut globals: Globals,
+    globals: Globals,
     printer: &Printer,
     vars: &Env,
     mut settings: DeploySettings,
@@ -218,13 +236,13 @@ async fn deploy_targets(
         };
         return Box::pin(deploy::run(&globals, printer, vars, settings)).await;
     }
-    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
-    if targets.len() == 1 {
-        let target = targets.remove(0);
-        globals = for_one(&globals, &target);
-        settings.env = Some(target.name.clone());
-        return Box::pin(deploy::run(&globals, printer, vars, settings)).await;
-    }
+    let targets = match selected(&globals, &settings.selection)? {
+        Selected::One(globals, env) => {
+            settings.env = Some(env);
+            return Box::pin(deploy::run(&globals, printer, vars, settings)).await;
+        }
+        Selected::Several(targets) => targets,
+    };
     if settings.source.is_some() {
         return Err(several_builds());
     }
@@ -257,18 +275,18 @@ fn several_builds() -> Error {
 
 /// `plan`: one target as always, several through `fleet`.
 async fn plan_targets(
-    mut globals: Globals,
+    globals: Globals,
     printer: &Printer,
     vars: &Env,
     mut settings: PlanSettings,
 ) -> Result<ExitStatus, Error> {
-    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
-    if targets.len() == 1 {
-        let target = targets.remove(0);
-        globals = for_one(&globals, &target);
-        settings.env = target.name.clone();
-        return Box::pin(plan::run(&globals, printer, vars, settings)).await;
-    }
+    let targets = match selected(&globals, &settings.selection)? {
+        Selected::One(globals, env) => {
+            settings.env = env;
+            return Box::pin(plan::run(&globals, printer, vars, settings)).await;
+        }
+        Selected::Several(targets) => targets,
+    };
     if settings.source.is_some() {
         return Err(several_builds());
     }
@@ -298,18 +316,18 @@ async fn plan_targets(
 
 /// `grant`: one target as always, several through `fleet`.
 async fn grant_targets(
-    mut globals: Globals,
+    globals: Globals,
     printer: &Printer,
     vars: &Env,
     mut settings: GrantSettings,
 ) -> Result<ExitStatus, Error> {
-    let mut targets = crate::fleet::select(&globals.config_dir, &settings.selection)?;
-    if targets.len() == 1 {
-        let target = targets.remove(0);
-        globals = for_one(&globals, &target);
-        settings.env = target.name.clone();
-        return Box::pin(grant::run(&globals, printer, vars, settings)).await;
-    }
+    let targets = match selected(&globals, &settings.selection)? {
+        Selected::One(globals, env) => {
+            settings.env = env;
+            return Box::pin(grant::run(&globals, printer, vars, settings)).await;
+        }
+        Selected::Several(targets) => targets,
+    };
     let mode = crate::fleet::Mode::Grant {
         dry_run: settings.dry_run,
     };
