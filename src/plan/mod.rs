@@ -22,6 +22,8 @@
 //! preview cannot drift from what happens.
 
 pub(crate) mod compute;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub(crate) mod image;
 pub(crate) mod key;
 pub(crate) mod live;

@@ -3,19 +3,17 @@
 //! or an unanswered question becomes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use google_cloud_iam_v1::model::Policy;
-use google_cloud_secretmanager_v1::model::SecretVersion;
-use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::*;
 use crate::config::Environment;
 use crate::plan::Options;
 use crate::plan::Target;
 use crate::plan::compute::on_fixture;
-use crate::plan::live::{AccountState, SecretId, SecretLive, Validation, VersionRef};
+use crate::plan::fixtures::{add_secret, env_from, policy, with_account};
 use crate::plan::live::{LiveState, Needs};
+use crate::plan::live::{SecretId, Validation, VersionRef};
 use crate::plan::{Plan, SecretState};
 
 const PROJECT: &str = "acme-prod";
@@ -26,11 +24,8 @@ const SECRETS: [&str; 2] = ["gemini-api-key", "sre-agent-encryption-key"];
 /// Per-secret access, a project role and a service-account user: every kind
 /// of grant.
 fn env() -> Environment {
-    crate::config::parse(
-        Path::new("config/test.yaml"),
-        "test",
-        &format!(
-            "project: {PROJECT}
+    env_from(&format!(
+        "project: {PROJECT}
 service:
   service_account: {SA}
   secrets:
@@ -40,9 +35,7 @@ iam:
   project_roles: [roles/logging.logWriter]
   service_account_users: [serviceAccount:ci@acme-prod.iam.gserviceaccount.com]
 "
-        ),
-    )
-    .expect("valid fixture")
+    ))
 }
 
 fn deploy() -> Target {
@@ -50,9 +43,7 @@ fn deploy() -> Target {
 }
 
 fn empty_policy() -> Policy {
-    Policy::new()
-        .set_version(3)
-        .set_etag(bytes::Bytes::from_static(b"e1"))
+    policy(b"e1", vec![])
 }
 
 fn project() -> PolicyResource {
@@ -81,39 +72,12 @@ fn live() -> LiveState {
     let env = env();
     let needs = Needs::of(&env, &deploy());
     let mut live = LiveState {
-        account: AccountState {
-            email: SA.into(),
-            default: false,
-            exists: true,
-            policy: Some(empty_policy()),
-        },
         project_policy: Some(empty_policy()),
         validation: Validation::Answered(crate::gcp::Validated::Accepted),
-        ..LiveState::default()
+        ..with_account(SA, Some(empty_policy()))
     };
     for s in SECRETS {
-        let id = SecretId {
-            project: PROJECT.into(),
-            secret: s.into(),
-        };
-        live.secrets.insert(
-            id.clone(),
-            SecretLive {
-                exists: true,
-                policy: Some(empty_policy()),
-            },
-        );
-        live.versions.insert(
-            VersionRef {
-                id,
-                version: "latest".into(),
-            },
-            Some(
-                SecretVersion::new()
-                    .set_name(format!("projects/1/secrets/{s}/versions/1"))
-                    .set_state(VersionState::Enabled),
-            ),
-        );
+        add_secret(&mut live, PROJECT, s, empty_policy());
     }
     for (r, perms) in to_ask(&env, &needs) {
         live.permissions.insert(r, Answer::Held(perms));

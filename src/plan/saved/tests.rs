@@ -1,12 +1,8 @@
 //! Staleness is judged by what a plan read and the service it would send,
 //! never by the plan's words.
 
-use std::path::Path;
-
-use google_cloud_iam_v1::model::Policy;
-
 use super::*;
-use crate::plan::live::{AccountState, SecretId, SecretLive, VersionRef};
+use crate::plan::fixtures::{add_secret, env_from, policy, with_account};
 use crate::plan::{Options, Target, compute};
 
 const PROJECT: &str = "acme-prod";
@@ -14,11 +10,8 @@ const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
 const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
 
 fn env() -> crate::config::Environment {
-    crate::config::parse(
-        Path::new("config/test.yaml"),
-        "test",
-        &format!(
-            "project: {PROJECT}
+    env_from(&format!(
+        "project: {PROJECT}
 service:
   service_account: {SA}
   env:
@@ -26,52 +19,18 @@ service:
   secrets:
     SRE_AGENT_ENCRYPTION_KEY: sre-agent-encryption-key
 "
-        ),
-    )
-    .expect("valid fixture")
-}
-
-fn policy(etag: &'static [u8]) -> Policy {
-    Policy::new()
-        .set_version(3)
-        .set_etag(bytes::Bytes::from_static(etag))
+    ))
 }
 
 /// The key secret exists with version 1 enabled; the account exists; no
 /// service yet.
 fn live(secret_etag: &'static [u8]) -> LiveState {
-    use google_cloud_secretmanager_v1::model::SecretVersion;
-    use google_cloud_secretmanager_v1::model::secret_version::State;
-    let id = SecretId {
-        project: PROJECT.into(),
-        secret: "sre-agent-encryption-key".into(),
-    };
-    let mut live = LiveState {
-        account: AccountState {
-            email: SA.into(),
-            default: false,
-            exists: true,
-            policy: None,
-        },
-        ..LiveState::default()
-    };
-    live.secrets.insert(
-        id.clone(),
-        SecretLive {
-            exists: true,
-            policy: Some(policy(secret_etag)),
-        },
-    );
-    live.versions.insert(
-        VersionRef {
-            id,
-            version: "latest".into(),
-        },
-        Some(
-            SecretVersion::new()
-                .set_name("projects/1/secrets/sre-agent-encryption-key/versions/1")
-                .set_state(State::Enabled),
-        ),
+    let mut live = with_account(SA, None);
+    add_secret(
+        &mut live,
+        PROJECT,
+        "sre-agent-encryption-key",
+        policy(secret_etag, vec![]),
     );
     live
 }

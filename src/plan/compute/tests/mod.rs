@@ -2,22 +2,19 @@
 //! Each builds the `LiveState` a scenario reads and checks the plan's
 //! decisions, the way cargo-dist tests its `gather_work`.
 
-use std::path::Path;
-
 use google_cloud_iam_v1::model::Binding;
 use google_cloud_run_v2::model::{Container, EnvVar, RevisionTemplate};
-use google_cloud_secretmanager_v1::model::SecretVersion;
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use google_cloud_type::model::Expr;
 
-use google_cloud_iam_v1::model::Policy;
 use google_cloud_run_v2::model::Service;
 
 use super::desired::desired_view;
 use super::iam::{ALL_USERS, RUN_INVOKER, SECRET_ACCESSOR};
 use super::*;
 use crate::gcp::iam::{Grant, PolicyResource};
-use crate::plan::live::{AccountState, SecretId, SecretLive, VersionRef};
+use crate::plan::fixtures::{add_secret, env_from, policy, version, with_account};
+use crate::plan::live::{SecretId, VersionRef};
 use crate::plan::names::service_name;
 use crate::plan::service::{EnvValue, ServiceView};
 use crate::plan::{Options, Pins, SecretState, Target, WarningKind, pins_of};
@@ -25,10 +22,6 @@ use crate::plan::{Options, Pins, SecretState, Target, WarningKind, pins_of};
 const PROJECT: &str = "acme-prod";
 const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
 const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
-
-fn env_from(yaml: &str) -> Environment {
-    crate::config::parse(Path::new("config/test.yaml"), "test", yaml).expect("valid fixture")
-}
 
 fn env() -> Environment {
     env_from(&format!(
@@ -73,51 +66,15 @@ fn pins(plan: &Plan) -> Pins {
     pins_of(&plan.preflight.secrets)
 }
 
-fn policy(etag: &'static [u8], bindings: Vec<Binding>) -> Policy {
-    Policy::new()
-        .set_version(3)
-        .set_etag(bytes::Bytes::from_static(etag))
-        .set_bindings(bindings)
-}
-
-fn version(secret: &str, n: u32, state: VersionState) -> SecretVersion {
-    SecretVersion::new()
-        .set_name(format!("projects/1/secrets/{secret}/versions/{n}"))
-        .set_state(state)
-}
-
 /// The state every secret of [`env`] exists in, enabled, with empty policies;
 /// the account exists; no service yet.
 fn live() -> LiveState {
     let mut live = LiveState {
-        account: AccountState {
-            email: SA.into(),
-            default: false,
-            exists: true,
-            policy: None,
-        },
         validation: Validation::Answered(Validated::Accepted),
-        ..LiveState::default()
+        ..with_account(SA, None)
     };
     for s in ["gemini-api-key", "sre-agent-encryption-key"] {
-        let id = SecretId {
-            project: PROJECT.into(),
-            secret: s.into(),
-        };
-        live.secrets.insert(
-            id.clone(),
-            SecretLive {
-                exists: true,
-                policy: Some(policy(b"e1", vec![])),
-            },
-        );
-        live.versions.insert(
-            VersionRef {
-                id,
-                version: "latest".into(),
-            },
-            Some(version(s, 1, VersionState::Enabled)),
-        );
+        add_secret(&mut live, PROJECT, s, policy(b"e1", vec![]));
     }
     live
 }
@@ -379,19 +336,11 @@ iam:
         project: PROJECT.into(),
         secret: "gemini-api-key".into(),
     });
-    live.secrets.insert(
-        foreign.clone(),
-        SecretLive {
-            exists: true,
-            policy: Some(policy(b"f1", vec![])),
-        },
-    );
-    live.versions.insert(
-        VersionRef {
-            id: foreign.clone(),
-            version: "latest".into(),
-        },
-        Some(version("gemini-api-key", 1, VersionState::Enabled)),
+    add_secret(
+        &mut live,
+        &foreign.project,
+        &foreign.secret,
+        policy(b"f1", vec![]),
     );
     live.project_policy = Some(policy(b"p1", vec![]));
     let plan = compute(&env, &deploy(), &live);

@@ -5,7 +5,6 @@
 //! holds) fails here, not in a user's first source deploy.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use super::{READS, read_permission, role_for, role_holds, roles_holding, why};
 use crate::plan::Target;
@@ -16,9 +15,7 @@ use crate::plan::permissions::{account_permissions, iap_permissions, to_ask};
 /// account, secrets (the encryption key among them), project roles,
 /// service-account users, IAP.
 fn env() -> crate::config::Environment {
-    crate::config::parse(
-        Path::new("config/test.yaml"),
-        "test",
+    crate::plan::fixtures::env_from(
         "project: acme-prod
 service:
   service_account: run@acme-prod.iam.gserviceaccount.com
@@ -30,7 +27,6 @@ iam:
   service_account_users: [serviceAccount:ci@acme-prod.iam.gserviceaccount.com]
 ",
     )
-    .expect("valid fixture")
 }
 
 /// Every permission the tool can ask testIamPermissions about: the plan's
