@@ -54,13 +54,7 @@ const ROLES: [&str; 40] = [
 /// [`ROLES`] as project roles; the names of the secrets the world must hold.
 pub(crate) fn scaled_example(secrets: usize) -> (String, Vec<String>) {
     let yaml = repo_config("example");
-    let mut names: Vec<String> = [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut names: Vec<String> = SECRETS.map(String::from).to_vec();
     let mut wired = String::new();
     for i in 0..secrets.saturating_sub(names.len()) {
         let name = format!("bench-secret-{i:02}");

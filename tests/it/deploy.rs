@@ -91,11 +91,7 @@ async fn first_deploy_writes_each_changed_policy_once_and_creates_the_service() 
     assert_run_snapshot!(run);
 
     // The runtime account can read each secret; the AI Platform agent can act as it.
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
+    for s in SECRETS {
         let p = h.policy(&format!("projects/{PROJECT}/secrets/{s}"));
         assert!(
             binds(&p, "roles/secretmanager.secretAccessor", SA_MEMBER),

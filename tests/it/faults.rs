@@ -60,11 +60,7 @@ async fn transient_errors_on_guarded_writes_are_retried() {
         .inject_fault(Fault::status(Some("POST"), ":setIamPolicy", 429, 1));
     let run = h.run(&["deploy", "--env", "staging"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
+    for s in SECRETS {
         assert!(accessor_granted(&h, s), "{s}");
     }
 

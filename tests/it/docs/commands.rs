@@ -79,22 +79,10 @@ fn world() -> World {
     const EXAMPLE_NUMBER: u64 = 210_987_654_321;
     // The example's runtime account is the project's default compute
     // account, which a project of the world has.
-    let mut b = staging_world()
+    let b = staging_world()
         .project(EXAMPLE_PROJECT, EXAMPLE_NUMBER)
         .project_binding(EXAMPLE_PROJECT, "roles/owner", "user:owner@example.com");
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
-        b = b.secret(EXAMPLE_PROJECT, s).secret_version(
-            EXAMPLE_PROJECT,
-            s,
-            VersionState::Enabled,
-            payload_for(s),
-        );
-    }
-    with_example_images(b).build()
+    with_example_images(with_secrets(b, EXAMPLE_PROJECT)).build()
 }
 
 /// The config of an environment the docs name but the repository does not

@@ -74,23 +74,35 @@ pub(crate) const STAGING_TAGS: [&str; 16] = [
     "8",
 ];
 
+/// The secrets `config/staging.yaml` and `config/example.yaml` reference.
+pub(crate) const SECRETS: [&str; 3] = [
+    "gemini-api-key",
+    "google-client-id",
+    "sre-agent-encryption-key",
+];
+
+/// `b` with an enabled version of each of [`SECRETS`] in `project`, holding
+/// [`payload_for`] it.
+pub(crate) fn with_secrets(
+    mut b: autosre_emulator::WorldBuilder,
+    project: &str,
+) -> autosre_emulator::WorldBuilder {
+    for s in SECRETS {
+        b = b
+            .secret(project, s)
+            .secret_version(project, s, VersionState::Enabled, payload_for(s));
+    }
+    b
+}
+
 /// The world `config/staging.yaml` deploys into: project, runtime account,
 /// an enabled version of each of its three secrets, and its image's tags.
 pub(crate) fn staging_world() -> autosre_emulator::WorldBuilder {
-    let mut b = World::builder()
+    let b = World::builder()
         .project(PROJECT, NUMBER)
         .service_account(SA)
         .project_binding(PROJECT, "roles/owner", "user:owner@example.com");
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
-        b = b
-            .secret(PROJECT, s)
-            .secret_version(PROJECT, s, VersionState::Enabled, payload_for(s));
-    }
-    with_staging_images(b)
+    with_staging_images(with_secrets(b, PROJECT))
 }
 
 /// `b` with the staging images pushed: [`STAGING_TAGS`] of [`STAGING_IMAGE`],
@@ -144,23 +156,11 @@ pub(crate) fn default_compute_account(number: u64) -> String {
 /// The world `config/example.yaml` deploys into: the project, its default
 /// compute account and an enabled version of each secret it references.
 pub(crate) fn example_world(number: u64) -> autosre_emulator::WorldBuilder {
-    let mut b = World::builder()
+    let b = World::builder()
         .project(EXAMPLE_PROJECT, number)
         .service_account(&default_compute_account(number))
         .project_binding(EXAMPLE_PROJECT, "roles/owner", "user:owner@example.com");
-    for s in [
-        "gemini-api-key",
-        "google-client-id",
-        "sre-agent-encryption-key",
-    ] {
-        b = b.secret(EXAMPLE_PROJECT, s).secret_version(
-            EXAMPLE_PROJECT,
-            s,
-            VersionState::Enabled,
-            payload_for(s),
-        );
-    }
-    with_example_images(b)
+    with_example_images(with_secrets(b, EXAMPLE_PROJECT))
 }
 
 /// `b` with the images `config/example.yaml`, its docs and the benchmark deploy.
@@ -185,22 +185,12 @@ pub(crate) fn fleet_world(projects: usize) -> autosre_emulator::WorldBuilder {
     let mut b = World::builder();
     for p in 0..projects {
         let project = format!("fleet-project-{p}");
-        b = b
-            .project(&project, NUMBER + p as u64)
-            .service_account(&format!("autosre-run@{project}.iam.gserviceaccount.com"))
-            .project_binding(&project, "roles/owner", "user:owner@example.com");
-        for s in [
-            "gemini-api-key",
-            "google-client-id",
-            "sre-agent-encryption-key",
-        ] {
-            b = b.secret(&project, s).secret_version(
-                &project,
-                s,
-                VersionState::Enabled,
-                payload_for(s),
-            );
-        }
+        b = with_secrets(
+            b.project(&project, NUMBER + p as u64)
+                .service_account(&format!("autosre-run@{project}.iam.gserviceaccount.com"))
+                .project_binding(&project, "roles/owner", "user:owner@example.com"),
+            &project,
+        );
         // The image `fleet_config` deploys, pushed in the project's own registry.
         let image =
             format!("{STAGING_IMAGE}:{}", STAGING_TAGS[0]).replace("acme-sre-staging", &project);
