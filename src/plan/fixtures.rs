@@ -10,6 +10,11 @@ use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 use crate::config::Environment;
 use crate::plan::live::{AccountState, LiveState, SecretId, SecretLive, VersionRef};
 
+/// The fixtures' project, runtime account and image.
+pub(crate) const PROJECT: &str = "acme-prod";
+pub(crate) const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
+pub(crate) const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
+
 /// `yaml` as `config/test.yaml`.
 pub(crate) fn env_from(yaml: &str) -> Environment {
     crate::config::parse(Path::new("config/test.yaml"), "test", yaml).expect("valid fixture")

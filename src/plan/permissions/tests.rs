@@ -11,14 +11,11 @@ use crate::config::Environment;
 use crate::plan::Options;
 use crate::plan::Target;
 use crate::plan::compute::on_fixture;
-use crate::plan::fixtures::{add_secret, env_from, policy, with_account};
+use crate::plan::fixtures::{IMAGE, PROJECT, SA, add_secret, env_from, policy, with_account};
 use crate::plan::live::{LiveState, Needs};
 use crate::plan::live::{SecretId, Validation, VersionRef};
 use crate::plan::{Plan, SecretState};
 
-const PROJECT: &str = "acme-prod";
-const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
-const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
 const SECRETS: [&str; 2] = ["gemini-api-key", "sre-agent-encryption-key"];
 
 /// Per-secret access, a project role and a service-account user: every kind

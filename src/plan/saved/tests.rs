@@ -2,12 +2,8 @@
 //! never by the plan's words.
 
 use super::*;
-use crate::plan::fixtures::{add_secret, env_from, policy, with_account};
+use crate::plan::fixtures::{IMAGE, PROJECT, SA, add_secret, env_from, policy, with_account};
 use crate::plan::{Options, Target, compute};
-
-const PROJECT: &str = "acme-prod";
-const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
-const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
 
 fn env() -> crate::config::Environment {
     env_from(&format!(

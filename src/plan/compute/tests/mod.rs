@@ -13,15 +13,13 @@ use super::desired::desired_view;
 use super::iam::{ALL_USERS, RUN_INVOKER, SECRET_ACCESSOR};
 use super::*;
 use crate::gcp::iam::{Grant, PolicyResource};
-use crate::plan::fixtures::{add_secret, env_from, policy, version, with_account};
+use crate::plan::fixtures::{
+    IMAGE, PROJECT, SA, add_secret, env_from, policy, version, with_account,
+};
 use crate::plan::live::{SecretId, VersionRef};
 use crate::plan::names::service_name;
 use crate::plan::service::{EnvValue, ServiceView};
 use crate::plan::{Options, Pins, SecretState, Target, WarningKind, pins_of};
-
-const PROJECT: &str = "acme-prod";
-const SA: &str = "run@acme-prod.iam.gserviceaccount.com";
-const IMAGE: &str = "us-docker.pkg.dev/acme-prod/autosre/autosre:1";
 
 fn env() -> Environment {
     env_from(&format!(
